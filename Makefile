@@ -1,0 +1,28 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?=
+
+.PHONY: run test bench clean help
+
+help:
+	@echo "make run         start the broker and the four services on SQLite under var/ (DEMO=1 loads a demo county)"
+	@echo "make test        run the whole test suite (PostgreSQL too, when 127.0.0.1:5432 answers)"
+	@echo "make clean       remove var/ and the virtualenv"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/python -m devtools.stack $(if $(DEMO),--demo,)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,1 @@
+"""Attendance service: roll calls, leave, calendars and the 48-hour absence clock."""

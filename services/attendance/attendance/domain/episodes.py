@@ -1,0 +1,68 @@
+"""The unexcused-absence episode, computed from a student's marks. Pure: no I/O, no clock.
+
+An episode starts at the first unexcused absent session after the student was last seen
+(present or late) and lasts until the next present or late mark. Absences covered by approved
+leave are excused and neither start nor extend an episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Literal
+
+MarkStatus = Literal["present", "absent", "late", "leave"]
+SEEN = frozenset({"present", "late"})
+
+
+@dataclass(frozen=True)
+class Mark:
+    at: datetime
+    status: MarkStatus
+
+
+@dataclass(frozen=True)
+class LeaveSpan:
+    start: datetime
+    end: datetime
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at <= self.end
+
+
+@dataclass(frozen=True)
+class Episode:
+    started_at: datetime
+    absent_sessions: tuple[datetime, ...]
+    ended_at: datetime | None  # the present/late mark that ended it, if any
+
+    def hours(self, now: datetime) -> float:
+        end = self.ended_at or now
+        return max(0.0, (end - self.started_at) / timedelta(hours=1))
+
+
+def episodes(marks: Iterable[Mark], leaves: Iterable[LeaveSpan] = ()) -> list[Episode]:
+    """Every unexcused-absence episode in the marks, oldest first; the last may be open."""
+    leaves = list(leaves)
+    found: list[Episode] = []
+    current: list[datetime] = []
+    for mark in sorted(marks, key=lambda m: m.at):
+        unexcused = mark.status == "absent" and not any(span.covers(mark.at) for span in leaves)
+        if unexcused:
+            current.append(mark.at)
+        elif mark.status in SEEN and current:
+            found.append(Episode(current[0], tuple(current), ended_at=mark.at))
+            current = []
+    if current:
+        found.append(Episode(current[0], tuple(current), ended_at=None))
+    return found
+
+
+def current_episode(marks: Iterable[Mark], leaves: Iterable[LeaveSpan] = ()) -> Episode | None:
+    """The open episode, if the student has not been seen since an unexcused absence."""
+    found = episodes(marks, leaves)
+    return found[-1] if found and found[-1].ended_at is None else None
+
+
+def threshold_reached(episode: Episode, now: datetime, threshold_hours: float) -> bool:
+    return episode.hours(now) >= threshold_hours

@@ -1,0 +1,1 @@
+"""Registry service: organisations, classes and the student record (学籍)."""

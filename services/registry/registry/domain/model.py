@@ -1,0 +1,87 @@
+"""Organisations, classes and students: the rules, with no I/O."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from shared.errors import Conflict, Invalid
+
+from registry.domain.national_id import InvalidNationalId, NationalId, parse
+
+
+class OrgKind(str, enum.Enum):
+    province = "province"
+    city = "city"
+    county = "county"
+    township = "township"
+    school = "school"
+
+
+# Which kind may sit directly under which. A county-run school hangs under the county itself.
+PARENT_KINDS: dict[OrgKind, frozenset[OrgKind]] = {
+    OrgKind.province: frozenset(),
+    OrgKind.city: frozenset({OrgKind.province}),
+    OrgKind.county: frozenset({OrgKind.city}),
+    OrgKind.township: frozenset({OrgKind.county}),
+    OrgKind.school: frozenset({OrgKind.township, OrgKind.county}),
+}
+
+
+def check_parent(kind: OrgKind, parent_kind: OrgKind | None) -> None:
+    allowed = PARENT_KINDS[kind]
+    if parent_kind is None:
+        if allowed:
+            raise Invalid(f"a {kind.value} needs a parent ({' or '.join(sorted(k.value for k in allowed))})",
+                          errors=[{"field": "parent_code", "pointer": "/parent_code", "message": "required"}])
+        return
+    if parent_kind not in allowed:
+        raise Invalid(f"a {kind.value} cannot sit under a {parent_kind.value}",
+                      errors=[{"field": "parent_code", "pointer": "/parent_code",
+                               "message": f"parent is a {parent_kind.value}"}])
+
+
+class StudentStatus(str, enum.Enum):
+    enrolled = "enrolled"
+    suspended = "suspended"
+    transferred_out = "transferred_out"
+    transferred_in = "transferred_in"
+    boarding_elsewhere = "boarding_elsewhere"
+    dropped_out = "dropped_out"
+    home_teaching = "home_teaching"
+    unable_to_study = "unable_to_study"
+    graduated = "graduated"
+    deceased = "deceased"
+
+
+# A child may hold only one record in these states across the whole system (a graduate or a
+# deceased child's record is history). Mirrored by the partial unique index on students.
+FINAL_STATUSES = frozenset({StudentStatus.graduated, StudentStatus.deceased})
+ACTIVE_STATUSES = frozenset(StudentStatus) - FINAL_STATUSES
+
+
+def primary_or_junior(grade: int) -> str:
+    return "primary" if grade <= 6 else "junior"
+
+
+def validate_enrollment(*, national_id: str, birth_date: date, gender: str, today: date) -> NationalId:
+    """The ID must be well formed and agree with the birth date and gender given."""
+    try:
+        nid = parse(national_id, today=today)
+    except InvalidNationalId as exc:
+        raise Invalid(f"national_id: {exc}", errors=[{"field": "national_id", "pointer": "/national_id",
+                                                     "message": str(exc)}]) from None
+    problems = []
+    if nid.birth_date != birth_date:
+        problems.append({"field": "birth_date", "pointer": "/birth_date",
+                         "message": f"the national ID says {nid.birth_date.isoformat()}"})
+    if nid.gender != gender:
+        problems.append({"field": "gender", "pointer": "/gender", "message": f"the national ID says {nid.gender}"})
+    if problems:
+        raise Invalid("the record does not agree with the national ID: "
+                      + ", ".join(p["field"] for p in problems), errors=problems)
+    return nid
+
+
+def already_active(where: str) -> Conflict:
+    return Conflict(f"this child already has an active student record at {where}", active_at=where)

@@ -1,0 +1,182 @@
+"""Registry use cases: keyword-only functions over a unit of work, no HTTP in here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from shared.envelope import TOPIC_REGISTRY
+from shared.errors import Conflict, Invalid, NotFound
+from shared.pagination import PageParams
+from shared.uow import UnitOfWork
+
+from registry.adapters.tables import classes, orgs, student_flags, students
+from registry.domain.model import (
+    ACTIVE_STATUSES,
+    OrgKind,
+    already_active,
+    check_parent,
+    primary_or_junior,
+    validate_enrollment,
+)
+from registry.entrypoints.schemas import ClassCreate, OrgCreate, StudentCreate
+
+ORG_REGISTERED = "baoxue.registry.org.registered"
+STUDENT_ENROLLED = "baoxue.registry.student.enrolled"
+STUDENT_STATUS_CHANGED = "baoxue.registry.student.status_changed"
+
+
+async def get_org(uow: UnitOfWork, code: str) -> dict[str, Any]:
+    row = (await uow.session.execute(select(orgs).where(orgs.c.code == code))).mappings().first()
+    if row is None:
+        raise NotFound(f"no organisation with code {code}")
+    return dict(row)
+
+
+async def create_org(uow: UnitOfWork, cmd: OrgCreate) -> dict[str, Any]:
+    parent = await get_org(uow, cmd.parent_code) if cmd.parent_code else None
+    check_parent(cmd.kind, OrgKind(parent["kind"]) if parent else None)
+    if (await uow.session.execute(select(orgs.c.code).where(orgs.c.code == cmd.code))).first():
+        raise Conflict(f"organisation {cmd.code} already exists")
+    row = {
+        "code": cmd.code,
+        "name": cmd.name,
+        "kind": cmd.kind.value,
+        "parent_code": cmd.parent_code,
+        "path": [*(parent["path"] if parent else []), cmd.code],
+    }
+    await uow.session.execute(insert(orgs).values(**row))
+    uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=cmd.code, key=cmd.code, data=row)
+    await uow.commit()
+    return row
+
+
+async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate) -> dict[str, Any]:
+    school = await get_org(uow, school_code)
+    if school["kind"] != OrgKind.school.value:
+        raise Invalid(f"{school_code} is a {school['kind']}, not a school")
+    row = {"id": str(uuid.uuid4()), "school_code": school_code, "grade": cmd.grade, "name": cmd.name}
+    await uow.session.execute(insert(classes).values(**row))
+    await uow.commit()
+    return row
+
+
+async def enroll_student(uow: UnitOfWork, cmd: StudentCreate) -> dict[str, Any]:
+    today = uow.clock.now().date()
+    nid = validate_enrollment(national_id=cmd.national_id, birth_date=cmd.birth_date, gender=cmd.gender, today=today)
+    school = await get_org(uow, cmd.school_code)
+    klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
+    if klass is None or klass["school_code"] != cmd.school_code:
+        raise Invalid(f"class {cmd.class_id} is not a class of school {cmd.school_code}",
+                      errors=[{"field": "class_id", "pointer": "/class_id", "message": "not a class of this school"}])
+    await _refuse_if_active(uow, nid.number)
+    flags = sorted(set(cmd.flags))
+    row = {
+        "id": str(uuid.uuid4()),
+        # The national student number (全国学籍号) is "G" followed by the ID number.
+        "student_number": "G" + nid.number,
+        "national_id": nid.number,
+        "name": cmd.name,
+        "gender": cmd.gender,
+        "birth_date": cmd.birth_date,
+        "school_code": cmd.school_code,
+        "class_id": cmd.class_id,
+        "status": "enrolled",
+        "enrolled_on": cmd.enrolled_on or today,
+        "guardians": [g.model_dump() for g in cmd.guardians],
+    }
+    await uow.session.execute(insert(students).values(**row))
+    if flags:
+        await uow.session.execute(insert(student_flags), [{"student_id": row["id"], "flag": f} for f in flags])
+    uow.emit(
+        topic=TOPIC_REGISTRY,
+        type=STUDENT_ENROLLED,
+        subject=row["id"],
+        data={
+            "student_id": row["id"],
+            "student_number": row["student_number"],
+            "national_id_masked": nid.masked(),
+            "name": row["name"],
+            "gender": row["gender"],
+            "birth_date": row["birth_date"],
+            "school_code": row["school_code"],
+            "class_id": row["class_id"],
+            "grade": klass["grade"],
+            "level": primary_or_junior(klass["grade"]),
+            "org_path": school["path"],
+            "enrolled_on": row["enrolled_on"],
+            "flags": _with_derived_flags(flags),
+            "guardians": row["guardians"],
+            "status": row["status"],
+        },
+    )
+    try:
+        await uow.commit()
+    except IntegrityError:
+        # Lost a race with a concurrent enrolment of the same child: the unique index said no.
+        raise already_active("another school (enrolled a moment ago)") from None
+    return {**row, "grade": klass["grade"], "flags": flags}
+
+
+async def _refuse_if_active(uow: UnitOfWork, national_id: str) -> None:
+    stmt = (
+        select(students.c.school_code, orgs.c.name)
+        .join(orgs, orgs.c.code == students.c.school_code)
+        .where(students.c.national_id == national_id, students.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+    )
+    active = (await uow.session.execute(stmt)).first()
+    if active:
+        raise already_active(f"{active.name} ({active.school_code})")
+
+
+def _with_derived_flags(flags: list[str]) -> list[str]:
+    # "Double difficulty" (双困生): a poor household and learning difficulty together.
+    if "poor_household" in flags and "learning_difficulty" in flags:
+        return [*flags, "double_difficulty"]
+    return flags
+
+
+def _student_select():
+    return select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)
+
+
+async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
+    out = [dict(r) for r in rows]
+    if out:
+        stmt = select(student_flags).where(student_flags.c.student_id.in_([r["id"] for r in out]))
+        by_student: dict[str, list[str]] = {}
+        for sid, flag in (await uow.session.execute(stmt)).all():
+            by_student.setdefault(sid, []).append(flag)
+        for r in out:
+            r["flags"] = sorted(by_student.get(r["id"], []))
+    return out
+
+
+async def get_student(uow: UnitOfWork, student_id: str) -> dict[str, Any]:
+    row = (await uow.session.execute(_student_select().where(students.c.id == student_id))).mappings().first()
+    if row is None:
+        raise NotFound(f"no student with id {student_id}")
+    return (await _with_flags(uow, [row]))[0]
+
+
+async def list_students(
+    uow: UnitOfWork, page: PageParams, *, school_code: str | None, status: str | None, flag: str | None
+) -> tuple[list[dict[str, Any]], int]:
+    conditions = []
+    if school_code:
+        conditions.append(students.c.school_code == school_code)
+    if status:
+        conditions.append(students.c.status == status)
+    if flag:
+        conditions.append(
+            select(student_flags.c.student_id)
+            .where(student_flags.c.student_id == students.c.id, student_flags.c.flag == flag)
+            .exists()
+        )
+    total = (await uow.session.execute(select(func.count()).select_from(students).where(*conditions))).scalar_one()
+    stmt = _student_select().where(*conditions).order_by(students.c.created_at, students.c.id)
+    rows = (await uow.session.execute(stmt.limit(page.limit).offset(page.offset))).mappings().all()
+    return await _with_flags(uow, rows), total

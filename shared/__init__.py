@@ -1,0 +1,1 @@
+"""What the four Baoxue services share: envelope, outbox, inbox, settings, errors, health."""

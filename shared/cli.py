@@ -1,0 +1,30 @@
+"""``python -m <service> [migrate|serve]``: the same two steps for every service."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable
+
+import uvicorn
+
+from shared.migrations import upgrade
+from shared.settings import ServiceSettings
+
+
+def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Callable[..., object]) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {settings_cls().service_name}")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"],
+                        help="migrate: alembic upgrade head; serve: run the HTTP service (default)")
+    args = parser.parse_args()
+    settings = settings_cls()
+    if args.command == "migrate":
+        upgrade(service_dir, settings.database_url)
+        return
+    uvicorn.run(
+        app_factory(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,  # our JSON logging is configured by the app
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,187 @@
+"""Idempotent event consumers: inbox mark and effect in one transaction, offsets after.
+
+A record that is not a readable CloudEvent is a poison message: it goes to the dead-letter
+table with the reason and the consumer moves on. A handler that fails because the database is
+unreachable is retried until it is back (the offset is not committed meanwhile); any other
+handler failure is retried a few times and then dead-lettered, so one bad event cannot stop a
+county's stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Awaitable, Callable, Mapping
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from shared import metrics
+from shared.clock import Clock
+from shared.envelope import Event, MalformedEvent, from_record
+from shared.kafka import make_consumer
+from shared.messaging import dead_letters
+from shared.settings import ServiceSettings
+from shared.uow import UnitOfWork
+
+log = structlog.get_logger("baoxue.consumer")
+
+Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+
+HANDLER_ATTEMPTS = 3
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        sessionmaker,
+        clock: Clock,
+        *,
+        topics: list[str],
+        handlers: Mapping[str, Handler],
+        on_committed: Callable[[], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._topics = topics
+        self._handlers = dict(handlers)
+        self._on_committed = on_committed
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._consumer is not None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if self._consumer is None:
+                    consumer = make_consumer(self._settings, self._topics)
+                    try:
+                        await asyncio.wait_for(consumer.start(), 15)
+                    except BaseException:
+                        await _quietly_stop(consumer)
+                        raise
+                    self._consumer = consumer
+                    log.info("consumer.started", topics=self._topics, group=self._settings.consumer_group)
+                # An empty result may only mean the assignment changed (aiokafka#117); just poll again.
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=100)
+                for tp, records in batches.items():
+                    for record in records:
+                        await self._process(record, stop)
+                    await self._commit(tp, records[-1].offset + 1)
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("consumer.broker_unavailable", error=repr(exc), retry_in_s=backoff)
+                if self._consumer is not None:
+                    await _quietly_stop(self._consumer)
+                    self._consumer = None
+                await _sleep(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        try:
+            await self._consumer.commit({tp: offset})
+        except CommitFailedError as exc:
+            # The group rebalanced; the batch will be redelivered and the inbox drops repeats.
+            log.warning("consumer.commit_failed", partition=tp.partition, error=repr(exc))
+
+    async def _process(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
+        service = self._settings.service_name
+        try:
+            event = from_record(record.value, record.headers)
+        except MalformedEvent as exc:
+            await self._dead_letter(record, f"malformed: {exc}")
+            return
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            return  # topics carry many types; each service handles the ones it needs
+        attempt, backoff = 0, 0.5
+        while True:
+            attempt += 1
+            try:
+                async with UnitOfWork(self._sessionmaker, source=service, clock=self._clock) as uow:
+                    if await uow.claim(event):
+                        await handler(uow, event)
+                        await uow.commit()
+                        metrics.EVENTS_CONSUMED.labels(service, event.type, "applied").inc()
+                        if self._on_committed:
+                            self._on_committed()
+                    else:
+                        metrics.EVENTS_CONSUMED.labels(service, event.type, "duplicate").inc()
+                return
+            except asyncio.CancelledError:
+                raise
+            except (OperationalError, DBAPIError, OSError) as exc:
+                if _is_connection_problem(exc):
+                    log.warning("consumer.database_unavailable", event_type=event.type, error=repr(exc))
+                    if stop.is_set():
+                        raise asyncio.CancelledError from exc
+                    await _sleep(stop, backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    attempt -= 1
+                    continue
+                failure: Exception = exc
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the stream
+                failure = exc
+            log.error("consumer.handler_failed", event_type=event.type, event_id=event.id, attempt=attempt, error=repr(failure))
+            if attempt >= HANDLER_ATTEMPTS:
+                await self._dead_letter(record, f"handler failed {attempt} times: {failure!r}")
+                return
+            await _sleep(stop, backoff)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        service = self._settings.service_name
+        log.error("consumer.dead_letter", topic=record.topic, partition=record.partition, offset=record.offset, reason=reason)
+        metrics.DEAD_LETTERS.labels(service, record.topic).inc()
+        headers = json.dumps([[k, v.decode("utf-8", "replace")] for k, v in record.headers or ()])
+        async with self._sessionmaker() as session:
+            await session.execute(
+                insert(dead_letters).values(
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    headers=headers,
+                    value=record.value,
+                    reason=reason[:2000],
+                )
+            )
+            await session.commit()
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await _quietly_stop(self._consumer)
+            self._consumer = None
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(exc).lower()
+    return any(s in text for s in ("connection", "could not connect", "database is locked", "terminat"))
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def _quietly_stop(consumer: AIOKafkaConsumer) -> None:
+    try:
+        await asyncio.wait_for(consumer.stop(), 10)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("consumer.stop_failed", error=repr(exc))

@@ -1,0 +1,96 @@
+"""CloudEvents 1.0 over Kafka in binary mode: ``data`` is the value, attributes are headers.
+
+(``ce_source``, ``ce_id``) identifies an event; consumers drop repeats on that pair.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Mapping, Sequence
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+# Topic names are part of the public contract (../shared/CONTRACT.md).
+TOPIC_REGISTRY = "baoxue.registry.v1"
+TOPIC_ATTENDANCE = "baoxue.attendance.v1"
+TOPIC_CASES = "baoxue.cases.v1"
+TOPIC_REPORTS = "baoxue.reports.v1"
+
+
+class MalformedEvent(ValueError):
+    """A Kafka record that is not a CloudEvent we can read (a poison message)."""
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    source: str
+    subject: str
+    data: Mapping[str, Any]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            ("ce_specversion", SPECVERSION.encode()),
+            ("ce_id", self.id.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_time", self.time.isoformat().encode()),
+            ("ce_subject", self.subject.encode()),
+            ("content-type", CONTENT_TYPE.encode()),
+        ]
+
+    def value(self) -> bytes:
+        return dumps(self.data)
+
+
+def from_record(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Event:
+    """Read a Kafka record written in CloudEvents binary mode; raise MalformedEvent if it is not."""
+    attrs = {k: v.decode("utf-8", "replace") for k, v in headers or ()}
+    missing = [a for a in ("ce_id", "ce_source", "ce_type") if not attrs.get(a)]
+    if missing:
+        raise MalformedEvent(f"missing CloudEvents attributes: {', '.join(missing)}")
+    if attrs.get("ce_specversion", SPECVERSION) != SPECVERSION:
+        raise MalformedEvent(f"unsupported ce_specversion {attrs['ce_specversion']!r}")
+    try:
+        data = json.loads(value or b"null")
+    except ValueError as exc:
+        raise MalformedEvent(f"value is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedEvent("value must be a JSON object")
+    try:
+        time = datetime.fromisoformat(attrs["ce_time"]) if attrs.get("ce_time") else datetime.now(timezone.utc)
+    except ValueError as exc:
+        raise MalformedEvent(f"ce_time is not RFC 3339: {attrs['ce_time']!r}") from exc
+    return Event(
+        type=attrs["ce_type"],
+        source=attrs["ce_source"],
+        subject=attrs.get("ce_subject", ""),
+        data=data,
+        id=attrs["ce_id"],
+        time=time,
+    )
+
+
+def stable_id(*parts: object) -> str:
+    """A deterministic event id: the same fact, re-derived after a restart, gets the same id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "baoxue:" + ":".join(str(p) for p in parts)))

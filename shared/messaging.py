@@ -1,0 +1,75 @@
+"""Tables every service has for reliable messaging: outbox, inbox and dead letters.
+
+They live on their own MetaData so each service's Alembic history creates the same three
+tables beside its own, and the relay and consumer below work the same everywhere.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+
+metadata = MetaData()
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("topic", String(200), nullable=False),
+    Column("key", String(200), nullable=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
+)
+# The relay only ever scans unsent rows; a partial index keeps that scan small forever.
+Index(
+    "ix_outbox_unsent",
+    outbox.c.id,
+    postgresql_where=outbox.c.sent_at.is_(None),
+    sqlite_where=outbox.c.sent_at.is_(None),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("event_type", String(200), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("key", LargeBinary, nullable=True),
+    Column("headers", Text, nullable=False),
+    Column("value", LargeBinary, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+)

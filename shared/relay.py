@@ -1,0 +1,177 @@
+"""The outbox relay: publishes committed outbox rows in id order and marks them sent.
+
+If the broker is down the rows simply wait; the relay keeps retrying with a backoff. A row is
+marked sent only after the broker acknowledged it and every row before it in the batch, so a
+student's events keep their order. Publishing twice is possible (a crash between send and mark):
+consumers drop repeats on (ce_source, ce_id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import metrics
+from shared.clock import Clock
+from shared.envelope import CONTENT_TYPE, SPECVERSION
+from shared.kafka import make_producer
+from shared.messaging import outbox
+from shared.settings import ServiceSettings
+from shared.sql import dialect_of
+
+log = structlog.get_logger("baoxue.relay")
+
+
+class OutboxRelay:
+    def __init__(self, settings: ServiceSettings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._settings = settings
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Publish now rather than at the next poll (called after a commit that emitted)."""
+        self._wake.set()
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = make_producer(self._settings)
+            try:
+                await asyncio.wait_for(producer.start(), self._settings.kafka_send_timeout_s)
+            except BaseException:
+                # A producer whose start() failed must not be used (aiokafka#759).
+                await _quietly_stop(producer)
+                raise
+            self._producer = producer
+            log.info("relay.connected", bootstrap=self._settings.kafka_bootstrap)
+        return self._producer
+
+    async def broker_ready(self) -> bool:
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), 2)
+            return True
+        except Exception:
+            return False
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows; return how many were marked sent."""
+        producer = await self._ensure_producer()
+        async with self._sessionmaker() as session:
+            stmt = (
+                select(outbox)
+                .where(outbox.c.sent_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self._settings.outbox_batch_size)
+            )
+            claim = dialect_of(session) == "postgresql"
+            if claim:
+                # Two replicas' relays never publish the same rows at once.
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = (await session.execute(stmt)).all()
+            if not claim:
+                # SQLite has one writer: never hold its lock while waiting on the broker.
+                await session.rollback()
+            if not rows:
+                return 0
+            sent_ids = await self._send(producer, rows)
+            if sent_ids:
+                await session.execute(
+                    update(outbox).where(outbox.c.id.in_(sent_ids)).values(sent_at=self._clock.now())
+                )
+            if len(sent_ids) < len(rows):
+                failed = rows[len(sent_ids)]
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == failed.id)
+                    .values(attempts=outbox.c.attempts + 1, last_error="broker did not acknowledge in time")
+                )
+            await session.commit()
+        now = self._clock.now()
+        for row in rows[: len(sent_ids)]:
+            metrics.OUTBOX_PUBLISHED.labels(self._settings.service_name, row.event_type).inc()
+            metrics.OUTBOX_LAG.labels(self._settings.service_name).observe(
+                max(0.0, (now - _aware(row.created_at)).total_seconds())
+            )
+        if len(sent_ids) < len(rows):
+            raise ConnectionError("broker did not acknowledge every record")
+        return len(sent_ids)
+
+    async def _send(self, producer: AIOKafkaProducer, rows) -> list[int]:
+        futures = []
+        for row in rows:
+            headers = [
+                ("ce_specversion", SPECVERSION.encode()),
+                ("ce_id", row.event_id.encode()),
+                ("ce_source", row.source.encode()),
+                ("ce_type", row.event_type.encode()),
+                ("ce_time", _aware(row.event_time).isoformat().encode()),
+                ("ce_subject", row.subject.encode()),
+                ("content-type", CONTENT_TYPE.encode()),
+            ]
+            key = row.key.encode() if row.key else None
+            futures.append(await producer.send(row.topic, value=row.payload, key=key, headers=headers))
+        sent: list[int] = []
+        # Only the acknowledged prefix counts as sent, so order per key is never broken.
+        for row, fut in zip(rows, futures):
+            try:
+                await asyncio.wait_for(asyncio.shield(fut), self._settings.kafka_send_timeout_s)
+            except Exception as exc:
+                log.warning("relay.send_failed", outbox_id=row.id, error=repr(exc))
+                break
+            sent.append(row.id)
+        return sent
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = self._settings.outbox_poll_interval_s
+        while not stop.is_set():
+            try:
+                published = await self.publish_pending()
+                backoff = self._settings.outbox_poll_interval_s
+                if published:
+                    continue  # there may be more
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                metrics.OUTBOX_FAILURES.labels(self._settings.service_name).inc()
+                log.warning("relay.unavailable", error=repr(exc), retry_in_s=round(backoff, 2))
+                if self._producer is not None:
+                    await _quietly_stop(self._producer)
+                    self._producer = None
+                backoff = min(backoff * 2, 10.0)
+            await _sleep_or_wake(self._wake, backoff, stop)
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await _quietly_stop(self._producer)
+            self._producer = None
+
+
+async def _sleep_or_wake(wake: asyncio.Event, seconds: float, stop: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(wake.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+    wake.clear()
+
+
+async def _quietly_stop(producer: AIOKafkaProducer) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), 5)
+    except BaseException as exc:  # noqa: BLE001 - stopping a broken client must not raise
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        log.debug("relay.stop_failed", error=repr(exc))
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

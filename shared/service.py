@@ -1,0 +1,152 @@
+"""The one way a Baoxue service is wired: runtime, lifespan, middleware, errors, health."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared import errors
+from shared import logging as baoxue_logging
+from shared.clock import Clock, SystemClock
+from shared.consumer import EventConsumer, Handler
+from shared.db import make_engine, make_sessionmaker
+from shared.relay import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.uow import UnitOfWork
+
+log = structlog.get_logger("baoxue.service")
+
+
+@dataclass
+class Runtime:
+    """Everything a request, a consumer or a job needs; built once per process."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        # CloudEvents `source`: one per service, so (source, id) is unique across the system.
+        return f"/baoxue/{self.settings.service_name}"
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker, source=self.source, clock=self.clock, on_commit=self.relay.wake)
+
+
+Job = Callable[[Runtime, asyncio.Event], Awaitable[None]]
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_uow(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
+    async with runtime.uow() as uow:
+        yield uow
+
+
+UoWDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Iterable[APIRouter],
+    topics: list[str] | None = None,
+    handlers: Mapping[str, Handler] | None = None,
+    jobs: Iterable[Job] = (),
+    clock: Clock | None = None,
+) -> FastAPI:
+    baoxue_logging.configure(settings.service_name, settings.log_level)
+    engine = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    clock = clock or SystemClock()
+    relay = OutboxRelay(settings, sessionmaker, clock)
+    runtime = Runtime(settings, engine, sessionmaker, clock, relay)
+    if topics and handlers:
+        runtime.consumers.append(
+            EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake)
+        )
+    jobs = list(jobs)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
+        tasks += [asyncio.create_task(c.run(stop), name="consumer") for c in runtime.consumers]
+        tasks += [asyncio.create_task(job(runtime, stop), name=getattr(job, "__name__", "job")) for job in jobs]
+        log.info("service.started", port=settings.http_port, database=engine.url.get_backend_name())
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for consumer in runtime.consumers:
+                await consumer.close()
+            await relay.close()
+            await engine.dispose()
+            log.info("service.stopped")
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.add_middleware(baoxue_logging.RequestContextMiddleware, service=settings.service_name)
+    errors.install(app)
+    app.include_router(_health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Alive: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Ready: the database and the broker are reachable")
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        checks = {"database": await _database_ready(runtime), "broker": await runtime.relay.broker_ready()}
+        ready = all(checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        if not ready:
+            body.update(type="/problems/not-ready", title="Not ready", status=503,
+                        detail=", ".join(k for k, ok in checks.items() if not ok) + " unreachable")
+        return JSONResponse(body, status_code=200 if ready else 503,
+                            media_type="application/json" if ready else errors.PROBLEM_JSON)
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _database_ready(runtime: Runtime) -> bool:
+    try:
+        async with runtime.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+        return True
+    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+        log.warning("readyz.database_unreachable", error=repr(exc))
+        return False

@@ -1,0 +1,43 @@
+"""One settings base for every service: environment variables with the ``BAOXUE_`` prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Subclasses set ``service_name`` and ``http_port`` defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="BAOXUE_", env_file=".env", extra="ignore")
+
+    service_name: str = "baoxue"
+    environment: Literal["development", "test", "production"] = "development"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    # Each service owns its database; the default is an SQLite file under var/.
+    database_url: str = ""
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Real Kafka supports the idempotent producer; the embedded Tansu broker does not.
+    kafka_idempotence: bool = False
+    kafka_send_timeout_s: float = Field(default=10.0, gt=0)
+    outbox_poll_interval_s: float = Field(default=0.2, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    consumer_group: str = ""
+    log_level: str = "INFO"
+    timezone: str = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _defaults_from_service_name(self) -> "ServiceSettings":
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///var/{self.service_name}.db"
+        if not self.consumer_group:
+            self.consumer_group = f"baoxue-{self.service_name}"
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "BAOXUE_DATABASE_URL must point at PostgreSQL in production "
+                f"(got {self.database_url!r})"
+            )
+        return self

@@ -1,0 +1,102 @@
+"""The unit of work: one transaction that writes state, outbox rows and inbox marks together.
+
+Rolls back unless ``commit()`` is called. Nothing is published from here: the relay does that
+after the transaction has committed (../shared/STYLE.md, example 1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.envelope import Event
+from shared.messaging import inbox, outbox
+from shared.sql import insert_ignoring_conflicts
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        source: str,
+        clock: Clock,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._on_commit = on_commit
+        self.source = source
+        self.clock = clock
+        self._staged: list[tuple[str, str | None, Event]] = []
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self._sessionmaker()
+        self._staged = []
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()  # closing an uncommitted session rolls it back
+
+    def emit(
+        self,
+        *,
+        topic: str,
+        type: str,
+        subject: str,
+        data: Mapping[str, Any],
+        key: str | None = None,
+        event_id: str | None = None,
+    ) -> Event:
+        """Stage an event; it is written to the outbox in the same transaction as the state."""
+        event = Event(
+            type=type,
+            source=self.source,
+            subject=subject,
+            data=data,
+            id=event_id or str(uuid.uuid4()),
+            time=self.clock.now(),
+        )
+        self._staged.append((topic, key if key is not None else subject, event))
+        return event
+
+    async def claim(self, event: Event) -> bool:
+        """Record the event in the inbox; False if it was already processed (a repeat)."""
+        stmt = (
+            insert_ignoring_conflicts(self.session, inbox)
+            .values(source=event.source, event_id=event.id, event_type=event.type)
+            .returning(inbox.c.event_id)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def commit(self) -> None:
+        emitted = bool(self._staged)
+        if emitted:
+            await self.session.execute(
+                insert(outbox),
+                [
+                    {
+                        "topic": topic,
+                        "key": key,
+                        "event_id": ev.id,
+                        "event_type": ev.type,
+                        "source": ev.source,
+                        "subject": ev.subject,
+                        "event_time": ev.time,
+                        "payload": ev.value(),
+                    }
+                    for topic, key, ev in self._staged
+                ],
+            )
+            self._staged = []
+        await self.session.commit()
+        if emitted and self._on_commit is not None:
+            self._on_commit()  # wake the relay: publish now, not at the next poll
+
+    async def rollback(self) -> None:
+        self._staged = []
+        await self.session.rollback()
