@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shared import metrics
 from shared.clock import Clock
 from shared.envelope import Event, MalformedEvent, from_record
-from shared.kafka import make_consumer
+from shared.kafka import ensure_topics, make_consumer
 from shared.messaging import dead_letters
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
@@ -65,6 +65,7 @@ class EventConsumer:
                 if self._consumer is None:
                     consumer = make_consumer(self._settings, self._topics)
                     try:
+                        await ensure_topics(self._settings)
                         await asyncio.wait_for(consumer.start(), 15)
                     except BaseException:
                         await _quietly_stop(consumer)

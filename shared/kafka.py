@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+import asyncio
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
 from shared.settings import ServiceSettings
+
+CONTRACT_TOPICS = (TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS)
+
+
+async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> None:
+    """Create the contract topics that are missing, with the configured partitions.
+
+    Relying on auto-creation by the first produce costs a NotLeaderForPartition round (seen on
+    Tansu: ten seconds and a retried batch) and is often disabled on production clusters."""
+    if not settings.kafka_create_topics:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                                client_id=f"baoxue-{settings.service_name}-admin")
+    await asyncio.wait_for(admin.start(), settings.kafka_send_timeout_s)
+    try:
+        missing = set(topics) - set(await admin.list_topics())
+        if missing:
+            try:
+                await admin.create_topics([
+                    NewTopic(t, num_partitions=settings.kafka_topic_partitions,
+                             replication_factor=settings.kafka_replication_factor) for t in sorted(missing)])
+            except TopicAlreadyExistsError:
+                pass  # another service created it first
+    finally:
+        await admin.close()
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:

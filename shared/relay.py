@@ -1,9 +1,9 @@
 """The outbox relay: publishes committed outbox rows in id order and marks them sent.
 
 If the broker is down the rows simply wait; the relay keeps retrying with a backoff. A row is
-marked sent only after the broker acknowledged it and every row before it in the batch, so a
-student's events keep their order. Publishing twice is possible (a crash between send and mark):
-consumers drop repeats on (ce_source, ce_id).
+marked sent once the broker acknowledged it; rows are sent in id order, and aiokafka batches a
+partition's records together, so a student's events keep their order. Publishing twice is still
+possible (a crash between send and mark): consumers drop repeats on (ce_source, ce_id).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import metrics
 from shared.clock import Clock
 from shared.envelope import CONTENT_TYPE, SPECVERSION
-from shared.kafka import make_producer
+from shared.kafka import ensure_topics, make_producer
 from shared.messaging import outbox
 from shared.settings import ServiceSettings
 from shared.sql import dialect_of
@@ -44,6 +44,7 @@ class OutboxRelay:
             producer = make_producer(self._settings)
             try:
                 await asyncio.wait_for(producer.start(), self._settings.kafka_send_timeout_s)
+                await ensure_topics(self._settings)
             except BaseException:
                 # A producer whose start() failed must not be used (aiokafka#759).
                 await _quietly_stop(producer)
@@ -87,16 +88,17 @@ class OutboxRelay:
                 await session.execute(
                     update(outbox).where(outbox.c.id.in_(sent_ids)).values(sent_at=self._clock.now())
                 )
-            if len(sent_ids) < len(rows):
-                failed = rows[len(sent_ids)]
+            failed = [row.id for row in rows if row.id not in set(sent_ids)]
+            if failed:
                 await session.execute(
                     update(outbox)
-                    .where(outbox.c.id == failed.id)
+                    .where(outbox.c.id.in_(failed))
                     .values(attempts=outbox.c.attempts + 1, last_error="broker did not acknowledge in time")
                 )
             await session.commit()
         now = self._clock.now()
-        for row in rows[: len(sent_ids)]:
+        sent = set(sent_ids)
+        for row in (r for r in rows if r.id in sent):
             metrics.OUTBOX_PUBLISHED.labels(self._settings.service_name, row.event_type).inc()
             metrics.OUTBOX_LAG.labels(self._settings.service_name).observe(
                 max(0.0, (now - _aware(row.created_at)).total_seconds())
@@ -119,15 +121,17 @@ class OutboxRelay:
             ]
             key = row.key.encode() if row.key else None
             futures.append(await producer.send(row.topic, value=row.payload, key=key, headers=headers))
+        # Marking an acknowledged row unsent because an unrelated one failed would put it on the
+        # wire twice; every acknowledged row counts.
+        results = await asyncio.gather(
+            *(asyncio.wait_for(fut, self._settings.kafka_send_timeout_s) for fut in futures), return_exceptions=True
+        )
         sent: list[int] = []
-        # Only the acknowledged prefix counts as sent, so order per key is never broken.
-        for row, fut in zip(rows, futures):
-            try:
-                await asyncio.wait_for(asyncio.shield(fut), self._settings.kafka_send_timeout_s)
-            except Exception as exc:
-                log.warning("relay.send_failed", outbox_id=row.id, error=repr(exc))
-                break
-            sent.append(row.id)
+        for row, result in zip(rows, results):
+            if isinstance(result, BaseException):
+                log.warning("relay.send_failed", outbox_id=row.id, topic=row.topic, error=repr(result))
+            else:
+                sent.append(row.id)
         return sent
 
     async def run(self, stop: asyncio.Event) -> None:

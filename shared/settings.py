@@ -22,6 +22,10 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Real Kafka supports the idempotent producer; the embedded Tansu broker does not.
     kafka_idempotence: bool = False
+    # Services create the contract topics they use when missing (disable where ops own topics).
+    kafka_create_topics: bool = True
+    kafka_topic_partitions: int = Field(default=3, ge=1, le=1000)
+    kafka_replication_factor: int = Field(default=1, ge=1, le=10)
     kafka_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_poll_interval_s: float = Field(default=0.2, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)

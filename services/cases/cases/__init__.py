@@ -1,0 +1,1 @@
+"""Cases service: one child, one case; the dual report; persuasion and close-out."""

@@ -107,6 +107,7 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate) -> dict[str, Any]:
             "grade": klass["grade"],
             "level": primary_or_junior(klass["grade"]),
             "org_path": school["path"],
+            "org_chain": await _org_chain(uow, school["path"]),
             "enrolled_on": row["enrolled_on"],
             "flags": _with_derived_flags(flags),
             "guardians": row["guardians"],
@@ -119,6 +120,14 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate) -> dict[str, Any]:
         # Lost a race with a concurrent enrolment of the same child: the unique index said no.
         raise already_active("another school (enrolled a moment ago)") from None
     return {**row, "grade": klass["grade"], "flags": flags}
+
+
+async def _org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
+    """The school's ancestors with their kinds and names, province first: consumers need to know
+    which code is the township and which the county without asking this service."""
+    rows = {r.code: r for r in (await uow.session.execute(
+        select(orgs.c.code, orgs.c.kind, orgs.c.name).where(orgs.c.code.in_(path)))).all()}
+    return [{"code": c, "kind": rows[c].kind, "name": rows[c].name} for c in path]
 
 
 async def _refuse_if_active(uow: UnitOfWork, national_id: str) -> None:

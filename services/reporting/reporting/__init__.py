@@ -1,0 +1,1 @@
+"""Reporting service: rates, weekly reports and ledgers, from its own event-built read model."""

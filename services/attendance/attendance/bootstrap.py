@@ -1,0 +1,32 @@
+"""The one place the attendance service is wired."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.clock import Clock
+from shared.envelope import TOPIC_REGISTRY
+from shared.service import create_app as create_service_app
+
+from attendance import handlers
+from attendance.entrypoints.api import router
+from attendance.entrypoints.jobs import run_detector
+from attendance.settings import AttendanceSettings
+
+HANDLERS = {
+    "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
+    "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
+}
+
+
+def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    return create_service_app(
+        settings or AttendanceSettings(),
+        title="Baoxue attendance",
+        description="Roll calls, leave, school calendars and the 48-hour absence clock.",
+        routers=[router],
+        topics=[TOPIC_REGISTRY],
+        handlers=HANDLERS,
+        jobs=[run_detector],
+        clock=clock,
+    )

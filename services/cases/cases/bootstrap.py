@@ -1,0 +1,32 @@
+"""The one place the cases service is wired."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.clock import Clock
+from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY
+from shared.service import create_app as create_service_app
+
+from cases import handlers
+from cases.entrypoints.api import router
+from cases.settings import CasesSettings
+
+HANDLERS = {
+    "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
+    "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
+    "baoxue.attendance.absence.threshold_reached": handlers.on_threshold_reached,
+    "baoxue.attendance.student.returned": handlers.on_student_returned,
+}
+
+
+def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    return create_service_app(
+        settings or CasesSettings(),
+        title="Baoxue cases",
+        description="One child, one case (一人一案): dual report, persuasion, close-out.",
+        routers=[router],
+        topics=[TOPIC_REGISTRY, TOPIC_ATTENDANCE],
+        handlers=HANDLERS,
+        clock=clock,
+    )

@@ -1,0 +1,41 @@
+"""Cases HTTP routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from shared.pagination import Page, PageDep
+from shared.service import UoWDep
+
+from cases import handlers
+from cases.domain.model import CaseStatus, Recipient
+from cases.entrypoints.schemas import CaseDetail, CaseOut, DualReportOut
+
+router = APIRouter(prefix="/v1", tags=["cases"])
+
+
+@router.get("/cases", response_model=Page[CaseOut])
+async def list_cases(
+    uow: UoWDep,
+    page: PageDep,
+    student_id: Annotated[str | None, Query(max_length=36)] = None,
+    status: CaseStatus | None = None,
+    org_code: Annotated[str | None, Query(max_length=32, description="any level: school, township, county...")] = None,
+):
+    items, total = await handlers.list_cases(uow, page, student_id=student_id,
+                                             status=status.value if status else None, org_code=org_code)
+    return Page.of(items, total, page)
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail)
+async def get_case(case_id: str, uow: UoWDep):
+    """The case with its dual reports and its timeline, oldest entry first."""
+    return await handlers.get_case(uow, case_id)
+
+
+@router.post("/cases/{case_id}/reports/{recipient}/ack", response_model=DualReportOut)
+async def acknowledge_report(case_id: str, recipient: Recipient, uow: UoWDep):
+    """The recipient confirms it received the report. Idempotent."""
+    return await handlers.acknowledge(uow, case_id, recipient)

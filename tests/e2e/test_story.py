@@ -1,0 +1,113 @@
+"""End to end: broker and four services as processes (as `make run` starts them), HTTP only."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import httpx
+import pytest
+
+from devtools.stack import SERVICES, Stack, free_port
+from shared.envelope import TOPIC_REPORTS
+from tests.e2e.story import (
+    COUNTY, TOWNSHIP, mark_absent_for_three_days, ok, register_school_and_students, the_case,
+    wait_until_attendance_knows,
+)
+from tests.kafka_helpers import eventually, read_events
+
+pytestmark = pytest.mark.e2e
+ISSUED = "baoxue.cases.dual_report.issued"
+
+
+@pytest.fixture
+def stack(databases, broker, tmp_path):
+    s = Stack(
+        var_dir=tmp_path / "var",
+        kafka_bootstrap=broker.bootstrap,
+        ports={svc: free_port() for svc in SERVICES},
+        database_urls={svc: databases.url(svc) for svc in SERVICES},
+        env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_OUTBOX_POLL_INTERVAL_S": "0.1"},
+    )
+    s.up()
+    yield s
+    s.stop()
+
+
+def clients(stack: Stack) -> dict[str, httpx.AsyncClient]:
+    return {svc: httpx.AsyncClient(base_url=stack.url(svc), timeout=10) for svc in SERVICES}
+
+
+async def issued_reports(bootstrap: str, student_id: str, settle: float = 3.0):
+    """Read the county topic until two reports for the student appear, then a little longer, so a
+    third (a duplicate) would be seen too."""
+    events = await read_events(bootstrap, TOPIC_REPORTS, timeout=60, until=lambda evs: sum(
+        e.type == ISSUED and e.subject == student_id for e in evs) >= 2)
+    await asyncio.sleep(settle)
+    events = await read_events(bootstrap, TOPIC_REPORTS, timeout=5, until=lambda evs: False)
+    return [e for e in events if e.type == ISSUED and e.subject == student_id]
+
+
+async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports(stack: Stack, broker):
+    c = clients(stack)
+    school = await register_school_and_students(c["registry"])
+    await wait_until_attendance_knows(c["attendance"], school.absent_student, school.present_student)
+    await mark_absent_for_three_days(c["attendance"], school, date.today())
+
+    absence = ok(await c["attendance"].get(f"/v1/students/{school.absent_student}/absence"))
+    assert absence["threshold_reached"] is True and absence["hours"] >= 48
+
+    case = await the_case(c["cases"], school.absent_student)
+    assert case["status"] == "reported"
+    assert {(r["recipient"], r["recipient_org_code"]) for r in case["reports"]} == {
+        ("government", TOWNSHIP), ("education", COUNTY)}
+    assert [e["kind"] for e in case["timeline"]][:1] == ["opened"]
+
+    async def county_shows_the_case():
+        summary = ok(await c["reporting"].get("/v1/reports/summary", params={"org_code": COUNTY}))
+        return summary if summary["open_cases"] == 1 else None
+
+    summary = await eventually(county_shows_the_case, timeout=30)
+    assert summary["enrolled"] == 2 and summary["levels"]["junior"]["open_cases"] == 1
+    assert summary["as_of"] is not None
+
+    reports = await issued_reports(stack.kafka_bootstrap, school.absent_student)
+    assert sorted((e.data["recipient"], e.kafka_key.decode()) for e in reports) == [
+        ("education", COUNTY), ("government", TOWNSHIP)]
+    assert all(e.data["student"]["national_id_masked"].count("*") == 10 for e in reports)
+
+    # The present classmate has no case; the acknowledgement is idempotent.
+    assert ok(await c["cases"].get("/v1/cases", params={"student_id": school.present_student}))["total"] == 0
+    first = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack"))
+    again = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack"))
+    assert first["acknowledged_at"] == again["acknowledged_at"] is not None
+
+
+async def test_killing_the_cases_service_mid_story_neither_loses_nor_duplicates_the_case(stack: Stack, broker):
+    c = clients(stack)
+    school = await register_school_and_students(c["registry"])
+    await wait_until_attendance_knows(c["attendance"], school.absent_student)
+
+    # Cases dies (SIGKILL) while the absence crosses 48 hours and the detector fires.
+    stack.kill("cases")
+    await mark_absent_for_three_days(c["attendance"], school, date.today())
+    await eventually(lambda: _threshold_published(stack.kafka_bootstrap, school.absent_student), timeout=30)
+    stack.start("cases")
+    stack.wait_ready(["cases"])
+    case = await the_case(c["cases"], school.absent_student)
+
+    # Killed again right after opening it, before or after committing offsets: redelivery is a no-op.
+    stack.kill("cases")
+    stack.start("cases")
+    stack.wait_ready(["cases"])
+    await asyncio.sleep(8)  # long enough for the restarted consumer to rejoin and re-read
+    page = ok(await c["cases"].get("/v1/cases", params={"student_id": school.absent_student}))
+    assert page["total"] == 1 and page["items"][0]["id"] == case["id"]
+    assert len(ok(await c["cases"].get(f"/v1/cases/{case['id']}"))["reports"]) == 2
+    assert len(await issued_reports(stack.kafka_bootstrap, school.absent_student)) == 2
+
+
+async def _threshold_published(bootstrap: str, student_id: str) -> bool:
+    events = await read_events(bootstrap, "baoxue.attendance.v1", timeout=2,
+                               until=lambda evs: any(e.subject == student_id for e in evs))
+    return any(e.type == "baoxue.attendance.absence.threshold_reached" and e.subject == student_id for e in events)

@@ -1,0 +1,58 @@
+"""Reading and writing the real broker from tests with plain aiokafka clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.envelope import Event, from_record
+
+
+async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event]], bool],
+                      timeout: float = 30) -> list[Event]:
+    """Every event on the topic from the beginning, polling until `until(events)` or timeout."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                metadata_max_age_ms=1000)
+    await consumer.start()
+    events: list[Event] = []
+    keys: list[bytes | None] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                for r in records:
+                    events.append(from_record(r.value, r.headers))
+                    keys.append(r.key)
+            if until(events):
+                break
+    finally:
+        await consumer.stop()
+    for event, key in zip(events, keys):
+        object.__setattr__(event, "kafka_key", key)
+    return events
+
+
+async def publish(bootstrap: str, topic: str, event: Event, *, key: str | None = None, times: int = 1) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for _ in range(times):
+            await producer.send_and_wait(topic, event.value(), key=(key or event.subject).encode(),
+                                         headers=event.headers())
+    finally:
+        await producer.stop()
+
+
+async def eventually(check, *, timeout: float = 30, interval: float = 0.2):
+    """Poll an async check until it returns something truthy; return that, or fail."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
