@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -20,6 +19,8 @@ from sqlalchemy import (
     func,
     text,
 )
+
+from shared.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -36,10 +37,10 @@ outbox = Table(
     Column("event_type", String(200), nullable=False),
     Column("source", String(200), nullable=False),
     Column("subject", String(200), nullable=False),
-    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("event_time", UtcDateTime(), nullable=False),
     Column("payload", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
+    Column("sent_at", UtcDateTime(), nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
 )
@@ -57,7 +58,7 @@ inbox = Table(
     Column("source", String(200), primary_key=True),
     Column("event_id", String(64), primary_key=True),
     Column("event_type", String(200), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("received_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 
 dead_letters = Table(
@@ -71,5 +72,5 @@ dead_letters = Table(
     Column("headers", Text, nullable=False),
     Column("value", LargeBinary, nullable=True),
     Column("reason", Text, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("received_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )

@@ -6,7 +6,29 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
 
 # Instants are stored in UTC everywhere (SQLite keeps no offset): a "+08:00" from a school's
 # device is converted here, at the edge, once.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(timezone.utc))]
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp column that always hands back aware UTC datetimes.
+
+    PostgreSQL keeps the offset; SQLite keeps none and returns naive values. Converting on the
+    way in and out here means no handler, schema or comparison has to remember which it is."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

@@ -28,17 +28,13 @@ STUDENT_RETURNED = "baoxue.attendance.student.returned"
 ATTENDING = frozenset({"enrolled", "transferred_in"})
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 # --- registry events -----------------------------------------------------------------------
 
 async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
     d = event.data
     values = {
         "school_code": d["school_code"], "class_id": d["class_id"], "grade": d["grade"],
-        "org_path": d["org_path"], "active": d.get("status", "enrolled") in ATTENDING,
+        "org_path": d["org_path"], "org_chain": d.get("org_chain", []), "active": d.get("status", "enrolled") in ATTENDING,
         "status": d.get("status", "enrolled"), "updated_at": uow.clock.now(),
     }
     stmt = insert_ignoring_conflicts(uow.session, roster).values(student_id=d["student_id"], **values)
@@ -50,7 +46,7 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
     d = event.data
     active = d["status"] in ATTENDING
     values: dict[str, Any] = {"status": d["status"], "active": active, "updated_at": uow.clock.now()}
-    for field in ("school_code", "class_id", "grade", "org_path"):
+    for field in ("school_code", "class_id", "grade", "org_path", "org_chain"):
         if field in d:
             values[field] = d[field]
     await uow.session.execute(update(roster).where(roster.c.student_id == d["student_id"]).values(**values))
@@ -91,6 +87,10 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
         raise Invalid(f"{len(problems)} mark(s) name students not attending class {cmd.class_id}: "
                       + ", ".join(p["message"] for p in problems[:5]), errors=problems)
 
+    today_local = uow.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
+    if cmd.date > today_local:
+        raise Invalid(f"a roll call for {cmd.date.isoformat()} is in the future (today is {today_local.isoformat()})",
+                      errors=[{"field": "date", "pointer": "/date", "message": "in the future"}])
     at = session_start(settings, cmd.date, cmd.session)
     existing = (await uow.session.execute(
         select(roll_calls.c.id).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
@@ -142,9 +142,11 @@ async def put_calendar(uow: UnitOfWork, school_code: str, body: CalendarIn) -> d
 async def sync_episodes(uow: UnitOfWork, student_ids: list[str]) -> None:
     """Recompute the students' episodes from all their marks and leave, and store the difference.
 
-    Marks, leave and stored episodes are each loaded in one query for all the students. An
-    episode that already fired keeps its row (its identity is (student, started_at)); when the
-    student is seen again it is ended and `student.returned` is emitted once."""
+    Marks, leave and stored episodes are each loaded in one query for all the students. A stored
+    episode belongs to the computed episode whose absent span it overlaps: an absence posted late
+    (a teacher catching up) moves an episode's start but keeps its identity, so a streak that
+    already fired is never fired again as a "new" episode. When the student is seen again
+    the episode ends and `student.returned` is emitted once."""
     if not student_ids:
         return
     now = uow.clock.now()
@@ -152,42 +154,55 @@ async def sync_episodes(uow: UnitOfWork, student_ids: list[str]) -> None:
     for sid, at, status in (await uow.session.execute(
         select(marks.c.student_id, marks.c.at, marks.c.status).where(marks.c.student_id.in_(student_ids))
     )).all():
-        marks_by[sid].append(rule.Mark(_utc(at), status))
+        marks_by[sid].append(rule.Mark(at, status))
     leave_by: dict[str, list[rule.LeaveSpan]] = {s: [] for s in student_ids}
     for sid, start, end in (await uow.session.execute(
         select(leaves.c.student_id, leaves.c.start, leaves.c.end)
         .where(leaves.c.student_id.in_(student_ids), leaves.c.status == "approved")
     )).all():
-        leave_by[sid].append(rule.LeaveSpan(_utc(start), _utc(end)))
-    stored: dict[tuple[str, datetime], Any] = {
-        (r.student_id, _utc(r.started_at)): r
-        for r in (await uow.session.execute(select(episodes).where(episodes.c.student_id.in_(student_ids)))).all()
-    }
+        leave_by[sid].append(rule.LeaveSpan(start, end))
+    stored_by: dict[str, list[Any]] = {s: [] for s in student_ids}
+    for row in (await uow.session.execute(select(episodes).where(episodes.c.student_id.in_(student_ids)))).all():
+        stored_by[row.student_id].append(row)
+
     for sid in student_ids:
+        unclaimed = sorted(stored_by[sid], key=lambda r: r.started_at)
         for ep in rule.episodes(marks_by[sid], leave_by[sid]):
-            row = stored.pop((sid, ep.started_at), None)
-            values = {"last_absent_at": ep.absent_sessions[-1], "absent_sessions": len(ep.absent_sessions),
-                      "ended_at": ep.ended_at}
-            if row is None:
-                await uow.session.execute(insert(episodes).values(
-                    id=str(uuid.uuid4()), student_id=sid, started_at=ep.started_at, **values))
+            first, last = ep.absent_sessions[0], ep.absent_sessions[-1]
+            mine = [r for r in unclaimed if r.started_at <= last and r.last_absent_at >= first]
+            unclaimed = [r for r in unclaimed if r not in mine]
+            fired = [r for r in mine if r.threshold_fired_at is not None]
+            keeper = fired[0] if fired else (mine[0] if mine else None)
+            for other in mine:
+                if other is not keeper:
+                    await _retire(uow, other, now)
+            values = {"started_at": ep.started_at, "last_absent_at": ep.absent_sessions[-1],
+                      "absent_sessions": len(ep.absent_sessions), "ended_at": ep.ended_at}
+            if keeper is None:
+                await uow.session.execute(insert(episodes).values(id=str(uuid.uuid4()), student_id=sid, **values))
                 continue
-            await uow.session.execute(update(episodes).where(episodes.c.id == row.id).values(**values))
-            if row.threshold_fired_at is not None and row.ended_at is None and ep.ended_at is not None:
-                _emit_returned(uow, row, ep.ended_at)
-    # Stored episodes the marks no longer support (a corrected roll call, leave granted late).
-    for row in stored.values():
-        if row.threshold_fired_at is None:
-            await uow.session.execute(delete(episodes).where(episodes.c.id == row.id))
-        elif row.ended_at is None:
-            await uow.session.execute(update(episodes).where(episodes.c.id == row.id).values(ended_at=now))
+            await uow.session.execute(update(episodes).where(episodes.c.id == keeper.id).values(**values))
+            if keeper.threshold_fired_at is not None and keeper.ended_at is None and ep.ended_at is not None:
+                _emit_returned(uow, keeper, ep.ended_at)
+        # Stored episodes the marks no longer support (a corrected roll call, leave granted late).
+        for row in unclaimed:
+            await _retire(uow, row, now)
+
+
+async def _retire(uow: UnitOfWork, row: Any, now: datetime) -> None:
+    """An episode the marks no longer support: forget it if it never fired, else close it (the
+    case it opened stays, and is resolved by people, not by a recomputation)."""
+    if row.threshold_fired_at is None:
+        await uow.session.execute(delete(episodes).where(episodes.c.id == row.id))
+    elif row.ended_at is None:
+        await uow.session.execute(update(episodes).where(episodes.c.id == row.id).values(ended_at=now))
 
 
 def _emit_returned(uow: UnitOfWork, row: Any, returned_at: datetime) -> None:
     uow.emit(
         topic=TOPIC_ATTENDANCE, type=STUDENT_RETURNED, subject=row.student_id,
-        event_id=stable_id("returned", row.student_id, _utc(row.started_at).isoformat()),
-        data={"student_id": row.student_id, "episode_id": row.id, "episode_started_at": _utc(row.started_at),
+        event_id=stable_id("returned", row.id),
+        data={"student_id": row.student_id, "episode_id": row.id, "episode_started_at": row.started_at,
               "returned_at": returned_at},
     )
 
@@ -200,10 +215,10 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
         .order_by(episodes.c.started_at.desc()).limit(1)
     )).first()
     now = uow.clock.now()
-    hours = (now - _utc(row.started_at)) / timedelta(hours=1) if row else 0.0
+    hours = (now - row.started_at) / timedelta(hours=1) if row else 0.0
     return {
         "student_id": student_id,
-        "since": _utc(row.started_at) if row else None,
+        "since": row.started_at if row else None,
         "hours": round(hours, 2),
         "absent_sessions": row.absent_sessions if row else 0,
         "threshold_hours": settings.absence_threshold_hours,
@@ -240,16 +255,18 @@ async def detect_overdue(uow: UnitOfWork, settings: AttendanceSettings) -> int:
         select(roster).where(roster.c.student_id.in_([c.student_id for c in claimed])))).all()}
     for ep in claimed:
         r = where[ep.student_id]
-        started = _utc(ep.started_at)
+        started = ep.started_at
         uow.emit(
             topic=TOPIC_ATTENDANCE, type=THRESHOLD_REACHED, subject=ep.student_id,
-            event_id=stable_id("threshold", ep.student_id, started.isoformat()),
+            # The episode row's id: the same episode never gets a second id, whatever its start.
+            event_id=stable_id("threshold", ep.id),
             data={
                 "student_id": ep.student_id, "episode_id": ep.id, "episode_started_at": started,
-                "last_absent_at": _utc(ep.last_absent_at), "absent_sessions": ep.absent_sessions,
+                "last_absent_at": ep.last_absent_at, "absent_sessions": ep.absent_sessions,
                 "hours": round((now - started) / timedelta(hours=1), 2),
                 "threshold_hours": settings.absence_threshold_hours, "counting": settings.absence_counting,
                 "school_code": r.school_code, "class_id": r.class_id, "grade": r.grade, "org_path": r.org_path,
+                "org_chain": r.org_chain,
             },
         )
     await uow.commit()

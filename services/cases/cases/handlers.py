@@ -71,7 +71,8 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
 
     student = (await uow.session.execute(
         select(students).where(students.c.student_id == d["student_id"]))).mappings().first()
-    org_chain = student["org_chain"] if student else []
+    # The event's own chain first: the registry topic may not have been read yet.
+    org_chain = d.get("org_chain") or (student["org_chain"] if student else [])
     case_id = str(uuid.uuid4())
     await uow.session.execute(insert(cases).values(
         id=case_id, student_id=d["student_id"], status=CaseStatus.reported.value, origin="absence",
@@ -85,7 +86,7 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
               "origin": "absence", "school_code": d["school_code"], "org_path": d["org_path"],
               "grade": d.get("grade"), "opened_at": now, "absence": absence},
     )
-    facts = _report_facts(student, d, absence)
+    facts = _report_facts(student, d, absence, org_chain)
     for target in dual_report_recipients(org_chain, d["org_path"]):
         report_id = str(uuid.uuid4())
         await uow.session.execute(insert(dual_reports).values(
@@ -115,14 +116,14 @@ async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
                                                                   "episode_id": d.get("episode_id")})
 
 
-def _report_facts(student: Any, d: dict[str, Any], absence: dict[str, Any]) -> dict[str, Any]:
+def _report_facts(student: Any, d: dict[str, Any], absence: dict[str, Any],
+                  chain: list[dict[str, str]]) -> dict[str, Any]:
     """What a recipient needs to act, with the national ID masked."""
     who = {"id": d["student_id"]}
     if student:
         who.update(name=student["name"], national_id_masked=student["national_id_masked"],
                    gender=student["gender"], birth_date=student["birth_date"], grade=student["grade"],
                    flags=student["flags"], guardians=student["guardians"])
-    chain = student["org_chain"] if student else []
     school = next((o for o in chain if o.get("kind") == "school"), {"code": d["school_code"]})
     return {"student": who, "school": school, "class_id": d["class_id"], "absence": absence}
 

@@ -58,10 +58,22 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate) -> d
     school = await get_org(uow, school_code)
     if school["kind"] != OrgKind.school.value:
         raise Invalid(f"{school_code} is a {school['kind']}, not a school")
+    taken = (await uow.session.execute(
+        select(classes.c.id).where(classes.c.school_code == school_code, classes.c.name == cmd.name))).first()
+    if taken:
+        raise Conflict(f"school {school_code} already has a class named {cmd.name}", class_id=taken.id)
     row = {"id": str(uuid.uuid4()), "school_code": school_code, "grade": cmd.grade, "name": cmd.name}
     await uow.session.execute(insert(classes).values(**row))
     await uow.commit()
     return row
+
+
+async def list_classes(uow: UnitOfWork, school_code: str) -> list[dict[str, Any]]:
+    await get_org(uow, school_code)  # 404 for an unknown school, not an empty list
+    rows = (await uow.session.execute(
+        select(classes.c.id, classes.c.school_code, classes.c.grade, classes.c.name)
+        .where(classes.c.school_code == school_code).order_by(classes.c.grade, classes.c.name))).mappings().all()
+    return [dict(r) for r in rows]
 
 
 async def enroll_student(uow: UnitOfWork, cmd: StudentCreate) -> dict[str, Any]:

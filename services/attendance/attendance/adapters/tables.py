@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text,
     UniqueConstraint, func,
 )
 
 from shared.messaging import BigId
+from shared.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -20,9 +21,12 @@ roster = Table(
     Column("class_id", String(36), nullable=False),
     Column("grade", Integer, nullable=False),
     Column("org_path", JSON, nullable=False),
+    # The school's ancestors with kinds and names: threshold events carry it, so cases can address
+    # the dual reports without waiting for the registry topic (Kafka orders nothing across topics).
+    Column("org_chain", JSON, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("status", String(32), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 Index("ix_roster_class", roster.c.class_id)
 
@@ -31,7 +35,7 @@ calendars = Table(
     metadata,
     Column("school_code", String(32), primary_key=True),
     Column("body", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 
 roll_calls = Table(
@@ -42,10 +46,10 @@ roll_calls = Table(
     Column("class_id", String(36), nullable=False),
     Column("date", Date, nullable=False),
     Column("session", String(2), nullable=False),
-    Column("session_at", DateTime(timezone=True), nullable=False),
+    Column("session_at", UtcDateTime(), nullable=False),
     # Device time is recorded, never trusted; received_at is the server's.
-    Column("device_recorded_at", DateTime(timezone=True), nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("device_recorded_at", UtcDateTime(), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
     UniqueConstraint("class_id", "date", "session", name="uq_roll_call_session"),
 )
 
@@ -54,7 +58,7 @@ marks = Table(
     metadata,
     Column("roll_call_id", BigId, ForeignKey("roll_calls.id", ondelete="CASCADE"), primary_key=True),
     Column("student_id", String(36), primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("status", String(8), nullable=False),
 )
 Index("ix_marks_student_at", marks.c.student_id, marks.c.at)
@@ -64,11 +68,11 @@ leaves = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False, index=True),
-    Column("start", DateTime(timezone=True), nullable=False),
-    Column("end", DateTime(timezone=True), nullable=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("end", UtcDateTime(), nullable=False),
     Column("reason", Text, nullable=False),
     Column("status", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 
 # One row per unexcused-absence episode. (student_id, started_at) is the episode's identity;
@@ -78,11 +82,11 @@ episodes = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("last_absent_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("last_absent_at", UtcDateTime(), nullable=False),
     Column("absent_sessions", Integer, nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
-    Column("threshold_fired_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("threshold_fired_at", UtcDateTime(), nullable=True),
     UniqueConstraint("student_id", "started_at", name="uq_episode_student_start"),
 )
 Index(

@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.Column('class_id', sa.String(length=36), nullable=False),
     sa.Column('grade', sa.Integer(), nullable=False),
     sa.Column('org_path', sa.JSON(), nullable=False),
+    sa.Column('org_chain', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func,
+    JSON, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func,
 )
 
 from shared.messaging import BigId
+from shared.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -40,9 +41,9 @@ cases = Table(
     Column("school_code", String(32), nullable=False),
     # "/410000/410100/410122/.../school/": filters by any org level are one LIKE.
     Column("org_path", String(400), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
 )
 # One open case per child: the database refuses a second, whatever is redelivered or raced.
 Index(
@@ -62,8 +63,8 @@ dual_reports = Table(
     Column("recipient", String(16), nullable=False),
     Column("recipient_org_code", String(32), nullable=False),
     Column("recipient_org_name", String(200), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
-    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("acknowledged_at", UtcDateTime(), nullable=True),
     UniqueConstraint("case_id", "recipient", name="uq_dual_report_case_recipient"),
 )
 
@@ -72,10 +73,10 @@ timeline = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("kind", String(64), nullable=False),
     Column("actor", String(100), nullable=False),
     Column("detail", JSON, nullable=False),
     Column("note", Text, nullable=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("recorded_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )

@@ -33,7 +33,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.ForeignKeyConstraint(['school_code'], ['orgs.code'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('school_code', 'name', name='uq_class_school_name')
     )
     op.create_index(op.f('ix_classes_school_code'), 'classes', ['school_code'], unique=False)
     op.create_table('students',

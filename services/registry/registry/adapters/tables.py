@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, func
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, UniqueConstraint, func
+
+from shared.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -15,7 +17,7 @@ orgs = Table(
     Column("parent_code", String(32), ForeignKey("orgs.code"), nullable=True),
     # Codes from the province down to this org, e.g. ["410000", "410100", "410122", ...].
     Column("path", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 
 classes = Table(
@@ -25,7 +27,9 @@ classes = Table(
     Column("school_code", String(32), ForeignKey("orgs.code"), nullable=False, index=True),
     Column("grade", Integer, nullable=False),
     Column("name", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
+    # Head teachers find their class by name; two "七年级(1)班" in one school would split its roll.
+    UniqueConstraint("school_code", "name", name="uq_class_school_name"),
 )
 
 students = Table(
@@ -42,8 +46,8 @@ students = Table(
     Column("status", String(32), nullable=False),
     Column("enrolled_on", Date, nullable=False),
     Column("guardians", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
+    Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 Index("ix_students_school_status", students.c.school_code, students.c.status)
 Index("ix_students_class", students.c.class_id)

@@ -41,6 +41,12 @@ async def create_class(school_code: str, body: ClassCreate, uow: UoWDep):
     return await handlers.create_class(uow, school_code, body)
 
 
+@router.get("/schools/{school_code}/classes", response_model=list[ClassPublic], tags=["classes"])
+async def list_classes(school_code: str, uow: UoWDep):
+    """A school's classes by grade (a school has dozens, so the list is not paginated)."""
+    return await handlers.list_classes(uow, school_code)
+
+
 @router.post("/students", status_code=status.HTTP_201_CREATED, response_model=StudentPublic, tags=["students"])
 async def enroll_student(body: StudentCreate, uow: UoWDep):
     """Enroll a child. Refused (nothing written) if the ID is invalid, disagrees with the birth

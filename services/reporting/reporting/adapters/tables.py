@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table
+
+from shared.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -34,7 +36,7 @@ cases = Table(
     Column("path", String(400), nullable=False),
     Column("level", String(8), nullable=True),
     Column("status", String(32), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
 )
 Index("ix_reporting_cases_path", cases.c.path)
 
@@ -43,5 +45,5 @@ watermarks = Table(
     "watermarks",
     metadata,
     Column("topic", String(200), primary_key=True),
-    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("event_time", UtcDateTime(), nullable=False),
 )

@@ -1,0 +1,50 @@
+"""`make run DEMO=1`: the demo county loads through the public APIs and opens exactly one case."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from devtools.demo import load_demo
+from devtools.stack import SERVICES, Stack, free_port
+from tests.conftest import Databases
+from tests.kafka_helpers import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def sqlite_stack(broker, tmp_path):
+    dbs = Databases("sqlite", tmp_path)
+    s = Stack(var_dir=tmp_path / "var", kafka_bootstrap=broker.bootstrap, ports={svc: free_port() for svc in SERVICES},
+              database_urls={svc: dbs.url(svc) for svc in SERVICES}, env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5"})
+    s.up()
+    yield s
+    s.stop()
+
+
+async def test_demo_county_loads_and_its_one_48_hour_episode_opens_one_case(sqlite_stack: Stack):
+    urls = {svc: sqlite_stack.url(svc) for svc in SERVICES}
+    lines: list[str] = []
+    summary = await asyncio.to_thread(load_demo, urls, lines.append)
+    assert summary["students"] >= 200 and summary["absent_hours"] >= 48
+    assert any(line.startswith("roll calls") for line in lines)  # progress was shown
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        async def one_case():
+            page = (await client.get(f"{urls['cases']}/v1/cases")).json()
+            return page if page["total"] else None
+
+        page = await eventually(one_case, timeout=60)
+        await asyncio.sleep(3)  # nobody else's absence may open a case a moment later
+        page = (await client.get(f"{urls['cases']}/v1/cases")).json()
+        assert page["total"] == 1 and page["items"][0]["student_id"] == summary["absent_student_id"]
+
+        async def county_counts():
+            s = (await client.get(f"{urls['reporting']}/v1/reports/summary",
+                                  params={"org_code": summary["county_code"]})).json()
+            return s if s.get("open_cases") == 1 and s.get("enrolled") == summary["students"] else None
+
+        await eventually(county_counts, timeout=30)

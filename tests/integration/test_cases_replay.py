@@ -1,0 +1,150 @@
+"""Cases consumes through the real broker: redelivery and restarts yield one case, two reports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, Event, stable_id
+from shared.messaging import dead_letters, outbox
+from tests.conftest import running
+from tests.kafka_helpers import eventually, publish
+
+CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "410100", "kind": "city", "name": "郑州市"},
+         {"code": "410122", "kind": "county", "name": "中牟县"},
+         {"code": "410122100", "kind": "township", "name": "城关镇"},
+         {"code": "4101221001", "kind": "school", "name": "城关镇第一初级中学"}]
+PATH = [o["code"] for o in CHAIN]
+
+
+def enrolled(student_id: str) -> Event:
+    return Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=student_id, data={
+        "student_id": student_id, "name": "王小明", "national_id_masked": "4101**********0113", "gender": "male",
+        "birth_date": "2013-04-01", "school_code": PATH[-1], "class_id": "c1", "grade": 7, "org_path": PATH,
+        "org_chain": CHAIN, "flags": ["left_behind"],
+        "guardians": [{"name": "王大山", "relation": "father", "phone": "13800000000"}], "status": "enrolled"})
+
+
+def threshold(student_id: str, started: str) -> Event:
+    return Event(type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
+                 subject=student_id, id=stable_id("threshold", student_id, started), data={
+                     "student_id": student_id, "episode_id": str(uuid.uuid4()), "episode_started_at": started,
+                     "last_absent_at": started, "absent_sessions": 4, "hours": 50.0, "threshold_hours": 48,
+                     "counting": "wall_clock", "school_code": PATH[-1], "class_id": "c1", "grade": 7,
+                     "org_path": PATH, "org_chain": CHAIN})
+
+
+async def _count(sm, table, *where) -> int:
+    async with sm() as s:
+        return (await s.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
+
+
+async def test_the_same_threshold_event_ten_times_and_after_a_restart_gives_one_case_two_reports(databases, broker):
+    url = databases.url("cases")
+    student = str(uuid.uuid4())
+    first = threshold(student, "2026-11-14T00:00:00+00:00")
+    await publish(broker.bootstrap, TOPIC_REGISTRY, enrolled(student))
+
+    async with running("cases", url, broker.bootstrap) as cases:
+        # As in life, the enrolment is known long before an absence crosses 48 hours. (Kafka orders
+        # nothing across topics: read from scratch together, the report could lack the guardians.)
+        await eventually(lambda: _known(cases.app.state.runtime.sessionmaker), timeout=60)
+        await publish(broker.bootstrap, TOPIC_ATTENDANCE, first, times=10)
+        async def one_case():
+            page = (await cases.get("/v1/cases", params={"student_id": student})).json()
+            return page if page["total"] else None
+
+        page = await eventually(one_case, timeout=60)
+        sm = cases.app.state.runtime.sessionmaker
+        issued = outbox.c.event_type == "baoxue.cases.dual_report.issued"
+        await eventually(lambda: _all_sent(sm), timeout=30)
+        await asyncio.sleep(1)
+        assert page["total"] == 1 and await _count(sm, outbox, issued) == 2
+        detail = (await cases.get(f"/v1/cases/{page['items'][0]['id']}")).json()
+        payloads = await _payloads(sm, "baoxue.cases.dual_report.issued")
+        assert {p["recipient_org_code"] for p in payloads} == {"410122100", "410122"}
+        assert payloads[0]["student"]["guardians"][0]["phone"] == "13800000000"
+        assert payloads[0]["school"]["name"] == "城关镇第一初级中学"
+
+    # Restart with the same database, then the event arrives ten more times.
+    await publish(broker.bootstrap, TOPIC_ATTENDANCE, first, times=10)
+    async with running("cases", url, broker.bootstrap, migrated=True) as cases:
+        sm = cases.app.state.runtime.sessionmaker
+        # A second episode while the case is open joins its timeline instead of opening another.
+        # Same key, same partition: once it shows, the ten repeats before it were processed too.
+        await publish(broker.bootstrap, TOPIC_ATTENDANCE, threshold(student, "2026-11-20T00:00:00+00:00"))
+
+        async def episode_added():
+            d = (await cases.get(f"/v1/cases/{detail['id']}")).json()
+            return [e for e in d["timeline"] if e["kind"] == "absence_episode_added"]
+
+        assert len(await eventually(episode_added, timeout=60)) == 1
+        await asyncio.sleep(2)
+        assert (await cases.get("/v1/cases", params={"student_id": student})).json()["total"] == 1
+        assert await _count(sm, outbox, outbox.c.event_type == "baoxue.cases.dual_report.issued") == 2
+        assert await _count(sm, outbox, outbox.c.event_type == "baoxue.cases.case.opened") == 1
+
+
+async def test_acknowledgement_is_idempotent_and_unknown_recipients_are_problems(databases, broker):
+    student = str(uuid.uuid4())
+    await publish(broker.bootstrap, TOPIC_ATTENDANCE, threshold(student, "2026-11-14T00:00:00+00:00"))
+    async with running("cases", databases.url("cases"), broker.bootstrap) as cases:
+        async def one_case():
+            page = (await cases.get("/v1/cases", params={"student_id": student})).json()
+            return page["items"][0] if page["total"] else None
+
+        case = await eventually(one_case, timeout=60)
+        url = f"/v1/cases/{case['id']}/reports/education/ack"
+        a, b = (await cases.post(url)).json(), (await cases.post(url)).json()
+        assert a["acknowledged_at"] is not None and a == b
+        sm = cases.app.state.runtime.sessionmaker
+        assert await _count(sm, outbox, outbox.c.event_type == "baoxue.cases.dual_report.acknowledged") == 1
+        bad = await cases.post(f"/v1/cases/{case['id']}/reports/police/ack")
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "recipient"
+        assert (await cases.post("/v1/cases/nope/reports/education/ack")).status_code == 404
+        # Without the registry event the event's own org chain addresses both reports.
+        detail = (await cases.get(f"/v1/cases/{case['id']}")).json()
+        assert {(r["recipient"], r["recipient_org_code"]) for r in detail["reports"]} == {
+            ("government", "410122100"), ("education", "410122")}
+
+
+async def test_a_poison_message_is_set_aside_and_the_consumer_keeps_going(databases, broker):
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    await producer.send_and_wait(TOPIC_ATTENDANCE, b"{not json", key=b"x",
+                                 headers=[("ce_id", b"1"), ("ce_source", b"/x"), ("ce_type", b"t")])
+    await producer.send_and_wait(TOPIC_ATTENDANCE, b"{}", key=b"x", headers=[("ce_type", b"t")])
+    await producer.stop()
+    student = str(uuid.uuid4())
+    await publish(broker.bootstrap, TOPIC_ATTENDANCE, threshold(student, "2026-11-14T00:00:00+00:00"))
+    async with running("cases", databases.url("cases"), broker.bootstrap) as cases:
+        async def opened():
+            return (await cases.get("/v1/cases", params={"student_id": student})).json()["total"] == 1
+
+        await eventually(opened, timeout=60)
+        sm = cases.app.state.runtime.sessionmaker
+        async with sm() as s:
+            reasons = (await s.execute(select(dead_letters.c.reason).order_by(dead_letters.c.id))).scalars().all()
+        assert len(reasons) == 2 and "not JSON" in reasons[0] and "ce_id" in reasons[1]
+
+
+async def _all_sent(sm) -> bool:
+    return await _count(sm, outbox) > 0 and await _count(sm, outbox, outbox.c.sent_at.is_(None)) == 0
+
+
+async def _known(sm) -> bool:
+    from cases.adapters.tables import students
+
+    return await _count(sm, students) == 1
+
+
+async def _payloads(sm, event_type: str) -> list[dict]:
+    async with sm() as s:
+        rows = (await s.execute(select(outbox.c.payload).where(outbox.c.event_type == event_type))).scalars().all()
+    return [json.loads(r) for r in rows]

@@ -1,0 +1,52 @@
+import pytest
+
+from cases.domain.model import Recipient, dual_report_recipients
+from registry.domain.model import OrgKind, check_parent
+from reporting.domain.rates import level_figures, ratio
+from shared.errors import Invalid
+
+CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "410100", "kind": "city", "name": "郑州市"},
+         {"code": "410122", "kind": "county", "name": "中牟县"}, {"code": "410122100", "kind": "township", "name": "城关镇"},
+         {"code": "S1", "kind": "school", "name": "一中"}]
+
+
+def test_dual_report_goes_to_the_township_government_and_the_county_education_department():
+    got = dual_report_recipients(CHAIN, [c["code"] for c in CHAIN])
+    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122100"),
+                                                        (Recipient.education, "410122")]
+
+
+def test_a_county_run_school_reports_to_the_county_government():
+    chain = CHAIN[:3] + CHAIN[4:]
+    got = dual_report_recipients(chain, [c["code"] for c in chain])
+    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122"), (Recipient.education, "410122")]
+
+
+def test_without_the_chain_the_county_comes_from_the_path():
+    got = dual_report_recipients([], ["410000", "410100", "410122", "410122100", "S1"])
+    assert {r.org_code for r in got} == {"410122"}
+
+
+@pytest.mark.parametrize("kind, parent, ok", [
+    (OrgKind.province, None, True), (OrgKind.city, OrgKind.province, True), (OrgKind.county, OrgKind.city, True),
+    (OrgKind.township, OrgKind.county, True), (OrgKind.school, OrgKind.township, True),
+    (OrgKind.school, OrgKind.county, True), (OrgKind.school, OrgKind.city, False),
+    (OrgKind.township, OrgKind.city, False), (OrgKind.city, None, False), (OrgKind.province, OrgKind.city, False),
+    (OrgKind.school, OrgKind.school, False),
+])
+def test_org_tree_shape(kind, parent, ok):
+    if ok:
+        check_parent(kind, parent)
+    else:
+        with pytest.raises(Invalid):
+            check_parent(kind, parent)
+
+
+def test_rates_are_none_for_an_empty_population_not_zero():
+    assert ratio(0, 0) is None
+    assert level_figures(0, 0)["dropout_rate"] is None
+
+
+def test_rates_from_counts():
+    figures = level_figures(enrolled=98, dropped_out=2)
+    assert figures["dropout_rate"] == 0.02 and figures["retention_rate"] == 0.98
