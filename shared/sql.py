@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from typing import Any, Mapping
+
+from sqlalchemy import Select, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,3 +18,17 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Table):
 
 def dialect_of(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def upsert(session: AsyncSession, table: Table, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """Insert the row, or update it where it exists: how event projections apply a fact, the
+    same on SQLite and PostgreSQL (``INSERT ... ON CONFLICT DO NOTHING`` then ``UPDATE``)."""
+    await session.execute(insert_ignoring_conflicts(session, table).values(**key, **values))
+    await session.execute(update(table).where(*(table.c[k] == v for k, v in key.items())).values(**values))
+
+
+async def fetch_page(session: AsyncSession, stmt: Select, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of an ordered query and the total count of its rows."""
+    total = (await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))).scalar_one()
+    rows = (await session.execute(stmt.limit(limit).offset(offset))).mappings().all()
+    return list(rows), total

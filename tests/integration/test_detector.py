@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
@@ -39,6 +39,13 @@ async def _enroll(sm, clock, n: int) -> list[str]:
                                                                     "org_chain": []}))
             await uow.commit()
     return ids
+
+
+async def _roll_call(attendance, student: str, day: str, session: str, status: str) -> None:
+    r = await attendance.post("/v1/roll-calls", json={"school_code": "S1", "class_id": CLASS, "date": day,
+                                                      "session": session,
+                                                      "marks": [{"student_id": student, "status": status}]})
+    assert r.status_code == 200, r.text
 
 
 async def _emitted(sm, event_type: str) -> list[dict]:
@@ -103,10 +110,7 @@ async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(dat
         (student,) = await _enroll(sm, clock, 1)
 
         async def roll_call(day, session, status):
-            r = await attendance.post("/v1/roll-calls", json={"school_code": "S1", "class_id": CLASS, "date": day,
-                                                              "session": session,
-                                                              "marks": [{"student_id": student, "status": status}]})
-            assert r.status_code == 200, r.text
+            await _roll_call(attendance, student, day, session, status)
 
         await roll_call("2026-11-14", "pm", "absent")  # Saturday 14:00 local: 46 h before Monday noon
         absence = (await attendance.get(f"/v1/students/{student}/absence")).json()
@@ -156,10 +160,7 @@ async def test_absences_posted_late_extend_a_fired_episode_instead_of_firing_aga
         (student,) = await _enroll(sm, clock, 1)
 
         async def roll_call(day, session, status):
-            r = await attendance.post("/v1/roll-calls", json={"school_code": "S1", "class_id": CLASS, "date": day,
-                                                              "session": session,
-                                                              "marks": [{"student_id": student, "status": status}]})
-            assert r.status_code == 200, r.text
+            await _roll_call(attendance, student, day, session, status)
 
         await roll_call("2026-11-16", "pm", "present")
         for day, session in [("2026-11-17", "am"), ("2026-11-17", "pm"), ("2026-11-18", "am")]:

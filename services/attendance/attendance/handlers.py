@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select, update
 
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
 from shared.errors import Invalid, NotFound
-from shared.sql import insert_ignoring_conflicts
+from shared.sql import upsert
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import calendars, episodes, leaves, marks, roll_calls, roster
@@ -37,9 +37,7 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         "org_path": d["org_path"], "org_chain": d.get("org_chain", []), "active": d.get("status", "enrolled") in ATTENDING,
         "status": d.get("status", "enrolled"), "updated_at": uow.clock.now(),
     }
-    stmt = insert_ignoring_conflicts(uow.session, roster).values(student_id=d["student_id"], **values)
-    await uow.session.execute(stmt)
-    await uow.session.execute(update(roster).where(roster.c.student_id == d["student_id"]).values(**values))
+    await upsert(uow.session, roster, {"student_id": d["student_id"]}, values)
 
 
 async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:

@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import NotFound
 from shared.pagination import PageParams
-from shared.sql import insert_ignoring_conflicts
+from shared.sql import fetch_page, upsert
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, dual_reports, students, timeline
@@ -42,8 +42,7 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         "grade": d["grade"], "org_path": d["org_path"], "org_chain": d.get("org_chain", []),
         "flags": d.get("flags", []), "guardians": d.get("guardians", []), "status": d.get("status", "enrolled"),
     }
-    await uow.session.execute(insert_ignoring_conflicts(uow.session, students).values(student_id=d["student_id"], **values))
-    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(**values))
+    await upsert(uow.session, students, {"student_id": d["student_id"]}, values)
 
 
 async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
@@ -207,8 +206,6 @@ async def list_cases(uow: UnitOfWork, page: PageParams, *, student_id: str | Non
         conditions.append(cases.c.status == status)
     if org_code:
         conditions.append(cases.c.org_path.contains(f"/{org_code}/", autoescape=True))
-    total = (await uow.session.execute(select(func.count()).select_from(cases).where(*conditions))).scalar_one()
-    rows = (await uow.session.execute(
-        select(cases).where(*conditions).order_by(cases.c.opened_at.desc(), cases.c.id)
-        .limit(page.limit).offset(page.offset))).mappings().all()
+    stmt = select(cases).where(*conditions).order_by(cases.c.opened_at.desc(), cases.c.id)
+    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
     return [_case_out(r) for r in rows], total

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
+from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import classes, orgs, student_flags, students
@@ -197,7 +198,6 @@ async def list_students(
             .where(student_flags.c.student_id == students.c.id, student_flags.c.flag == flag)
             .exists()
         )
-    total = (await uow.session.execute(select(func.count()).select_from(students).where(*conditions))).scalar_one()
     stmt = _student_select().where(*conditions).order_by(students.c.created_at, students.c.id)
-    rows = (await uow.session.execute(stmt.limit(page.limit).offset(page.offset))).mappings().all()
+    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
     return await _with_flags(uow, rows), total

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from shared.envelope import TOPIC_CASES, TOPIC_REGISTRY, Event
 from shared.errors import NotFound
-from shared.sql import insert_ignoring_conflicts
+from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import cases, orgs, students, watermarks
@@ -27,12 +27,6 @@ def _level(grade: int | None) -> str | None:
     return None if grade is None else ("primary" if int(grade) <= 6 else "junior")
 
 
-async def _upsert(uow: UnitOfWork, table, key: dict[str, Any], values: dict[str, Any]) -> None:
-    await uow.session.execute(insert_ignoring_conflicts(uow.session, table).values(**key, **values))
-    (col, val), = key.items()
-    await uow.session.execute(update(table).where(table.c[col] == val).values(**values))
-
-
 async def _advance(uow: UnitOfWork, topic: str, event: Event) -> None:
     """Move the topic's watermark forward, never back (a redelivered old event leaves it)."""
     at = _aware(event.time)
@@ -43,13 +37,13 @@ async def _advance(uow: UnitOfWork, topic: str, event: Event) -> None:
 
 async def on_org_registered(uow: UnitOfWork, event: Event) -> None:
     d = event.data
-    await _upsert(uow, orgs, {"code": d["code"]}, {"name": d["name"], "kind": d["kind"], "path": _path(d["path"])})
+    await upsert(uow.session, orgs, {"code": d["code"]}, {"name": d["name"], "kind": d["kind"], "path": _path(d["path"])})
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
 async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
     d = event.data
-    await _upsert(uow, students, {"student_id": d["student_id"]}, {
+    await upsert(uow.session, students, {"student_id": d["student_id"]}, {
         "path": _path(d["org_path"]), "grade": d["grade"], "level": _level(d["grade"]), "status": d.get("status", "enrolled")})
     await _advance(uow, TOPIC_REGISTRY, event)
 
@@ -68,7 +62,7 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
 async def on_case_opened(uow: UnitOfWork, event: Event) -> None:
     d = event.data
     opened = datetime.fromisoformat(d["opened_at"]) if isinstance(d["opened_at"], str) else d["opened_at"]
-    await _upsert(uow, cases, {"case_id": d["case_id"]}, {
+    await upsert(uow.session, cases, {"case_id": d["case_id"]}, {
         "student_id": d["student_id"], "path": _path(d["org_path"]), "level": _level(d.get("grade")),
         "status": d["status"], "opened_at": opened})
     await _advance(uow, TOPIC_CASES, event)
