@@ -81,6 +81,8 @@ def from_record(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Ev
         time = datetime.fromisoformat(attrs["ce_time"]) if attrs.get("ce_time") else datetime.now(timezone.utc)
     except ValueError as exc:
         raise MalformedEvent(f"ce_time is not RFC 3339: {attrs['ce_time']!r}") from exc
+    if time.tzinfo is None:  # RFC 3339 requires an offset; a producer that left it out meant UTC
+        time = time.replace(tzinfo=timezone.utc)
     return Event(
         type=attrs["ce_type"],
         source=attrs["ce_source"],

@@ -9,7 +9,6 @@ possible (a crash between send and mark): consumers drop repeats on (ce_source, 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -101,7 +100,7 @@ class OutboxRelay:
         for row in (r for r in rows if r.id in sent):
             metrics.OUTBOX_PUBLISHED.labels(self._settings.service_name, row.event_type).inc()
             metrics.OUTBOX_LAG.labels(self._settings.service_name).observe(
-                max(0.0, (now - _aware(row.created_at)).total_seconds())
+                max(0.0, (now - row.created_at).total_seconds())
             )
         if len(sent_ids) < len(rows):
             raise ConnectionError("broker did not acknowledge every record")
@@ -115,7 +114,7 @@ class OutboxRelay:
                 ("ce_id", row.event_id.encode()),
                 ("ce_source", row.source.encode()),
                 ("ce_type", row.event_type.encode()),
-                ("ce_time", _aware(row.event_time).isoformat().encode()),
+                ("ce_time", row.event_time.isoformat().encode()),
                 ("ce_subject", row.subject.encode()),
                 ("content-type", CONTENT_TYPE.encode()),
             ]
@@ -174,8 +173,3 @@ async def _quietly_stop(producer: AIOKafkaProducer) -> None:
         if isinstance(exc, asyncio.CancelledError):
             raise
         log.debug("relay.stop_failed", error=repr(exc))
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

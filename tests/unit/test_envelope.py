@@ -34,3 +34,9 @@ def test_poison_records_are_named_malformed(value, headers, reason):
 def test_stable_ids_are_deterministic_and_distinct():
     assert stable_id("threshold", "s", "t") == stable_id("threshold", "s", "t")
     assert stable_id("threshold", "s", "t") != stable_id("returned", "s", "t")
+
+
+def test_a_ce_time_without_offset_is_read_as_utc():
+    ev = from_record(b"{}", [("ce_id", b"1"), ("ce_source", b"/x"), ("ce_type", b"t"),
+                             ("ce_time", b"2026-11-23T01:02:03")])
+    assert ev.time == datetime(2026, 11, 23, 1, 2, 3, tzinfo=timezone.utc)

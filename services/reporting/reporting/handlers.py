@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as when
@@ -29,7 +29,7 @@ def _level(grade: int | None) -> str | None:
 
 async def _advance(uow: UnitOfWork, topic: str, event: Event) -> None:
     """Move the topic's watermark forward, never back (a redelivered old event leaves it)."""
-    at = _aware(event.time)
+    at = event.time
     await uow.session.execute(insert_ignoring_conflicts(uow.session, watermarks).values(topic=topic, event_time=at))
     await uow.session.execute(
         update(watermarks).where(watermarks.c.topic == topic, watermarks.c.event_time < at).values(event_time=at))
@@ -74,10 +74,6 @@ async def on_case_status_changed(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_CASES, event)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 async def summary(uow: UnitOfWork, org_code: str) -> dict[str, Any]:
     org = (await uow.session.execute(select(orgs).where(orgs.c.code == org_code))).mappings().first()
     if org is None:
@@ -106,5 +102,5 @@ async def summary(uow: UnitOfWork, org_code: str) -> dict[str, Any]:
         **level_figures(enrolled, dropped),
         "open_cases": sum(open_by_level.values()),
         "levels": levels,
-        "as_of": _aware(as_of) if as_of else None,
+        "as_of": as_of,
     }
