@@ -45,6 +45,8 @@ async def test_enroll_then_read_back(registry):
     student = created.json()
     assert student["status"] == "enrolled" and student["student_number"] == "G" + body["national_id"]
     assert student["grade"] == 7 and student["enrolled_on"] == date.today().isoformat()
+    # Poor household and learning difficulty together make a "double difficulty" child (双困生).
+    assert student["flags"] == ["learning_difficulty", "poor_household", "double_difficulty"]
     got = (await registry.get(f"/v1/students/{student['id']}")).json()
     assert got == student
     assert (await registry.get("/v1/students", params={"flag": "poor_household"})).json()["total"] == 1
@@ -118,7 +120,8 @@ async def test_enrolment_event_reaches_the_broker_in_cloudevents_binary_mode(dat
     assert ev.source == "/baoxue/registry" and ev.subject == student["id"] and ev.kafka_key == student["id"].encode()
     assert ev.data["org_path"] == ["410000", "410100", "410122", "410122100", "4101221001"]
     assert [o["kind"] for o in ev.data["org_chain"]] == ["province", "city", "county", "township", "school"]
-    assert ev.data["national_id_masked"].count("*") == 10 and "national_id" not in ev.data
+    assert ev.data["national_id_masked"].count("*") == 10
+    assert "national_id" not in ev.data and "student_number" not in ev.data  # both hold the full ID
     assert ev.data["grade"] == 7 and ev.data["level"] == "junior"
 
 

@@ -110,7 +110,7 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate) -> dict[str, Any]:
         subject=row["id"],
         data={
             "student_id": row["id"],
-            "student_number": row["student_number"],
+            # No student_number here: it is "G" + the full ID number, and the event is read widely.
             "national_id_masked": nid.masked(),
             "name": row["name"],
             "gender": row["gender"],
@@ -132,7 +132,7 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate) -> dict[str, Any]:
     except IntegrityError:
         # Lost a race with a concurrent enrolment of the same child: the unique index said no.
         raise already_active("another school (enrolled a moment ago)") from None
-    return {**row, "grade": klass["grade"], "flags": flags}
+    return {**row, "grade": klass["grade"], "flags": _with_derived_flags(flags)}
 
 
 async def _org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
@@ -173,7 +173,7 @@ async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
         for sid, flag in (await uow.session.execute(stmt)).all():
             by_student.setdefault(sid, []).append(flag)
         for r in out:
-            r["flags"] = sorted(by_student.get(r["id"], []))
+            r["flags"] = _with_derived_flags(sorted(by_student.get(r["id"], [])))
     return out
 
 
