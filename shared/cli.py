@@ -13,7 +13,9 @@ from shared.settings import ServiceSettings
 
 
 def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Callable[..., object]) -> None:
-    parser = argparse.ArgumentParser(prog=f"python -m {settings_cls().service_name}")
+    # The program name comes from the folder, not from settings: --help must work even when the
+    # environment is misconfigured (that is when an operator reads it).
+    parser = argparse.ArgumentParser(prog=f"python -m {service_dir.name}")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"],
                         help="migrate: alembic upgrade head; serve: run the HTTP service (default)")
     args = parser.parse_args()
