@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?=
 
-.PHONY: run test bench clean help
+.PHONY: run test token bench clean help
 
 help:
 	@echo "make run         start the broker and the four services on SQLite under var/ (DEMO=1 loads a demo county)"
 	@echo "make test        run the whole test suite (PostgreSQL too, when 127.0.0.1:5432 answers)"
+	@echo "make token ROLE=county_official ORG=410122 [CLASSES=id,id]   a development bearer token"
 	@echo "make clean       remove var/ and the virtualenv"
 
 $(STAMP): pyproject.toml
@@ -23,6 +24,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+token: $(STAMP)
+	@$(BIN)/python -m devtools.token --role "$(ROLE)" --org "$(ORG)" --classes "$(CLASSES)"
 
 clean:
 	rm -rf var $(VENV)

@@ -49,6 +49,7 @@ ORGS: list[dict[str, Any]] = [
     {"code": "41012210101", "name": "官渡镇中心小学", "kind": "school", "parent_code": "410122101"},
     {"code": "41012210002", "name": "韩寺镇第一初级中学", "kind": "school", "parent_code": "410122100"},
 ]
+PROVINCE = "410000"
 COUNTY = "410122"
 GRADE_NAMES = "一二三四五六七八九"
 # school code -> [(grade, class name)], and how many students each of its classes gets
@@ -375,7 +376,8 @@ def _post_roll_call(api: _Api, attendance: str, body: dict[str, Any], timeout: f
                            f"{body['session']}) answered {r.status_code}: {_problem(r)}")
 
 
-def load_demo(urls: dict[str, str], progress: Callable[[str], None] = print, *, today: date | None = None) -> dict:
+def load_demo(urls: dict[str, str], progress: Callable[[str], None] = print, *, today: date | None = None,
+              token: str | None = None) -> dict:
     """Load the demo county through the services' public HTTP APIs and return a summary.
 
     `urls` maps service name (registry, attendance, ...) to its base URL. Idempotent enough to
@@ -397,7 +399,10 @@ def load_demo(urls: dict[str, str], progress: Callable[[str], None] = print, *, 
     progress(f"loading the demo county {COUNTY} 中牟县: {len(SCHOOLS)} schools, {len(plan)} classes, "
              f"{len(everyone)} students, {len(sessions)} roll-call sessions")
 
-    with httpx.Client(timeout=30.0) as client:
+    # A province official of the demo province may register its orgs and enter roll calls on the
+    # schools' behalf.
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(timeout=30.0, headers=headers) as client:
         api = _Api(client)
         orgs = _load_orgs(api, registry, progress)
         existing = {code: _list_students(api, registry, code) for code in SCHOOLS}
@@ -463,7 +468,11 @@ def main() -> None:
         parser.add_argument(f"--{service}", default=f"http://127.0.0.1:{port}", help=f"{service} base URL")
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
     args = parser.parse_args()
-    summary = load_demo({s: getattr(args, s) for s in DEFAULT_PORTS}, today=args.today)
+    from devtools.token import dev_secret
+    from shared.auth import Role, mint
+
+    token = mint(dev_secret(), subject="demo-loader", role=Role.province_official, org=PROVINCE)
+    summary = load_demo({s: getattr(args, s) for s in DEFAULT_PORTS}, today=args.today, token=token)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
 
 

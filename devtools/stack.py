@@ -179,8 +179,11 @@ def main() -> None:
         broker.start()
         bootstrap = broker.bootstrap
         print(f"broker      {bootstrap} (embedded Tansu, memory storage)", flush=True)
-    stack = Stack(var_dir=var, kafka_bootstrap=bootstrap, ports=ports,
-                  env={k: v for k, v in os.environ.items() if k.startswith("BAOXUE_")})
+    from devtools.token import dev_secret
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("BAOXUE_")}
+    env.setdefault("BAOXUE_JWT_SECRET", dev_secret(create=True))  # a development key, kept in var/
+    stack = Stack(var_dir=var, kafka_bootstrap=bootstrap, ports=ports, env=env)
     stopping = False
 
     def _stop(*_: object) -> None:
@@ -205,10 +208,14 @@ def main() -> None:
     for service in SERVICES:
         print(f"{service:<11} {stack.url(service)}   docs {stack.url(service)}/docs", flush=True)
     print(f"logs        {var / 'log'}/<service>.log   databases {var}/<service>.db", flush=True)
+    print("tokens      make token ROLE=county_official ORG=410122   (signed with var/dev-jwt-secret)", flush=True)
     if args.demo:
-        from devtools.demo import load_demo
+        from devtools.demo import PROVINCE, load_demo
+        from shared.auth import Role, mint
 
-        load_demo({s: stack.url(s) for s in SERVICES}, progress=lambda m: print(f"demo        {m}", flush=True))
+        token = mint(env["BAOXUE_JWT_SECRET"], subject="demo-loader", role=Role.province_official, org=PROVINCE)
+        load_demo({s: stack.url(s) for s in SERVICES}, progress=lambda m: print(f"demo        {m}", flush=True),
+                  token=token)
     print("ready. Ctrl-C stops everything.", flush=True)
     while True:
         for service, proc in list(stack.procs.items()):

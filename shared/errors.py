@@ -20,6 +20,7 @@ class Problem(Exception):
     status = 400
     slug = "bad-request"
     title = "Bad request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extensions: Any) -> None:
         super().__init__(detail)
@@ -42,10 +43,11 @@ class Invalid(Problem):
     status, slug, title = 422, "validation", "Invalid request"
 
 
-def problem_response(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem_response(status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None,
+                     **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
@@ -58,7 +60,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
-            exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path, errors=exc.errors, **exc.extensions
+            exc.status, exc.slug, exc.title, exc.detail, headers=exc.headers, instance=request.url.path,
+            errors=exc.errors, **exc.extensions,
         )
 
     @app.exception_handler(RequestValidationError)

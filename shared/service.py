@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import errors
 from shared import logging as baoxue_logging
+from shared.auth import Role, TokenVerifier, access, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer, Handler
 from shared.db import make_engine, make_sessionmaker
@@ -35,6 +36,7 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     relay: OutboxRelay
+    verifier: TokenVerifier
     consumers: list[EventConsumer] = field(default_factory=list)
 
     @property
@@ -80,7 +82,10 @@ def create_app(
     sessionmaker = make_sessionmaker(engine)
     clock = clock or SystemClock()
     relay = OutboxRelay(settings, sessionmaker, clock)
-    runtime = Runtime(settings, engine, sessionmaker, clock, relay)
+    verifier = TokenVerifier(settings)
+    if not verifier.configured:
+        log.warning("auth.no_key", detail="no BAOXUE_JWT_SECRET or BAOXUE_JWT_JWKS_FILE: every request will be 401")
+    runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier)
     if topics and handlers:
         runtime.consumers.append(
             EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake)
@@ -120,11 +125,11 @@ def create_app(
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Alive: the process answers")
+    @router.get("/healthz", summary="Alive: the process answers", **public())
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Ready: the database and the broker are reachable")
+    @router.get("/readyz", summary="Ready: the database and the broker are reachable", **public())
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks = {"database": await _database_ready(runtime), "broker": await runtime.relay.broker_ready()}
         ready = all(checks.values())
@@ -135,7 +140,7 @@ def _health_router() -> APIRouter:
         return JSONResponse(body, status_code=200 if ready else 503,
                             media_type="application/json" if ready else errors.PROBLEM_JSON)
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @router.get("/metrics", summary="Prometheus metrics (ops role)", **access(Role.ops, scope="none"))
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

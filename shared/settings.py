@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "change_me", "secret", "dev", "development", "test",
+                                 "baoxue", "please-change"})
 
 
 class ServiceSettings(BaseSettings):
@@ -31,7 +36,18 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
     consumer_group: str = ""
     log_level: str = "INFO"
+    # Bearer tokens (issue 7): an HS256 shared key, or a JWKS file of public keys (RS256/ES256).
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_issuer: str = "baoxue"
+    jwt_audience: str = "baoxue"
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("jwt_secret", "jwt_jwks_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `BAOXUE_JWT_SECRET=` in a .env file means "not set", not "the empty key".
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _defaults_from_service_name(self) -> "ServiceSettings":
@@ -39,9 +55,21 @@ class ServiceSettings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///var/{self.service_name}.db"
         if not self.consumer_group:
             self.consumer_group = f"baoxue-{self.service_name}"
+        if self.environment == "production":
+            self._refuse_weak_token_key()
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError(
                 "BAOXUE_DATABASE_URL must point at PostgreSQL in production "
                 f"(got {self.database_url!r})"
             )
         return self
+
+    def _refuse_weak_token_key(self) -> None:
+        if self.jwt_jwks_file is not None:
+            return
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if not secret:
+            raise ValueError("BAOXUE_JWT_SECRET or BAOXUE_JWT_JWKS_FILE must be set in production")
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
+            raise ValueError("BAOXUE_JWT_SECRET is a placeholder or shorter than 32 characters; "
+                             "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")

@@ -19,6 +19,8 @@ import pytest
 from devtools.stack import Broker, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_JWT_SECRET = "test-only-signing-key-" + "x" * 32
+PROVINCE = "410000"
 PG_ADMIN_DSN = os.environ.get("BAOXUE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 SETTINGS = {
     "registry": "registry.settings:RegistrySettings",
@@ -114,16 +116,28 @@ def migrate(service: str, database_url: str) -> None:
     upgrade(ROOT / "services" / service, database_url)
 
 
+def token(role: str = "province_official", org: str = PROVINCE, classes=()) -> str:
+    from shared.auth import mint
+
+    return mint(TEST_JWT_SECRET, subject=f"test-{role}", role=role, org=org, classes=classes)
+
+
+def bearer(role: str = "province_official", org: str = PROVINCE, classes=()) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, org, classes)}"}
+
+
 @asynccontextmanager
 async def running(service: str, database_url: str, kafka_bootstrap: str, *, clock=None, migrated: bool = False,
-                  **overrides) -> AsyncIterator[httpx.AsyncClient]:
-    """The service's real app, lifespan included (relay, consumers, jobs), behind an ASGI client."""
+                  headers: dict[str, str] | None = None, **overrides) -> AsyncIterator[httpx.AsyncClient]:
+    """The service's real app, lifespan included (relay, consumers, jobs), behind an ASGI client
+    that calls as a province official of the test province unless other headers are given."""
     if not migrated:
         await asyncio.to_thread(migrate, service, database_url)
     settings = settings_for(service, database_url=database_url, kafka_bootstrap=kafka_bootstrap,
-                            environment="test", outbox_poll_interval_s=0.05, **overrides)
+                            environment="test", outbox_poll_interval_s=0.05, jwt_secret=TEST_JWT_SECRET, **overrides)
     app = importlib.import_module(f"{service}.bootstrap").create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}",
+                                     headers=bearer() if headers is None else headers) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client

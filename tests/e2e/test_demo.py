@@ -9,7 +9,7 @@ import pytest
 
 from devtools.demo import load_demo
 from devtools.stack import SERVICES, Stack, free_port
-from tests.conftest import Databases
+from tests.conftest import TEST_JWT_SECRET, Databases, bearer, token
 from tests.kafka_helpers import eventually
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 def sqlite_stack(broker, tmp_path):
     dbs = Databases("sqlite", tmp_path)
     s = Stack(var_dir=tmp_path / "var", kafka_bootstrap=broker.bootstrap, ports={svc: free_port() for svc in SERVICES},
-              database_urls={svc: dbs.url(svc) for svc in SERVICES}, env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5"})
+              database_urls={svc: dbs.url(svc) for svc in SERVICES},
+              env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_JWT_SECRET": TEST_JWT_SECRET})
     s.up()
     yield s
     s.stop()
@@ -28,11 +29,11 @@ def sqlite_stack(broker, tmp_path):
 async def test_demo_county_loads_and_its_one_48_hour_episode_opens_one_case(sqlite_stack: Stack):
     urls = {svc: sqlite_stack.url(svc) for svc in SERVICES}
     lines: list[str] = []
-    summary = await asyncio.to_thread(load_demo, urls, lines.append)
+    summary = await asyncio.to_thread(lambda: load_demo(urls, lines.append, token=token()))
     assert summary["students"] >= 200 and summary["absent_hours"] >= 48
     assert any(line.startswith("roll calls") for line in lines)  # progress was shown
 
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=bearer()) as client:
         async def one_case():
             page = (await client.get(f"{urls['cases']}/v1/cases")).json()
             return page if page["total"] else None

@@ -14,6 +14,7 @@ from tests.e2e.story import (
     COUNTY, TOWNSHIP, mark_absent_for_three_days, ok, register_school_and_students, the_case,
     wait_until_attendance_knows,
 )
+from tests.conftest import TEST_JWT_SECRET, bearer
 from tests.kafka_helpers import eventually, read_events
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,8 @@ def stack(databases, broker, tmp_path):
         kafka_bootstrap=broker.bootstrap,
         ports={svc: free_port() for svc in SERVICES},
         database_urls={svc: databases.url(svc) for svc in SERVICES},
-        env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_OUTBOX_POLL_INTERVAL_S": "0.1"},
+        env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_OUTBOX_POLL_INTERVAL_S": "0.1",
+             "BAOXUE_JWT_SECRET": TEST_JWT_SECRET},
     )
     s.up()
     yield s
@@ -35,7 +37,8 @@ def stack(databases, broker, tmp_path):
 
 
 def clients(stack: Stack) -> dict[str, httpx.AsyncClient]:
-    return {svc: httpx.AsyncClient(base_url=stack.url(svc), timeout=10) for svc in SERVICES}
+    """Clients that call as a province official (real tokens, verified by each service)."""
+    return {svc: httpx.AsyncClient(base_url=stack.url(svc), timeout=10, headers=bearer()) for svc in SERVICES}
 
 
 async def issued_reports(bootstrap: str, student_id: str, settle: float = 3.0):
@@ -78,9 +81,16 @@ async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports(stack: S
 
     # The present classmate has no case; the acknowledgement is idempotent.
     assert ok(await c["cases"].get("/v1/cases", params={"student_id": school.present_student}))["total"] == 0
-    first = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack"))
-    again = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack"))
+    # The township government acknowledges its report (idempotently); nobody else can.
+    township = bearer("recipient", TOWNSHIP)
+    first = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack", headers=township))
+    again = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack", headers=township))
     assert first["acknowledged_at"] == again["acknowledged_at"] is not None
+    assert (await c["cases"].post(f"/v1/cases/{case['id']}/reports/education/ack", headers=township)).status_code == 404
+    # Without a token nothing answers but health.
+    anonymous = httpx.AsyncClient(base_url=stack.url("cases"), timeout=10)
+    assert (await anonymous.get(f"/v1/cases/{case['id']}")).status_code == 401
+    assert (await anonymous.get("/readyz")).status_code == 200
 
 
 async def test_killing_the_cases_service_mid_story_neither_loses_nor_duplicates_the_case(stack: Stack, broker):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, Event, stable_id
 from shared.messaging import dead_letters, outbox
-from tests.conftest import running
+from tests.conftest import bearer, running
 from tests.kafka_helpers import eventually, publish
 
 CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "410100", "kind": "city", "name": "郑州市"},
@@ -98,13 +98,18 @@ async def test_acknowledgement_is_idempotent_and_unknown_recipients_are_problems
 
         case = await eventually(one_case, timeout=60)
         url = f"/v1/cases/{case['id']}/reports/education/ack"
-        a, b = (await cases.post(url)).json(), (await cases.post(url)).json()
+        # Only the recipient itself acknowledges: a province official may not, and to the township
+        # (the other recipient) the education bureau's report is not there.
+        assert (await cases.post(url)).status_code == 403
+        assert (await cases.post(url, headers=bearer("recipient", "410122100"))).status_code == 404
+        bureau = bearer("recipient", "410122")
+        a, b = (await cases.post(url, headers=bureau)).json(), (await cases.post(url, headers=bureau)).json()
         assert a["acknowledged_at"] is not None and a == b
         sm = cases.app.state.runtime.sessionmaker
         assert await _count(sm, outbox, outbox.c.event_type == "baoxue.cases.dual_report.acknowledged") == 1
-        bad = await cases.post(f"/v1/cases/{case['id']}/reports/police/ack")
+        bad = await cases.post(f"/v1/cases/{case['id']}/reports/police/ack", headers=bureau)
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "recipient"
-        assert (await cases.post("/v1/cases/nope/reports/education/ack")).status_code == 404
+        assert (await cases.post("/v1/cases/nope/reports/education/ack", headers=bureau)).status_code == 404
         # Without the registry event the event's own org chain addresses both reports.
         detail = (await cases.get(f"/v1/cases/{case['id']}")).json()
         assert {(r["recipient"], r["recipient_org_code"]) for r in detail["reports"]} == {

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import delete, insert, select, update
 
+from shared.auth import Principal
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
 from shared.errors import Invalid, NotFound
 from shared.sql import upsert
@@ -64,7 +65,24 @@ def session_start(settings: AttendanceSettings, day, session: str) -> datetime:
     return local.replace(tzinfo=ZoneInfo(settings.timezone)).astimezone(timezone.utc)
 
 
-async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn) -> dict[str, Any]:
+async def _class_in_scope(uow: UnitOfWork, class_id: str, caller: Principal) -> None:
+    """A class is known through its students on the roster; outside the caller's scope it is not found."""
+    row = (await uow.session.execute(
+        select(roster.c.org_path).where(roster.c.class_id == class_id).limit(1))).first()
+    if row is None or not caller.sees(row.org_path, class_id):
+        raise NotFound(f"no class with id {class_id}")
+
+
+async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) -> Any:
+    row = (await uow.session.execute(select(roster).where(roster.c.student_id == student_id))).first()
+    if row is None or not caller.sees(row.org_path, row.class_id):
+        raise NotFound(f"no student with id {student_id} on any roster")
+    return row
+
+
+async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn,
+                           caller: Principal) -> dict[str, Any]:
+    await _class_in_scope(uow, cmd.class_id, caller)
     ids = [m.student_id for m in cmd.marks]
     known = {
         r.student_id: r
@@ -118,9 +136,8 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
             "marks": len(cmd.marks), "replaced": existing is not None}
 
 
-async def record_leave(uow: UnitOfWork, cmd: LeaveIn) -> dict[str, Any]:
-    if (await uow.session.execute(select(roster.c.student_id).where(roster.c.student_id == cmd.student_id))).first() is None:
-        raise NotFound(f"no student with id {cmd.student_id} on any roster")
+async def record_leave(uow: UnitOfWork, cmd: LeaveIn, caller: Principal) -> dict[str, Any]:
+    await _student_in_scope(uow, cmd.student_id, caller)
     row = {"id": str(uuid.uuid4()), "student_id": cmd.student_id, "start": cmd.start, "end": cmd.end,
            "reason": cmd.reason, "status": "approved"}
     await uow.session.execute(insert(leaves).values(**row))
@@ -129,7 +146,11 @@ async def record_leave(uow: UnitOfWork, cmd: LeaveIn) -> dict[str, Any]:
     return row
 
 
-async def put_calendar(uow: UnitOfWork, school_code: str, body: CalendarIn) -> dict[str, Any]:
+async def put_calendar(uow: UnitOfWork, school_code: str, body: CalendarIn, caller: Principal) -> dict[str, Any]:
+    row = (await uow.session.execute(
+        select(roster.c.org_path).where(roster.c.school_code == school_code).limit(1))).first()
+    if row is None or not caller.sees_org(row.org_path):
+        raise NotFound(f"no school with code {school_code} known to attendance")
     doc = body.model_dump(mode="json")
     await uow.session.execute(delete(calendars).where(calendars.c.school_code == school_code))
     await uow.session.execute(insert(calendars).values(school_code=school_code, body=doc, updated_at=uow.clock.now()))
@@ -205,9 +226,9 @@ def _emit_returned(uow: UnitOfWork, row: Any, returned_at: datetime) -> None:
     )
 
 
-async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: str) -> dict[str, Any]:
-    if (await uow.session.execute(select(roster.c.student_id).where(roster.c.student_id == student_id))).first() is None:
-        raise NotFound(f"no student with id {student_id} on any roster")
+async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: str,
+                     caller: Principal) -> dict[str, Any]:
+    await _student_in_scope(uow, student_id, caller)
     row = (await uow.session.execute(
         select(episodes).where(episodes.c.student_id == student_id, episodes.c.ended_at.is_(None))
         .order_by(episodes.c.started_at.desc()).limit(1)

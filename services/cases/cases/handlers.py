@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy import insert, select, update
 
+from shared.auth import Principal, Role
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import NotFound
 from shared.pagination import PageParams
@@ -75,7 +76,8 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
     case_id = str(uuid.uuid4())
     await uow.session.execute(insert(cases).values(
         id=case_id, student_id=d["student_id"], status=CaseStatus.reported.value, origin="absence",
-        episode_id=d.get("episode_id"), school_code=d["school_code"], org_path=path_string(d["org_path"]),
+        episode_id=d.get("episode_id"), school_code=d["school_code"], class_id=d.get("class_id"),
+        org_path=path_string(d["org_path"]),
         opened_at=now, updated_at=now,
     ))
     await _add_timeline(uow, case_id, "opened", {"origin": "absence", **absence}, at=now)
@@ -129,12 +131,13 @@ def _report_facts(student: Any, d: dict[str, Any], absence: dict[str, Any],
 
 # --- acknowledgement --------------------------------------------------------------------------
 
-async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient) -> dict[str, Any]:
-    """Idempotent: acknowledging twice changes nothing and emits nothing the second time."""
+async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, caller: Principal) -> dict[str, Any]:
+    """Idempotent: acknowledging twice changes nothing and emits nothing the second time. Only
+    the recipient org itself may acknowledge; to anyone else the report does not exist."""
     report = (await uow.session.execute(
         select(dual_reports).where(dual_reports.c.case_id == case_id, dual_reports.c.recipient == recipient.value)
     )).mappings().first()
-    if report is None:
+    if report is None or report["recipient_org_code"] != caller.org:
         raise NotFound(f"case {case_id} has no {recipient.value} report")
     if report["acknowledged_at"] is None:
         now = uow.clock.now()
@@ -180,9 +183,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def get_case(uow: UnitOfWork, case_id: str) -> dict[str, Any]:
+async def get_case(uow: UnitOfWork, case_id: str, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if row is None:
+    if row is None or not caller.sees(_case_out(row)["org_path"], row["class_id"]):
         raise NotFound(f"no case with id {case_id}")
     reports = (await uow.session.execute(
         select(dual_reports).where(dual_reports.c.case_id == case_id).order_by(dual_reports.c.recipient))).mappings().all()
@@ -197,9 +200,11 @@ def _case_out(row: Any) -> dict[str, Any]:
     return out
 
 
-async def list_cases(uow: UnitOfWork, page: PageParams, *, student_id: str | None, status: str | None,
-                     org_code: str | None) -> tuple[list[dict[str, Any]], int]:
-    conditions = []
+async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, student_id: str | None,
+                     status: str | None, org_code: str | None) -> tuple[list[dict[str, Any]], int]:
+    conditions = [cases.c.org_path.contains(caller.path_fragment, autoescape=True)]
+    if caller.role is Role.head_teacher:
+        conditions.append(cases.c.class_id.in_(sorted(caller.classes)))
     if student_id:
         conditions.append(cases.c.student_id == student_id)
     if status:

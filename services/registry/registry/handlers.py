@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from shared.auth import Principal, Role
 from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
@@ -30,15 +31,22 @@ STUDENT_ENROLLED = "baoxue.registry.student.enrolled"
 STUDENT_STATUS_CHANGED = "baoxue.registry.student.status_changed"
 
 
-async def get_org(uow: UnitOfWork, code: str) -> dict[str, Any]:
+async def get_org(uow: UnitOfWork, code: str, *, within: Principal | None = None) -> dict[str, Any]:
+    """The org; with ``within``, only if it lies in the caller's scope (else the same 404)."""
     row = (await uow.session.execute(select(orgs).where(orgs.c.code == code))).mappings().first()
-    if row is None:
+    if row is None or (within is not None and not within.sees_org(row["path"])):
         raise NotFound(f"no organisation with code {code}")
     return dict(row)
 
 
-async def create_org(uow: UnitOfWork, cmd: OrgCreate) -> dict[str, Any]:
-    parent = await get_org(uow, cmd.parent_code) if cmd.parent_code else None
+async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict[str, Any]:
+    if cmd.parent_code:
+        parent = await get_org(uow, cmd.parent_code, within=caller)
+    elif caller.role is Role.province_official and caller.org == cmd.code:
+        parent = None  # a province is registered by its own officials
+    else:
+        raise NotFound(f"no organisation with code {cmd.parent_code}" if cmd.parent_code else
+                       "a province is registered by a province official of that province")
     check_parent(cmd.kind, OrgKind(parent["kind"]) if parent else None)
     if (await uow.session.execute(select(orgs.c.code).where(orgs.c.code == cmd.code))).first():
         raise Conflict(f"organisation {cmd.code} already exists")
@@ -49,14 +57,18 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate) -> dict[str, Any]:
         "parent_code": cmd.parent_code,
         "path": [*(parent["path"] if parent else []), cmd.code],
     }
-    await uow.session.execute(insert(orgs).values(**row))
+    await uow.session.execute(insert(orgs).values(**row, path_key=path_key(row["path"])))
     uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=cmd.code, key=cmd.code, data=row)
     await uow.commit()
     return row
 
 
-async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate) -> dict[str, Any]:
-    school = await get_org(uow, school_code)
+def path_key(path: list[str]) -> str:
+    return "/" + "/".join(path) + "/"
+
+
+async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, caller: Principal) -> dict[str, Any]:
+    school = await get_org(uow, school_code, within=caller)
     if school["kind"] != OrgKind.school.value:
         raise Invalid(f"{school_code} is a {school['kind']}, not a school")
     taken = (await uow.session.execute(
@@ -69,18 +81,18 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate) -> d
     return row
 
 
-async def list_classes(uow: UnitOfWork, school_code: str) -> list[dict[str, Any]]:
-    await get_org(uow, school_code)  # 404 for an unknown school, not an empty list
+async def list_classes(uow: UnitOfWork, school_code: str, caller: Principal) -> list[dict[str, Any]]:
+    await get_org(uow, school_code, within=caller)  # 404 for an unknown school, not an empty list
     rows = (await uow.session.execute(
         select(classes.c.id, classes.c.school_code, classes.c.grade, classes.c.name)
         .where(classes.c.school_code == school_code).order_by(classes.c.grade, classes.c.name))).mappings().all()
     return [dict(r) for r in rows]
 
 
-async def enroll_student(uow: UnitOfWork, cmd: StudentCreate) -> dict[str, Any]:
+async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal) -> dict[str, Any]:
     today = uow.clock.now().date()
     nid = validate_enrollment(national_id=cmd.national_id, birth_date=cmd.birth_date, gender=cmd.gender, today=today)
-    school = await get_org(uow, cmd.school_code)
+    school = await get_org(uow, cmd.school_code, within=caller)
     klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
     if klass is None or klass["school_code"] != cmd.school_code:
         raise Invalid(f"class {cmd.class_id} is not a class of school {cmd.school_code}",
@@ -162,7 +174,8 @@ def _with_derived_flags(flags: list[str]) -> list[str]:
 
 
 def _student_select():
-    return select(students, classes.c.grade).join(classes, classes.c.id == students.c.class_id)
+    return (select(students, classes.c.grade, orgs.c.path.label("school_path"))
+            .join(classes, classes.c.id == students.c.class_id).join(orgs, orgs.c.code == students.c.school_code))
 
 
 async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
@@ -177,17 +190,21 @@ async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
     return out
 
 
-async def get_student(uow: UnitOfWork, student_id: str) -> dict[str, Any]:
+async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(_student_select().where(students.c.id == student_id))).mappings().first()
-    if row is None:
+    if row is None or not caller.sees(row["school_path"], row["class_id"]):
         raise NotFound(f"no student with id {student_id}")
     return (await _with_flags(uow, [row]))[0]
 
 
 async def list_students(
-    uow: UnitOfWork, page: PageParams, *, school_code: str | None, status: str | None, flag: str | None
+    uow: UnitOfWork, page: PageParams, caller: Principal, *, school_code: str | None, status: str | None,
+    flag: str | None,
 ) -> tuple[list[dict[str, Any]], int]:
-    conditions = []
+    # Scope first: the caller's region (and a head teacher's classes), whatever the filters say.
+    conditions = [orgs.c.path_key.contains(caller.path_fragment, autoescape=True)]
+    if caller.role is Role.head_teacher:
+        conditions.append(students.c.class_id.in_(sorted(caller.classes)))
     if school_code:
         conditions.append(students.c.school_code == school_code)
     if status:

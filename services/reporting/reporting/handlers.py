@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import case as when
 from sqlalchemy import func, select, update
 
+from shared.auth import Principal
 from shared.envelope import TOPIC_CASES, TOPIC_REGISTRY, Event
 from shared.errors import NotFound
 from shared.sql import insert_ignoring_conflicts, upsert
@@ -74,9 +75,9 @@ async def on_case_status_changed(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_CASES, event)
 
 
-async def summary(uow: UnitOfWork, org_code: str) -> dict[str, Any]:
+async def summary(uow: UnitOfWork, org_code: str, caller: Principal) -> dict[str, Any]:
     org = (await uow.session.execute(select(orgs).where(orgs.c.code == org_code))).mappings().first()
-    if org is None:
+    if org is None or caller.path_fragment not in org["path"]:
         raise NotFound(f"no organisation with code {org_code} in the reporting model")
     under = f"/{org_code}/"
     # One pass over the org's students, grouped by level (set-based, not a query per school).

@@ -39,6 +39,7 @@ cases = Table(
     Column("origin", String(32), nullable=False),
     Column("episode_id", String(36), nullable=True),
     Column("school_code", String(32), nullable=False),
+    Column("class_id", String(36), nullable=True),  # a head teacher sees the cases of their classes
     # "/410000/410100/410122/.../school/": filters by any org level are one LIKE.
     Column("org_path", String(400), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),

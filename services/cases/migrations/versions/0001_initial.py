@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('origin', sa.String(length=32), nullable=False),
     sa.Column('episode_id', sa.String(length=36), nullable=True),
     sa.Column('school_code', sa.String(length=32), nullable=False),
+    sa.Column('class_id', sa.String(length=36), nullable=True),
     sa.Column('org_path', sa.String(length=400), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

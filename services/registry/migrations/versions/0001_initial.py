@@ -22,10 +22,12 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('parent_code', sa.String(length=32), nullable=True),
     sa.Column('path', sa.JSON(), nullable=False),
+    sa.Column('path_key', sa.String(length=400), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('CURRENT_TIMESTAMP'), nullable=False),
     sa.ForeignKeyConstraint(['parent_code'], ['orgs.code'], ),
     sa.PrimaryKeyConstraint('code')
     )
+    op.create_index(op.f('ix_orgs_path_key'), 'orgs', ['path_key'], unique=False)
     op.create_table('classes',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('school_code', sa.String(length=32), nullable=False),
@@ -78,4 +80,5 @@ def downgrade() -> None:
     op.drop_table('students')
     op.drop_index(op.f('ix_classes_school_code'), table_name='classes')
     op.drop_table('classes')
+    op.drop_index(op.f('ix_orgs_path_key'), table_name='orgs')
     op.drop_table('orgs')

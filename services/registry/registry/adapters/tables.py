@@ -17,6 +17,8 @@ orgs = Table(
     Column("parent_code", String(32), ForeignKey("orgs.code"), nullable=True),
     # Codes from the province down to this org, e.g. ["410000", "410100", "410122", ...].
     Column("path", JSON, nullable=False),
+    # The same as "/410000/410100/410122/.../": "everything under X" is one indexed LIKE.
+    Column("path_key", String(400), nullable=False, index=True),
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 

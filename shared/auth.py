@@ -1,0 +1,175 @@
+"""Who is calling, and what they may see: bearer JWTs checked against the org tree.
+
+Tokens are signed (HS256 with a shared key, or RS256/ES256 with a JWKS file of public keys);
+the accepted algorithms are pinned (RFC 8725) and issuer, audience, expiry and subject are
+required. A token names one role and one org: the caller sees that org and everything below it
+(a head teacher only the classes the token lists). An object outside the caller's scope answers
+404, exactly as a missing one does, so ids cannot be probed (OWASP API1:2023).
+
+Every route declares its rule with ``access(...)``: the dependency enforces the role, and the
+rule is written into the OpenAPI operation as ``x-baoxue-access`` so the authorization matrix
+test can find any route that has none.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Iterable, Sequence
+
+import jwt
+import structlog
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.errors import Problem
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger("baoxue.auth")
+
+
+class Role(str, enum.Enum):
+    head_teacher = "head_teacher"            # 班主任: own classes
+    school_staff = "school_staff"            # principal and school office: own school
+    township_official = "township_official"  # region and everything below it
+    county_official = "county_official"
+    city_official = "city_official"
+    province_official = "province_official"
+    recipient = "recipient"                  # an external dual-report recipient: its own reports only
+    ops = "ops"                              # health, metrics, replay; no personal data
+
+
+OFFICIALS = frozenset({Role.township_official, Role.county_official, Role.city_official, Role.province_official})
+SCHOOL = frozenset({Role.head_teacher, Role.school_staff})
+# Roles that work with children's records.
+PEOPLE = SCHOOL | OFFICIALS
+EVERYONE = frozenset(Role)
+
+
+class Unauthenticated(Problem):
+    status, slug, title = 401, "unauthenticated", "Unauthenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="baoxue"'}
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    org: str
+    classes: frozenset[str] = field(default_factory=frozenset)
+
+    def sees_org(self, org_path: Sequence[str]) -> bool:
+        """An org (a school, a township) at or below the caller's org; a head teacher sees their school."""
+        return self.role is not Role.ops and self.org in org_path
+
+    def sees(self, org_path: Sequence[str], class_id: str | None = None) -> bool:
+        """Whether an object at this place in the org tree is within the caller's scope."""
+        if self.role is Role.ops or self.org not in org_path:
+            return False
+        if self.role is Role.head_teacher:
+            return class_id is not None and class_id in self.classes
+        return True
+
+    @property
+    def path_fragment(self) -> str:
+        """For SQL: objects whose "/a/b/c/" path string contains this are in scope."""
+        return f"/{self.org}/"
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self._keys: dict[str | None, Any] = {}
+        if settings.jwt_jwks_file is not None:
+            jwks = jwt.PyJWKSet.from_dict(json.loads(settings.jwt_jwks_file.read_text()))
+            self._keys = {k.key_id: k for k in jwks.keys}
+            self.algorithms = sorted({k.algorithm_name for k in jwks.keys if k.algorithm_name in ("RS256", "ES256")})
+        elif settings.jwt_secret is not None:
+            self._keys = {None: settings.jwt_secret.get_secret_value()}
+            self.algorithms = ["HS256"]
+        else:
+            self.algorithms = []
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._keys and self.algorithms)
+
+    def verify(self, token: str) -> Principal:
+        if not self.configured:
+            raise Unauthenticated("this service has no token verification key configured (BAOXUE_JWT_SECRET)")
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._keys.get(kid) if kid in self._keys else self._keys.get(None)
+            if key is None:
+                raise jwt.InvalidKeyError(f"unknown key id {kid!r}")
+            claims = jwt.decode(
+                token, key.key if isinstance(key, jwt.PyJWK) else key, algorithms=self.algorithms,
+                audience=self.audience, issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
+                leeway=30,
+            )
+            return Principal(subject=claims["sub"], role=Role(claims["role"]), org=str(claims["org"]),
+                             classes=frozenset(claims.get("classes", [])))
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            # The reason is logged for the operator; the caller learns only that it failed.
+            log.info("auth.rejected", reason=type(exc).__name__)
+            raise Unauthenticated("the bearer token is missing, expired or invalid") from None
+
+
+def mint(secret: str, *, subject: str, role: Role | str, org: str, classes: Iterable[str] = (),
+         issuer: str = "baoxue", audience: str = "baoxue", ttl_s: int = 3600) -> str:
+    """An HS256 token (for development and tests; production tokens come from the identity provider)."""
+    now = int(time.time())
+    claims = {"sub": subject, "role": Role(role).value, "org": org, "iss": issuer, "aud": audience,
+              "iat": now, "exp": now + ttl_s, "jti": uuid.uuid4().hex}
+    if classes:
+        claims["classes"] = sorted(classes)
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT naming the caller's role and org")
+
+
+async def authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    principal = request.app.state.runtime.verifier.verify(credentials.credentials)
+    structlog.contextvars.bind_contextvars(caller_role=principal.role.value, caller_org=principal.org)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def access(*roles: Role | frozenset[Role], scope: str) -> dict[str, Any]:
+    """Route keyword arguments declaring who may call it. ``scope`` says how the org tree is
+    applied: "object" (outside: 404), "list" (filtered), "create" (the target must be in scope),
+    "own" (the caller's own objects only), or "none" (no personal data)."""
+    allowed: set[Role] = set()
+    for r in roles:
+        allowed |= set(r) if isinstance(r, frozenset) else {r}
+
+    async def require_role(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"the {principal.role.value} role may not do this")
+        return principal
+
+    return {
+        "dependencies": [Depends(require_role)],
+        "openapi_extra": {"x-baoxue-access": {"roles": sorted(r.value for r in allowed), "scope": scope}},
+        "responses": {401: {"description": "No valid bearer token"}, 403: {"description": "Role not allowed"}},
+    }
+
+
+def public() -> dict[str, Any]:
+    """Route keyword arguments for a route anyone may call (health checks for orchestrators)."""
+    return {"openapi_extra": {"x-baoxue-access": {"roles": ["anonymous"], "scope": "none"}}}
