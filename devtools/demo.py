@@ -92,10 +92,15 @@ class _Api:
         self.client = client
 
     def call(self, method: str, url: str, *, expect: tuple[int, ...], **kwargs: Any) -> httpx.Response:
-        try:
-            response = self.client.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise RuntimeError(f"demo: {method} {url} failed: {exc!r}") from exc
+        for _ in range(30):
+            try:
+                response = self.client.request(method, url, **kwargs)
+            except httpx.HTTPError as exc:
+                raise RuntimeError(f"demo: {method} {url} failed: {exc!r}") from exc
+            if response.status_code != 429:
+                break
+            # Over the write budget: wait as the service asks, like any well-behaved client.
+            _time.sleep(float(response.headers.get("retry-after", "1")))
         if response.status_code not in expect:
             raise RuntimeError(f"demo: {method} {url} answered {response.status_code}: {_problem(response)}")
         return response

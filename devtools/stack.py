@@ -183,6 +183,7 @@ def main() -> None:
 
     env = {k: v for k, v in os.environ.items() if k.startswith("BAOXUE_")}
     env.setdefault("BAOXUE_JWT_SECRET", dev_secret(create=True))  # a development key, kept in var/
+    env.setdefault("BAOXUE_WRITES_PER_MINUTE", "6000")  # a developer's loaders write fast
     stack = Stack(var_dir=var, kafka_bootstrap=bootstrap, ports=ports, env=env)
     stopping = False
 

@@ -20,6 +20,7 @@ from shared.auth import Role, TokenVerifier, access, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer, Handler
 from shared.db import make_engine, make_sessionmaker
+from shared.limits import LimitsMiddleware
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
@@ -114,6 +115,9 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
+                       writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s)
+    # Added last, so it runs first: even a 413 or 429 gets a request id and an access log line.
     app.add_middleware(baoxue_logging.RequestContextMiddleware, service=settings.service_name)
     errors.install(app)
     app.include_router(_health_router())

@@ -39,6 +39,10 @@ class ServiceSettings(BaseSettings):
     # Bearer tokens (issue 7): an HS256 shared key, or a JWKS file of public keys (RS256/ES256).
     jwt_secret: SecretStr | None = None
     jwt_jwks_file: Path | None = None
+    # Abuse limits (shared/limits.py): body size, writes per client per minute, request time.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    writes_per_minute: int = Field(default=600, ge=1)
+    request_timeout_s: float = Field(default=30.0, gt=0)
     jwt_issuer: str = "baoxue"
     jwt_audience: str = "baoxue"
     timezone: str = "Asia/Shanghai"

@@ -18,11 +18,15 @@ def ok(resp: httpx.Response, status: int = 200) -> dict:
     return resp.json()
 
 
+GUARDIAN_PHONE = "13800000000"
+
+
 @dataclass
 class School:
     class_id: str
     absent_student: str
     present_student: str
+    national_ids: tuple[str, ...] = ()
 
 
 async def register_school_and_students(registry: httpx.AsyncClient) -> School:
@@ -33,17 +37,18 @@ async def register_school_and_students(registry: httpx.AsyncClient) -> School:
     ]:
         ok(await registry.post("/v1/orgs", json={"code": code, "name": name, "kind": kind, "parent_code": parent}), 201)
     klass = ok(await registry.post(f"/v1/schools/{SCHOOL}/classes", json={"grade": 7, "name": "七年级(1)班"}), 201)
-    ids = []
+    ids, nids = [], []
     for seq, (name, gender) in enumerate([("王小明", "male"), ("李小红", "female")]):
         born = date(2013, 4, 1 + seq)
         nid = compose("410122", born, 11 + seq)  # sequence 011 odd -> male, 012 even -> female
         student = ok(await registry.post("/v1/students", json={
             "national_id": nid, "name": name, "gender": gender, "birth_date": born.isoformat(),
             "school_code": SCHOOL, "class_id": klass["id"], "flags": ["left_behind"],
-            "guardians": [{"name": "王大山", "relation": "father", "phone": "13800000000"}]}), 201)
+            "guardians": [{"name": "王大山", "relation": "father", "phone": GUARDIAN_PHONE}]}), 201)
         assert student["status"] == "enrolled"
         ids.append(student["id"])
-    return School(class_id=klass["id"], absent_student=ids[0], present_student=ids[1])
+        nids.append(nid)
+    return School(class_id=klass["id"], absent_student=ids[0], present_student=ids[1], national_ids=tuple(nids))
 
 
 async def wait_until_attendance_knows(attendance: httpx.AsyncClient, *student_ids: str) -> None:

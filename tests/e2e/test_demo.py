@@ -20,7 +20,8 @@ def sqlite_stack(broker, tmp_path):
     dbs = Databases("sqlite", tmp_path)
     s = Stack(var_dir=tmp_path / "var", kafka_bootstrap=broker.bootstrap, ports={svc: free_port() for svc in SERVICES},
               database_urls={svc: dbs.url(svc) for svc in SERVICES},
-              env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_JWT_SECRET": TEST_JWT_SECRET})
+              env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_JWT_SECRET": TEST_JWT_SECRET,
+                   "BAOXUE_WRITES_PER_MINUTE": "6000"})
     s.up()
     yield s
     s.stop()

@@ -11,7 +11,7 @@ import pytest
 from devtools.stack import SERVICES, Stack, free_port
 from shared.envelope import TOPIC_REPORTS
 from tests.e2e.story import (
-    COUNTY, TOWNSHIP, mark_absent_for_three_days, ok, register_school_and_students, the_case,
+    COUNTY, GUARDIAN_PHONE, TOWNSHIP, mark_absent_for_three_days, ok, register_school_and_students, the_case,
     wait_until_attendance_knows,
 )
 from tests.conftest import TEST_JWT_SECRET, bearer
@@ -91,6 +91,12 @@ async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports(stack: S
     anonymous = httpx.AsyncClient(base_url=stack.url("cases"), timeout=10)
     assert (await anonymous.get(f"/v1/cases/{case['id']}")).status_code == 401
     assert (await anonymous.get("/readyz")).status_code == 200
+
+    # No personal data in any service's or the broker's log: not the ID numbers, not the phone.
+    logs = "".join(p.read_text(errors="replace") for p in (stack.var_dir / "log").glob("*.log"))
+    assert "http.request" in logs and "detector.fired" in logs  # the logs are there and were read
+    for secret in (*school.national_ids, GUARDIAN_PHONE, "王小明"):
+        assert secret not in logs, f"{secret!r} appears in the logs"
 
 
 async def test_killing_the_cases_service_mid_story_neither_loses_nor_duplicates_the_case(stack: Stack, broker):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
-from tests.conftest import running
+from tests.conftest import bearer, running
 from tests.factories import school_with_class, student_body
 from tests.kafka_helpers import read_events
 
@@ -40,14 +40,15 @@ async def test_enroll_then_read_back(registry):
     klass = await school_with_class(registry)
     body = student_body(klass, flags=["poor_household", "learning_difficulty"],
                         guardians=[{"name": "王大山", "relation": "father", "phone": "13800000000"}])
-    created = (await registry.post("/v1/students", json=body))
+    school = bearer("school_staff", klass["school_code"])  # the school office sees the full record
+    created = (await registry.post("/v1/students", json=body, headers=school))
     assert created.status_code == 201, created.text
     student = created.json()
     assert student["status"] == "enrolled" and student["student_number"] == "G" + body["national_id"]
     assert student["grade"] == 7 and student["enrolled_on"] == date.today().isoformat()
     # Poor household and learning difficulty together make a "double difficulty" child (双困生).
     assert student["flags"] == ["learning_difficulty", "poor_household", "double_difficulty"]
-    got = (await registry.get(f"/v1/students/{student['id']}")).json()
+    got = (await registry.get(f"/v1/students/{student['id']}", headers=school)).json()
     assert got == student
     assert (await registry.get("/v1/students", params={"flag": "poor_household"})).json()["total"] == 1
     assert (await registry.get("/v1/students", params={"flag": "disabled"})).json()["total"] == 0
@@ -135,3 +136,24 @@ async def test_classes_are_listed_by_grade_and_a_duplicate_name_is_a_conflict(re
                                            json={"grade": 7, "name": "7年级(1)班"}), 409)
     assert problem["class_id"] == klass["id"]
     _problem(await registry.get("/v1/schools/NOPE/classes"), 404)
+
+
+@pytest.mark.parametrize("role, org, full_id, full_phone", [
+    ("school_staff", "4101221001", True, True),
+    ("county_official", "410122", True, True),
+    ("township_official", "410122100", False, True),
+    ("head_teacher", "4101221001", False, True),
+    ("city_official", "410100", False, False),
+    ("province_official", "410000", False, False),
+])
+async def test_id_numbers_and_phones_are_masked_unless_the_role_needs_them(registry, role, org, full_id, full_phone):
+    klass = await school_with_class(registry)
+    body = student_body(klass, guardians=[{"name": "王大山", "relation": "father", "phone": "13800000000"}])
+    student_id = (await registry.post("/v1/students", json=body)).json()["id"]
+    caller = bearer(role, org, classes=[klass["id"]])
+    for got in [(await registry.get(f"/v1/students/{student_id}", headers=caller)).json(),
+                (await registry.get("/v1/students", headers=caller)).json()["items"][0]]:
+        nid = body["national_id"]
+        assert got["national_id"] == (nid if full_id else nid[:4] + "*" * 10 + nid[-4:])
+        assert got["student_number"] == "G" + got["national_id"]
+        assert got["guardians"][0]["phone"] == ("13800000000" if full_phone else "138****0000")

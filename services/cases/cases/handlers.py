@@ -13,6 +13,7 @@ from shared.auth import Principal, Role
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import NotFound
 from shared.pagination import PageParams
+from shared.privacy import guardians_for
 from shared.sql import fetch_page, upsert
 from shared.uow import UnitOfWork
 
@@ -119,12 +120,13 @@ async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
 
 def _report_facts(student: Any, d: dict[str, Any], absence: dict[str, Any],
                   chain: list[dict[str, str]]) -> dict[str, Any]:
-    """What a recipient needs to act, with the national ID masked."""
+    """What a recipient needs to act. The report leaves the system, so the national ID and the
+    guardians' phones are masked; officials read the full record with their own token."""
     who = {"id": d["student_id"]}
     if student:
         who.update(name=student["name"], national_id_masked=student["national_id_masked"],
                    gender=student["gender"], birth_date=student["birth_date"], grade=student["grade"],
-                   flags=student["flags"], guardians=student["guardians"])
+                   flags=student["flags"], guardians=guardians_for(student["guardians"], None))
     school = next((o for o in chain if o.get("kind") == "school"), {"code": d["school_code"]})
     return {"student": who, "school": school, "class_id": d["class_id"], "absence": absence}
 

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal, Role
+from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
 from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
@@ -144,7 +145,7 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
     except IntegrityError:
         # Lost a race with a concurrent enrolment of the same child: the unique index said no.
         raise already_active("another school (enrolled a moment ago)") from None
-    return {**row, "grade": klass["grade"], "flags": _with_derived_flags(flags)}
+    return present_student({**row, "grade": klass["grade"], "flags": _with_derived_flags(flags)}, caller)
 
 
 async def _org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
@@ -194,7 +195,7 @@ async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> di
     row = (await uow.session.execute(_student_select().where(students.c.id == student_id))).mappings().first()
     if row is None or not caller.sees(row["school_path"], row["class_id"]):
         raise NotFound(f"no student with id {student_id}")
-    return (await _with_flags(uow, [row]))[0]
+    return present_student((await _with_flags(uow, [row]))[0], caller)
 
 
 async def list_students(
@@ -217,4 +218,14 @@ async def list_students(
         )
     stmt = _student_select().where(*conditions).order_by(students.c.created_at, students.c.id)
     rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
-    return await _with_flags(uow, rows), total
+    return [present_student(r, caller) for r in await _with_flags(uow, rows)], total
+
+
+def present_student(row: dict[str, Any], caller: Principal) -> dict[str, Any]:
+    """The record as this caller may see it: the ID number (and the student number, which
+    contains it) and guardians' phones masked unless the caller's role needs them."""
+    out = {**row, "guardians": guardians_for(row["guardians"], caller)}
+    if caller.role not in FULL_NATIONAL_ID:
+        out["national_id"] = mask_national_id(row["national_id"])
+        out["student_number"] = "G" + out["national_id"]
+    return out

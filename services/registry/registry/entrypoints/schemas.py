@@ -67,10 +67,17 @@ class StudentCreate(BaseModel):
     guardians: list[Guardian] = Field(default_factory=list, max_length=6)
 
 
+class GuardianPublic(BaseModel):
+    name: str
+    relation: str
+    phone: str | None = Field(default=None, description="masked (138****0000) unless the caller's role phones families")
+
+
 class StudentPublic(BaseModel):
     id: str
-    student_number: str
-    national_id: str
+    student_number: str = Field(description="G + the ID number; masked like national_id")
+    national_id: str = Field(description="masked (4101**********1234) unless the caller is school staff or a "
+                                         "county official")
     name: str
     gender: str
     birth_date: date
@@ -80,4 +87,4 @@ class StudentPublic(BaseModel):
     status: StudentStatus
     enrolled_on: date
     flags: list[str]
-    guardians: list[Guardian]
+    guardians: list[GuardianPublic]
