@@ -143,6 +143,7 @@ async def authenticate(
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
     principal = request.app.state.runtime.verifier.verify(credentials.credentials)
+    request.state.principal = principal  # for the audit log, written after the response
     structlog.contextvars.bind_contextvars(caller_role=principal.role.value, caller_org=principal.org)
     return principal
 
@@ -150,10 +151,11 @@ async def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-def access(*roles: Role | frozenset[Role], scope: str) -> dict[str, Any]:
+def access(*roles: Role | frozenset[Role], scope: str, audit: bool = False) -> dict[str, Any]:
     """Route keyword arguments declaring who may call it. ``scope`` says how the org tree is
     applied: "object" (outside: 404), "list" (filtered), "create" (the target must be in scope),
-    "own" (the caller's own objects only), or "none" (no personal data)."""
+    "own" (the caller's own objects only), or "none" (no personal data). Writes are always
+    audited; ``audit=True`` audits reads too (a full record, an export)."""
     allowed: set[Role] = set()
     for r in roles:
         allowed |= set(r) if isinstance(r, frozenset) else {r}
@@ -165,7 +167,8 @@ def access(*roles: Role | frozenset[Role], scope: str) -> dict[str, Any]:
 
     return {
         "dependencies": [Depends(require_role)],
-        "openapi_extra": {"x-baoxue-access": {"roles": sorted(r.value for r in allowed), "scope": scope}},
+        "openapi_extra": {"x-baoxue-access": {"roles": sorted(r.value for r in allowed), "scope": scope,
+                                              "audit": audit}},
         "responses": {401: {"description": "No valid bearer token"}, 403: {"description": "Role not allowed"}},
     }
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import delete, insert, select, update
 
+from shared import audit
 from shared.auth import Principal
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
 from shared.errors import Invalid, NotFound
@@ -69,13 +70,13 @@ async def _class_in_scope(uow: UnitOfWork, class_id: str, caller: Principal) -> 
     """A class is known through its students on the roster; outside the caller's scope it is not found."""
     row = (await uow.session.execute(
         select(roster.c.org_path).where(roster.c.class_id == class_id).limit(1))).first()
-    if row is None or not caller.sees(row.org_path, class_id):
+    if row is None or not audit.sees(caller, row.org_path, class_id):
         raise NotFound(f"no class with id {class_id}")
 
 
 async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) -> Any:
     row = (await uow.session.execute(select(roster).where(roster.c.student_id == student_id))).first()
-    if row is None or not caller.sees(row.org_path, row.class_id):
+    if row is None or not audit.sees(caller, row.org_path, row.class_id):
         raise NotFound(f"no student with id {student_id} on any roster")
     return row
 
@@ -149,7 +150,7 @@ async def record_leave(uow: UnitOfWork, cmd: LeaveIn, caller: Principal) -> dict
 async def put_calendar(uow: UnitOfWork, school_code: str, body: CalendarIn, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(
         select(roster.c.org_path).where(roster.c.school_code == school_code).limit(1))).first()
-    if row is None or not caller.sees_org(row.org_path):
+    if row is None or not audit.sees_org(caller, row.org_path):
         raise NotFound(f"no school with code {school_code} known to attendance")
     doc = body.model_dump(mode="json")
     await uow.session.execute(delete(calendars).where(calendars.c.school_code == school_code))

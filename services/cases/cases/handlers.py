@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy import insert, select, update
 
+from shared import audit
 from shared.auth import Principal, Role
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import NotFound
@@ -141,6 +142,8 @@ async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, calle
     )).mappings().first()
     if report is None or report["recipient_org_code"] != caller.org:
         raise NotFound(f"case {case_id} has no {recipient.value} report")
+    case_path = (await uow.session.execute(select(cases.c.org_path).where(cases.c.id == case_id))).scalar_one()
+    audit.note_place([c for c in case_path.split("/") if c])
     if report["acknowledged_at"] is None:
         now = uow.clock.now()
         claimed = (await uow.session.execute(
@@ -187,7 +190,7 @@ def _jsonable(value: Any) -> Any:
 
 async def get_case(uow: UnitOfWork, case_id: str, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if row is None or not caller.sees(_case_out(row)["org_path"], row["class_id"]):
+    if row is None or not audit.sees(caller, _case_out(row)["org_path"], row["class_id"]):
         raise NotFound(f"no case with id {case_id}")
     reports = (await uow.session.execute(
         select(dual_reports).where(dual_reports.c.case_id == case_id).order_by(dual_reports.c.recipient))).mappings().all()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from shared import audit
 from shared.auth import Principal, Role
 from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
 from shared.envelope import TOPIC_REGISTRY
@@ -35,7 +36,7 @@ STUDENT_STATUS_CHANGED = "baoxue.registry.student.status_changed"
 async def get_org(uow: UnitOfWork, code: str, *, within: Principal | None = None) -> dict[str, Any]:
     """The org; with ``within``, only if it lies in the caller's scope (else the same 404)."""
     row = (await uow.session.execute(select(orgs).where(orgs.c.code == code))).mappings().first()
-    if row is None or (within is not None and not within.sees_org(row["path"])):
+    if row is None or (within is not None and not audit.sees_org(within, row["path"])):
         raise NotFound(f"no organisation with code {code}")
     return dict(row)
 
@@ -193,7 +194,7 @@ async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
 
 async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(_student_select().where(students.c.id == student_id))).mappings().first()
-    if row is None or not caller.sees(row["school_path"], row["class_id"]):
+    if row is None or not audit.sees(caller, row["school_path"], row["class_id"]):
         raise NotFound(f"no student with id {student_id}")
     return present_student((await _with_flags(uow, [row]))[0], caller)
 

@@ -31,7 +31,7 @@ async def list_cases(
     return Page.of(items, total, page)
 
 
-@router.get("/cases/{case_id}", response_model=CaseDetail, **access(PEOPLE, scope="object"))
+@router.get("/cases/{case_id}", response_model=CaseDetail, **access(PEOPLE, scope="object", audit=True))
 async def get_case(case_id: str, uow: UoWDep, caller: PrincipalDep):
     """The case with its dual reports and its timeline, oldest entry first."""
     return await handlers.get_case(uow, case_id, caller)

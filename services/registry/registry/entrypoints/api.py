@@ -61,7 +61,7 @@ async def enroll_student(body: StudentCreate, uow: UoWDep, caller: PrincipalDep)
 
 
 @router.get("/students/{student_id}", response_model=StudentPublic, tags=["students"],
-            **access(PEOPLE, scope="object"))
+            **access(PEOPLE, scope="object", audit=True))
 async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
     return await handlers.get_student(uow, student_id, caller)
 

@@ -1,0 +1,117 @@
+"""Who did what to which child's record: an append-only audit log in every service.
+
+Every write, and every read of a route whose rule asks for it (a student's full record, an
+export), leaves one row: who (subject, role, org), when (server time), what (method, route,
+path, status), from where (client address, request id), and where in the org tree the record
+lies, so officials can ask "who touched the children of my county" and see callers from above
+too. No body, no personal data. Nothing updates or deletes these rows: no route does, and the
+table has no foreign keys a cascade could follow.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import structlog
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shared.auth import Principal
+from shared.messaging import metadata
+from shared.types import UtcDateTime
+
+log = structlog.get_logger("baoxue.audit")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("actor_org", String(32), nullable=False),
+    Column("action", String(8), nullable=False),     # read | write
+    Column("method", String(8), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("path", String(400), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("scope_path", String(400), nullable=False),  # "/410000/.../" of the record touched
+    Column("request_id", String(64), nullable=True),
+    Column("client", String(64), nullable=True),
+)
+Index("ix_audit_log_scope_at", audit_log.c.scope_path, audit_log.c.at)
+
+# Set per request by the middleware; the handler's scope check notes where the record lies.
+_current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("baoxue_audit", default=None)
+
+
+def note_place(org_path: Sequence[str]) -> None:
+    """Record where in the org tree the object this request touches lies."""
+    holder = _current.get()
+    if holder is not None:
+        holder["scope_path"] = "/" + "/".join(org_path) + "/"
+
+
+def sees(caller: Principal, org_path: Sequence[str], class_id: str | None = None) -> bool:
+    """``caller.sees(...)``, noting the object's place for the audit row when it is visible."""
+    visible = caller.sees(org_path, class_id)
+    if visible:
+        note_place(org_path)
+    return visible
+
+
+def sees_org(caller: Principal, org_path: Sequence[str]) -> bool:
+    visible = caller.sees_org(org_path)
+    if visible:
+        note_place(org_path)
+    return visible
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, *, sessionmaker_of) -> None:
+        self.app = app
+        self.sessionmaker_of = sessionmaker_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        holder: dict[str, Any] = {"status": 500}
+        token = _current.set(holder)
+
+        async def capture(message) -> None:
+            if message["type"] == "http.response.start":
+                holder["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            _current.reset(token)
+            await self._record(scope, holder)
+
+    async def _record(self, scope: Scope, holder: dict[str, Any]) -> None:
+        principal: Principal | None = (scope.get("state") or {}).get("principal")
+        route = scope.get("route")
+        rule = (getattr(route, "openapi_extra", None) or {}).get("x-baoxue-access", {})
+        write = scope["method"] in WRITE_METHODS
+        if principal is None or not (write or rule.get("audit")):
+            return
+        # The request id the outer middleware gave this request (the caller's, or a new one).
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        try:
+            async with self.sessionmaker_of(scope)() as session:
+                await session.execute(insert(audit_log).values(
+                    at=datetime.now(timezone.utc), actor=principal.subject, actor_role=principal.role.value,
+                    actor_org=principal.org, action="write" if write else "read", method=scope["method"],
+                    route=getattr(route, "path", "unmatched"), path=scope["path"][:400], status=holder["status"],
+                    scope_path=holder.get("scope_path") or principal.path_fragment,
+                    request_id=request_id,
+                    client=str((scope.get("client") or ("",))[0])[:64] or None,
+                ))
+                await session.commit()
+        except Exception as exc:  # noqa: BLE001 - the response is gone; an operator must hear of it
+            log.error("audit.write_failed", route=getattr(route, "path", "?"), error=repr(exc))
