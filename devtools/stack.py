@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,10 +25,38 @@ DEFAULT_PORTS = {"registry": 8001, "attendance": 8002, "cases": 8003, "reporting
 DEFAULT_BROKER_PORT = 9092
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port for a listener, chosen below the kernel's ephemeral range.
+
+    Asking the kernel for port 0 hands out an ephemeral port, and every outgoing connection
+    (Kafka clients, the database) draws from that same range: between closing the probe socket
+    and the service binding, a client could take it (seen: "address already in use"). Below
+    the range only listeners live, and the bind below checks none holds this one."""
+    low, _ = _ephemeral_range()
+    floor = max(1024, low - 12_000)
+    for _ in range(200):
+        port = random.randrange(floor, low)
+        if port in _handed_out:  # not yet bound by whoever asked first
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
+_handed_out: set[int] = set()
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
