@@ -77,6 +77,14 @@ class Principal:
             return class_id is not None and class_id in self.classes
         return True
 
+    def scope_filter(self, path_key_column: Any, class_column: Any) -> list[Any]:
+        """SQL conditions for a list: rows whose "/a/b/c/" path lies in the caller's region, and,
+        for a head teacher, only the classes the token names. Apply before any other filter."""
+        conditions = [path_key_column.contains(self.path_fragment, autoescape=True)]
+        if self.role is Role.head_teacher:
+            conditions.append(class_column.in_(sorted(self.classes)))
+        return conditions
+
     @property
     def path_fragment(self) -> str:
         """For SQL: objects whose "/a/b/c/" path string contains this are in scope."""

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.errors import problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_BUCKETS = 10_000
 
 
 class LimitsMiddleware:
@@ -88,6 +89,10 @@ class LimitsMiddleware:
     def _take(self, key: str) -> float:
         """Take one token from the client's bucket; return 0, or the seconds until one is free."""
         now = time.monotonic()
+        if len(self._buckets) > MAX_BUCKETS:
+            # Tokens rotate, so keys pile up: drop buckets idle long enough to have refilled.
+            refill_s = self.burst / self.rate
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < refill_s}
         tokens, last = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
         if tokens >= 1:

@@ -144,8 +144,6 @@ async def _seed(service: str, client, world: World) -> None:
                               "gender": "male", "birth_date": "2013-04-01", "school_code": place.codes["school"],
                               "class_id": place.class_id, "grade": 7, "org_path": place.path, "org_chain": place.chain,
                               "flags": [], "guardians": [], "status": "enrolled"})]
-        calls = {"attendance": [handlers.on_student_enrolled], "cases": [handlers.on_student_enrolled],
-                 "reporting": [handlers.on_student_enrolled]}[service]
         async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
             if service == "reporting":
                 for level, code in place.codes.items():
@@ -153,8 +151,7 @@ async def _seed(service: str, client, world: World) -> None:
                         type="baoxue.registry.org.registered", source="/baoxue/registry", subject=code,
                         data={"code": code, "name": level, "kind": level,
                               "path": place.path[: place.path.index(code) + 1]}))
-            for call in calls:
-                await call(uow, events[0])
+            await handlers.on_student_enrolled(uow, events[0])
             if service == "cases":
                 await handlers.on_threshold_reached(uow, Event(
                     type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",

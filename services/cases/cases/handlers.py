@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy import insert, select, update
 
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import NotFound
 from shared.pagination import PageParams
@@ -207,9 +207,7 @@ def _case_out(row: Any) -> dict[str, Any]:
 
 async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, student_id: str | None,
                      status: str | None, org_code: str | None) -> tuple[list[dict[str, Any]], int]:
-    conditions = [cases.c.org_path.contains(caller.path_fragment, autoescape=True)]
-    if caller.role is Role.head_teacher:
-        conditions.append(cases.c.class_id.in_(sorted(caller.classes)))
+    conditions = caller.scope_filter(cases.c.org_path, cases.c.class_id)
     if student_id:
         conditions.append(cases.c.student_id == student_id)
     if status:

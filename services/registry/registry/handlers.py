@@ -47,8 +47,7 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
     elif caller.role is Role.province_official and caller.org == cmd.code:
         parent = None  # a province is registered by its own officials
     else:
-        raise NotFound(f"no organisation with code {cmd.parent_code}" if cmd.parent_code else
-                       "a province is registered by a province official of that province")
+        raise NotFound("a province is registered by a province official of that province")
     check_parent(cmd.kind, OrgKind(parent["kind"]) if parent else None)
     if (await uow.session.execute(select(orgs.c.code).where(orgs.c.code == cmd.code))).first():
         raise Conflict(f"organisation {cmd.code} already exists")
@@ -204,9 +203,7 @@ async def list_students(
     flag: str | None,
 ) -> tuple[list[dict[str, Any]], int]:
     # Scope first: the caller's region (and a head teacher's classes), whatever the filters say.
-    conditions = [orgs.c.path_key.contains(caller.path_fragment, autoescape=True)]
-    if caller.role is Role.head_teacher:
-        conditions.append(students.c.class_id.in_(sorted(caller.classes)))
+    conditions = caller.scope_filter(orgs.c.path_key, students.c.class_id)
     if school_code:
         conditions.append(students.c.school_code == school_code)
     if status:
