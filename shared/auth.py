@@ -159,7 +159,8 @@ async def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-def access(*roles: Role | frozenset[Role], scope: str, audit: bool = False) -> dict[str, Any]:
+def access(*roles: Role | frozenset[Role], scope: str, audit: bool = False,
+           responses: dict[int | str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Route keyword arguments declaring who may call it. ``scope`` says how the org tree is
     applied: "object" (outside: 404), "list" (filtered), "create" (the target must be in scope),
     "own" (the caller's own objects only), or "none" (no personal data). Writes are always
@@ -177,7 +178,8 @@ def access(*roles: Role | frozenset[Role], scope: str, audit: bool = False) -> d
         "dependencies": [Depends(require_role)],
         "openapi_extra": {"x-baoxue-access": {"roles": sorted(r.value for r in allowed), "scope": scope,
                                               "audit": audit}},
-        "responses": {401: {"description": "No valid bearer token"}, 403: {"description": "Role not allowed"}},
+        "responses": {401: {"description": "No valid bearer token"}, 403: {"description": "Role not allowed"},
+                      **(responses or {})},
     }
 
 

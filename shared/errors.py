@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+# RFC 9457 members (and ours) an extension must not overwrite.
+RESERVED = frozenset({"type", "title", "status", "detail", "instance", "errors", "headers"})
 log = structlog.get_logger("baoxue.errors")
 
 
@@ -61,7 +63,7 @@ def install(app: FastAPI) -> None:
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
             exc.status, exc.slug, exc.title, exc.detail, headers=exc.headers, instance=request.url.path,
-            errors=exc.errors, **exc.extensions,
+            errors=exc.errors, **{k: v for k, v in exc.extensions.items() if k not in RESERVED},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -21,9 +21,11 @@ class LimitsMiddleware:
     longer than the timeout. Buckets live in the process: with N replicas a client gets N budgets,
     which still stops a runaway script; a shared limiter belongs at the gateway."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, writes_per_minute: int, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, writes_per_minute: int, timeout_s: float,
+                 max_upload_bytes: int | None = None) -> None:
         self.app = app
-        self.max_body = max_body_bytes
+        self.max_json_body = max_body_bytes
+        self.max_upload = max(max_upload_bytes or max_body_bytes, max_body_bytes)
         self.rate = writes_per_minute / 60.0
         self.burst = max(1, writes_per_minute // 6)
         self.timeout_s = timeout_s
@@ -34,10 +36,13 @@ class LimitsMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        # A file upload may be larger than a JSON body; it is parsed in a streaming way.
+        max_body = (self.max_upload if headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+                    else self.max_json_body)
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if declared is not None and declared.isdigit() and int(declared) > max_body:
             await self._problem(scope, send, 413, "too-large", "Request body too large",
-                                f"the body may be at most {self.max_body} bytes")
+                                f"the body may be at most {max_body} bytes")
             return
         if scope["method"] in WRITE_METHODS:
             wait = self._take(self._client_key(scope, headers))
@@ -57,9 +62,9 @@ class LimitsMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body and not started:
+                if received > max_body and not started:
                     await self._problem(scope, send, 413, "too-large", "Request body too large",
-                                        f"the body may be at most {self.max_body} bytes")
+                                        f"the body may be at most {max_body} bytes")
                     started = rejected = True
                     return {"type": "http.disconnect"}
             return message

@@ -122,6 +122,7 @@ def create_app(
     app.state.runtime = runtime
     app.add_middleware(AuditMiddleware, sessionmaker_of=lambda _scope: sessionmaker)
     app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes,
                        writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s)
     # Added last, so it runs first: even a 413 or 429 gets a request id and an access log line.
     app.add_middleware(baoxue_logging.RequestContextMiddleware, service=settings.service_name)

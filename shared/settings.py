@@ -41,6 +41,8 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_file: Path | None = None
     # Abuse limits (shared/limits.py): body size, writes per client per minute, request time.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A spreadsheet upload (multipart/form-data): a county's 10,000 students are ~2 MB of CSV.
+    max_upload_bytes: int = Field(default=16_777_216, ge=1024)
     writes_per_minute: int = Field(default=600, ge=1)
     request_timeout_s: float = Field(default=30.0, gt=0)
     jwt_issuer: str = "baoxue"
