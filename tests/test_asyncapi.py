@@ -25,7 +25,10 @@ SERVICES = ["registry", "attendance", "cases", "reporting"]
 TOPICS = {envelope.TOPIC_REGISTRY, envelope.TOPIC_ATTENDANCE, envelope.TOPIC_CASES, envelope.TOPIC_REPORTS}
 # The event-type constants each producing module declares (emitted or planned).
 TYPE_CONSTANTS = {
-    "registry.handlers": ["ORG_REGISTERED", "STUDENT_ENROLLED", "STUDENT_STATUS_CHANGED"],
+    "registry.handlers": ["ORG_REGISTERED", "STUDENT_ENROLLED"],
+    "registry.records": ["STUDENT_STATUS_CHANGED", "TRANSFER_OVERDUE"],
+    "registry.promotion": ["CLASS_PROMOTED"],
+    "registry.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED"],
     "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED"],
 }
@@ -93,10 +96,19 @@ class Emit(NamedTuple):
     type: str
     data: dict[str, Value]
     kwargs: dict[str, ast.AST]
+    path: Path
 
 
-def handlers_path(service: str) -> Path:
-    return ROOT / "services" / service / service / "handlers.py"
+def emitting_modules(service: str) -> list[tuple[Any, Path]]:
+    """(module, path) of every module of the service that calls ``.emit(``: the use cases may
+    be split over several modules (registry's transfers, imports, population checks)."""
+    package = ROOT / "services" / service / service
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if ".emit(" in path.read_text(encoding="utf-8"):
+            dotted = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+            found.append((importlib.import_module(dotted), path))
+    return found
 
 
 def resolve(module: Any, node: ast.AST) -> str:
@@ -165,13 +177,13 @@ def emits() -> tuple[Emit, ...]:
     """Every ``uow.emit(...)`` in the four services' handlers."""
     found = []
     for service in SERVICES:
-        tree = ast.parse(handlers_path(service).read_text(encoding="utf-8"))
-        module = importlib.import_module(f"{service}.handlers")
-        for call, scopes in emit_calls(tree):
-            kw = {k.arg: k.value for k in call.keywords}
-            data = dict_shape(kw["data"], scopes, tree)
-            assert data is not None, f"{service}: cannot read data={ast.unparse(kw['data'])}"
-            found.append(Emit(service, resolve(module, kw["topic"]), resolve(module, kw["type"]), data, kw))
+        for module, path in emitting_modules(service):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for call, scopes in emit_calls(tree):
+                kw = {k.arg: k.value for k in call.keywords}
+                data = dict_shape(kw["data"], scopes, tree)
+                assert data is not None, f"{path.name}: cannot read data={ast.unparse(kw['data'])}"
+                found.append(Emit(service, resolve(module, kw["topic"]), resolve(module, kw["type"]), data, kw, path))
     return tuple(found)
 
 
@@ -197,9 +209,8 @@ def emit_spans(source: str) -> Iterator[str]:
 def scanned_types() -> dict[str, set[str]]:
     """Event types passed as ``type=`` to emit calls, found by a regex over the source."""
     out: dict[str, set[str]] = {}
-    for service in SERVICES:
-        module = importlib.import_module(f"{service}.handlers")
-        for span in emit_spans(handlers_path(service).read_text(encoding="utf-8")):
+    for service, (module, path) in ((s, m) for s in SERVICES for m in emitting_modules(s)):
+        for span in emit_spans(path.read_text(encoding="utf-8")):
             for value in re.findall(r"\btype\s*=\s*([A-Za-z_]\w*|\"[^\"]*\"|'[^']*')", span):
                 resolved = value.strip("\"'") if value[0] in "\"'" else getattr(module, value, None)
                 assert isinstance(resolved, str), f"{service}.handlers: type={value} does not name a string"
@@ -284,7 +295,8 @@ def test_every_type_passed_to_emit_is_documented():
     assert set(scanned) - set(messages()) == set(), "emitted but not in docs/asyncapi.yaml"
     # The two independent readings of the source agree, so neither silently misses a call.
     assert set(scanned) == {e.type for e in emits()}
-    spans = [span for s in SERVICES for span in emit_spans(handlers_path(s).read_text(encoding="utf-8"))]
+    spans = [span for s in SERVICES for _, path in emitting_modules(s)
+             for span in emit_spans(path.read_text(encoding="utf-8"))]
     assert len(spans) == len(emits())
 
 
@@ -357,7 +369,7 @@ def test_every_emit_is_documented_on_its_topic_with_exactly_its_fields(emit):
 @pytest.mark.parametrize("emit", emits(), ids=lambda e: e.type)
 def test_nested_objects_have_their_fields_documented(emit):
     payload = payload_of(emit.type)
-    tree = ast.parse(handlers_path(emit.service).read_text(encoding="utf-8"))
+    tree = ast.parse(emit.path.read_text(encoding="utf-8"))
     checked = 0
     for key, value in emit.data.items():
         if key not in payload["properties"]:

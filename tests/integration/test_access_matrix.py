@@ -36,6 +36,10 @@ class Place:
     class_id: str = ""
     student_id: str = ""
     case_id: str = ""
+    transfer_id: str = ""       # a transfer between two schools of this place
+    check_id: str = ""          # a population check of this place's township
+    # Writes that change what they touch take a fresh object per call (see take()).
+    pools: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def path(self) -> list[str]:
@@ -59,6 +63,42 @@ CALLERS: dict[Role, str] = {
 }
 LEVEL = {Role.township_official: "township", Role.county_official: "county", Role.city_official: "city",
          Role.province_official: "province", Role.school_staff: "school", Role.head_teacher: "school"}
+
+
+@dataclass
+class Upload:
+    """A multipart request body: form fields and one file."""
+    form: dict[str, str]
+    filename: str
+    content: bytes
+
+
+def take(world: World, place: Place, pool: str) -> str:
+    """A fresh object for a write inside scope (a second status change of one record would be
+    a 409); outside scope every call is refused before it touches anything, so one will do."""
+    items = place.pools[pool]
+    return items.pop() if place is world.inside and len(items) > 1 else items[0]
+
+
+def _promotion(world: World, role: Role, place: Place) -> dict:
+    """Each successful promotion moves the seeded class on a school year, so the next caller
+    asks for the next year; only the roles allowed to promote, inside scope, get that far."""
+    body = {"school_year": 2030 + len(place.pools["promoted"])}
+    if place is world.inside and role in (Role.school_staff, *LEVEL) and role is not Role.head_teacher:
+        place.pools["promoted"].append(str(role))
+    return body
+
+
+def _household_list(place: Place) -> Upload:
+    born = date(2015, 3, 1)
+    csv = f"身份证号,姓名,出生日期,住址\n{compose('410122', born, 901)},赵小兰,{born},村里\n".encode()
+    return Upload({"region_code": place.codes["township"], "as_of": "2026-11-16"}, "list.csv", csv)
+
+
+def _import_sheet(place: Place) -> Upload:
+    born = date(2013, 4, 1)
+    csv = f"身份证号,姓名,班级\n{compose('410122', born, next(_seq) % 1000)},钱小强,七年级(1)班\n".encode()
+    return Upload({"school_code": place.codes["school"]}, "students.csv", csv)
 
 
 def headers_for(role: Role, world: World) -> dict[str, str]:
@@ -95,6 +135,26 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/students"): lambda w, r, p: ("/v1/students", _student_body(p)),
     ("GET", "/v1/students/{student_id}"): lambda w, r, p: (f"/v1/students/{p.student_id}", None),
     ("GET", "/v1/students"): lambda w, r, p: (f"/v1/students?school_code={p.codes['school']}", None),
+    ("POST", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
+        f"/v1/students/{take(w, p, 'status')}/status-changes", {"status": "suspended", "reason": "illness"}),
+    ("GET", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/status-changes", None),
+    ("POST", "/v1/students/{student_id}/transfers"): lambda w, r, p: (
+        f"/v1/students/{take(w, p, 'transfer')}/transfers", {"destination": "外省某校", "reason": "moved"}),
+    ("GET", "/v1/students/transfers"): lambda w, r, p: (f"/v1/students/transfers?school_code={p.codes['school']}",
+                                                        None),
+    ("GET", "/v1/students/transfers/{transfer_id}"): lambda w, r, p: (f"/v1/students/transfers/{p.transfer_id}", None),
+    ("POST", "/v1/students/transfers/{transfer_id}/confirm"): lambda w, r, p: (
+        f"/v1/students/transfers/{take(w, p, 'confirm')}/confirm", {"class_id": p.class_id}),
+    ("POST", "/v1/students/transfers/{transfer_id}/cancel"): lambda w, r, p: (
+        f"/v1/students/transfers/{take(w, p, 'cancel')}/cancel", None),
+    ("POST", "/v1/students/imports"): lambda w, r, p: ("/v1/students/imports", _import_sheet(p)),
+    ("POST", "/v1/schools/{school_code}/promotions"): lambda w, r, p: (
+        f"/v1/schools/{p.codes['school']}/promotions", _promotion(w, r, p)),
+    ("POST", "/v1/population-checks"): lambda w, r, p: ("/v1/population-checks", _household_list(p)),
+    ("GET", "/v1/population-checks/{check_id}"): lambda w, r, p: (f"/v1/population-checks/{p.check_id}", None),
+    ("GET", "/v1/population-checks/{check_id}/findings"): lambda w, r, p: (
+        f"/v1/population-checks/{p.check_id}/findings", None),
     # attendance
     ("PUT", "/v1/calendars/{school_code}"): lambda w, r, p: (f"/v1/calendars/{p.codes['school']}", {}),
     ("POST", "/v1/roll-calls"): lambda w, r, p: ("/v1/roll-calls", {
@@ -112,7 +172,8 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
 }
-LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/audit": None}
+LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/audit": None,
+             "/v1/students/transfers": "transfer_id"}
 
 
 async def _seed(service: str, client, world: World) -> None:
@@ -136,6 +197,8 @@ async def _seed(service: str, client, world: World) -> None:
             r = await client.post("/v1/students", headers=admin, json=_student_body(place))
             assert r.status_code == 201, r.text
             place.student_id = r.json()["id"]
+            await _seed_registry_writes(client, admin, place)
+        await _seed_transfers_between(client, world)
         return
     handlers = __import__(f"{service}.handlers", fromlist=["handlers"])
     for place in (world.inside, world.outside):
@@ -167,6 +230,58 @@ async def _seed(service: str, client, world: World) -> None:
             place.case_id = page["items"][0]["id"]
 
 
+async def _enroll(client, admin: dict[str, str], place: Place) -> str:
+    r = await client.post("/v1/students", headers=admin, json=_student_body(place))
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def _seed_registry_writes(client, admin: dict[str, str], place: Place) -> None:
+    """Fresh records for the writes that change them, a second school for a transfer inside the
+    place and for promotions, and a population check."""
+    r = await client.post("/v1/orgs", headers=admin, json={
+        "code": place.codes["school"] + "2", "name": "二小", "kind": "school", "parent_code": place.codes["township"]})
+    assert r.status_code == 201, r.text
+    # A class alone in its school year, so promotions move it (2030, 2031...) and nothing else.
+    r = await client.post(f"/v1/schools/{place.codes['school']}/classes", headers=admin,
+                          json={"grade": 1, "name": "一年级(1)班", "school_year": 2030})
+    assert r.status_code == 201, r.text
+    place.pools["promoted"] = []
+    place.pools["status"] = [await _enroll(client, admin, place) for _ in range(10)]
+    place.pools["transfer"] = [await _enroll(client, admin, place) for _ in range(10)]
+    place.pools["export"] = [await _enroll(client, admin, place) for _ in range(10)]
+    place.pools["confirm"], place.pools["cancel"] = [], []
+    r = await client.post(f"/v1/students/{await _enroll(client, admin, place)}/transfers", headers=admin,
+                          json={"to_school_code": place.codes["school"] + "2"})
+    assert r.status_code == 201, r.text
+    place.transfer_id = r.json()["id"]
+    upload = _household_list(place)
+    r = await client.post("/v1/population-checks", headers=admin, data=upload.form,
+                          files={"file": (upload.filename, upload.content)})
+    assert r.status_code == 201, r.text
+    place.check_id = r.json()["id"]
+
+
+async def _seed_transfers_between(client, world: World) -> None:
+    """Transfers from each place's school to the other's: the receiving side confirms them, the
+    sending side cancels them."""
+    for source, target in ((world.inside, world.outside), (world.outside, world.inside)):
+        admin = bearer("province_official", source.codes["province"])
+        for student_id in source.pools["export"]:
+            r = await client.post(f"/v1/students/{student_id}/transfers", headers=admin,
+                                  json={"to_school_code": target.codes["school"]})
+            assert r.status_code == 201, r.text
+            target.pools["confirm"].append(r.json()["id"])
+            source.pools["cancel"].append(r.json()["id"])
+
+
+async def _call(client, method: str, url: str, body, headers: dict[str, str] | None = None):
+    if isinstance(body, Upload):
+        return await client.request(method, url, data=body.form, files={"file": (body.filename, body.content)},
+                                    headers=headers)
+    return await client.request(method, url, json=body, headers=headers)
+
+
 @pytest.mark.parametrize("service", ["registry", "attendance", "cases", "reporting"])
 async def test_every_route_answers_every_role_as_its_rule_says(service, databases):
     world = World()
@@ -185,18 +300,18 @@ async def test_every_route_answers_every_role_as_its_rule_says(service, database
             build = REQUESTS[(method, path)]
             if rule["roles"] == ["anonymous"]:
                 url, body = build(world, Role.ops, world.inside)
-                status = (await client.request(method, url, json=body)).status_code
+                status = (await _call(client, method, url, body)).status_code
                 if status not in (200, 503):  # readyz is 503 here: no broker, by design of this test
                     failures.append(f"{method} {path} anonymous: {status}")
                 continue
             url, body = build(world, Role.ops, world.inside)
-            if (status := (await client.request(method, url, json=body)).status_code) != 401:
+            if (status := (await _call(client, method, url, body)).status_code) != 401:
                 failures.append(f"{method} {path} without a token: {status}, expected 401")
             for role in Role:
                 headers = headers_for(role, world)
                 for target in (world.inside, world.outside):
                     url, body = build(world, role, target)
-                    resp = await client.request(method, url, json=body, headers=headers)
+                    resp = await _call(client, method, url, body, headers)
                     where = "inside" if target is world.inside else "outside"
                     expected = _expected(rule, role, where)
                     if not _matches(expected, resp, path, target, CALLERS[role]):

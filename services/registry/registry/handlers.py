@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -18,19 +19,20 @@ from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import classes, orgs, student_flags, students
+from registry.domain.school_age import school_year_start
 from registry.domain.model import (
     ACTIVE_STATUSES,
     OrgKind,
     already_active,
     check_parent,
     primary_or_junior,
+    region_prefix,
     validate_enrollment,
 )
-from registry.entrypoints.schemas import ClassCreate, OrgCreate, StudentCreate
+from registry.entrypoints.schemas import ClassCreate, OrgCreate, StudentCreate, StudentSearch
 
 ORG_REGISTERED = "baoxue.registry.org.registered"
 STUDENT_ENROLLED = "baoxue.registry.student.enrolled"
-STUDENT_STATUS_CHANGED = "baoxue.registry.student.status_changed"
 
 
 async def get_org(uow: UnitOfWork, code: str, *, within: Principal | None = None) -> dict[str, Any]:
@@ -76,7 +78,8 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, call
         select(classes.c.id).where(classes.c.school_code == school_code, classes.c.name == cmd.name))).first()
     if taken:
         raise Conflict(f"school {school_code} already has a class named {cmd.name}", class_id=taken.id)
-    row = {"id": str(uuid.uuid4()), "school_code": school_code, "grade": cmd.grade, "name": cmd.name}
+    row = {"id": str(uuid.uuid4()), "school_code": school_code, "grade": cmd.grade, "name": cmd.name,
+           "school_year": cmd.school_year or school_year_start(uow.clock.now().date())}
     await uow.session.execute(insert(classes).values(**row))
     await uow.commit()
     return row
@@ -85,7 +88,7 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, call
 async def list_classes(uow: UnitOfWork, school_code: str, caller: Principal) -> list[dict[str, Any]]:
     await get_org(uow, school_code, within=caller)  # 404 for an unknown school, not an empty list
     rows = (await uow.session.execute(
-        select(classes.c.id, classes.c.school_code, classes.c.grade, classes.c.name)
+        select(classes.c.id, classes.c.school_code, classes.c.grade, classes.c.name, classes.c.school_year)
         .where(classes.c.school_code == school_code).order_by(classes.c.grade, classes.c.name))).mappings().all()
     return [dict(r) for r in rows]
 
@@ -100,23 +103,44 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
                       errors=[{"field": "class_id", "pointer": "/class_id", "message": "not a class of this school"}])
     await _refuse_if_active(uow, nid.number)
     flags = sorted(set(cmd.flags))
-    row = {
-        "id": str(uuid.uuid4()),
-        # The national student number (全国学籍号) is "G" followed by the ID number.
-        "student_number": "G" + nid.number,
-        "national_id": nid.number,
-        "name": cmd.name,
-        "gender": cmd.gender,
-        "birth_date": cmd.birth_date,
-        "school_code": cmd.school_code,
-        "class_id": cmd.class_id,
-        "status": "enrolled",
-        "enrolled_on": cmd.enrolled_on or today,
-        "guardians": [g.model_dump() for g in cmd.guardians],
-    }
+    row = new_student_row(national_id=nid.number, name=cmd.name, gender=cmd.gender, birth_date=cmd.birth_date,
+                          school_code=cmd.school_code, class_id=cmd.class_id, enrolled_on=cmd.enrolled_on or today,
+                          guardians=[g.model_dump() for g in cmd.guardians], household_region=cmd.household_region)
     await uow.session.execute(insert(students).values(**row))
     if flags:
         await uow.session.execute(insert(student_flags), [{"student_id": row["id"], "flag": f} for f in flags])
+    emit_enrolled(uow, row, grade=klass["grade"], org_path=school["path"],
+                  chain=await org_chain(uow, school["path"]), flags=flags)
+    try:
+        await uow.commit()
+    except IntegrityError:
+        # Lost a race with a concurrent enrolment of the same child: the unique index said no.
+        raise already_active("another school (enrolled a moment ago)") from None
+    return present_student({**row, "grade": klass["grade"], "flags": with_derived_flags(flags)}, caller)
+
+
+def new_student_row(*, national_id: str, name: str, gender: str, birth_date: date, school_code: str,
+                    class_id: str, enrolled_on: date, guardians: list[dict[str, Any]],
+                    household_region: str | None) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        # The national student number (全国学籍号) is "G" followed by the ID number.
+        "student_number": "G" + national_id,
+        "national_id": national_id,
+        "name": name,
+        "gender": gender,
+        "birth_date": birth_date,
+        "school_code": school_code,
+        "class_id": class_id,
+        "status": "enrolled",
+        "enrolled_on": enrolled_on,
+        "guardians": guardians,
+        "household_region": household_region,
+    }
+
+
+def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, org_path: list[str],
+                  chain: list[dict[str, str]], flags: list[str]) -> None:
     uow.emit(
         topic=TOPIC_REGISTRY,
         type=STUDENT_ENROLLED,
@@ -124,31 +148,25 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
         data={
             "student_id": row["id"],
             # No student_number here: it is "G" + the full ID number, and the event is read widely.
-            "national_id_masked": nid.masked(),
+            "national_id_masked": mask_national_id(row["national_id"]),
             "name": row["name"],
             "gender": row["gender"],
             "birth_date": row["birth_date"],
             "school_code": row["school_code"],
             "class_id": row["class_id"],
-            "grade": klass["grade"],
-            "level": primary_or_junior(klass["grade"]),
-            "org_path": school["path"],
-            "org_chain": await _org_chain(uow, school["path"]),
+            "grade": grade,
+            "level": primary_or_junior(grade),
+            "org_path": org_path,
+            "org_chain": chain,
             "enrolled_on": row["enrolled_on"],
-            "flags": _with_derived_flags(flags),
+            "flags": with_derived_flags(flags),
             "guardians": row["guardians"],
             "status": row["status"],
         },
     )
-    try:
-        await uow.commit()
-    except IntegrityError:
-        # Lost a race with a concurrent enrolment of the same child: the unique index said no.
-        raise already_active("another school (enrolled a moment ago)") from None
-    return present_student({**row, "grade": klass["grade"], "flags": _with_derived_flags(flags)}, caller)
 
 
-async def _org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
+async def org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
     """The school's ancestors with their kinds and names, province first: consumers need to know
     which code is the township and which the county without asking this service."""
     rows = {r.code: r for r in (await uow.session.execute(
@@ -167,7 +185,7 @@ async def _refuse_if_active(uow: UnitOfWork, national_id: str) -> None:
         raise already_active(f"{active.name} ({active.school_code})")
 
 
-def _with_derived_flags(flags: list[str]) -> list[str]:
+def with_derived_flags(flags: list[str]) -> list[str]:
     # "Double difficulty" (双困生): a poor household and learning difficulty together.
     if "poor_household" in flags and "learning_difficulty" in flags:
         return [*flags, "double_difficulty"]
@@ -187,7 +205,7 @@ async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
         for sid, flag in (await uow.session.execute(stmt)).all():
             by_student.setdefault(sid, []).append(flag)
         for r in out:
-            r["flags"] = _with_derived_flags(sorted(by_student.get(r["id"], [])))
+            r["flags"] = with_derived_flags(sorted(by_student.get(r["id"], [])))
     return out
 
 
@@ -198,16 +216,26 @@ async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> di
     return present_student((await _with_flags(uow, [row]))[0], caller)
 
 
-async def list_students(
-    uow: UnitOfWork, page: PageParams, caller: Principal, *, school_code: str | None, status: str | None,
-    flag: str | None,
-) -> tuple[list[dict[str, Any]], int]:
+async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, search: StudentSearch,
+                        ) -> tuple[list[dict[str, Any]], int]:
     # Scope first: the caller's region (and a head teacher's classes), whatever the filters say.
     conditions = caller.scope_filter(orgs.c.path_key, students.c.class_id)
-    if school_code:
-        conditions.append(students.c.school_code == school_code)
-    if status:
-        conditions.append(students.c.status == status)
+    if search.org_code:  # any level: a township's or a county's schools
+        conditions.append(orgs.c.path_key.contains(f"/{search.org_code}/", autoescape=True))
+    if search.school_code:
+        conditions.append(students.c.school_code == search.school_code)
+    if search.class_id:
+        conditions.append(students.c.class_id == search.class_id)
+    if search.grade:
+        conditions.append(classes.c.grade == search.grade)
+    if search.status:
+        conditions.append(students.c.status == search.status.value)
+    if search.household_region:
+        conditions.append(students.c.household_region.startswith(region_prefix(search.household_region),
+                                                                  autoescape=True))
+    if search.name:
+        conditions.append(students.c.name.contains(search.name, autoescape=True))
+    flag = search.flag
     if flag:
         conditions.append(
             select(student_flags.c.student_id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, UniqueConstraint, func
+from sqlalchemy import (JSON, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, func)
 
+from shared.messaging import BigId
 from shared.types import UtcDateTime
 
 metadata = MetaData()
@@ -29,6 +31,11 @@ classes = Table(
     Column("school_code", String(32), ForeignKey("orgs.code"), nullable=False, index=True),
     Column("grade", Integer, nullable=False),
     Column("name", String(100), nullable=False),
+    # The calendar year the school year starts in (2026 for 2026-2027); null for classes made
+    # before school years were recorded. Promotion at year end moves it on with the grade.
+    Column("school_year", Integer, nullable=True),
+    # Set when the class graduates at a year-end promotion: its roll is history from then on.
+    Column("graduated_on", Date, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
     # Head teachers find their class by name; two "七年级(1)班" in one school would split its roll.
     UniqueConstraint("school_code", "name", name="uq_class_school_name"),
@@ -48,6 +55,9 @@ students = Table(
     Column("status", String(32), nullable=False),
     Column("enrolled_on", Date, nullable=False),
     Column("guardians", JSON, nullable=False),
+    # Household registration (户籍) region, a 6-digit division code: where the child is counted
+    # in the population cross-check, which may differ from where they go to school.
+    Column("household_region", String(6), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
     Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
@@ -71,3 +81,81 @@ student_flags = Table(
     Column("flag", String(32), primary_key=True),
 )
 Index("ix_student_flags_flag", student_flags.c.flag)
+Index("ix_students_household_region", students.c.household_region)
+
+# Every status change of a record (学籍异动), with its paperwork: the history officials audit.
+status_history = Table(
+    "status_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("student_id", String(36), ForeignKey("students.id"), nullable=False, index=True),
+    Column("previous_status", String(32), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("actor", String(200), nullable=False),
+    Column("school_code", String(32), nullable=False),
+    Column("transfer_id", String(36), nullable=True),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# A transfer out waits for the receiving school's receipt (回执): pending until confirmed or
+# cancelled. Pending too long, it is overdue: where children vanish between schools.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("student_id", String(36), ForeignKey("students.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # pending | confirmed | cancelled
+    Column("from_school_code", String(32), nullable=False),
+    Column("from_class_id", String(36), nullable=False),
+    Column("to_school_code", String(32), nullable=True),  # null: a school outside this system
+    Column("destination", String(200), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("requested_on", Date, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("confirmed_on", Date, nullable=True),
+    Column("confirmed_by", String(200), nullable=True),
+    Column("to_class_id", String(36), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("overdue_at", UtcDateTime(), nullable=True),  # when the overdue event was emitted
+)
+Index("ix_transfers_pending", transfers.c.status, transfers.c.requested_on)
+# One pending transfer per child: a second transfer out waits for the first to settle.
+Index("ux_transfers_pending_student", transfers.c.student_id, unique=True,
+      postgresql_where=transfers.c.status == "pending", sqlite_where=transfers.c.status == "pending")
+
+# A household list compared with the registry (排查比对). The digest of the list makes a re-run
+# of the same list return the same check instead of a second one.
+population_checks = Table(
+    "population_checks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("region_code", String(32), ForeignKey("orgs.code"), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("school_age", Integer, nullable=False),
+    Column("suspected", Integer, nullable=False),
+    Column("outside_age", Integer, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+population_findings = Table(
+    "population_findings",
+    metadata,
+    Column("check_id", String(36), ForeignKey("population_checks.id"), primary_key=True),
+    # suspected_out_of_school | outside_compulsory_age
+    Column("kind", String(32), primary_key=True),
+    Column("person_id", String(36), primary_key=True),
+    Column("national_id", String(18), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("gender", String(8), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("age", Integer, nullable=False),
+    Column("address", String(400), nullable=True),
+    Column("student_id", String(36), nullable=True),
+    Column("school_code", String(32), nullable=True),
+)

@@ -60,6 +60,15 @@ FINAL_STATUSES = frozenset({StudentStatus.graduated, StudentStatus.deceased})
 ACTIVE_STATUSES = frozenset(StudentStatus) - FINAL_STATUSES
 
 
+def region_prefix(division_code: str) -> str:
+    """The prefix every code inside a division shares: 410000 -> "41" (the province), 410100 ->
+    "4101" (a city), 410122 -> "410122" (a county). Codes are pairs of digits per level."""
+    code = division_code
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
 def primary_or_junior(grade: int) -> str:
     return "primary" if grade <= 6 else "junior"
 

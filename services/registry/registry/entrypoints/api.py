@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from shared.auth import EVERYONE, OFFICIALS, PEOPLE, Role, PrincipalDep, access
+from shared.envelope import dumps
+from shared.errors import Problem
 from shared.pagination import Page, PageDep
-from shared.service import UoWDep
+from shared.service import RuntimeDep, UoWDep
 
-from registry import handlers
-from registry.domain.model import StudentStatus
+from registry import bulk_import, handlers, population, promotion, records
+from registry.adapters.spreadsheet import read_table
+from registry.domain import roster_import
 from registry.entrypoints.schemas import (
     ClassCreate,
     ClassPublic,
-    Flag,
+    ImportReport,
     OrgCreate,
     OrgPublic,
+    PopulationCheckPublic,
+    PopulationFinding,
+    PromotionIn,
+    PromotionPublic,
+    StatusChangeIn,
+    StatusChangePublic,
     StudentCreate,
     StudentPublic,
+    StudentSearch,
+    TransferConfirmIn,
+    TransferIn,
+    TransferPublic,
 )
+
+STAFF = (Role.school_staff, OFFICIALS)
+NDJSON = "application/x-ndjson"
 
 router = APIRouter(prefix="/v1")
 
@@ -60,6 +80,117 @@ async def enroll_student(body: StudentCreate, uow: UoWDep, caller: PrincipalDep)
     return await handlers.enroll_student(uow, body, caller)
 
 
+@router.post("/schools/{school_code}/promotions", status_code=status.HTTP_201_CREATED, response_model=PromotionPublic,
+             tags=["classes"], **access(*STAFF, scope="create"))
+async def promote_school(school_code: str, body: PromotionIn, uow: UoWDep, caller: PrincipalDep):
+    """Year end: every class of the ending school year moves up a grade ("七年级(1)班" becomes
+    "八年级(1)班"); the top grade's attending students graduate. One transaction."""
+    return await promotion.promote_school(uow, school_code, body, caller)
+
+
+# --- transfers (declared before /students/{student_id}, which would swallow "transfers") -------
+
+@router.get("/students/transfers", response_model=Page[TransferPublic], tags=["transfers"],
+            **access(*STAFF, scope="list"))
+async def list_transfers(
+    uow: UoWDep, page: PageDep, caller: PrincipalDep, request: Request,
+    status: Literal["pending", "confirmed", "cancelled"] | None = None,
+    overdue: Annotated[bool | None, Query(description="pending longer than BAOXUE_TRANSFER_OVERDUE_DAYS")] = None,
+    school_code: Annotated[str | None, Query(max_length=32, description="sending or receiving school")] = None,
+):
+    """Transfers the caller's region sends or receives, oldest first: the overdue ones are the
+    children who may have vanished between schools."""
+    days = request.app.state.runtime.settings.transfer_overdue_days
+    items, total = await records.list_transfers(uow, page, caller, overdue_after_days=days, status=status,
+                                                overdue=overdue, school_code=school_code)
+    return Page.of(items, total, page)
+
+
+@router.get("/students/transfers/{transfer_id}", response_model=TransferPublic, tags=["transfers"],
+            **access(*STAFF, scope="object"))
+async def get_transfer(transfer_id: str, uow: UoWDep, caller: PrincipalDep):
+    return await records.get_transfer(uow, transfer_id, caller)
+
+
+@router.post("/students/transfers/{transfer_id}/confirm", response_model=TransferPublic, tags=["transfers"],
+             **access(*STAFF, scope="object"))
+async def confirm_transfer(transfer_id: str, body: TransferConfirmIn, uow: UoWDep, caller: PrincipalDep):
+    """The receiving school's receipt (回执): the record moves to the class given, status
+    transferred_in. Only the receiving side may confirm; a settled transfer is a 409."""
+    return await records.confirm_transfer(uow, transfer_id, body, caller)
+
+
+@router.post("/students/transfers/{transfer_id}/cancel", response_model=TransferPublic, tags=["transfers"],
+             **access(*STAFF, scope="object"))
+async def cancel_transfer(transfer_id: str, uow: UoWDep, caller: PrincipalDep):
+    """The sending school withdraws a transfer: the record returns to the status it had."""
+    return await records.cancel_transfer(uow, transfer_id, caller)
+
+
+# --- bulk import ------------------------------------------------------------------------------
+
+@router.post("/students/imports", response_model=ImportReport, tags=["students"], **access(*STAFF, scope="create", responses={
+                 200: {"content": {NDJSON: {}}, "description": "the report; with Accept: application/x-ndjson, "
+                                                                "progress lines then the report"},
+                 422: {"description": "invalid rows: every one listed, nothing imported"}}))
+async def import_students(
+    request: Request, runtime: RuntimeDep, caller: PrincipalDep,
+    school_code: Annotated[str, Form(min_length=1, max_length=32)],
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX, first sheet; headings in "
+                                                 "Chinese (身份证号, 姓名, 班级...) or English")],
+    dry_run: Annotated[bool, Query(description="check every row and report, write nothing")] = False,
+    skip_invalid: Annotated[bool, Query(description="import the valid rows even if others are invalid")] = False,
+):
+    """Enroll a school's students from a spreadsheet. Every row is checked (ID checksum and
+    birth date, gender, class name, duplicates in the file, an active record elsewhere); the
+    valid rows are written in one transaction. By default one invalid row refuses the whole
+    file with a 422 listing every bad row and field."""
+    data = await file.read()
+    table = read_table(data, file.filename or "", roster_import.HEADINGS, required=roster_import.REQUIRED,
+                       max_rows=runtime.settings.import_max_rows)
+
+    async def run(progress) -> dict[str, Any]:
+        async with runtime.uow() as uow:
+            return await bulk_import.import_students(uow, school_code, table, caller, dry_run=dry_run,
+                                                     skip_invalid=skip_invalid, progress=progress)
+
+    if NDJSON in request.headers.get("accept", ""):
+        return StreamingResponse(_with_progress(run), media_type=NDJSON)
+    report = await run(_log_progress(school_code))
+    return JSONResponse(json.loads(dumps(report)), status_code=200 if dry_run else 201)
+
+
+def _log_progress(school_code: str):
+    def progress(phase: str, done: int, total: int) -> None:
+        bulk_import.log.info("import.progress", school=school_code, phase=phase, done=done, total=total)
+    return progress
+
+
+async def _with_progress(run):
+    """Progress lines as the import goes ({"phase", "done", "total"}), then the report line
+    ({"report": ...}) or the problem ({"problem": ...}): a slow connection sees it moving."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        queue.put_nowait(dumps({"phase": phase, "done": done, "total": total}) + b"\n")
+
+    async def work() -> None:
+        try:
+            queue.put_nowait(dumps({"report": await run(progress)}) + b"\n")
+        except Problem as exc:
+            queue.put_nowait(dumps({"problem": {"status": exc.status, "title": exc.title, "detail": exc.detail,
+                                                "errors": exc.errors, **exc.extensions}}) + b"\n")
+        finally:
+            queue.put_nowait(None)
+
+    task = asyncio.create_task(work())
+    try:
+        while (line := await queue.get()) is not None:
+            yield line
+    finally:
+        await task
+
+
 @router.get("/students/{student_id}", response_model=StudentPublic, tags=["students"],
             **access(PEOPLE, scope="object", audit=True))
 async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
@@ -67,15 +198,72 @@ async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
 
 
 @router.get("/students", response_model=Page[StudentPublic], tags=["students"], **access(PEOPLE, scope="list"))
-async def list_students(
-    uow: UoWDep,
-    page: PageDep,
-    caller: PrincipalDep,
-    school_code: Annotated[str | None, Query(max_length=32)] = None,
-    status: StudentStatus | None = None,
-    flag: Flag | None = None,
+async def list_students(uow: UoWDep, page: PageDep, caller: PrincipalDep, search: Annotated[StudentSearch, Query()]):
+    """Search the records in the caller's scope: by org at any level, school, class, grade,
+    status, risk flag, household region, or part of the name."""
+    items, total = await handlers.list_students(uow, page, caller, search)
+    return Page.of(items, total, page)
+
+
+@router.post("/students/{student_id}/status-changes", status_code=status.HTTP_201_CREATED,
+             response_model=StatusChangePublic, tags=["students"], **access(*STAFF, scope="object"))
+async def change_status(student_id: str, body: StatusChangeIn, uow: UoWDep, caller: PrincipalDep):
+    """Change a record's status (学籍异动) along the lifecycle table in the README. An illegal
+    change is a 409 naming the allowed ones; transfers have their own routes."""
+    return await records.change_student_status(uow, student_id, body, caller)
+
+
+@router.get("/students/{student_id}/status-changes", response_model=list[StatusChangePublic], tags=["students"],
+            **access(PEOPLE, scope="object"))
+async def status_history(student_id: str, uow: UoWDep, caller: PrincipalDep):
+    """Every status change of the record, oldest first."""
+    return await records.status_history_of(uow, student_id, caller)
+
+
+@router.post("/students/{student_id}/transfers", status_code=status.HTTP_201_CREATED, response_model=TransferPublic,
+             tags=["transfers"], **access(*STAFF, scope="object"))
+async def request_transfer(student_id: str, body: TransferIn, uow: UoWDep, caller: PrincipalDep):
+    """Transfer out (转出): the record waits in transferred_out until the receiving school
+    confirms (回执). Unconfirmed past BAOXUE_TRANSFER_OVERDUE_DAYS it is announced as overdue."""
+    return await records.request_transfer(uow, student_id, body, caller)
+
+
+# --- population cross-check -------------------------------------------------------------------
+
+@router.post("/population-checks", response_model=PopulationCheckPublic, tags=["population checks"],
+             **access(OFFICIALS, scope="create", responses={
+                 201: {"description": "a new check"},
+                 200: {"description": "the same list again: the earlier check, nothing emitted"}}))
+async def run_population_check(
+    runtime: RuntimeDep, uow: UoWDep, caller: PrincipalDep,
+    region_code: Annotated[str, Form(min_length=1, max_length=32, description="township, county, city or province")],
+    file: Annotated[UploadFile, File(description="the household list: 身份证号, 姓名, 出生日期, 住址 (CSV or XLSX)")],
+    as_of: Annotated[date | None, Form(description="the day ages are counted for; defaults to today")] = None,
+    skip_invalid: Annotated[bool, Query(description="check the valid rows even if others are invalid")] = False,
 ):
-    items, total = await handlers.list_students(
-        uow, page, caller, school_code=school_code, status=status.value if status else None, flag=flag
-    )
+    """Compare the school-age children living in a region with the registry (排查比对). Each
+    school-age child with no record accounting for them is a suspected out-of-school child; each
+    attending record in the region outside the compulsory age (6-15 on 31 August) is listed too."""
+    table = read_table(await file.read(), file.filename or "", population.HEADINGS, required=population.REQUIRED,
+                       max_rows=runtime.settings.import_max_rows)
+    check, created = await population.run_check(uow, region_code, table, caller, as_of=as_of,
+                                                skip_invalid=skip_invalid)
+    return JSONResponse(json.loads(dumps(PopulationCheckPublic.model_validate(check).model_dump())),
+                        status_code=201 if created else 200)
+
+
+@router.get("/population-checks/{check_id}", response_model=PopulationCheckPublic, tags=["population checks"],
+            **access(OFFICIALS, scope="object"))
+async def get_population_check(check_id: str, uow: UoWDep, caller: PrincipalDep):
+    return await population.get_check(uow, check_id, caller)
+
+
+@router.get("/population-checks/{check_id}/findings", response_model=Page[PopulationFinding],
+            tags=["population checks"], **access(OFFICIALS, scope="object", audit=True))
+async def population_findings(
+    check_id: str, uow: UoWDep, page: PageDep, caller: PrincipalDep,
+    kind: Literal["suspected_out_of_school", "outside_compulsory_age"] | None = None,
+):
+    """The children the check found, oldest first within each kind."""
+    items, total = await population.list_findings(uow, check_id, page, caller, kind=kind)
     return Page.of(items, total, page)

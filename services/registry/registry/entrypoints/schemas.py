@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from registry.domain.model import OrgKind, StudentStatus
 
@@ -32,10 +32,15 @@ class OrgPublic(BaseModel):
     path: list[str]
 
 
+SchoolYear = Annotated[int, Field(ge=2000, le=2100, description="the year the school year starts (2026 = 2026-2027)")]
+Region = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
 class ClassCreate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"grade": 7, "name": "七年级(1)班"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"grade": 7, "name": "七年级(1)班", "school_year": 2026}]})
     grade: int = Field(ge=1, le=9, description="1-6 primary, 7-9 junior middle")
     name: Name
+    school_year: SchoolYear | None = Field(default=None, description="defaults to the current school year")
 
 
 class ClassPublic(BaseModel):
@@ -43,6 +48,24 @@ class ClassPublic(BaseModel):
     school_code: str
     grade: int
     name: str
+    school_year: int | None = None
+
+
+class PromotionIn(BaseModel):
+    """Year-end move of every class of a school to the next grade; the top grade graduates."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{"school_year": 2026, "effective_on": "2027-07-10"}]})
+    school_year: SchoolYear = Field(description="the school year that is ending")
+    effective_on: date | None = Field(default=None, description="graduation date; defaults to today")
+    graduating_grade: int | None = Field(default=None, ge=6, le=9,
+                                         description="defaults to 9 if the school has junior middle classes, else 6")
+
+
+class PromotionPublic(BaseModel):
+    school_code: str
+    school_year: int
+    promoted_classes: int
+    graduated_classes: int
+    graduated_students: int
 
 
 class Guardian(BaseModel):
@@ -65,6 +88,7 @@ class StudentCreate(BaseModel):
     enrolled_on: date | None = Field(default=None, description="defaults to today")
     flags: list[Flag] = Field(default_factory=list, max_length=10)
     guardians: list[Guardian] = Field(default_factory=list, max_length=6)
+    household_region: Region | None = Field(default=None, description="户籍: 6-digit division code")
 
 
 class GuardianPublic(BaseModel):
@@ -88,3 +112,127 @@ class StudentPublic(BaseModel):
     enrolled_on: date
     flags: list[str]
     guardians: list[GuardianPublic]
+    household_region: str | None = None
+
+
+class StatusChangeIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "suspended", "effective_on": "2026-11-20", "reason": "illness: hospital certificate 2026-118"}]})
+    status: StudentStatus
+    effective_on: date | None = Field(default=None, description="defaults to today; never in the future")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
+        default=None, description="required for suspended, dropped_out, unable_to_study, home_teaching, deceased")
+
+
+class StatusChangePublic(BaseModel):
+    student_id: str
+    previous_status: StudentStatus | None
+    status: StudentStatus
+    effective_on: date
+    reason: str | None
+    actor: str
+    school_code: str
+    transfer_id: str | None
+    recorded_at: datetime
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"to_school_code": "41012202001", "effective_on": "2026-11-20", "reason": "family moved"},
+        {"destination": "广东省东莞市某小学 (outside this system)", "reason": "parents work away"}]})
+    to_school_code: Code | None = Field(default=None, description="the receiving school, if it is in this system")
+    destination: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    effective_on: date | None = Field(default=None, description="defaults to today")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> "TransferIn":
+        if self.to_school_code is None and self.destination is None:
+            raise ValueError("name the receiving school (to_school_code) or describe the destination")
+        return self
+
+
+class TransferConfirmIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"class_id": "…", "effective_on": "2026-11-23"}]})
+    class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    effective_on: date | None = Field(default=None, description="the day the child arrived; defaults to today")
+
+
+class TransferPublic(BaseModel):
+    id: str
+    student_id: str
+    status: Literal["pending", "confirmed", "cancelled"]
+    from_school_code: str
+    to_school_code: str | None
+    destination: str | None
+    reason: str | None
+    requested_on: date
+    requested_by: str
+    confirmed_on: date | None
+    to_class_id: str | None
+    days_pending: int | None = Field(description="for a pending transfer, days since it was requested")
+    overdue: bool
+
+
+class StudentSearch(BaseModel):
+    """Filters for the student list; all optional, combined with AND, always within the caller's scope."""
+    org_code: Code | None = Field(default=None, description="any org: a school, township, county, city or province")
+    school_code: Code | None = None
+    class_id: Annotated[str, StringConstraints(max_length=36)] | None = None
+    grade: int | None = Field(default=None, ge=1, le=9)
+    status: StudentStatus | None = None
+    flag: Flag | None = None
+    household_region: Region | None = Field(default=None, description="户籍 region; a city or province code "
+                                                                       "matches every county in it")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
+        default=None, description="part of the name")
+
+
+class RowError(BaseModel):
+    row: int = Field(description="the spreadsheet row (the heading is row 1)")
+    field: str
+    pointer: str
+    message: str
+
+
+class ImportReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "school_code": "41012201001", "dry_run": True, "rows": 3, "valid": 2, "invalid": 1, "imported": 0,
+        "columns": {"national_id": "身份证号", "name": "姓名", "class": "班级"},
+        "errors": [{"row": 4, "field": "national_id", "pointer": "/rows/4/national_id",
+                    "message": "check character does not match (ISO 7064 MOD 11-2)"}], "seconds": 0.02}]})
+    school_code: str
+    dry_run: bool
+    rows: int
+    valid: int
+    invalid: int
+    imported: int
+    columns: dict[str, str] = Field(description="field -> the heading it was read from")
+    errors: list[RowError]
+    seconds: float | None = None
+
+
+class PopulationCheckPublic(BaseModel):
+    id: str
+    region_code: str
+    as_of: date
+    rows: int = Field(description="valid rows on the list")
+    school_age: int = Field(description="of them, children of compulsory school age")
+    suspected: int = Field(description="school-age children with no record accounting for them")
+    outside_age: int = Field(description="attending records in the region outside the compulsory age")
+    created_by: str
+    created_at: datetime
+    errors: list[RowError] = Field(default_factory=list, description="rows skipped (skip_invalid=true)")
+
+
+class PopulationFinding(BaseModel):
+    kind: Literal["suspected_out_of_school", "outside_compulsory_age"]
+    person_id: str = Field(description="stable per child across checks (derived from the ID number)")
+    national_id: str = Field(description="masked unless the caller is school staff or a county official")
+    name: str
+    gender: str
+    birth_date: date
+    age: int = Field(description="age on 31 August of the school year")
+    address: str | None
+    student_id: str | None
+    school_code: str | None

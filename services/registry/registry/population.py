@@ -1,0 +1,197 @@
+"""The population cross-check (排查比对): a region's household list against the registry.
+
+Every school-age child on the list with no record accounting for them is a suspected
+out-of-school child (疑似失学辍学); every attending record in the region whose child is outside
+the compulsory age is listed too. The same list for the same region and date is the same check:
+a re-run returns it, writes nothing and emits nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+
+from shared import audit
+from shared.auth import Principal
+from shared.envelope import TOPIC_REGISTRY, stable_id
+from shared.errors import Invalid, NotFound
+from shared.pagination import PageParams
+from shared.privacy import FULL_NATIONAL_ID, mask_national_id
+from shared.sql import fetch_page
+from shared.uow import UnitOfWork
+
+from registry.adapters.spreadsheet import Table
+from registry.adapters.tables import orgs, population_checks, population_findings, students
+from registry.bulk_import import CHUNK, mark_duplicates
+from registry.domain.lifecycle import ATTENDING
+from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
+from registry.domain.national_id import InvalidNationalId, parse
+from registry.domain.roster_import import RowResult, parse_date
+from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
+from registry.handlers import get_org, org_chain
+
+SUSPECTED_OUT_OF_SCHOOL = "baoxue.registry.population.suspected_out_of_school"
+OUTSIDE_COMPULSORY_AGE = "baoxue.registry.population.outside_compulsory_age"
+
+HEADINGS: dict[str, tuple[str, ...]] = {
+    "national_id": ("身份证号", "身份证号码", "公民身份号码", "national id", "id number"),
+    "name": ("姓名", "name"),
+    "birth_date": ("出生日期", "出生年月日", "date of birth"),
+    "address": ("住址", "现住址", "户籍地址", "家庭住址", "address"),
+}
+REQUIRED = ("national_id", "name")
+# A record in these statuses accounts for the child (at school, taught at home, on a pending
+# transfer...). A dropped-out record does not: that child is out of school.
+ACCOUNTED = frozenset(s.value for s in ACTIVE_STATUSES - {StudentStatus.dropped_out})
+
+
+def check_person(row_number: int, raw: dict[str, str], *, today: date) -> RowResult:
+    result = RowResult(row_number)
+    try:
+        nid = parse(raw.get("national_id", ""), today=today)
+        result.values.update(national_id=nid.number, birth_date=nid.birth_date, gender=nid.gender)
+    except InvalidNationalId as exc:
+        result.fail("national_id", str(exc) if raw.get("national_id") else "required")
+        nid = None
+    name = raw.get("name", "").strip()
+    if not name or len(name) > 100:
+        result.fail("name", "required" if not name else "longer than 100 characters")
+    result.values["name"] = name
+    if raw.get("birth_date"):
+        try:
+            given = parse_date(raw["birth_date"])
+            if nid is not None and given != nid.birth_date:
+                result.fail("birth_date", f"the national ID says {nid.birth_date.isoformat()}")
+        except (ValueError, TypeError):
+            result.fail("birth_date", f"'{raw['birth_date']}' is not a date (YYYY-MM-DD)")
+    result.values["address"] = (raw.get("address") or "").strip()[:400] or None
+    return result
+
+
+def digest_of(region_code: str, as_of: date, people: list[RowResult]) -> str:
+    lines = sorted(f"{p.values['national_id']}|{p.values['name']}|{p.values['address'] or ''}" for p in people)
+    return hashlib.sha256("\n".join([region_code, as_of.isoformat(), *lines]).encode()).hexdigest()
+
+
+async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Principal, *, as_of: date | None,
+                    skip_invalid: bool) -> tuple[dict[str, Any], bool]:
+    """(the check, whether it is new)."""
+    region = await get_org(uow, region_code, within=caller)
+    if region["kind"] == OrgKind.school.value:
+        raise Invalid("a population check covers a region (township, county...), not a school",
+                      errors=[{"field": "region_code", "pointer": "/region_code", "message": "a school"}])
+    today = uow.clock.now().date()
+    as_of = as_of or today
+    people = [check_person(table.first_row + i, raw, today=today) for i, raw in enumerate(table.rows)]
+    mark_duplicates(people, "national_id", "national ID")
+    bad = [p for p in people if p.errors]
+    errors = [{**e, "pointer": f"/rows/{e['row']}/{e['field']}"} for p in bad for e in p.errors]
+    if bad and not skip_invalid:
+        raise Invalid(f"{len(bad)} of {len(people)} rows are invalid; nothing was checked "
+                      "(fix them, or send skip_invalid=true to check the valid rows)", errors=errors)
+    people = [p for p in people if not p.errors]
+    digest = digest_of(region_code, as_of, people)
+    existing = (await uow.session.execute(
+        select(population_checks).where(population_checks.c.digest == digest))).mappings().first()
+    if existing is not None:
+        return {**existing, "errors": errors}, False
+
+    check_id = stable_id("population-check", digest)
+    now = uow.clock.now()
+    in_age = [p for p in people if is_compulsory_age(p.values["birth_date"], as_of)]
+    accounted: set[str] = set()
+    ids = [p.values["national_id"] for p in in_age]
+    for i in range(0, len(ids), CHUNK):
+        accounted |= set((await uow.session.execute(
+            select(students.c.national_id).where(students.c.national_id.in_(ids[i:i + CHUNK]),
+                                                 students.c.status.in_(ACCOUNTED)))).scalars())
+    suspected = [p for p in in_age if p.values["national_id"] not in accounted]
+    outside = await _outside_age(uow, region["path"], as_of)
+
+    await uow.session.execute(insert(population_checks).values(
+        id=check_id, digest=digest, region_code=region_code, as_of=as_of, rows=len(people), school_age=len(in_age),
+        suspected=len(suspected), outside_age=len(outside), created_by=caller.subject, created_at=now))
+    chain = await org_chain(uow, region["path"])
+    findings = []
+    for p in suspected:
+        v = p.values
+        person_id = stable_id("person", v["national_id"])
+        findings.append({"check_id": check_id, "kind": "suspected_out_of_school", "person_id": person_id,
+                         "national_id": v["national_id"], "name": v["name"], "gender": v["gender"],
+                         "birth_date": v["birth_date"], "age": age_at_cutoff(v["birth_date"], as_of),
+                         "address": v["address"], "student_id": None, "school_code": None})
+        uow.emit(topic=TOPIC_REGISTRY, type=SUSPECTED_OUT_OF_SCHOOL, subject=person_id, key=person_id,
+                 event_id=stable_id(check_id, "suspected", person_id), data={
+                     "check_id": check_id,
+                     "person_id": person_id,
+                     "national_id_masked": mask_national_id(v["national_id"]),
+                     "name": v["name"],
+                     "gender": v["gender"],
+                     "birth_date": v["birth_date"],
+                     "address": v["address"],
+                     "region_code": region_code,
+                     "org_path": region["path"],
+                     "org_chain": chain,
+                 })
+    for s in outside:
+        age = age_at_cutoff(s.birth_date, as_of)
+        findings.append({"check_id": check_id, "kind": "outside_compulsory_age", "person_id": stable_id("person", s.national_id),
+                         "national_id": s.national_id, "name": s.name, "gender": s.gender, "birth_date": s.birth_date,
+                         "age": age, "address": None, "student_id": s.id, "school_code": s.school_code})
+        uow.emit(topic=TOPIC_REGISTRY, type=OUTSIDE_COMPULSORY_AGE, subject=s.id, key=s.id,
+                 event_id=stable_id(check_id, "outside", s.id), data={
+                     "check_id": check_id,
+                     "student_id": s.id,
+                     "birth_date": s.birth_date,
+                     "age": age,
+                     "school_code": s.school_code,
+                     "org_path": s.path,
+                 })
+    for i in range(0, len(findings), CHUNK):
+        await uow.session.execute(insert(population_findings), findings[i:i + CHUNK])
+    await uow.commit()
+    check = (await uow.session.execute(
+        select(population_checks).where(population_checks.c.id == check_id))).mappings().one()
+    return {**check, "errors": errors}, True
+
+
+async def _outside_age(uow: UnitOfWork, region_path: list[str], as_of: date) -> list[Any]:
+    """Attending records at schools in the region whose child is outside the compulsory age, in
+    SQL: on the cut-off day (31 August) they are younger than 6 or older than 15."""
+    year = school_year_start(as_of)
+    youngest_born_after = date(year - YOUNGEST, 8, 31)     # born later: not yet 6
+    oldest_born_on_or_before = date(year - OLDEST - 1, 8, 31)  # born on/before: 16 or more
+    fragment = "/" + region_path[-1] + "/"
+    return list((await uow.session.execute(
+        select(students.c.id, students.c.national_id, students.c.name, students.c.gender, students.c.birth_date,
+               students.c.school_code, orgs.c.path)
+        .join(orgs, orgs.c.code == students.c.school_code)
+        .where(orgs.c.path_key.contains(fragment, autoescape=True),
+               students.c.status.in_([s.value for s in ATTENDING]),
+               or_(students.c.birth_date > youngest_born_after, students.c.birth_date <= oldest_born_on_or_before))
+        .order_by(students.c.school_code, students.c.id))).all())
+
+
+async def get_check(uow: UnitOfWork, check_id: str, caller: Principal) -> dict[str, Any]:
+    row = (await uow.session.execute(
+        select(population_checks, orgs.c.path).join(orgs, orgs.c.code == population_checks.c.region_code)
+        .where(population_checks.c.id == check_id))).mappings().first()
+    if row is None or not audit.sees_org(caller, row["path"]):
+        raise NotFound(f"no population check with id {check_id}")
+    return {k: v for k, v in row.items() if k != "path"}
+
+
+async def list_findings(uow: UnitOfWork, check_id: str, page: PageParams, caller: Principal, *,
+                        kind: str | None) -> tuple[list[dict[str, Any]], int]:
+    await get_check(uow, check_id, caller)
+    conditions = [population_findings.c.check_id == check_id]
+    if kind:
+        conditions.append(population_findings.c.kind == kind)
+    stmt = (select(population_findings).where(*conditions)
+            .order_by(population_findings.c.kind, population_findings.c.birth_date, population_findings.c.person_id))
+    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
+    full = caller.role in FULL_NATIONAL_ID
+    return [{**r, "national_id": r["national_id"] if full else mask_national_id(r["national_id"])} for r in rows], total
