@@ -82,6 +82,10 @@ async def test_a_child_active_elsewhere_is_refused_with_where(registry):
     problem = _problem(await registry.post("/v1/students", json=again), 409)
     assert problem["active_at"] == "城关镇第一初级中学 (4101221001)"
     assert await _counts(registry) == before
+    # The other school's office learns that the child is enrolled, not where.
+    problem = _problem(await registry.post("/v1/students", json=again,
+                                           headers=bearer("school_staff", other["school_code"])), 409)
+    assert "4101221001" not in problem["detail"] and "outside your region" in problem["active_at"]
 
 
 async def test_class_of_another_school_and_unknown_codes(registry):

@@ -15,10 +15,10 @@ from shared.errors import Conflict, Invalid
 from shared.uow import UnitOfWork
 
 from registry.adapters.spreadsheet import Table
-from registry.adapters.tables import classes, orgs, student_flags, students
-from registry.domain.model import ACTIVE_STATUSES, OrgKind
+from registry.adapters.tables import classes, student_flags, students
+from registry.domain.model import OrgKind
 from registry.domain.roster_import import RowResult, check_row
-from registry.handlers import emit_enrolled, get_org, new_student_row, org_chain
+from registry.handlers import active_records, emit_enrolled, get_org, new_student_row, org_chain
 
 log = structlog.get_logger("baoxue.registry.import")
 Progress = Callable[[str, int, int], None]
@@ -27,19 +27,6 @@ CHUNK = 1000  # rows per statement: well under SQLite's and asyncpg's parameter 
 
 def _no_progress(phase: str, done: int, total: int) -> None:
     pass
-
-
-async def active_elsewhere(uow: UnitOfWork, national_ids: list[str]) -> dict[str, str]:
-    """national ID -> "school name (code)" for every child on the list with an active record."""
-    found: dict[str, str] = {}
-    for i in range(0, len(national_ids), CHUNK):
-        rows = (await uow.session.execute(
-            select(students.c.national_id, students.c.school_code, orgs.c.name)
-            .join(orgs, orgs.c.code == students.c.school_code)
-            .where(students.c.national_id.in_(national_ids[i:i + CHUNK]),
-                   students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).all()
-        found.update({r.national_id: f"{r.name} ({r.school_code})" for r in rows})
-    return found
 
 
 def mark_duplicates(results: list[RowResult], key: str, what: str) -> None:
@@ -74,7 +61,8 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
             progress("checked", i + 1, total)
     progress("checked", total, total)
     mark_duplicates(results, "national_id", "national ID")
-    active = await active_elsewhere(uow, [r.values["national_id"] for r in results if "national_id" in r.values])
+    active = await active_records(uow, [r.values["national_id"] for r in results if "national_id" in r.values],
+                                  caller)
     for r in results:
         where = active.get(r.values.get("national_id"))
         if where:

@@ -66,6 +66,9 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
     return row
 
 
+OUTSIDE_REGION = "a school outside your region (the county bureau can trace it)"
+
+
 def path_key(path: list[str]) -> str:
     return "/" + "/".join(path) + "/"
 
@@ -101,7 +104,7 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
     if klass is None or klass["school_code"] != cmd.school_code:
         raise Invalid(f"class {cmd.class_id} is not a class of school {cmd.school_code}",
                       errors=[{"field": "class_id", "pointer": "/class_id", "message": "not a class of this school"}])
-    await _refuse_if_active(uow, nid.number)
+    await _refuse_if_active(uow, nid.number, caller)
     flags = sorted(set(cmd.flags))
     row = new_student_row(national_id=nid.number, name=cmd.name, gender=cmd.gender, birth_date=cmd.birth_date,
                           school_code=cmd.school_code, class_id=cmd.class_id, enrolled_on=cmd.enrolled_on or today,
@@ -174,15 +177,26 @@ async def org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
     return [{"code": c, "kind": rows[c].kind, "name": rows[c].name} for c in path]
 
 
-async def _refuse_if_active(uow: UnitOfWork, national_id: str) -> None:
-    stmt = (
-        select(students.c.school_code, orgs.c.name)
-        .join(orgs, orgs.c.code == students.c.school_code)
-        .where(students.c.national_id == national_id, students.c.status.in_([s.value for s in ACTIVE_STATUSES]))
-    )
-    active = (await uow.session.execute(stmt)).first()
-    if active:
-        raise already_active(f"{active.name} ({active.school_code})")
+async def _refuse_if_active(uow: UnitOfWork, national_id: str, caller: Principal) -> None:
+    where = (await active_records(uow, [national_id], caller)).get(national_id)
+    if where:
+        raise already_active(where)
+
+
+async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Principal) -> dict[str, str]:
+    """National ID -> where the child's active record is: the school, named only to a caller
+    whose region holds it (the school office, or an official above it); anyone else learns
+    that a record exists, which they need to know, but not where the child is."""
+    found: dict[str, str] = {}
+    for i in range(0, len(national_ids), 1000):  # under every driver's parameter limit
+        rows = (await uow.session.execute(
+            select(students.c.national_id, students.c.school_code, orgs.c.name, orgs.c.path)
+            .join(orgs, orgs.c.code == students.c.school_code)
+            .where(students.c.national_id.in_(national_ids[i:i + 1000]),
+                   students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).all()
+        found.update({r.national_id: f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION
+                      for r in rows})
+    return found
 
 
 def with_derived_flags(flags: list[str]) -> list[str]:
