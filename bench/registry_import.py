@@ -51,6 +51,7 @@ async def run(url: str, rows: int) -> dict[str, float]:
     settings = RegistrySettings(database_url=url, kafka_bootstrap="127.0.0.1:1", jwt_secret=SECRET,
                                 environment="test", writes_per_minute=100_000, request_timeout_s=600)
     app = create_app(settings)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # after create_app configured logging
     token = mint(SECRET, subject="bench", role="province_official", org="410000")
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry",
@@ -99,7 +100,6 @@ async def main() -> None:
     args = parser.parse_args()
     # No broker in this figure: the relay's "unavailable" retries are expected, not news.
     os.environ.setdefault("BAOXUE_LOG_LEVEL", "ERROR")
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     print(f"bulk import of {args.rows} rows over HTTP (registry in-process), {os.cpu_count()} CPUs")
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
