@@ -120,7 +120,12 @@ async def test_killing_the_cases_service_mid_story_neither_loses_nor_duplicates_
     page = ok(await c["cases"].get("/v1/cases", params={"student_id": school.absent_student}))
     assert page["total"] == 1 and page["items"][0]["id"] == case["id"]
     assert len(ok(await c["cases"].get(f"/v1/cases/{case['id']}"))["reports"]) == 2
-    assert len(await issued_reports(stack.kafka_bootstrap, school.absent_student)) == 2
+    # A kill between the broker's acknowledgement and the outbox row's mark re-sends the row after
+    # the restart (at least once on the wire). It is the same fact with the same ce_id, which
+    # every consumer drops: two reports, whatever was repeated.
+    reports = await issued_reports(stack.kafka_bootstrap, school.absent_student)
+    by_id = {e.id: e.data["recipient"] for e in reports}
+    assert sorted(by_id.values()) == ["education", "government"]
 
 
 async def _threshold_published(bootstrap: str, student_id: str) -> bool:
