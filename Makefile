@@ -26,7 +26,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-BENCH ?= $(basename $(notdir $(filter-out bench/__init__.py,$(wildcard bench/*.py))))
+BENCH ?= $(basename $(notdir $(filter-out bench/__init__.py bench/harness.py,$(wildcard bench/*.py))))
 bench: $(STAMP)
 	@for b in $(BENCH); do echo "== bench/$$b.py"; $(BIN)/python -m bench.$$b || exit 1; done
 

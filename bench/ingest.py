@@ -1,0 +1,126 @@
+"""Attendance ingest: roll calls over HTTP against the same rows inserted straight into the database.
+
+    python -m bench.ingest [--students 100000] [--clients 16] [--backend postgresql|sqlite]
+
+The attendance service runs as its own process (``python -m attendance serve``, as in production)
+with the embedded broker, on a fresh database. Its roster (100,000 students in classes of 50) is
+bulk-loaded, as the registry's events would have built it. Concurrent clients then post one roll
+call per class (50 marks each) for one school day: a 2xx means the marks and their outbox rows are
+committed. The ceiling is measured in the same run on the same machine: the same roll-call and mark
+rows inserted straight into the database in batches of 50. Printed: marks per second both ways,
+the ratio, and the service's peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import tempfile
+import time
+from datetime import datetime, time as dtime, timezone
+from pathlib import Path
+
+import httpx
+from sqlalchemy import delete, insert
+
+from attendance.adapters.tables import marks, roll_calls
+from bench.harness import DAY, SECRET, database, drop, layout, load_roster, peak_rss_mb, token
+from devtools.stack import Broker, Stack, free_port
+from shared.db import make_engine
+
+def marks_of(sids: list[str], rng: random.Random) -> list[dict[str, str]]:
+    # Mostly present; a few absent or late, as on a real morning.
+    return [{"student_id": s, "status": rng.choices(["present", "absent", "late"], [94, 4, 2])[0]} for s in sids]
+
+
+async def post_all(base: str, classes, clients: int) -> float:
+    queue: asyncio.Queue = asyncio.Queue()
+    rng = random.Random(7)
+    for school, cid, sids in classes:
+        queue.put_nowait({"school_code": school, "class_id": cid, "date": DAY.isoformat(), "session": "am",
+                          "marks": marks_of(sids, rng)})
+    failures: list[str] = []
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token()}"},
+                                     timeout=120) as http:
+            while not queue.empty():
+                body = queue.get_nowait()
+                r = await http.post("/v1/roll-calls", json=body)
+                if r.status_code >= 300:
+                    failures.append(f"{r.status_code} {r.text[:200]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} roll calls failed, e.g. {failures[0]}")
+    return elapsed
+
+
+async def ceiling(url: str, classes) -> float:
+    """The same rows straight into the tables, one batch of 50 marks per roll call."""
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(delete(marks))
+        await conn.execute(delete(roll_calls))
+    at = datetime.combine(DAY, dtime(0, 0), tzinfo=timezone.utc)
+    rng = random.Random(7)
+    started = time.perf_counter()
+    for school, cid, sids in classes:
+        async with engine.begin() as conn:
+            rc = (await conn.execute(insert(roll_calls).values(
+                school_code=school, class_id=cid, date=DAY, session="am", session_at=at,
+                received_at=datetime.now(timezone.utc)).returning(roll_calls.c.id))).scalar_one()
+            await conn.execute(insert(marks), [{"roll_call_id": rc, "student_id": m["student_id"], "at": at,
+                                                "status": m["status"]} for m in marks_of(sids, rng)])
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
+    args = parser.parse_args()
+    classes = layout(args.students)
+    total = sum(len(s) for _, _, s in classes)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        url, pg_name = await database(args.backend, tmp)
+        broker = Broker(free_port(), tmp / "broker.log")
+        broker.start()
+        stack = Stack(tmp, broker.bootstrap, ports={"attendance": free_port()}, database_urls={"attendance": url},
+                      env={"BAOXUE_JWT_SECRET": SECRET, "BAOXUE_WRITES_PER_MINUTE": "10000000",
+                           "BAOXUE_LOG_LEVEL": "WARNING", "BAOXUE_REQUEST_TIMEOUT_S": "120"})
+        try:
+            stack.migrate("attendance")
+            await load_roster(url, classes)
+            stack.start("attendance")
+            stack.wait_ready(["attendance"])
+            pid = stack.procs["attendance"].pid
+            http_s = await post_all(stack.url("attendance"), classes, args.clients)
+            rss = peak_rss_mb(pid)
+            stack.stop()
+            direct_s = await ceiling(url, classes)
+        finally:
+            stack.stop()
+            broker.stop()
+            if pg_name:
+                await drop(pg_name)
+    http_rate, direct_rate = total / http_s, total / direct_s
+    print(json.dumps({"backend": args.backend, "students": total, "roll_calls": len(classes), "clients": args.clients,
+                      "cpus": os.cpu_count()}))
+    print(f"  over HTTP (stored + outbox): {http_s:7.2f} s  {http_rate:9.0f} marks/s")
+    print(f"  ceiling (straight inserts): {direct_s:7.2f} s  {direct_rate:9.0f} marks/s")
+    print(f"  ratio: {http_rate / direct_rate:.0%} of the ceiling")
+    print(f"  attendance peak RSS: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,128 @@
+"""End-to-end latency from the detector firing to both dual reports on the county topic.
+
+    python -m bench.latency [--episodes 1000] [--backend postgresql|sqlite]
+
+Attendance and cases run as their own processes with the embedded broker, each on a fresh
+database. Attendance's roster is bulk-loaded; roll calls over HTTP mark every student absent for
+the three days before the bench day, so one detector pass fires every episode at once (the worst
+burst: a whole county's absences found together). A consumer reading the attendance and reports
+topics live notes, per student, when ``threshold_reached`` was fired (its ce_time, the detector's
+clock) and when the second ``dual_report.issued`` arrived. Printed: p50/p90/p99/max over the
+episodes, and the wall time until the last report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from bench.harness import SECRET, database, drop, layout, load_roster, token
+from devtools.stack import Broker, Stack, free_port
+from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REPORTS, from_record
+
+FIRED = "baoxue.attendance.absence.threshold_reached"
+ISSUED = "baoxue.cases.dual_report.issued"
+
+
+async def mark_absent(base: str, classes, days: list[date]) -> None:
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token()}"}, timeout=120) as http:
+        for day in days:
+            for session in ("am", "pm"):
+                for school, cid, sids in classes:
+                    r = await http.post("/v1/roll-calls", json={
+                        "school_code": school, "class_id": cid, "date": day.isoformat(), "session": session,
+                        "marks": [{"student_id": s, "status": "absent"} for s in sids]})
+                    r.raise_for_status()
+
+
+async def watch(bootstrap: str, expected: int, timeout: float) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """ce_time of each threshold_reached, and the arrival times of each student's reports."""
+    consumer = AIOKafkaConsumer(TOPIC_ATTENDANCE, TOPIC_REPORTS, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", metadata_max_age_ms=1000)
+    await consumer.start()
+    fired: dict[str, float] = {}
+    reports: dict[str, dict[str, float]] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            now = time.time()
+            for records in batch.values():
+                for r in records:
+                    event = from_record(r.value, r.headers)
+                    if event.type == FIRED:
+                        fired.setdefault(event.subject, event.time.timestamp())
+                    elif event.type == ISSUED:  # a re-sent record keeps its first arrival
+                        reports.setdefault(event.subject, {}).setdefault(event.id, now)
+            if sum(len(v) >= 2 for v in reports.values()) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return fired, {s: sorted(v.values()) for s, v in reports.items()}
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
+    args = parser.parse_args()
+    classes = layout(args.episodes)
+    today = date.today()
+    days = [today - timedelta(days=n) for n in (3, 2, 1)]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        dbs = {s: await database(args.backend, tmp, s) for s in ("attendance", "cases")}
+        broker = Broker(free_port(), tmp / "broker.log")
+        broker.start()
+        stack = Stack(tmp, broker.bootstrap, ports={"attendance": free_port(), "cases": free_port()},
+                      database_urls={s: url for s, (url, _) in dbs.items()},
+                      env={"BAOXUE_JWT_SECRET": SECRET, "BAOXUE_WRITES_PER_MINUTE": "10000000",
+                           "BAOXUE_LOG_LEVEL": "WARNING", "BAOXUE_ABSENCE_COUNTING": "wall_clock",
+                           # Hold the detector back while the roll calls go in, so it fires them together.
+                           "BAOXUE_DETECTOR_INTERVAL_S": "15"})
+        try:
+            for service in ("attendance", "cases"):
+                stack.migrate(service)
+            await load_roster(dbs["attendance"][0], classes)
+            for service in ("attendance", "cases"):
+                stack.start(service)
+            stack.wait_ready(["attendance", "cases"])
+            watcher = asyncio.create_task(watch(broker.bootstrap, args.episodes, timeout=600))
+            started = time.perf_counter()
+            await mark_absent(stack.url("attendance"), classes, days)
+            loaded = time.perf_counter() - started
+            fired, reports = await watcher
+        finally:
+            stack.stop()
+            broker.stop()
+            for _, name in dbs.values():
+                if name:
+                    await drop(name)
+    latencies = [reports[s][1] - t for s, t in fired.items() if len(reports.get(s, [])) >= 2]
+    missing = len(fired) - len(latencies)
+    print(json.dumps({"backend": args.backend, "episodes": args.episodes, "fired": len(fired),
+                      "with_both_reports": len(latencies), "cpus": os.cpu_count()}))
+    print(f"  roll calls posted in {loaded:.1f} s; detector fired {len(fired)} episodes in one pass")
+    if latencies:
+        print(f"  detector firing -> both dual reports on {TOPIC_REPORTS}: p50 {pct(latencies, 50):.2f} s, "
+              f"p90 {pct(latencies, 90):.2f} s, p99 {pct(latencies, 99):.2f} s, max {max(latencies):.2f} s")
+    if missing:
+        raise SystemExit(f"{missing} episodes fired without both reports within the timeout")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
