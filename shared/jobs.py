@@ -1,43 +1,42 @@
-"""Scheduled sweeps: one loop shape for every service's periodic job.
+"""Scheduled jobs: one pass of a sweep, repeated until the service stops.
 
-A sweep finds its work in stored state (never by counting ticks), so a late or skipped pass
-still finds everything due; each pass runs in its own unit of work, and a failed pass (the
-database restarting) is logged and retried at the next interval.
-"""
+A pass must find all its work from stored state (a late or skipped pass still finds everything
+due) and be safe when every replica runs it at once (claims in the database, not in memory)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 import structlog
 
 from shared import metrics
-from shared.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.service import Job, Runtime
 
 log = structlog.get_logger("baoxue.jobs")
 
 
-def periodic(name: str, interval_setting: str, sweep: Callable[[UnitOfWork, object], Awaitable[int]]):
-    """A job for ``create_app(jobs=[...])``: ``sweep(uow, settings)`` every
-    ``settings.<interval_setting>`` seconds; it returns how many things it handled."""
+def periodic(name: str, one_pass: Callable[[Runtime], Awaitable[int]], interval_s: Callable[[Runtime], float]) -> Job:
+    """A job for ``create_app(jobs=[...])`` running ``one_pass(runtime)`` every ``interval_s(runtime)``
+    seconds; a failed pass is logged and counted, and the next one retries."""
 
-    async def job(runtime, stop: asyncio.Event) -> None:
-        settings = runtime.settings
+    async def job(runtime: Runtime, stop: asyncio.Event) -> None:
+        service = runtime.settings.service_name
         while not stop.is_set():
             try:
-                async with runtime.uow() as uow:
-                    handled = await sweep(uow, settings)
-                metrics.JOB_RUNS.labels(settings.service_name, name, "ok").inc()
-                if handled:
-                    log.info("job.handled", job=name, count=handled)
+                done = await one_pass(runtime)
+                metrics.JOB_RUNS.labels(service, name, "ok").inc()
+                if done:
+                    log.info("job.done", job=name, count=done)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
-                metrics.JOB_RUNS.labels(settings.service_name, name, "error").inc()
+                metrics.JOB_RUNS.labels(service, name, "error").inc()
                 log.warning("job.failed", job=name, error=repr(exc))
             try:
-                await asyncio.wait_for(stop.wait(), getattr(settings, interval_setting))
+                await asyncio.wait_for(stop.wait(), interval_s(runtime))
             except asyncio.TimeoutError:
                 pass
 

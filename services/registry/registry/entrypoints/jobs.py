@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from shared.jobs import periodic
+from shared.service import Runtime
 
 from registry.records import flag_overdue_transfers
 
+
+async def _overdue_pass(runtime: Runtime) -> int:
+    async with runtime.uow() as uow:
+        return await flag_overdue_transfers(uow, overdue_after_days=runtime.settings.transfer_overdue_days)
+
+
 # Announce each transfer still waiting for its receipt past the deadline, once.
-overdue_transfers = periodic(
-    "overdue_transfers", "transfer_sweep_interval_s",
-    lambda uow, settings: flag_overdue_transfers(uow, overdue_after_days=settings.transfer_overdue_days))
+overdue_transfers = periodic("overdue_transfers", _overdue_pass, lambda runtime: runtime.settings.transfer_sweep_interval_s)
