@@ -27,7 +27,8 @@ TOPICS = {envelope.TOPIC_REGISTRY, envelope.TOPIC_ATTENDANCE, envelope.TOPIC_CAS
 TYPE_CONSTANTS = {
     "registry.handlers": ["ORG_REGISTERED", "STUDENT_ENROLLED", "STUDENT_STATUS_CHANGED"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED"],
-    "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED"],
+    "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",
+                       "REPORT_ESCALATED"],
 }
 EVENT_TYPE = re.compile(r"^baoxue(\.[a-z_]+){3}$")  # baoxue.<service>.<entity>.<fact>; topics have 3 parts
 

@@ -1,0 +1,44 @@
+"""Scheduled jobs: one pass of a sweep, repeated until the service stops.
+
+A pass must find all its work from stored state (a late or skipped pass still finds everything
+due) and be safe when every replica runs it at once (claims in the database, not in memory)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+import structlog
+
+from shared import metrics
+
+if TYPE_CHECKING:
+    from shared.service import Job, Runtime
+
+log = structlog.get_logger("baoxue.jobs")
+
+
+def periodic(name: str, one_pass: Callable[[Runtime], Awaitable[int]], interval_s: Callable[[Runtime], float]) -> Job:
+    """A job for ``create_app(jobs=[...])`` running ``one_pass(runtime)`` every ``interval_s(runtime)``
+    seconds; a failed pass is logged and counted, and the next one retries."""
+
+    async def job(runtime: Runtime, stop: asyncio.Event) -> None:
+        service = runtime.settings.service_name
+        while not stop.is_set():
+            try:
+                done = await one_pass(runtime)
+                metrics.JOB_RUNS.labels(service, name, "ok").inc()
+                if done:
+                    log.info("job.done", job=name, count=done)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
+                metrics.JOB_RUNS.labels(service, name, "error").inc()
+                log.warning("job.failed", job=name, error=repr(exc))
+            try:
+                await asyncio.wait_for(stop.wait(), interval_s(runtime))
+            except asyncio.TimeoutError:
+                pass
+
+    job.__name__ = name
+    return job
