@@ -123,6 +123,10 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         [closed_event] = await _outbox(cases, "baoxue.cases.case.closed")
         assert closed_event["outcome"] == "returned" and closed_event["actor"] == "test-province_official"
 
+        # The close-out is the school's or an official's: a head teacher may not reopen it.
+        teacher = bearer("head_teacher", PATH[-1], classes=["c1"])
+        forbidden = await cases.post(f"/v1/cases/{case_id}/transitions", json={"to": "reported"}, headers=teacher)
+        assert forbidden.status_code == 403
         # Reopened within the term (recorded), but not once the term is over.
         clock.advance(days=151)
         late = await _move(cases, case_id, "reported")
@@ -134,6 +138,34 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         assert body["reopen_count"] == 1 and body["reopened_at"] and body["outcome"] is None
         assert body["timeline"][-1]["kind"] == "reopened" and body["timeline"][-1]["note"] == "本学期再次辍学"
         assert (await _move(cases, case_id, "verifying")).status_code == 200
+
+
+async def test_a_closed_case_is_not_reopened_while_the_child_has_another_open_case(databases):
+    async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
+        student, first = await _open(cases)
+        await _move(cases, first, "verifying")
+        await _move(cases, first, "false_alarm", reason="data_error")
+        assert (await _move(cases, first, "closed", evidence={"description": "点名录错"})).status_code == 200
+        await _feed(cases, threshold(student, (T0 + timedelta(days=3)).isoformat()))
+        second = (await cases.get("/v1/cases", params={"student_id": student, "status": "reported"})).json()
+        assert second["total"] == 1 and second["items"][0]["id"] != first
+        r = await _move(cases, first, "reported")
+        assert r.status_code == 409 and "another open case" in r.json()["detail"]
+        assert (await cases.get(f"/v1/cases/{first}")).json()["status"] == "closed"
+        # An official records the legal notice; a head teacher may not.
+        case_id = second["items"][0]["id"]
+        for to in ("verifying", "confirmed"):
+            await _move(cases, case_id, to)
+        await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
+        await _plan(cases, case_id)
+        await _move(cases, case_id, "persuading")
+        teacher = bearer("head_teacher", PATH[-1], classes=["c1"])
+        assert (await cases.post(f"/v1/cases/{case_id}/transitions", headers=teacher,
+                                 json={"to": "judicial_notice"})).status_code == 403
+        county = bearer("county_official", "410122")
+        r = await cases.post(f"/v1/cases/{case_id}/transitions", headers=county, json={
+            "to": "judicial_notice", "evidence": {"document_ref": "中牟县劝返复学通知书〔2026〕3号"}})
+        assert r.status_code == 200 and r.json()["judicial_notice_at"] and r.json()["outcome"] == "judicial_notice"
 
 
 async def test_a_false_alarm_needs_its_reason_and_closes_with_evidence(databases):

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import OFFICIALS, Forbidden, Principal, Role
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import Conflict, Invalid, NotFound
 from shared.privacy import guardians_for
@@ -37,6 +37,14 @@ REPORT_ACKNOWLEDGED = "baoxue.cases.dual_report.acknowledged"
 REPORT_ESCALATED = "baoxue.cases.dual_report.escalated"
 SYSTEM = "system"
 PLACEMENT = ("school_code", "class_id", "grade", "org_path", "org_chain")
+# Moves that not everyone who works on a case may make: the close-out (销号) and reopening are
+# the principal's or an official's (the school owns its ledger); a legal notice is issued by the
+# government, so only officials record it. Every other move is open to whoever sees the case.
+RESTRICTED_MOVES: dict[CaseStatus, frozenset[Role]] = {
+    CaseStatus.closed: OFFICIALS | {Role.school_staff},
+    CaseStatus.reported: OFFICIALS | {Role.school_staff},
+    CaseStatus.judicial_notice: OFFICIALS,
+}
 # What a dual report says about the child when the student directory knows them.
 STUDENT_FACTS = ("name", "national_id_masked", "gender", "birth_date", "flags", "guardians")
 
@@ -238,6 +246,8 @@ async def transition(uow: UnitOfWork, case_id: str, caller: Principal, *, to: Ca
     an illegal move is a 409, a legal one missing its data a 422, and neither writes anything."""
     case = await _visible_case(uow, case_id, caller)
     if case["status"] != to.value:
+        if to in RESTRICTED_MOVES and caller.role not in RESTRICTED_MOVES[to]:
+            raise Forbidden(f"the {caller.role.value} role may not move a case to {to.value}")
         plans = (await uow.session.execute(
             select(func.count()).select_from(plan_items).where(plan_items.c.case_id == case_id))).scalar_one()
         merged = {**(case["evidence"] or {}), **(evidence or {})}
