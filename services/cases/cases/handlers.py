@@ -425,16 +425,16 @@ async def escalate_overdue(uow: UnitOfWork, deadline: timedelta) -> int:
     case_rows = {c["id"]: c for c in (await uow.session.execute(
         select(cases.c.id, cases.c.student_id, cases.c.org_path, cases.c.org_chain)
         .where(cases.c.id.in_({r["case_id"] for r in claimed})))).mappings()}
-    targets = []
+    targets, entries = [], []
     for report in claimed:
         case = case_rows[report["case_id"]]
         # At the top of the path there is no level above: the recipient is reminded instead.
         target_code, target_name = escalation_target(case["org_chain"] or [], path_list(case["org_path"]),
                                                      report["recipient_org_code"]) or (report["recipient_org_code"], "")
         targets.append({"rid": report["id"], "code": target_code, "name": target_name})
-        await _add_timeline(uow, report["case_id"], "dual_report_escalated",
-                            {"recipient": report["recipient"], "from_org_code": report["recipient_org_code"],
-                             "to_org_code": target_code}, at=now)
+        entries.append({"case_id": report["case_id"], "at": now, "kind": "dual_report_escalated", "actor": SYSTEM,
+                        "detail": {"recipient": report["recipient"], "from_org_code": report["recipient_org_code"],
+                                   "to_org_code": target_code}})
         uow.emit(
             topic=TOPIC_REPORTS, type=REPORT_ESCALATED, subject=case["student_id"], key=target_code,
             event_id=stable_id("dual_report.escalated", report["id"]),
@@ -443,6 +443,7 @@ async def escalate_overdue(uow: UnitOfWork, deadline: timedelta) -> int:
                   "escalated_to_org_name": target_name, "issued_at": report["issued_at"],
                   "deadline_hours": deadline.total_seconds() / 3600, "escalated_at": now},
         )
+    await uow.session.execute(insert(timeline), entries)
     await uow.session.execute(
         update(dual_reports).where(dual_reports.c.id == bindparam("rid"))
         .values(escalated_to_org_code=bindparam("code"), escalated_to_org_name=bindparam("name")), targets)
