@@ -178,6 +178,7 @@ async def test_a_false_alarm_needs_its_reason_and_closes_with_evidence(databases
         r = await _move(cases, case_id, "false_alarm", reason="sick", note="住院，已补请假")
         assert r.status_code == 200 and r.json()["false_alarm_reason"] == "sick"
         assert (await _move(cases, case_id, "persuading")).status_code == 409
+        assert (await _move(cases, case_id, "closed", reason="sick")).status_code == 422
         assert _fields(await _move(cases, case_id, "closed")) == ["evidence"]
         r = await _move(cases, case_id, "closed", evidence={"document_ref": "病历-118", "description": "住院证明"})
         assert r.status_code == 200 and r.json()["outcome"] == "false_alarm"

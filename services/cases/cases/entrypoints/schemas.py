@@ -143,9 +143,15 @@ class TransitionIn(BaseModel):
         {"to": "closed", "evidence": {"returned_on": "2026-11-23", "description": "已复学，连续到校一周"}},
         {"to": "reported", "note": "本学期再次辍学，重新立案"}]})
     to: CaseStatus = Field(description="the target state; `reported` on a closed case reopens it")
-    reason: FalseAlarmReason | None = Field(default=None, description="required for false_alarm")
+    reason: FalseAlarmReason | None = Field(default=None, description="required for false_alarm, and only there")
     evidence: Evidence | None = None
     note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _reason_only_for_a_false_alarm(self) -> "TransitionIn":
+        if self.reason is not None and self.to is not CaseStatus.false_alarm:
+            raise ValueError("reason applies to a false_alarm only")
+        return self
 
 
 class Person(BaseModel):
