@@ -367,6 +367,18 @@ async def test_registry_and_attendance_events_open_and_move_cases_through_the_br
         r = await cases.post("/v1/cases", json={"student_id": moved, "note": "新学校反映未到校"})
         assert r.status_code == 201 and r.json()["org_path"] == new_path and r.json()["child"]["grade"] == 8
 
+        # A registry status change shows on the child's open case.
+        await publish(broker.bootstrap, TOPIC_REGISTRY, _registry(
+            "baoxue.registry.student.status_changed", student, {
+                "student_id": student, "status": "dropped_out", "previous_status": "transferred_out",
+                "effective_on": "2026-11-20", "actor": "school", "reason": "家长外出务工带走"}))
+
+        async def noted():
+            d = (await cases.get(f"/v1/cases/{transfer['id']}")).json()
+            return [e["detail"] for e in d["timeline"] if e["kind"] == "registry_status_changed"]
+
+        assert (await eventually(noted, timeout=60))[0]["status"] == "dropped_out"
+
         # A persuading case moves to returned by itself when attendance sees the child back.
         case_id = transfer["id"]
         for to in ("verifying", "confirmed"):

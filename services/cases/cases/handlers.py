@@ -63,10 +63,16 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
 
 
 async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
-    """The status, and the placement when it changed (a transfer confirmed by the receiving school)."""
+    """The status, and the placement when it changed (a transfer confirmed by the receiving school);
+    noted on the child's open case."""
     d = event.data
     values = {"status": d["status"], **{k: d[k] for k in PLACEMENT if d.get(k) is not None}}
     await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(**values))
+    # Whoever works the child's open case sees it (a confirmed transfer resolves an overdue one).
+    open_case = await _open_case_of(uow, d["student_id"])
+    if open_case is not None:
+        await _add_timeline(uow, open_case, "registry_status_changed", {
+            k: d.get(k) for k in ("status", "previous_status", "effective_on", "reason", "school_code")})
 
 
 async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
