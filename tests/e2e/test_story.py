@@ -11,7 +11,7 @@ import pytest
 from devtools.stack import SERVICES, Stack, free_port
 from shared.envelope import TOPIC_REPORTS
 from tests.e2e.story import (
-    COUNTY, GUARDIAN_PHONE, TOWNSHIP, mark_absent_for_three_days, ok, register_school_and_students, the_case,
+    COUNTY, GUARDIAN_PHONE, SCHOOL, TOWNSHIP, mark_absent_for_three_days, ok, register_school_and_students, the_case,
     wait_until_attendance_knows,
 )
 from tests.conftest import TEST_JWT_SECRET, bearer
@@ -132,3 +132,45 @@ async def _threshold_published(bootstrap: str, student_id: str) -> bool:
     events = await read_events(bootstrap, "baoxue.attendance.v1", timeout=2,
                                until=lambda evs: any(e.subject == student_id for e in evs))
     return any(e.type == "baoxue.attendance.absence.threshold_reached" and e.subject == student_id for e in events)
+
+
+async def test_a_case_is_persuaded_back_confirmed_by_attendance_and_closed_out(stack: Stack, broker):
+    """The whole lifecycle across services: attendance's own return event moves the case."""
+    c = clients(stack)
+    school = await register_school_and_students(c["registry"])
+    await wait_until_attendance_knows(c["attendance"], school.absent_student, school.present_student)
+    await mark_absent_for_three_days(c["attendance"], school, date.today())
+    case = await the_case(c["cases"], school.absent_student)
+    url = f"/v1/cases/{case['id']}"
+    for to in ("verifying", "confirmed"):
+        ok(await c["cases"].post(f"{url}/transitions", json={"to": to}))
+    ok(await c["cases"].put(f"{url}/responsibility", json={"responsible_person": {"name": "李明", "title": "班主任"}}))
+    ok(await c["cases"].post(f"{url}/plan-items", json={
+        "kind": "persuasion", "description": "每周上门劝返", "owner": "李明",
+        "due_on": date.today().isoformat()}), 201)
+    ok(await c["cases"].post(f"{url}/home-visits", json={
+        "visited_on": date.today().isoformat(), "visitors": ["李明"], "met": ["父亲"], "outcome": "同意返校"}), 201)
+    assert ok(await c["cases"].post(f"{url}/transitions", json={"to": "persuading"}))["status"] == "persuading"
+
+    # The child is back at the next roll call: attendance says so, and the case follows by itself.
+    ok(await c["attendance"].post("/v1/roll-calls", json={
+        "school_code": SCHOOL, "class_id": school.class_id, "date": date.today().isoformat(),
+        "session": "am", "marks": [{"student_id": school.absent_student, "status": "present"},
+                                   {"student_id": school.present_student, "status": "present"}]}))
+
+    async def returned():
+        d = ok(await c["cases"].get(url))
+        return d if d["status"] == "returned" else None
+
+    detail = await eventually(returned, timeout=60)
+    assert detail["evidence"]["confirmed_by"] == "attendance"
+    closed = ok(await c["cases"].post(f"{url}/transitions", json={"to": "closed"}))
+    assert closed["outcome"] == "returned" and closed["closed_at"]
+
+    async def county_has_no_open_case():
+        summary = ok(await c["reporting"].get("/v1/reports/summary", params={"org_code": COUNTY}))
+        return summary if summary["open_cases"] == 0 else None
+
+    await eventually(county_has_no_open_case, timeout=30)
+    ledger = await c["cases"].get("/v1/cases/ledger", params={"org_code": COUNTY, "format": "csv"})
+    assert ledger.status_code == 200 and "已销号" in ledger.content.decode("utf-8-sig")

@@ -40,6 +40,7 @@ class Place:
     check_id: str = ""          # a population check of this place's township
     # Writes that change what they touch take a fresh object per call (see take()).
     pools: dict[str, list[str]] = field(default_factory=dict)
+    plan_item_id: str = ""
 
     @property
     def path(self) -> list[str]:
@@ -168,11 +169,26 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/cases/{case_id}"): lambda w, r, p: (f"/v1/cases/{p.case_id}", None),
     ("POST", "/v1/cases/{case_id}/reports/{recipient}/ack"): lambda w, r, p: (
         f"/v1/cases/{p.case_id}/reports/{'education' if r is Role.county_official else 'government'}/ack", None),
+    ("POST", "/v1/cases"): lambda w, r, p: ("/v1/cases", {"student_id": p.student_id, "note": "连续三天未到校"}),
+    ("GET", "/v1/cases/ledger"): lambda w, r, p: (f"/v1/cases/ledger?org_code={p.codes['school']}", None),
+    # Moving to the state the case is in is a no-op: every role can ask it, only scope answers.
+    ("POST", "/v1/cases/{case_id}/transitions"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/transitions", {"to": "reported"}),
+    ("PUT", "/v1/cases/{case_id}/responsibility"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/responsibility", {"responsible_person": {"name": "李老师"}}),
+    ("POST", "/v1/cases/{case_id}/plan-items"): lambda w, r, p: (f"/v1/cases/{p.case_id}/plan-items", {
+        "kind": "care", "description": "每周电话", "owner": "李老师", "due_on": "2026-12-01"}),
+    ("PATCH", "/v1/cases/{case_id}/plan-items/{item_id}"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/plan-items/{p.plan_item_id}", {"done": True}),
+    ("POST", "/v1/cases/{case_id}/home-visits"): lambda w, r, p: (f"/v1/cases/{p.case_id}/home-visits", {
+        "visited_on": "2026-11-20", "visitors": ["李老师"], "met": ["祖母"], "outcome": "同意返校"}),
+    ("GET", "/v1/home-visits/summary"): lambda w, r, p: (
+        f"/v1/home-visits/summary?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
     # reporting
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
 }
-LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/audit": None,
+LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
              "/v1/students/transfers": "transfer_id"}
 
 
@@ -228,6 +244,11 @@ async def _seed(service: str, client, world: World) -> None:
             page = (await client.get(f"/v1/cases?student_id={place.student_id}",
                                      headers=bearer("province_official", place.codes["province"]))).json()
             place.case_id = page["items"][0]["id"]
+            r = await client.post(f"/v1/cases/{place.case_id}/plan-items", headers=bearer(
+                "province_official", place.codes["province"]), json={
+                "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
+            assert r.status_code == 201, r.text
+            place.plan_item_id = r.json()["id"]
 
 
 async def _enroll(client, admin: dict[str, str], place: Place) -> str:

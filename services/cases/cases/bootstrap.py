@@ -10,11 +10,14 @@ from shared.service import create_app as create_service_app
 
 from cases import handlers
 from cases.entrypoints.api import router
+from cases.entrypoints.jobs import run_escalation
 from cases.settings import CasesSettings
 
 HANDLERS = {
     "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
     "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
+    "baoxue.registry.transfer.overdue": handlers.on_transfer_overdue,
+    "baoxue.registry.population.suspected_out_of_school": handlers.on_suspected_out_of_school,
     "baoxue.attendance.absence.threshold_reached": handlers.on_threshold_reached,
     "baoxue.attendance.student.returned": handlers.on_student_returned,
 }
@@ -28,5 +31,6 @@ def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = N
         routers=[router],
         topics=[TOPIC_REGISTRY, TOPIC_ATTENDANCE],
         handlers=HANDLERS,
+        jobs=[run_escalation],
         clock=clock,
     )

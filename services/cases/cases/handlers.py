@@ -1,25 +1,31 @@
-"""Cases use cases: open from absence, issue and acknowledge dual reports, keep the timeline."""
+"""Cases use cases: open a case (absence, registry, by hand), issue, acknowledge and escalate the
+dual reports, move the case through its lifecycle, record the people and the work. Every event
+the service emits is emitted here; reads live in ``cases.queries``."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import OFFICIALS, Forbidden, Principal, Role
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
-from shared.errors import NotFound
-from shared.pagination import PageParams
+from shared.errors import Conflict, Invalid, NotFound
 from shared.privacy import guardians_for
-from shared.sql import fetch_page, upsert
+from shared.sql import upsert
 from shared.uow import UnitOfWork
 
-from cases.adapters.tables import cases, dual_reports, students, timeline
-from cases.domain.model import CaseStatus, Recipient, dual_report_recipients
+from cases.adapters.tables import cases, dual_reports, home_visit_visitors, home_visits, plan_items, students, timeline
+from cases.domain.lifecycle import (
+    OUTCOMES, TIMESTAMP_COLUMN, CaseFacts, CaseStatus, IllegalTransition, MissingData, check,
+)
+from cases.domain.model import Recipient, dual_report_recipients, escalation_target
+from cases.queries import get_case, path_list, path_string
 
 log = structlog.get_logger("baoxue.cases")
 
@@ -28,11 +34,19 @@ CASE_STATUS_CHANGED = "baoxue.cases.case.status_changed"
 CASE_CLOSED = "baoxue.cases.case.closed"
 REPORT_ISSUED = "baoxue.cases.dual_report.issued"
 REPORT_ACKNOWLEDGED = "baoxue.cases.dual_report.acknowledged"
+REPORT_ESCALATED = "baoxue.cases.dual_report.escalated"
 SYSTEM = "system"
-
-
-def path_string(org_path: list[str]) -> str:
-    return "/" + "/".join(org_path) + "/"
+PLACEMENT = ("school_code", "class_id", "grade", "org_path", "org_chain")
+# Moves that not everyone who works on a case may make: the close-out (销号) and reopening are
+# the principal's or an official's (the school owns its ledger); a legal notice is issued by the
+# government, so only officials record it. Every other move is open to whoever sees the case.
+RESTRICTED_MOVES: dict[CaseStatus, frozenset[Role]] = {
+    CaseStatus.closed: OFFICIALS | {Role.school_staff},
+    CaseStatus.reported: OFFICIALS | {Role.school_staff},
+    CaseStatus.judicial_notice: OFFICIALS,
+}
+# What a dual report says about the child when the student directory knows them.
+STUDENT_FACTS = ("name", "national_id_masked", "gender", "birth_date", "flags", "guardians")
 
 
 # --- registry events: the student directory ---------------------------------------------------
@@ -49,9 +63,38 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
 
 
 async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
+    """The status, and the placement when it changed (a transfer confirmed by the receiving school);
+    noted on the child's open case."""
     d = event.data
-    await uow.session.execute(
-        update(students).where(students.c.student_id == d["student_id"]).values(status=d["status"]))
+    values = {"status": d["status"], **{k: d[k] for k in PLACEMENT if d.get(k) is not None}}
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(**values))
+    # Whoever works the child's open case sees it (a confirmed transfer resolves an overdue one).
+    open_case = await _open_case_of(uow, d["student_id"])
+    if open_case is not None:
+        await _add_timeline(uow, open_case, "registry_status_changed", {
+            k: d.get(k) for k in ("status", "previous_status", "effective_on", "reason", "school_code")})
+
+
+async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
+    """A transfer out nobody confirmed receiving: where children disappear. Placement = the school left."""
+    d = event.data
+    detail = {k: d.get(k) for k in ("transfer_id", "from_school_code", "to_school_code", "requested_on",
+                                    "days_pending", "overdue_after_days")}
+    student = await _student(uow, d["student_id"])
+    await _open_or_join(
+        uow, student_id=d["student_id"], origin="transfer_overdue", detail=detail, source_ref=d["transfer_id"],
+        placement={k: d.get(k) for k in PLACEMENT}, child=_child_of(student))
+
+
+async def on_suspected_out_of_school(uow: UnitOfWork, event: Event) -> None:
+    """A school-age child on a household list with no active record. There is no student record, so
+    the case is keyed by the stable person_id, and its place is the region (no school, no class)."""
+    d = event.data
+    child = {k: d.get(k) for k in ("name", "national_id_masked", "gender", "birth_date", "address")}
+    placement = {"school_code": d["region_code"], "class_id": None, "grade": None, "org_path": d["org_path"],
+                 "org_chain": d.get("org_chain") or []}
+    await _open_or_join(uow, student_id=d["person_id"], origin="suspected_out_of_school",
+                        detail={"check_id": d["check_id"]}, source_ref=d["check_id"], placement=placement, child=child)
 
 
 # --- attendance events ----------------------------------------------------------------------
@@ -61,36 +104,20 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
     the new episode to its timeline. The partial unique index on open cases backs this up: a
     racing replica's insert fails, its consumer retries and takes the timeline branch."""
     d = event.data
-    now = uow.clock.now()
-    open_case = (await uow.session.execute(
-        select(cases.c.id).where(cases.c.student_id == d["student_id"], cases.c.status != CaseStatus.closed.value)
-    )).scalar_one_or_none()
     absence = {k: d.get(k) for k in ("episode_id", "episode_started_at", "hours", "absent_sessions",
                                       "last_absent_at", "threshold_hours", "counting")}
-    if open_case is not None:
-        await _add_timeline(uow, open_case, "absence_episode_added", absence, at=now)
+    student = await _student(uow, d["student_id"])
+    # The event's own placement first: the registry topic may not have been read yet.
+    placement = {k: d.get(k) for k in PLACEMENT}
+    placement["org_chain"] = d.get("org_chain") or (student["org_chain"] if student else [])
+    case_id = await _open_or_join(uow, student_id=d["student_id"], origin="absence", detail=absence,
+                                  placement=placement, child=_child_of(student, grade=d.get("grade")),
+                                  episode_id=d.get("episode_id"), absence=absence)
+    if case_id is None:
         return
-
-    student = (await uow.session.execute(
-        select(students).where(students.c.student_id == d["student_id"]))).mappings().first()
-    # The event's own chain first: the registry topic may not have been read yet.
-    org_chain = d.get("org_chain") or (student["org_chain"] if student else [])
-    case_id = str(uuid.uuid4())
-    await uow.session.execute(insert(cases).values(
-        id=case_id, student_id=d["student_id"], status=CaseStatus.reported.value, origin="absence",
-        episode_id=d.get("episode_id"), school_code=d["school_code"], class_id=d.get("class_id"),
-        org_path=path_string(d["org_path"]),
-        opened_at=now, updated_at=now,
-    ))
-    await _add_timeline(uow, case_id, "opened", {"origin": "absence", **absence}, at=now)
-    uow.emit(
-        topic=TOPIC_CASES, type=CASE_OPENED, subject=d["student_id"], event_id=stable_id("case.opened", case_id),
-        data={"case_id": case_id, "student_id": d["student_id"], "status": CaseStatus.reported.value,
-              "origin": "absence", "school_code": d["school_code"], "org_path": d["org_path"],
-              "grade": d.get("grade"), "opened_at": now, "absence": absence},
-    )
-    facts = _report_facts(student, d, absence, org_chain)
-    for target in dual_report_recipients(org_chain, d["org_path"]):
+    now = uow.clock.now()
+    facts = _report_facts(student, d, absence, placement["org_chain"])
+    for target in dual_report_recipients(placement["org_chain"], d["org_path"]):
         report_id = str(uuid.uuid4())
         await uow.session.execute(insert(dual_reports).values(
             id=report_id, case_id=case_id, recipient=target.recipient.value, recipient_org_code=target.org_code,
@@ -106,33 +133,250 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
                   "issued_at": now, **facts,
                   "acknowledge": f"/v1/cases/{case_id}/reports/{target.recipient.value}/ack"},
         )
-    log.info("case.opened", case_id=case_id, origin="absence")
 
 
 async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
+    """Attendance saw the child back: noted on an open case's timeline, and a persuading case
+    moves to returned by itself, with the return date as its evidence (attendance confirmed it)."""
     d = event.data
-    open_case = (await uow.session.execute(
-        select(cases.c.id).where(cases.c.student_id == d["student_id"], cases.c.status != CaseStatus.closed.value)
-    )).scalar_one_or_none()
+    case = (await uow.session.execute(select(cases).where(
+        cases.c.student_id == d["student_id"], cases.c.status != CaseStatus.closed.value))).mappings().first()
+    if case is None:
+        return
+    await _add_timeline(uow, case["id"], "student_returned", {"returned_at": d.get("returned_at"),
+                                                              "episode_id": d.get("episode_id")})
+    if case["status"] == CaseStatus.persuading.value:
+        returned_on = str(d["returned_at"])[:10]
+        await _move(uow, case, CaseStatus.returned, actor=SYSTEM, reason=None, note="confirmed by attendance",
+                    evidence={"returned_on": returned_on, "confirmed_by": "attendance",
+                              "episode_id": d.get("episode_id")})
+
+
+# --- opening ----------------------------------------------------------------------------------
+
+async def _open_or_join(uow: UnitOfWork, *, student_id: str, origin: str, detail: dict[str, Any],
+                        placement: dict[str, Any], child: dict[str, Any] | None, actor: str = SYSTEM,
+                        source_ref: str | None = None, episode_id: str | None = None,
+                        absence: dict[str, Any] | None = None) -> str | None:
+    """Open a case, or add ``detail`` to the student's open case (one open case per child).
+    Returns the new case's id, None when it joined an open one."""
+    now = uow.clock.now()
+    open_case = await _open_case_of(uow, student_id)
     if open_case is not None:
-        await _add_timeline(uow, open_case, "student_returned", {"returned_at": d.get("returned_at"),
-                                                                  "episode_id": d.get("episode_id")})
+        kind = "absence_episode_added" if origin == "absence" else f"{origin}_reported_again"
+        await _add_timeline(uow, open_case, kind, detail, at=now, actor=actor)
+        return None
+    case_id = str(uuid.uuid4())
+    org_path = placement["org_path"]
+    await uow.session.execute(insert(cases).values(
+        id=case_id, student_id=student_id, status=CaseStatus.reported.value, origin=origin, episode_id=episode_id,
+        school_code=placement["school_code"], class_id=placement.get("class_id"), org_path=path_string(org_path),
+        org_chain=placement.get("org_chain") or [], child=child,
+        flags=path_string((child or {}).get("flags") or []), source_ref=source_ref,
+        responsibility=_empty_chain(placement.get("org_chain") or []), opened_at=now, updated_at=now,
+    ))
+    await _add_timeline(uow, case_id, "opened", {"origin": origin, **detail}, at=now, actor=actor)
+    uow.emit(
+        topic=TOPIC_CASES, type=CASE_OPENED, subject=student_id, event_id=stable_id("case.opened", case_id),
+        data={"case_id": case_id, "student_id": student_id, "status": CaseStatus.reported.value,
+              "origin": origin, "school_code": placement["school_code"], "org_path": org_path,
+              "grade": placement.get("grade"), "opened_at": now, "absence": absence},
+    )
+    log.info("case.opened", case_id=case_id, origin=origin)
+    return case_id
+
+
+async def open_manually(uow: UnitOfWork, caller: Principal, student_id: str, note: str) -> tuple[dict[str, Any], bool]:
+    """A teacher or an official reports a child. If the child already has an open case the report
+    joins its timeline (200) rather than opening another (201)."""
+    student = await _student(uow, student_id)
+    if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
+        raise NotFound(f"no student with id {student_id} in the cases directory")
+    placement = {k: student[k] for k in PLACEMENT}
+    case_id = await _open_or_join(uow, student_id=student_id, origin="manual", detail={"note": note},
+                                  placement=placement, child=_child_of(student), actor=caller.subject)
+    await uow.commit()
+    return await get_case(uow, case_id or await _open_case_of(uow, student_id), caller), case_id is not None
+
+
+async def _open_case_of(uow: UnitOfWork, student_id: str) -> str | None:
+    return (await uow.session.execute(select(cases.c.id).where(
+        cases.c.student_id == student_id, cases.c.status != CaseStatus.closed.value))).scalar_one_or_none()
+
+
+async def _student(uow: UnitOfWork, student_id: str) -> Any:
+    return (await uow.session.execute(select(students).where(students.c.student_id == student_id))).mappings().first()
+
+
+def _child_of(student: Any, *, grade: int | None = None) -> dict[str, Any] | None:
+    if student is None:
+        return {"grade": grade} if grade is not None else None
+    return {"name": student["name"], "national_id_masked": student["national_id_masked"],
+            "gender": student["gender"], "birth_date": student["birth_date"], "grade": student["grade"],
+            "flags": student["flags"]}
+
+
+def _empty_chain(org_chain: list[dict[str, str]]) -> dict[str, Any]:
+    """Every case names its responsible people (七长/五级): the levels are there from the start,
+    with the township and county known by org; the names are assigned over HTTP."""
+    by_kind = {o.get("kind"): o for o in org_chain}
+    return {"responsible_person": None, "head_teacher": None, "principal": None,
+            "township_official": {"org_code": by_kind["township"]["code"]} if "township" in by_kind else None,
+            "county_official": {"org_code": by_kind["county"]["code"]} if "county" in by_kind else None}
 
 
 def _report_facts(student: Any, d: dict[str, Any], absence: dict[str, Any],
                   chain: list[dict[str, str]]) -> dict[str, Any]:
     """What a recipient needs to act. The report leaves the system, so the national ID and the
-    guardians' phones are masked; officials read the full record with their own token."""
-    who = {"id": d["student_id"]}
+    guardians' phones are masked; officials read the full record with their own token. When the
+    registry's record has not been read yet the event's own placement fills what it can and
+    ``missing_facts`` says what the recipient must ask the school for."""
+    who = {"id": d["student_id"], "grade": d.get("grade") if student is None else student["grade"]}
     if student:
         who.update(name=student["name"], national_id_masked=student["national_id_masked"],
-                   gender=student["gender"], birth_date=student["birth_date"], grade=student["grade"],
+                   gender=student["gender"], birth_date=student["birth_date"],
                    flags=student["flags"], guardians=guardians_for(student["guardians"], None))
     school = next((o for o in chain if o.get("kind") == "school"), {"code": d["school_code"]})
-    return {"student": who, "school": school, "class_id": d["class_id"], "absence": absence}
+    missing = [f"student.{k}" for k in STUDENT_FACTS if k not in who]
+    if "name" not in school:
+        missing.append("school.name")
+    return {"student": who, "school": school, "class_id": d["class_id"], "absence": absence,
+            "missing_facts": missing}
 
 
-# --- acknowledgement --------------------------------------------------------------------------
+# --- the lifecycle ----------------------------------------------------------------------------
+
+async def transition(uow: UnitOfWork, case_id: str, caller: Principal, *, to: CaseStatus, reason: str | None,
+                     evidence: dict[str, Any] | None, note: str | None, reopen_window: timedelta) -> dict[str, Any]:
+    """Move a case. Asking for the state it is already in changes nothing (a retried request);
+    an illegal move is a 409, a legal one missing its data a 422, and neither writes anything."""
+    case = await _visible_case(uow, case_id, caller)
+    if case["status"] != to.value:
+        if to in RESTRICTED_MOVES and caller.role not in RESTRICTED_MOVES[to]:
+            raise Forbidden(f"the {caller.role.value} role may not move a case to {to.value}")
+        plans = (await uow.session.execute(
+            select(func.count()).select_from(plan_items).where(plan_items.c.case_id == case_id))).scalar_one()
+        merged = {**(case["evidence"] or {}), **(evidence or {})}
+        facts = CaseFacts(status=CaseStatus(case["status"]),
+                          responsible_person=(case["responsibility"] or {}).get("responsible_person"),
+                          plan_items=plans, reason=reason, evidence=merged, closed_at=case["closed_at"])
+        try:
+            check(facts, to, now=uow.clock.now(), reopen_window=reopen_window)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), current_status=case["status"]) from None
+        except MissingData as exc:
+            raise Invalid(str(exc), errors=exc.errors) from None
+        await _move(uow, case, to, actor=caller.subject, reason=reason, evidence=evidence, note=note)
+        await uow.commit()
+    return await get_case(uow, case_id, caller)
+
+
+async def _move(uow: UnitOfWork, case: Any, to: CaseStatus, *, actor: str, reason: str | None,
+                evidence: dict[str, Any] | None, note: str | None) -> None:
+    """Write one checked move: the state, its timestamp, a timeline entry and the event. The
+    UPDATE is conditional on the state read, so two officials moving the same case at once
+    cannot both win."""
+    now, current = uow.clock.now(), CaseStatus(case["status"])
+    values: dict[str, Any] = {"status": to.value, "updated_at": now, TIMESTAMP_COLUMN[to]: now}
+    if evidence:
+        values["evidence"] = {**(case["evidence"] or {}), **evidence}
+    if to is CaseStatus.false_alarm:
+        values["false_alarm_reason"] = reason
+    if to in OUTCOMES or to is CaseStatus.false_alarm:
+        values["outcome"] = to.value
+    if to is CaseStatus.closed:
+        values["closed_at"] = now
+    reopened = current is CaseStatus.closed
+    if reopened:  # a new round: the last close-out's outcome and evidence stay on the timeline
+        values.update(outcome=None, evidence=None, false_alarm_reason=None, reopen_count=case["reopen_count"] + 1)
+    try:
+        moved = (await uow.session.execute(
+            update(cases).where(cases.c.id == case["id"], cases.c.status == current.value).values(**values)
+            .returning(cases.c.id))).first()
+    except IntegrityError:
+        await uow.rollback()
+        raise Conflict("the child already has another open case; it cannot be reopened") from None
+    if moved is None:
+        raise Conflict("the case changed meanwhile; read it again")
+    await _add_timeline(uow, case["id"], "reopened" if reopened else "status_changed",
+                        {"from": current.value, "to": to.value, "reason": reason, "evidence": evidence},
+                        at=now, actor=actor, note=note)
+    if to is CaseStatus.closed:
+        uow.emit(topic=TOPIC_CASES, type=CASE_CLOSED, subject=case["student_id"],
+                 data={"case_id": case["id"], "student_id": case["student_id"], "status": to.value,
+                       "previous_status": current.value, "outcome": case["outcome"], "at": now, "actor": actor})
+    else:
+        uow.emit(topic=TOPIC_CASES, type=CASE_STATUS_CHANGED, subject=case["student_id"],
+                 data={"case_id": case["id"], "student_id": case["student_id"], "status": to.value,
+                       "previous_status": current.value, "at": now, "actor": actor})
+
+
+async def _visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
+    case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
+    if case is None or not audit.sees(caller, path_list(case["org_path"]), case["class_id"]):
+        raise NotFound(f"no case with id {case_id}")
+    return case
+
+
+# --- people and work --------------------------------------------------------------------------
+
+async def assign_responsibility(uow: UnitOfWork, case_id: str, caller: Principal,
+                                chain: dict[str, Any]) -> dict[str, Any]:
+    """Replace the named people of the chain; levels not given keep what they had."""
+    case = await _visible_case(uow, case_id, caller)
+    merged = {**(case["responsibility"] or {}), **{k: v for k, v in chain.items() if v is not None}}
+    await uow.session.execute(update(cases).where(cases.c.id == case_id)
+                              .values(responsibility=merged, updated_at=uow.clock.now()))
+    named = {k: v.get("name") for k, v in chain.items() if isinstance(v, dict) and v.get("name")}
+    await _add_timeline(uow, case_id, "responsibility_assigned", named, actor=caller.subject)
+    await uow.commit()
+    return await get_case(uow, case_id, caller)
+
+
+async def add_plan_item(uow: UnitOfWork, case_id: str, caller: Principal, item: dict[str, Any]) -> dict[str, Any]:
+    await _visible_case(uow, case_id, caller)
+    now, item_id = uow.clock.now(), str(uuid.uuid4())
+    row = {"id": item_id, "case_id": case_id, **item, "done_at": None, "created_by": caller.subject, "created_at": now}
+    await uow.session.execute(insert(plan_items).values(**row))
+    await _add_timeline(uow, case_id, "plan_item_added",
+                        {"item_id": item_id, "kind": item["kind"], "owner": item["owner"], "due_on": item["due_on"]},
+                        actor=caller.subject)
+    await uow.commit()
+    return row
+
+
+async def set_plan_item_done(uow: UnitOfWork, case_id: str, item_id: str, caller: Principal,
+                             done: bool) -> dict[str, Any]:
+    await _visible_case(uow, case_id, caller)
+    item = (await uow.session.execute(select(plan_items).where(
+        plan_items.c.id == item_id, plan_items.c.case_id == case_id))).mappings().first()
+    if item is None:
+        raise NotFound(f"case {case_id} has no plan item {item_id}")
+    if (item["done_at"] is not None) != done:
+        done_at = uow.clock.now() if done else None
+        await uow.session.execute(update(plan_items).where(plan_items.c.id == item_id).values(done_at=done_at))
+        await _add_timeline(uow, case_id, "plan_item_done" if done else "plan_item_reopened", {"item_id": item_id},
+                            actor=caller.subject)
+        await uow.commit()
+        item = {**item, "done_at": done_at}
+    return dict(item)
+
+
+async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit: dict[str, Any]) -> dict[str, Any]:
+    case = await _visible_case(uow, case_id, caller)
+    visit_id = str(uuid.uuid4())
+    row = {"id": visit_id, "case_id": case_id, **visit, "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
+    await uow.session.execute(insert(home_visits).values(**row))
+    await uow.session.execute(insert(home_visit_visitors), [
+        {"visit_id": visit_id, "visitor": v, "visited_on": visit["visited_on"], "org_path": case["org_path"],
+         "class_id": case["class_id"]} for v in dict.fromkeys(visit["visitors"])])
+    await _add_timeline(uow, case_id, "home_visit", {"visit_id": visit_id, "visited_on": visit["visited_on"],
+                                                     "outcome": visit["outcome"]}, actor=caller.subject)
+    await uow.commit()
+    return row
+
+
+# --- acknowledgement and escalation -----------------------------------------------------------
 
 async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, caller: Principal) -> dict[str, Any]:
     """Idempotent: acknowledging twice changes nothing and emits nothing the second time. Only
@@ -143,7 +387,7 @@ async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, calle
     if report is None or report["recipient_org_code"] != caller.org:
         raise NotFound(f"case {case_id} has no {recipient.value} report")
     case_path = (await uow.session.execute(select(cases.c.org_path).where(cases.c.id == case_id))).scalar_one()
-    audit.note_place([c for c in case_path.split("/") if c])
+    audit.note_place(path_list(case_path))
     if report["acknowledged_at"] is None:
         now = uow.clock.now()
         claimed = (await uow.session.execute(
@@ -160,22 +404,66 @@ async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, calle
                       "recipient_org_code": report["recipient_org_code"], "acknowledged_at": now},
             )
         await uow.commit()
-    return await _report_out(uow, case_id, recipient)
-
-
-async def _report_out(uow: UnitOfWork, case_id: str, recipient: Recipient) -> dict[str, Any]:
     row = (await uow.session.execute(
         select(dual_reports).where(dual_reports.c.case_id == case_id, dual_reports.c.recipient == recipient.value)
     )).mappings().one()
     return dict(row)
 
 
-# --- reads ------------------------------------------------------------------------------------
+async def escalate_overdue(uow: UnitOfWork, deadline: timedelta) -> int:
+    """Escalate, once, every dual report of an open case left unacknowledged past the deadline.
+
+    One conditional UPDATE claims them all (``escalated_at IS NULL``): with two replicas sweeping
+    at once, PostgreSQL re-checks the condition after the row lock and SQLite serialises the
+    writers, so each report is claimed by exactly one transaction, which also writes its events."""
+    now = uow.clock.now()
+    claimed = (await uow.session.execute(
+        update(dual_reports)
+        .where(dual_reports.c.acknowledged_at.is_(None), dual_reports.c.escalated_at.is_(None),
+               dual_reports.c.issued_at <= now - deadline,
+               dual_reports.c.case_id.in_(select(cases.c.id).where(cases.c.status != CaseStatus.closed.value)))
+        .values(escalated_at=now)
+        .returning(dual_reports.c.id, dual_reports.c.case_id, dual_reports.c.recipient,
+                   dual_reports.c.recipient_org_code, dual_reports.c.issued_at)
+    )).mappings().all()
+    if not claimed:
+        return 0
+    case_rows = {c["id"]: c for c in (await uow.session.execute(
+        select(cases.c.id, cases.c.student_id, cases.c.org_path, cases.c.org_chain)
+        .where(cases.c.id.in_({r["case_id"] for r in claimed})))).mappings()}
+    targets, entries = [], []
+    for report in claimed:
+        case = case_rows[report["case_id"]]
+        # At the top of the path there is no level above: the recipient is reminded instead.
+        target_code, target_name = escalation_target(case["org_chain"] or [], path_list(case["org_path"]),
+                                                     report["recipient_org_code"]) or (report["recipient_org_code"], "")
+        targets.append({"rid": report["id"], "code": target_code, "name": target_name})
+        entries.append({"case_id": report["case_id"], "at": now, "kind": "dual_report_escalated", "actor": SYSTEM,
+                        "detail": {"recipient": report["recipient"], "from_org_code": report["recipient_org_code"],
+                                   "to_org_code": target_code}})
+        uow.emit(
+            topic=TOPIC_REPORTS, type=REPORT_ESCALATED, subject=case["student_id"], key=target_code,
+            event_id=stable_id("dual_report.escalated", report["id"]),
+            data={"report_id": report["id"], "case_id": report["case_id"], "recipient": report["recipient"],
+                  "recipient_org_code": report["recipient_org_code"], "escalated_to_org_code": target_code,
+                  "escalated_to_org_name": target_name, "issued_at": report["issued_at"],
+                  "deadline_hours": deadline.total_seconds() / 3600, "escalated_at": now},
+        )
+    await uow.session.execute(insert(timeline), entries)
+    await uow.session.execute(
+        update(dual_reports).where(dual_reports.c.id == bindparam("rid"))
+        .values(escalated_to_org_code=bindparam("code"), escalated_to_org_name=bindparam("name")), targets)
+    await uow.commit()
+    log.info("dual_reports.escalated", count=len(claimed))
+    return len(claimed)
+
+
+# --- the timeline -----------------------------------------------------------------------------
 
 async def _add_timeline(uow: UnitOfWork, case_id: str, kind: str, detail: dict[str, Any], *,
-                        at: datetime | None = None, actor: str = SYSTEM) -> None:
+                        at: datetime | None = None, actor: str = SYSTEM, note: str | None = None) -> None:
     await uow.session.execute(insert(timeline).values(
-        case_id=case_id, at=at or uow.clock.now(), kind=kind, actor=actor, detail=_jsonable(detail)))
+        case_id=case_id, at=at or uow.clock.now(), kind=kind, actor=actor, detail=_jsonable(detail), note=note))
 
 
 def _jsonable(value: Any) -> Any:
@@ -185,35 +473,6 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     return value
-
-
-async def get_case(uow: UnitOfWork, case_id: str, caller: Principal) -> dict[str, Any]:
-    row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if row is None or not audit.sees(caller, _case_out(row)["org_path"], row["class_id"]):
-        raise NotFound(f"no case with id {case_id}")
-    reports = (await uow.session.execute(
-        select(dual_reports).where(dual_reports.c.case_id == case_id).order_by(dual_reports.c.recipient))).mappings().all()
-    entries = (await uow.session.execute(
-        select(timeline).where(timeline.c.case_id == case_id).order_by(timeline.c.id))).mappings().all()
-    return {**_case_out(row), "reports": [dict(r) for r in reports], "timeline": [dict(e) for e in entries]}
-
-
-def _case_out(row: Any) -> dict[str, Any]:
-    out = dict(row)
-    out["org_path"] = [c for c in row["org_path"].split("/") if c]
-    return out
-
-
-async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, student_id: str | None,
-                     status: str | None, org_code: str | None) -> tuple[list[dict[str, Any]], int]:
-    conditions = caller.scope_filter(cases.c.org_path, cases.c.class_id)
-    if student_id:
-        conditions.append(cases.c.student_id == student_id)
-    if status:
-        conditions.append(cases.c.status == status)
-    if org_code:
-        conditions.append(cases.c.org_path.contains(f"/{org_code}/", autoescape=True))
-    stmt = select(cases).where(*conditions).order_by(cases.c.opened_at.desc(), cases.c.id)
-    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
-    return [_case_out(r) for r in rows], total

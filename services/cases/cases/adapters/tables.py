@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func,
+    JSON, Column, Date, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text,
+    UniqueConstraint, func, text,
 )
 
 from shared.messaging import BigId
@@ -45,6 +46,22 @@ cases = Table(
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
+    # Who the child is, copied when the case opens: a suspected out-of-school child has no
+    # student record, and the ledger must not depend on the registry topic having been read.
+    Column("child", JSON, nullable=True),
+    Column("flags", String(400), nullable=False, server_default=text("'/'")),  # "/left_behind/poor_household/"
+    Column("org_chain", JSON, nullable=True),
+    Column("source_ref", String(64), nullable=True),  # transfer_id, check_id: what opened it
+    # The responsibility chain (劝返责任人 and head teacher, principal, township, county officials).
+    Column("responsibility", JSON, nullable=True),
+    Column("false_alarm_reason", String(32), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("evidence", JSON, nullable=True),
+    Column("reopen_count", Integer, nullable=False, server_default=text("0")),
+    # When the case last entered each state (reported is opened_at, closed is closed_at).
+    *[Column(f"{s}_at", UtcDateTime(), nullable=True) for s in (
+        "verifying", "confirmed", "false_alarm", "persuading", "returned", "home_teaching", "transferred",
+        "judicial_notice", "reopened")],
 )
 # One open case per child: the database refuses a second, whatever is redelivered or raced.
 Index(
@@ -66,6 +83,10 @@ dual_reports = Table(
     Column("recipient_org_name", String(200), nullable=False),
     Column("issued_at", UtcDateTime(), nullable=False),
     Column("acknowledged_at", UtcDateTime(), nullable=True),
+    # Claimed once by the escalation sweep (UPDATE ... WHERE escalated_at IS NULL).
+    Column("escalated_at", UtcDateTime(), nullable=True),
+    Column("escalated_to_org_code", String(32), nullable=True),
+    Column("escalated_to_org_name", String(200), nullable=True),
     UniqueConstraint("case_id", "recipient", name="uq_dual_report_case_recipient"),
 )
 
@@ -81,3 +102,48 @@ timeline = Table(
     Column("note", Text, nullable=True),
     Column("recorded_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
+
+# The plan of persuasion, care and assistance (劝返、关爱和帮扶计划): items with owner and due date.
+plan_items = Table(
+    "plan_items",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # persuasion | care | assistance
+    Column("description", Text, nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("done_at", UtcDateTime(), nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# The home-visit register (家访登记表).
+home_visits = Table(
+    "home_visits",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("visited_on", Date, nullable=False),
+    Column("visitors", JSON, nullable=False),
+    Column("met", JSON, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("next_step", Text, nullable=True),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# One row per visitor of a visit, with the case's place copied: visits per teacher per term is
+# one GROUP BY, filtered to the caller's scope like any list.
+home_visit_visitors = Table(
+    "home_visit_visitors",
+    metadata,
+    Column("visit_id", String(36), ForeignKey("home_visits.id"), nullable=False),
+    Column("visitor", String(100), nullable=False),
+    Column("visited_on", Date, nullable=False),
+    Column("org_path", String(400), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    PrimaryKeyConstraint("visit_id", "visitor"),
+)
+Index("ix_home_visit_visitors_path_on", home_visit_visitors.c.org_path, home_visit_visitors.c.visited_on)

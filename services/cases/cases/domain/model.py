@@ -5,10 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-
-class CaseStatus(str, enum.Enum):
-    reported = "reported"
-    closed = "closed"
+from cases.domain.lifecycle import CaseStatus  # noqa: F401 - re-exported
 
 
 class Recipient(str, enum.Enum):
@@ -39,3 +36,13 @@ def dual_report_recipients(org_chain: list[dict[str, str]], org_path: list[str])
         RecipientOrg(Recipient.government, township["code"], township["name"]),
         RecipientOrg(Recipient.education, county["code"], county["name"]),
     ]
+
+
+def escalation_target(org_chain: list[dict[str, str]], org_path: list[str], recipient_org_code: str) -> tuple[str, str] | None:
+    """The org one level above a report's recipient (township → county, county → city), as
+    (code, name); None when the recipient is the top of the path (nothing to escalate to)."""
+    if recipient_org_code not in org_path or org_path.index(recipient_org_code) == 0:
+        return None
+    code = org_path[org_path.index(recipient_org_code) - 1]
+    names = {o["code"]: o.get("name") or o["code"] for o in org_chain}
+    return code, names.get(code, code)
