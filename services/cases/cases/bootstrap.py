@@ -16,6 +16,7 @@ from cases.settings import CasesSettings
 HANDLERS = {
     "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
     "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
+    "baoxue.registry.class.promoted": handlers.on_class_promoted,
     "baoxue.registry.transfer.overdue": handlers.on_transfer_overdue,
     "baoxue.registry.population.suspected_out_of_school": handlers.on_suspected_out_of_school,
     "baoxue.attendance.absence.threshold_reached": handlers.on_threshold_reached,

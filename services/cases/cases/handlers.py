@@ -75,6 +75,12 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
             k: d.get(k) for k in ("status", "previous_status", "effective_on", "reason", "school_code")})
 
 
+async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
+    """A class moved up a grade at year end: its children's grade in the directory follows."""
+    d = event.data
+    await uow.session.execute(update(students).where(students.c.class_id == d["class_id"]).values(grade=d["grade"]))
+
+
 async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
     """A transfer out nobody confirmed receiving: where children disappear. Placement = the school left."""
     d = event.data
