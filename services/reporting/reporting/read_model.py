@@ -1,0 +1,102 @@
+"""Set-based reads of the read model that every report shares: the org tree, statuses as of a
+day grouped by school and class, and dated facts counted per school path."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy import case as when
+from sqlalchemy.orm import aliased
+
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.uow import UnitOfWork
+
+from reporting.adapters.tables import cases, orgs, student_statuses, watermarks
+from reporting.domain.rates import ATTENDING, RETURNED
+
+
+@dataclass(frozen=True)
+class Org:
+    code: str
+    name: str
+    kind: str
+    path: str
+
+    @property
+    def under(self) -> str:
+        return f"/{self.code}/"
+
+
+async def org_in_scope(uow: UnitOfWork, org_code: str, caller: Principal) -> Org:
+    row = (await uow.session.execute(select(orgs).where(orgs.c.code == org_code))).mappings().first()
+    if row is None or caller.path_fragment not in row["path"]:
+        raise NotFound(f"no organisation with code {org_code} in the reporting model")
+    return Org(row["code"], row["name"], row["kind"], row["path"])
+
+
+async def orgs_under(uow: UnitOfWork, org: Org) -> dict[str, dict[str, str]]:
+    rows = (await uow.session.execute(
+        select(orgs.c.code, orgs.c.name, orgs.c.kind).where(orgs.c.path.contains(org.under, autoescape=True))
+    )).mappings().all()
+    return {r["code"]: dict(r) for r in rows}
+
+
+def unit_of(path: str, kind: str, kinds: dict[str, dict[str, str]]) -> str:
+    """The org of this kind on a school's path; a school with none above it (a county-run
+    school has no township) stands for itself."""
+    codes = path.strip("/").split("/")
+    for code in codes:
+        if kinds.get(code, {}).get("kind") == kind:
+            return code
+    return codes[-1]
+
+
+def statuses_as_of(day: date):
+    """Each student's newest status row that had taken effect by the end of ``day``."""
+    h = student_statuses
+    rn = func.row_number().over(partition_by=h.c.student_id,
+                                order_by=(h.c.effective_on.desc(), h.c.at.desc(), h.c.id.desc()))
+    return (select(h.c.student_id, h.c.status, h.c.path, h.c.class_id, h.c.grade, h.c.level, rn.label("rn"))
+            .where(h.c.effective_on <= day).subquery("as_of"))
+
+
+async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
+    """(path, class_id, grade, level, status, returned, n) for every class under the org as of a
+    day: one query; a returned child is an attending one with a dropped-out row before."""
+    s = statuses_as_of(day)
+    earlier = aliased(student_statuses)
+    dropped_before = exists().where(earlier.c.student_id == s.c.student_id, earlier.c.status == "dropped_out",
+                                    earlier.c.effective_on <= day)
+    returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), dropped_before), 1), else_=0))
+    stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status, returned.label("returned"),
+                   func.count().label("n"))
+            .where(s.c.rn == 1, s.c.path.contains(org.under, autoescape=True))
+            .group_by(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status))
+    return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
+
+
+def group(rows: list[dict[str, Any]], key) -> dict[str, dict[str, Counter]]:
+    """unit -> level -> tally, for any grouping of the class rows (school, township, all)."""
+    out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for r in rows:
+        t = out[key(r)][r["level"]]
+        t[r["status"]] += r["n"]
+        t[RETURNED] += int(r["returned"] or 0)
+    return out
+
+
+async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, Any]]:
+    """Cases open at an instant: opened by then and not closed by then."""
+    stmt = select(cases.c.case_id, cases.c.path, cases.c.level, cases.c.opened_at).where(
+        cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < at,
+        (cases.c.closed_at.is_(None) & (cases.c.status != "closed")) | (cases.c.closed_at >= at))
+    return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
+
+
+async def as_of(uow: UnitOfWork) -> datetime | None:
+    return (await uow.session.execute(select(func.max(watermarks.c.event_time)))).scalar_one_or_none()

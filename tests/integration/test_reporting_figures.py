@@ -1,0 +1,87 @@
+"""The fixture county's figures, fed through the real projection handlers on SQLite and
+PostgreSQL, against expectations computed by hand (see tests/reporting_fixture)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.clock import SystemClock
+from shared.uow import UnitOfWork
+from tests.conftest import bearer, running
+from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
+
+
+async def load(client, evs) -> None:
+    from reporting.handlers import HANDLERS
+
+    sm = client.app.state.runtime.sessionmaker
+    for _topic, event in evs:
+        async with UnitOfWork(sm, source="/baoxue/reporting", clock=SystemClock()) as uow:
+            if await uow.claim(event):
+                await HANDLERS[event.type](uow, event)
+                await uow.commit()
+
+
+@pytest.fixture
+async def county(databases):
+    async with running("reporting", databases.url("reporting"), "127.0.0.1:1") as client:
+        await load(client, events())
+        yield client
+
+
+async def summary(client, org: str, day: str) -> dict:
+    r = await client.get("/v1/reports/summary", params={"org_code": org, "date": day})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_county_summary_counts_the_return_and_leaves_out_the_graduate_and_the_false_alarm(county):
+    s = await summary(county, COUNTY, "2026-11-20")
+    junior, primary = s["levels"]["junior"], s["levels"]["primary"]
+    # Junior: S1 j1-j4, jR (returned), jF (false alarm) attend, jD dropped out, jG graduated;
+    # S3 k1-k3 attend and jT transferred in. on_roll 11, cohort 12 (with the graduate).
+    assert {k: junior[k] for k in ("enrolled", "dropped_out", "returned", "graduated", "on_roll", "open_cases")} == {
+        "enrolled": 10, "dropped_out": 1, "returned": 1, "graduated": 1, "on_roll": 11, "open_cases": 1}
+    assert junior["dropout_rate"] == round(1 / 11, 6) and junior["retention_rate"] == round(11 / 12, 6)
+    assert junior["status"] == "off_target"
+    # Primary: p1-p5 attend, p6's transfer out is unconfirmed, so p6 stays on S2's roll.
+    assert (primary["enrolled"], primary["dropped_out"], primary["on_roll"]) == (5, 0, 6)
+    assert primary["dropout_rate"] == 0 and primary["retention_rate"] == 1 and primary["status"] == "on_target"
+    assert (s["enrolled"], s["dropped_out"], s["on_roll"]) == (15, 1, 17)
+    assert s["dropout_rate"] == round(1 / 17, 6) and s["retention_rate"] == round(17 / 18, 6)
+    assert s["status"] == "off_target" and s["as_of"].startswith("2026-11-19T03:00:00")
+
+
+async def test_a_transfer_confirmed_elsewhere_leaves_the_sending_school_and_joins_the_receiving_one(county):
+    s1 = await summary(county, S1, "2026-11-20")
+    assert (s1["enrolled"], s1["dropped_out"], s1["on_roll"], s1["graduated"]) == (6, 1, 7, 1)
+    assert s1["dropout_rate"] == round(1 / 7, 6) and s1["retention_rate"] == round(7 / 8, 6)
+    s3 = await summary(county, S3, "2026-11-20")
+    assert (s3["enrolled"], s3["on_roll"], s3["dropout_rate"]) == (4, 4, 0)
+    # While the transfer waited for its receipt (11-04) jT was still on S1's roll, and jR was
+    # the dropout (not yet returned) while jD still attended.
+    before = await summary(county, S1, "2026-11-04")
+    assert (before["enrolled"], before["dropped_out"], before["returned"], before["on_roll"]) == (6, 1, 0, 8)
+    assert (await summary(county, S3, "2026-11-04"))["on_roll"] == 3
+
+
+async def test_any_level_and_date(county):
+    t1 = await summary(county, T1, "2026-11-20")
+    assert (t1["enrolled"], t1["dropped_out"], t1["on_roll"]) == (11, 1, 13)
+    assert t1["dropout_rate"] == round(1 / 13, 6)
+    t2 = await summary(county, T2, "2026-11-20")
+    assert (t2["enrolled"], t2["status"]) == (4, "on_target")
+    assert (await summary(county, S2, "2026-11-20"))["levels"]["junior"]["status"] is None
+    # Before the term: only jG's earlier record (enrolled 2023, graduated 2026-07-01).
+    summer = await summary(county, COUNTY, "2026-08-15")
+    assert (summer["enrolled"], summer["graduated"], summer["dropout_rate"]) == (0, 1, None)
+    province = await summary(county, "410000", "2026-11-20")
+    assert province["enrolled"] == 15
+
+
+async def test_summary_problems_and_scope(county):
+    r = await county.get("/v1/reports/summary", params={"org_code": COUNTY, "date": "2026-13-01"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "date"
+    r = await county.get("/v1/reports/summary", params={"org_code": COUNTY},
+                         headers=bearer("township_official", T2))
+    assert r.status_code == 404
