@@ -85,3 +85,72 @@ async def test_summary_problems_and_scope(county):
     r = await county.get("/v1/reports/summary", params={"org_code": COUNTY},
                          headers=bearer("township_official", T2))
     assert r.status_code == 404
+
+
+async def weekly(client, org: str, week: str, fmt: str = "json"):
+    r = await client.get("/v1/reports/weekly", params={"org_code": org, "week": week, "format": fmt})
+    assert r.status_code == 200, r.text
+    return r
+
+
+ACTIVITY = ("new_absence_episodes", "cases_opened", "cases_returned", "cases_closed", "home_visits", "open_cases",
+            "unacknowledged_dual_reports", "overdue_transfers")
+
+
+def activity(block: dict) -> tuple:
+    return tuple(block[k] for k in ACTIVITY)
+
+
+async def test_weekly_report_with_friday_cut_off_and_the_previous_week(county):
+    w = (await weekly(county, COUNTY, "2026-W47")).json()
+    assert w["period"] == {"start": "2026-11-13T16:00:00+00:00", "cutoff": "2026-11-20T16:00:00+00:00"}
+    now, before = w["totals"]["current"], w["totals"]["previous"]
+    # W47: jF's episode and case (a false alarm, closed 11-17), cD's second visit on 11-18; cD
+    # stays open (11 days), its education report unacknowledged; p6's transfer still overdue.
+    assert activity(now) == (1, 1, 0, 1, 1, 1, 1, 1)
+    assert now["open_cases_by_age"] == {"0-7": 0, "8-30": 1, "31-90": 0, "90+": 0}
+    assert (now["enrolled"], now["dropped_out"], now["returned"]) == (15, 1, 1)
+    assert now["dropout_rate"] == round(1 / 17, 6) and now["status"] == "off_target"
+    # W46: jD's episode, case and first visit; cR returned and closed; cD 4 days old.
+    assert activity(before) == (1, 1, 1, 1, 1, 1, 1, 1)
+    assert before["open_cases_by_age"]["0-7"] == 1
+    assert w["totals"]["change"]["cases_returned"] == -1 and w["totals"]["change"]["dropped_out"] == 0
+    townships = {r["code"]: r for r in w["townships"]}
+    assert set(townships) == {T1, T2}
+    assert (townships[T1]["current"]["enrolled"], townships[T1]["current"]["dropped_out"]) == (11, 1)
+    assert activity(townships[T1]["current"]) == (1, 1, 0, 1, 1, 1, 1, 1)
+    assert townships[T1]["current"]["dropout_rate"] == round(1 / 13, 6)
+    assert activity(townships[T2]["current"]) == (0,) * 8 and townships[T2]["current"]["enrolled"] == 4
+    schools = {r["code"]: r for r in w["schools"]}
+    assert {c: r["township_code"] for c, r in schools.items()} == {S1: T1, S2: T1, S3: T2}
+    assert activity(schools[S2]["current"]) == (0, 0, 0, 0, 0, 0, 0, 1)
+    assert schools[S1]["previous"]["cases_returned"] == 1 and schools[S1]["current"]["dropout_rate"] == round(1 / 7, 6)
+
+
+async def test_weekly_report_as_csv_and_xlsx_with_chinese_headings(county):
+    import io
+
+    from openpyxl import load_workbook
+
+    text = (await weekly(county, COUNTY, "2026-W47", "csv")).content.decode("utf-8-sig")
+    assert text.splitlines()[0] == "【汇总】" and "指标,本周,上周,变化" in text and "【学校】" in text
+    assert "城关镇第一初级中学" in text
+    r = await weekly(county, COUNTY, "2026-W47", "xlsx")
+    assert "attachment" in r.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["汇总", "乡镇", "学校", "在办案件账龄"]
+    rows = list(book["乡镇"].values)
+    assert rows[0][:4] == ("乡镇代码", "乡镇", "在读人数", "辍学人数")
+    assert rows[1][:4] == (T1, "城关镇", 11, 1)
+    summary_rows = {row[0]: row[1:] for row in book["汇总"].values}
+    assert summary_rows["复学"] == (0, 1, -1)
+
+
+async def test_weekly_problems(county):
+    for bad in ("2026-47", "2026-W60"):
+        r = await county.get("/v1/reports/weekly", params={"org_code": COUNTY, "week": bad})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "week", r.text
+    r = await county.get("/v1/reports/weekly", params={"org_code": COUNTY, "week": "2026-W47", "format": "pdf"})
+    assert r.status_code == 422
+    r = await county.get("/v1/reports/weekly", params={"org_code": "nowhere", "week": "2026-W47"})
+    assert r.status_code == 404

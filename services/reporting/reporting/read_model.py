@@ -40,8 +40,9 @@ async def org_in_scope(uow: UnitOfWork, org_code: str, caller: Principal) -> Org
 
 
 async def orgs_under(uow: UnitOfWork, org: Org) -> dict[str, dict[str, str]]:
+    """code -> {code, name, kind, path} of the org and everything below it."""
     rows = (await uow.session.execute(
-        select(orgs.c.code, orgs.c.name, orgs.c.kind).where(orgs.c.path.contains(org.under, autoescape=True))
+        select(orgs.c.code, orgs.c.name, orgs.c.kind, orgs.c.path).where(orgs.c.path.contains(org.under, autoescape=True))
     )).mappings().all()
     return {r["code"]: dict(r) for r in rows}
 
@@ -84,10 +85,13 @@ def group(rows: list[dict[str, Any]], key) -> dict[str, dict[str, Counter]]:
     """unit -> level -> tally, for any grouping of the class rows (school, township, all)."""
     out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in rows:
-        t = out[key(r)][r["level"]]
-        t[r["status"]] += r["n"]
-        t[RETURNED] += int(r["returned"] or 0)
+        add_row(out[key(r)][r["level"]], r)
     return out
+
+
+def add_row(tally: Counter, row: dict[str, Any]) -> None:
+    tally[row["status"]] += row["n"]
+    tally[RETURNED] += int(row["returned"] or 0)
 
 
 async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, Any]]:
