@@ -44,11 +44,12 @@ async def test_county_summary_counts_the_return_and_leaves_out_the_graduate_and_
         "enrolled": 10, "dropped_out": 1, "returned": 1, "graduated": 1, "on_roll": 11, "open_cases": 1}
     assert junior["dropout_rate"] == round(1 / 11, 6) and junior["retention_rate"] == round(11 / 12, 6)
     assert junior["status"] == "off_target"
-    # Primary: p1-p5 attend, p6's transfer out is unconfirmed, so p6 stays on S2's roll.
-    assert (primary["enrolled"], primary["dropped_out"], primary["on_roll"]) == (5, 0, 6)
+    # Primary: p1-p5 attend, p6's transfer out is unconfirmed, so p6 stays on S2's roll, as
+    # does u1, taught at home.
+    assert (primary["enrolled"], primary["dropped_out"], primary["on_roll"]) == (5, 0, 7)
     assert primary["dropout_rate"] == 0 and primary["retention_rate"] == 1 and primary["status"] == "on_target"
-    assert (s["enrolled"], s["dropped_out"], s["on_roll"]) == (15, 1, 17)
-    assert s["dropout_rate"] == round(1 / 17, 6) and s["retention_rate"] == round(17 / 18, 6)
+    assert (s["enrolled"], s["dropped_out"], s["on_roll"]) == (15, 1, 18)
+    assert s["dropout_rate"] == round(1 / 18, 6) and s["retention_rate"] == round(18 / 19, 6)
     assert s["status"] == "off_target" and s["as_of"].startswith("2026-11-19T03:00:00")
 
 
@@ -67,8 +68,8 @@ async def test_a_transfer_confirmed_elsewhere_leaves_the_sending_school_and_join
 
 async def test_any_level_and_date(county):
     t1 = await summary(county, T1, "2026-11-20")
-    assert (t1["enrolled"], t1["dropped_out"], t1["on_roll"]) == (11, 1, 13)
-    assert t1["dropout_rate"] == round(1 / 13, 6)
+    assert (t1["enrolled"], t1["dropped_out"], t1["on_roll"]) == (11, 1, 14)
+    assert t1["dropout_rate"] == round(1 / 14, 6)
     t2 = await summary(county, T2, "2026-11-20")
     assert (t2["enrolled"], t2["status"]) == (4, "on_target")
     assert (await summary(county, S2, "2026-11-20"))["levels"]["junior"]["status"] is None
@@ -110,7 +111,7 @@ async def test_weekly_report_with_friday_cut_off_and_the_previous_week(county):
     assert activity(now) == (1, 1, 0, 1, 1, 1, 1, 1)
     assert now["open_cases_by_age"] == {"0-7": 0, "8-30": 1, "31-90": 0, "90+": 0}
     assert (now["enrolled"], now["dropped_out"], now["returned"]) == (15, 1, 1)
-    assert now["dropout_rate"] == round(1 / 17, 6) and now["status"] == "off_target"
+    assert now["dropout_rate"] == round(1 / 18, 6) and now["status"] == "off_target"
     # W46: jD's episode, case and first visit; cR returned and closed; cD 4 days old.
     assert activity(before) == (1, 1, 1, 1, 1, 1, 1, 1)
     assert before["open_cases_by_age"]["0-7"] == 1
@@ -119,7 +120,7 @@ async def test_weekly_report_with_friday_cut_off_and_the_previous_week(county):
     assert set(townships) == {T1, T2}
     assert (townships[T1]["current"]["enrolled"], townships[T1]["current"]["dropped_out"]) == (11, 1)
     assert activity(townships[T1]["current"]) == (1, 1, 0, 1, 1, 1, 1, 1)
-    assert townships[T1]["current"]["dropout_rate"] == round(1 / 13, 6)
+    assert townships[T1]["current"]["dropout_rate"] == round(1 / 14, 6)
     assert activity(townships[T2]["current"]) == (0,) * 8 and townships[T2]["current"]["enrolled"] == 4
     schools = {r["code"]: r for r in w["schools"]}
     assert {c: r["township_code"] for c, r in schools.items()} == {S1: T1, S2: T1, S3: T2}
@@ -154,3 +155,48 @@ async def test_weekly_problems(county):
     assert r.status_code == 422
     r = await county.get("/v1/reports/weekly", params={"org_code": "nowhere", "week": "2026-W47"})
     assert r.status_code == 404
+
+
+async def ledger(client, name: str, **params):
+    r = await client.get(f"/v1/ledgers/{name}", params={"org_code": COUNTY, **params})
+    assert r.status_code == 200, r.text
+    return r
+
+
+async def test_the_three_ledgers(county):
+    poor = (await ledger(county, "poor-households")).json()
+    assert poor["total"] == 1 and poor["items"][0]["name"] == "p1" and poor["items"][0]["flags"] == ["poor_household"]
+    assert poor["items"][0]["national_id_masked"] == "4101**********0113"
+    unable = (await ledger(county, "unable-to-study")).json()["items"]
+    assert [(r["name"], r["status"], r["status_reason"], r["arrangement"]) for r in unable] == [
+        ("u1", "home_teaching", "重度残疾", "送教上门")]
+    dropouts = {r["name"]: r for r in (await ledger(county, "dropouts")).json()["items"]}
+    assert set(dropouts) == {"jD", "jR"}  # jF's false alarm is not a dropout
+    jd, jr = dropouts["jD"], dropouts["jR"]
+    assert (jd["status"], jd["dropped_on"], jd["dropout_reason"], jd["case_id"], jd["home_visits"]) == (
+        "dropped_out", "2026-11-10", "working away", "cD", 2)
+    assert jd["first_visit_at"].startswith("2026-11-10T08:00") and jd["returned_at"] is None
+    assert (jr["status"], jr["dropped_on"], jr["case_id"], jr["home_visits"], jr["outcome"]) == (
+        "enrolled", "2026-10-20", "cR", 1, "returned")
+    assert jr["returned_at"].startswith("2026-11-12T08:00")
+
+
+async def test_ledger_filters_pagination_and_exports(county):
+    import io
+
+    from openpyxl import load_workbook
+
+    page = (await ledger(county, "dropouts", limit=1)).json()
+    assert (page["total"], len(page["items"]), page["next_offset"]) == (2, 1, 1)
+    assert (await ledger(county, "dropouts", status="dropped_out")).json()["total"] == 1
+    assert (await ledger(county, "dropouts", school_code=S3)).json()["total"] == 0
+    assert (await ledger(county, "poor-households", flag="left_behind")).json()["total"] == 0
+    assert (await ledger(county, "poor-households", grade=3)).json()["total"] == 1
+    text = (await ledger(county, "dropouts", format="csv", limit=1)).content.decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("姓名,身份证号,性别") and len(lines) == 3  # an export is every row, not a page
+    book = load_workbook(io.BytesIO((await ledger(county, "unable-to-study", format="xlsx")).content))
+    rows = list(book.worksheets[0].values)
+    assert book.sheetnames == ["不具备学习条件儿童台账"] and rows[1][0] == "u1" and rows[1][-2] == "送教上门"
+    r = await county.get("/v1/ledgers/everyone", params={"org_code": COUNTY})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "ledger"

@@ -8,8 +8,9 @@ visit 11-10, still open); jR dropped out 10-20 and returned 11-12 (case cR: visi
 returned and closed 11-12); jF was absent 48 hours, case cF opened 11-16 and closed 11-17 as a
 false alarm (never a dropout); jG finished grade 9 (graduated 2026-07-01, enrolled 2023); jT
 asked to transfer to S3 on 11-03, S3 confirmed on 11-05.
-S2 (primary, class c-s2): p1-p5 attend; p6 transferred out on 10-01 to a school that has not
-confirmed it (overdue since 11-01).
+S2 (primary, class c-s2): p1-p5 attend (p1 of a registered poor household); p6 transferred out
+on 10-01 to a school that has not confirmed it (overdue since 11-01); u1 is taught at home
+(送教上门) from 10-08.
 S3 (junior, class c-s3): k1-k3 attend, and jT from 11-05.
 """
 
@@ -120,9 +121,10 @@ def events() -> list[tuple[str, Event]]:
     out += [_enrol(n, S1, 8) for n in ("j1", "j2", "j3", "j4", "jD", "jR", "jF", "jT")]
     out += [_enrol("jG", S1, 9, on="2023-09-01")]
     out += [_enrol(n, S2, 3, flags=["poor_household"] if n == "p1" else ()) for n in ("p1", "p2", "p3", "p4", "p5")]
-    out += [_enrol("p6", S2, 6)]
+    out += [_enrol("p6", S2, 6), _enrol("u1", S2, 2)]
     out += [_enrol(n, S3, 7) for n in ("k1", "k2", "k3")]
     out += [
+        _status("u1", "home_teaching", "enrolled", "2026-10-08", "2026-10-08T02:00:00", S2, 2, "重度残疾"),
         _status("jG", "graduated", "enrolled", "2026-07-01", "2026-09-01T02:00:00", S1, 9),
         _status("p6", "transferred_out", "enrolled", "2026-10-01", "2026-10-01T02:00:00", S2, 6, "moved away"),
         (TOPIC_REGISTRY, _event("baoxue.registry.transfer.overdue", sid("p6"), "2026-11-01T00:00:00", {

@@ -81,7 +81,7 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
     if d.get("class_id"):
         values["class_id"] = d["class_id"]
     await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(**values))
-    await _record_history(uow, students.c.student_id == d["student_id"], effective_on, event.time)
+    await _record_history(uow, students.c.student_id == d["student_id"], effective_on, event.time, with_reason=True)
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -94,13 +94,15 @@ async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
-async def _record_history(uow: UnitOfWork, which, effective_on: date, at: datetime) -> None:
+async def _record_history(uow: UnitOfWork, which, effective_on: date, at: datetime, *,
+                          with_reason: bool = False) -> None:
     """Append the students' current state as a dated row: one INSERT ... SELECT for a class."""
     cols = ("student_id", "status", "path", "class_id", "grade", "level")
+    reason = students.c.status_reason if with_reason else literal(None, student_statuses.c.reason.type)
     await uow.session.execute(student_statuses.insert().from_select(
-        [*cols, "effective_on", "at"],
+        [*cols, "effective_on", "at", "reason"],
         select(*(students.c[c] for c in cols), literal(effective_on, student_statuses.c.effective_on.type),
-               literal(at, student_statuses.c.at.type)).where(which)))
+               literal(at, student_statuses.c.at.type), reason).where(which)))
 
 
 async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:

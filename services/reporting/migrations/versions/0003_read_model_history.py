@@ -68,6 +68,7 @@ def upgrade() -> None:
     sa.Column('class_id', sa.String(length=36), nullable=True),
     sa.Column('grade', sa.Integer(), nullable=False),
     sa.Column('level', sa.String(length=8), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('student_statuses', schema=None) as batch_op:

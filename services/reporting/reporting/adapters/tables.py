@@ -59,6 +59,7 @@ student_statuses = Table(
     Column("class_id", String(36), nullable=True),
     Column("grade", Integer, nullable=False),
     Column("level", String(8), nullable=False),
+    Column("reason", String(500), nullable=True),
 )
 Index("ix_reporting_student_statuses_student", student_statuses.c.student_id, student_statuses.c.effective_on)
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from shared.auth import OFFICIALS, PrincipalDep, Role, access
+from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 
 from reporting import summary as summaries
-from reporting.adapters.export import export
+from reporting.adapters.export import Sheet, export
 from reporting.entrypoints.deps import DayDep, FormatQuery, OrgCode, WeekDep, ZoneDep
-from reporting.entrypoints.sheets import weekly_sheets
+from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, weekly_sheets
+from reporting.ledgers import Filters, Ledger, ledger_rows
 from reporting.entrypoints.schemas import Summary
 from reporting.weekly import weekly
 
@@ -36,3 +40,21 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
     week beside it. CSV and XLSX have Chinese headings, one sheet (or CSV section) per part."""
     report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets)
     return export(format, weekly_sheets(report), filename=f"周报-{org_code}-{week}", body=report)
+
+
+@router.get("/ledgers/{ledger}", response_model=None,
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
+async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code: OrgCode, page: PageDep,
+                     school_code: Annotated[str | None, Query(max_length=32)] = None,
+                     grade: Annotated[int | None, Query(ge=1, le=9)] = None,
+                     status: Annotated[str | None, Query(max_length=32)] = None,
+                     flag: Annotated[str | None, Query(max_length=32)] = None,
+                     format: FormatQuery = "json") -> Response:
+    """The three ledgers (三个台账) of an org: `poor-households` (school-age children of registered
+    poor households), `unable-to-study` (with the reason and the arrangement made), `dropouts`
+    (every child who dropped out, with the persuasion work of the latest case). JSON is one page
+    (`limit`, `offset`); CSV and XLSX hold every row that matches the filters. Every read is audited."""
+    filters = Filters(school_code=school_code, grade=grade, status=status, flag=flag)
+    rows, total = await ledger_rows(uow, ledger, org_code, caller, filters, page if format == "json" else None)
+    sheet = Sheet(LEDGER_TITLES[ledger], LEDGER_COLUMNS[ledger], rows)
+    return export(format, [sheet], filename=f"{LEDGER_TITLES[ledger]}-{org_code}", body=Page.of(rows, total, page))

@@ -37,3 +37,20 @@ def weekly_sheets(report: dict[str, Any]) -> list[Sheet]:
         Sheet("在办案件账龄", [("age", "立案天数"), ("current", "本周"), ("previous", "上周")], ages),
     ]
 
+
+
+_PERSON: list[Column] = [
+    ("name", "姓名"), ("national_id_masked", "身份证号"), ("gender", "性别"), ("birth_date", "出生日期"),
+    ("school_code", "学校代码"), ("school_name", "学校"), ("grade", "年级"), ("status", "学籍状态"),
+    ("flags", "关爱类别"),
+]
+LEDGER_COLUMNS: dict[str, list[Column]] = {
+    "poor-households": [*_PERSON, ("enrolled_on", "入学日期")],
+    "unable-to-study": [*_PERSON, ("status_reason", "原因"), ("arrangement", "安置方式"), ("status_since", "起始日期")],
+    "dropouts": [*_PERSON, ("dropped_on", "辍学日期"), ("dropout_reason", "辍学原因"), ("case_id", "案件编号"),
+                 ("case_status", "案件状态"), ("opened_at", "立案时间"), ("first_visit_at", "首次家访"),
+                 ("home_visits", "家访次数"), ("returned_at", "复学时间"), ("closed_at", "销号时间"),
+                 ("outcome", "结果")],
+}
+LEDGER_TITLES = {"poor-households": "建档立卡贫困家庭适龄儿童台账", "unable-to-study": "不具备学习条件儿童台账",
+                 "dropouts": "辍学学生劝返台账"}
