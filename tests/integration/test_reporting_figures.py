@@ -200,3 +200,35 @@ async def test_ledger_filters_pagination_and_exports(county):
     assert book.sheetnames == ["不具备学习条件儿童台账"] and rows[1][0] == "u1" and rows[1][-2] == "送教上门"
     r = await county.get("/v1/ledgers/everyone", params={"org_code": COUNTY})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "ledger"
+
+
+async def ranks(client, **params) -> list[tuple]:
+    r = await client.get("/v1/reports/rankings", params={"org_code": COUNTY, "date": "2026-11-20", **params})
+    assert r.status_code == 200, r.text
+    return [(row["code"], row["rank"], row["value"]) for row in r.json()["rows"]]
+
+
+async def test_rankings_by_rate_and_by_case_handling(county):
+    assert await ranks(county) == [(T2, 1, 0.0), (T1, 2, round(1 / 14, 6))]
+    assert await ranks(county, unit="school") == [(S2, 1, 0.0), (S3, 1, 0.0), (S1, 3, round(1 / 7, 6))]
+    assert await ranks(county, unit="school", level="primary") == [(S2, 1, 0.0), (S1, None, None), (S3, None, None)]
+    # T1: cD visited after 24 h, cR after 48 h, cF never (a false alarm): 36 h; T2 has no case.
+    assert await ranks(county, by="time_to_first_visit") == [(T1, 1, 36.0), (T2, None, None)]
+    # On 11-09 cD had no visit yet.
+    assert await ranks(county, by="time_to_first_visit", date="2026-11-09") == [(T1, 1, 48.0), (T2, None, None)]
+    assert await ranks(county, by="time_to_return") == [(T1, 1, 24 * 24.0), (T2, None, None)]
+    r = await county.get("/v1/reports/rankings", params={"org_code": COUNTY, "by": "speed"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "by"
+
+
+async def test_circular_names_no_dropout_classes_and_laggards(county):
+    r = await county.get("/v1/reports/circular", params={"org_code": COUNTY, "date": "2026-11-20"})
+    c = r.json()
+    assert c["classes"] == 3
+    assert [(k["class_id"], k["school_code"], k["on_roll"]) for k in c["no_dropout_classes"]] == [
+        ("c-s2", S2, 7), ("c-s3", S3, 4)]
+    assert {(g["code"], g["level"], g["status"]) for g in c["laggards"]} == {
+        (S1, "junior", "off_target"), (T1, "junior", "off_target")}
+    # Before jR dropped out (10-20) every class was free of dropouts and nobody lagged.
+    early = (await county.get("/v1/reports/circular", params={"org_code": COUNTY, "date": "2026-10-19"})).json()
+    assert len(early["no_dropout_classes"]) == 3 and early["laggards"] == []

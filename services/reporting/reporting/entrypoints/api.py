@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -16,6 +16,7 @@ from reporting.adapters.export import Sheet, export
 from reporting.entrypoints.deps import DayDep, FormatQuery, OrgCode, WeekDep, ZoneDep
 from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, weekly_sheets
 from reporting.ledgers import Filters, Ledger, ledger_rows
+from reporting.rankings import RankBy, Unit, circular, rankings
 from reporting.entrypoints.schemas import Summary
 from reporting.weekly import weekly
 
@@ -58,3 +59,22 @@ async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code
     rows, total = await ledger_rows(uow, ledger, org_code, caller, filters, page if format == "json" else None)
     sheet = Sheet(LEDGER_TITLES[ledger], LEDGER_COLUMNS[ledger], rows)
     return export(format, [sheet], filename=f"{LEDGER_TITLES[ledger]}-{org_code}", body=Page.of(rows, total, page))
+
+
+@router.get("/reports/rankings", **access(Role.school_staff, OFFICIALS, scope="object"))
+async def get_rankings(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode, day: DayDep,
+                       tz: ZoneDep, by: RankBy = "dropout_rate", unit: Unit = "township",
+                       level: Annotated[Literal["primary", "junior"] | None, Query()] = None) -> dict:
+    """The townships (or schools) under an org ranked, best first, by dropout rate or by case
+    handling: mean hours from a case's opening to its first home visit, or to the child's return.
+    Equal values share a rank; units with nothing to measure come last without one."""
+    return await rankings(uow, org_code, caller, by=by, unit=unit, level=level, day=day, tz=tz,
+                          targets=runtime.settings.targets)
+
+
+@router.get("/reports/circular", **access(Role.school_staff, OFFICIALS, scope="object"))
+async def get_circular(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode,
+                       day: DayDep) -> dict:
+    """What the circular (通报) names: the no-dropout classes (无辍学班级) and the laggards, every
+    township and school whose rates are at risk or off target, the worst first."""
+    return await circular(uow, org_code, caller, day=day, targets=runtime.settings.targets)
