@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy import case as when
-from sqlalchemy.orm import aliased
 
 from shared.auth import Principal
 from shared.errors import NotFound
@@ -57,23 +56,30 @@ def unit_of(path: str, kind: str, kinds: dict[str, dict[str, str]]) -> str:
     return codes[-1]
 
 
-def statuses_as_of(day: date):
-    """Each student's newest status row that had taken effect by the end of ``day``."""
+def statuses_as_of(day: date, *, only=None):
+    """Each student's newest status row that had taken effect by the end of ``day`` (rn = 1),
+    with whether they had been dropped out by then. ``only`` narrows the students first (a
+    condition on student_statuses) so the window runs over fewer rows."""
     h = student_statuses
     rn = func.row_number().over(partition_by=h.c.student_id,
                                 order_by=(h.c.effective_on.desc(), h.c.at.desc(), h.c.id.desc()))
-    return (select(h.c.student_id, h.c.status, h.c.path, h.c.class_id, h.c.grade, h.c.level, rn.label("rn"))
-            .where(h.c.effective_on <= day).subquery("as_of"))
+    dropped_before = func.max(when((h.c.status == "dropped_out", 1), else_=0)).over(partition_by=h.c.student_id)
+    stmt = (select(h.c.student_id, h.c.status, h.c.path, h.c.class_id, h.c.grade, h.c.level, rn.label("rn"),
+                   dropped_before.label("dropped_before"))
+            .where(h.c.effective_on <= day))
+    if only is not None:
+        stmt = stmt.where(only)
+    return stmt.subquery("as_of")
 
 
 async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
     """(path, class_id, grade, level, status, returned, n) for every class under the org as of a
-    day: one query; a returned child is an attending one with a dropped-out row before."""
-    s = statuses_as_of(day)
-    earlier = aliased(student_statuses)
-    dropped_before = exists().where(earlier.c.student_id == s.c.student_id, earlier.c.status == "dropped_out",
-                                    earlier.c.effective_on <= day)
-    returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), dropped_before), 1), else_=0))
+    day: one query; a returned child is an attending one with a dropped-out row before. Only
+    children who were ever under the org are read (their newest row may lie elsewhere)."""
+    h = student_statuses
+    ever_here = h.c.student_id.in_(select(h.c.student_id).where(h.c.path.contains(org.under, autoescape=True)))
+    s = statuses_as_of(day, only=ever_here)
+    returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), s.c.dropped_before == 1), 1), else_=0))
     stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status, returned.label("returned"),
                    func.count().label("n"))
             .where(s.c.rn == 1, s.c.path.contains(org.under, autoescape=True))

@@ -14,7 +14,8 @@ from sqlalchemy import and_, select
 from shared.auth import Principal
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import absence_episodes, cases, dual_reports, home_visits, overdue_transfers
+from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
+                                       student_statuses)
 from reporting.domain.cases import ages
 from reporting.domain.rates import Targets
 from reporting.domain.weeks import Week
@@ -100,7 +101,7 @@ async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime
     def within(col):
         return and_(col >= start, col < cutoff)
 
-    s = statuses_as_of(week.friday)
+    s = statuses_as_of(week.friday, only=student_statuses.c.student_id.in_(select(overdue_transfers.c.student_id)))
     queries = {
         "new_absence_episodes": select(absence_episodes.c.path).where(
             absence_episodes.c.path.contains(under, autoescape=True), within(absence_episodes.c.reached_at)),
