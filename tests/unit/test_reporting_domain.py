@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reporting.domain.cases import age_bucket, ages, mean_hours, ranked
+from reporting.domain.cases import age_bucket, ages, mean_hours, open_at, ranked
+from reporting.entrypoints.charts import bar_chart, percent
 from reporting.domain.rates import Targets, figures, level_of, ratio, target_status, worst
 from reporting.domain.weeks import Week, end_of_day
 
@@ -80,3 +81,17 @@ def test_case_ages_and_durations():
 def test_ranking_shares_ranks_and_puts_the_unknown_last():
     rows = [{"code": "a", "v": 0.1}, {"code": "b", "v": None}, {"code": "c", "v": 0.0}, {"code": "d", "v": 0.1}]
     assert [(r["code"], r["rank"]) for r in ranked(rows, "v")] == [("c", 1), ("a", 2), ("d", 2), ("b", None)]
+
+
+def test_open_cases_at_instants():
+    d = [datetime(2026, 11, day, tzinfo=UTC) for day in range(1, 11)]
+    spans = [(d[0], d[4]), (d[2], None), (d[5], d[6])]
+    # Opened before the instant and not closed before it: a cut-off is the first instant after
+    # a day, so a case closed exactly then was still open at the end of that day.
+    assert open_at(spans, [d[0], d[1], d[4], d[6], d[9]]) == [0, 1, 2, 2, 1]
+
+
+def test_bar_chart_writes_each_value_and_escapes_labels():
+    svg = bar_chart([("<镇>", 0.0714), ("乙", None)], title="t", target=0.02)
+    assert "&lt;镇&gt;" in svg and "7.14%" in svg and "—" in svg and "目标 2.00%" in svg
+    assert percent(0.055556) == "5.56%"

@@ -16,7 +16,7 @@ from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
-from reporting.domain.cases import ages
+from reporting.domain.cases import ages, open_at
 from reporting.domain.rates import Targets
 from reporting.domain.weeks import Week
 from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of,
@@ -126,3 +126,17 @@ async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime
     }
     return {name: list((await uow.session.execute(q)).scalars().all()) for name, q in queries.items()}
 
+
+
+async def open_cases_trend(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Week, tz: ZoneInfo,
+                           weeks: int = 8) -> list[tuple[str, int]]:
+    """Open cases at each of the last ``weeks`` Friday cut-offs, oldest first: one query."""
+    org = await org_in_scope(uow, org_code, caller)
+    series = [week]
+    while len(series) < weeks:
+        series.insert(0, series[0].previous())
+    rows = (await uow.session.execute(select(cases.c.opened_at, cases.c.closed_at, cases.c.status).where(
+        cases.c.path.contains(org.under, autoescape=True)))).all()
+    # A case closed before close times were recorded counts as closed from its opening.
+    spans = [(o, c if c is not None or s != "closed" else o) for o, c, s in rows]
+    return list(zip((str(w) for w in series), open_at(spans, [w.window(tz)[1] for w in series])))

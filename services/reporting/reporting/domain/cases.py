@@ -42,3 +42,10 @@ def ranked(rows: list[dict], key: str) -> list[dict]:
         out.append({**row, "rank": rank})
     out += [{**r, "rank": None} for r in sorted((r for r in rows if r[key] is None), key=lambda r: r["code"])]
     return out
+
+
+def open_at(spans: Iterable[tuple[datetime, datetime | None]], instants: list[datetime]) -> list[int]:
+    """How many cases were open at each instant: opened before it and not closed by then."""
+    spans = list(spans)
+    return [sum(1 for opened, closed in spans if opened < at and (closed is None or closed >= at))
+            for at in instants]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from shared.auth import OFFICIALS, PrincipalDep, Role, access
 from shared.pagination import Page, PageDep
@@ -13,12 +13,13 @@ from shared.service import RuntimeDep, UoWDep
 
 from reporting import summary as summaries
 from reporting.adapters.export import Sheet, export
-from reporting.entrypoints.deps import DayDep, FormatQuery, OrgCode, WeekDep, ZoneDep
+from reporting.entrypoints.deps import DayDep, FormatQuery, OrgCode, WeekDep, ZoneDep, iso_week
+from reporting.entrypoints.page import CSP, weekly_page
 from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, weekly_sheets
 from reporting.ledgers import Filters, Ledger, ledger_rows
 from reporting.rankings import RankBy, Unit, circular, rankings
 from reporting.entrypoints.schemas import Summary
-from reporting.weekly import weekly
+from reporting.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -78,3 +79,15 @@ async def get_circular(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, o
     """What the circular (通报) names: the no-dropout classes (无辍学班级) and the laggards, every
     township and school whose rates are at risk or off target, the worst first."""
     return await circular(uow, org_code, caller, day=day, targets=runtime.settings.targets)
+
+
+@router.get("/reports/weekly/{org_code}/{week}.html", response_class=HTMLResponse,
+            **access(Role.school_staff, OFFICIALS, scope="object"))
+async def get_weekly_page(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: str, week: str,
+                          tz: ZoneDep) -> HTMLResponse:
+    """The weekly report as a page to look at: a dropout-rate bar chart per township and the open
+    cases at each of the last eight Friday cut-offs, drawn on the server as SVG (no external CDN)."""
+    iso = iso_week(runtime, week)
+    report = await weekly(uow, org_code, caller, week=iso, tz=tz, targets=runtime.settings.targets)
+    trend = await open_cases_trend(uow, org_code, caller, week=iso, tz=tz)
+    return HTMLResponse(weekly_page(report, trend), headers={"Content-Security-Policy": CSP})
