@@ -232,3 +232,30 @@ async def test_circular_names_no_dropout_classes_and_laggards(county):
     # Before jR dropped out (10-20) every class was free of dropouts and nobody lagged.
     early = (await county.get("/v1/reports/circular", params={"org_code": COUNTY, "date": "2026-10-19"})).json()
     assert len(early["no_dropout_classes"]) == 3 and early["laggards"] == []
+
+
+async def test_a_promotion_gives_the_same_figures_whichever_partition_arrives_first(databases):
+    """class.promoted is keyed by class, a child's events by child: in a replay either may come
+    first. The grade (and level) on any day must not depend on it."""
+    from tests.reporting_fixture import PROVINCE, _enrol, _event, _org, _status
+
+    registry = "baoxue.registry.v1"
+    promoted = (registry, _event("baoxue.registry.class.promoted", "c-s2", "2027-07-10T02:00:00", {
+        "class_id": "c-s2", "school_code": S2, "name": "六年级(1)班", "grade": 7, "previous_grade": 6,
+        "school_year": 2027}))
+    orgs = [_org(c) for c in (PROVINCE, "410100", COUNTY, T1, S2)]
+    children = [_enrol("a", S2, 6), _enrol("b", S2, 6), _enrol("c", S2, 6, on="2026-09-02"),
+                _status("b", "dropped_out", "enrolled", "2027-03-01", "2027-03-01T02:00:00", S2, 6, "illness")]
+    results = []
+    for name, order in (("in_order", [*orgs, *children, promoted]), ("promotion_first", [*orgs, promoted, *children])):
+        async with running("reporting", databases.url(name), "127.0.0.1:1") as client:
+            await load(client, order)
+            before = await summary(client, S2, "2027-06-30")
+            after = await summary(client, S2, "2027-07-11")
+            dropouts = (await client.get("/v1/ledgers/dropouts", params={"org_code": S2})).json()["items"]
+            results.append((before["levels"], after["levels"], [(r["name"], r["grade"]) for r in dropouts]))
+    assert results[0] == results[1]
+    before, after, dropouts = results[0]
+    assert (before["primary"]["enrolled"], before["primary"]["dropped_out"], before["junior"]["on_roll"]) == (2, 1, 0)
+    assert (after["junior"]["enrolled"], after["junior"]["dropped_out"], after["primary"]["on_roll"]) == (2, 1, 0)
+    assert dropouts == [("b", 7)]

@@ -13,7 +13,7 @@ from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, orgs,
+from reporting.adapters.tables import (absence_episodes, cases, class_grades, dual_reports, home_visits, orgs,
                                        overdue_transfers, student_statuses, students, watermarks)
 from reporting.domain.rates import level_of
 
@@ -61,9 +61,10 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         "national_id_masked": d.get("national_id_masked"), "gender": d.get("gender"),
         "birth_date": _date(d.get("birth_date"), None) if d.get("birth_date") else None,
         "flags": "|" + "|".join(d.get("flags") or []) + "|", "status_reason": None, "status_since": enrolled_on,
-        "enrolled_on": enrolled_on})
+        "enrolled_on": enrolled_on, "placed_at": event.time})
     await uow.session.execute(student_statuses.insert().values(
         student_id=d["student_id"], effective_on=enrolled_on, at=event.time, status=status, **placement))
+    await _catch_up_promotions(uow, d["student_id"])
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -72,7 +73,8 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
     date; an event for a student the model has never seen changes nothing."""
     d = event.data
     effective_on = _date(d.get("effective_on"), event.time.date())
-    values: dict[str, Any] = {"status": d["status"], "status_reason": d.get("reason"), "status_since": effective_on}
+    values: dict[str, Any] = {"status": d["status"], "status_reason": d.get("reason"), "status_since": effective_on,
+                              "placed_at": event.time}
     if d.get("org_path"):
         values["path"] = path_key(d["org_path"])
         values["school_code"] = d.get("school_code") or d["org_path"][-1]
@@ -81,28 +83,38 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
     if d.get("class_id"):
         values["class_id"] = d["class_id"]
     await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(**values))
-    await _record_history(uow, students.c.student_id == d["student_id"], effective_on, event.time, with_reason=True)
+    # The row is the student's state after the change: one INSERT ... SELECT, placement included
+    # even when the event left it out.
+    cols = ("student_id", "status", "path", "class_id", "grade", "level")
+    await uow.session.execute(student_statuses.insert().from_select(
+        [*cols, "reason", "effective_on", "at"],
+        select(*(students.c[c] for c in cols), students.c.status_reason,
+               literal(effective_on, student_statuses.c.effective_on.type),
+               literal(event.time, student_statuses.c.at.type)).where(students.c.student_id == d["student_id"])))
+    await _catch_up_promotions(uow, d["student_id"])
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
-    """A class moved up a grade: its children's grade (and perhaps level) from the event's day."""
+    """A class moved up a grade from the event's day: recorded for figures as of any day, and
+    applied to the current grade of the children placed in the class before it."""
     d = event.data
-    await uow.session.execute(update(students).where(students.c.class_id == d["class_id"]).values(
+    await uow.session.execute(class_grades.insert().values(
+        class_id=d["class_id"], effective_on=event.time.date(), at=event.time, grade=d["grade"]))
+    await uow.session.execute(update(students).where(
+        students.c.class_id == d["class_id"], students.c.placed_at < event.time).values(
         grade=d["grade"], level=level_of(d["grade"])))
-    await _record_history(uow, students.c.class_id == d["class_id"], event.time.date(), event.time)
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
-async def _record_history(uow: UnitOfWork, which, effective_on: date, at: datetime, *,
-                          with_reason: bool = False) -> None:
-    """Append the students' current state as a dated row: one INSERT ... SELECT for a class."""
-    cols = ("student_id", "status", "path", "class_id", "grade", "level")
-    reason = students.c.status_reason if with_reason else literal(None, student_statuses.c.reason.type)
-    await uow.session.execute(student_statuses.insert().from_select(
-        [*cols, "effective_on", "at", "reason"],
-        select(*(students.c[c] for c in cols), literal(effective_on, student_statuses.c.effective_on.type),
-               literal(at, student_statuses.c.at.type), reason).where(which)))
+async def _catch_up_promotions(uow: UnitOfWork, student_id: str) -> None:
+    """A promotion of the child's class that happened after the event just applied (it arrived
+    first from another partition) still moves the child's current grade."""
+    latest = (select(class_grades.c.grade).where(class_grades.c.class_id == students.c.class_id,
+                                                 class_grades.c.at > students.c.placed_at)
+              .order_by(class_grades.c.at.desc()).limit(1).scalar_subquery())
+    await uow.session.execute(update(students).where(students.c.student_id == student_id, latest.is_not(None))
+                              .values(grade=latest, level=when((latest <= 6, "primary"), else_="junior")))
 
 
 async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
@@ -191,4 +203,3 @@ HANDLERS = {
     "baoxue.cases.dual_report.issued": on_dual_report_issued,
     "baoxue.cases.dual_report.acknowledged": on_dual_report_acknowledged,
 }
-TOPICS = [TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS]

@@ -15,7 +15,7 @@ from shared.auth import Principal
 from shared.errors import NotFound
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import cases, orgs, student_statuses, watermarks
+from reporting.adapters.tables import cases, class_grades, orgs, student_statuses, watermarks
 from reporting.domain.rates import ATTENDING, RETURNED
 
 
@@ -57,19 +57,28 @@ def unit_of(path: str, kind: str, kinds: dict[str, dict[str, str]]) -> str:
 
 
 def statuses_as_of(day: date, *, only=None):
-    """Each student's newest status row that had taken effect by the end of ``day`` (rn = 1),
-    with whether they had been dropped out by then. ``only`` narrows the students first (a
+    """Each student's newest status row that had taken effect by the end of ``day``, with whether
+    they had been dropped out by then, and their grade on that day: the newest promotion of their
+    class effective by then, if it came after that row. ``only`` narrows the students first (a
     condition on student_statuses) so the window runs over fewer rows."""
-    h = student_statuses
+    h, g = student_statuses, class_grades
     rn = func.row_number().over(partition_by=h.c.student_id,
                                 order_by=(h.c.effective_on.desc(), h.c.at.desc(), h.c.id.desc()))
     dropped_before = func.max(when((h.c.status == "dropped_out", 1), else_=0)).over(partition_by=h.c.student_id)
-    stmt = (select(h.c.student_id, h.c.status, h.c.path, h.c.class_id, h.c.grade, h.c.level, rn.label("rn"),
+    rows = (select(h.c.student_id, h.c.status, h.c.path, h.c.class_id, h.c.grade, h.c.at, rn.label("rn"),
                    dropped_before.label("dropped_before"))
             .where(h.c.effective_on <= day))
     if only is not None:
-        stmt = stmt.where(only)
-    return stmt.subquery("as_of")
+        rows = rows.where(only)
+    rows = rows.subquery("rows")
+    promoted = (select(g.c.class_id, g.c.grade, g.c.at, func.row_number().over(
+        partition_by=g.c.class_id, order_by=(g.c.effective_on.desc(), g.c.at.desc())).label("rn"))
+        .where(g.c.effective_on <= day).subquery("promoted"))
+    grade = when((promoted.c.at > rows.c.at, promoted.c.grade), else_=rows.c.grade)
+    return (select(rows.c.student_id, rows.c.status, rows.c.path, rows.c.class_id, grade.label("grade"),
+                   when((grade <= 6, "primary"), else_="junior").label("level"), rows.c.dropped_before)
+            .select_from(rows.outerjoin(promoted, and_(promoted.c.class_id == rows.c.class_id, promoted.c.rn == 1)))
+            .where(rows.c.rn == 1).subquery("as_of"))
 
 
 async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
@@ -82,7 +91,7 @@ async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
     returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), s.c.dropped_before == 1), 1), else_=0))
     stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status, returned.label("returned"),
                    func.count().label("n"))
-            .where(s.c.rn == 1, s.c.path.contains(org.under, autoescape=True))
+            .where(s.c.path.contains(org.under, autoescape=True))
             .group_by(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 

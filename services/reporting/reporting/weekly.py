@@ -120,7 +120,7 @@ async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime
             dual_reports.c.acknowledged_at.is_(None) | (dual_reports.c.acknowledged_at >= cutoff)),
         # Flagged by the cut-off, and the child still transferred out (no receipt yet) on Friday.
         "overdue_transfers": select(overdue_transfers.c.path).join(
-            s, and_(s.c.student_id == overdue_transfers.c.student_id, s.c.rn == 1)).where(
+            s, s.c.student_id == overdue_transfers.c.student_id).where(
             overdue_transfers.c.path.contains(under, autoescape=True), overdue_transfers.c.flagged_at < cutoff,
             s.c.status == "transferred_out"),
     }

@@ -14,6 +14,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('class_grades',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('class_id', sa.String(length=36), nullable=False),
+    sa.Column('effective_on', sa.Date(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('grade', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('class_grades', schema=None) as batch_op:
+        batch_op.create_index('ix_reporting_class_grades_class', ['class_id', 'effective_on'], unique=False)
+
     op.create_table('absence_episodes',
     sa.Column('episode_id', sa.String(length=64), nullable=False),
     sa.Column('student_id', sa.String(length=36), nullable=False),
@@ -93,6 +104,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('status_reason', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('status_since', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('enrolled_on', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('placed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_reporting_students_class', ['class_id'], unique=False)
 
 
@@ -100,6 +112,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('students', schema=None) as batch_op:
         batch_op.drop_index('ix_reporting_students_class')
+        batch_op.drop_column('placed_at')
         batch_op.drop_column('enrolled_on')
         batch_op.drop_column('status_since')
         batch_op.drop_column('status_reason')
@@ -139,3 +152,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reporting_absence_episodes_path')
 
     op.drop_table('absence_episodes')
+    with op.batch_alter_table('class_grades', schema=None) as batch_op:
+        batch_op.drop_index('ix_reporting_class_grades_class')
+
+    op.drop_table('class_grades')

@@ -41,6 +41,9 @@ students = Table(
     Column("status_reason", String(500), nullable=True),
     Column("status_since", Date, nullable=True),
     Column("enrolled_on", Date, nullable=True),
+    # Event time of the last placement (enrolment or status change): a promotion applies to the
+    # children placed in the class before it, whatever order the two topics' partitions arrive in.
+    Column("placed_at", UtcDateTime(), nullable=True),
 )
 Index("ix_reporting_students_path", students.c.path)
 Index("ix_reporting_students_class", students.c.class_id)
@@ -62,6 +65,21 @@ student_statuses = Table(
     Column("reason", String(500), nullable=True),
 )
 Index("ix_reporting_student_statuses_student", student_statuses.c.student_id, student_statuses.c.effective_on)
+
+# Every promotion of a class (the grade from a day on). Kept apart from the status history, so
+# that a promotion and a child's placement, keyed differently and so on different partitions,
+# give the same model in either order: a child's grade on D is the newest promotion of their
+# class effective by D that came after their newest status row, or else that row's grade.
+class_grades = Table(
+    "class_grades",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("class_id", String(36), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("grade", Integer, nullable=False),
+)
+Index("ix_reporting_class_grades_class", class_grades.c.class_id, class_grades.c.effective_on)
 
 cases = Table(
     "cases",
@@ -137,5 +155,5 @@ watermarks = Table(
 )
 
 # Every table the events build, emptied by a rebuild (watermarks included).
-PROJECTIONS = (orgs, students, student_statuses, cases, home_visits, absence_episodes, overdue_transfers,
+PROJECTIONS = (orgs, students, student_statuses, class_grades, cases, home_visits, absence_episodes, overdue_transfers,
                dual_reports, watermarks)
