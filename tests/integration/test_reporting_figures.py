@@ -200,6 +200,11 @@ async def test_ledger_filters_pagination_and_exports(county):
     assert book.sheetnames == ["不具备学习条件儿童台账"] and rows[1][0] == "u1" and rows[1][-2] == "送教上门"
     r = await county.get("/v1/ledgers/everyone", params={"org_code": COUNTY})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "ledger"
+    # Every ledger read is audited, filed under the org, so the county's officials see who read it.
+    log = (await county.get("/v1/audit", params={"action": "read"}, headers=bearer("county_official", COUNTY))).json()
+    assert {(e["route"], e["scope_path"]) for e in log["items"]} == {
+        ("/v1/ledgers/{ledger}", "/410000/410100/410122/")}
+    assert log["total"] == 7  # the seven successful reads above (the 422 reached no ledger)
 
 
 async def ranks(client, **params) -> list[tuple]:
