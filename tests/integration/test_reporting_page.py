@@ -34,6 +34,7 @@ async def test_the_page_is_self_contained_svg_with_the_figures(county):  # noqa:
     html = r.text
     assert "<script" not in html and not re.search(r"(src|href)=\"https?:", html)
     assert html.count('class="bar"') == 2  # one bar per township
+    assert "2026-11-14 00:00 至 2026-11-21 00:00" in html  # the week in local time
     # Open cases at the eight Friday cut-offs W40..W47: cR from 10-19 to 11-12, then cD.
     values = re.findall(r'<text class="value"[^>]*>([^<]+)</text>', html.split("在办案件趋势</h2>")[1])
     assert values == ["0", "0", "0", "1", "1", "1", "1", "1"]

@@ -90,4 +90,4 @@ async def get_weekly_page(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep
     iso = iso_week(runtime, week)
     report = await weekly(uow, org_code, caller, week=iso, tz=tz, targets=runtime.settings.targets)
     trend = await open_cases_trend(uow, org_code, caller, week=iso, tz=tz)
-    return HTMLResponse(weekly_page(report, trend), headers={"Content-Security-Policy": CSP})
+    return HTMLResponse(weekly_page(report, trend, tz), headers={"Content-Security-Policy": CSP})

@@ -3,12 +3,13 @@ fetched from anywhere (the Content-Security-Policy forbids it)."""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from html import escape
 from typing import Any
 
+from reporting.adapters.export import value_at
 from reporting.entrypoints.charts import bar_chart, line_chart, percent
 from reporting.entrypoints.sheets import FIGURES
-from reporting.adapters.export import value_at
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STATUS = {"on_target": "达标", "at_risk": "临界", "off_target": "未达标", None: "—"}
@@ -24,7 +25,11 @@ def _cell(key: str, value: Any) -> str:
     return escape(str(value))
 
 
-def weekly_page(report: dict[str, Any], trend: list[tuple[str, int]]) -> str:
+def _local(at: datetime | None, tz: tzinfo) -> str:
+    return "—" if at is None else at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def weekly_page(report: dict[str, Any], trend: list[tuple[str, int]], tz: tzinfo) -> str:
     title = f"{report['org_name']} {report['week']} 控辍保学周报"
     now, before = report["totals"]["current"], report["totals"]["previous"]
     summary = "".join(f"<tr><th>{escape(h)}</th><td>{_cell(k, value_at(now, k))}</td>"
@@ -38,7 +43,7 @@ def weekly_page(report: dict[str, Any], trend: list[tuple[str, int]]) -> str:
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>
 <body><h1>{escape(title)}</h1>
-<p>统计区间 {escape(str(report['period']['start']))} 至 {escape(str(report['period']['cutoff']))}（周五截止）；数据截至 {escape(str(report['as_of']))}</p>
+<p>统计区间 {_local(report['period']['start'], tz)} 至 {_local(report['period']['cutoff'], tz)}（周五24时截止，{escape(str(tz))}）；数据截至 {_local(report['as_of'], tz)}</p>
 <h2>汇总</h2><table><tr><th>指标</th><th>本周</th><th>上周</th></tr>{summary}</table>
 <h2>各乡镇辍学率</h2>{bars}
 <table><tr><th>乡镇</th>{''.join(f'<th>{escape(h)}</th>' for _, h in FIGURES[:8])}</tr>{town_rows}</table>
