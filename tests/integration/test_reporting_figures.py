@@ -104,7 +104,7 @@ def activity(block: dict) -> tuple:
 
 async def test_weekly_report_with_friday_cut_off_and_the_previous_week(county):
     w = (await weekly(county, COUNTY, "2026-W47")).json()
-    assert w["period"] == {"start": "2026-11-13T16:00:00+00:00", "cutoff": "2026-11-20T16:00:00+00:00"}
+    assert w["period"] == {"start": "2026-11-13T16:00:00Z", "cutoff": "2026-11-20T16:00:00Z"}
     now, before = w["totals"]["current"], w["totals"]["previous"]
     # W47: jF's episode and case (a false alarm, closed 11-17), cD's second visit on 11-18; cD
     # stays open (11 days), its education report unacknowledged; p6's transfer still overdue.

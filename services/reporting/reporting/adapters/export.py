@@ -18,6 +18,7 @@ from urllib.parse import quote
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from openpyxl import Workbook
+from pydantic import BaseModel
 
 Format = Literal["json", "csv", "xlsx"]
 Column = tuple[str, str]
@@ -75,10 +76,12 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     return buf.getvalue()
 
 
-def export(fmt: Format, sheets: Sequence[Sheet], *, filename: str, body: Any) -> Response:
-    """``body`` is the JSON answer; the sheets are the same figures as tables."""
+def export(fmt: Format, sheets: Sequence[Sheet], *, filename: str, body: Any,
+           model: type[BaseModel] | None = None) -> Response:
+    """``body`` is the JSON answer (shaped by ``model`` when given, as a response_model would);
+    the sheets are the same figures as tables."""
     if fmt == "json":
-        return JSONResponse(jsonable_encoder(body))
+        return JSONResponse(model.model_validate(body).model_dump(mode="json") if model else jsonable_encoder(body))
     disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
     if fmt == "csv":
         return Response(csv_bytes(sheets), media_type="text/csv; charset=utf-8",

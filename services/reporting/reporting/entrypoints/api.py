@@ -18,7 +18,7 @@ from reporting.entrypoints.page import CSP, weekly_page
 from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, weekly_sheets
 from reporting.ledgers import Filters, Ledger, ledger_rows
 from reporting.rankings import RankBy, Unit, circular, rankings
-from reporting.entrypoints.schemas import Summary
+from reporting.entrypoints.schemas import Circular, LedgerRow, Rankings, Summary, WeeklyReport
 from reporting.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -33,7 +33,7 @@ async def get_summary(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
     return await summaries.summary(uow, org_code, caller, day=day, tz=tz, targets=runtime.settings.targets)
 
 
-@router.get("/reports/weekly", response_model=None, **access(Role.school_staff, OFFICIALS, scope="object"))
+@router.get("/reports/weekly", response_model=WeeklyReport, **access(Role.school_staff, OFFICIALS, scope="object"))
 async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode, week: WeekDep,
                      tz: ZoneDep, format: FormatQuery = "json") -> Response:
     """The Friday weekly report (周报) of a county (or any org): rates against targets, new absence
@@ -41,10 +41,10 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
     overdue transfers and home visits, in total and per township and school, with the previous
     week beside it. CSV and XLSX have Chinese headings, one sheet (or CSV section) per part."""
     report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets)
-    return export(format, weekly_sheets(report), filename=f"周报-{org_code}-{week}", body=report)
+    return export(format, weekly_sheets(report), filename=f"周报-{org_code}-{week}", body=report, model=WeeklyReport)
 
 
-@router.get("/ledgers/{ledger}", response_model=None,
+@router.get("/ledgers/{ledger}", response_model=Page[LedgerRow],
             **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
 async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code: OrgCode, page: PageDep,
                      school_code: Annotated[str | None, Query(max_length=32)] = None,
@@ -59,13 +59,14 @@ async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code
     filters = Filters(school_code=school_code, grade=grade, status=status, flag=flag)
     rows, total = await ledger_rows(uow, ledger, org_code, caller, filters, page if format == "json" else None)
     sheet = Sheet(LEDGER_TITLES[ledger], LEDGER_COLUMNS[ledger], rows)
-    return export(format, [sheet], filename=f"{LEDGER_TITLES[ledger]}-{org_code}", body=Page.of(rows, total, page))
+    return export(format, [sheet], filename=f"{LEDGER_TITLES[ledger]}-{org_code}", body=Page.of(rows, total, page),
+                  model=Page[LedgerRow])
 
 
-@router.get("/reports/rankings", **access(Role.school_staff, OFFICIALS, scope="object"))
+@router.get("/reports/rankings", response_model=Rankings, **access(Role.school_staff, OFFICIALS, scope="object"))
 async def get_rankings(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode, day: DayDep,
                        tz: ZoneDep, by: RankBy = "dropout_rate", unit: Unit = "township",
-                       level: Annotated[Literal["primary", "junior"] | None, Query()] = None) -> dict:
+                       level: Annotated[Literal["primary", "junior"] | None, Query()] = None):
     """The townships (or schools) under an org ranked, best first, by dropout rate or by case
     handling: mean hours from a case's opening to its first home visit, or to the child's return.
     Equal values share a rank; units with nothing to measure come last without one."""
@@ -73,9 +74,9 @@ async def get_rankings(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, o
                           targets=runtime.settings.targets)
 
 
-@router.get("/reports/circular", **access(Role.school_staff, OFFICIALS, scope="object"))
+@router.get("/reports/circular", response_model=Circular, **access(Role.school_staff, OFFICIALS, scope="object"))
 async def get_circular(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode,
-                       day: DayDep) -> dict:
+                       day: DayDep):
     """What the circular (通报) names: the no-dropout classes (无辍学班级) and the laggards, every
     township and school whose rates are at risk or off target, the worst first."""
     return await circular(uow, org_code, caller, day=day, targets=runtime.settings.targets)
