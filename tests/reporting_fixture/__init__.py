@@ -32,8 +32,8 @@ CLASS = {S1: "c-s1", S2: "c-s2", S3: "c-s3"}
 
 
 def sid(name: str) -> str:
-    """Readable, stable student ids: "00000000-0000-0000-0000-0000000000jD" is not a uuid, but
-    the read model stores them as strings, as it must for person ids too."""
+    """Readable, stable ids ("student-jD"): the read model keeps ids as strings, as it must for
+    the person ids of children with no student record."""
     return f"student-{name}"
 
 
