@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import uvicorn
 
@@ -12,16 +12,24 @@ from shared.migrations import upgrade
 from shared.settings import ServiceSettings
 
 
-def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Callable[..., object]) -> None:
+def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Callable[..., object],
+         commands: Mapping[str, tuple[str, Callable[[ServiceSettings], None]]] | None = None) -> None:
+    """``commands`` adds a service's own commands: name -> (help, function of the settings)."""
+    commands = dict(commands or {})
     # The program name comes from the folder, not from settings: --help must work even when the
     # environment is misconfigured (that is when an operator reads it).
     parser = argparse.ArgumentParser(prog=f"python -m {service_dir.name}")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"],
-                        help="migrate: alembic upgrade head; serve: run the HTTP service (default)")
+    helps = ["migrate: alembic upgrade head", "serve: run the HTTP service (default)",
+             *(f"{name}: {text}" for name, (text, _) in commands.items())]
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", *commands],
+                        help="; ".join(helps))
     args = parser.parse_args()
     settings = settings_cls()
     if args.command == "migrate":
         upgrade(service_dir, settings.database_url)
+        return
+    if args.command in commands:
+        commands[args.command][1](settings)
         return
     uvicorn.run(
         app_factory(settings),

@@ -89,6 +89,11 @@ class EventConsumer:
                 await _sleep(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    async def apply(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
+        """Handle one record exactly as the consume loop does (inbox, retries, dead letters), for
+        tools that read the topics themselves, such as a read model's rebuild by replay."""
+        await self._process(record, stop)
+
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         try:
             await self._consumer.commit({tp: offset})

@@ -1,8 +1,12 @@
-"""One table, three formats: JSON for apps, CSV and XLSX for the officials who keep ledgers in Excel.
+"""One table (or several), three formats: JSON for apps, CSV and XLSX for the officials who keep
+ledgers in Excel.
 
-A route declares its columns once (key, Chinese heading) and passes rows (dicts); this module
-writes the response. CSV is UTF-8 with a BOM, without which Excel reads Chinese as mojibake;
-cells that a spreadsheet would run as a formula are prefixed with ' (OWASP CSV injection).
+A route declares its columns once, as (key, Chinese heading) pairs (a key may be dotted,
+"current.enrolled", to reach into nested rows), and passes rows (dicts); this module writes the
+response. CSV is UTF-8 with a BOM, without which Excel reads Chinese as mojibake; cells that a
+spreadsheet would run as a formula are prefixed with ' (OWASP CSV injection). A report of several
+sections is a workbook with one sheet per section, or a CSV with the sections one after another,
+each under its title.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping, NamedTuple, Sequence
 from urllib.parse import quote
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 Format = Literal["json", "csv", "xlsx"]
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -28,10 +33,23 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     key: str
     heading: str
+
+
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    columns: Sequence[tuple[str, str]]  # Column, or a plain (key, heading) pair
+    rows: Iterable[Mapping[str, Any]]
+
+
+def value_at(row: Any, key: str) -> Any:
+    """``row["a"]["b"]`` for the key "a.b"; None where a level is missing."""
+    for part in key.split("."):
+        row = row.get(part) if isinstance(row, Mapping) else None
+    return row
 
 
 def cell(value: Any) -> Any:
@@ -51,49 +69,76 @@ def cell(value: Any) -> Any:
     return value
 
 
-def _disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+def _table(sheet: Sheet) -> Iterable[list[Any]]:
+    yield [heading for _, heading in sheet.columns]
+    for row in sheet.rows:
+        yield [cell(value_at(row, key)) for key, _ in sheet.columns]
 
 
-def to_csv(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]]) -> bytes:
+def sheets_csv(sheets: Sequence[Sheet]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.heading for c in columns])
-    for row in rows:
-        writer.writerow([cell(row.get(c.key)) for c in columns])
+    for i, sheet in enumerate(sheets):
+        if len(sheets) > 1:
+            if i:
+                writer.writerow([])
+            writer.writerow([f"【{sheet.title}】"])
+        writer.writerows(_table(sheet))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def to_xlsx(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], *, sheet: str = "Sheet1") -> bytes:
+def sheets_xlsx(sheets: Sequence[Sheet]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
-    ws = book.create_sheet(sheet[:31])
-    header = []
-    for c in columns:
-        h = WriteOnlyCell(ws, value=c.heading)
-        h.font = Font(bold=True)
-        header.append(h)
-    ws.append(header)
-    for row in rows:
-        ws.append([cell(row.get(c.key)) for c in columns])
+    for sheet in sheets:
+        ws = book.create_sheet(sheet.title[:31])  # Excel's limit on sheet names
+        rows = _table(sheet)
+        header = []
+        for heading in next(rows):
+            h = WriteOnlyCell(ws, value=heading)
+            h.font = Font(bold=True)
+            header.append(h)
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def tabular_response(fmt: Format, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], *,
-                     filename: str, json_body: Any = None, sheet: str = "Sheet1") -> Response:
-    """``rows`` as JSON (``json_body`` if given, e.g. a page, else ``{"items": rows}``), CSV or
-    XLSX, the last two as attachments named ``<filename>.csv|.xlsx`` (a stable name: the same
+def to_csv(columns: Sequence[tuple[str, str]], rows: Iterable[Mapping[str, Any]]) -> bytes:
+    return sheets_csv([Sheet("", columns, rows)])
+
+
+def to_xlsx(columns: Sequence[tuple[str, str]], rows: Iterable[Mapping[str, Any]], *, sheet: str = "Sheet1") -> bytes:
+    return sheets_xlsx([Sheet(sheet, columns, rows)])
+
+
+def _disposition(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def sheets_response(fmt: Format, sheets: Sequence[Sheet], *, filename: str, body: Any,
+                    model: type[BaseModel] | None = None) -> Response:
+    """``body`` as JSON (shaped by ``model`` when given, as a response_model would), or the
+    sheets as CSV or XLSX, attachments named ``<filename>.csv|.xlsx`` (a stable name: the same
     request downloads the same file name)."""
     if fmt == "csv":
-        return Response(to_csv(columns, rows), media_type=CSV_TYPE,
+        return Response(sheets_csv(sheets), media_type=CSV_TYPE,
                         headers={"Content-Disposition": _disposition(f"{filename}.csv")})
     if fmt == "xlsx":
-        return Response(to_xlsx(columns, rows, sheet=sheet), media_type=XLSX_TYPE,
+        return Response(sheets_xlsx(sheets), media_type=XLSX_TYPE,
                         headers={"Content-Disposition": _disposition(f"{filename}.xlsx")})
-    return JSONResponse(jsonable_encoder(json_body if json_body is not None else {"items": list(rows)}))
+    return JSONResponse(model.model_validate(body).model_dump(mode="json") if model else jsonable_encoder(body))
+
+
+def tabular_response(fmt: Format, columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]], *,
+                     filename: str, json_body: Any = None, sheet: str = "Sheet1") -> Response:
+    """One table: ``json_body`` (e.g. a page) or ``{"items": rows}`` as JSON, else the rows."""
+    rows = list(rows)
+    return sheets_response(fmt, [Sheet(sheet, columns, rows)], filename=filename,
+                           body=json_body if json_body is not None else {"items": rows})

@@ -31,7 +31,7 @@ TYPE_CONSTANTS = {
     "registry.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED"],
     "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",
-                       "REPORT_ESCALATED"],
+                       "REPORT_ESCALATED", "HOME_VISIT_RECORDED"],
 }
 EVENT_TYPE = re.compile(r"^baoxue(\.[a-z_]+){3}$")  # baoxue.<service>.<entity>.<fact>; topics have 3 parts
 

@@ -187,6 +187,16 @@ REQUESTS: dict[tuple[str, str], Request] = {
     # reporting
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
+    ("GET", "/v1/reports/weekly"): lambda w, r, p: (
+        f"/v1/reports/weekly?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
+    ("GET", "/v1/reports/weekly/{org_code}/{week}.html"): lambda w, r, p: (
+        f"/v1/reports/weekly/{p.codes[LEVEL.get(r, 'county')]}/2026-W47.html", None),
+    ("GET", "/v1/ledgers/{ledger}"): lambda w, r, p: (
+        f"/v1/ledgers/dropouts?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
+    ("GET", "/v1/reports/rankings"): lambda w, r, p: (
+        f"/v1/reports/rankings?org_code={p.codes[LEVEL.get(r, 'county')]}&by=time_to_first_visit", None),
+    ("GET", "/v1/reports/circular"): lambda w, r, p: (
+        f"/v1/reports/circular?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
 }
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
              "/v1/students/transfers": "transfer_id"}

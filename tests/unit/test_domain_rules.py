@@ -2,7 +2,6 @@ import pytest
 
 from cases.domain.model import Recipient, dual_report_recipients
 from registry.domain.model import OrgKind, check_parent
-from reporting.domain.rates import level_figures, ratio
 from shared.errors import Invalid
 
 CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "410100", "kind": "city", "name": "郑州市"},
@@ -40,13 +39,3 @@ def test_org_tree_shape(kind, parent, ok):
     else:
         with pytest.raises(Invalid):
             check_parent(kind, parent)
-
-
-def test_rates_are_none_for_an_empty_population_not_zero():
-    assert ratio(0, 0) is None
-    assert level_figures(0, 0)["dropout_rate"] is None
-
-
-def test_rates_from_counts():
-    figures = level_figures(enrolled=98, dropped_out=2)
-    assert figures["dropout_rate"] == 0.02 and figures["retention_rate"] == 0.98

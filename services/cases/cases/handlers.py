@@ -5,7 +5,7 @@ the service emits is emitted here; reads live in ``cases.queries``."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import structlog
@@ -35,6 +35,7 @@ CASE_CLOSED = "baoxue.cases.case.closed"
 REPORT_ISSUED = "baoxue.cases.dual_report.issued"
 REPORT_ACKNOWLEDGED = "baoxue.cases.dual_report.acknowledged"
 REPORT_ESCALATED = "baoxue.cases.dual_report.escalated"
+HOME_VISIT_RECORDED = "baoxue.cases.home_visit.recorded"
 SYSTEM = "system"
 PLACEMENT = ("school_code", "class_id", "grade", "org_path", "org_chain")
 # Moves that not everyone who works on a case may make: the close-out (销号) and reopening are
@@ -378,8 +379,25 @@ async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit
          "class_id": case["class_id"]} for v in dict.fromkeys(visit["visitors"])])
     await _add_timeline(uow, case_id, "home_visit", {"visit_id": visit_id, "visited_on": visit["visited_on"],
                                                      "outcome": visit["outcome"]}, actor=caller.subject)
+    # Reporting counts visits per week and the time from opening to the first visit.
+    uow.emit(topic=TOPIC_CASES, type=HOME_VISIT_RECORDED, subject=case["student_id"], data={
+        "case_id": case_id,
+        "student_id": case["student_id"],
+        "visit_id": visit_id,
+        "visited_on": visit["visited_on"],
+        "visited_at": visited_at(visit["visited_on"], row["recorded_at"]),
+        "outcome": visit["outcome"],
+    })
     await uow.commit()
     return row
+
+
+def visited_at(visited_on: date, recorded_at: datetime) -> datetime:
+    """The visit's instant as well as it is known: the recording time when the visit was recorded
+    the same (UTC) day, else noon UTC of the visit date (a visit is recorded by date)."""
+    if recorded_at.date() == visited_on:
+        return recorded_at
+    return datetime.combine(visited_on, time(12, 0), tzinfo=timezone.utc)
 
 
 # --- acknowledgement and escalation -----------------------------------------------------------

@@ -1,31 +1,37 @@
-"""Projecting events into the read model, and answering from it."""
+"""Projecting events into the read model. Every value comes from the event (its data or its
+``ce_time``), never from the clock, so replaying the topics rebuilds the same model."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import and_, literal, select, update
 from sqlalchemy import case as when
-from sqlalchemy import func, select, update
 
-from shared.auth import Principal
-from shared.envelope import TOPIC_CASES, TOPIC_REGISTRY, Event
-from shared.errors import NotFound
+from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS, Event
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import cases, orgs, students, watermarks
-from reporting.domain.rates import level_figures
+from reporting.adapters.tables import (absence_episodes, cases, class_grades, dual_reports, home_visits, orgs,
+                                       overdue_transfers, student_statuses, students, watermarks)
+from reporting.domain.rates import level_of
 
-LEVELS = ("primary", "junior")
 
-
-def _path(codes: list[str]) -> str:
+def path_key(codes: list[str]) -> str:
     return "/" + "/".join(codes) + "/"
 
 
-def _level(grade: int | None) -> str | None:
-    return None if grade is None else ("primary" if int(grade) <= 6 else "junior")
+def _date(value: Any, default: date) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10]) if value else default
+
+
+def _instant(value: Any, default: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value) if value else default
 
 
 async def _advance(uow: UnitOfWork, topic: str, event: Event) -> None:
@@ -36,72 +42,164 @@ async def _advance(uow: UnitOfWork, topic: str, event: Event) -> None:
         update(watermarks).where(watermarks.c.topic == topic, watermarks.c.event_time < at).values(event_time=at))
 
 
+# --- registry -------------------------------------------------------------------------------
+
 async def on_org_registered(uow: UnitOfWork, event: Event) -> None:
     d = event.data
-    await upsert(uow.session, orgs, {"code": d["code"]}, {"name": d["name"], "kind": d["kind"], "path": _path(d["path"])})
+    await upsert(uow.session, orgs, {"code": d["code"]}, {"name": d["name"], "kind": d["kind"], "path": path_key(d["path"])})
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
 async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    enrolled_on = _date(d.get("enrolled_on"), event.time.date())
+    status = d.get("status", "enrolled")
+    placement = {"path": path_key(d["org_path"]), "grade": d["grade"], "level": level_of(d["grade"]),
+                 "class_id": d.get("class_id")}
     await upsert(uow.session, students, {"student_id": d["student_id"]}, {
-        "path": _path(d["org_path"]), "grade": d["grade"], "level": _level(d["grade"]), "status": d.get("status", "enrolled")})
+        **placement, "status": status, "school_code": d.get("school_code"), "name": d.get("name"),
+        "national_id_masked": d.get("national_id_masked"), "gender": d.get("gender"),
+        "birth_date": _date(d.get("birth_date"), None) if d.get("birth_date") else None,
+        "flags": "|" + "|".join(d.get("flags") or []) + "|", "status_reason": None, "status_since": enrolled_on,
+        "enrolled_on": enrolled_on, "placed_at": event.time})
+    await uow.session.execute(student_statuses.insert().values(
+        student_id=d["student_id"], effective_on=enrolled_on, at=event.time, status=status, **placement))
+    await _catch_up_promotions(uow, d["student_id"])
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
 async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
+    """The new status (and placement, when it moved: a confirmed transfer) from its effective
+    date; an event for a student the model has never seen changes nothing."""
     d = event.data
-    values: dict[str, Any] = {"status": d["status"]}
-    if "org_path" in d:
-        values["path"] = _path(d["org_path"])
-    if "grade" in d:
-        values.update(grade=d["grade"], level=_level(d["grade"]))
+    effective_on = _date(d.get("effective_on"), event.time.date())
+    values: dict[str, Any] = {"status": d["status"], "status_reason": d.get("reason"), "status_since": effective_on,
+                              "placed_at": event.time}
+    if d.get("org_path"):
+        values["path"] = path_key(d["org_path"])
+        values["school_code"] = d.get("school_code") or d["org_path"][-1]
+    if d.get("grade") is not None:
+        values.update(grade=d["grade"], level=level_of(d["grade"]))
+    if d.get("class_id"):
+        values["class_id"] = d["class_id"]
     await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(**values))
+    # The row is the student's state after the change: one INSERT ... SELECT, placement included
+    # even when the event left it out.
+    cols = ("student_id", "status", "path", "class_id", "grade", "level")
+    await uow.session.execute(student_statuses.insert().from_select(
+        [*cols, "reason", "effective_on", "at"],
+        select(*(students.c[c] for c in cols), students.c.status_reason,
+               literal(effective_on, student_statuses.c.effective_on.type),
+               literal(event.time, student_statuses.c.at.type)).where(students.c.student_id == d["student_id"])))
+    await _catch_up_promotions(uow, d["student_id"])
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
+async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
+    """A class moved up a grade from the event's day: recorded for figures as of any day, and
+    applied to the current grade of the children placed in the class before it."""
+    d = event.data
+    await uow.session.execute(class_grades.insert().values(
+        class_id=d["class_id"], effective_on=event.time.date(), at=event.time, grade=d["grade"]))
+    await uow.session.execute(update(students).where(
+        students.c.class_id == d["class_id"], students.c.placed_at < event.time).values(
+        grade=d["grade"], level=level_of(d["grade"])))
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
+async def _catch_up_promotions(uow: UnitOfWork, student_id: str) -> None:
+    """A promotion of the child's class that happened after the event just applied (it arrived
+    first from another partition) still moves the child's current grade."""
+    latest = (select(class_grades.c.grade).where(class_grades.c.class_id == students.c.class_id,
+                                                 class_grades.c.at > students.c.placed_at)
+              .order_by(class_grades.c.at.desc()).limit(1).scalar_subquery())
+    await uow.session.execute(update(students).where(students.c.student_id == student_id, latest.is_not(None))
+                              .values(grade=latest, level=when((latest <= 6, "primary"), else_="junior")))
+
+
+async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, overdue_transfers).values(
+        transfer_id=d["transfer_id"], student_id=d["student_id"], path=path_key(d["org_path"]),
+        level=level_of(d.get("grade")), requested_on=_date(d.get("requested_on"), event.time.date()),
+        flagged_at=event.time))
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
+# --- attendance -----------------------------------------------------------------------------
+
+async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, absence_episodes).values(
+        episode_id=d.get("episode_id") or event.id, student_id=d["student_id"], path=path_key(d["org_path"]),
+        level=level_of(d.get("grade")), started_at=_instant(d.get("episode_started_at"), event.time),
+        reached_at=event.time))
+    await _advance(uow, TOPIC_ATTENDANCE, event)
+
+
+# --- cases ----------------------------------------------------------------------------------
+
 async def on_case_opened(uow: UnitOfWork, event: Event) -> None:
     d = event.data
-    opened = datetime.fromisoformat(d["opened_at"]) if isinstance(d["opened_at"], str) else d["opened_at"]
     await upsert(uow.session, cases, {"case_id": d["case_id"]}, {
-        "student_id": d["student_id"], "path": _path(d["org_path"]), "level": _level(d.get("grade")),
-        "status": d["status"], "opened_at": opened})
+        "student_id": d["student_id"], "path": path_key(d["org_path"]), "level": level_of(d.get("grade")),
+        "class_id": d.get("class_id"), "status": d["status"], "opened_at": _instant(d.get("opened_at"), event.time)})
     await _advance(uow, TOPIC_CASES, event)
 
 
 async def on_case_status_changed(uow: UnitOfWork, event: Event) -> None:
+    """status_changed and closed: the first return and the close-out keep their time; the
+    outcome of a close (returned, false_alarm, ...) is kept when the event names it."""
     d = event.data
-    await uow.session.execute(update(cases).where(cases.c.case_id == d["case_id"]).values(status=d["status"]))
+    at = _instant(d.get("at"), event.time)
+    values: dict[str, Any] = {"status": d["status"]}
+    returned = d["status"] == "returned" or d.get("outcome") == "returned"
+    if returned:
+        values["returned_at"] = when((cases.c.returned_at.is_(None), at), else_=cases.c.returned_at)
+    if event.type.endswith(".closed") or d["status"] == "closed":
+        values.update(closed_at=at, outcome=d.get("outcome"))
+    await uow.session.execute(update(cases).where(cases.c.case_id == d["case_id"]).values(**values))
     await _advance(uow, TOPIC_CASES, event)
 
 
-async def summary(uow: UnitOfWork, org_code: str, caller: Principal) -> dict[str, Any]:
-    org = (await uow.session.execute(select(orgs).where(orgs.c.code == org_code))).mappings().first()
-    if org is None or caller.path_fragment not in org["path"]:
-        raise NotFound(f"no organisation with code {org_code} in the reporting model")
-    under = f"/{org_code}/"
-    # One pass over the org's students, grouped by level (set-based, not a query per school).
-    rows = (await uow.session.execute(
-        select(
-            students.c.level,
-            func.sum(when((students.c.status.in_(["enrolled", "transferred_in"]), 1), else_=0)),
-            func.sum(when((students.c.status == "dropped_out", 1), else_=0)),
-        ).where(students.c.path.contains(under, autoescape=True)).group_by(students.c.level)
-    )).all()
-    counts = {level: (int(enrolled or 0), int(dropped or 0)) for level, enrolled, dropped in rows}
-    open_rows = (await uow.session.execute(
-        select(cases.c.level, func.count()).where(cases.c.path.contains(under, autoescape=True),
-                                                  cases.c.status != "closed").group_by(cases.c.level)
-    )).all()
-    open_by_level = {level: n for level, n in open_rows}
-    levels = {lv: {**level_figures(*counts.get(lv, (0, 0))), "open_cases": open_by_level.get(lv, 0)} for lv in LEVELS}
-    enrolled = sum(c[0] for c in counts.values())
-    dropped = sum(c[1] for c in counts.values())
-    as_of = (await uow.session.execute(select(func.max(watermarks.c.event_time)))).scalar_one_or_none()
-    return {
-        "org_code": org_code, "org_name": org["name"], "org_kind": org["kind"],
-        **level_figures(enrolled, dropped),
-        "open_cases": sum(open_by_level.values()),
-        "levels": levels,
-        "as_of": as_of,
-    }
+async def on_home_visit_recorded(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    at = _instant(d.get("visited_at") or d.get("at"), event.time)
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, home_visits).values(
+        visit_id=d.get("visit_id") or event.id, case_id=d["case_id"], visited_at=at))
+    await uow.session.execute(update(cases).where(cases.c.case_id == d["case_id"]).values(first_visit_at=when(
+        (and_(cases.c.first_visit_at.is_not(None), cases.c.first_visit_at <= at), cases.c.first_visit_at), else_=at)))
+    await _advance(uow, TOPIC_CASES, event)
+
+
+# --- dual reports ---------------------------------------------------------------------------
+
+async def on_dual_report_issued(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await upsert(uow.session, dual_reports, {"report_id": d["report_id"]}, {
+        "case_id": d["case_id"], "recipient": d.get("recipient"), "issued_at": _instant(d.get("issued_at"), event.time)})
+    await _advance(uow, TOPIC_REPORTS, event)
+
+
+async def on_dual_report_acknowledged(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await upsert(uow.session, dual_reports, {"report_id": d["report_id"]}, {
+        "case_id": d["case_id"], "acknowledged_at": _instant(d.get("acknowledged_at"), event.time)})
+    await _advance(uow, TOPIC_REPORTS, event)
+
+
+HANDLERS = {
+    "baoxue.registry.org.registered": on_org_registered,
+    "baoxue.registry.student.enrolled": on_student_enrolled,
+    "baoxue.registry.student.status_changed": on_student_status_changed,
+    "baoxue.registry.class.promoted": on_class_promoted,
+    "baoxue.registry.transfer.overdue": on_transfer_overdue,
+    "baoxue.attendance.absence.threshold_reached": on_threshold_reached,
+    "baoxue.cases.case.opened": on_case_opened,
+    "baoxue.cases.case.status_changed": on_case_status_changed,
+    "baoxue.cases.case.closed": on_case_status_changed,
+    # Assumed name and shape (issue 5 designs it): {case_id, visit_id?, visited_at|at?}.
+    "baoxue.cases.home_visit.recorded": on_home_visit_recorded,
+    "baoxue.cases.dual_report.issued": on_dual_report_issued,
+    "baoxue.cases.dual_report.acknowledged": on_dual_report_acknowledged,
+}

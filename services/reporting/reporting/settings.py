@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.settings import ServiceSettings
+
+from reporting.domain.rates import Targets
 
 
 class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     http_port: int = 8004
+    # Targets the figures are held against (defaults from the seeds), and how far a rate may miss
+    # its target and still be "at risk" rather than "off target".
+    target_junior_dropout_max: float = Field(default=0.02, ge=0, le=1)
+    target_primary_dropout_max: float = Field(default=0.0, ge=0, le=1)
+    target_retention_min: float = Field(default=0.98, ge=0, le=1)
+    target_at_risk_margin: float = Field(default=0.005, ge=0, le=1)
+
+    @property
+    def targets(self) -> Targets:
+        return Targets(self.target_junior_dropout_max, self.target_primary_dropout_max,
+                       self.target_retention_min, self.target_at_risk_margin)

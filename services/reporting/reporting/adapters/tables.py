@@ -1,8 +1,13 @@
-"""The read model, built only from events. Created only by Alembic migrations."""
+"""The read model, built only from events. Created only by Alembic migrations.
+
+Paths are "/province/city/county/township/school/" strings, so "everything under an org" is one
+`LIKE '%/code/%'` and a school's township is a path segment. Facts that figures "as of any date"
+need are kept dated (status history, case timestamps); current-state columns serve the ledgers.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table
+from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table
 
 from shared.types import UtcDateTime
 
@@ -17,6 +22,7 @@ orgs = Table(
     Column("path", String(400), nullable=False),
 )
 
+# The student's record as it is now (the ledgers list these columns).
 students = Table(
     "students",
     metadata,
@@ -25,8 +31,55 @@ students = Table(
     Column("grade", Integer, nullable=False),
     Column("level", String(8), nullable=False),   # primary | junior
     Column("status", String(32), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    Column("school_code", String(32), nullable=True),
+    Column("name", String(100), nullable=True),
+    Column("national_id_masked", String(32), nullable=True),
+    Column("gender", String(8), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("flags", String(400), nullable=True),  # "|poor_household|left_behind|": one LIKE per flag
+    Column("status_reason", String(500), nullable=True),
+    Column("status_since", Date, nullable=True),
+    Column("enrolled_on", Date, nullable=True),
+    # Event time of the last placement (enrolment or status change): a promotion applies to the
+    # children placed in the class before it, whatever order the two topics' partitions arrive in.
+    Column("placed_at", UtcDateTime(), nullable=True),
 )
 Index("ix_reporting_students_path", students.c.path)
+Index("ix_reporting_students_class", students.c.class_id)
+
+# Every status and placement a student had, from the date it took effect: the status as of a day
+# D is the newest row with effective_on <= D (ties broken by event time, then arrival).
+student_statuses = Table(
+    "student_statuses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("student_id", String(36), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("path", String(400), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    Column("grade", Integer, nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("reason", String(500), nullable=True),
+)
+Index("ix_reporting_student_statuses_student", student_statuses.c.student_id, student_statuses.c.effective_on)
+
+# Every promotion of a class (the grade from a day on). Kept apart from the status history, so
+# that a promotion and a child's placement, keyed differently and so on different partitions,
+# give the same model in either order: a child's grade on D is the newest promotion of their
+# class effective by D that came after their newest status row, or else that row's grade.
+class_grades = Table(
+    "class_grades",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("class_id", String(36), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("grade", Integer, nullable=False),
+)
+Index("ix_reporting_class_grades_class", class_grades.c.class_id, class_grades.c.effective_on)
 
 cases = Table(
     "cases",
@@ -37,8 +90,61 @@ cases = Table(
     Column("level", String(8), nullable=True),
     Column("status", String(32), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    Column("first_visit_at", UtcDateTime(), nullable=True),
+    Column("returned_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("outcome", String(32), nullable=True),
 )
 Index("ix_reporting_cases_path", cases.c.path)
+Index("ix_reporting_cases_student", cases.c.student_id)
+
+home_visits = Table(
+    "home_visits",
+    metadata,
+    Column("visit_id", String(64), primary_key=True),
+    Column("case_id", String(36), nullable=False),
+    Column("visited_at", UtcDateTime(), nullable=False),
+)
+Index("ix_reporting_home_visits_case", home_visits.c.case_id)
+
+# One row per 48-hour episode (attendance's threshold_reached).
+absence_episodes = Table(
+    "absence_episodes",
+    metadata,
+    Column("episode_id", String(64), primary_key=True),
+    Column("student_id", String(36), nullable=False),
+    Column("path", String(400), nullable=False),
+    Column("level", String(8), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("reached_at", UtcDateTime(), nullable=False),
+)
+Index("ix_reporting_absence_episodes_path", absence_episodes.c.path)
+
+# Transfers the registry flagged as waiting too long for the receiving school's receipt.
+overdue_transfers = Table(
+    "overdue_transfers",
+    metadata,
+    Column("transfer_id", String(36), primary_key=True),
+    Column("student_id", String(36), nullable=False),
+    Column("path", String(400), nullable=False),  # the school the child left
+    Column("level", String(8), nullable=True),
+    Column("requested_on", Date, nullable=False),
+    Column("flagged_at", UtcDateTime(), nullable=False),
+)
+Index("ix_reporting_overdue_transfers_path", overdue_transfers.c.path)
+
+# Dual reports (one per recipient); their place in the org tree is their case's.
+dual_reports = Table(
+    "dual_reports",
+    metadata,
+    Column("report_id", String(64), primary_key=True),
+    Column("case_id", String(36), nullable=False),
+    Column("recipient", String(16), nullable=True),
+    Column("issued_at", UtcDateTime(), nullable=True),
+    Column("acknowledged_at", UtcDateTime(), nullable=True),
+)
+Index("ix_reporting_dual_reports_case", dual_reports.c.case_id)
 
 # How far the read model has got: the newest event time applied, per topic.
 watermarks = Table(
@@ -47,3 +153,7 @@ watermarks = Table(
     Column("topic", String(200), primary_key=True),
     Column("event_time", UtcDateTime(), nullable=False),
 )
+
+# Every table the events build, emptied by a rebuild (watermarks included).
+PROJECTIONS = (orgs, students, student_statuses, class_grades, cases, home_visits, absence_episodes, overdue_transfers,
+               dual_reports, watermarks)

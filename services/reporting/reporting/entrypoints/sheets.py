@@ -1,0 +1,56 @@
+"""The Chinese headings of every exported table, and the weekly report as sheets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.export import Column, Sheet, value_at
+from reporting.domain.cases import AGE_BUCKETS
+
+FIGURES: list[Column] = [
+    ("enrolled", "在读人数"), ("dropped_out", "辍学人数"), ("returned", "劝返复学人数"),
+    ("dropout_rate", "辍学率"), ("retention_rate", "巩固率"), ("status", "达标情况"),
+    ("levels.primary.dropout_rate", "小学辍学率"), ("levels.junior.dropout_rate", "初中辍学率"),
+    ("new_absence_episodes", "新增连续缺勤48小时"), ("cases_opened", "新立案"), ("cases_returned", "复学"),
+    ("cases_closed", "销号"), ("home_visits", "家访次数"), ("open_cases", "在办案件"),
+    ("unacknowledged_dual_reports", "双报告未回执"), ("overdue_transfers", "转学超期未回执"),
+]
+
+
+def _unit_columns(first: list[Column]) -> list[Column]:
+    return [*first, *((f"current.{k}", h) for k, h in FIGURES),
+            ("previous.dropped_out", "上周辍学人数"), ("previous.dropout_rate", "上周辍学率"),
+            ("previous.open_cases", "上周在办案件")]
+
+
+def weekly_sheets(report: dict[str, Any]) -> list[Sheet]:
+    totals = report["totals"]
+    summary_rows = [{"metric": h, "current": value_at(totals["current"], k), "previous": value_at(totals["previous"], k),
+                     "change": totals["change"].get(k)} for k, h in FIGURES]
+    ages = [{"age": name, "current": totals["current"]["open_cases_by_age"][name],
+             "previous": totals["previous"]["open_cases_by_age"][name]} for name, _, _ in AGE_BUCKETS]
+    return [
+        Sheet("汇总", [("metric", "指标"), ("current", "本周"), ("previous", "上周"), ("change", "变化")], summary_rows),
+        Sheet("乡镇", _unit_columns([("code", "乡镇代码"), ("name", "乡镇")]), report["townships"]),
+        Sheet("学校", _unit_columns([("township_code", "乡镇代码"), ("code", "学校代码"), ("name", "学校")]),
+              report["schools"]),
+        Sheet("在办案件账龄", [("age", "立案天数"), ("current", "本周"), ("previous", "上周")], ages),
+    ]
+
+
+
+_PERSON: list[Column] = [
+    ("name", "姓名"), ("national_id_masked", "身份证号"), ("gender", "性别"), ("birth_date", "出生日期"),
+    ("school_code", "学校代码"), ("school_name", "学校"), ("grade", "年级"), ("status", "学籍状态"),
+    ("flags", "关爱类别"),
+]
+LEDGER_COLUMNS: dict[str, list[Column]] = {
+    "poor-households": [*_PERSON, ("enrolled_on", "入学日期")],
+    "unable-to-study": [*_PERSON, ("status_reason", "原因"), ("arrangement", "安置方式"), ("status_since", "起始日期")],
+    "dropouts": [*_PERSON, ("dropped_on", "辍学日期"), ("dropout_reason", "辍学原因"), ("case_id", "案件编号"),
+                 ("case_status", "案件状态"), ("opened_at", "立案时间"), ("first_visit_at", "首次家访"),
+                 ("home_visits", "家访次数"), ("returned_at", "复学时间"), ("closed_at", "销号时间"),
+                 ("outcome", "结果")],
+}
+LEDGER_TITLES = {"poor-households": "建档立卡贫困家庭适龄儿童台账", "unable-to-study": "不具备学习条件儿童台账",
+                 "dropouts": "辍学学生劝返台账"}

@@ -1,0 +1,102 @@
+"""Rankings and the circular (通报): schools or townships ranked by dropout rate or by how fast
+cases are handled, the classes with no dropout (无辍学班级), and the laggards to be named."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from shared.auth import Principal
+from shared.uow import UnitOfWork
+
+from reporting.adapters.tables import cases
+from reporting.domain.cases import mean_hours, ranked
+from reporting.domain.rates import LEVELS, STATUS_ORDER, Targets, add, figures, target_status, worst
+from reporting.domain.weeks import end_of_day
+from reporting.read_model import Org, as_of, group, org_in_scope, orgs_under, tallies, unit_of
+
+RankBy = Literal["dropout_rate", "time_to_first_visit", "time_to_return"]
+Unit = Literal["township", "school"]
+
+
+def _within(at: datetime | None, cutoff: datetime) -> datetime | None:
+    """A time that had not happened yet by the cut-off does not count."""
+    return at if at is not None and at < cutoff else None
+
+
+async def _case_spans(uow: UnitOfWork, org: Org, cutoff: datetime) -> list[dict[str, Any]]:
+    stmt = select(cases.c.path, cases.c.level, cases.c.opened_at, cases.c.first_visit_at, cases.c.returned_at).where(
+        cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < cutoff)
+    return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
+
+
+async def rankings(uow: UnitOfWork, org_code: str, caller: Principal, *, by: RankBy, unit: Unit,
+                   level: str | None, day: date, tz: ZoneInfo, targets: Targets) -> dict[str, Any]:
+    """Lowest first: a lower dropout rate, a quicker first visit (hours from opening), a quicker
+    return (hours from opening to the child back in school). Units without a value come last."""
+    org = await org_in_scope(uow, org_code, caller)
+    kinds = await orgs_under(uow, org)
+    codes = sorted(c for c, o in kinds.items() if o["kind"] == unit)
+    rows: list[dict[str, Any]]
+    if by == "dropout_rate":
+        per_unit = group(await tallies(uow, org, day), lambda r: unit_of(r["path"], unit, kinds))
+        rows = []
+        for code in codes:
+            tally = per_unit.get(code, {})
+            fig = figures(tally.get(level, Counter()) if level else add(tally))
+            status = (target_status(level, fig, targets) if level
+                      else worst([target_status(lv, figures(tally.get(lv, Counter())), targets) for lv in LEVELS]))
+            rows.append({"code": code, "name": kinds[code]["name"], "value": fig["dropout_rate"],
+                         "enrolled": fig["enrolled"], "dropped_out": fig["dropped_out"], "status": status})
+    else:
+        cutoff = end_of_day(day, tz)
+        end = "first_visit_at" if by == "time_to_first_visit" else "returned_at"
+        spans: dict[str, list] = defaultdict(list)
+        for c in await _case_spans(uow, org, cutoff):
+            if level is None or c["level"] == level:
+                spans[unit_of(c["path"], unit, kinds)].append((c["opened_at"], _within(c[end], cutoff)))
+        rows = [{"code": code, "name": kinds[code]["name"], "value": mean_hours(spans.get(code, [])),
+                 "cases": len(spans.get(code, [])), "done": sum(1 for _, e in spans.get(code, []) if e)}
+                for code in codes]
+    return {"org_code": org.code, "org_name": org.name, "by": by, "unit": unit, "level": level, "date": day,
+            "rows": ranked(rows, "value"), "as_of": await as_of(uow)}
+
+
+async def circular(uow: UnitOfWork, org_code: str, caller: Principal, *, day: date,
+                   targets: Targets) -> dict[str, Any]:
+    """No-dropout classes (无辍学班级: children on the roll and none dropped out) and the laggards:
+    every township and school at risk or off target, the worst first."""
+    org = await org_in_scope(uow, org_code, caller)
+    kinds = await orgs_under(uow, org)
+    rows = await tallies(uow, org, day)
+    classes = group([r for r in rows if r["class_id"]], lambda r: f"{r['path']}|{r['class_id']}")
+    grades = {f"{r['path']}|{r['class_id']}": r["grade"] for r in rows}
+    no_dropout = []
+    for key, by_level in sorted(classes.items()):
+        fig = figures(add(by_level))
+        if fig["on_roll"] and not fig["dropped_out"]:
+            path, class_id = key.split("|")
+            school = path.strip("/").split("/")[-1]
+            no_dropout.append({"class_id": class_id, "school_code": school,
+                               "school_name": kinds.get(school, {}).get("name"), "grade": grades[key],
+                               "on_roll": fig["on_roll"]})
+    laggards = []
+    for unit in ("township", "school"):
+        per_unit = group(rows, lambda r: unit_of(r["path"], unit, kinds))
+        for code, by_level in per_unit.items():
+            if kinds.get(code, {}).get("kind") != unit:
+                continue
+            for lv, tally in by_level.items():
+                fig = figures(tally)
+                status = target_status(lv, fig, targets)
+                if status in ("at_risk", "off_target"):
+                    laggards.append({"code": code, "name": kinds[code]["name"], "kind": unit, "level": lv,
+                                     "status": status, "dropout_rate": fig["dropout_rate"],
+                                     "retention_rate": fig["retention_rate"], "dropped_out": fig["dropped_out"]})
+    laggards.sort(key=lambda r: (-STATUS_ORDER.index(r["status"]), -(r["dropout_rate"] or 0), r["kind"], r["code"]))
+    return {"org_code": org.code, "org_name": org.name, "date": day, "classes": len(classes),
+            "no_dropout_classes": no_dropout, "laggards": laggards, "as_of": await as_of(uow)}

@@ -1,0 +1,123 @@
+"""Set-based reads of the read model that every report shares: the org tree, statuses as of a
+day grouped by school and class, and dated facts counted per school path."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy import case as when
+
+from shared.audit import sees_org
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.uow import UnitOfWork
+
+from reporting.adapters.tables import cases, class_grades, orgs, student_statuses, watermarks
+from reporting.domain.rates import ATTENDING, RETURNED
+
+
+@dataclass(frozen=True)
+class Org:
+    code: str
+    name: str
+    kind: str
+    path: str
+
+    @property
+    def under(self) -> str:
+        return f"/{self.code}/"
+
+
+async def org_in_scope(uow: UnitOfWork, org_code: str, caller: Principal) -> Org:
+    row = (await uow.session.execute(select(orgs).where(orgs.c.code == org_code))).mappings().first()
+    # sees_org also files the request's audit row (an export is audited) under this org.
+    if row is None or not sees_org(caller, row["path"].strip("/").split("/")):
+        raise NotFound(f"no organisation with code {org_code} in the reporting model")
+    return Org(row["code"], row["name"], row["kind"], row["path"])
+
+
+async def orgs_under(uow: UnitOfWork, org: Org) -> dict[str, dict[str, str]]:
+    """code -> {code, name, kind, path} of the org and everything below it."""
+    rows = (await uow.session.execute(
+        select(orgs.c.code, orgs.c.name, orgs.c.kind, orgs.c.path).where(orgs.c.path.contains(org.under, autoescape=True))
+    )).mappings().all()
+    return {r["code"]: dict(r) for r in rows}
+
+
+def unit_of(path: str, kind: str, kinds: dict[str, dict[str, str]]) -> str:
+    """The org of this kind on a school's path; a school with none above it (a county-run
+    school has no township) stands for itself."""
+    codes = path.strip("/").split("/")
+    for code in codes:
+        if kinds.get(code, {}).get("kind") == kind:
+            return code
+    return codes[-1]
+
+
+def statuses_as_of(day: date, *, only=None):
+    """Each student's newest status row that had taken effect by the end of ``day``, with whether
+    they had been dropped out by then, and their grade on that day: the newest promotion of their
+    class effective by then, if it came after that row. ``only`` narrows the students first (a
+    condition on student_statuses) so the window runs over fewer rows."""
+    h, g = student_statuses, class_grades
+    rn = func.row_number().over(partition_by=h.c.student_id,
+                                order_by=(h.c.effective_on.desc(), h.c.at.desc(), h.c.id.desc()))
+    dropped_before = func.max(when((h.c.status == "dropped_out", 1), else_=0)).over(partition_by=h.c.student_id)
+    rows = (select(h.c.student_id, h.c.status, h.c.path, h.c.class_id, h.c.grade, h.c.at, rn.label("rn"),
+                   dropped_before.label("dropped_before"))
+            .where(h.c.effective_on <= day))
+    if only is not None:
+        rows = rows.where(only)
+    rows = rows.subquery("rows")
+    promoted = (select(g.c.class_id, g.c.grade, g.c.at, func.row_number().over(
+        partition_by=g.c.class_id, order_by=(g.c.effective_on.desc(), g.c.at.desc())).label("rn"))
+        .where(g.c.effective_on <= day).subquery("promoted"))
+    grade = when((promoted.c.at > rows.c.at, promoted.c.grade), else_=rows.c.grade)
+    return (select(rows.c.student_id, rows.c.status, rows.c.path, rows.c.class_id, grade.label("grade"),
+                   when((grade <= 6, "primary"), else_="junior").label("level"), rows.c.dropped_before)
+            .select_from(rows.outerjoin(promoted, and_(promoted.c.class_id == rows.c.class_id, promoted.c.rn == 1)))
+            .where(rows.c.rn == 1).subquery("as_of"))
+
+
+async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
+    """(path, class_id, grade, level, status, returned, n) for every class under the org as of a
+    day: one query; a returned child is an attending one with a dropped-out row before. Only
+    children who were ever under the org are read (their newest row may lie elsewhere)."""
+    h = student_statuses
+    ever_here = h.c.student_id.in_(select(h.c.student_id).where(h.c.path.contains(org.under, autoescape=True)))
+    s = statuses_as_of(day, only=ever_here)
+    returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), s.c.dropped_before == 1), 1), else_=0))
+    stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status, returned.label("returned"),
+                   func.count().label("n"))
+            .where(s.c.path.contains(org.under, autoescape=True))
+            .group_by(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status))
+    return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
+
+
+def group(rows: list[dict[str, Any]], key) -> dict[str, dict[str, Counter]]:
+    """unit -> level -> tally, for any grouping of the class rows (school, township, all)."""
+    out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for r in rows:
+        add_row(out[key(r)][r["level"]], r)
+    return out
+
+
+def add_row(tally: Counter, row: dict[str, Any]) -> None:
+    tally[row["status"]] += row["n"]
+    tally[RETURNED] += int(row["returned"] or 0)
+
+
+async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, Any]]:
+    """Cases open at an instant: opened by then and not closed by then."""
+    stmt = select(cases.c.case_id, cases.c.path, cases.c.level, cases.c.opened_at).where(
+        cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < at,
+        (cases.c.closed_at.is_(None) & (cases.c.status != "closed")) | (cases.c.closed_at >= at))
+    return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
+
+
+async def as_of(uow: UnitOfWork) -> datetime | None:
+    return (await uow.session.execute(select(func.max(watermarks.c.event_time)))).scalar_one_or_none()

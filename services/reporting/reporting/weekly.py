@@ -1,0 +1,142 @@
+"""The Friday weekly report (周报) for a county (or any org): totals, one row per township and
+per school, this week against the previous one. Each figure is one set-based query over the
+org's rows, grouped in memory by the units on each school's path."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+
+from shared.auth import Principal
+from shared.uow import UnitOfWork
+
+from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
+                                       student_statuses)
+from reporting.domain.cases import ages, open_at
+from reporting.domain.rates import Targets
+from reporting.domain.weeks import Week
+from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of,
+                                  tallies, unit_of)
+from reporting.summary import level_block
+
+# Counts of the week's activity and of what stands open at the cut-off, in report order.
+ACTIVITY = ("new_absence_episodes", "cases_opened", "cases_returned", "cases_closed", "home_visits",
+            "open_cases", "unacknowledged_dual_reports", "overdue_transfers")
+ALL = "all"
+
+
+async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Week, tz: ZoneInfo,
+                 targets: Targets) -> dict[str, Any]:
+    org = await org_in_scope(uow, org_code, caller)
+    kinds = await orgs_under(uow, org)
+    current = await _figures(uow, org, kinds, week, tz, targets)
+    previous = await _figures(uow, org, kinds, week.previous(), tz, targets)
+    start, cutoff = week.window(tz)
+
+    def rows(kind: str) -> list[dict[str, Any]]:
+        codes = sorted(c for c, o in kinds.items() if o["kind"] == kind)
+        return [{"code": c, "name": kinds[c]["name"],
+                 "township_code": unit_of(kinds[c]["path"], "township", kinds) if kind == "school" else None,
+                 "current": current.get(c) or _empty(targets), "previous": previous.get(c) or _empty(targets)}
+                for c in codes]
+
+    return {
+        "org_code": org.code, "org_name": org.name, "org_kind": org.kind, "week": str(week),
+        "friday": week.friday, "period": {"start": start, "cutoff": cutoff},
+        "totals": {"current": current[ALL], "previous": previous[ALL],
+                   "change": _change(current[ALL], previous[ALL])},
+        "townships": rows("township"), "schools": rows("school"), "as_of": await as_of(uow),
+    }
+
+
+def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    keys = ("enrolled", "dropped_out", "returned", "dropout_rate", "retention_rate", *ACTIVITY)
+    return {k: None if now[k] is None or before[k] is None else round(now[k] - before[k], 6) for k in keys}
+
+
+def _empty(targets: Targets) -> dict[str, Any]:
+    return {**level_block({}, Counter(), targets), **{k: 0 for k in ACTIVITY if k != "open_cases"},
+            "open_cases_by_age": ages([], datetime.min)}
+
+
+async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], week: Week, tz: ZoneInfo,
+                   targets: Targets) -> dict[str, dict[str, Any]]:
+    """unit code (or "all") -> the week's figures, for every township and school with any."""
+    start, cutoff = week.window(tz)
+
+    def units(path: str) -> Iterable[str]:
+        return {ALL, unit_of(path, "township", kinds), path.strip("/").split("/")[-1]}
+
+    by_level: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for r in await tallies(uow, org, week.friday):
+        for u in units(r["path"]):
+            add_row(by_level[u][r["level"]], r)
+    counts: dict[str, Counter] = defaultdict(Counter)
+    opened_at: dict[str, list[datetime]] = defaultdict(list)
+    open_by_level: dict[str, Counter] = defaultdict(Counter)
+    for c in await open_cases(uow, org, cutoff):
+        for u in units(c["path"]):
+            open_by_level[u][c["level"]] += 1
+            opened_at[u].append(c["opened_at"])
+    for name, paths in (await _activity(uow, org, start, cutoff, week)).items():
+        for path in paths:
+            for u in units(path):
+                counts[u][name] += 1
+    out = {}
+    for u in {ALL} | set(by_level) | set(counts) | set(open_by_level):
+        block = level_block(by_level.get(u, {}), open_by_level.get(u, Counter()), targets)
+        out[u] = {**block, **{k: counts[u][k] for k in ACTIVITY if k != "open_cases"},
+                  "open_cases_by_age": ages(opened_at.get(u, []), cutoff)}
+    return out
+
+
+async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime, week: Week) -> dict[str, list[str]]:
+    """The school path of every fact counted this week: one query per kind of fact."""
+    under = org.under
+
+    def within(col):
+        return and_(col >= start, col < cutoff)
+
+    s = statuses_as_of(week.friday, only=student_statuses.c.student_id.in_(select(overdue_transfers.c.student_id)))
+    queries = {
+        "new_absence_episodes": select(absence_episodes.c.path).where(
+            absence_episodes.c.path.contains(under, autoescape=True), within(absence_episodes.c.reached_at)),
+        "cases_opened": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),
+                                                   within(cases.c.opened_at)),
+        "cases_returned": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),
+                                                     within(cases.c.returned_at)),
+        "cases_closed": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),
+                                                   within(cases.c.closed_at)),
+        "home_visits": select(cases.c.path).join(home_visits, home_visits.c.case_id == cases.c.case_id).where(
+            cases.c.path.contains(under, autoescape=True), within(home_visits.c.visited_at)),
+        # Issued by the cut-off and not acknowledged by then.
+        "unacknowledged_dual_reports": select(cases.c.path).join(
+            dual_reports, dual_reports.c.case_id == cases.c.case_id).where(
+            cases.c.path.contains(under, autoescape=True), dual_reports.c.issued_at < cutoff,
+            dual_reports.c.acknowledged_at.is_(None) | (dual_reports.c.acknowledged_at >= cutoff)),
+        # Flagged by the cut-off, and the child still transferred out (no receipt yet) on Friday.
+        "overdue_transfers": select(overdue_transfers.c.path).join(
+            s, s.c.student_id == overdue_transfers.c.student_id).where(
+            overdue_transfers.c.path.contains(under, autoescape=True), overdue_transfers.c.flagged_at < cutoff,
+            s.c.status == "transferred_out"),
+    }
+    return {name: list((await uow.session.execute(q)).scalars().all()) for name, q in queries.items()}
+
+
+
+async def open_cases_trend(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Week, tz: ZoneInfo,
+                           weeks: int = 8) -> list[tuple[str, int]]:
+    """Open cases at each of the last ``weeks`` Friday cut-offs, oldest first: one query."""
+    org = await org_in_scope(uow, org_code, caller)
+    series = [week]
+    while len(series) < weeks:
+        series.insert(0, series[0].previous())
+    rows = (await uow.session.execute(select(cases.c.opened_at, cases.c.closed_at, cases.c.status).where(
+        cases.c.path.contains(org.under, autoescape=True)))).all()
+    # A case closed before close times were recorded counts as closed from its opening.
+    spans = [(o, c if c is not None or s != "closed" else o) for o, c, s in rows]
+    return list(zip((str(w) for w in series), open_at(spans, [w.window(tz)[1] for w in series])))
