@@ -9,6 +9,7 @@ possible (a crash between send and mark): consumers drop repeats on (ce_source, 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
 from shared.clock import Clock
-from shared.envelope import CONTENT_TYPE, SPECVERSION
+from shared.envelope import CONTENT_TYPE, SPECVERSION, extension_headers
 from shared.kafka import ensure_topics, make_producer
 from shared.messaging import outbox
 from shared.settings import ServiceSettings
@@ -117,6 +118,7 @@ class OutboxRelay:
                 ("ce_time", row.event_time.isoformat().encode()),
                 ("ce_subject", row.subject.encode()),
                 ("content-type", CONTENT_TYPE.encode()),
+                *extension_headers(json.loads(row.extensions) if row.extensions else None),
             ]
             key = row.key.encode() if row.key else None
             futures.append(await producer.send(row.topic, value=row.payload, key=key, headers=headers))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
 from shared.envelope import Event, from_record
 
@@ -56,3 +58,23 @@ async def eventually(check, *, timeout: float = 30, interval: float = 0.2):
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+_offsets = itertools.count()
+
+
+def poison_record(value: bytes | None, headers, *, topic: str = "baoxue.registry.v1", key: bytes | None = b"k"):
+    """A record as a consumer receives it, for setting aside without a broker."""
+    return ConsumerRecord(topic=topic, partition=0, offset=next(_offsets), timestamp=0, timestamp_type=0, key=key,
+                          value=value, checksum=None, serialized_key_size=len(key or b""),
+                          serialized_value_size=len(value or b""), headers=tuple(headers))
+
+
+async def publish_raw(bootstrap: str, topic: str, value: bytes | None, headers, *, key: bytes = b"poison") -> None:
+    """Put any record on a topic, readable or not (poison messages)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key, headers=list(headers))
+    finally:
+        await producer.stop()
