@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared import metrics
 from shared.clock import Clock
+from shared.db import is_connection_problem
 from shared.deadletters import KNOWN_TYPES, set_aside
 from shared.envelope import Event, MalformedEvent, from_record
 from shared.kafka import ensure_topics, make_consumer
@@ -125,7 +126,7 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except (OperationalError, DBAPIError, OSError) as exc:
-                if _is_connection_problem(exc):
+                if is_connection_problem(exc):
                     log.warning("consumer.database_unavailable", event_type=event.type, error=repr(exc))
                     if stop.is_set():
                         raise asyncio.CancelledError from exc
@@ -169,15 +170,6 @@ class EventConsumer:
         if self._consumer is not None:
             await _quietly_stop(self._consumer)
             self._consumer = None
-
-
-def _is_connection_problem(exc: BaseException) -> bool:
-    if isinstance(exc, OSError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    text = str(exc).lower()
-    return any(s in text for s in ("connection", "could not connect", "database is locked", "terminat"))
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -14,6 +14,7 @@ import json
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
@@ -148,7 +149,9 @@ class OutboxRelay:
             except Exception as exc:
                 metrics.OUTBOX_FAILURES.labels(self._settings.service_name).inc()
                 log.warning("relay.unavailable", error=repr(exc), retry_in_s=round(backoff, 2))
-                if self._producer is not None:
+                # A database error says nothing about the broker: keep a working producer (and
+                # /readyz's broker check true) while the database restarts.
+                if self._producer is not None and not isinstance(exc, SQLAlchemyError):
                     await _quietly_stop(self._producer)
                     self._producer = None
                 backoff = min(backoff * 2, 10.0)
