@@ -48,6 +48,17 @@ async def publish(bootstrap: str, topic: str, event: Event, *, key: str | None =
         await producer.stop()
 
 
+async def publish_many(bootstrap: str, topic: str, events: list[Event]) -> None:
+    """A burst: every event sent before waiting for the acknowledgements."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, e.value(), key=e.subject.encode(), headers=e.headers()) for e in events]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
 async def eventually(check, *, timeout: float = 30, interval: float = 0.2):
     """Poll an async check until it returns something truthy; return that, or fail."""
     deadline = time.monotonic() + timeout
