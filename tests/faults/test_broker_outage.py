@@ -66,6 +66,19 @@ def roll_calls(school: dict[str, list[str]], today: date) -> list[dict]:
             for back in (3, 2, 1) for session in ("am", "pm") for class_id, students in school.items()]
 
 
+async def where_it_stuck(stack, attendance_db: Counter, cases_db: Counter) -> str:
+    """For a failure message: how far the events got, and the services' last warnings."""
+    from shared.messaging import inbox
+
+    unsent = await attendance_db.rows(outbox, outbox.c.sent_at.is_(None))
+    consumed = await cases_db.rows(inbox, inbox.c.event_type == "baoxue.attendance.absence.threshold_reached")
+    tails = {}
+    for service in ("attendance", "cases"):
+        lines = (stack.var_dir / "log" / f"{service}.log").read_text(errors="replace").splitlines()
+        tails[service] = [line[:300] for line in lines if "warning" in line or "error" in line][-5:]
+    return f"attendance outbox unsent={unsent}, cases consumed thresholds={consumed}, last warnings={tails}"
+
+
 async def test_a_30_second_broker_outage_loses_no_case_and_duplicates_no_report(fault_databases, broker, tmp_path):
     from attendance.adapters.tables import roster
     from cases.adapters.tables import students as case_students
@@ -114,7 +127,10 @@ async def test_a_30_second_broker_outage_loses_no_case_and_duplicates_no_report(
             page = ok(await api["cases"].get("/v1/cases", params={"org_code": SCHOOL, "limit": 500}))
             return page if page["total"] >= len(absent) else None
 
-        page = await eventually(all_cases, timeout=120)
+        try:
+            page = await eventually(all_cases, timeout=120)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; {await where_it_stuck(stack, attendance_db, cases_db)}") from None
         opened = Tally(c["student_id"] for c in page["items"])
         assert set(opened) == absent and set(opened.values()) == {1}, "one case per absent child, no other"
 
