@@ -139,7 +139,7 @@ class EventConsumer:
                 failure = exc
             log.error("consumer.handler_failed", event_type=event.type, event_id=event.id, attempt=attempt, error=repr(failure))
             if attempt >= HANDLER_ATTEMPTS:
-                await self._dead_letter(record, f"handler failed {attempt} times: {failure!r}")
+                await self._dead_letter(record, f"handler failed {attempt} times: {_describe(failure)}")
                 return
             await _sleep(stop, backoff)
 
@@ -170,6 +170,13 @@ class EventConsumer:
         if self._consumer is not None:
             await _quietly_stop(self._consumer)
             self._consumer = None
+
+
+def _describe(exc: BaseException) -> str:
+    """The error's class and first line: a database error's later lines carry the statement's
+    parameters (children's data), and the reason is shown to operators and published."""
+    first = str(exc).splitlines()[0][:300] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
