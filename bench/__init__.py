@@ -1,0 +1,1 @@
+"""Benchmarks: one command per figure we track (see bench/harness.py for the shared parts)."""

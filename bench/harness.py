@@ -1,10 +1,22 @@
-"""What the benchmarks share: a throwaway database, a bulk-loaded roster, tokens, peak RSS."""
+"""What every benchmark needs, written once: the machine it ran on, rates and percentiles, a
+process's peak memory, a section appended to bench/RESULTS.md with the command that produced
+it; and the fixtures several share (a throwaway database, a bulk-loaded attendance roster, a
+token). Benchmarks print their figures; they are never timed tests."""
 
 from __future__ import annotations
 
+import math
+import os
+import platform
+import shlex
+import sys
+import time
 import uuid
-from datetime import date
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Iterator, Mapping, Sequence
 
 from sqlalchemy import insert
 
@@ -12,6 +24,7 @@ from attendance.adapters.tables import roster
 from shared.auth import mint
 from shared.db import make_engine
 
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-only-signing-key-" + "x" * 32
 DAY = date(2026, 11, 16)  # a Monday in the past: roll calls for future dates are refused
@@ -43,13 +56,6 @@ def token(role: str = "province_official", org: str = "410000") -> str:
     return mint(SECRET, subject="bench", role=role, org=org)
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def database(backend: str, tmp: Path, service: str = "attendance") -> tuple[str, str | None]:
     """(URL, PostgreSQL database name to drop afterwards, or None for an SQLite file)."""
     if backend == "sqlite":
@@ -71,3 +77,83 @@ async def drop(name: str) -> None:
     await conn.close()
 
 
+def machine() -> dict[str, str]:
+    """The hardware and software a figure belongs to (a figure without it means nothing)."""
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
+
+
+def percentile(samples: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile (p in 0-100) of the samples."""
+    if not samples:
+        raise ValueError("no samples")
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """The process's peak resident memory (VmHWM) so far, in MiB; None if it is gone."""
+    for line in _read(f"/proc/{pid}/status").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+@dataclass
+class Stopwatch:
+    started: float = field(default_factory=time.perf_counter)
+    stopped: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.stopped or time.perf_counter()) - self.started
+
+    def rate(self, count: int) -> float:
+        return count / self.seconds if self.seconds else float("inf")
+
+
+@contextmanager
+def stopwatch() -> Iterator[Stopwatch]:
+    watch = Stopwatch()
+    try:
+        yield watch
+    finally:
+        watch.stopped = time.perf_counter()
+
+
+def report(title: str, figures: Mapping[str, object], *, results: Path | None = RESULTS,
+           command: str | None = None) -> str:
+    """Print the figures, and append them with the machine and the command to RESULTS.md."""
+    command = command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    host = machine()
+    lines = [f"## {title}", "", f"`{command}` — {when}", "",
+             f"Machine: {host['cpu']}, {host['cores']} cores, {host['memory']}, {host['os']}, Python {host['python']}",
+             "", "| figure | value |", "| --- | --- |",
+             *(f"| {name} | {_fmt(value)} |" for name, value in figures.items()), ""]
+    text = "\n".join(lines)
+    print(text, flush=True)
+    if results is not None:
+        header = "" if results.exists() else "# Benchmark results\n\nAppended by the commands in bench/; newest last.\n\n"
+        with results.open("a", encoding="utf-8") as out:
+            out.write(header + text + "\n")
+    return text
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import delete, insert
 
 from attendance.adapters.tables import marks, roll_calls
-from bench.harness import DAY, SECRET, database, drop, layout, load_roster, peak_rss_mb, token
+from bench.harness import DAY, SECRET, database, drop, layout, load_roster, peak_rss_mib, token
 from devtools.stack import Broker, Stack, free_port
 from shared.db import make_engine
 
@@ -105,7 +105,7 @@ async def main() -> None:
             stack.wait_ready(["attendance"])
             pid = stack.procs["attendance"].pid
             http_s = await post_all(stack.url("attendance"), classes, args.clients)
-            rss = peak_rss_mb(pid)
+            rss = peak_rss_mib(pid)
             stack.stop()
             direct_s = await ceiling(url, classes)
         finally:

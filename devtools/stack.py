@@ -100,8 +100,19 @@ class Broker:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.resume()  # a paused broker would not see the SIGTERM
         _terminate(self.proc)
         self.proc = None
+
+    def pause(self) -> None:
+        """SIGSTOP: the broker stops answering (connections hang, then time out) but keeps what
+        it holds, as an unreachable Kafka would. A restart of this memory-storage broker would
+        instead lose every record and committed offset, which no real Kafka outage does."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGCONT)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Idempotent event consumers: inbox mark and effect in one transaction, offsets after.
 
-A record that is not a readable CloudEvent is a poison message: it goes to the dead-letter
-table with the reason and the consumer moves on. A handler that fails because the database is
+A record that is not a readable CloudEvent, or whose type the contract does not know, is a
+poison message: it is set aside as a dead letter with the reason (table and topic, see
+shared/deadletters.py) and the consumer moves on. A handler that fails because the database is
 unreachable is retried until it is back (the offset is not committed meanwhile); any other
 handler failure is retried a few times and then dead-lettered, so one bad event cannot stop a
 county's stream.
@@ -10,21 +11,20 @@ county's stream.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Awaitable, Callable, Mapping
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
-from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared import metrics
 from shared.clock import Clock
+from shared.db import is_connection_problem
+from shared.deadletters import KNOWN_TYPES, set_aside
 from shared.envelope import Event, MalformedEvent, from_record
 from shared.kafka import ensure_topics, make_consumer
-from shared.messaging import dead_letters
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
@@ -45,8 +45,11 @@ class EventConsumer:
         topics: list[str],
         handlers: Mapping[str, Handler],
         on_committed: Callable[[], None] | None = None,
+        source: str | None = None,
     ) -> None:
         self._settings = settings
+        # CloudEvents source of what the handlers emit: the service's, as for requests.
+        self._source = source or f"/baoxue/{settings.service_name}"
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._topics = topics
@@ -110,25 +113,25 @@ class EventConsumer:
             return
         handler = self._handlers.get(event.type)
         if handler is None:
+            if event.type not in KNOWN_TYPES:
+                await self._dead_letter(record, f"unknown event type {event.type!r}")
             return  # topics carry many types; each service handles the ones it needs
         attempt, backoff = 0, 0.5
         while True:
             attempt += 1
             try:
-                async with UnitOfWork(self._sessionmaker, source=service, clock=self._clock) as uow:
+                async with self._uow() as uow:
                     if await uow.claim(event):
                         await handler(uow, event)
                         await uow.commit()
                         metrics.EVENTS_CONSUMED.labels(service, event.type, "applied").inc()
-                        if self._on_committed:
-                            self._on_committed()
                     else:
                         metrics.EVENTS_CONSUMED.labels(service, event.type, "duplicate").inc()
                 return
             except asyncio.CancelledError:
                 raise
             except (OperationalError, DBAPIError, OSError) as exc:
-                if _is_connection_problem(exc):
+                if is_connection_problem(exc):
                     log.warning("consumer.database_unavailable", event_type=event.type, error=repr(exc))
                     if stop.is_set():
                         raise asyncio.CancelledError from exc
@@ -141,28 +144,32 @@ class EventConsumer:
                 failure = exc
             log.error("consumer.handler_failed", event_type=event.type, event_id=event.id, attempt=attempt, error=repr(failure))
             if attempt >= HANDLER_ATTEMPTS:
-                await self._dead_letter(record, f"handler failed {attempt} times: {failure!r}")
+                await self._dead_letter(record, f"handler failed {attempt} times: {_describe(failure)}")
                 return
             await _sleep(stop, backoff)
 
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._sessionmaker, source=self._source, clock=self._clock, on_commit=self._on_committed)
+
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        """Set the record aside, retrying while the database is away: skipping it unrecorded
+        would lose it, since the offset is committed after."""
         service = self._settings.service_name
         log.error("consumer.dead_letter", topic=record.topic, partition=record.partition, offset=record.offset, reason=reason)
-        metrics.DEAD_LETTERS.labels(service, record.topic).inc()
-        headers = json.dumps([[k, v.decode("utf-8", "replace")] for k, v in record.headers or ()])
-        async with self._sessionmaker() as session:
-            await session.execute(
-                insert(dead_letters).values(
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    key=record.key,
-                    headers=headers,
-                    value=record.value,
-                    reason=reason[:2000],
-                )
-            )
-            await session.commit()
+        backoff = 0.5
+        while True:
+            try:
+                async with self._uow() as uow:
+                    if await set_aside(uow, service, record, reason):
+                        await uow.commit()
+                        metrics.DEAD_LETTERS.labels(service, record.topic).inc()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - most likely the database is away; keep the record
+                log.warning("consumer.dead_letter_failed", error=repr(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     async def close(self) -> None:
         if self._consumer is not None:
@@ -170,13 +177,11 @@ class EventConsumer:
             self._consumer = None
 
 
-def _is_connection_problem(exc: BaseException) -> bool:
-    if isinstance(exc, OSError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    text = str(exc).lower()
-    return any(s in text for s in ("connection", "could not connect", "database is locked", "terminat"))
+def _describe(exc: BaseException) -> str:
+    """The error's class and first line: a database error's later lines carry the statement's
+    parameters (children's data), and the reason is shown to operators and published."""
+    first = str(exc).splitlines()[0][:300] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -19,6 +19,30 @@ TOPIC_REGISTRY = "baoxue.registry.v1"
 TOPIC_ATTENDANCE = "baoxue.attendance.v1"
 TOPIC_CASES = "baoxue.cases.v1"
 TOPIC_REPORTS = "baoxue.reports.v1"
+# Records a consumer could not use, one topic for all services (ce_source says which one set it
+# aside); the reason travels in the ce_deadletterreason header (shared/deadletters.py).
+TOPIC_DEADLETTER = "baoxue.deadletter.v1"
+DEAD_LETTER_RECORDED = "baoxue.messaging.dead_letter.recorded"
+
+# Every event type the contract carries on each topic (docs/asyncapi.yaml; tests/test_asyncapi.py
+# keeps the two equal). A consumer skips a known type it does not handle, but sets aside a type
+# that is not here: most likely a newer producer's, which it can replay once upgraded.
+TOPIC_TYPES: dict[str, frozenset[str]] = {
+    TOPIC_REGISTRY: frozenset({
+        "baoxue.registry.org.registered", "baoxue.registry.student.enrolled",
+        "baoxue.registry.student.status_changed", "baoxue.registry.class.promoted",
+        "baoxue.registry.transfer.overdue", "baoxue.registry.population.suspected_out_of_school",
+        "baoxue.registry.population.outside_compulsory_age"}),
+    TOPIC_ATTENDANCE: frozenset({
+        "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned"}),
+    TOPIC_CASES: frozenset({
+        "baoxue.cases.case.opened", "baoxue.cases.case.status_changed", "baoxue.cases.case.closed",
+        "baoxue.cases.home_visit.recorded"}),
+    TOPIC_REPORTS: frozenset({
+        "baoxue.cases.dual_report.issued", "baoxue.cases.dual_report.acknowledged",
+        "baoxue.cases.dual_report.escalated"}),
+    TOPIC_DEADLETTER: frozenset({DEAD_LETTER_RECORDED}),
+}
 
 
 class MalformedEvent(ValueError):
@@ -47,6 +71,8 @@ class Event:
     data: Mapping[str, Any]
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # CloudEvents extension attributes (lowercase alphanumeric names), sent as ce_<name> headers.
+    extensions: Mapping[str, str] = field(default_factory=dict)
 
     def headers(self) -> list[tuple[str, bytes]]:
         return [
@@ -57,10 +83,18 @@ class Event:
             ("ce_time", self.time.isoformat().encode()),
             ("ce_subject", self.subject.encode()),
             ("content-type", CONTENT_TYPE.encode()),
+            *extension_headers(self.extensions),
         ]
 
     def value(self) -> bytes:
         return dumps(self.data)
+
+
+_CORE_ATTRIBUTES = frozenset({"specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"})
+
+
+def extension_headers(extensions: Mapping[str, str] | None) -> list[tuple[str, bytes]]:
+    return [(f"ce_{name}", str(value).encode()) for name, value in (extensions or {}).items()]
 
 
 def from_record(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Event:
@@ -90,6 +124,7 @@ def from_record(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Ev
         data=data,
         id=attrs["ce_id"],
         time=time,
+        extensions={k[3:]: v for k, v in attrs.items() if k.startswith("ce_") and k[3:] not in _CORE_ATTRIBUTES},
     )
 
 

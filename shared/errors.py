@@ -8,7 +8,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.db import is_connection_problem
 
 PROBLEM_JSON = "application/problem+json"
 # RFC 9457 members (and ours) an extension must not overwrite.
@@ -88,6 +91,16 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http-error")
         return problem_response(exc.status_code, slug, str(exc.detail), str(exc.detail), instance=request.url.path)
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(DBAPIError)
+    async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+        # A restarting database is not a server bug: say so, and when to try again.
+        if not is_connection_problem(exc):
+            return await _unexpected(request, exc)
+        log.warning("request.database_unavailable", path=request.url.path, error=repr(exc))
+        return problem_response(503, "unavailable", "Service unavailable", "The database is unreachable; try again shortly.",
+                                headers={"Retry-After": "5"}, instance=request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -8,10 +8,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
+from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_DEADLETTER, TOPIC_REGISTRY, TOPIC_REPORTS
 from shared.settings import ServiceSettings
 
-CONTRACT_TOPICS = (TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS)
+CONTRACT_TOPICS = (TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS, TOPIC_DEADLETTER)
 
 
 async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> None:

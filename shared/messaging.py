@@ -1,5 +1,7 @@
 """Tables every service has for reliable messaging: outbox, inbox and dead letters.
 
+Shapes as of the frozen steps messaging_v1 and deadletters_v2 (shared/migration_steps).
+
 They live on their own MetaData so each service's Alembic history creates the same three
 tables beside its own, and the relay and consumer below work the same everywhere.
 """
@@ -43,6 +45,9 @@ outbox = Table(
     Column("sent_at", UtcDateTime(), nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
+    # CloudEvents extension attributes as a JSON object, sent as extra ``ce_<name>`` headers
+    # (a dead letter carries its reason this way).
+    Column("extensions", Text, nullable=True),
 )
 # The relay only ever scans unsent rows; a partial index keeps that scan small forever.
 Index(
@@ -73,4 +78,7 @@ dead_letters = Table(
     Column("value", LargeBinary, nullable=True),
     Column("reason", Text, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
+    # Set when an operator replayed it through the handler: applied, duplicate or ignored.
+    Column("replayed_at", UtcDateTime(), nullable=True),
+    Column("replay_outcome", String(20), nullable=True),
 )

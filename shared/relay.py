@@ -9,15 +9,17 @@ possible (a crash between send and mark): consumers drop repeats on (ce_source, 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
 from shared.clock import Clock
-from shared.envelope import CONTENT_TYPE, SPECVERSION
+from shared.envelope import CONTENT_TYPE, SPECVERSION, extension_headers
 from shared.kafka import ensure_topics, make_producer
 from shared.messaging import outbox
 from shared.settings import ServiceSettings
@@ -117,6 +119,7 @@ class OutboxRelay:
                 ("ce_time", row.event_time.isoformat().encode()),
                 ("ce_subject", row.subject.encode()),
                 ("content-type", CONTENT_TYPE.encode()),
+                *extension_headers(json.loads(row.extensions) if row.extensions else None),
             ]
             key = row.key.encode() if row.key else None
             futures.append(await producer.send(row.topic, value=row.payload, key=key, headers=headers))
@@ -146,7 +149,9 @@ class OutboxRelay:
             except Exception as exc:
                 metrics.OUTBOX_FAILURES.labels(self._settings.service_name).inc()
                 log.warning("relay.unavailable", error=repr(exc), retry_in_s=round(backoff, 2))
-                if self._producer is not None:
+                # A database error says nothing about the broker: keep a working producer (and
+                # /readyz's broker check true) while the database restarts.
+                if self._producer is not None and not isinstance(exc, SQLAlchemyError):
                     await _quietly_stop(self._producer)
                     self._producer = None
                 backoff = min(backoff * 2, 10.0)

@@ -9,14 +9,14 @@ from datetime import datetime
 from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Literal, Mapping
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import errors
+from shared import deadletters, errors
 from shared import logging as baoxue_logging
 from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, public
@@ -24,6 +24,7 @@ from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer, Handler
 from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
+from shared.messaging import dead_letters
 from shared.pagination import Page, PageDep
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
@@ -94,7 +95,8 @@ def create_app(
     runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier)
     if topics and handlers:
         runtime.consumers.append(
-            EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake)
+            EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake,
+                          source=runtime.source)
         )
     jobs = list(jobs)
 
@@ -129,6 +131,7 @@ def create_app(
     errors.install(app)
     app.include_router(_health_router())
     app.include_router(_audit_router())
+    app.include_router(_dead_letters_router(handlers or {}))
     for router in routers:
         app.include_router(router)
     return app
@@ -198,6 +201,49 @@ def _audit_router() -> APIRouter:
         rows, total = await fetch_page(uow.session, stmt.order_by(audit_log.c.id.desc()),
                                        limit=page.limit, offset=page.offset)
         return Page.of([dict(r) for r in rows], total, page)
+
+    return router
+
+
+class DeadLetter(BaseModel):
+    id: int
+    topic: str
+    partition: int
+    offset: int
+    event_type: str | None
+    event_id: str | None
+    event_source: str | None
+    reason: str
+    received_at: datetime
+    replayed_at: datetime | None
+    replay_outcome: Literal["applied", "duplicate", "ignored"] | None
+
+
+def _dead_letters_router(handlers: Mapping[str, Handler]) -> APIRouter:
+    router = APIRouter(prefix="/v1/dead-letters", tags=["operations"])
+
+    @router.get("", response_model=Page[DeadLetter], **access(Role.ops, scope="none"))
+    async def list_dead_letters(
+        uow: UoWDep, page: PageDep,
+        pending: Annotated[bool | None, Query(description="true: not replayed yet; false: replayed")] = None,
+    ):
+        """Records this service's consumer set aside, oldest first, with the reason. Their
+        contents are not shown (they carry children's data); the topic has them."""
+        stmt = select(dead_letters)
+        if pending is not None:
+            stmt = stmt.where(dead_letters.c.replayed_at.is_(None) if pending else dead_letters.c.replayed_at.is_not(None))
+        rows, total = await fetch_page(uow.session, stmt.order_by(dead_letters.c.id), limit=page.limit, offset=page.offset)
+        return Page.of([deadletters.summary(r) for r in rows], total, page)
+
+    rule = access(Role.ops, scope="none")
+    rule["responses"] |= {404: {"description": "No such dead letter"},
+                          409: {"description": "Still unreadable, no handler, or the handler failed again"}}
+
+    @router.post("/{dead_letter_id}/replay", response_model=DeadLetter, **rule)
+    async def replay_dead_letter(uow: UoWDep, dead_letter_id: Annotated[int, Path(ge=1, le=2**62)]):
+        """Apply the record through this service's handler now (after a fix or an upgrade). An
+        event applied before is not applied again; a replayed dead letter answers its outcome."""
+        return await deadletters.replay(uow, dead_letter_id, handlers)
 
     return router
 

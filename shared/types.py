@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import date, timezone
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, Field
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 # Instants are stored in UTC everywhere (SQLite keeps no offset): a "+08:00" from a school's
 # device is converted here, at the edge, once.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(timezone.utc))]
+
+# A date people mean (a filter, a paperwork date): year 1 or 9999 is a typo, and turning it into
+# a local day's first instant would overflow.
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
 
 
 class UtcDateTime(TypeDecorator):

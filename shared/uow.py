@@ -6,6 +6,7 @@ after the transaction has committed (../shared/STYLE.md, example 1).
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, Callable, Mapping
 
@@ -51,6 +52,7 @@ class UnitOfWork:
         data: Mapping[str, Any],
         key: str | None = None,
         event_id: str | None = None,
+        extensions: Mapping[str, str] | None = None,
     ) -> Event:
         """Stage an event; it is written to the outbox in the same transaction as the state."""
         event = Event(
@@ -60,6 +62,7 @@ class UnitOfWork:
             data=data,
             id=event_id or str(uuid.uuid4()),
             time=self.clock.now(),
+            extensions=dict(extensions or {}),
         )
         self._staged.append((topic, key if key is not None else subject, event))
         return event
@@ -88,6 +91,7 @@ class UnitOfWork:
                         "subject": ev.subject,
                         "event_time": ev.time,
                         "payload": ev.value(),
+                        "extensions": json.dumps(dict(ev.extensions)) if ev.extensions else None,
                     }
                     for topic, key, ev in self._staged
                 ],

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
 from shared.envelope import Event, from_record
 
@@ -46,6 +48,17 @@ async def publish(bootstrap: str, topic: str, event: Event, *, key: str | None =
         await producer.stop()
 
 
+async def publish_many(bootstrap: str, topic: str, events: list[Event]) -> None:
+    """A burst: every event sent before waiting for the acknowledgements."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, e.value(), key=e.subject.encode(), headers=e.headers()) for e in events]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
 async def eventually(check, *, timeout: float = 30, interval: float = 0.2):
     """Poll an async check until it returns something truthy; return that, or fail."""
     deadline = time.monotonic() + timeout
@@ -56,3 +69,23 @@ async def eventually(check, *, timeout: float = 30, interval: float = 0.2):
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+_offsets = itertools.count()
+
+
+def poison_record(value: bytes | None, headers, *, topic: str = "baoxue.registry.v1", key: bytes | None = b"k"):
+    """A record as a consumer receives it, for setting aside without a broker."""
+    return ConsumerRecord(topic=topic, partition=0, offset=next(_offsets), timestamp=0, timestamp_type=0, key=key,
+                          value=value, checksum=None, serialized_key_size=len(key or b""),
+                          serialized_value_size=len(value or b""), headers=tuple(headers))
+
+
+async def publish_raw(bootstrap: str, topic: str, value: bytes | None, headers, *, key: bytes = b"poison") -> None:
+    """Put any record on a topic, readable or not (poison messages)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key, headers=list(headers))
+    finally:
+        await producer.stop()

@@ -22,7 +22,10 @@ from tests.conftest import ROOT, SETTINGS
 
 DOC_PATH = ROOT / "docs" / "asyncapi.yaml"
 SERVICES = ["registry", "attendance", "cases", "reporting"]
-TOPICS = {envelope.TOPIC_REGISTRY, envelope.TOPIC_ATTENDANCE, envelope.TOPIC_CASES, envelope.TOPIC_REPORTS}
+TOPICS = {envelope.TOPIC_REGISTRY, envelope.TOPIC_ATTENDANCE, envelope.TOPIC_CASES, envelope.TOPIC_REPORTS,
+          envelope.TOPIC_DEADLETTER}
+# Modules of shared/ that emit (every consuming service, through its consumer).
+SHARED_EMITTERS = {"shared.deadletters": ROOT / "shared" / "deadletters.py"}
 # The event-type constants each producing module declares (emitted or planned).
 TYPE_CONSTANTS = {
     "registry.handlers": ["ORG_REGISTERED", "STUDENT_ENROLLED"],
@@ -263,7 +266,15 @@ def test_the_servers_are_the_compose_broker_and_the_local_one():
 def test_the_headers_trait_is_the_envelope_the_code_writes():
     event = envelope.Event(type="t", source="/baoxue/x", subject="s", data={})
     names = [name for name, _ in event.headers()]
+    # A dead letter adds its reason as a CloudEvents extension attribute.
+    dead_letter = envelope.Event(type="t", source="/baoxue/x", subject="s", data={},
+                                 extensions={"deadletterreason": "why"})
     for message in messages().values():
+        if message["name"] == envelope.DEAD_LETTER_RECORDED:
+            headers = deref(trait_field(message, "headers"))
+            assert headers["required"] == [name for name, _ in dead_letter.headers()]
+            assert set(headers["properties"]) == set(headers["required"])
+            continue
         headers = deref(trait_field(message, "headers"))
         assert headers is not None, f"{message['name']} has no headers"
         assert headers["required"] == names
@@ -309,10 +320,42 @@ def test_the_scan_found_the_known_emits():
 
 
 def test_planned_messages_are_marked_and_the_rest_are_emitted():
-    emitted = {e.type for e in emits()}
+    emitted = {e.type for e in emits()} | {e.type for e in shared_emits()}
     for name, message in messages().items():
         planned = message.get("x-status") == "planned"
         assert (name in emitted) != planned, f"{name}: emitted={name in emitted}, x-status planned={planned}"
+
+
+@lru_cache
+def shared_emits() -> tuple[Emit, ...]:
+    """Every ``uow.emit(...)`` in the shared modules that emit."""
+    found = []
+    for module_name, path in SHARED_EMITTERS.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module = importlib.import_module(module_name)
+        for call, scopes in emit_calls(tree):
+            kw = {k.arg: k.value for k in call.keywords}
+            data = dict_shape(kw["data"], scopes, tree)
+            assert data is not None, f"{module_name}: cannot read data={ast.unparse(kw['data'])}"
+            found.append(Emit("messaging", resolve(module, kw["topic"]), resolve(module, kw["type"]), data, kw, path))
+    return tuple(found)
+
+
+def test_the_dead_letter_emit_is_documented_with_exactly_its_fields():
+    (emit,) = shared_emits()
+    assert (emit.topic, emit.type) == (envelope.TOPIC_DEADLETTER, envelope.DEAD_LETTER_RECORDED)
+    sent = {(deref(op["channel"])["address"], t) for op in operations("send", "messaging")
+            for t in types_of(op["messages"])}
+    assert sent == {(emit.topic, emit.type)}
+    payload = payload_of(emit.type)
+    assert set(emit.data) == set(payload["required"]) == set(payload["properties"])
+    assert ("event_id" in emit.kwargs) == (messages()[emit.type]["x-ce-id"] == "deterministic")
+
+
+def test_the_envelope_knows_every_documented_type_on_each_topic():
+    # Consumers set aside a type that is not in envelope.TOPIC_TYPES: it must match the contract.
+    documented = {c["address"]: types_of(list(c["messages"].values())) for c in doc()["channels"].values()}
+    assert {t: set(types) for t, types in envelope.TOPIC_TYPES.items()} == documented
 
 
 # --- (c) consumers and producers -------------------------------------------------------------

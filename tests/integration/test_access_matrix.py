@@ -16,13 +16,17 @@ from datetime import date
 from typing import Callable
 
 import pytest
+from sqlalchemy import func, select
 
 from registry.domain.national_id import compose
 from shared.auth import Role
 from shared.clock import SystemClock
+from shared.deadletters import set_aside
+from shared.messaging import dead_letters
 from shared.envelope import Event
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
+from tests.kafka_helpers import poison_record
 
 A = {"province": "410000", "city": "410100", "county": "410122", "township": "410122100", "school": "4101221001"}
 B = {"province": "420000", "city": "420100", "county": "420102", "township": "420102100", "school": "4201021001"}
@@ -55,6 +59,7 @@ class Place:
 class World:
     inside: Place = field(default_factory=lambda: Place(A))
     outside: Place = field(default_factory=lambda: Place(B))
+    dead_letter_id: int = 0
 
 
 CALLERS: dict[Role, str] = {
@@ -127,6 +132,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/readyz"): lambda w, r, p: ("/readyz", None),
     ("GET", "/metrics"): lambda w, r, p: ("/metrics", None),
     ("GET", "/v1/audit"): lambda w, r, p: ("/v1/audit?limit=500", None),
+    ("GET", "/v1/dead-letters"): lambda w, r, p: ("/v1/dead-letters", None),
+    ("POST", "/v1/dead-letters/{dead_letter_id}/replay"): lambda w, r, p: (
+        f"/v1/dead-letters/{w.dead_letter_id}/replay", None),
     # registry
     ("POST", "/v1/orgs"): _new_org,
     ("GET", "/v1/orgs/{code}"): lambda w, r, p: (f"/v1/orgs/{p.codes['county']}", None),
@@ -205,6 +213,7 @@ LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/le
 async def _seed(service: str, client, world: World) -> None:
     """Both places, through each service's own public API or its event handlers."""
     runtime = client.app.state.runtime
+    world.dead_letter_id = await _seed_dead_letter(runtime)
     for place in (world.inside, world.outside):
         place.class_id = place.class_id or str(uuid.uuid4())
         place.student_id = place.student_id or str(uuid.uuid4())
@@ -311,6 +320,19 @@ async def _call(client, method: str, url: str, body, headers: dict[str, str] | N
         return await client.request(method, url, data=body.form, files={"file": (body.filename, body.content)},
                                     headers=headers)
     return await client.request(method, url, json=body, headers=headers)
+
+
+async def _seed_dead_letter(runtime) -> int:
+    """A well-formed event set aside (as if its handler had failed): replayable in every service."""
+    event = Event(type="baoxue.registry.org.registered", source="/baoxue/registry", subject="429999",
+                  data={"code": "429999", "name": "县", "kind": "county", "parent_code": "420000",
+                        "path": ["420000", "429999"]})
+    async with runtime.uow() as uow:
+        assert await set_aside(uow, runtime.settings.service_name, poison_record(event.value(), event.headers()),
+                               "handler failed 3 times: seeded")
+        await uow.commit()
+    async with runtime.uow() as uow:
+        return (await uow.session.execute(select(func.max(dead_letters.c.id)))).scalar_one()
 
 
 @pytest.mark.parametrize("service", ["registry", "attendance", "cases", "reporting"])

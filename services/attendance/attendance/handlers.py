@@ -260,10 +260,15 @@ async def detect_overdue(uow: UnitOfWork, settings: AttendanceSettings) -> int:
     now = uow.clock.now()
     cutoff = now - timedelta(hours=settings.absence_threshold_hours)
     attending = select(roster.c.student_id).where(roster.c.active.is_(True))
+    overdue = (episodes.c.ended_at.is_(None), episodes.c.threshold_fired_at.is_(None),
+               episodes.c.started_at <= cutoff, episodes.c.student_id.in_(attending))
+    # Skip rows a roll call is changing right now (the next pass gets them): a plain UPDATE
+    # would lock the rows in scan order against the roll call's student order and deadlock
+    # (seen under a burst of roll calls on PostgreSQL). SQLite ignores the clause; it has one writer.
+    free = select(episodes.c.id).where(*overdue).with_for_update(skip_locked=True)
     claimed = (await uow.session.execute(
         update(episodes)
-        .where(episodes.c.ended_at.is_(None), episodes.c.threshold_fired_at.is_(None),
-               episodes.c.started_at <= cutoff, episodes.c.student_id.in_(attending))
+        .where(episodes.c.id.in_(free.scalar_subquery()), *overdue)
         .values(threshold_fired_at=now)
         .returning(episodes.c.id, episodes.c.student_id, episodes.c.started_at, episodes.c.last_absent_at,
                    episodes.c.absent_sessions)

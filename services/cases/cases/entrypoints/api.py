@@ -12,6 +12,7 @@ from shared.errors import Invalid
 from shared.export import EXPORT_RESPONSES, tabular_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
+from shared.types import Day
 
 from cases import handlers, queries
 from cases.domain.lifecycle import CaseStatus
@@ -69,8 +70,8 @@ async def dropout_ledger(
     status: CaseStatus | None = None,
     org_code: OrgCode = None,
     school_code: Annotated[str | None, Query(max_length=32)] = None,
-    opened_from: Annotated[date | None, Query(description="cases opened on or after this local date")] = None,
-    opened_to: Annotated[date | None, Query(description="cases opened on or before this local date")] = None,
+    opened_from: Annotated[Day | None, Query(description="cases opened on or after this local date")] = None,
+    opened_to: Annotated[Day | None, Query(description="cases opened on or before this local date")] = None,
     flag: Annotated[str | None, Query(max_length=32, description="e.g. left_behind, poor_household")] = None,
 ):
     """The dropout persuasion ledger (控辍保学劝返台账): overdue cases first (a plan item past its

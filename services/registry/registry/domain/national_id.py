@@ -8,7 +8,8 @@ from datetime import date
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+# ASCII only: \d alone also matches other scripts' digits (e.g. "᧖"), and int() reads them.
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 # First two digits: the province-level division (GB/T 2260). 71 Taiwan, 81/82 HK/Macau, 83 for
 # residence permits of Taiwan residents; 91 is unused.
 PROVINCE_CODES = frozenset(
@@ -63,6 +64,6 @@ def parse(raw: str, *, today: date | None = None) -> NationalId:
 def compose(region_code: str, birth_date: date, sequence: int) -> str:
     """Build a valid number (for demo data and tests): region, birth date, 3-digit sequence."""
     first17 = f"{region_code}{birth_date:%Y%m%d}{sequence:03d}"
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise ValueError("region code must be 6 digits and sequence 0-999")
     return first17 + check_char(first17)

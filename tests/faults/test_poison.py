@@ -1,0 +1,94 @@
+"""Poison messages: set aside in the dead-letter table and topic with the reason, the consumer
+keeps going, and the operator lists and replays them over HTTP (cases, through the real broker)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import pytest
+
+from shared.deadletters import set_aside
+from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLETTER, Event
+from tests.conftest import bearer, running
+from tests.integration.test_cases_replay import threshold
+from tests.kafka_helpers import eventually, poison_record, publish, publish_raw, read_events
+
+pytestmark = pytest.mark.timeout(120)
+OPS = bearer("ops", "410000")
+
+
+def ce(event_type: str, **drop: bool) -> list[tuple[str, bytes]]:
+    headers = Event(type=event_type, source="/baoxue/elsewhere", subject="s", data={}).headers()
+    return [(k, v) for k, v in headers if not drop.get(k)]
+
+
+async def test_poison_is_set_aside_published_listed_and_replayable(databases, broker):
+    student = str(uuid.uuid4())
+    key = student.encode()  # the student's partition: the good event waits behind the poison
+    await publish_raw(broker.bootstrap, TOPIC_ATTENDANCE, b"{not json", ce("baoxue.attendance.student.returned"), key=key)
+    await publish_raw(broker.bootstrap, TOPIC_ATTENDANCE, b"{}", ce("baoxue.attendance.student.teleported"), key=key)
+    await publish_raw(broker.bootstrap, TOPIC_ATTENDANCE, b"{}", ce("baoxue.attendance.student.returned", ce_id=True),
+                      key=key)
+    # A known type whose handler cannot use it: retried, then set aside with the handler's error.
+    broken = Event(type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
+                   subject=student, data={"episode_id": "e1"})
+    await publish(broker.bootstrap, TOPIC_ATTENDANCE, broken)
+    await publish(broker.bootstrap, TOPIC_ATTENDANCE, threshold(student, "2026-11-14T00:00:00+00:00"))
+
+    async with running("cases", databases.url("cases"), broker.bootstrap) as cases:
+        async def opened():
+            return (await cases.get("/v1/cases", params={"student_id": student})).json()["total"] == 1
+
+        await eventually(opened, timeout=60)  # the consumer kept going past all four
+        listed = (await cases.get("/v1/dead-letters", headers=OPS)).json()
+        assert listed["total"] == 4
+        reasons = [d["reason"] for d in listed["items"]]
+        assert "not JSON" in reasons[0]
+        assert "unknown event type 'baoxue.attendance.student.teleported'" in reasons[1]
+        assert "ce_id" in reasons[2]
+        assert reasons[3].startswith("handler failed 3 times: KeyError")
+        assert listed["items"][3]["event_id"] == broken.id and all(d["replayed_at"] is None for d in listed["items"])
+        assert "value" not in listed["items"][0]  # children's data stays out of the ops view
+
+        # Each is on the dead-letter topic once, with the reason in a header and the record whole.
+        published = await read_events(broker.bootstrap, TOPIC_DEADLETTER, until=lambda evs: len(evs) >= 4)
+        published.sort(key=lambda e: e.data["dead_letter_id"])  # keyed by origin: several partitions
+        assert [e.type for e in published] == [DEAD_LETTER_RECORDED] * 4
+        assert {e.source for e in published} == {"/baoxue/cases"}
+        assert [e.extensions["deadletterreason"] for e in published] == reasons
+        assert base64.b64decode(published[0].data["value_base64"]) == b"{not json"
+        assert published[0].data["dead_letter_id"] == listed["items"][0]["id"]
+
+        # Unreadable or not understood: replay refuses and the row stays pending.
+        for item in listed["items"]:
+            r = await cases.post(f"/v1/dead-letters/{item['id']}/replay", headers=OPS)
+            assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json", r.text
+        pending = (await cases.get("/v1/dead-letters", params={"pending": "true"}, headers=OPS)).json()
+        assert pending["total"] == 4
+        assert (await cases.post("/v1/dead-letters/999999/replay", headers=OPS)).status_code == 404
+        assert (await cases.get("/v1/dead-letters", headers=bearer("province_official"))).status_code == 403
+
+        # A good event set aside (say, the handler had a bug, since fixed) is applied by a replay,
+        # once: a second replay and a replay of an event applied before change nothing.
+        other = str(uuid.uuid4())
+        runtime = cases.app.state.runtime
+        good = threshold(other, "2026-11-15T00:00:00+00:00")
+        async with runtime.uow() as uow:
+            assert await set_aside(uow, "cases", poison_record(good.value(), good.headers(), topic=TOPIC_ATTENDANCE),
+                                   "handler failed 3 times: seeded")
+            await uow.commit()
+        fixed = (await cases.get("/v1/dead-letters", params={"pending": "true"}, headers=OPS)).json()["items"][-1]
+        first = (await cases.post(f"/v1/dead-letters/{fixed['id']}/replay", headers=OPS)).json()
+        again = (await cases.post(f"/v1/dead-letters/{fixed['id']}/replay", headers=OPS)).json()
+        assert first["replay_outcome"] == "applied" and again == first
+        assert (await cases.get("/v1/cases", params={"student_id": other})).json()["total"] == 1
+        async with runtime.uow() as uow:  # the same event set aside twice (redelivered elsewhere)
+            await set_aside(uow, "cases", poison_record(good.value(), good.headers(), topic=TOPIC_ATTENDANCE), "again")
+            await uow.commit()
+        twin = (await cases.get("/v1/dead-letters", params={"pending": "true"}, headers=OPS)).json()["items"][-1]
+        replayed = (await cases.post(f"/v1/dead-letters/{twin['id']}/replay", headers=OPS)).json()
+        assert replayed["replay_outcome"] == "duplicate"
+        assert (await cases.get("/v1/cases", params={"student_id": other})).json()["total"] == 1
+        done = (await cases.get("/v1/dead-letters", params={"pending": "false"}, headers=OPS)).json()
+        assert [d["id"] for d in done["items"]] == [fixed["id"], twin["id"]]
