@@ -26,7 +26,7 @@ TOPICS = {envelope.TOPIC_REGISTRY, envelope.TOPIC_ATTENDANCE, envelope.TOPIC_CAS
 # The event-type constants each producing module declares (emitted or planned).
 TYPE_CONSTANTS = {
     "registry.handlers": ["ORG_REGISTERED", "STUDENT_ENROLLED", "STUDENT_STATUS_CHANGED"],
-    "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED"],
+    "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED", "CHRONIC_ABSENCE_FLAGGED"],
     "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED"],
 }
 EVENT_TYPE = re.compile(r"^baoxue(\.[a-z_]+){3}$")  # baoxue.<service>.<entity>.<fact>; topics have 3 parts

@@ -102,3 +102,10 @@ def reconcile(stored: Iterable[Stored], computed: Iterable[Episode]) -> Plan:
         retire += [r for r in mine if r is not keeper]
         keep.append((keeper, ep))
     return Plan(keep, retire + unclaimed)
+
+
+def reached(episode: Episode, due_at: datetime | None, now: datetime) -> bool:
+    """Whether the episode really passed its threshold by ``now``: its due instant has come, and
+    came before the student was seen again. A child present at the very session the threshold
+    falls on (Monday 08:00) was away 48 counted hours, not more: that is no alarm."""
+    return due_at is not None and due_at <= now and (episode.ended_at is None or due_at < episode.ended_at)
