@@ -11,6 +11,7 @@ help:
 	@echo "make run         start the broker and the four services on SQLite under var/ (DEMO=1 loads a demo county)"
 	@echo "make test        run the whole test suite (PostgreSQL too, when 127.0.0.1:5432 answers)"
 	@echo "make token ROLE=county_official ORG=410122 [CLASSES=id,id]   a development bearer token"
+	@echo "make bench       one 48-hour detector pass over 100,000 students with a term of roll calls (BENCH_ARGS=\"--backend sqlite\")"
 	@echo "make clean       remove var/ and the virtualenv"
 
 $(STAMP): pyproject.toml
@@ -27,6 +28,9 @@ test: $(STAMP)
 
 token: $(STAMP)
 	@$(BIN)/python -m devtools.token --role "$(ROLE)" --org "$(ORG)" --classes "$(CLASSES)"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.detector $(BENCH_ARGS)
 
 clean:
 	rm -rf var $(VENV)

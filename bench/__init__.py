@@ -1,0 +1,1 @@
+"""Speed figures we track: one command each, printing its numbers (never timed tests)."""
