@@ -187,11 +187,12 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
         async with sm() as s:
             class_id, school = (await s.execute(select(roster.c.class_id, roster.c.school_code).limit(1))).one()
             ids = (await s.execute(select(roster.c.student_id).where(roster.c.class_id == class_id))).scalars().all()
-        t0 = time.perf_counter()
-        async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
-            await handlers.sync_episodes(uow, settings, list(ids))
-            await uow.commit()
-        out["sync_episodes_one_class_s"] = time.perf_counter() - t0
+        for label in ("sync_cold_s", "sync_episodes_one_class_s"):  # the first compiles the statements
+            t0 = time.perf_counter()
+            async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
+                await handlers.sync_episodes(uow, settings, list(ids))
+                await uow.commit()
+            out[label] = time.perf_counter() - t0
         caller = Principal("bench", Role.province_official, "410000")
         cmd = RollCallIn(school_code=school, class_id=class_id, date=after, session="am",
                          marks=[MarkIn(student_id=sid, status="present") for sid in ids])
@@ -238,7 +239,7 @@ async def main() -> None:
         print(f"  detector pass, steady state (fires {figures['second_pass_fired']}): "
               f"{figures['second_pass_s'] * 1000:.1f} ms")
         print(f"  sync_episodes for one class of {CLASS_SIZE} ({2 * counts['term_days']} marks each): "
-              f"{figures['sync_episodes_one_class_s'] * 1000:.1f} ms")
+              f"{figures['sync_episodes_one_class_s'] * 1000:.1f} ms (first call {figures['sync_cold_s'] * 1000:.1f} ms)")
         print(f"  one roll call for that class (recompute + chronic share, committed): "
               f"{figures['roll_call_one_class_s'] * 1000:.1f} ms")
     finally:

@@ -60,7 +60,8 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
         # Back on the roll (after a suspension, a confirmed transfer): absences from the earlier
         # stay never count again. The date begins first at UTC+14, so no session of it is cut off.
         values["attending_since"] = datetime.combine(
-            date.fromisoformat(d["effective_on"]), time.min, tzinfo=timezone(timedelta(hours=14)))
+            date.fromisoformat(d["effective_on"]), time.min, tzinfo=timezone(timedelta(hours=14))
+        ) if d.get("effective_on") else now
     await uow.session.execute(update(roster).where(roster.c.student_id == d["student_id"]).values(**values))
     if not active:
         # A child who left (transfer, suspension, home teaching...) is not absent: close the
@@ -343,7 +344,8 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
             if row is None:
                 await uow.session.execute(insert(episodes).values(id=str(uuid.uuid4()), student_id=sid, **values))
                 continue
-            await uow.session.execute(update(episodes).where(episodes.c.id == row.id).values(**values))
+            if any(getattr(row, k) != v for k, v in values.items()):  # most of a term's episodes are settled
+                await uow.session.execute(update(episodes).where(episodes.c.id == row.id).values(**values))
             if keeper.fired and row.ended_at is None and ep.ended_at is not None:
                 _emit_ended(uow, row, ep.ended_at, "returned")
         for gone in plan.retire:
