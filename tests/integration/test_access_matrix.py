@@ -39,6 +39,10 @@ class Place:
     leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
 
     @property
+    def leave_id(self) -> str:
+        return self.leave_ids.get("approve", "")
+
+    @property
     def path(self) -> list[str]:
         return [self.codes[k] for k in ("province", "city", "county", "township", "school")]
 
@@ -102,6 +106,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/calendars/{code}/entries"): lambda w, r, p: (
         f"/v1/calendars/{p.codes['school']}/entries", {"entries": [{"date": "2026-10-01", "kind": "holiday"}]}),
     ("GET", "/v1/classes/{class_id}/roll-calls"): lambda w, r, p: (f"/v1/classes/{p.class_id}/roll-calls", None),
+    ("GET", "/v1/leaves"): lambda w, r, p: ("/v1/leaves?limit=500", None),
     ("POST", "/v1/leaves/{leave_id}/approve"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['approve']}/approve", {}),
     ("POST", "/v1/leaves/{leave_id}/reject"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['reject']}/reject", None),
     ("GET", "/v1/students/{student_id}/attendance"): lambda w, r, p: (f"/v1/students/{p.student_id}/attendance", None),
@@ -121,7 +126,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
 }
-LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/audit": None}
+LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/audit": None, "/v1/leaves": "leave_id"}
 
 
 async def _seed(service: str, client, world: World) -> None:

@@ -215,8 +215,13 @@ async def test_rejected_leave_excuses_nothing(databases):
         r = await client.post("/v1/leaves", json={"student_id": student, "start": local(19).isoformat(),
                                                   "end": local(21).isoformat(), "reason": "事假"},
                               headers=bearer("school_staff", SCHOOL))
+        waiting = (await client.get(f"/v1/leaves?school_code={SCHOOL}&status=requested",
+                                    headers=bearer("school_staff", SCHOOL))).json()
+        assert [item["id"] for item in waiting["items"]] == [r.json()["id"]]
         r = await client.post(f"/v1/leaves/{r.json()['id']}/reject", headers=bearer("school_staff", SCHOOL))
         assert r.status_code == 200 and r.json()["status"] == "rejected"
+        assert (await client.get("/v1/leaves?status=requested", headers=bearer("school_staff", SCHOOL))
+                ).json()["total"] == 0
         assert await school.detect() == 1
         assert (await client.post(f"/v1/leaves/{uuid.uuid4()}/approve", headers=bearer("school_staff", SCHOOL))
                 ).status_code == 404

@@ -7,16 +7,16 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, select
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.errors import Invalid, NotFound
 from shared.pagination import Page, PageParams
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import chronic_flags, marks, roll_calls, roster
+from attendance.adapters.tables import chronic_flags, leaves, marks, roll_calls, roster
 from attendance.domain import chronic
 from attendance.handlers import _class_in_scope, _student_in_scope, _term_counts, calendar_of
 from attendance.settings import AttendanceSettings
@@ -88,3 +88,22 @@ async def term_attendance(uow: UnitOfWork, settings: AttendanceSettings, student
     return {"student_id": student_id, "term": {"name": term.name, "start": term.start, "end": term.end},
             "sessions": share.sessions, "missed": share.missed, "rate": round(share.rate, 4),
             "threshold": settings.chronic_absence_threshold, "flagged": flag is not None, "flagged_at": flag}
+
+
+async def leave_list(uow: UnitOfWork, page: PageParams, caller: Principal, *, school_code: str | None,
+                     student_id: str | None, status: str | None) -> Page:
+    """Leave in the caller's scope, newest first: what school staff have to decide."""
+    # The roster's org path is a JSON list: an org is in it when its quoted code is.
+    conditions = [cast(roster.c.org_path, String).contains(f'"{caller.org}"', autoescape=True)]
+    if caller.role is Role.head_teacher:
+        conditions.append(roster.c.class_id.in_(sorted(caller.classes)))
+    for column, value in ((roster.c.school_code, school_code), (leaves.c.student_id, student_id),
+                          (leaves.c.status, status)):
+        if value is not None:
+            conditions.append(column == value)
+    rows, total = await fetch_page(
+        uow.session,
+        select(leaves).join(roster, roster.c.student_id == leaves.c.student_id).where(*conditions)
+        .order_by(leaves.c.created_at.desc(), leaves.c.id),
+        limit=page.limit, offset=page.offset)
+    return Page.of([dict(r) for r in rows], total, page)

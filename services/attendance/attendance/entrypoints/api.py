@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
@@ -98,6 +98,15 @@ async def get_roll_calls(class_id: str, uow: UoWDep, page: PageDep, caller: Prin
 async def post_leave(body: LeaveIn, uow: UoWDep, caller: PrincipalDep):
     """Request leave for a student (status `requested`); it excuses absences once school staff approve it."""
     return await handlers.record_leave(uow, body, caller)
+
+
+@router.get("/leaves", response_model=Page[LeaveOut], tags=["leave"], **access(PEOPLE, scope="list"))
+async def list_leaves(uow: UoWDep, page: PageDep, caller: PrincipalDep, school_code: str | None = None,
+                      student_id: str | None = None,
+                      status: Literal["requested", "approved", "rejected"] | None = None):
+    """Leave requests and decisions in the caller's scope, newest first (`status=requested`: the
+    ones waiting for school staff)."""
+    return await views.leave_list(uow, page, caller, school_code=school_code, student_id=student_id, status=status)
 
 
 @router.post("/leaves/{leave_id}/approve", response_model=LeaveOut, tags=["leave"],
