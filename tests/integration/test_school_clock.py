@@ -366,3 +366,25 @@ async def test_two_detectors_on_one_database_fire_each_school_hours_episode_exac
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def test_one_live_episode_per_student_and_start_withdrawn_ones_are_history(databases):
+    """Two recomputations racing for one child cannot both insert its new episode (it would fire
+    twice); a withdrawn row may share the start of the episode recomputed after it."""
+    import pytest
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from attendance.adapters.tables import episodes
+
+    start = local(19, 8)
+    row = {"student_id": "s", "started_at": start, "last_absent_at": start, "absent_sessions": 1}
+    async with a_school(databases, FixedClock(local(23, 10))) as school:
+        async with school.uow() as uow:
+            await uow.session.execute(insert(episodes).values(id="withdrawn", end_reason="withdrawn", **row))
+            await uow.session.execute(insert(episodes).values(id="live", **row))
+            await uow.commit()
+        with pytest.raises(IntegrityError):
+            async with school.uow() as uow:
+                await uow.session.execute(insert(episodes).values(id="twin", end_reason="returned", **row))
+                await uow.commit()

@@ -331,6 +331,13 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
         plan = rule.reconcile([rule.Stored(r.id, r.started_at, r.last_absent_at, r.ended_at,
                                            r.threshold_fired_at is not None) for r in rows.values()],
                               rule.episodes(marks_by[sid], leave_by[sid]))
+        # Rows no longer supported go first: a kept row may take over the start one of them had.
+        for gone in plan.retire:
+            row = rows[gone.id]
+            if gone.fired:
+                await _withdraw(uow, row, now)
+            else:
+                await uow.session.execute(delete(episodes).where(episodes.c.id == row.id))
         for keeper, ep in plan.keep:
             due = clock.due_at(ep.started_at, cal_by[sid], settings.absence_counting,
                                settings.absence_threshold_hours, leave_by[sid])
@@ -348,12 +355,6 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
                 await uow.session.execute(update(episodes).where(episodes.c.id == row.id).values(**values))
             if keeper.fired and row.ended_at is None and ep.ended_at is not None:
                 _emit_ended(uow, row, ep.ended_at, "returned")
-        for gone in plan.retire:
-            row = rows[gone.id]
-            if gone.fired:
-                await _withdraw(uow, row, now)
-            else:
-                await uow.session.execute(delete(episodes).where(episodes.c.id == row.id))
 
 
 async def _withdraw(uow: UnitOfWork, row: Any, now: datetime) -> None:

@@ -102,8 +102,13 @@ episodes = Table(
     # late), not_attending (the registry took the child off the roll). Withdrawn rows are history.
     Column("end_reason", String(16), nullable=True),
 )
-# Not unique on (student, start): a withdrawn row and the episode recomputed after it may share a start.
 Index("ix_episodes_student", episodes.c.student_id)
+# One live episode per (student, start): two recomputations racing for one student cannot both
+# insert it (and so fire it twice). Withdrawn and off-the-roll rows are history and may share a
+# start with the episode recomputed after them.
+LIVE = episodes.c.end_reason.is_(None) | (episodes.c.end_reason == "returned")
+Index("uq_episodes_live_start", episodes.c.student_id, episodes.c.started_at, unique=True,
+      postgresql_where=LIVE, sqlite_where=LIVE)
 Index(
     "ix_episodes_due",
     episodes.c.due_at,

@@ -14,6 +14,7 @@ branch_labels = None
 depends_on = None
 
 OPEN_UNFIRED = "ended_at IS NULL AND threshold_fired_at IS NULL"
+LIVE = "end_reason IS NULL OR end_reason = 'returned'"
 
 
 def upgrade() -> None:
@@ -37,6 +38,8 @@ def upgrade() -> None:
             started = datetime.fromisoformat(started)
         bind.execute(table.update().where(table.c.id == id_).values(due_at=started + timedelta(hours=48)))
     op.create_index("ix_episodes_student", "absence_episodes", ["student_id"], unique=False)
+    op.create_index("uq_episodes_live_start", "absence_episodes", ["student_id", "started_at"], unique=True,
+                    postgresql_where=sa.text(LIVE), sqlite_where=sa.text(LIVE))
     op.create_index("ix_episodes_due", "absence_episodes", ["due_at"], unique=False,
                     postgresql_where=sa.text(OPEN_UNFIRED), sqlite_where=sa.text(OPEN_UNFIRED))
     op.create_index("ix_roll_calls_school_date", "roll_calls", ["school_code", "date"], unique=False)
@@ -56,6 +59,8 @@ def downgrade() -> None:
     op.drop_index("ix_roll_calls_school_date", table_name="roll_calls")
     op.drop_index("ix_episodes_due", table_name="absence_episodes",
                   postgresql_where=sa.text(OPEN_UNFIRED), sqlite_where=sa.text(OPEN_UNFIRED))
+    op.drop_index("uq_episodes_live_start", table_name="absence_episodes",
+                  postgresql_where=sa.text(LIVE), sqlite_where=sa.text(LIVE))
     op.drop_index("ix_episodes_student", table_name="absence_episodes")
     with op.batch_alter_table("absence_episodes") as batch:
         batch.drop_column("end_reason")
