@@ -11,7 +11,7 @@ help:
 	@echo "make run         start the broker and the four services on SQLite under var/ (DEMO=1 loads a demo county)"
 	@echo "make test        run the whole test suite (PostgreSQL too, when 127.0.0.1:5432 answers)"
 	@echo "make token ROLE=county_official ORG=410122 [CLASSES=id,id]   a development bearer token"
-	@echo "make bench       run every benchmark in bench/ and print the figures (BENCH=name runs one)"
+	@echo "make bench       run every benchmark in bench/ and print the figures (BENCH=detector runs one, BENCH_ARGS=\"--backend sqlite\")"
 	@echo "make clean       remove var/ and the virtualenv"
 
 $(STAMP): pyproject.toml
@@ -28,7 +28,7 @@ test: $(STAMP)
 
 BENCH ?= $(basename $(notdir $(filter-out bench/__init__.py bench/harness.py,$(wildcard bench/*.py))))
 bench: $(STAMP)
-	@for b in $(BENCH); do echo "== bench/$$b.py"; $(BIN)/python -m bench.$$b || exit 1; done
+	@for b in $(BENCH); do echo "== bench/$$b.py"; $(BIN)/python -m bench.$$b $(BENCH_ARGS) || exit 1; done
 
 token: $(STAMP)
 	@$(BIN)/python -m devtools.token --role "$(ROLE)" --org "$(ORG)" --classes "$(CLASSES)"

@@ -34,7 +34,8 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.registry.transfer.overdue", "baoxue.registry.population.suspected_out_of_school",
         "baoxue.registry.population.outside_compulsory_age"}),
     TOPIC_ATTENDANCE: frozenset({
-        "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned"}),
+        "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned",
+        "baoxue.attendance.chronic_absence.flagged"}),
     TOPIC_CASES: frozenset({
         "baoxue.cases.case.opened", "baoxue.cases.case.status_changed", "baoxue.cases.case.closed",
         "baoxue.cases.home_visit.recorded"}),

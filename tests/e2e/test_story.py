@@ -28,7 +28,9 @@ def stack(databases, broker, tmp_path):
         kafka_bootstrap=broker.bootstrap,
         ports={svc: free_port() for svc in SERVICES},
         database_urls={svc: databases.url(svc) for svc in SERVICES},
+        # The story marks the last three calendar days absent, whatever weekday it runs on: wall clock.
         env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_OUTBOX_POLL_INTERVAL_S": "0.1",
+             "BAOXUE_ABSENCE_COUNTING": "wall_clock",
              "BAOXUE_JWT_SECRET": TEST_JWT_SECRET},
     )
     s.up()

@@ -45,6 +45,11 @@ class Place:
     # Writes that change what they touch take a fresh object per call (see take()).
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
+    leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
+
+    @property
+    def leave_id(self) -> str:
+        return self.leave_ids.get("approve", "")
 
     @property
     def path(self) -> list[str]:
@@ -165,7 +170,16 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/population-checks/{check_id}/findings"): lambda w, r, p: (
         f"/v1/population-checks/{p.check_id}/findings", None),
     # attendance
-    ("PUT", "/v1/calendars/{school_code}"): lambda w, r, p: (f"/v1/calendars/{p.codes['school']}", {}),
+    ("PUT", "/v1/calendars/{code}"): lambda w, r, p: (f"/v1/calendars/{p.codes['school']}", {}),
+    ("GET", "/v1/calendars/{code}"): lambda w, r, p: (f"/v1/calendars/{p.codes['school']}", None),
+    ("POST", "/v1/calendars/{code}/entries"): lambda w, r, p: (
+        f"/v1/calendars/{p.codes['school']}/entries", {"entries": [{"date": "2026-10-01", "kind": "holiday"}]}),
+    ("GET", "/v1/classes/{class_id}/roll-calls"): lambda w, r, p: (f"/v1/classes/{p.class_id}/roll-calls", None),
+    ("GET", "/v1/leaves"): lambda w, r, p: ("/v1/leaves?limit=500", None),
+    ("POST", "/v1/leaves/{leave_id}/approve"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['approve']}/approve", {}),
+    ("POST", "/v1/leaves/{leave_id}/reject"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['reject']}/reject", None),
+    ("GET", "/v1/students/{student_id}/attendance"): lambda w, r, p: (f"/v1/students/{p.student_id}/attendance", None),
+    ("GET", "/v1/schools/{school_code}/attendance"): lambda w, r, p: (f"/v1/schools/{p.codes['school']}/attendance", None),
     ("POST", "/v1/roll-calls"): lambda w, r, p: ("/v1/roll-calls", {
         "school_code": p.codes["school"], "class_id": p.class_id, "date": "2026-11-16", "session": "am",
         "marks": [{"student_id": p.student_id, "status": "present"}]}),
@@ -207,7 +221,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/circular?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
 }
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
-             "/v1/students/transfers": "transfer_id"}
+             "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id"}
 
 
 async def _seed(service: str, client, world: World) -> None:
@@ -259,6 +273,17 @@ async def _seed(service: str, client, world: World) -> None:
                         "school_code": place.codes["school"], "class_id": place.class_id, "grade": 7,
                         "org_path": place.path, "org_chain": place.chain}))
             await uow.commit()
+        if service == "attendance":
+            from attendance.entrypoints.schemas import LeaveIn
+            from shared.auth import Principal
+
+            school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
+            for decision in ("approve", "reject"):
+                async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                    leave = await handlers.record_leave(uow, LeaveIn(
+                        student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
+                        reason="病假"), school)
+                place.leave_ids[decision] = leave["id"]
         if service == "cases":
             page = (await client.get(f"/v1/cases?student_id={place.student_id}",
                                      headers=bearer("province_official", place.codes["province"]))).json()

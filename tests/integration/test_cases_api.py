@@ -413,3 +413,30 @@ async def test_a_dual_report_written_before_the_registry_was_read_says_what_it_l
                                             "student.birth_date", "student.flags", "student.guardians"]
         assert without["school"]["name"] == "城关镇第一初级中学"  # from the event's own org chain
         assert with_record["missing_facts"] == [] and with_record["student"]["name"] == "王小明"
+
+
+async def test_only_a_real_return_moves_a_persuading_case(databases):
+    """Attendance also ends a fired episode when the alarm is withdrawn (leave granted late, a
+    roll call corrected) or the child leaves the roll: those go on the timeline for the officials
+    to judge; only the child seen in class again moves the case to returned."""
+    async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
+        student, case_id = await _open(cases)
+        for to in ("verifying", "confirmed"):
+            assert (await _move(cases, case_id, to)).status_code == 200
+        await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
+        await _plan(cases, case_id)
+        assert (await _move(cases, case_id, "persuading")).status_code == 200
+
+        def ended(reason: str) -> Event:
+            return Event(type="baoxue.attendance.student.returned", source="/baoxue/attendance", subject=student,
+                         id=str(uuid.uuid4()), data={
+                             "student_id": student, "episode_id": str(uuid.uuid4()), "reason": reason,
+                             "episode_started_at": "2026-11-14T00:00:00+00:00",
+                             "returned_at": "2026-11-16T08:00:00+00:00"})
+
+        for reason, kind in (("withdrawn", "absence_withdrawn"), ("not_attending", "student_off_roll")):
+            await _feed(cases, ended(reason))
+            case = (await cases.get(f"/v1/cases/{case_id}")).json()
+            assert case["status"] == "persuading" and case["timeline"][-1]["kind"] == kind
+        await _feed(cases, ended("returned"))
+        assert (await cases.get(f"/v1/cases/{case_id}")).json()["status"] == "returned"

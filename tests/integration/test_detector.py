@@ -22,6 +22,9 @@ RETURNED = "baoxue.attendance.student.returned"
 # Monday 16 Nov 2026, 12:00 in Beijing.
 MONDAY_NOON = datetime(2026, 11, 16, 4, 0, tzinfo=timezone.utc)
 CLASS = "class-1"
+# These tests pin the detector's mechanics on the wall clock without a grace period; the school
+# clock has its own tests (test_school_clock.py and below).
+WALL_CLOCK = {"absence_counting": "wall_clock", "absence_roll_call_grace_minutes": 0}
 
 
 def _uow(sm, clock) -> UnitOfWork:
@@ -59,14 +62,14 @@ async def test_two_detectors_on_one_database_fire_each_episode_exactly_once(data
     url = databases.url("attendance")
     await asyncio.to_thread(migrate, "attendance", url)
     clock = FixedClock(MONDAY_NOON)
-    settings = settings_for("attendance", database_url=url, environment="test")
+    settings = settings_for("attendance", database_url=url, environment="test", **WALL_CLOCK)
     # Two replicas: two engines, two connection pools, one database.
     engines = [make_engine(url), make_engine(url)]
     sms = [make_sessionmaker(e) for e in engines]
     try:
         students = await _enroll(sms[0], clock, 30)
         async with running("attendance", url, "127.0.0.1:1", clock=clock, migrated=True,
-                           detector_interval_s=3600) as attendance:
+                           detector_interval_s=3600, **WALL_CLOCK) as attendance:
             # Absent since Saturday morning 08:00 local (52 h before Monday noon) for 20 students;
             # 10 were seen on Monday morning.
             for day, session in [("2026-11-14", "am"), ("2026-11-14", "pm"), ("2026-11-15", "am"),
@@ -104,7 +107,7 @@ async def test_two_detectors_on_one_database_fire_each_episode_exactly_once(data
 async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(databases):
     url = databases.url("attendance")
     clock = FixedClock(MONDAY_NOON)
-    async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600) as attendance:
+    async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
         sm = attendance.app.state.runtime.sessionmaker
         settings = attendance.app.state.runtime.settings
         (student,) = await _enroll(sm, clock, 1)
@@ -139,7 +142,7 @@ async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(dat
 async def test_roll_call_naming_a_student_not_in_the_class_is_refused_whole(databases):
     url = databases.url("attendance")
     clock = FixedClock(MONDAY_NOON)
-    async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600) as attendance:
+    async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
         sm = attendance.app.state.runtime.sessionmaker
         (student,) = await _enroll(sm, clock, 1)
         r = await attendance.post("/v1/roll-calls", json={
@@ -154,7 +157,7 @@ async def test_absences_posted_late_extend_a_fired_episode_instead_of_firing_aga
     """A teacher catches up on Wednesday's and Thursday's roll calls after the streak fired."""
     url = databases.url("attendance")
     clock = FixedClock(datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc))  # Friday 10:00 local
-    async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600) as attendance:
+    async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
         sm = attendance.app.state.runtime.sessionmaker
         settings = attendance.app.state.runtime.settings
         (student,) = await _enroll(sm, clock, 1)

@@ -16,6 +16,7 @@ from attendance.settings import AttendanceSettings
 HANDLERS = {
     "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
     "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
+    "baoxue.registry.class.promoted": handlers.on_class_promoted,
 }
 
 

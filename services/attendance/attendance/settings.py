@@ -14,8 +14,16 @@ class AttendanceSettings(ServiceSettings):
     # How often the 48-hour detector sweeps; a late or missed pass still finds everything overdue.
     detector_interval_s: float = Field(default=60.0, gt=0)
     absence_threshold_hours: float = Field(default=48.0, gt=0)
-    # `wall_clock` in this skeleton; `school_hours` (skipping non-school days) arrives with issue 4.
-    absence_counting: Literal["wall_clock"] = "wall_clock"
-    # When each roll-call session begins, in the schools' local time (BAOXUE_TIMEZONE).
+    # `school_hours`: only school days count, in full (README, "The 48-hour rule"); `wall_clock`: every hour.
+    absence_counting: Literal["school_hours", "wall_clock"] = "school_hours"
+    # The threshold usually falls on a session start (Monday 08:00): the detector waits this long
+    # past it for that roll call, so a child present at that session is never reported.
+    absence_roll_call_grace_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    # Chronic absence: share of a term's sessions missed (absent or on leave) that flags a student,
+    # once at least `chronic_absence_min_sessions` sessions were taken in the term.
+    chronic_absence_threshold: float = Field(default=0.10, gt=0, le=1)
+    chronic_absence_min_sessions: int = Field(default=20, ge=1)
+    # When each roll-call session begins, in the schools' local time (BAOXUE_TIMEZONE); a county or
+    # school calendar may set its own.
     session_am_starts: time = time(8, 0)
     session_pm_starts: time = time(14, 0)

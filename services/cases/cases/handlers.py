@@ -142,17 +142,28 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
         )
 
 
+# What attendance's "the episode that fired has ended" means for a case, by its reason.
+RETURN_TIMELINE = {
+    "returned": "student_returned",      # seen in class again
+    "withdrawn": "absence_withdrawn",    # leave granted late or a roll call corrected: verify, likely a false alarm
+    "not_attending": "student_off_roll",  # the registry took the child off the roll (transfer, suspension...)
+}
+
+
 async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
-    """Attendance saw the child back: noted on an open case's timeline, and a persuading case
-    moves to returned by itself, with the return date as its evidence (attendance confirmed it)."""
+    """Attendance says the episode that opened the case has ended: noted on an open case's
+    timeline. Only a real return (the child seen in class) moves a persuading case to returned
+    by itself, with the return date as its evidence; a withdrawn alarm or a child taken off the
+    roll is for the case's officials to judge (a false alarm, a transfer)."""
     d = event.data
+    reason = d.get("reason", "returned")
     case = (await uow.session.execute(select(cases).where(
         cases.c.student_id == d["student_id"], cases.c.status != CaseStatus.closed.value))).mappings().first()
     if case is None:
         return
-    await _add_timeline(uow, case["id"], "student_returned", {"returned_at": d.get("returned_at"),
-                                                              "episode_id": d.get("episode_id")})
-    if case["status"] == CaseStatus.persuading.value:
+    await _add_timeline(uow, case["id"], RETURN_TIMELINE.get(reason, "student_returned"), {
+        "returned_at": d.get("returned_at"), "episode_id": d.get("episode_id"), "reason": reason})
+    if case["status"] == CaseStatus.persuading.value and reason == "returned":
         returned_on = str(d["returned_at"])[:10]
         await _move(uow, case, CaseStatus.returned, actor=SYSTEM, reason=None, note="confirmed by attendance",
                     evidence={"returned_on": returned_on, "confirmed_by": "attendance",

@@ -26,14 +26,18 @@ roster = Table(
     Column("org_chain", JSON, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("status", String(32), nullable=False),
+    # Marks before this instant belong to an earlier stay (before a suspension or a transfer) and
+    # never start an episode; null: attending since the first record.
+    Column("attending_since", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 Index("ix_roster_class", roster.c.class_id)
 
+# One document per org code: a county's default or a school's own entries (only the fields it set).
 calendars = Table(
     "calendars",
     metadata,
-    Column("school_code", String(32), primary_key=True),
+    Column("school_code", String(32), primary_key=True),  # any org code, the name is historical
     Column("body", JSON, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
@@ -71,11 +75,15 @@ leaves = Table(
     Column("start", UtcDateTime(), nullable=False),
     Column("end", UtcDateTime(), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # requested | approved | rejected
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
+    Column("requested_by", String(128), nullable=True),
+    Column("decided_by", String(128), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("decision_note", Text, nullable=True),
 )
 
-# One row per unexcused-absence episode. (student_id, started_at) is the episode's identity;
+# One row per unexcused-absence episode; the row id is the episode's identity (event ids derive from it);
 # threshold_fired_at is set by exactly one detector pass (an UPDATE ... WHERE ... IS NULL).
 episodes = Table(
     "absence_episodes",
@@ -87,11 +95,35 @@ episodes = Table(
     Column("absent_sessions", Integer, nullable=False),
     Column("ended_at", UtcDateTime(), nullable=True),
     Column("threshold_fired_at", UtcDateTime(), nullable=True),
-    UniqueConstraint("student_id", "started_at", name="uq_episode_student_start"),
+    # When the counted hours reach the threshold (the pure clock, from the calendar and leave);
+    # recomputed whenever marks, leave or the calendar change. Null: not within a year.
+    Column("due_at", UtcDateTime(), nullable=True),
+    # Why an episode ended: returned (seen again), withdrawn (corrected marks or leave granted
+    # late), not_attending (the registry took the child off the roll). Withdrawn rows are history.
+    Column("end_reason", String(16), nullable=True),
 )
+Index("ix_episodes_student", episodes.c.student_id)
+# One live episode per (student, start): two recomputations racing for one student cannot both
+# insert it (and so fire it twice). Withdrawn and off-the-roll rows are history and may share a
+# start with the episode recomputed after them.
+LIVE = episodes.c.end_reason.is_(None) | (episodes.c.end_reason == "returned")
+Index("uq_episodes_live_start", episodes.c.student_id, episodes.c.started_at, unique=True,
+      postgresql_where=LIVE, sqlite_where=LIVE)
 Index(
-    "ix_episodes_open_unfired",
-    episodes.c.started_at,
+    "ix_episodes_due",
+    episodes.c.due_at,
     postgresql_where=episodes.c.ended_at.is_(None) & episodes.c.threshold_fired_at.is_(None),
     sqlite_where=episodes.c.ended_at.is_(None) & episodes.c.threshold_fired_at.is_(None),
 )
+
+# Chronic absence flagged once per student per term: the primary key makes the event exactly once.
+chronic_flags = Table(
+    "chronic_flags",
+    metadata,
+    Column("student_id", String(36), primary_key=True),
+    Column("term", String(64), primary_key=True),
+    Column("sessions", Integer, nullable=False),
+    Column("missed", Integer, nullable=False),
+    Column("flagged_at", UtcDateTime(), nullable=False),
+)
+Index("ix_roll_calls_school_date", roll_calls.c.school_code, roll_calls.c.date)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+import csv
+import io
+import json
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import ValidationError
 
 from shared.auth import OFFICIALS, PEOPLE, SCHOOL, PrincipalDep, Role, access
+from shared.errors import Invalid
+from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 
-from attendance import handlers
-from attendance.entrypoints.schemas import AbsenceOut, CalendarIn, LeaveIn, LeaveOut, RollCallIn, RollCallOut
+from attendance import handlers, views
+from attendance.domain.leave import LeaveStatus
+from attendance.entrypoints.schemas import (
+    AbsenceOut, AttendanceOut, CalendarEntriesIn, CalendarIn, DailyRate, LeaveDecisionIn, LeaveIn, LeaveOut,
+    RollCallIn, RollCallOut, RollCallSummary,
+)
 
 router = APIRouter(prefix="/v1")
 
@@ -17,9 +30,51 @@ def _settings(request: Request):
     return request.app.state.runtime.settings
 
 
-@router.put("/calendars/{school_code}", tags=["calendars"], **access(Role.school_staff, OFFICIALS, scope="create"))
-async def put_calendar(school_code: str, body: CalendarIn, uow: UoWDep, caller: PrincipalDep) -> dict:
-    return await handlers.put_calendar(uow, school_code, body, caller)
+@router.put("/calendars/{code}", tags=["calendars"], **access(Role.school_staff, OFFICIALS, scope="create"))
+async def put_calendar(code: str, body: CalendarIn, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
+    """Set one org's calendar layer: a school's own, or (a county or other region code) the default
+    its schools inherit. Fields not sent are inherited. Open episodes below it are recomputed."""
+    return await handlers.put_calendar(uow, _settings(request), code, body, caller)
+
+
+@router.get("/calendars/{code}", tags=["calendars"], **access(PEOPLE, scope="object"))
+async def get_calendar(code: str, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
+    """The org's own layer and the effective calendar (inherited values filled in)."""
+    return await handlers.get_calendar(uow, _settings(request), code, caller)
+
+
+def _entries(raw: bytes, content_type: str) -> CalendarEntriesIn:
+    """JSON `{entries: [...]}`, or CSV with a header `date,kind[,note]` (one dated entry a line)."""
+    try:
+        if content_type.startswith("text/csv"):
+            rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+            return CalendarEntriesIn(entries=[{k: v for k, v in r.items() if k and v} for r in rows])
+        return CalendarEntriesIn.model_validate(json.loads(raw or b"null"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
+        raise Invalid(f"{len(errors)} calendar entr{'y' if len(errors) == 1 else 'ies'} rejected, nothing stored",
+                      errors=[{"field": ".".join(map(str, e["loc"])),
+                               "pointer": "/" + "/".join(map(str, e["loc"])), "message": e["msg"]}
+                              for e in errors]) from None
+
+
+_IMPORT_RULE = access(Role.school_staff, OFFICIALS, scope="create")
+_IMPORT_RULE["openapi_extra"]["requestBody"] = {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["entries"], "properties": {"entries": {
+        "type": "array", "items": {"type": "object", "required": ["date", "kind"], "properties": {
+            "date": {"type": "string", "format": "date"},
+            "kind": {"type": "string", "enum": ["holiday", "school_day", "make_up_day"]},
+            "note": {"type": "string"}}}}}}},
+    "text/csv": {"schema": {"type": "string"},
+                 "example": "date,kind,note\n2026-10-01,holiday,国庆节\n2026-09-27,make_up_day,调休\n"}}}
+
+
+@router.post("/calendars/{code}/entries", tags=["calendars"], **_IMPORT_RULE)
+async def import_calendar_entries(code: str, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
+    """Import dated entries (holiday, school_day, make_up_day) into an org's calendar layer, as JSON
+    or CSV (`Content-Type: text/csv`). All or nothing: one bad line rejects the upload."""
+    body = _entries(await request.body(), request.headers.get("content-type", "application/json"))
+    return await handlers.import_calendar_entries(uow, _settings(request), code, body, caller)
 
 
 @router.post("/roll-calls", response_model=RollCallOut, tags=["roll calls"],
@@ -31,15 +86,68 @@ async def post_roll_call(body: RollCallIn, uow: UoWDep, request: Request, caller
     return await handlers.record_roll_call(uow, _settings(request), body, caller)
 
 
+@router.get("/classes/{class_id}/roll-calls", response_model=Page[RollCallSummary], tags=["roll calls"],
+            **access(PEOPLE, scope="object"))
+async def get_roll_calls(class_id: str, uow: UoWDep, page: PageDep, caller: PrincipalDep):
+    """The class's roll calls, newest first, with their marks."""
+    return await views.roll_call_history(uow, class_id, page, caller)
+
+
 @router.post("/leaves", status_code=status.HTTP_201_CREATED, response_model=LeaveOut, tags=["leave"],
              **access(SCHOOL, scope="create"))
 async def post_leave(body: LeaveIn, uow: UoWDep, caller: PrincipalDep):
-    """Record approved leave; absences inside it are excused, even ones already marked."""
+    """Request leave for a student (status `requested`); it excuses absences once school staff approve it."""
     return await handlers.record_leave(uow, body, caller)
+
+
+@router.get("/leaves", response_model=Page[LeaveOut], tags=["leave"], **access(PEOPLE, scope="list"))
+async def list_leaves(uow: UoWDep, page: PageDep, caller: PrincipalDep, school_code: str | None = None,
+                      student_id: str | None = None,
+                      status: Literal["requested", "approved", "rejected"] | None = None):
+    """Leave requests and decisions in the caller's scope, newest first (`status=requested`: the
+    ones waiting for school staff)."""
+    return await views.leave_list(uow, page, caller, school_code=school_code, student_id=student_id, status=status)
+
+
+@router.post("/leaves/{leave_id}/approve", response_model=LeaveOut, tags=["leave"],
+             **access(Role.school_staff, scope="object"))
+async def approve_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
+                        body: LeaveDecisionIn | None = None):
+    """Approve a request (the principal or school office of the student's school). Absences in its
+    range are excused, even ones marked, or fired, before: the episodes are recomputed."""
+    return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.approved,
+                                       body.note if body else None, caller)
+
+
+@router.post("/leaves/{leave_id}/reject", response_model=LeaveOut, tags=["leave"],
+             **access(Role.school_staff, scope="object"))
+async def reject_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
+                       body: LeaveDecisionIn | None = None):
+    """Reject a request: the absences stay unexcused."""
+    return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.rejected,
+                                       body.note if body else None, caller)
 
 
 @router.get("/students/{student_id}/absence", response_model=AbsenceOut, tags=["absence"],
             **access(PEOPLE, scope="object"))
 async def get_absence(student_id: str, uow: UoWDep, request: Request, caller: PrincipalDep):
-    """The student's current unexcused-absence streak."""
+    """The student's current unexcused-absence episode, its counted hours and due instant."""
     return await handlers.absence_of(uow, _settings(request), student_id, caller)
+
+
+@router.get("/students/{student_id}/attendance", response_model=AttendanceOut, tags=["absence"],
+            **access(PEOPLE, scope="object"))
+async def get_attendance(student_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
+                         on: Annotated[date | None, Query(description="a date in the term; default today")] = None):
+    """Chronic absence: the share of the term's sessions the student missed, and the flag."""
+    return await views.term_attendance(uow, _settings(request), student_id, on, caller)
+
+
+@router.get("/schools/{school_code}/attendance", tags=["absence"], **access(PEOPLE, scope="object"))
+async def get_school_rate(school_code: str, uow: UoWDep, request: Request, caller: PrincipalDep,
+                          start: Annotated[date | None, Query(alias="from")] = None,
+                          end: Annotated[date | None, Query(alias="to")] = None) -> dict[str, object]:
+    """The school's daily attendance rate ((present + late) / marks), default the last 30 days."""
+    result = await views.daily_rate(uow, _settings(request), school_code, start, end, caller)
+    result["days"] = [DailyRate(**d).model_dump(mode="json") for d in result["days"]]
+    return result

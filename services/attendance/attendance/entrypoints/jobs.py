@@ -17,7 +17,9 @@ log = structlog.get_logger("baoxue.detector")
 
 async def run_detector(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
-    while not stop.is_set():
+    # One interval before the first pass: a replica starting does not race the requests it is
+    # about to serve, and a restart loses nothing (the sweep finds whatever came due meanwhile).
+    while not await _stopped_within(stop, settings.detector_interval_s):
         try:
             async with runtime.uow() as uow:
                 fired = await detect_overdue(uow, settings)
@@ -29,7 +31,11 @@ async def run_detector(runtime: Runtime, stop: asyncio.Event) -> None:
         except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
             metrics.JOB_RUNS.labels(settings.service_name, "absence_detector", "error").inc()
             log.warning("detector.failed", error=repr(exc))
-        try:
-            await asyncio.wait_for(stop.wait(), settings.detector_interval_s)
-        except asyncio.TimeoutError:
-            pass
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True

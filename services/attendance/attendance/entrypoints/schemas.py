@@ -64,18 +64,75 @@ class LeaveOut(BaseModel):
     start: datetime
     end: datetime
     reason: str
-    status: str
+    status: Literal["requested", "approved", "rejected"]
+    requested_by: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+
+class LeaveDecisionIn(BaseModel):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class TermIn(BaseModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TermIn":
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+SessionTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class SessionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    am: SessionTime | None = None
+    pm: SessionTime | None = None
 
 
 class CalendarIn(BaseModel):
-    """Term dates, extra holidays and make-up working days (调休). Stored now; the school-hours
-    clock that reads it arrives with issue 4."""
+    """One org's calendar layer: a county code sets the default for its schools, a school code
+    overrides it. Only the fields sent are stored (PUT replaces the layer); what is not sent is
+    inherited from the county, else from the service's settings."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "terms": [{"name": "2026 autumn", "start": "2026-09-01", "end": "2027-01-22"}],
+        "holidays": ["2026-10-01", "2026-10-02"], "make_up_days": ["2026-09-27"],
+        "sessions": {"am": "07:50", "pm": "14:10"}}]})
     term_start: date | None = None
     term_end: date | None = None
+    terms: list[TermIn] | None = Field(default=None, max_length=12)
     holidays: list[date] = Field(default_factory=list, max_length=400)
     make_up_days: list[date] = Field(default_factory=list, max_length=100)
-    weekdays: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays that are school days")
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default=[1, 2, 3, 4, 5], description="ISO weekdays that are school days")
+    sessions: SessionsIn | None = Field(default=None, description="session start times, local HH:MM")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CalendarIn":
+        if self.term_start and self.term_end and self.term_end < self.term_start:
+            raise ValueError("term_end must not be before term_start")
+        if both := set(self.holidays) & set(self.make_up_days):
+            raise ValueError(f"{min(both).isoformat()} is both a holiday and a make-up day")
+        return self
+
+
+class CalendarEntryIn(BaseModel):
+    date: date
+    kind: Literal["holiday", "school_day", "make_up_day"] = Field(
+        description="make_up_day (调休) is a school_day on a weekend")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class CalendarEntriesIn(BaseModel):
+    """Dated entries to merge into an org's calendar layer (JSON, or CSV `date,kind[,note]`)."""
+    entries: list[CalendarEntryIn] = Field(min_length=1, max_length=1000)
 
 
 class AbsenceOut(BaseModel):
@@ -86,3 +143,50 @@ class AbsenceOut(BaseModel):
     threshold_hours: float
     threshold_reached: bool
     counting: str
+    episode_id: str | None = None
+    last_absent_at: datetime | None = None
+    due_at: datetime | None = Field(default=None, description="when the counted hours reach the threshold")
+    threshold_fired_at: datetime | None = None
+
+
+class TermOut(BaseModel):
+    name: str
+    start: date
+    end: date
+
+
+class AttendanceOut(BaseModel):
+    student_id: str
+    term: TermOut
+    sessions: int
+    missed: int
+    rate: float = Field(description="missed / sessions")
+    threshold: float
+    flagged: bool
+    flagged_at: datetime | None
+
+
+class MarkOut(BaseModel):
+    student_id: str
+    status: str
+
+
+class RollCallSummary(BaseModel):
+    id: int
+    date: date
+    session: str
+    session_at: datetime
+    received_at: datetime
+    counts: dict[str, int]
+    marks: list[MarkOut]
+
+
+class DailyRate(BaseModel):
+    date: date
+    roll_calls: int
+    marks: int
+    present: int
+    late: int
+    absent: int
+    leave: int
+    rate: float | None = Field(description="(present + late) / marks; null without marks")

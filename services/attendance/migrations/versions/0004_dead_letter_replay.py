@@ -1,12 +1,12 @@
 """dead letters: published to baoxue.deadletter.v1 through the outbox, replayable by operators
 
-Revision ID: 0003_dead_letters
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 from shared.migration_steps import deadletters_v2
 
-revision = "0003_dead_letters"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

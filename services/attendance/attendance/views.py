@@ -1,0 +1,109 @@
+"""Attendance reads: a class's roll-call history, a school's daily attendance rate, a student's
+share of missed sessions in the term. Each is a few set-based queries, whatever the size."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, case, cast, func, select
+
+from shared import audit
+from shared.auth import Principal, Role
+from shared.errors import Invalid, NotFound
+from shared.pagination import Page, PageParams
+from shared.sql import fetch_page
+from shared.uow import UnitOfWork
+
+from attendance.adapters.tables import chronic_flags, leaves, marks, roll_calls, roster
+from attendance.domain import chronic
+from attendance.handlers import _class_in_scope, _student_in_scope, _term_counts, calendar_of
+from attendance.settings import AttendanceSettings
+
+STATUSES = ("present", "late", "absent", "leave")
+
+
+def _today(uow: UnitOfWork, settings: AttendanceSettings) -> date:
+    return uow.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
+
+
+async def roll_call_history(uow: UnitOfWork, class_id: str, page: PageParams, caller: Principal) -> Page:
+    await _class_in_scope(uow, class_id, caller)
+    rows, total = await fetch_page(
+        uow.session,
+        select(roll_calls.c.id, roll_calls.c.date, roll_calls.c.session, roll_calls.c.session_at,
+               roll_calls.c.received_at)
+        .where(roll_calls.c.class_id == class_id)
+        .order_by(roll_calls.c.date.desc(), roll_calls.c.session.desc()),
+        limit=page.limit, offset=page.offset)
+    by_call: dict[int, list[dict[str, str]]] = {r["id"]: [] for r in rows}
+    if by_call:
+        for rc, sid, status in (await uow.session.execute(
+            select(marks.c.roll_call_id, marks.c.student_id, marks.c.status)
+            .where(marks.c.roll_call_id.in_(list(by_call))).order_by(marks.c.student_id))).all():
+            by_call[rc].append({"student_id": sid, "status": status})
+    items = [{**r, "marks": by_call[r["id"]],
+              "counts": {s: sum(m["status"] == s for m in by_call[r["id"]]) for s in STATUSES}} for r in rows]
+    return Page.of(items, total, page)
+
+
+async def daily_rate(uow: UnitOfWork, settings: AttendanceSettings, school_code: str, start: date | None,
+                     end: date | None, caller: Principal) -> dict[str, Any]:
+    row = (await uow.session.execute(
+        select(roster.c.org_path).where(roster.c.school_code == school_code).limit(1))).first()
+    if row is None or not audit.sees_org(caller, row.org_path):
+        raise NotFound(f"no school with code {school_code} known to attendance")
+    end = end or _today(uow, settings)
+    start = start or end - timedelta(days=29)
+    if start > end or (end - start).days > 366:
+        raise Invalid("from must be on or before to, at most 366 days apart",
+                      errors=[{"field": "from", "pointer": "/from", "message": "range"}])
+    counts = [func.sum(case((marks.c.status == s, 1), else_=0)).label(s) for s in STATUSES]
+    days = (await uow.session.execute(
+        select(roll_calls.c.date, func.count(roll_calls.c.id.distinct()).label("roll_calls"),
+               func.count().label("marks"), *counts)
+        .select_from(roll_calls.join(marks, marks.c.roll_call_id == roll_calls.c.id))
+        .where(roll_calls.c.school_code == school_code, roll_calls.c.date >= start, roll_calls.c.date <= end)
+        .group_by(roll_calls.c.date).order_by(roll_calls.c.date))).mappings().all()
+    items = []
+    for d in days:
+        seen = int(d["present"] or 0) + int(d["late"] or 0)
+        items.append({"date": d["date"], "roll_calls": d["roll_calls"], "marks": d["marks"],
+                      **{s: int(d[s] or 0) for s in STATUSES},
+                      "rate": round(seen / d["marks"], 4) if d["marks"] else None})
+    return {"school_code": school_code, "from": start, "to": end, "days": items}
+
+
+async def term_attendance(uow: UnitOfWork, settings: AttendanceSettings, student_id: str, on: date | None,
+                          caller: Principal) -> dict[str, Any]:
+    place = await _student_in_scope(uow, student_id, caller)
+    calendar = await calendar_of(uow, settings, place.org_path)
+    term = calendar.term_for_counting(on or _today(uow, settings))
+    counted = (await uow.session.execute(_term_counts([student_id], term.start, term.end))).first()
+    share = chronic.Share(counted.sessions, int(counted.missed or 0)) if counted else chronic.Share(0, 0)
+    flag = (await uow.session.execute(
+        select(chronic_flags.c.flagged_at).where(chronic_flags.c.student_id == student_id,
+                                                  chronic_flags.c.term == term.name))).scalar_one_or_none()
+    return {"student_id": student_id, "term": {"name": term.name, "start": term.start, "end": term.end},
+            "sessions": share.sessions, "missed": share.missed, "rate": round(share.rate, 4),
+            "threshold": settings.chronic_absence_threshold, "flagged": flag is not None, "flagged_at": flag}
+
+
+async def leave_list(uow: UnitOfWork, page: PageParams, caller: Principal, *, school_code: str | None,
+                     student_id: str | None, status: str | None) -> Page:
+    """Leave in the caller's scope, newest first: what school staff have to decide."""
+    # The roster's org path is a JSON list: an org is in it when its quoted code is.
+    conditions = [cast(roster.c.org_path, String).contains(f'"{caller.org}"', autoescape=True)]
+    if caller.role is Role.head_teacher:
+        conditions.append(roster.c.class_id.in_(sorted(caller.classes)))
+    for column, value in ((roster.c.school_code, school_code), (leaves.c.student_id, student_id),
+                          (leaves.c.status, status)):
+        if value is not None:
+            conditions.append(column == value)
+    rows, total = await fetch_page(
+        uow.session,
+        select(leaves).join(roster, roster.c.student_id == leaves.c.student_id).where(*conditions)
+        .order_by(leaves.c.created_at.desc(), leaves.c.id),
+        limit=page.limit, offset=page.offset)
+    return Page.of([dict(r) for r in rows], total, page)
