@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import statistics
 import tempfile
 import time
 from datetime import date, timedelta
@@ -26,7 +23,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from bench.harness import SECRET, database, drop, layout, load_roster, token
+from bench.harness import SECRET, database, drop, layout, load_roster, percentile, report, token
 from devtools.stack import Broker, Stack, free_port
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REPORTS, from_record
 
@@ -71,10 +68,6 @@ async def watch(bootstrap: str, expected: int, timeout: float) -> tuple[dict[str
     return fired, {s: sorted(v.values()) for s, v in reports.items()}
 
 
-def pct(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=1000)
@@ -114,15 +107,13 @@ async def main() -> None:
                     await drop(name)
     latencies = [reports[s][1] - t for s, t in fired.items() if len(reports.get(s, [])) >= 2]
     missing = len(fired) - len(latencies)
-    print(json.dumps({"backend": args.backend, "episodes": args.episodes, "fired": len(fired),
-                      "with_both_reports": len(latencies), "cpus": os.cpu_count()}))
-    print(f"  roll calls posted in {loaded:.1f} s; detector fired {len(fired)} episodes in one pass")
-    if latencies:
-        print(f"  detector firing -> both dual reports on {TOPIC_REPORTS}: p50 {pct(latencies, 50):.2f} s, "
-              f"p90 {pct(latencies, 90):.2f} s, p99 {pct(latencies, 99):.2f} s, max {max(latencies):.2f} s")
-    if missing:
-        raise SystemExit(f"{missing} episodes fired without both reports within the timeout")
-
+    if missing or not latencies:
+        raise SystemExit(f"{missing} of {len(fired)} episodes fired without both reports within the timeout")
+    report(f"Detector firing to both dual reports on {TOPIC_REPORTS}: {len(fired):,} episodes ({args.backend})", {
+        "episodes fired in one detector pass": len(fired), "roll calls posted (s)": loaded,
+        "p50 (s)": percentile(latencies, 50), "p90 (s)": percentile(latencies, 90),
+        "p99 (s)": percentile(latencies, 99), "max (s)": max(latencies),
+    })
 
 if __name__ == "__main__":
     asyncio.run(main())

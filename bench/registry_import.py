@@ -17,20 +17,18 @@ import os
 import resource
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 
+from bench.harness import SECRET, database, drop, report, token
 from registry.bootstrap import create_app
 from registry.domain.national_id import compose
 from registry.settings import RegistrySettings
-from shared.auth import mint
 from shared.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET = "bench-only-signing-key-" + "x" * 32
 ORGS = [("410000", "河南省", "province", None), ("410100", "郑州市", "city", "410000"),
         ("410122", "中牟县", "county", "410100"), ("410122100", "城关镇", "township", "410122"),
         ("4101221001", "城关镇第一初级中学", "school", "410122100")]
@@ -52,10 +50,9 @@ async def run(url: str, rows: int) -> dict[str, float]:
                                 environment="test", writes_per_minute=100_000, request_timeout_s=600)
     app = create_app(settings)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # after create_app configured logging
-    token = mint(SECRET, subject="bench", role="province_official", org="410000")
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry",
-                                     headers={"Authorization": f"Bearer {token}"}, timeout=600) as client:
+                                     headers={"Authorization": f"Bearer {token()}"}, timeout=600) as client:
             for code, name, kind, parent in ORGS:
                 (await client.post("/v1/orgs", json={"code": code, "name": name, "kind": kind,
                                                      "parent_code": parent})).raise_for_status()
@@ -72,27 +69,6 @@ async def run(url: str, rows: int) -> dict[str, float]:
             return {"seconds": elapsed, "rows_per_s": rows / elapsed, "mb": len(content) / 1e6}
 
 
-async def postgres_url() -> str | None:
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=2)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    name = f"baoxue_bench_{uuid.uuid4().hex[:8]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await conn.close()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
@@ -100,23 +76,19 @@ async def main() -> None:
     args = parser.parse_args()
     # No broker in this figure: the relay's "unavailable" retries are expected, not news.
     os.environ.setdefault("BAOXUE_LOG_LEVEL", "ERROR")
-    print(f"bulk import of {args.rows} rows over HTTP (registry in-process), {os.cpu_count()} CPUs")
-    if args.backend in ("sqlite", "both"):
+    figures: dict[str, object] = {"rows": args.rows}
+    for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
         with tempfile.TemporaryDirectory() as tmp:
-            f = await run(f"sqlite+aiosqlite:///{tmp}/registry.db", args.rows)
-            print(f"  sqlite      {f['seconds']:6.2f} s  {f['rows_per_s']:8.0f} rows/s  ({f['mb']:.1f} MB CSV)")
-    if args.backend in ("postgresql", "both"):
-        url = await postgres_url()
-        if url is None:
-            print("  postgresql  skipped: nothing answers on 127.0.0.1:5432")
-        else:
+            url, name = await database(backend, Path(tmp), "registry")
             try:
                 f = await run(url, args.rows)
-                print(f"  postgresql  {f['seconds']:6.2f} s  {f['rows_per_s']:8.0f} rows/s  ({f['mb']:.1f} MB CSV)")
             finally:
-                await drop(url)
-    print(f"  peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-
+                if name:
+                    await drop(name)
+        figures.update({f"{backend}: import (s)": f["seconds"], f"{backend}: rows/s": f["rows_per_s"]})
+    figures["CSV size (MB)"] = f["mb"]
+    figures["peak RSS of the process (MiB)"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    report(f"Bulk import of a school's {args.rows:,}-row spreadsheet over HTTP (registry in-process)", figures)
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -13,8 +13,8 @@ import json
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
@@ -26,6 +26,12 @@ from shared.settings import ServiceSettings
 from shared.sql import dialect_of
 
 log = structlog.get_logger("baoxue.relay")
+
+
+class BrokerUnavailable(Exception):
+    """The broker could not be reached or did not acknowledge: the producer is started afresh.
+    (Not a ConnectionError: a database refusing connections raises those too, and says nothing
+    about the broker.)"""
 
 
 class OutboxRelay:
@@ -46,10 +52,13 @@ class OutboxRelay:
             try:
                 await asyncio.wait_for(producer.start(), self._settings.kafka_send_timeout_s)
                 await ensure_topics(self._settings)
-            except BaseException:
-                # A producer whose start() failed must not be used (aiokafka#759).
+            except asyncio.CancelledError:
                 await _quietly_stop(producer)
                 raise
+            except Exception as exc:
+                # A producer whose start() failed must not be used (aiokafka#759).
+                await _quietly_stop(producer)
+                raise BrokerUnavailable(repr(exc)) from exc
             self._producer = producer
             log.info("relay.connected", bootstrap=self._settings.kafka_bootstrap)
         return self._producer
@@ -105,7 +114,7 @@ class OutboxRelay:
                 max(0.0, (now - row.created_at).total_seconds())
             )
         if len(sent_ids) < len(rows):
-            raise ConnectionError("broker did not acknowledge every record")
+            raise BrokerUnavailable("broker did not acknowledge every record")
         return len(sent_ids)
 
     async def _send(self, producer: AIOKafkaProducer, rows) -> list[int]:
@@ -151,7 +160,7 @@ class OutboxRelay:
                 log.warning("relay.unavailable", error=repr(exc), retry_in_s=round(backoff, 2))
                 # A database error says nothing about the broker: keep a working producer (and
                 # /readyz's broker check true) while the database restarts.
-                if self._producer is not None and not isinstance(exc, SQLAlchemyError):
+                if self._producer is not None and isinstance(exc, (BrokerUnavailable, KafkaError)):
                     await _quietly_stop(self._producer)
                     self._producer = None
                 backoff = min(backoff * 2, 10.0)

@@ -28,7 +28,10 @@ def stack_for(services, databases: Databases, broker, tmp_path: Path, **env: str
         var_dir=tmp_path / "var", kafka_bootstrap=broker.bootstrap,
         ports={svc: free_port() for svc in services},
         database_urls={svc: databases.url(svc) for svc in services},
+        # Roll calls here mark the last three calendar days absent, weekend or not: count wall-clock
+        # hours and fire at once (the school-hours rule has its own tests).
         env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_OUTBOX_POLL_INTERVAL_S": "0.1",
+             "BAOXUE_ABSENCE_COUNTING": "wall_clock", "BAOXUE_ABSENCE_ROLL_CALL_GRACE_MINUTES": "0",
              "BAOXUE_JWT_SECRET": TEST_JWT_SECRET, "BAOXUE_WRITES_PER_MINUTE": "100000", **env},
     )
 
