@@ -18,13 +18,15 @@ import logging
 import os
 import random
 import tempfile
+from pathlib import Path
 import time
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
 from sqlalchemy import insert
 
-from bench.registry_import import ROOT, SECRET, drop, postgres_url
+from bench.harness import SECRET, database, drop
+from bench.registry_import import ROOT
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, orgs,
                                        overdue_transfers, student_statuses, students)
 from reporting.bootstrap import create_app
@@ -191,12 +193,15 @@ async def databases(choice: str):
         with tempfile.TemporaryDirectory() as tmp:
             yield "sqlite", f"sqlite+aiosqlite:///{tmp}/reporting.db"
     if choice in ("postgresql", "both"):
-        url = await postgres_url()
+        try:
+            url, name = await database("postgresql", Path(tempfile.gettempdir()), "reporting")
+        except OSError:  # nothing answers on 127.0.0.1:5432
+            url, name = None, None
         try:
             yield "postgresql", url
         finally:
-            if url is not None:
-                await drop(url)
+            if name is not None:
+                await drop(name)
 
 if __name__ == "__main__":
     asyncio.run(main())
