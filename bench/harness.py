@@ -12,15 +12,17 @@ import shlex
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+import tempfile
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import AsyncIterator, Iterator, Mapping, Sequence
 
 from sqlalchemy import insert
 
 from attendance.adapters.tables import roster
+from devtools.stack import Broker, Stack, free_port
 from shared.auth import mint
 from shared.db import make_engine
 
@@ -67,6 +69,31 @@ async def database(backend: str, tmp: Path, service: str = "attendance") -> tupl
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", name
+
+
+@asynccontextmanager
+async def service_stack(backend: str, services: Sequence[str], **env: str) -> AsyncIterator[Stack]:
+    """The embedded broker and the services as processes (as `make run` starts them), each on a
+    fresh migrated database; not started yet, so a bench can bulk-load first. Torn down after."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        dbs = {svc: await database(backend, tmp, svc) for svc in services}
+        broker = Broker(free_port(), tmp / "broker.log")
+        broker.start()
+        stack = Stack(tmp, broker.bootstrap, ports={svc: free_port() for svc in services},
+                      database_urls={svc: url for svc, (url, _) in dbs.items()},
+                      env={"BAOXUE_JWT_SECRET": SECRET, "BAOXUE_WRITES_PER_MINUTE": "10000000",
+                           "BAOXUE_LOG_LEVEL": "WARNING", **env})
+        try:
+            for svc in services:
+                stack.migrate(svc)
+            yield stack
+        finally:
+            stack.stop()
+            broker.stop()
+            for _, name in dbs.values():
+                if name:
+                    await drop(name)
 
 
 async def drop(name: str) -> None:

@@ -16,17 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
 from datetime import datetime, time as dtime, timezone
-from pathlib import Path
 
 import httpx
 from sqlalchemy import delete, insert
 
 from attendance.adapters.tables import marks, roll_calls
-from bench.harness import DAY, SECRET, database, drop, layout, load_roster, peak_rss_mib, report, token
-from devtools.stack import SERVICES, Broker, Stack, free_port
+from bench.harness import DAY, layout, load_roster, peak_rss_mib, report, service_stack, token
+from devtools.stack import SERVICES
 from shared.db import make_engine
 
 def marks_of(sids: list[str], rng: random.Random) -> list[dict[str, str]]:
@@ -88,35 +86,18 @@ async def main() -> None:
     args = parser.parse_args()
     classes = layout(args.students)
     total = sum(len(s) for _, _, s in classes)
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        # All four services run, as in production: the others consume what attendance publishes,
-        # and each one's peak memory during the burst is a figure.
-        dbs = {svc: await database(args.backend, tmp, svc) for svc in SERVICES}
-        broker = Broker(free_port(), tmp / "broker.log")
-        broker.start()
-        stack = Stack(tmp, broker.bootstrap, ports={svc: free_port() for svc in SERVICES},
-                      database_urls={svc: url for svc, (url, _) in dbs.items()},
-                      env={"BAOXUE_JWT_SECRET": SECRET, "BAOXUE_WRITES_PER_MINUTE": "10000000",
-                           "BAOXUE_LOG_LEVEL": "WARNING", "BAOXUE_REQUEST_TIMEOUT_S": "120"})
-        try:
-            for svc in SERVICES:
-                stack.migrate(svc)
-            await load_roster(dbs["attendance"][0], classes)
-            for svc in SERVICES:
-                stack.start(svc)
-            stack.wait_ready(list(SERVICES))
-            pids = {svc: stack.procs[svc].pid for svc in SERVICES}
-            http_s = await post_all(stack.url("attendance"), classes, args.clients)
-            rss = {svc: peak_rss_mib(pid) for svc, pid in pids.items()}
-            stack.stop()
-            direct_s = await ceiling(dbs["attendance"][0], classes)
-        finally:
-            stack.stop()
-            broker.stop()
-            for _, name in dbs.values():
-                if name:
-                    await drop(name)
+    # All four services run, as in production: the others consume what attendance publishes,
+    # and each one's peak memory during the burst is a figure.
+    async with service_stack(args.backend, SERVICES, BAOXUE_REQUEST_TIMEOUT_S="120") as stack:
+        await load_roster(stack.database_url("attendance"), classes)
+        for svc in SERVICES:
+            stack.start(svc)
+        stack.wait_ready(list(SERVICES))
+        pids = {svc: stack.procs[svc].pid for svc in SERVICES}
+        http_s = await post_all(stack.url("attendance"), classes, args.clients)
+        rss = {svc: peak_rss_mib(pid) for svc, pid in pids.items()}
+        stack.stop()
+        direct_s = await ceiling(stack.database_url("attendance"), classes)
     http_rate, direct_rate = total / http_s, total / direct_s
     report(f"Attendance ingest: {total:,} students, roll calls of 50 over HTTP ({args.backend})", {
         "roll calls": len(classes), "concurrent clients": args.clients,

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from bench.harness import SECRET, database, drop, layout, load_roster, percentile, report, token
-from devtools.stack import Broker, Stack, free_port
+from bench.harness import layout, load_roster, percentile, report, service_stack, token
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REPORTS, from_record
 
 FIRED = "baoxue.attendance.absence.threshold_reached"
@@ -76,35 +73,18 @@ async def main() -> None:
     classes = layout(args.episodes)
     today = date.today()
     days = [today - timedelta(days=n) for n in (3, 2, 1)]
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        dbs = {s: await database(args.backend, tmp, s) for s in ("attendance", "cases")}
-        broker = Broker(free_port(), tmp / "broker.log")
-        broker.start()
-        stack = Stack(tmp, broker.bootstrap, ports={"attendance": free_port(), "cases": free_port()},
-                      database_urls={s: url for s, (url, _) in dbs.items()},
-                      env={"BAOXUE_JWT_SECRET": SECRET, "BAOXUE_WRITES_PER_MINUTE": "10000000",
-                           "BAOXUE_LOG_LEVEL": "WARNING", "BAOXUE_ABSENCE_COUNTING": "wall_clock",
-                           # Hold the detector back while the roll calls go in, so it fires them together.
-                           "BAOXUE_DETECTOR_INTERVAL_S": "15"})
-        try:
-            for service in ("attendance", "cases"):
-                stack.migrate(service)
-            await load_roster(dbs["attendance"][0], classes)
-            for service in ("attendance", "cases"):
-                stack.start(service)
-            stack.wait_ready(["attendance", "cases"])
-            watcher = asyncio.create_task(watch(broker.bootstrap, args.episodes, timeout=600))
-            started = time.perf_counter()
-            await mark_absent(stack.url("attendance"), classes, days)
-            loaded = time.perf_counter() - started
-            fired, reports = await watcher
-        finally:
-            stack.stop()
-            broker.stop()
-            for _, name in dbs.values():
-                if name:
-                    await drop(name)
+    # The detector held back while the roll calls go in, so it fires them together.
+    async with service_stack(args.backend, ["attendance", "cases"], BAOXUE_ABSENCE_COUNTING="wall_clock",
+                             BAOXUE_DETECTOR_INTERVAL_S="15") as stack:
+        await load_roster(stack.database_url("attendance"), classes)
+        for service in ("attendance", "cases"):
+            stack.start(service)
+        stack.wait_ready(["attendance", "cases"])
+        watcher = asyncio.create_task(watch(stack.kafka_bootstrap, args.episodes, timeout=600))
+        started = time.perf_counter()
+        await mark_absent(stack.url("attendance"), classes, days)
+        loaded = time.perf_counter() - started
+        fired, reports = await watcher
     latencies = [reports[s][1] - t for s, t in fired.items() if len(reports.get(s, [])) >= 2]
     missing = len(fired) - len(latencies)
     if missing or not latencies:

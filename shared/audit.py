@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.auth import Principal
+from shared.auth import Principal, path_key
 from shared.messaging import metadata
 from shared.types import UtcDateTime
 
@@ -52,7 +52,7 @@ def note_place(org_path: Sequence[str]) -> None:
     """Record where in the org tree the object this request touches lies."""
     holder = _current.get()
     if holder is not None:
-        holder["scope_path"] = "/" + "/".join(org_path) + "/"
+        holder["scope_path"] = path_key(org_path)
 
 
 def sees(caller: Principal, org_path: Sequence[str], class_id: str | None = None) -> bool:

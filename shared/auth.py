@@ -58,6 +58,17 @@ class Forbidden(Problem):
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
+def path_key(codes: Sequence[str]) -> str:
+    """A place in the org tree as one string, "/410000/410100/410122/": everything under an org
+    is one indexed ``LIKE '%/<code>/%'`` (see ``Principal.scope_filter``)."""
+    return "/" + "/".join(codes) + "/"
+
+
+def path_codes(key: str) -> list[str]:
+    """The codes of a ``path_key`` string, province first."""
+    return [c for c in key.split("/") if c]
+
+
 @dataclass(frozen=True)
 class Principal:
     subject: str

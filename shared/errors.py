@@ -61,6 +61,21 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(parts)
 
 
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's errors as the problem's ``errors[]``: the field path, a JSON pointer into the
+    body (``("body", "marks", 0)`` -> ``/marks/0``), the message and pydantic's code."""
+    return [
+        {
+            "in": str(e["loc"][0]) if e.get("loc") else "body",
+            "field": ".".join(str(p) for p in e.get("loc", ())[1:]),
+            "pointer": _pointer(tuple(e.get("loc", ()))),
+            "message": e.get("msg", ""),
+            "code": e.get("type", ""),
+        }
+        for e in errors
+    ]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -71,16 +86,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "in": str(e["loc"][0]) if e.get("loc") else "body",
-                "field": ".".join(str(p) for p in e.get("loc", ())[1:]),
-                "pointer": _pointer(tuple(e.get("loc", ()))),
-                "message": e.get("msg", ""),
-                "code": e.get("type", ""),
-            }
-            for e in exc.errors()
-        ]
+        errors = field_errors(exc.errors())
         first = errors[0] if errors else {"field": "", "message": "invalid"}
         detail = f"{first['field'] or first.get('in', 'request')}: {first['message']}"
         if len(errors) > 1:

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
-from shared.auth import OFFICIALS, Forbidden, Principal, Role
+from shared.auth import OFFICIALS, Forbidden, Principal, Role, path_codes, path_key
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import Conflict, Invalid, NotFound
 from shared.privacy import guardians_for
@@ -25,7 +25,7 @@ from cases.domain.lifecycle import (
     OUTCOMES, TIMESTAMP_COLUMN, CaseFacts, CaseStatus, IllegalTransition, MissingData, check,
 )
 from cases.domain.model import Recipient, dual_report_recipients, escalation_target
-from cases.queries import get_case, path_list, path_string
+from cases.queries import get_case
 
 log = structlog.get_logger("baoxue.cases")
 
@@ -188,9 +188,9 @@ async def _open_or_join(uow: UnitOfWork, *, student_id: str, origin: str, detail
     org_path = placement["org_path"]
     await uow.session.execute(insert(cases).values(
         id=case_id, student_id=student_id, status=CaseStatus.reported.value, origin=origin, episode_id=episode_id,
-        school_code=placement["school_code"], class_id=placement.get("class_id"), org_path=path_string(org_path),
+        school_code=placement["school_code"], class_id=placement.get("class_id"), org_path=path_key(org_path),
         org_chain=placement.get("org_chain") or [], child=child,
-        flags=path_string((child or {}).get("flags") or []), source_ref=source_ref,
+        flags=path_key((child or {}).get("flags") or []), source_ref=source_ref,
         responsibility=_empty_chain(placement.get("org_chain") or []), opened_at=now, updated_at=now,
     ))
     await _add_timeline(uow, case_id, "opened", {"origin": origin, **detail}, at=now, actor=actor)
@@ -331,7 +331,7 @@ async def _move(uow: UnitOfWork, case: Any, to: CaseStatus, *, actor: str, reaso
 
 async def _visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
     case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if case is None or not audit.sees(caller, path_list(case["org_path"]), case["class_id"]):
+    if case is None or not audit.sees(caller, path_codes(case["org_path"]), case["class_id"]):
         raise NotFound(f"no case with id {case_id}")
     return case
 
@@ -422,7 +422,7 @@ async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, calle
     if report is None or report["recipient_org_code"] != caller.org:
         raise NotFound(f"case {case_id} has no {recipient.value} report")
     case_path = (await uow.session.execute(select(cases.c.org_path).where(cases.c.id == case_id))).scalar_one()
-    audit.note_place(path_list(case_path))
+    audit.note_place(path_codes(case_path))
     if report["acknowledged_at"] is None:
         now = uow.clock.now()
         claimed = (await uow.session.execute(
@@ -470,7 +470,7 @@ async def escalate_overdue(uow: UnitOfWork, deadline: timedelta) -> int:
     for report in claimed:
         case = case_rows[report["case_id"]]
         # At the top of the path there is no level above: the recipient is reminded instead.
-        target_code, target_name = escalation_target(case["org_chain"] or [], path_list(case["org_path"]),
+        target_code, target_name = escalation_target(case["org_chain"] or [], path_codes(case["org_path"]),
                                                      report["recipient_org_code"]) or (report["recipient_org_code"], "")
         targets.append({"rid": report["id"], "code": target_code, "name": target_name})
         entries.append({"case_id": report["case_id"], "at": now, "kind": "dual_report_escalated", "actor": SYSTEM,

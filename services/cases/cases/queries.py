@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case as when, exists, func, or_, select
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, path_codes
 from shared.errors import NotFound
 from shared.export import Column
 from shared.pagination import PageParams
@@ -21,24 +21,16 @@ from cases.adapters.tables import cases, dual_reports, home_visit_visitors, home
 from cases.domain.lifecycle import CaseStatus
 
 
-def path_string(org_path: list[str]) -> str:
-    return "/" + "/".join(org_path) + "/"
-
-
-def path_list(path: str) -> list[str]:
-    return [c for c in path.split("/") if c]
-
-
 def _case_out(row: Any) -> dict[str, Any]:
     out = dict(row)
-    out["org_path"] = path_list(row["org_path"])
-    out["flags"] = path_list(row["flags"] or "/")
+    out["org_path"] = path_codes(row["org_path"])
+    out["flags"] = path_codes(row["flags"] or "/")
     return out
 
 
 async def get_case(uow: UnitOfWork, case_id: str, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if row is None or not audit.sees(caller, path_list(row["org_path"]), row["class_id"]):
+    if row is None or not audit.sees(caller, path_codes(row["org_path"]), row["class_id"]):
         raise NotFound(f"no case with id {case_id}")
 
     async def rows(table, *order):
@@ -141,7 +133,7 @@ def _ledger_row(r: Any) -> dict[str, Any]:
     chain = r["org_chain"] or []
     school = next((o for o in chain if o.get("kind") == "school"), None)
     responsible = (r["responsibility"] or {}).get("responsible_person") or {}
-    flags = path_list(r["flags"] or "/")
+    flags = path_codes(r["flags"] or "/")
     return {
         "id": r["id"], "student_id": r["student_id"], "student_name": child.get("name"),
         "national_id_masked": child.get("national_id_masked"),
@@ -167,7 +159,7 @@ async def home_visit_summary(uow: UnitOfWork, caller: Principal, *, org_code: st
     """Visits per visitor in [since, until] (a term) under an org, in the caller's scope, most first."""
     known = (await uow.session.execute(select(cases.c.org_path).where(
         cases.c.org_path.contains(f"/{org_code}/", autoescape=True)).limit(1))).scalar_one_or_none()
-    place = path_list(known)[: path_list(known).index(org_code) + 1] if known else [org_code]
+    place = path_codes(known)[: path_codes(known).index(org_code) + 1] if known else [org_code]
     if not audit.sees_org(caller, place):
         raise NotFound(f"no organisation with code {org_code} in the case ledger")
     v = home_visit_visitors

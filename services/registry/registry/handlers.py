@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, path_key
 from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
 from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
@@ -67,10 +67,6 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
 
 
 OUTSIDE_REGION = "a school outside your region (the county bureau can trace it)"
-
-
-def path_key(path: list[str]) -> str:
-    return "/" + "/".join(path) + "/"
 
 
 async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, caller: Principal) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, literal, select, update
 from sqlalchemy import case as when
 
+from shared.auth import path_key
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS, Event
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
@@ -16,10 +17,6 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import (absence_episodes, cases, class_grades, dual_reports, home_visits, orgs,
                                        overdue_transfers, student_statuses, students, watermarks)
 from reporting.domain.rates import level_of
-
-
-def path_key(codes: list[str]) -> str:
-    return "/" + "/".join(codes) + "/"
 
 
 def _date(value: Any, default: date) -> date:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
 from shared.auth import OFFICIALS, PEOPLE, SCHOOL, PrincipalDep, Role, access
-from shared.errors import Invalid
+from shared.errors import Invalid, field_errors
 from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 
@@ -53,9 +53,7 @@ def _entries(raw: bytes, content_type: str) -> CalendarEntriesIn:
     except (ValueError, UnicodeDecodeError) as exc:
         errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
         raise Invalid(f"{len(errors)} calendar entr{'y' if len(errors) == 1 else 'ies'} rejected, nothing stored",
-                      errors=[{"field": ".".join(map(str, e["loc"])),
-                               "pointer": "/" + "/".join(map(str, e["loc"])), "message": e["msg"]}
-                              for e in errors]) from None
+                      errors=field_errors([{**e, "loc": ("body", *e["loc"])} for e in errors])) from None
 
 
 _IMPORT_RULE = access(Role.school_staff, OFFICIALS, scope="create")
