@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import audit
 from shared.clock import Clock
 from shared.envelope import Event
 from shared.messaging import inbox, outbox
@@ -67,6 +68,11 @@ class UnitOfWork:
         self._staged.append((topic, key if key is not None else subject, event))
         return event
 
+    @property
+    def pending_events(self) -> tuple[Event, ...]:
+        """The events staged so far, which ``commit()`` will write to the outbox."""
+        return tuple(event for _, _, event in self._staged)
+
     async def claim(self, event: Event) -> bool:
         """Record the event in the inbox; False if it was already processed (a repeat)."""
         stmt = (
@@ -97,6 +103,7 @@ class UnitOfWork:
                 ],
             )
             self._staged = []
+        await audit.record_in(self.session)
         await self.session.commit()
         if emitted and self._on_commit is not None:
             self._on_commit()  # wake the relay: publish now, not at the next poll

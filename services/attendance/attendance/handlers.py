@@ -17,7 +17,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import calendars, chronic_flags, episodes, leaves, marks, roll_calls, roster
+from attendance.adapters.tables import LIVE, calendars, chronic_flags, episodes, leaves, marks, roll_calls, roster
 from attendance.domain import chronic, clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
@@ -134,17 +134,22 @@ async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal)
 
 async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn,
                            caller: Principal) -> dict[str, Any]:
-    place = await _class_in_scope(uow, cmd.class_id, caller)
-    if place.school_code != cmd.school_code:
-        raise Invalid(f"class {cmd.class_id} belongs to school {place.school_code}, not {cmd.school_code}",
-                      errors=[{"field": "school_code", "pointer": "/school_code", "message": "not the class's school"}])
     ids = [m.student_id for m in cmd.marks]
     known = {
         r.student_id: r
         for r in (await uow.session.execute(
-            select(roster.c.student_id, roster.c.class_id, roster.c.active).where(roster.c.student_id.in_(ids))
+            select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path)
+            .where(roster.c.student_id.in_(ids))
         )).all()
     }
+    # A student of the class named in it tells where the class is, saving a query; when none is
+    # (a wrong list), the class is looked up on its own.
+    place = next((r for r in known.values() if r.class_id == cmd.class_id), None)
+    if place is None or not audit.sees(caller, place.org_path, cmd.class_id):
+        place = await _class_in_scope(uow, cmd.class_id, caller)
+    if place.school_code != cmd.school_code:
+        raise Invalid(f"class {cmd.class_id} belongs to school {place.school_code}, not {cmd.school_code}",
+                      errors=[{"field": "school_code", "pointer": "/school_code", "message": "not the class's school"}])
     problems = []
     for i, m in enumerate(cmd.marks):
         r = known.get(m.student_id)
@@ -164,33 +169,56 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
                       errors=[{"field": "date", "pointer": "/date", "message": "in the future"}])
     calendar = await calendar_of(uow, settings, place.org_path)
     at = calendar.session_at(cmd.date, cmd.session)
-    existing = (await uow.session.execute(
-        select(roll_calls.c.id).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
-                                      roll_calls.c.session == cmd.session)
+    roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
+                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at}
+    # Most roll calls are new: try the insert first, and look for the one to replace only when the
+    # (class, date, session) is taken.
+    roll_call_id = (await uow.session.execute(
+        insert_ignoring_conflicts(uow.session, roll_calls).values(**roll_call).returning(roll_calls.c.id)
     )).scalar_one_or_none()
-    affected = set(ids)
-    if existing is not None:
-        # Re-posting replaces the roll call: students dropped from it are recomputed too.
-        affected |= set((await uow.session.execute(
+    replaced = roll_call_id is None
+    if replaced:
+        existing = (await uow.session.execute(
+            select(roll_calls.c.id).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
+                                          roll_calls.c.session == cmd.session))).scalar_one()
+        # Re-posting replaces the roll call: every student named before or now is recomputed.
+        affected = set(ids) | set((await uow.session.execute(
             select(marks.c.student_id).where(marks.c.roll_call_id == existing))).scalars())
         await uow.session.execute(delete(marks).where(marks.c.roll_call_id == existing))
         await uow.session.execute(delete(roll_calls).where(roll_calls.c.id == existing))
-    roll_call_id = (await uow.session.execute(
-        insert(roll_calls).values(school_code=cmd.school_code, class_id=cmd.class_id, date=cmd.date,
-                                  session=cmd.session, session_at=at, received_at=uow.clock.now(),
-                                  device_recorded_at=cmd.recorded_at)
-        .returning(roll_calls.c.id)
-    )).scalar_one()
+        roll_call_id = (await uow.session.execute(
+            insert(roll_calls).values(**roll_call).returning(roll_calls.c.id))).scalar_one()
+    else:
+        affected = await _changed_by(uow, cmd, at)
     # One statement for the whole class, not one per student.
     await uow.session.execute(
         insert(marks), [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at, "status": m.status}
                         for m in cmd.marks]
     )
-    await sync_episodes(uow, settings, sorted(affected))
-    await _flag_chronic(uow, settings, sorted(affected), calendar.term_for_counting(cmd.date))
+    await sync_episodes(uow, settings, sorted(affected), calendar=calendar)
+    # Every student named: a present mark can bring a student to the minimum number of sessions.
+    await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
     await uow.commit()
     return {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
-            "marks": len(cmd.marks), "replaced": existing is not None}
+            "marks": len(cmd.marks), "replaced": replaced}
+
+
+async def _changed_by(uow: UnitOfWork, cmd: RollCallIn, at: datetime) -> set[str]:
+    """The students whose episodes a new roll call at ``at`` can change; most of a class is
+    present with no episode, and recomputing them would only find what is stored.
+
+    An absent mark can start or extend an episode. A present or late mark matters only inside an
+    episode (open, or ended after ``at``: a roll call posted late splits it). A leave mark neither
+    starts nor ends one (`rule.episodes`)."""
+    absent = {m.student_id for m in cmd.marks if m.status == "absent"}
+    seen = [m.student_id for m in cmd.marks if m.status in rule.SEEN]
+    if not seen:
+        return absent
+    inside = (await uow.session.execute(
+        select(episodes.c.student_id).where(
+            episodes.c.student_id.in_(seen), LIVE, episodes.c.started_at < at,
+            or_(episodes.c.ended_at.is_(None), episodes.c.ended_at > at)))).scalars()
+    return absent | set(inside)
 
 
 async def record_leave(uow: UnitOfWork, cmd: LeaveIn, caller: Principal) -> dict[str, Any]:
@@ -284,14 +312,18 @@ def describe(cal: Calendar) -> dict[str, Any]:
 
 
 async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
-                  with_marks: bool = True) -> tuple[dict[str, Any], dict[str, Calendar], dict[str, list],
-                                                   dict[str, list[rule.LeaveSpan]]]:
+                  with_marks: bool = True, calendar: Calendar | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Calendar], dict[str, list], dict[str, list[rule.LeaveSpan]]]:
     """What the clock needs for these students, one query per table for all of them: roster rows,
-    effective calendars, marks (since attending) and approved leave."""
+    effective calendars (or the one ``calendar`` of their class, already read), marks (since
+    attending) and approved leave."""
     places = {r.student_id: r for r in (await uow.session.execute(
         select(roster).where(roster.c.student_id.in_(student_ids)))).all()}
-    cals = await calendars_for(uow, settings, [r.org_path for r in places.values()])
-    cal_by = {sid: cals[tuple(r.org_path)] for sid, r in places.items()}
+    if calendar is not None:
+        cal_by = {sid: calendar for sid in places}
+    else:
+        cals = await calendars_for(uow, settings, [r.org_path for r in places.values()])
+        cal_by = {sid: cals[tuple(r.org_path)] for sid, r in places.items()}
     marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
     if with_marks:
         for sid, at, status in (await uow.session.execute(
@@ -309,7 +341,8 @@ async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: li
     return places, cal_by, marks_by, leave_by
 
 
-async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str]) -> None:
+async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
+                        calendar: Calendar | None = None) -> None:
     """Recompute the students' episodes and due instants from all their marks, approved leave and
     calendar, and store the difference (`rule.reconcile` keeps identities across corrections).
 
@@ -322,12 +355,10 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
     if not student_ids:
         return
     now = uow.clock.now()
-    places, cal_by, marks_by, leave_by = await _inputs(uow, settings, student_ids)
+    places, cal_by, marks_by, leave_by = await _inputs(uow, settings, student_ids, calendar=calendar)
     stored_by: dict[str, list[Any]] = {s: [] for s in student_ids}
     for row in (await uow.session.execute(
-        select(episodes).where(episodes.c.student_id.in_(student_ids),
-                               or_(episodes.c.end_reason.is_(None), episodes.c.end_reason == "returned"))
-    )).all():
+        select(episodes).where(episodes.c.student_id.in_(student_ids), LIVE))).all():
         stored_by[row.student_id].append(row)
 
     for sid in student_ids:
@@ -415,23 +446,29 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
 
 # --- chronic absence -----------------------------------------------------------------------
 
-def _term_counts(student_ids: list[str], start: date, end: date):
-    """Sessions and missed sessions per student in a date range: one grouped query."""
+def _term_counts(student_ids: list[str], calendar: Calendar, term):
+    """Sessions and missed sessions per student in a term: one grouped query. It walks the
+    (student, instant) index from the term's first local midnight to the one after its last day;
+    a join on the roll calls' dates would make the planner choose between them, and a fresh or
+    unanalysed table made PostgreSQL scan every mark of the term for each roll call."""
     return (
         select(marks.c.student_id, func.count().label("sessions"),
                func.sum(case((marks.c.status.in_(chronic.MISSED), 1), else_=0)).label("missed"))
-        .select_from(marks.join(roll_calls, roll_calls.c.id == marks.c.roll_call_id))
-        .where(marks.c.student_id.in_(student_ids), roll_calls.c.date >= start, roll_calls.c.date <= end)
+        .where(marks.c.student_id.in_(student_ids), marks.c.at >= calendar.local_midnight(term.start),
+               marks.c.at < calendar.local_midnight(term.end + timedelta(days=1)))
         .group_by(marks.c.student_id)
     )
 
 
-async def _flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], term) -> None:
+async def _flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str],
+                        calendar: Calendar, day: date) -> None:
     """Flag (once per student per term, by the flags' primary key) students whose missed share
-    reached the threshold, and emit `chronic_absence.flagged` for the new flags only."""
+    of the term holding ``day`` reached the threshold, and emit `chronic_absence.flagged` for the
+    new flags only."""
     if not student_ids:
         return
-    counts = (await uow.session.execute(_term_counts(student_ids, term.start, term.end))).all()
+    term = calendar.term_for_counting(day)
+    counts = (await uow.session.execute(_term_counts(student_ids, calendar, term))).all()
     crossed = {c.student_id: chronic.Share(c.sessions, int(c.missed or 0)) for c in counts
                if chronic.Share(c.sessions, int(c.missed or 0)).flagged(settings.chronic_absence_threshold,
                                                                          settings.chronic_absence_min_sessions)}
