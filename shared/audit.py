@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.auth import Principal, path_key
@@ -70,6 +71,41 @@ def sees_org(caller: Principal, org_path: Sequence[str]) -> bool:
     return visible
 
 
+def _row(scope: Scope, holder: dict[str, Any], status: int) -> dict[str, Any] | None:
+    """The audit row of this request, or None when it leaves none (no caller, an unaudited read)."""
+    principal: Principal | None = (scope.get("state") or {}).get("principal")
+    route = scope.get("route")
+    rule = (getattr(route, "openapi_extra", None) or {}).get("x-baoxue-access", {})
+    write = scope["method"] in WRITE_METHODS
+    if principal is None or not (write or rule.get("audit")):
+        return None
+    return {
+        "at": datetime.now(timezone.utc), "actor": principal.subject, "actor_role": principal.role.value,
+        "actor_org": principal.org, "action": "write" if write else "read", "method": scope["method"],
+        "route": getattr(route, "path", "unmatched"), "path": scope["path"][:400], "status": status,
+        "scope_path": holder.get("scope_path") or principal.path_fragment,
+        # The request id the outer middleware gave this request (the caller's, or a new one).
+        "request_id": structlog.contextvars.get_contextvars().get("request_id"),
+        "client": str((scope.get("client") or ("",))[0])[:64] or None,
+    }
+
+
+async def record_in(session: AsyncSession) -> None:
+    """Write this request's audit row in the transaction about to commit (the unit of work calls
+    it): a write and its audit row then commit together, or neither does, and the request costs
+    no second transaction. The status is the route's success status, which a committed write
+    answers with; the middleware writes another row only if the response said otherwise."""
+    holder = _current.get()
+    if holder is None or "recorded" in holder:
+        return
+    scope = holder["scope"]
+    status = getattr(scope.get("route"), "status_code", None) or 200
+    row = _row(scope, holder, status)
+    if row is not None:
+        await session.execute(insert(audit_log).values(**row))
+        holder["recorded"] = status
+
+
 class AuditMiddleware:
     def __init__(self, app: ASGIApp, *, sessionmaker_of) -> None:
         self.app = app
@@ -79,7 +115,7 @@ class AuditMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        holder: dict[str, Any] = {"status": 500}
+        holder: dict[str, Any] = {"status": 500, "scope": scope}
         token = _current.set(holder)
 
         async def capture(message) -> None:
@@ -91,27 +127,17 @@ class AuditMiddleware:
             await self.app(scope, receive, capture)
         finally:
             _current.reset(token)
-            await self._record(scope, holder)
+            # Reads, refusals and failures (no commit) are recorded now, in a transaction of their own.
+            if holder.get("recorded") != holder["status"]:
+                await self._record(scope, holder)
 
     async def _record(self, scope: Scope, holder: dict[str, Any]) -> None:
-        principal: Principal | None = (scope.get("state") or {}).get("principal")
-        route = scope.get("route")
-        rule = (getattr(route, "openapi_extra", None) or {}).get("x-baoxue-access", {})
-        write = scope["method"] in WRITE_METHODS
-        if principal is None or not (write or rule.get("audit")):
+        row = _row(scope, holder, holder["status"])
+        if row is None:
             return
-        # The request id the outer middleware gave this request (the caller's, or a new one).
-        request_id = structlog.contextvars.get_contextvars().get("request_id")
         try:
             async with self.sessionmaker_of(scope)() as session:
-                await session.execute(insert(audit_log).values(
-                    at=datetime.now(timezone.utc), actor=principal.subject, actor_role=principal.role.value,
-                    actor_org=principal.org, action="write" if write else "read", method=scope["method"],
-                    route=getattr(route, "path", "unmatched"), path=scope["path"][:400], status=holder["status"],
-                    scope_path=holder.get("scope_path") or principal.path_fragment,
-                    request_id=request_id,
-                    client=str((scope.get("client") or ("",))[0])[:64] or None,
-                ))
+                await session.execute(insert(audit_log).values(**row))
                 await session.commit()
         except Exception as exc:  # noqa: BLE001 - the response is gone; an operator must hear of it
-            log.error("audit.write_failed", route=getattr(route, "path", "?"), error=repr(exc))
+            log.error("audit.write_failed", route=row["route"], error=repr(exc))

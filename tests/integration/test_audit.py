@@ -10,8 +10,8 @@ async def test_reads_of_full_records_and_every_write_are_audited_for_the_officia
     async with running("registry", databases.url("registry"), "127.0.0.1:1") as registry:
         klass = await school_with_class(registry)
         school = bearer("school_staff", klass["school_code"])
-        student = (await registry.post("/v1/students", json=student_body(klass), headers=school,
-                                       )).json()
+        created = await registry.post("/v1/students", json=student_body(klass), headers=school)
+        student = created.json()
         bad = await registry.post("/v1/students", json={**student_body(klass), "gender": "x"}, headers=school)
         assert bad.status_code == 422
         county = bearer("county_official", "410122")
@@ -28,6 +28,9 @@ async def test_reads_of_full_records_and_every_write_are_audited_for_the_officia
         # The refused write reached no record: it is filed under the school, whose staff see it.
         own = (await registry.get("/v1/audit", headers=school)).json()["items"]
         assert [(e["status"], e["scope_path"]) for e in own if e["status"] == 422] == [(422, "/4101221001/")]
+        # A write's row commits in the write's own transaction, once, with the request's id.
+        write = next(e for e in log["items"] if e["action"] == "write" and e["status"] == 201)
+        assert write["request_id"] == created.headers["x-request-id"]
         newest = log["items"][0]
         assert newest["path"] == f"/v1/students/{student['id']}"
         assert newest["scope_path"] == "/410000/410100/410122/410122100/4101221001/"
