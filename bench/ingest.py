@@ -1,6 +1,6 @@
 """Attendance ingest: roll calls over HTTP against the same rows inserted straight into the database.
 
-    python -m bench.ingest [--students 100000] [--clients 16] [--backend postgresql|sqlite]
+    python -m bench.ingest [--students 100000] [--clients 16] [--replicas 1] [--backend postgresql|sqlite]
 
 The attendance service runs as its own process (``python -m attendance serve``, as in production)
 with the embedded broker, on a fresh database. Its roster (100,000 students in classes of 50) is
@@ -8,7 +8,8 @@ bulk-loaded, as the registry's events would have built it. Concurrent clients th
 call per class (50 marks each) for one school day: a 2xx means the marks and their outbox rows are
 committed. The ceiling is measured in the same run on the same machine: the same roll-call and mark
 rows inserted straight into the database in batches of 50. Printed: marks per second both ways,
-the ratio, and the service's peak RSS (VmHWM).
+the ratio, and each service's peak RSS (VmHWM). ``--replicas 2`` runs a second attendance process
+on the same database (as a deployment scales out), the clients taking turns between them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import httpx
 from sqlalchemy import delete, insert
 
 from attendance.adapters.tables import marks, roll_calls
-from bench.harness import DAY, layout, load_roster, peak_rss_mib, report, service_stack, token
+from bench.harness import DAY, layout, load_roster, peak_rss_mib, report, service_stack, start_replica, token
 from devtools.stack import SERVICES
 from shared.db import make_engine
 
@@ -32,7 +33,7 @@ def marks_of(sids: list[str], rng: random.Random) -> list[dict[str, str]]:
     return [{"student_id": s, "status": rng.choices(["present", "absent", "late"], [94, 4, 2])[0]} for s in sids]
 
 
-async def post_all(base: str, classes, clients: int) -> float:
+async def post_all(bases: list[str], classes, clients: int) -> float:
     queue: asyncio.Queue = asyncio.Queue()
     rng = random.Random(7)
     for school, cid, sids in classes:
@@ -40,7 +41,7 @@ async def post_all(base: str, classes, clients: int) -> float:
                           "marks": marks_of(sids, rng)})
     failures: list[str] = []
 
-    async def client() -> None:
+    async def client(base: str) -> None:
         async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token()}"},
                                      timeout=120) as http:
             while not queue.empty():
@@ -50,7 +51,7 @@ async def post_all(base: str, classes, clients: int) -> float:
                     failures.append(f"{r.status_code} {r.text[:200]}")
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(client(bases[i % len(bases)]) for i in range(clients)))
     elapsed = time.perf_counter() - started
     if failures:
         raise SystemExit(f"{len(failures)} roll calls failed, e.g. {failures[0]}")
@@ -82,6 +83,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--replicas", type=int, default=1, help="attendance processes (default 1)")
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     args = parser.parse_args()
     classes = layout(args.students)
@@ -92,15 +94,16 @@ async def main() -> None:
         await load_roster(stack.database_url("attendance"), classes)
         for svc in SERVICES:
             stack.start(svc)
-        stack.wait_ready(list(SERVICES))
-        pids = {svc: stack.procs[svc].pid for svc in SERVICES}
-        http_s = await post_all(stack.url("attendance"), classes, args.clients)
+        replicas = ["attendance", *(start_replica(stack, "attendance") for _ in range(args.replicas - 1))]
+        stack.wait_ready([*SERVICES, *replicas[1:]])
+        pids = {svc: proc.pid for svc, proc in stack.procs.items()}
+        http_s = await post_all([stack.url(r) for r in replicas], classes, args.clients)
         rss = {svc: peak_rss_mib(pid) for svc, pid in pids.items()}
         stack.stop()
         direct_s = await ceiling(stack.database_url("attendance"), classes)
     http_rate, direct_rate = total / http_s, total / direct_s
     report(f"Attendance ingest: {total:,} students, roll calls of 50 over HTTP ({args.backend})", {
-        "roll calls": len(classes), "concurrent clients": args.clients,
+        "roll calls": len(classes), "concurrent clients": args.clients, "attendance processes": args.replicas,
         "over HTTP, stored + outbox (s)": http_s, "over HTTP (marks/s)": http_rate,
         "ceiling: same rows inserted directly in batches of 50 (s)": direct_s, "ceiling (marks/s)": direct_rate,
         "ratio to the ceiling": f"{http_rate / direct_rate:.0%}",
