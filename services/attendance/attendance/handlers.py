@@ -138,7 +138,8 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     known = {
         r.student_id: r
         for r in (await uow.session.execute(
-            select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path)
+            select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
+                   roster.c.attending_since)
             .where(roster.c.student_id.in_(ids))
         )).all()
     }
@@ -195,7 +196,7 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
         insert(marks), [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at, "status": m.status}
                         for m in cmd.marks]
     )
-    await sync_episodes(uow, settings, sorted(affected), calendar=calendar)
+    await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
     await uow.commit()
@@ -312,13 +313,16 @@ def describe(cal: Calendar) -> dict[str, Any]:
 
 
 async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
-                  with_marks: bool = True, calendar: Calendar | None = None
+                  with_marks: bool = True, calendar: Calendar | None = None, places: dict[str, Any] | None = None
                   ) -> tuple[dict[str, Any], dict[str, Calendar], dict[str, list], dict[str, list[rule.LeaveSpan]]]:
     """What the clock needs for these students, one query per table for all of them: roster rows,
-    effective calendars (or the one ``calendar`` of their class, already read), marks (since
-    attending) and approved leave."""
-    places = {r.student_id: r for r in (await uow.session.execute(
-        select(roster).where(roster.c.student_id.in_(student_ids)))).all()}
+    effective calendars, marks (since attending) and approved leave. A roll call has read its
+    class's roster rows and calendar already and passes them (``places``, ``calendar``)."""
+    if places is not None and places.keys() >= set(student_ids):
+        places = {sid: places[sid] for sid in student_ids}
+    else:  # (a re-posted roll call also recomputes students it no longer names)
+        places = {r.student_id: r for r in (await uow.session.execute(
+            select(roster).where(roster.c.student_id.in_(student_ids)))).all()}
     if calendar is not None:
         cal_by = {sid: calendar for sid in places}
     else:
@@ -342,7 +346,7 @@ async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: li
 
 
 async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
-                        calendar: Calendar | None = None) -> None:
+                        calendar: Calendar | None = None, places: dict[str, Any] | None = None) -> None:
     """Recompute the students' episodes and due instants from all their marks, approved leave and
     calendar, and store the difference (`rule.reconcile` keeps identities across corrections).
 
@@ -355,7 +359,7 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
     if not student_ids:
         return
     now = uow.clock.now()
-    places, cal_by, marks_by, leave_by = await _inputs(uow, settings, student_ids, calendar=calendar)
+    places, cal_by, marks_by, leave_by = await _inputs(uow, settings, student_ids, calendar=calendar, places=places)
     stored_by: dict[str, list[Any]] = {s: [] for s in student_ids}
     for row in (await uow.session.execute(
         select(episodes).where(episodes.c.student_id.in_(student_ids), LIVE))).all():
