@@ -14,7 +14,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
 from shared.errors import Conflict, Invalid, NotFound
-from shared.sql import insert_ignoring_conflicts, upsert
+from shared.sql import among, insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import LIVE, calendars, chronic_flags, episodes, leaves, marks, roll_calls, roster
@@ -140,7 +140,7 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
         for r in (await uow.session.execute(
             select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
                    roster.c.attending_since)
-            .where(roster.c.student_id.in_(ids))
+            .where(among(uow.session, roster.c.student_id, ids))
         )).all()
     }
     # A student of the class named in it tells where the class is, saving a query; when none is
@@ -217,7 +217,7 @@ async def _changed_by(uow: UnitOfWork, cmd: RollCallIn, at: datetime) -> set[str
         return absent
     inside = (await uow.session.execute(
         select(episodes.c.student_id).where(
-            episodes.c.student_id.in_(seen), LIVE, episodes.c.started_at < at,
+            among(uow.session, episodes.c.student_id, seen), LIVE, episodes.c.started_at < at,
             or_(episodes.c.ended_at.is_(None), episodes.c.ended_at > at)))).scalars()
     return absent | set(inside)
 
@@ -322,7 +322,7 @@ async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: li
         places = {sid: places[sid] for sid in student_ids}
     else:  # (a re-posted roll call also recomputes students it no longer names)
         places = {r.student_id: r for r in (await uow.session.execute(
-            select(roster).where(roster.c.student_id.in_(student_ids)))).all()}
+            select(roster).where(among(uow.session, roster.c.student_id, student_ids)))).all()}
     if calendar is not None:
         cal_by = {sid: calendar for sid in places}
     else:
@@ -331,15 +331,15 @@ async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: li
     marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
     if with_marks:
         for sid, at, status in (await uow.session.execute(
-            select(marks.c.student_id, marks.c.at, marks.c.status).where(marks.c.student_id.in_(student_ids))
-        )).all():
+            select(marks.c.student_id, marks.c.at, marks.c.status)
+            .where(among(uow.session, marks.c.student_id, student_ids)))).all():
             since = places[sid].attending_since if sid in places else None
             if since is None or at >= since:
                 marks_by[sid].append(rule.Mark(at, status))
     leave_by: dict[str, list[rule.LeaveSpan]] = {s: [] for s in student_ids}
     for sid, start, end in (await uow.session.execute(
         select(leaves.c.student_id, leaves.c.start, leaves.c.end)
-        .where(leaves.c.student_id.in_(student_ids), leaves.c.status == LeaveStatus.approved.value)
+        .where(among(uow.session, leaves.c.student_id, student_ids), leaves.c.status == LeaveStatus.approved.value)
     )).all():
         leave_by[sid].append(rule.LeaveSpan(start, end))
     return places, cal_by, marks_by, leave_by
@@ -362,7 +362,7 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
     places, cal_by, marks_by, leave_by = await _inputs(uow, settings, student_ids, calendar=calendar, places=places)
     stored_by: dict[str, list[Any]] = {s: [] for s in student_ids}
     for row in (await uow.session.execute(
-        select(episodes).where(episodes.c.student_id.in_(student_ids), LIVE))).all():
+        select(episodes).where(among(uow.session, episodes.c.student_id, student_ids), LIVE))).all():
         stored_by[row.student_id].append(row)
 
     for sid in student_ids:
@@ -450,7 +450,7 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
 
 # --- chronic absence -----------------------------------------------------------------------
 
-def _term_counts(student_ids: list[str], calendar: Calendar, term):
+def _term_counts(session, student_ids: list[str], calendar: Calendar, term):
     """Sessions and missed sessions per student in a term: one grouped query. It walks the
     (student, instant) index from the term's first local midnight to the one after its last day;
     a join on the roll calls' dates would make the planner choose between them, and a fresh or
@@ -458,7 +458,7 @@ def _term_counts(student_ids: list[str], calendar: Calendar, term):
     return (
         select(marks.c.student_id, func.count().label("sessions"),
                func.sum(case((marks.c.status.in_(chronic.MISSED), 1), else_=0)).label("missed"))
-        .where(marks.c.student_id.in_(student_ids), marks.c.at >= calendar.local_midnight(term.start),
+        .where(among(session, marks.c.student_id, student_ids), marks.c.at >= calendar.local_midnight(term.start),
                marks.c.at < calendar.local_midnight(term.end + timedelta(days=1)))
         .group_by(marks.c.student_id)
     )
@@ -472,7 +472,7 @@ async def _flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_i
     if not student_ids:
         return
     term = calendar.term_for_counting(day)
-    counts = (await uow.session.execute(_term_counts(student_ids, calendar, term))).all()
+    counts = (await uow.session.execute(_term_counts(uow.session, student_ids, calendar, term))).all()
     crossed = {c.student_id: chronic.Share(c.sessions, int(c.missed or 0)) for c in counts
                if chronic.Share(c.sessions, int(c.missed or 0)).flagged(settings.chronic_absence_threshold,
                                                                          settings.chronic_absence_min_sessions)}

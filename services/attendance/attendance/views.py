@@ -80,7 +80,7 @@ async def term_attendance(uow: UnitOfWork, settings: AttendanceSettings, student
     place = await _student_in_scope(uow, student_id, caller)
     calendar = await calendar_of(uow, settings, place.org_path)
     term = calendar.term_for_counting(on or _today(uow, settings))
-    counted = (await uow.session.execute(_term_counts([student_id], calendar, term))).first()
+    counted = (await uow.session.execute(_term_counts(uow.session, [student_id], calendar, term))).first()
     share = chronic.Share(counted.sessions, int(counted.missed or 0)) if counted else chronic.Share(0, 0)
     flag = (await uow.session.execute(
         select(chronic_flags.c.flagged_at).where(chronic_flags.c.student_id == student_id,
