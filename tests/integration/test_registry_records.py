@@ -9,6 +9,7 @@ import json
 from datetime import date, datetime, timezone
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from registry.domain.lifecycle import TRANSITIONS
@@ -20,7 +21,7 @@ from shared.messaging import outbox
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.factories import school_with_class, student_body
-from tests.kafka_helpers import read_events
+from tests.kafka_helpers import eventually, read_events
 
 NO_BROKER = "127.0.0.1:1"
 SCHOOL_B = "4101221002"
@@ -175,13 +176,24 @@ async def test_overdue_transfers_are_announced_once_even_by_racing_replicas(data
         await reg.post(f"/v1/students/transfers/{pending[2]}/cancel")  # settled: never overdue
         clock.advance(days=29)
         assert (await reg.get("/v1/students/transfers", params={"overdue": "true"})).json()["total"] == 0
-        clock.advance(days=1)
-        listed = (await reg.get("/v1/students/transfers", params={"overdue": "true"})).json()
-        assert sorted(t["id"] for t in listed["items"]) == sorted(pending[:2])
-        assert all(t["days_pending"] == 30 for t in listed["items"])
-        # Two replicas (two engines on one database) sweep at once, then again.
+        # A second replica (another engine on the same database). It starts before the transfers
+        # are due: a sweep job's first pass runs at start-up, and would otherwise race the test's.
+        labels = {"service": "registry", "job": "overdue_transfers", "outcome": "ok"}
+
+        async def passes() -> float:
+            return REGISTRY.get_sample_value("baoxue_job_runs_total", labels) or 0.0
+        before = await passes()
         async with running("registry", url, broker.bootstrap, clock=clock, migrated=True,
                            transfer_sweep_interval_s=3600) as replica:
+
+            async def first_pass_done() -> bool:
+                return await passes() > before
+            await eventually(first_pass_done, timeout=10)
+            clock.advance(days=1)
+            listed = (await reg.get("/v1/students/transfers", params={"overdue": "true"})).json()
+            assert sorted(t["id"] for t in listed["items"]) == sorted(pending[:2])
+            assert all(t["days_pending"] == 30 for t in listed["items"])
+            # Both sweep at once, then again.
             runtimes = [reg.app.state.runtime, replica.app.state.runtime]
 
             async def sweep(runtime):
