@@ -31,10 +31,13 @@ def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Ca
     if args.command in commands:
         commands[args.command][1](settings)
         return
-    uvicorn.run(
-        app_factory(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,  # our JSON logging is configured by the app
-        timeout_graceful_shutdown=10,
-    )
+    serve = {"host": settings.http_host, "port": settings.http_port,
+             "log_config": None,  # our JSON logging is configured by the app
+             "timeout_graceful_shutdown": 10}
+    if settings.http_workers > 1:
+        # Each worker process imports the factory by name and builds its app from the same
+        # environment these settings were read from.
+        uvicorn.run(f"{app_factory.__module__}:{app_factory.__qualname__}", factory=True,
+                    workers=settings.http_workers, **serve)
+    else:
+        uvicorn.run(app_factory(settings), **serve)

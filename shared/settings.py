@@ -22,6 +22,10 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Processes serving the port (uvicorn workers). One process uses one core: set it to the
+    # number of cores the service may have. Each worker runs the relay, the consumer and the
+    # jobs too, as replicas do: the consumer group shares the partitions, jobs claim in the database.
+    http_workers: int = Field(default=1, ge=1, le=64)
     # Each service owns its database; the default is an SQLite file under var/.
     database_url: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
