@@ -147,6 +147,13 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far. Steadier than a rate when the
+    machine is shared: other load stretches the wall clock, not the work done per request."""
+    fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if len(fields) > 12 else 0.0
+
+
 @dataclass
 class Stopwatch:
     started: float = field(default_factory=time.perf_counter)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Collection, Mapping
 
-from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,21 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Table):
 
 def dialect_of(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def insert_many(session: AsyncSession, table: Table, rows: list[Mapping[str, Any]]) -> None:
+    """Insert rows (all with the same keys) in one statement. On PostgreSQL it is
+    ``INSERT ... SELECT unnest($1), unnest($2) ...``, one array parameter per column, so 50 marks
+    are one Bind and one Execute rather than 50 of each (executemany); elsewhere executemany."""
+    if not rows:
+        return
+    if dialect_of(session) != "postgresql":
+        await session.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    columns = [func.unnest(bindparam(None, [r[n] for r in rows], type_=postgresql.ARRAY(table.c[n].type)))
+               for n in names]
+    await session.execute(insert(table).from_select(names, select(*columns)))
 
 
 def among(session: AsyncSession, column: ColumnElement, values: Collection[Any]) -> ColumnElement[bool]:

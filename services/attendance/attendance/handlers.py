@@ -14,7 +14,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
 from shared.errors import Conflict, Invalid, NotFound
-from shared.sql import among, insert_ignoring_conflicts, upsert
+from shared.sql import among, insert_ignoring_conflicts, insert_many, upsert
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import LIVE, calendars, chronic_flags, episodes, leaves, marks, roll_calls, roster
@@ -192,10 +192,8 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     else:
         affected = await _changed_by(uow, cmd, at)
     # One statement for the whole class, not one per student.
-    await uow.session.execute(
-        insert(marks), [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at, "status": m.status}
-                        for m in cmd.marks]
-    )
+    await insert_many(uow.session, marks, [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at,
+                                            "status": m.status} for m in cmd.marks])
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
