@@ -179,7 +179,7 @@ def stopwatch() -> Iterator[Stopwatch]:
 def report(title: str, figures: Mapping[str, object], *, results: Path | None = RESULTS,
            command: str | None = None) -> str:
     """Print the figures, and append them with the machine and the command to RESULTS.md."""
-    command = command or " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    command = command or _command_line()
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     host = machine()
     lines = [f"## {title}", "", f"`{command}` — {when}", "",
@@ -193,6 +193,15 @@ def report(title: str, figures: Mapping[str, object], *, results: Path | None = 
         with results.open("a", encoding="utf-8") as out:
             out.write(header + text + "\n")
     return text
+
+
+def _command_line() -> str:
+    """How this run was started, as one would type it: ``python -m bench.ingest --replicas 2``
+    (run with -m, sys.argv[0] is the module's file path)."""
+    script, *args = sys.argv
+    path = Path(script)
+    start = ["python", "-m", f"bench.{path.stem}"] if path.parent == RESULTS.parent else ["python", script]
+    return " ".join(shlex.quote(a) for a in [*start, *args])
 
 
 def _fmt(value: object) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
+from bench import harness
 from bench.harness import peak_rss_mib, percentile, report, stopwatch
 
 
@@ -33,3 +35,10 @@ def test_the_report_names_the_command_and_machine_and_appends(tmp_path):
     assert text.startswith("# Benchmark results")
     assert text.count("Machine: ") == 2 and "`python -m bench.ingest`" in text
     assert "| marks/s | 12,346 |" in text and "| ratio | 0.420 |" in text
+
+
+def test_a_run_started_with_dash_m_is_recorded_as_typed(monkeypatch):
+    monkeypatch.setattr(sys, "argv", [str(harness.RESULTS.parent / "ingest.py"), "--replicas", "2"])
+    assert harness._command_line() == "python -m bench.ingest --replicas 2"
+    monkeypatch.setattr(sys, "argv", ["/tmp/probe.py", "a b"])
+    assert harness._command_line() == "python /tmp/probe.py 'a b'"
