@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import String, case, cast, delete, func, insert, or_, select, update
+from sqlalchemy import String, bindparam, case, cast, delete, func, insert, or_, select, update
 
 from shared import audit
 from shared.auth import Principal
@@ -363,6 +363,11 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
         select(episodes).where(among(uow.session, episodes.c.student_id, student_ids), LIVE))).all():
         stored_by[row.student_id].append(row)
 
+    # New and changed rows are written after the loop, a statement for each kind rather than one
+    # per episode. Updates keep their order and go before inserts: every insert then meets its
+    # student's rows in their final places (the live-start index allows one per start).
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for sid in student_ids:
         place = places.get(sid)
         if place is None or not place.active:
@@ -389,12 +394,15 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
                 await _withdraw(uow, row, now)
                 row = None
             if row is None:
-                await uow.session.execute(insert(episodes).values(id=str(uuid.uuid4()), student_id=sid, **values))
+                inserts.append({"id": str(uuid.uuid4()), "student_id": sid, **values})
                 continue
             if any(getattr(row, k) != v for k, v in values.items()):  # most of a term's episodes are settled
-                await uow.session.execute(update(episodes).where(episodes.c.id == row.id).values(**values))
+                updates.append({"episode_id": row.id, **values})
             if keeper.fired and row.ended_at is None and ep.ended_at is not None:
                 _emit_ended(uow, row, ep.ended_at, "returned")
+    if updates:
+        await uow.session.execute(update(episodes).where(episodes.c.id == bindparam("episode_id")), updates)
+    await insert_many(uow.session, episodes, inserts)
 
 
 async def _withdraw(uow: UnitOfWork, row: Any, now: datetime) -> None:
