@@ -90,16 +90,25 @@ def _row(scope: Scope, holder: dict[str, Any], status: int) -> dict[str, Any] | 
     }
 
 
+def answering(status: int) -> None:
+    """The success status this request will answer with, where it is not its route's own (200
+    for a report that joined an open case): the row written at commit carries it."""
+    holder = _current.get()
+    if holder is not None:
+        holder["answer"] = status
+
+
 async def record_in(session: AsyncSession) -> None:
     """Write this request's audit row in the transaction about to commit (the unit of work calls
     it): a write and its audit row then commit together, or neither does, and the request costs
-    no second transaction. The status is the route's success status, which a committed write
-    answers with; the middleware writes another row only if the response said otherwise."""
+    no second transaction. The status is the route's success status (or the one the handler
+    announced with ``answering``); the middleware writes another row if the response turns out
+    to be an error."""
     holder = _current.get()
     if holder is None or "recorded" in holder:
         return
     scope = holder["scope"]
-    status = getattr(scope.get("route"), "status_code", None) or 200
+    status = holder.get("answer") or getattr(scope.get("route"), "status_code", None) or 200
     row = _row(scope, holder, status)
     if row is not None:
         await session.execute(insert(audit_log).values(**row))
@@ -127,8 +136,10 @@ class AuditMiddleware:
             await self.app(scope, receive, capture)
         finally:
             _current.reset(token)
-            # Reads, refusals and failures (no commit) are recorded now, in a transaction of their own.
-            if holder.get("recorded") != holder["status"]:
+            # Reads, refusals and failures (no commit) are recorded now, in a transaction of their
+            # own; so is a committed write whose response then failed. A committed write answered
+            # with another success status than its route's (200 for "already open") keeps its row.
+            if "recorded" not in holder or not 200 <= holder["status"] < 300:
                 await self._record(scope, holder)
 
     async def _record(self, scope: Scope, holder: dict[str, Any]) -> None:

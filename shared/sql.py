@@ -23,7 +23,8 @@ def dialect_of(session: AsyncSession) -> str:
 async def insert_many(session: AsyncSession, table: Table, rows: list[Mapping[str, Any]]) -> None:
     """Insert rows (all with the same keys) in one statement. On PostgreSQL it is
     ``INSERT ... SELECT unnest($1), unnest($2) ...``, one array parameter per column, so 50 marks
-    are one Bind and one Execute rather than 50 of each (executemany); elsewhere executemany."""
+    are one Bind and one Execute rather than 50 of each (executemany); elsewhere executemany.
+    For scalar columns (text, numbers, timestamps): an array of JSON values is not a JSON column."""
     if not rows:
         return
     if dialect_of(session) != "postgresql":

@@ -207,6 +207,12 @@ async def test_a_teacher_reports_a_child_and_a_second_report_joins_the_open_case
         assert len(await _outbox(cases, "baoxue.cases.case.opened")) == 1
         # A manual report issues no dual report: those go out when an absence opens a case.
         assert await _outbox(cases, "baoxue.cases.dual_report.issued") == []
+        # One audit row per request: the two reports committed with theirs (the joined one with
+        # the 200 it answered), the refusals were recorded after their responses.
+        async with cases.app.state.runtime.sessionmaker() as s:
+            audited = (await s.execute(select(audit_log.c.status).where(audit_log.c.route == "/v1/cases")
+                                       .order_by(audit_log.c.id))).scalars().all()
+        assert audited == [201, 200, 404, 404, 422]
 
 
 async def test_an_unacknowledged_report_is_escalated_once_even_with_two_replicas(databases):

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from registry.domain.national_id import compose
+from shared.audit import audit_log
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
 from tests.conftest import bearer, running
@@ -132,6 +133,12 @@ async def test_bad_rows_are_all_reported_and_nothing_is_written(registry):
     r = await _import(registry, klass["school_code"], csv_bytes(rows), skip_invalid="true")
     assert r.status_code == 201 and r.json()["imported"] == 1 and r.json()["invalid"] == 6
     assert await _count(registry) == before[0] + 1
+    # The audit log has each upload once, with the status it answered: refused, checked, imported
+    # (the last committed in the import's own transaction).
+    async with registry.app.state.runtime.sessionmaker() as s:
+        audited = (await s.execute(select(audit_log.c.status).where(audit_log.c.route == "/v1/students/imports")
+                                   .order_by(audit_log.c.id))).scalars().all()
+    assert audited == [422, 200, 201]
 
 
 @pytest.mark.parametrize("content, filename, field", [

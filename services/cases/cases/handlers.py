@@ -213,6 +213,8 @@ async def open_manually(uow: UnitOfWork, caller: Principal, student_id: str, not
     placement = {k: student[k] for k in PLACEMENT}
     case_id = await _open_or_join(uow, student_id=student_id, origin="manual", detail={"note": note},
                                   placement=placement, child=_child_of(student), actor=caller.subject)
+    if case_id is None:
+        audit.answering(200)  # joined the open case: the route answers 200, not 201
     await uow.commit()
     return await get_case(uow, case_id or await _open_case_of(uow, student_id), caller), case_id is not None
 
