@@ -315,15 +315,15 @@ async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: li
                   ) -> tuple[dict[str, Any], dict[str, Calendar], dict[str, list], dict[str, list[rule.LeaveSpan]]]:
     """What the clock needs for these students, one query per table for all of them: roster rows,
     effective calendars, marks (since attending) and approved leave. A roll call has read its
-    class's roster rows and calendar already and passes them (``places``, ``calendar``)."""
-    if places is not None and places.keys() >= set(student_ids):
+    class's roster rows and calendar already and passes them (``places``, ``calendar``); they are
+    used when they cover every student (a re-posted roll call also recomputes students it no
+    longer names, who may have moved to another class or school since)."""
+    if places is not None and calendar is not None and places.keys() >= set(student_ids):
         places = {sid: places[sid] for sid in student_ids}
-    else:  # (a re-posted roll call also recomputes students it no longer names)
-        places = {r.student_id: r for r in (await uow.session.execute(
-            select(roster).where(among(uow.session, roster.c.student_id, student_ids)))).all()}
-    if calendar is not None:
         cal_by = {sid: calendar for sid in places}
     else:
+        places = {r.student_id: r for r in (await uow.session.execute(
+            select(roster).where(among(uow.session, roster.c.student_id, student_ids)))).all()}
         cals = await calendars_for(uow, settings, [r.org_path for r in places.values()])
         cal_by = {sid: cals[tuple(r.org_path)] for sid, r in places.items()}
     marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
