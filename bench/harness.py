@@ -9,7 +9,6 @@ import math
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import time
 import uuid
@@ -95,22 +94,6 @@ async def service_stack(backend: str, services: Sequence[str], **env: str) -> As
             for _, name in dbs.values():
                 if name:
                     await drop(name)
-
-
-def start_replica(stack: Stack, service: str) -> str:
-    """One more process of a service on the same database and broker, as a deployment scales a
-    service out (consumers share the group, jobs claim work with SKIP LOCKED). Returns its name in
-    the stack ("attendance@8123"), for ``stack.url`` and ``stack.wait_ready``; ``stack.stop`` ends it."""
-    port = free_port()
-    name = f"{service}@{port}"
-    env = {**stack.service_env(service), "BAOXUE_HTTP_PORT": str(port)}
-    log = stack.var_dir / "log" / f"{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    stack.ports[name] = port
-    stack.procs[name] = subprocess.Popen(
-        [sys.executable, "-m", service, "serve"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True)
-    return name
 
 
 async def drop(name: str) -> None:

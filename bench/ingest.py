@@ -26,7 +26,7 @@ from sqlalchemy import delete, insert, text
 
 from attendance.adapters.tables import marks, roll_calls
 from bench.harness import (
-    DAY, cpu_seconds, layout, load_roster, peak_rss_mib, report, service_stack, start_replica, token,
+    DAY, cpu_seconds, layout, load_roster, peak_rss_mib, report, service_stack, token,
 )
 from devtools.stack import SERVICES
 from shared.db import make_engine, make_sessionmaker
@@ -109,7 +109,7 @@ async def main() -> None:
         await load_roster(stack.database_url("attendance"), classes)
         for svc in SERVICES:
             stack.start(svc)
-        replicas = ["attendance", *(start_replica(stack, "attendance") for _ in range(args.replicas - 1))]
+        replicas = ["attendance", *(stack.start_replica("attendance") for _ in range(args.replicas - 1))]
         stack.wait_ready([*SERVICES, *replicas[1:]])
         pids = {svc: proc.pid for svc, proc in stack.procs.items()}
         cpu_before = sum(cpu_seconds(pids[r]) for r in replicas)

@@ -151,10 +151,23 @@ class Stack:
         for other, port in self.ports.items():
             if other not in self.procs and other == service and port_open(port):
                 raise RuntimeError(f"port {port} for {service} is taken")
-        log = self.var_dir / "log" / f"{service}.log"
+        self._spawn(service, service, self.service_env(service))
+
+    def start_replica(self, service: str) -> str:
+        """One more process of a service on the same database and broker, as a deployment scales
+        a service out (consumers share the group, jobs claim work in the database). Returns its
+        name in the stack ("attendance@8123") for ``url`` and ``wait_ready``; ``stop`` ends it."""
+        port = free_port()
+        name = f"{service}@{port}"
+        self.ports[name] = port
+        self._spawn(name, service, {**self.service_env(service), "BAOXUE_HTTP_PORT": str(port)})
+        return name
+
+    def _spawn(self, name: str, service: str, env: dict[str, str]) -> None:
+        log = self.var_dir / "log" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        self.procs[service] = subprocess.Popen(
-            [sys.executable, "-m", service, "serve"], env=self.service_env(service), cwd=ROOT,
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", service, "serve"], env=env, cwd=ROOT,
             stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
 

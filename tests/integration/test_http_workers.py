@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from devtools.stack import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from devtools.stack import Stack, free_port
 
 
 def _children(pid: int) -> list[int]:
@@ -32,24 +28,21 @@ def _workers(pid: int) -> list[int]:
 
 def test_two_workers_serve_one_port_and_stop_together(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAOXUE_")}
-    env.update({"BAOXUE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'attendance.db'}",
-                "BAOXUE_KAFKA_BOOTSTRAP": "127.0.0.1:1", "BAOXUE_HTTP_PORT": str(port),
-                "BAOXUE_HTTP_WORKERS": "2", "BAOXUE_LOG_LEVEL": "WARNING"})
-    subprocess.run([sys.executable, "-m", "attendance", "migrate"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "attendance", "serve"], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    stack = Stack(tmp_path, "127.0.0.1:1", ports={"attendance": port},
+                  env={"BAOXUE_HTTP_WORKERS": "2", "BAOXUE_LOG_LEVEL": "WARNING"})
+    stack.migrate("attendance")
+    stack.start("attendance")
+    proc = stack.procs["attendance"]
+    log = tmp_path / "log" / "attendance.log"
     try:
         deadline = time.monotonic() + 60
         while len(_workers(proc.pid)) < 2 or not _answers(port):
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, f"workers {_workers(proc.pid)}; " + (tmp_path / "serve.log").read_text()
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"workers {_workers(proc.pid)}; " + log.read_text()
             time.sleep(0.2)
         workers = _workers(proc.pid)
         assert len(workers) == 2
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+        with httpx.Client(base_url=stack.url("attendance")) as http:
             assert all(http.get("/healthz").status_code == 200 for _ in range(20))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0

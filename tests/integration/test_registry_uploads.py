@@ -179,6 +179,11 @@ async def test_a_large_import_streams_progress(registry):
     assert ("checked", 1000) in progress and ("checked", 2500) in progress and ("written", 2500) in progress
     assert lines[-1]["report"]["imported"] == 2500
     assert (await registry.get("/v1/students", params={"limit": 1})).json()["total"] == 2500
+    # Audited once, committed with the import, with the status the stream answered.
+    async with registry.app.state.runtime.sessionmaker() as s:
+        audited = (await s.execute(select(audit_log.c.status).where(audit_log.c.route == "/v1/students/imports")
+                                   )).scalars().all()
+    assert audited == [200]
 
 
 # --- population cross-check ---------------------------------------------------------------------

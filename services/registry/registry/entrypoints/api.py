@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from shared import audit
 from shared.auth import EVERYONE, OFFICIALS, PEOPLE, Role, PrincipalDep, access
 from shared.envelope import dumps
 from shared.errors import Problem
@@ -156,6 +157,8 @@ async def import_students(
 
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(_with_progress(run), media_type=NDJSON)
+    # The audit row commits with the import: it carries the status this answer will have.
+    audit.answering(200 if dry_run else 201)
     report = await run(_log_progress(school_code))
     return JSONResponse(json.loads(dumps(report)), status_code=200 if dry_run else 201)
 
