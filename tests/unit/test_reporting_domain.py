@@ -10,7 +10,7 @@ import pytest
 
 from reporting.domain.cases import age_bucket, ages, mean_hours, open_at, ranked
 from reporting.entrypoints.charts import bar_chart, percent
-from reporting.domain.rates import Targets, figures, level_of, ratio, target_status, worst
+from reporting.domain.rates import Targets, figures, ratio, target_status, worst
 from reporting.domain.weeks import Week, end_of_day
 
 UTC = timezone.utc
@@ -49,9 +49,8 @@ def test_target_status(level, dropout, retention, expected):
     assert target_status(level, {"dropout_rate": dropout, "retention_rate": retention}, Targets()) == expected
 
 
-def test_worst_and_level():
+def test_worst():
     assert worst(["on_target", None, "at_risk"]) == "at_risk" and worst([None]) is None
-    assert (level_of(6), level_of(7), level_of(None)) == ("primary", "junior", None)
 
 
 def test_weeks_end_on_friday_local_time():
