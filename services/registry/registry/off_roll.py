@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
 
-from registry.adapters.tables import off_roll_periods, orgs
+from registry.adapters.tables import off_roll_periods, orgs, students
 from registry.domain.model import OrgKind, StudentStatus as S
 from registry.domain.off_roll import WATCHED, Period, Terms, check_terms, missing, overdue
 from registry.entrypoints.schemas import OffRollUpdate, ReceiptIn
@@ -89,13 +89,20 @@ async def _paths(uow: UnitOfWork, row: dict[str, Any]) -> dict[str, list[str]]:
 
 
 async def _period(uow: UnitOfWork, period_id: str, caller: Principal, *, sides: tuple[str, ...]) -> dict[str, Any]:
-    """The period if the caller sees one of the given sides of it (the home school, the host)."""
-    row = (await uow.session.execute(select(off_roll_periods).where(off_roll_periods.c.id == period_id))
-           ).mappings().first()
+    """The period if the caller sees one of the given sides of it: the child at the home school
+    (a head teacher: in their classes), or the host school."""
+    row = (await uow.session.execute(
+        select(off_roll_periods, students.c.class_id).join(students, students.c.id == off_roll_periods.c.student_id)
+        .where(off_roll_periods.c.id == period_id))).mappings().first()
     if row is not None:
-        paths = await _paths(uow, dict(row))
-        if any(side in paths and audit.sees_org(caller, paths[side]) for side in sides):
-            return dict(row)
+        row = dict(row)
+        class_id = row.pop("class_id")
+        paths = await _paths(uow, row)
+        home = "home" in sides and audit.sees(caller, paths["home"], class_id)
+        host = "host" in sides and "host" in paths and caller.role is not Role.head_teacher \
+            and audit.sees_org(caller, paths["host"])
+        if home or host:
+            return row
     raise NotFound(f"no period off the roll with id {period_id}")
 
 
