@@ -328,3 +328,41 @@ async def test_the_receiving_school_asks_and_the_sending_school_confirms(registr
     r = await registry.post(f"/v1/students/transfers/{late}/cancel", headers=receiver)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert len(await _outbox(registry, "baoxue.registry.student.status_changed")) == 2  # the record never moved
+
+
+async def test_records_already_off_the_roll_get_a_period_at_migration(databases):
+    """Migration 0005 gives a record already boarding or suspended its period (start and reason
+    from its history, nothing else known), so the watch list and the watchdog see it at once."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from tests.integration.test_migrations import _config
+
+    url = databases.url("registry")
+    config = _config("registry", url)
+    await asyncio.to_thread(command.upgrade, config, "0004")
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO orgs (code, name, kind, path, path_key) VALUES "
+                                "('410000', 'p', 'province', '[\"410000\"]', '/410000/'), "
+                                "('4100001', 's', 'school', '[\"410000\", \"4100001\"]', '/410000/4100001/')"))
+        await conn.execute(text("INSERT INTO classes (id, school_code, grade, name) VALUES ('c', '4100001', 7, '七1')"))
+        for sid, status in (("s1", "suspended"), ("s2", "boarding_elsewhere"), ("s3", "enrolled")):
+            await conn.execute(text(
+                "INSERT INTO students (id, student_number, national_id, name, gender, birth_date, school_code, "
+                "class_id, status, enrolled_on, guardians) VALUES (:id, :id, :id, 'x', 'male', '2013-04-01', "
+                "'4100001', 'c', :status, '2026-09-01', '[]')"), {"id": sid, "status": status})
+        await conn.execute(text(
+            "INSERT INTO status_history (student_id, previous_status, status, effective_on, reason, actor, "
+            "school_code, recorded_at) VALUES ('s1', 'enrolled', 'suspended', '2026-10-08', '病休', 'a', "
+            "'4100001', '2026-10-08T00:00:00+00:00')"))
+    await asyncio.to_thread(command.upgrade, config, "head")
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT student_id, kind, started_on, reason, expected_end, closed_at FROM off_roll_periods "
+            "ORDER BY student_id"))).all()
+    await engine.dispose()
+    assert [(r[0], r[1], str(r[2]), r[3], r[4], r[5]) for r in rows] == [
+        ("s1", "suspended", "2026-10-08", "病休", None, None),
+        ("s2", "boarding_elsewhere", "2026-09-01", None, None, None)]

@@ -39,7 +39,8 @@ async def flag_overdue_off_roll(uow: UnitOfWork, *, overdue_after_days: int) -> 
     """Two set-based claims (missing receipts, missing returns), then one event per claimed row,
     all in one transaction. ``*_overdue_at IS NULL`` in each UPDATE's WHERE is what makes
     replicas racing here claim disjoint rows: on PostgreSQL the second waits for the first's row
-    lock and re-checks the condition; SQLite runs one writer at a time."""
+    lock and re-checks the condition; SQLite runs one writer at a time. Should two passes ever
+    deadlock over the two claims, PostgreSQL aborts one, which claimed nothing: the next retries."""
     now = uow.clock.now()
     cut = Cutoffs.on(now.date(), overdue_after_days)
     returning = (P.c.id, P.c.student_id, P.c.kind, P.c.started_on, P.c.expected_end, P.c.reason,
