@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
-# Topic names are part of the public contract (../shared/CONTRACT.md).
+# Topic names are part of the public contract (README, "Event catalogue"): version, never rename.
 TOPIC_REGISTRY = "baoxue.registry.v1"
 TOPIC_ATTENDANCE = "baoxue.attendance.v1"
 TOPIC_CASES = "baoxue.cases.v1"
