@@ -329,6 +329,16 @@ async def test_the_receiving_school_asks_and_the_sending_school_confirms(registr
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert len(await _outbox(registry, "baoxue.registry.student.status_changed")) == 2  # the record never moved
 
+    # The sending school's record moved on meanwhile (the child dropped out): nothing to confirm.
+    gone = student_body(a, enrolled_on="2026-09-01", name="赵小军")
+    gone_id = (await registry.post("/v1/students", json=gone)).json()["id"]
+    r = await registry.post("/v1/students/transfer-requests", headers=receiver, json={
+        "national_id": gone["national_id"], "name": "赵小军", "class_id": b["id"]})
+    assert (await _change(registry, gone_id, status="dropped_out", reason="外出务工")).status_code == 201
+    r = await registry.post(f"/v1/students/transfers/{r.json()['id']}/confirm", headers=sender, json={})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json", r.text
+    assert (await registry.get(f"/v1/students/{gone_id}")).json()["school_code"] == SCHOOL_A
+
 
 async def test_records_already_off_the_roll_get_a_period_at_migration(databases):
     """Migration 0005 gives a record already boarding or suspended its period (start and reason
