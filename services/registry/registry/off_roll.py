@@ -113,7 +113,8 @@ async def get_period(uow: UnitOfWork, period_id: str, caller: Principal, *, over
 
 def _still_open(row: dict[str, Any]) -> None:
     if row["closed_at"] is not None:
-        raise Conflict(f"the {row['kind']} period {row['id']} ended on {row['closed_on']}", closed_on=str(row["closed_on"]))
+        raise Conflict(f"the {row['kind']} period {row['id']} ended on {row['closed_on']}",
+                       closed_on=str(row["closed_on"]))
 
 
 async def record_receipt(uow: UnitOfWork, period_id: str, cmd: ReceiptIn, caller: Principal, *,

@@ -26,4 +26,5 @@ async def _off_roll_pass(runtime: Runtime) -> int:
 # Announce each child boarding elsewhere without the host's receipt, or boarding or suspended
 # past the end without coming back, once. Same deadline and interval as transfers: one rule for
 # "nobody has confirmed where this child is".
-overdue_off_roll = periodic("overdue_off_roll", _off_roll_pass, lambda runtime: runtime.settings.transfer_sweep_interval_s)
+overdue_off_roll = periodic("overdue_off_roll", _off_roll_pass,
+                            lambda runtime: runtime.settings.transfer_sweep_interval_s)
