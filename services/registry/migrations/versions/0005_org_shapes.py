@@ -1,14 +1,14 @@
 """org shapes: each school has a system (6+3, 5+4, nine_year, twelve_year); existing schools are 6+3
 
 Revision ID: 0005_org_shapes
-Revises: 0004
+Revises: 0005_status_watch
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0005_org_shapes"
-down_revision = "0004"
+down_revision = "0005_status_watch"
 branch_labels = None
 depends_on = None
 
