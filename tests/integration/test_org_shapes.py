@@ -181,6 +181,20 @@ async def test_every_shape_is_accepted_routed_scoped_and_rolled_up(databases, br
                                             headers=official))
             assert p["student_id"] in [r["student_id"] for r in ledger["items"]], shape.name
 
+        # A school's system corrected (浦东's school was six-three after all): org.registered is
+        # sent again and reporting counts its grade 6 as primary, on every day.
+        pudong = next(s for s in SHAPES if s.system == "5+4" and s.grade == 6)
+        official = bearer(*pudong.official)
+        ok(await registry.patch(f"/v1/orgs/{pudong.school}", json={"system": "6+3"}, headers=official))
+
+        async def recounted():
+            r = ok(await reporting.get("/v1/reports/summary", params={"org_code": pudong.school}, headers=official))
+            return r if r["levels"]["primary"]["enrolled"] == 1 else None
+
+        fixed = await eventually(recounted, timeout=30)
+        assert (fixed["levels"]["junior"]["enrolled"], fixed["levels"]["primary"]["open_cases"]) == (0, 1)
+        assert list(fixed["systems"]) == ["6+3"]
+
 
 async def _known(attendance, student_id: str, headers) -> bool:
     return (await attendance.get(f"/v1/students/{student_id}/absence", headers=headers)).status_code == 200
