@@ -181,6 +181,16 @@ async def test_every_shape_is_accepted_routed_scoped_and_rolled_up(databases, br
                                             headers=official))
             assert p["student_id"] in [r["student_id"] for r in ledger["items"]], shape.name
 
+        # Rankings by kind: 济源, directly under the province, ranks among 河南's counties with
+        # 中牟; 东莞 among 广东's cities; the schools of a city or the province are in no county.
+        henan = bearer("province_official", "410000")
+        counties = ok(await reporting.get("/v1/reports/rankings", params={"org_code": "410000", "unit": "county"},
+                                          headers=henan))
+        assert sorted((r["code"], r["enrolled"]) for r in counties["rows"]) == [("410122", 1), ("419001", 1)]
+        cities = ok(await reporting.get("/v1/reports/rankings", params={"org_code": "440000", "unit": "city"},
+                                        headers=bearer("province_official", "440000")))
+        assert [(r["code"], r["enrolled"]) for r in cities["rows"]] == [("441900", 2)]
+
         # A school's system corrected (浦东's school was six-three after all): org.registered is
         # sent again and reporting counts its grade 6 as primary, on every day.
         pudong = next(s for s in SHAPES if s.system == "5+4" and s.grade == 6)

@@ -20,7 +20,9 @@ from reporting.domain.weeks import end_of_day
 from reporting.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, tallies, unit_of
 
 RankBy = Literal["dropout_rate", "time_to_first_visit", "time_to_return"]
-Unit = Literal["township", "school"]
+# Units are orgs of that kind under the ranked org, wherever they sit: 济源 ranks among the
+# counties of 河南 beside 郑州's, and a school counts only in the units on its own path.
+Unit = Literal["township", "county", "city", "school"]
 
 
 def _within(at: datetime | None, cutoff: datetime) -> datetime | None:
