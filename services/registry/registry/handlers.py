@@ -106,7 +106,9 @@ async def update_org(uow: UnitOfWork, code: str, cmd: OrgUpdate, caller: Princip
         if cmd.system is None:
             raise Invalid("system cannot be removed", errors=[
                 {"field": "system", "pointer": "/system", "message": "give one of 6+3, 5+4, nine_year, twelve_year"}])
-        values["system"] = check_system(kind, cmd.system).value  # type: ignore[union-attr]
+        system = check_system(kind, cmd.system)  # refuses a system for an area
+        if system is not None:
+            values["system"] = system.value
     if values:
         await uow.session.execute(update(orgs).where(orgs.c.code == code).values(**values))
     row = {

@@ -131,10 +131,11 @@ async def _catch_up_promotions(uow: UnitOfWork, student_id: str) -> None:
 
 async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    path = path_key(d["org_path"])
     await uow.session.execute(insert_ignoring_conflicts(uow.session, overdue_transfers).values(
-        transfer_id=d["transfer_id"], student_id=d["student_id"], path=path_key(d["org_path"]),
-        level=await _level(uow, path_key(d["org_path"]), d.get("grade")), requested_on=_date(d.get("requested_on"), event.time.date()),
-        flagged_at=event.time))
+        transfer_id=d["transfer_id"], student_id=d["student_id"], path=path,
+        level=await _level(uow, path, d.get("grade")),
+        requested_on=_date(d.get("requested_on"), event.time.date()), flagged_at=event.time))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -142,9 +143,10 @@ async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
 
 async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    path = path_key(d["org_path"])
     await uow.session.execute(insert_ignoring_conflicts(uow.session, absence_episodes).values(
-        episode_id=d.get("episode_id") or event.id, student_id=d["student_id"], path=path_key(d["org_path"]),
-        level=await _level(uow, path_key(d["org_path"]), d.get("grade")), started_at=_instant(d.get("episode_started_at"), event.time),
+        episode_id=d.get("episode_id") or event.id, student_id=d["student_id"], path=path,
+        level=await _level(uow, path, d.get("grade")), started_at=_instant(d.get("episode_started_at"), event.time),
         reached_at=event.time))
     await _advance(uow, TOPIC_ATTENDANCE, event)
 
@@ -153,9 +155,11 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
 
 async def on_case_opened(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    path = path_key(d["org_path"])
     await upsert(uow.session, cases, {"case_id": d["case_id"]}, {
-        "student_id": d["student_id"], "path": path_key(d["org_path"]), "grade": d.get("grade"),
-        "level": await _level(uow, path_key(d["org_path"]), d.get("grade")), "class_id": d.get("class_id"), "status": d["status"], "opened_at": _instant(d.get("opened_at"), event.time)})
+        "student_id": d["student_id"], "path": path, "grade": d.get("grade"),
+        "level": await _level(uow, path, d.get("grade")), "class_id": d.get("class_id"), "status": d["status"],
+        "opened_at": _instant(d.get("opened_at"), event.time)})
     await _advance(uow, TOPIC_CASES, event)
 
 

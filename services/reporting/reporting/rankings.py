@@ -31,7 +31,8 @@ def _within(at: datetime | None, cutoff: datetime) -> datetime | None:
 
 
 async def _case_spans(uow: UnitOfWork, org: Org, cutoff: datetime) -> list[dict[str, Any]]:
-    stmt = select(cases.c.path, case_level().label("level"), cases.c.opened_at, cases.c.first_visit_at, cases.c.returned_at).where(
+    stmt = select(cases.c.path, case_level().label("level"), cases.c.opened_at, cases.c.first_visit_at,
+                  cases.c.returned_at).where(
         cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < cutoff)
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 

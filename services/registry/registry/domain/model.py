@@ -6,11 +6,10 @@ import enum
 from datetime import date
 
 from shared.errors import Conflict, Invalid
-from shared.orgs import OrgKind, SchoolSystem, level_of
+# OrgKind and SchoolSystem are shared (cases and reporting read the same kinds); re-exported here.
+from shared.orgs import OrgKind, SchoolSystem, level_of  # noqa: F401
 
 from registry.domain.national_id import InvalidNationalId, NationalId, parse
-
-__all__ = ["OrgKind", "SchoolSystem"]
 
 # Which kind may sit directly under which, for every shape the real tree has: a county-level unit
 # under a province (济源, 仙桃, Hainan's counties; a municipality's districts, the municipality
