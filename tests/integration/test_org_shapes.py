@@ -191,6 +191,11 @@ async def test_every_shape_is_accepted_routed_scoped_and_rolled_up(databases, br
                                         headers=bearer("province_official", "440000")))
         assert [(r["code"], r["enrolled"]) for r in cities["rows"]] == [("441900", 2)]
 
+        # 东莞's weekly page has a row for its town and one for the school it runs directly.
+        week = f"{today.isocalendar().year}-W{today.isocalendar().week:02d}"
+        page = await reporting.get(f"/v1/reports/weekly/441900/{week}.html", headers=bearer("city_official", "441900"))
+        assert page.status_code == 200 and "虎门镇" in page.text and "东莞市第一中学（直属）" in page.text
+
         # A school's system corrected (浦东's school was six-three after all): org.registered is
         # sent again and reporting counts its grade 6 as primary, on every day.
         pudong = next(s for s in SHAPES if s.system == "5+4" and s.grade == 6)
