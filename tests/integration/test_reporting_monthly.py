@@ -105,11 +105,11 @@ async def test_november_per_class_ranked_within_the_school(county):
 
 async def test_roll_call_figures_are_unknown_with_a_reason_never_zero(county):
     m = (await monthly(county, S1, "2026-11")).json()
-    for row in (*m["classes"], *m["schools"], m["totals"]):
-        for key in ("attendance_rate", "roll_call_completeness"):
-            assert row[key]["value"] is None and "roll_call.recorded" in row[key]["reason"]
-            assert row[key]["awaiting"] == ["baoxue.attendance.roll_call.recorded",
-                                            "baoxue.attendance.roll_call.missing"]
+    for key in ("attendance_rate", "roll_call_completeness"):
+        assert all(row[key] is None for row in (*m["classes"], *m["schools"], m["totals"]))
+        assert m["unknown"][key]["value"] is None and "roll_call.recorded" in m["unknown"][key]["reason"]
+        assert m["unknown"][key]["awaiting"] == ["baoxue.attendance.roll_call.recorded",
+                                                 "baoxue.attendance.roll_call.missing"]
 
 
 async def test_other_months_and_levels(county):

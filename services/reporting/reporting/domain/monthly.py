@@ -8,7 +8,8 @@ Seed 001: 对各班辍学情况，学校每月都要作出详细统计，进行�
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Iterable
 
 from reporting.domain.rates import ratio
@@ -44,7 +45,7 @@ class ClassCounts:
         during it (a new record or a transfer in). A returned child was the class's already."""
         return self.enrolled_at_start + self.new_enrolments + self.transferred_in
 
-    @property
+    @cached_property  # ranked and written per class: a county has thousands
     def dropout_rate(self) -> float | None:
         """The month's dropouts over the roll; None when the class had nobody (0/0 is not 0 %)."""
         return ratio(self.dropped_out, self.roll)
@@ -101,6 +102,3 @@ def total(classes: Iterable[ClassCounts], *, school_code: str = "", class_id: st
             sums[name] += getattr(c, name)
     return ClassCounts(school_code=school_code, class_id=class_id, grade=0, **sums)
 
-
-def with_visits(c: ClassCounts, visits: int) -> ClassCounts:
-    return replace(c, home_visits=visits)

@@ -205,8 +205,9 @@ class MonthFigures(BaseModel):
     home_visits: int
     roll: int
     dropout_rate: float | None
-    attendance_rate: Unknown
-    roll_call_completeness: Unknown
+    # Null while unknown; MonthlyReport.unknown says why (never 0).
+    attendance_rate: float | None
+    roll_call_completeness: float | None
 
 
 class ClassMonth(MonthFigures):
@@ -257,6 +258,7 @@ class MonthlyReport(BaseModel):
     classes: list[ClassMonth]
     schools: list[SchoolMonth]
     no_dropout_classes: list[NoDropoutClassMonth]
+    unknown: dict[str, Unknown]
     as_of: datetime | None
 
 

@@ -70,8 +70,7 @@ MONTH_FIGURES: list[Column] = [
 
 def _month_cells(row: dict[str, Any]) -> dict[str, Any]:
     """Unknown figures read 未知 in a spreadsheet, never an empty cell someone would sum as 0."""
-    return {**row, **{k: UNKNOWN if row[k]["value"] is None else row[k]["value"]
-                      for k in ("attendance_rate", "roll_call_completeness")}}
+    return {**row, **{k: UNKNOWN if row[k] is None else row[k] for k in ("attendance_rate", "roll_call_completeness")}}
 
 
 def monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
