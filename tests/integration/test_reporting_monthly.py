@@ -74,7 +74,7 @@ def flows(row: dict) -> tuple:
     return tuple(row[k] for k in FLOWS)
 
 
-async def test_november_per_class_ranked_within_the_school(county):
+async def test_november_per_class_ranked_within_the_school_roll_calls_unknown(county):
     m = (await monthly(county, COUNTY, "2026-11")).json()
     assert m["period"]["start"] == "2026-10-31T16:00:00Z" and m["period"]["end"] == "2026-11-30T16:00:00Z"
     classes = {c["class_id"]: c for c in m["classes"]}
@@ -101,10 +101,7 @@ async def test_november_per_class_ranked_within_the_school(county):
     schools = {s["school_code"]: s for s in m["schools"]}
     assert flows(schools[S1]) == (10, 1, 1, 0, 2, 1, 9, 2, 2, 11)
     assert (schools[S1]["township_code"], schools[S3]["township_code"], schools[S1]["classes"]) == (T1, T2, 3)
-
-
-async def test_roll_call_figures_are_unknown_with_a_reason_never_zero(county):
-    m = (await monthly(county, S1, "2026-11")).json()
+    # Attendance and roll-call completeness: unknown with a reason, never 0.
     for key in ("attendance_rate", "roll_call_completeness"):
         assert all(row[key] is None for row in (*m["classes"], *m["schools"], m["totals"]))
         assert m["unknown"][key]["value"] is None and "roll_call.recorded" in m["unknown"][key]["reason"]

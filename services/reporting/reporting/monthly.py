@@ -14,7 +14,8 @@ from shared.auth import Principal
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import cases, class_grades, home_visits, student_statuses
-from reporting.domain.monthly import NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS, ClassCounts, rank_within_schools, total
+from reporting.domain.monthly import (COUNTS, NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS, ClassCounts, rank_within_schools,
+                                      total)
 from reporting.domain.months import Month
 from reporting.domain.rates import ATTENDING, OFF_ROLL
 from reporting.read_model import Org, as_of, org_in_scope, orgs_under, statuses_as_of, unit_of
@@ -93,9 +94,8 @@ def _school(path: str) -> str:
 
 
 def _row(c: ClassCounts) -> dict[str, Any]:
-    return {**{k: getattr(c, k) for k in ("enrolled_at_start", "new_enrolments", "returned", "transferred_in",
-                                          "dropped_out", "transferred_out", "enrolled_at_end", "out_at_end",
-                                          "home_visits")},
+    # on_roll_at_end only decides 无辍学班级 (the row says no_dropout); it is not a column.
+    return {**{k: getattr(c, k) for k in COUNTS if k != "on_roll_at_end"},
             "roll": c.roll, "dropout_rate": c.dropout_rate, **dict.fromkeys(UNKNOWN)}
 
 
@@ -112,9 +112,7 @@ async def monthly(uow: UnitOfWork, org_code: str, caller: Principal, *, month: M
         counted.append(ClassCounts(
             school_code=_school(r["path"]), class_id=r["class_id"], grade=int(r["grade"]),
             home_visits=visits.get((r["path"], r["class_id"]), 0),
-            **{k: int(r[k] or 0) for k in ("enrolled_at_start", "new_enrolments", "returned", "transferred_in",
-                                           "dropped_out", "transferred_out", "enrolled_at_end", "out_at_end",
-                                           "on_roll_at_end")}))
+            **{k: int(r[k] or 0) for k in COUNTS if k != "home_visits"}))
     ranked = rank_within_schools(counted)
 
     def names(code: str) -> dict[str, Any]:
