@@ -242,6 +242,8 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions", None),
     ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}"): lambda w, r, p: (
         f"/v1/reports/weekly/{p.codes['county']}/2026-W47/submissions/{p.submission_ids['weekly']}", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}.html"): lambda w, r, p: (
+        f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions/{p.submission_ids['monthly']}.html", None),
 }
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
              "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id"}

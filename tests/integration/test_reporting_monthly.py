@@ -198,6 +198,8 @@ async def test_a_submission_is_frozen_and_shows_what_changed_since(county):
     assert [s["id"] for s in listed] == [sent["id"]]
     page = (await county.get(f"{url}/{sent['id']}", headers=bearer("city_official", CITY))).json()
     assert page["changed"] is False and page["changes"] == [] and sha(page["figures"]) == sent["sha256"]
+    html = await county.get(f"{url}/{sent['id']}.html", headers=bearer("city_official", CITY))
+    assert html.status_code == 200 and "报送后数据无变化" in html.text and sent["sha256"] in html.text
 
     # A case in S3 opened on Thursday arrives after the submission: the figures move, the
     # submission does not, and its page names what changed.
@@ -209,6 +211,8 @@ async def test_a_submission_is_frozen_and_shows_what_changed_since(county):
     assert moved[f"townships[{T2}].current.cases_opened"] == (0, 1)
     assert moved[f"schools[{S3}].current.open_cases"] == (0, 1)
     assert "as_of" not in moved  # not a figure
+    html = (await county.get(f"{url}/{sent['id']}.html", headers=COUNTY_OFFICIAL)).text
+    assert f"报送后数据有变化：{len(moved)} 项" in html and "<td>totals.current.cases_opened</td><td>1</td><td>2</td>" in html
 
     r = await county.post(f"/v1/reports/weekly/{T1}/2026-W47/submissions", headers=COUNTY_OFFICIAL)
     assert r.status_code == 422  # a township does not submit to the city

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
 from shared.auth import OFFICIALS, PrincipalDep, Role, access
@@ -18,7 +18,7 @@ from shared.service import RuntimeDep, UoWDep
 from reporting import summary as summaries
 from reporting import submissions as frozen
 from reporting.entrypoints.deps import DayDep, FormatQuery, MonthDep, OrgCode, WeekDep, ZoneDep, calendar_month, iso_week
-from reporting.entrypoints.page import CSP, weekly_page
+from reporting.entrypoints.page import CSP, submission_page, weekly_page
 from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_sheets, weekly_sheets
 from reporting.ledgers import Filters, Ledger, ledger_rows
 from reporting.monthly import monthly
@@ -121,6 +121,9 @@ async def get_monthly(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode, mont
 # --- frozen submissions -------------------------------------------------------------------
 
 Kind = Literal["weekly", "monthly"]
+CountyCode = Annotated[str, Path(min_length=1, max_length=32, description="The county that submits")]
+Period = Annotated[str, Path(max_length=8, description="YYYY-Www for weekly, YYYY-MM for monthly")]
+SubmissionId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an INTEGER column on PostgreSQL
 
 
 def _report_now(uow, caller, runtime, tz, kind: Kind, org_code: str, period: str) -> tuple[str, frozen.Compute]:
@@ -153,8 +156,8 @@ async def get_weekly_standings(uow: UoWDep, caller: PrincipalDep, runtime: Runti
 
 @router.post("/reports/{kind}/{org_code}/{period}/submissions", status_code=201, response_model=SubmissionSummary,
              **access(Role.county_official, scope="object"))
-async def submit_report(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: str,
-                        period: str, tz: ZoneDep):
+async def submit_report(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                        period: Period, tz: ZoneDep):
     """A county official submits the county's weekly report (周报, period `YYYY-Www`) or monthly
     report (月报, `YYYY-MM`) to the city: the figures as they stand now are kept as canonical JSON
     (keys sorted, no whitespace, UTF-8) with its SHA-256, who and when. Submitting again keeps
@@ -165,17 +168,30 @@ async def submit_report(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, 
 
 @router.get("/reports/{kind}/{org_code}/{period}/submissions", response_model=Submissions,
             **access(*RECEIVERS, scope="object"))
-async def list_submissions(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: str,
-                           period: str, tz: ZoneDep):
+async def list_submissions(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                           period: Period, tz: ZoneDep):
     """The county's submissions of the week's (or month's) report, newest first."""
     period, _ = _report_now(uow, caller, runtime, tz, kind, org_code, period)
     return await frozen.listed(uow, kind, org_code, period, caller)
 
 
+# Registered before the JSON route: "{submission_id}" would otherwise take "7.html" and refuse it.
+@router.get("/reports/{kind}/{org_code}/{period}/submissions/{submission_id}.html", response_class=HTMLResponse,
+            **access(*RECEIVERS, scope="object"))
+async def get_submission_page(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                              period: Period, submission_id: SubmissionId, tz: ZoneDep) -> HTMLResponse:
+    """The submission as a page for the city: who sent it and when, its digest, and whether the
+    figures have changed since, with a row per changed figure (submitted, now)."""
+    period, compute = _report_now(uow, caller, runtime, tz, kind, org_code, period)
+    sub = await frozen.shown(uow, kind, org_code, period, submission_id, caller, compute)
+    return HTMLResponse(submission_page(Submission.model_validate(sub).model_dump(), tz),
+                        headers={"Content-Security-Policy": CSP})
+
+
 @router.get("/reports/{kind}/{org_code}/{period}/submissions/{submission_id}", response_model=Submission,
             **access(*RECEIVERS, scope="object"))
-async def get_submission(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: str,
-                         period: str, submission_id: int, tz: ZoneDep):
+async def get_submission(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                         period: Period, submission_id: SubmissionId, tz: ZoneDep):
     """One submission: the figures as submitted and, if later data changed them, every figure
     that differs now (`changes`: path, submitted, now)."""
     period, compute = _report_now(uow, caller, runtime, tz, kind, org_code, period)
