@@ -72,3 +72,19 @@ def test_the_weekly_deadline_and_a_countys_standing():
     before, after = datetime(2026, 11, 20, 9, tzinfo=timezone.utc), datetime(2026, 11, 20, 11, tzinfo=timezone.utc)
     assert standing(None, due, before) == "pending" and standing(None, due, after) == "missing"
     assert standing(due, due, after) == "on_time" and standing(after, due, after) == "late"
+
+
+def test_a_cases_responsibility_standing_at_a_cut_off():
+    from reporting.domain.indicators import case_standing, monitoring, responsibility
+
+    cut = datetime(2026, 11, 20, 16, tzinfo=timezone.utc)
+    before, after = datetime(2026, 11, 11, tzinfo=timezone.utc), datetime(2026, 11, 21, tzinfo=timezone.utc)
+    assert case_standing(None, None, cut) == (False, False)            # reported or being verified
+    assert case_standing(before, None, cut) == (True, False)           # confirmed, nobody yet
+    assert case_standing(before, after, cut) == (True, False)          # persuading only after the cut-off
+    assert case_standing(None, before, cut) == (True, True)            # persuading implies confirmed
+    assert monitoring().standing == "unknown"
+    assert monitoring().parts["roll_call_completeness"].value is None
+    r = responsibility(4, 3)
+    assert (r.standing, r.parts["cases"].value, r.parts["schools"].known) == ("partial", 0.75, False)
+    assert responsibility(0, 0).parts["cases"].value is None  # nothing to count is not 0 %

@@ -17,7 +17,7 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
 from reporting.domain.cases import ages, open_at
-from reporting.domain.indicators import Indicator, monitoring, responsibility
+from reporting.domain.indicators import Indicator, case_standing, monitoring, responsibility
 from reporting.domain.rates import Targets
 from reporting.domain.weeks import Week
 from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of,
@@ -91,8 +91,7 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     open_by_level: dict[str, Counter] = defaultdict(Counter)
     responsible: dict[str, Counter] = defaultdict(Counter)
     for c in await open_cases(uow, org, cutoff):
-        persuading = c["persuading_at"] is not None and c["persuading_at"] < cutoff
-        confirmed = persuading or (c["confirmed_at"] is not None and c["confirmed_at"] < cutoff)
+        confirmed, persuading = case_standing(c["confirmed_at"], c["persuading_at"], cutoff)
         for u in units(c["path"]):
             open_by_level[u][c["level"]] += 1
             opened_at[u].append(c["opened_at"])

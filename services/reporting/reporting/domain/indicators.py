@@ -9,6 +9,7 @@ knows."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from reporting.domain.monthly import NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS
@@ -57,6 +58,13 @@ def monitoring() -> Indicator:
     """动态监测: roll-call completeness, unknown until attendance publishes roll-call events."""
     return Indicator("动态监测", {"roll_call_completeness": Part(reason=NO_ROLL_CALL_EVENTS,
                                                                awaiting=ROLL_CALL_EVENTS)})
+
+
+def case_standing(confirmed_at: datetime | None, persuading_at: datetime | None, cutoff: datetime) -> tuple[bool, bool]:
+    """(confirmed as a dropout, has a responsible person and a plan) for an open case at a
+    cut-off. A case that reached persuading was confirmed first, whatever order its events came in."""
+    persuading = persuading_at is not None and persuading_at < cutoff
+    return persuading or (confirmed_at is not None and confirmed_at < cutoff), persuading
 
 
 def responsibility(confirmed_open: int, with_person_and_plan: int) -> Indicator:
