@@ -177,6 +177,8 @@ async def test_weekly_indicators_unknown_or_counted_never_invented(county):
     rows = {(r[0], r[1]): r[2] for r in list(book["责任落实与动态监测"].values)[1:]}
     assert rows[("动态监测", "点名完整率")].startswith("未知（")
     assert rows[("责任落实", "在办案件落实劝返责任人和帮扶计划")] == "1.000000 (1/1)"
+    page = (await county.get(f"/v1/reports/weekly/{COUNTY}/2026-W47.html")).text
+    assert "<td>动态监测</td><td>点名完整率</td><td>未知（" in page and "1.000000 (1/1)" in page
 
 
 def sha(body) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from shared.export import value_at
 from reporting.entrypoints.charts import bar_chart, line_chart, percent
-from reporting.entrypoints.sheets import FIGURES
+from reporting.entrypoints.sheets import FIGURES, indicator_rows
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STATUS = {"on_target": "达标", "at_risk": "临界", "off_target": "未达标", None: "—"}
@@ -40,11 +40,14 @@ def weekly_page(report: dict[str, Any], trend: list[tuple[str, int]], tz: tzinfo
         + "</tr>" for t in towns)
     bars = bar_chart([(t["name"], t["current"]["dropout_rate"]) for t in towns], title="各乡镇辍学率")
     line = line_chart(trend, title="在办案件趋势（每周五截止）")
+    indicators = "".join(f"<tr><td>{escape(r['indicator'])}</td><td>{escape(r['part'])}</td><td>{escape(r['value'])}</td></tr>"
+                         for r in indicator_rows(report["indicators"]))
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>
 <body><h1>{escape(title)}</h1>
 <p>统计区间 {_local(report['period']['start'], tz)} 至 {_local(report['period']['cutoff'], tz)}（周五24时截止，{escape(str(tz))}）；数据截至 {_local(report['as_of'], tz)}</p>
 <h2>汇总</h2><table><tr><th>指标</th><th>本周</th><th>上周</th></tr>{summary}</table>
+<h2>责任落实与动态监测</h2><table class="indicators"><tr><th>指标</th><th>内容</th><th>本周</th></tr>{indicators}</table>
 <h2>各乡镇辍学率</h2>{bars}
 <table><tr><th>乡镇</th>{''.join(f'<th>{escape(h)}</th>' for _, h in FIGURES[:8])}</tr>{town_rows}</table>
 <h2>在办案件趋势</h2>{line}
