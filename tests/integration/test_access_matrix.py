@@ -51,6 +51,7 @@ class Place:
     # cases: a case at a school run by the city, and one run by the province, whose dual reports
     # are addressed to that city or province (there is no township or county above the school).
     run_by: dict[str, str] = field(default_factory=dict)
+    submission_ids: dict[str, int] = field(default_factory=dict)  # reporting: a weekly and a monthly one
 
     @property
     def leave_id(self) -> str:
@@ -233,6 +234,19 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/rankings?org_code={p.codes[LEVEL.get(r, 'county')]}&by=time_to_first_visit", None),
     ("GET", "/v1/reports/circular"): lambda w, r, p: (
         f"/v1/reports/circular?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
+    ("GET", "/v1/reports/monthly"): lambda w, r, p: (
+        f"/v1/reports/monthly?org_code={p.codes[LEVEL.get(r, 'county')]}&month=2026-11", None),
+    ("GET", "/v1/reports/weekly/submissions"): lambda w, r, p: (
+        f"/v1/reports/weekly/submissions?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
+    # Submissions are a county's to the city: made by its official, read from the county up.
+    ("POST", "/v1/reports/{kind}/{org_code}/{period}/submissions"): lambda w, r, p: (
+        f"/v1/reports/weekly/{p.codes['county']}/2026-W47/submissions", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions"): lambda w, r, p: (
+        f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}"): lambda w, r, p: (
+        f"/v1/reports/weekly/{p.codes['county']}/2026-W47/submissions/{p.submission_ids['weekly']}", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}.html"): lambda w, r, p: (
+        f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions/{p.submission_ids['monthly']}.html", None),
 }
 
 
@@ -336,6 +350,14 @@ async def _seed(service: str, client, world: World) -> None:
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
+        if service == "reporting":
+            # A weekly and a monthly submission of each place's county, by its county official.
+            official = bearer("county_official", place.codes["county"])
+            for kind, period in (("weekly", "2026-W47"), ("monthly", "2026-11")):
+                r = await client.post(f"/v1/reports/{kind}/{place.codes['county']}/{period}/submissions",
+                                      headers=official)
+                assert r.status_code == 201, r.text
+                place.submission_ids[kind] = r.json()["id"]
 
 
 async def _enroll(client, admin: dict[str, str], place: Place) -> str:

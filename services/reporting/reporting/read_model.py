@@ -133,7 +133,8 @@ async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, 
     """Cases open at an instant: opened by then and not closed by then, with their level and
     their school's system."""
     stmt = select(cases.c.case_id, cases.c.path, case_level().label("level"),
-                  school_system(cases.c.path).label("system"), cases.c.opened_at).where(
+                  school_system(cases.c.path).label("system"), cases.c.opened_at, cases.c.confirmed_at,
+                  cases.c.persuading_at).where(
         cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < at,
         (cases.c.closed_at.is_(None) & (cases.c.status != "closed")) | (cases.c.closed_at >= at))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]

@@ -1,14 +1,14 @@
 """org shapes: schools' systems in the read model (levels follow them), cases keep their grade
 
 Revision ID: 0005_org_shapes
-Revises: 0004
+Revises: 0005_submissions
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0005_org_shapes"
-down_revision = "0004"
+down_revision = "0005_submissions"
 branch_labels = None
 depends_on = None
 
