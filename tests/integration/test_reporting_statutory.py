@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import running
+from tests.conftest import bearer, running
 from tests.integration.test_reporting_figures import load, summary
-from tests.reporting_fixture import COUNTY, S1, S2, S3, T2, events
-from tests.reporting_fixture.school_years import S4, school_year_events
+from tests.reporting_fixture import CITY, COUNTY, PROVINCE, S1, S2, S3, T1, T2, events
+from tests.reporting_fixture.school_years import K2, S4, school_year_events
 
 
 @pytest.fixture
@@ -111,3 +111,80 @@ async def test_the_weekly_report_and_rankings_carry_the_statutory_rates(county):
     rows = {row["code"]: (row["value"], row["start_roll"], row["year_dropouts"]) for row in r.json()["rows"]}
     assert rows == {S2: (0.0, 7, 0), S1: (round(2 / 9, 6), 9, 2), S4: (round(1 / 3, 6), 3, 1),
                     S3: (round(4 / 6, 6), 6, 4)}
+
+
+async def put_targets(client, org: str, body: dict, who=("county_official", COUNTY)):
+    return await client.put(f"/v1/targets/{org}", json=body, headers=bearer(*who))
+
+
+async def test_each_org_is_judged_against_its_own_targets(county):
+    # Seed 002's school: 年辍学率 under 3 %, 在校生巩固率 at least 97 %; the county sets that for
+    # itself, and S4 (1 of 3 lost this year: 0.333333; retention 2/3) a target of its own.
+    r = await put_targets(county, COUNTY, {"junior_dropout_max": 0.03, "retention_min": 0.97})
+    assert r.status_code == 200, r.text
+    assert r.json()["own"] == {"junior_dropout_max": 0.03, "primary_dropout_max": None, "retention_min": 0.97}
+    assert r.json()["sources"] == {"junior_dropout_max": COUNTY, "primary_dropout_max": "default",
+                                   "retention_min": COUNTY}
+    # 0.333333 misses 0.33 by 0.33 points, inside the half-point margin: at risk.
+    assert (await put_targets(county, S4, {"junior_dropout_max": 0.33, "retention_min": 0.6})).status_code == 200
+    s4 = await summary(county, S4, "2026-11-20")
+    assert s4["status"] == "at_risk" and s4["target_sources"]["junior_dropout_max"] == S4
+    # Replacing them: on target against its own, where the county's would have it off target.
+    assert (await put_targets(county, S4, {"junior_dropout_max": 0.35, "retention_min": 0.6})).status_code == 200
+    s4 = await summary(county, S4, "2026-11-20")
+    assert (s4["status"], s4["targets"]["junior_dropout_max"], s4["targets"]["retention_min"]) == ("on_target", 0.35, 0.6)
+    # S3 has none of its own: the county's (junior 3 %, 97 %), primary from the settings (0).
+    got = (await county.get(f"/v1/targets/{S3}", headers=bearer("school_staff", S3))).json()
+    assert got["own"] == {"junior_dropout_max": None, "primary_dropout_max": None, "retention_min": None}
+    assert (got["effective"]["junior_dropout_max"], got["effective"]["primary_dropout_max"]) == (0.03, 0.0)
+    assert got["sources"]["retention_min"] == COUNTY and got["set_at"] is None
+    # The reports judge each unit against its own: S4 is no laggard in the circular or the week.
+    c = (await county.get("/v1/reports/circular", params={"org_code": COUNTY, "date": "2026-11-20"})).json()
+    assert {(g["code"], g["status"]) for g in c["laggards"]} == {
+        (S1, "off_target"), (S3, "off_target"), (T1, "off_target"), (T2, "off_target")}
+    w = (await county.get("/v1/reports/weekly", params={"org_code": COUNTY, "week": "2026-W47"})).json()
+    assert {s["code"]: s["current"]["status"] for s in w["schools"]}[S4] == "on_target"
+
+    # Who may set them: county, city and province officials, for their org and what lies under it.
+    assert (await put_targets(county, S4, {"retention_min": 0.9}, ("township_official", T2))).status_code == 403
+    assert (await put_targets(county, S4, {"retention_min": 0.9}, ("school_staff", S4))).status_code == 403
+    assert (await put_targets(county, S4, {"retention_min": 0.9}, ("county_official", K2))).status_code == 404
+    assert (await put_targets(county, COUNTY, {"retention_min": 0.9}, ("city_official", CITY))).status_code == 200
+    for bad, field in (({"retention_min": 1.5}, "retention_min"), ({"dropout": 0.1}, "dropout")):
+        r = await put_targets(county, S4, bad)
+        assert r.status_code == 422 and field in r.text, r.text
+
+
+async def test_the_citys_view_of_its_counties(county):
+    # 郑州 (CITY) has 中牟 (28 % of 25 at the census lost this year: off target) and 新郑 (3 in
+    # school, none lost: on target).
+    params = {"org_code": CITY, "unit": "county", "date": "2026-11-20"}
+    ranked = (await county.get("/v1/reports/rankings", params=params)).json()["rows"]
+    assert [(r["code"], r["rank"], r["value"], r["start_roll"]) for r in ranked] == [
+        (K2, 1, 0.0, 3), (COUNTY, 2, 0.28, 25)]
+    # The province ranks its cities: 郑州 is 7 of 28 at the census.
+    cities = (await county.get("/v1/reports/rankings", params={**params, "org_code": PROVINCE, "unit": "city"})).json()
+    assert [(r["code"], r["value"], r["status"]) for r in cities["rows"]] == [(CITY, 0.25, "off_target")]
+    # The city's circular names the lagging county (and its townships and schools), the county first.
+    c = (await county.get("/v1/reports/circular", params={"org_code": CITY, "date": "2026-11-20"})).json()
+    named = [(g["kind"], g["code"]) for g in c["laggards"] if g["kind"] == "county"]
+    assert named == [("county", COUNTY)] and K2 not in {g["code"] for g in c["laggards"]}
+    # The city's weekly report: a row per county, and the counties that lag (seed 000:
+    # 市教体局对实施情况进行通报，对措施不力工作滞后的县(区)进行重点督促).
+    w = (await county.get("/v1/reports/weekly", params={"org_code": CITY, "week": "2026-W47"})).json()
+    rows = {r["code"]: r["current"] for r in w["counties"]}
+    assert set(rows) == {COUNTY, K2}
+    assert (rows[COUNTY]["start_roll"], rows[COUNTY]["year_dropouts"], rows[COUNTY]["status"]) == (25, 7, "off_target")
+    assert (rows[K2]["start_roll"], rows[K2]["year_dropouts"], rows[K2]["status"]) == (3, 0, "on_target")
+    assert [(r["code"], r["status"], r["levels"]) for r in w["lagging_counties"]] == [
+        (COUNTY, "off_target", ["junior"])]
+    # A county's own report has no county rows.
+    own = (await county.get("/v1/reports/weekly", params={"org_code": COUNTY, "week": "2026-W47"})).json()
+    assert own["counties"] == [] and own["lagging_counties"] == []
+    import io
+
+    from openpyxl import load_workbook
+    xlsx = await county.get("/v1/reports/weekly", params={"org_code": CITY, "week": "2026-W47", "format": "xlsx"})
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames[:3] == ["汇总", "县区", "工作滞后县区"]
+    assert list(book["工作滞后县区"].values)[1][:3] == (COUNTY, "中牟县", "off_target")

@@ -12,6 +12,8 @@ School years run from 1 September: 2025-2026 and 2026-2027 (census: the end of 1
 * z1, S3 grade 8 from 2026-09-01, dropped out 10-05, came back 10-12, dropped out again 11-04.
 * S4 (韩寺镇第二初级中学, T2): a1-a3 in grade 9 from 2025-09-01 graduated 2026-07-01; b1-b3 in
   grade 8 from 2025-09-01; b3 dropped out 2026-10-10.
+* A second county of 郑州, 新郑市 (K2), with one school S5 (township T3): q1-q3 in grade 8 from
+  2026-09-01, nobody lost: the city's view has a county on target beside 中牟.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ S4 = "4101222002"
 NAMES[S4] = ("韩寺镇第二初级中学", "school")
 PATHS[S4] = [PROVINCE, CITY, COUNTY, T2, S4]
 CLASS[S4] = "c-s4"
+K2, T3, S5 = "410184", "410184100", "4101841001"
+NAMES.update({K2: ("新郑市", "county"), T3: ("新建路街道", "township"), S5: ("新郑市第一初级中学", "school")})
+PATHS[S5] = [PROVINCE, CITY, K2, T3, S5]
+CLASS[S5] = "c-s5"
 
 
 def _transfer_in(name: str, on: str, school: str, grade: int):
@@ -31,7 +37,7 @@ def _transfer_in(name: str, on: str, school: str, grade: int):
 
 def school_year_events():
     return [
-        _org(S4),
+        _org(S4), _org(K2), _org(T3), _org(S5), *(_enrol(n, S5, 8) for n in ("q1", "q2", "q3")),
         _enrol("jL", S3, 8, on="2025-09-01"),
         _status("jL", "dropped_out", "enrolled", "2026-03-10", "2026-03-10T02:00:00", S3, 8, "working away"),
         _enrol("w1", S3, 8, on="2025-09-01"),
@@ -56,4 +62,4 @@ def school_year_events():
     ]
 
 
-__all__ = ["S4", "TOPIC_REGISTRY", "school_year_events"]
+__all__ = ["K2", "S4", "S5", "TOPIC_REGISTRY", "school_year_events"]

@@ -18,7 +18,7 @@ from reporting.adapters.tables import (absence_episodes, cases, dual_reports, ho
                                        student_statuses)
 from reporting.domain.cases import ages, open_at
 from reporting.domain.indicators import Indicator, case_standing, monitoring, responsibility
-from reporting.domain.rates import Targets
+from reporting.domain.rates import STATUS_ORDER, Targets
 from reporting.domain.statutory import SchoolYear, flows_by_unit
 from reporting.domain.weeks import Week
 from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of,
@@ -48,7 +48,8 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
     start, cutoff = week.window(tz)
 
     def rows(kind: str) -> list[dict[str, Any]]:
-        codes = sorted(c for c, o in kinds.items() if o["kind"] == kind)
+        # The org itself is the totals, not a row of its own (a county's report has no county row).
+        codes = sorted(c for c, o in kinds.items() if o["kind"] == kind and c != org.code)
         return [{"code": c, "name": kinds[c]["name"],
                  "township_code": unit_of(kinds[c]["path"], "township", kinds) if kind == "school" else None,
                  "current": current.get(c) or _empty(tb.for_path(kinds[c]["path"])),
@@ -61,11 +62,26 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
         "school_year": year_info(year_of(week.friday), week.friday),
         "totals": {"current": current[ALL], "previous": previous[ALL],
                    "change": _change(current[ALL], previous[ALL])},
-        "townships": rows("township"), "schools": rows("school"),
+        "counties": (counties := rows("county")), "townships": rows("township"), "schools": rows("school"),
+        # Seed 000: 市教体局对实施情况进行通报，对措施不力工作滞后的县(区)进行重点督促 — the counties a city
+        # (or province) presses: at risk or off target on Friday against their own targets, worst first.
+        "lagging_counties": lagging(counties),
         "indicators": {"monitoring": _indicator(monitoring()),
                        "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY)))},
         "as_of": await as_of(uow),
     }
+
+
+def lagging(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    named = []
+    for u in units:
+        now = u["current"]
+        if now["status"] in ("at_risk", "off_target"):
+            levels = [lv for lv, f in now["levels"].items() if f["status"] in ("at_risk", "off_target")]
+            named.append({"code": u["code"], "name": u["name"], "status": now["status"], "levels": levels,
+                          "dropout_rate": now["dropout_rate"], "retention_rate": now["retention_rate"],
+                          "year_dropouts": now["year_dropouts"], "start_roll": now["start_roll"]})
+    return sorted(named, key=lambda r: (-STATUS_ORDER.index(r["status"]), -(r["dropout_rate"] or 0), r["code"]))
 
 
 def _indicator(indicator: Indicator) -> dict[str, Any]:
@@ -91,7 +107,8 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     def units(path: str) -> Iterable[str]:
         # The township, if the school has one above it (a school of a county, a city or a
         # province has none), and the school.
-        return {ALL, path.strip("/").split("/")[-1]} | ({t} if (t := unit_of(path, "township", kinds)) else set())
+        return {ALL, path.strip("/").split("/")[-1]} | {u for kind in ("township", "county")
+                                                          if (u := unit_of(path, kind, kinds)) and u != org.code}
 
     under = org.under
     unit_sets: dict[str, frozenset[str]] = {}

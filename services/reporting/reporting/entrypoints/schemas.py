@@ -159,6 +159,17 @@ class UnitWeek(BaseModel):
     previous: WeekFigures
 
 
+class LaggingCounty(BaseModel):
+    code: str
+    name: str
+    status: TargetStatus
+    levels: list[str]
+    dropout_rate: float | None
+    retention_rate: float | None
+    year_dropouts: int
+    start_roll: int
+
+
 class WeeklyReport(BaseModel):
     org_code: str
     org_name: str
@@ -168,8 +179,10 @@ class WeeklyReport(BaseModel):
     period: Period
     school_year: SchoolYearInfo
     totals: WeekTotals
+    counties: list[UnitWeek]
     townships: list[UnitWeek]
     schools: list[UnitWeek]
+    lagging_counties: list[LaggingCounty]
     indicators: Indicators
     as_of: datetime | None
 

@@ -51,8 +51,16 @@ def weekly_sheets(report: dict[str, Any]) -> list[Sheet]:
                      "change": totals["change"].get(k)} for k, h in FIGURES]
     ages = [{"age": name, "current": totals["current"]["open_cases_by_age"][name],
              "previous": totals["previous"]["open_cases_by_age"][name]} for name, _, _ in AGE_BUCKETS]
+    # A city's (or province's) report: a row per county, and the counties it presses (seed 000).
+    counties = [
+        Sheet("县区", _unit_columns([("code", "县区代码"), ("name", "县区")]), report["counties"]),
+        Sheet("工作滞后县区", [("code", "县区代码"), ("name", "县区"), ("status", "达标情况"), ("start_roll", "学年初在校学生数"),
+                          ("year_dropouts", "本学年辍学人数"), ("dropout_rate", "年辍学率"), ("retention_rate", "在校生巩固率")],
+              report["lagging_counties"]),
+    ] if report["counties"] else []
     return [
         Sheet("汇总", [("metric", "指标"), ("current", "本周"), ("previous", "上周"), ("change", "变化")], summary_rows),
+        *counties,
         Sheet("乡镇", _unit_columns([("code", "乡镇代码"), ("name", "乡镇")]), report["townships"]),
         Sheet("学校", _unit_columns([("township_code", "乡镇代码"), ("code", "学校代码"), ("name", "学校")]),
               report["schools"]),
