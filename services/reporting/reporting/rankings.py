@@ -65,7 +65,7 @@ async def rankings(uow: UnitOfWork, org_code: str, caller: Principal, *, by: Ran
     rows: list[dict[str, Any]]
     if by == "dropout_rate":
         per_unit = group(await tallies(uow, org, day), lambda r: unit_of(r["path"], unit, kinds))
-        per_year = _year_by(await year_records(uow, org, year, day), org, unit, kinds)
+        per_year = _year_by((await year_records(uow, org, year, [day]))[0].records, org, unit, kinds)
         tb = await book(uow, org, targets)
         rows = []
         for code in codes:
@@ -107,7 +107,7 @@ async def circular(uow: UnitOfWork, org_code: str, caller: Principal, *, day: da
     org = await org_in_scope(uow, org_code, caller)
     kinds = await orgs_under(uow, org)
     rows = await tallies(uow, org, day)
-    records = await year_records(uow, org, year, day)
+    records = (await year_records(uow, org, year, [day]))[0].records
     tb = await book(uow, org, targets)
     classes = group([r for r in rows if r["class_id"]], lambda r: f"{r['path']}|{r['class_id']}")
     grades = {f"{r['path']}|{r['class_id']}": r["grade"] for r in rows}

@@ -13,7 +13,7 @@ from shared.uow import UnitOfWork
 from reporting.domain.rates import LEVELS, Targets, add, figures, target_status, worst
 from reporting.domain.statutory import SchoolYear, YearFlows, flows, nine_year, total
 from reporting.domain.weeks import end_of_day
-from reporting.read_model import Org, as_of, group, open_cases, org_in_scope, tallies
+from reporting.read_model import Org, as_of, group, open_cases, org_in_scope
 from reporting.school_year import nine_year_counts, records_from, year_records
 from reporting.targets import book
 
@@ -52,9 +52,10 @@ async def summary(uow: UnitOfWork, org_code: str, caller: Principal, *, day: dat
     tb = await book(uow, org, targets)
     # Judged against the org's own targets (一县一策), inherited from above where it set none.
     targets = tb.for_path(org.path)
-    rows = await tallies(uow, org, day)
+    # One pass over the history: the day's counts and the school year's flows.
+    (counted,) = await year_records(uow, org, year, [day])
+    rows, records = counted.tallies, counted.records
     opened = await open_cases(uow, org, end_of_day(day, tz))
-    records = await year_records(uow, org, year, day)
     by_level = group(rows, lambda r: "all").get("all", {})
     open_by_level = Counter(c["level"] for c in opened)
     under = org.under

@@ -21,9 +21,8 @@ from reporting.domain.indicators import Indicator, case_standing, monitoring, re
 from reporting.domain.rates import STATUS_ORDER, Targets
 from reporting.domain.statutory import SchoolYear, flows_by_unit
 from reporting.domain.weeks import Week
-from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of,
-                                  tallies, unit_of)
-from reporting.school_year import year_records
+from reporting.read_model import Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of, unit_of
+from reporting.school_year import Day, year_records
 from reporting.summary import level_block, year_info
 from reporting.targets import TargetBook, book
 
@@ -43,8 +42,16 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
     org = await org_in_scope(uow, org_code, caller)
     kinds = await orgs_under(uow, org)
     tb = await book(uow, org, targets)
-    current = await _figures(uow, org, kinds, week, tz, tb, year_of)
-    previous = await _figures(uow, org, kinds, week.previous(), tz, tb, year_of)
+    before = week.previous()
+    if year_of(before.friday) == year_of(week.friday):
+        # Both Fridays in one school year: one pass over the history gives both.
+        # (The day's counts come from the same pass.)
+        this, last = await year_records(uow, org, year_of(week.friday), [week.friday, before.friday])
+    else:
+        (this,) = await year_records(uow, org, year_of(week.friday), [week.friday])
+        (last,) = await year_records(uow, org, year_of(before.friday), [before.friday])
+    current = await _figures(uow, org, kinds, week, tz, tb, this)
+    previous = await _figures(uow, org, kinds, before, tz, tb, last)
     start, cutoff = week.window(tz)
 
     def rows(kind: str) -> list[dict[str, Any]]:
@@ -100,7 +107,7 @@ def _empty(targets: Targets) -> dict[str, Any]:
 
 
 async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], week: Week, tz: ZoneInfo,
-                   tb: TargetBook, year_of: YearOf) -> dict[str, dict[str, Any]]:
+                   tb: TargetBook, counted: Day) -> dict[str, dict[str, Any]]:
     """unit code (or "all") -> the week's figures, for every township and school with any."""
     start, cutoff = week.window(tz)
 
@@ -119,10 +126,10 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
             unit_sets[path] = frozenset(units(path)) if under in path else frozenset()
         return unit_sets[path]
 
-    year = flows_by_unit(await year_records(uow, org, year_of(week.friday), week.friday), units_in_org)
+    year = flows_by_unit(counted.records, units_in_org)
 
     by_level: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-    for r in await tallies(uow, org, week.friday):
+    for r in counted.tallies:
         for u in units(r["path"]):
             add_row(by_level[u][r["level"]], r)
     counts: dict[str, Counter] = defaultdict(Counter)
