@@ -14,13 +14,14 @@ from __future__ import annotations
 import uuid
 from datetime import timezone
 
+import pytest
 from sqlalchemy import select
 
 from attendance.handlers import on_student_enrolled
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
 from shared.messaging import inbox
-from tests.conftest import bearer, running
+from tests.conftest import BACKENDS, bearer, running
 from tests.integration.test_detector import RETURNED, THRESHOLD
 from tests.integration.test_school_clock import CLASS, PATH, SCHOOL, School, a_school, local
 from tests.kafka_helpers import eventually, publish
@@ -107,6 +108,9 @@ async def test_the_fortnight_posted_in_one_go_raises_a_alone_detected_late(datab
         assert (back["subject"], back["reason"], back["returned_at"]) == (a, "returned", fired["ended_at"])
 
 
+# Three services and a broker: once, on the production database when it answers (the two tests
+# above cover both backends for attendance itself).
+@pytest.mark.parametrize("backend", BACKENDS[-1:])
 async def test_a_late_detection_opens_a_case_with_the_return_and_a_withdrawn_alarm_leaves_the_weekly_count(
         databases, broker):
     """Through the broker into cases and reporting. The register goes in one go; C's sick note is
