@@ -17,7 +17,8 @@ from datetime import timezone
 import pytest
 from sqlalchemy import select
 
-from attendance.handlers import on_student_enrolled
+from attendance.adapters.tables import episodes
+from attendance.handlers import on_student_enrolled, on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
 from shared.messaging import inbox
@@ -174,3 +175,48 @@ async def _consumed(client, event_id: str) -> bool:
 
 async def _equals(read, expected) -> bool:
     return await read() == expected
+
+
+async def test_late_data_is_checked_against_the_class_and_status_on_its_own_date(databases):
+    """Before: a roll call for a past date was refused whole when one child on it had since been
+    suspended or moved class (checked as of today), and a status change closed an episode when
+    it was processed. Now the date of the data decides, and a change takes effect as of its
+    `effective_on`."""
+    clock = FixedClock(local(23, 18))
+    async with a_school(databases, clock) as school:
+        moved, suspended, stays = await enroll(school, 3)
+        async with school.uow() as uow:
+            for sid, data in [(moved, {"status": "enrolled", "class_id": "c-7-2", "school_code": SCHOOL, "grade": 7,
+                                       "org_path": PATH, "effective_on": "2026-11-18"}),
+                              (suspended, {"status": "suspended", "effective_on": "2026-11-18"})]:
+                await on_student_status_changed(uow, Event(
+                    type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=sid,
+                    data={"student_id": sid, "previous_status": "enrolled", "reason": "病休", **data}),
+                    settings=school.runtime.settings)
+            await uow.commit()
+        # Last week's register, typed in now: Monday and Tuesday still name all three.
+        for day in (16, 17):
+            for session in ("am", "pm"):
+                await school.roll_call(day, session, {moved: "absent", suspended: "absent", stays: "present"})
+        # From Wednesday the moved child is in the other class and the suspended one off the roll.
+        r = await school.client.post("/v1/roll-calls", json={
+            "school_code": SCHOOL, "class_id": CLASS, "date": "2026-11-18", "session": "am",
+            "marks": [{"student_id": stays, "status": "present"}, {"student_id": suspended, "status": "absent"},
+                      {"student_id": moved, "status": "absent"}]})
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+        assert [(e["pointer"], e["message"].split(": ")[1]) for e in r.json()["errors"]] == [
+            ("/marks/1/student_id", "not attending (status) on 2026-11-18"),
+            ("/marks/2/student_id", "not in this class on 2026-11-18")]
+        assert (await school.client.get(f"/v1/classes/{CLASS}/roll-calls")).json()["total"] == 4  # nothing half-written
+        # The suspended child's episode ended on Wednesday 00:00 local, not when the event came.
+        async with school.uow() as uow:
+            ended = (await uow.session.execute(select(episodes.c.ended_at, episodes.c.end_reason).where(
+                episodes.c.student_id == suspended))).one()
+        assert tuple(ended) == (local(18).astimezone(timezone.utc), "not_attending")
+        # The head teacher of the old class may still file the moved child's sick note for Monday.
+        r = await school.client.post("/v1/leaves", headers=bearer("head_teacher", SCHOOL, [CLASS]), json={
+            "student_id": moved, "start": local(16).isoformat(), "end": local(17).isoformat(), "reason": "病假"})
+        assert r.status_code == 201, r.text
+        r = await school.client.post("/v1/leaves", headers=bearer("school_staff", SCHOOL), json={
+            "student_id": suspended, "start": local(19).isoformat(), "end": local(20).isoformat(), "reason": "病假"})
+        assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/start"

@@ -51,7 +51,7 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
     # The first placement stands for every date before it, so its date matters only to a record
     # enrolled again; an event without `enrolled_on` (an older producer's) is placed since ever.
     await _place(uow, d["student_id"], _date_of(d.get("enrolled_on"), SINCE_EVER),
-                 school_code=d["school_code"], class_id=d["class_id"], status=status)
+                 school_code=d["school_code"], class_id=d["class_id"], org_path=d["org_path"], status=status)
 
 
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
@@ -82,11 +82,12 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event, *, settings: 
         values["attending_since"] = datetime.combine(effective_on, time.min, tzinfo=timezone(timedelta(hours=14)))
     await uow.session.execute(update(roster).where(roster.c.student_id == d["student_id"]).values(**values))
     now_placed = (await uow.session.execute(
-        select(roster.c.school_code, roster.c.class_id).where(roster.c.student_id == d["student_id"]))).first()
+        select(roster.c.school_code, roster.c.class_id, roster.c.org_path)
+        .where(roster.c.student_id == d["student_id"]))).first()
     if now_placed is None:
         return  # a child this service never heard enrolled: nothing to check marks against
     await _place(uow, d["student_id"], effective_on, school_code=now_placed.school_code,
-                 class_id=now_placed.class_id, status=d["status"])
+                 class_id=now_placed.class_id, org_path=now_placed.org_path, status=d["status"])
     await sync_episodes(uow, settings, [d["student_id"]])
 
 
@@ -99,11 +100,12 @@ def _date_of(value: Any, default: date) -> date:
 
 
 async def _place(uow: UnitOfWork, student_id: str, effective_on: date, *, school_code: str, class_id: str,
-                 status: str) -> None:
+                 org_path: list[str], status: str) -> None:
     """Where the child is from ``effective_on`` on; a second change on the same date replaces the
     first (the registry orders a child's events)."""
     await upsert(uow.session, placements, {"student_id": student_id, "effective_on": effective_on},
-                 {"school_code": school_code, "class_id": class_id, "status": status, "active": status in ATTENDING})
+                 {"school_code": school_code, "class_id": class_id, "org_path": org_path, "status": status,
+                  "active": status in ATTENDING})
 
 
 async def _placements_of(uow: UnitOfWork, student_ids: list[str]) -> dict[str, list[Any]]:
@@ -281,9 +283,21 @@ async def _changed_by(uow: UnitOfWork, cmd: RollCallIn, at: datetime) -> set[str
     return absent | set(inside)
 
 
-async def record_leave(uow: UnitOfWork, cmd: LeaveIn, caller: Principal) -> dict[str, Any]:
-    """A leave request (a head teacher or the school office files it); it excuses nothing until approved."""
-    await _student_in_scope(uow, cmd.student_id, caller)
+async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: LeaveIn,
+                       caller: Principal) -> dict[str, Any]:
+    """A leave request (a head teacher or the school office files it); it excuses nothing until
+    approved. A sick note handed in late is checked against where the child was on its first day:
+    the head teacher of the class the child has since left may still file it."""
+    day = cmd.start.astimezone(ZoneInfo(settings.timezone)).date()
+    student = (await uow.session.execute(select(roster).where(roster.c.student_id == cmd.student_id))).first()
+    dated = (await _placements_of(uow, [cmd.student_id])).get(cmd.student_id)
+    then = _placement_on(dated, day) if dated else student
+    if student is None or not (audit.sees(caller, then.org_path, then.class_id)
+                               or audit.sees(caller, student.org_path, student.class_id)):
+        raise NotFound(f"no student with id {cmd.student_id} on any roster")
+    if not then.active:
+        raise Invalid(f"student {cmd.student_id} was not attending on {day.isoformat()}",
+                      errors=[{"field": "start", "pointer": "/start", "message": "not attending (status) on that date"}])
     row = {"id": str(uuid.uuid4()), "student_id": cmd.student_id, "start": cmd.start, "end": cmd.end,
            "reason": cmd.reason, "status": LeaveStatus.requested.value, "requested_by": caller.subject,
            "created_at": uow.clock.now()}

@@ -45,6 +45,7 @@ placements = Table(
     Column("effective_on", Date, primary_key=True),
     Column("school_code", String(32), nullable=False),
     Column("class_id", String(36), nullable=False),
+    Column("org_path", JSON, nullable=False),  # the school's, for scope checks on that date
     Column("status", String(32), nullable=False),
     Column("active", Boolean, nullable=False),
 )

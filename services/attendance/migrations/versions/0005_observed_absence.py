@@ -14,6 +14,7 @@ An open, unfired episode gets its observation from the marks already stored (an 
 mark at or after its due instant; approved leave is looked at again by the next recomputation),
 so no alarm is lost across the upgrade and none is raised on silence.
 """
+import json
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -59,6 +60,7 @@ def upgrade() -> None:
         sa.Column("effective_on", sa.Date(), nullable=False),
         sa.Column("school_code", sa.String(length=32), nullable=False),
         sa.Column("class_id", sa.String(length=36), nullable=False),
+        sa.Column("org_path", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("student_id", "effective_on"),
@@ -67,9 +69,11 @@ def upgrade() -> None:
     # `attending_since` belonged to an earlier stay (off the roll since ever, on it from then);
     # a child off the roll now left it when the roster last changed (China time).
     rows = []
-    for sid, school, klass, status, active, since, updated in op.get_bind().execute(sa.text(
-            "SELECT student_id, school_code, class_id, status, active, attending_since, updated_at FROM roster")):
-        base = {"student_id": sid, "school_code": school, "class_id": klass}
+    for sid, school, klass, path, status, active, since, updated in op.get_bind().execute(sa.text(
+            "SELECT student_id, school_code, class_id, org_path, status, active, attending_since, updated_at"
+            " FROM roster")):
+        base = {"student_id": sid, "school_code": school, "class_id": klass,
+                "org_path": json.loads(path) if isinstance(path, str) else path}
         if active:
             since = _instant(since)
             if since is None:
