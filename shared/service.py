@@ -26,6 +26,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
 from shared.pagination import Page, PageDep
+from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.sql import fetch_page
@@ -130,6 +131,7 @@ def create_app(
     app.add_middleware(baoxue_logging.RequestContextMiddleware, service=settings.service_name)
     errors.install(app)
     app.include_router(_health_router())
+    app.include_router(_problems_router())
     app.include_router(_audit_router())
     app.include_router(_dead_letters_router(handlers or {}))
     for router in routers:
@@ -158,6 +160,21 @@ def _health_router() -> APIRouter:
     @router.get("/metrics", summary="Prometheus metrics (ops role)", **access(Role.ops, scope="none"))
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _problems_router() -> APIRouter:
+    router = APIRouter(tags=["problems"])
+
+    @router.get("/problems/{slug}", response_model=ProblemTypeDoc, summary="What a problem type means",
+                **public())
+    async def problem_type(slug: str) -> ProblemTypeDoc:
+        """The page a problem's `type` URI names: what the problem means and what to do about it.
+        Open to anyone: it says nothing about any record."""
+        if slug not in TYPES:
+            raise errors.NotFound(f"no problem type {slug!r}; the types are: {', '.join(TYPES)}")
+        return doc(TYPES[slug])
 
     return router
 
