@@ -67,6 +67,12 @@ _ALL = [
                 "active record, a transfer already settled, the same request still in flight.",
                 "Read the record again; `detail` names the state and, where there are any, the moves allowed.",
                 "a dropped_out record cannot move to graduated"),
+    ProblemType("reorganisation-not-supported", 409, "Moving an org under another parent is not supported",
+                "An org stays under the parent it was registered under: every service files children, cases, "
+                "reports and audit rows by their place in the tree, and figures are kept by place.",
+                "To reorganise (行政区划调整), register the new unit under its new parent with a new code, create "
+                "its classes, and transfer each school's students there; the old unit's history stays.",
+                "organisation 4101221001 stays where it was registered"),
     ProblemType("too-large", 413, "Request body too large",
                 "The body is larger than this service accepts (JSON and uploads have separate limits).",
                 "Send less at once: split the spreadsheet or the batch.",
