@@ -142,6 +142,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/healthz"): lambda w, r, p: ("/healthz", None),
     ("GET", "/readyz"): lambda w, r, p: ("/readyz", None),
     ("GET", "/metrics"): lambda w, r, p: ("/metrics", None),
+    ("GET", "/problems/{slug}"): lambda w, r, p: ("/problems/validation", None),
     ("GET", "/v1/audit"): lambda w, r, p: ("/v1/audit?limit=500", None),
     ("GET", "/v1/dead-letters"): lambda w, r, p: ("/v1/dead-letters", None),
     ("POST", "/v1/dead-letters/{dead_letter_id}/replay"): lambda w, r, p: (
