@@ -1,4 +1,4 @@
-"""Kafka clients configured the same way in every service (see ../shared/PITFALLS.md)."""
+"""Kafka clients configured the same way in every service."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ CONTRACT_TOPICS = (TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS,
 
 
 async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> None:
-    """Create the contract topics that are missing, with the configured partitions.
+    """Create the contract topics that are missing, with the configured partitions and retention.
+
+    The topics are the history a rebuild replays, so they keep their records for as long as
+    BAOXUE_KAFKA_TOPIC_RETENTION_MS says (forever by default). A topic that exists already is left
+    as it is: its retention is the operator's (README, "Operating it").
 
     Relying on auto-creation by the first produce costs a NotLeaderForPartition round (seen on
     Tansu: ten seconds and a retried batch) and is often disabled on production clusters."""
@@ -30,7 +34,9 @@ async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> No
             try:
                 await admin.create_topics([
                     NewTopic(t, num_partitions=settings.kafka_topic_partitions,
-                             replication_factor=settings.kafka_replication_factor) for t in sorted(missing)])
+                             replication_factor=settings.kafka_replication_factor,
+                             topic_configs={"retention.ms": str(settings.kafka_topic_retention_ms)})
+                    for t in sorted(missing)])
             except TopicAlreadyExistsError:
                 pass  # another service created it first
     finally:

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from shared.envelope import Event, from_record
+from shared.topic_reader import collect
 
 
 async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event]], bool],
@@ -34,6 +35,17 @@ async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event
         await consumer.stop()
     for event, key in zip(events, keys):
         object.__setattr__(event, "kafka_key", key)
+    return events
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Event]:
+    """Every event the topic holds now, read up to its high watermark (shared/topic_reader.py):
+    what "nothing more arrived" is checked against, with no waiting for silence."""
+    events = []
+    for record in await collect(bootstrap, [topic], client_id="baoxue-test-reader", timeout_s=60):
+        event = from_record(record.value, record.headers)
+        object.__setattr__(event, "kafka_key", record.key)
+        events.append(event)
     return events
 
 
