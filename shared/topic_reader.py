@@ -107,25 +107,38 @@ async def ce_ids_at(bootstrap: str, wanted: Mapping[TopicPartition, Sequence[int
                 found.update({(tp, offset): None for offset in wanted[tp]})
         if present:
             consumer.assign(present)
-        for tp in present:
-            for offset in sorted(set(wanted[tp])):
-                found[(tp, offset)] = await _ce_id_at(consumer, tp, offset, deadline)
+        # One offset per partition at a time, every partition at once: a check costs as many
+        # fetch round trips as the most probed partition has offsets, not their total.
+        queues = {tp: sorted(set(wanted[tp])) for tp in present}
+        while queues:
+            asking = {tp: offsets.pop(0) for tp, offsets in queues.items()}
+            queues = {tp: offsets for tp, offsets in queues.items() if offsets}
+            found.update({(tp, offset): ce_id for tp, (offset, ce_id) in
+                          (await _ce_ids_at(consumer, asking, deadline)).items()})
     finally:
         await consumer.stop()
     return found
 
 
-async def _ce_id_at(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, deadline: float) -> str | None:
+async def _ce_ids_at(consumer: AIOKafkaConsumer, asking: dict[TopicPartition, int],
+                     deadline: float) -> dict[TopicPartition, tuple[int, str | None]]:
     asked_ms = int(time.time() * 1000)
-    consumer.seek(tp, offset)
+    for tp, offset in asking.items():
+        consumer.seek(tp, offset)
+    answers: dict[TopicPartition, tuple[int, str | None]] = {}
     while time.monotonic() < deadline:
-        records = (await consumer.getmany(tp, timeout_ms=200, max_records=1)).get(tp)
-        if records:
-            # Past the log start or a gap the consumer resumes elsewhere: not the record asked for.
-            return header(records[0], "ce_id") if records[0].offset == offset else None
-        # Only a fetch answered after the seek says where this partition ends now.
-        polled = consumer.last_poll_timestamp(tp)
-        highwater = consumer.highwater(tp)
-        if polled is not None and polled >= asked_ms and highwater is not None and highwater <= offset:
-            return None
-    raise TimeoutError(f"the broker did not answer for {tp.topic}/{tp.partition} at offset {offset}")
+        waiting = [tp for tp in asking if tp not in answers]
+        if not waiting:
+            return answers
+        batches = await consumer.getmany(*waiting, timeout_ms=200)
+        for tp in waiting:
+            offset = asking[tp]
+            if records := batches.get(tp):
+                # Past the log start, or a gap the consumer resumed after: not the record asked for.
+                answers[tp] = (offset, header(records[0], "ce_id") if records[0].offset == offset else None)
+                continue
+            # Only a fetch answered after the seek says where this partition ends now.
+            polled, highwater = consumer.last_poll_timestamp(tp), consumer.highwater(tp)
+            if polled is not None and polled >= asked_ms and highwater is not None and highwater <= offset:
+                answers[tp] = (offset, None)
+    raise TimeoutError(f"the broker did not answer for {sorted(asking.items())}")
