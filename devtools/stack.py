@@ -239,7 +239,8 @@ def main() -> None:
         broker = Broker(int(os.environ.get("BAOXUE_BROKER_PORT", DEFAULT_BROKER_PORT)), var / "log" / "broker.log")
         broker.start()
         bootstrap = broker.bootstrap
-        print(f"broker      {bootstrap} (embedded Tansu, memory storage)", flush=True)
+        print(f"broker      {bootstrap} (embedded Tansu, memory storage: after a restart the services "
+              "publish their outboxes again)", flush=True)
     from devtools.token import dev_secret
 
     env = {k: v for k, v in os.environ.items() if k.startswith("BAOXUE_")}
