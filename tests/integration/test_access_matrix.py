@@ -42,10 +42,13 @@ class Place:
     case_id: str = ""
     transfer_id: str = ""       # a transfer between two schools of this place
     check_id: str = ""          # a population check of this place's township
+    watched_id: str = ""        # a suspended child of the seeded class (the watch list)
+    period_id: str = ""         # that child's period off the roll
     # Writes that change what they touch take a fresh object per call (see take()).
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
     leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
+    submission_ids: dict[str, int] = field(default_factory=dict)  # reporting: a weekly and a monthly one
 
     @property
     def leave_id(self) -> str:
@@ -162,6 +165,15 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/students/transfers/{take(w, p, 'confirm')}/confirm", {"class_id": p.class_id}),
     ("POST", "/v1/students/transfers/{transfer_id}/cancel"): lambda w, r, p: (
         f"/v1/students/transfers/{take(w, p, 'cancel')}/cancel", None),
+    ("POST", "/v1/students/transfer-requests"): lambda w, r, p: ("/v1/students/transfer-requests", {
+        "national_id": take(w, p, "transfer_in"), "name": "王小明", "class_id": p.class_id}),
+    ("GET", "/v1/students/watch"): lambda w, r, p: (f"/v1/students/watch?org_code={p.codes['school']}&limit=500",
+                                                    None),
+    ("GET", "/v1/students/off-roll/{period_id}"): lambda w, r, p: (f"/v1/students/off-roll/{p.period_id}", None),
+    ("PATCH", "/v1/students/off-roll/{period_id}"): lambda w, r, p: (
+        f"/v1/students/off-roll/{p.period_id}", {"expected_end": "2027-07-01"}),
+    ("POST", "/v1/students/off-roll/{period_id}/receipt"): lambda w, r, p: (
+        f"/v1/students/off-roll/{take(w, p, 'receipt')}/receipt", {"evidence": "回执"}),
     ("POST", "/v1/students/imports"): lambda w, r, p: ("/v1/students/imports", _import_sheet(p)),
     ("POST", "/v1/schools/{school_code}/promotions"): lambda w, r, p: (
         f"/v1/schools/{p.codes['school']}/promotions", _promotion(w, r, p)),
@@ -219,9 +231,24 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/rankings?org_code={p.codes[LEVEL.get(r, 'county')]}&by=time_to_first_visit", None),
     ("GET", "/v1/reports/circular"): lambda w, r, p: (
         f"/v1/reports/circular?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
+    ("GET", "/v1/reports/monthly"): lambda w, r, p: (
+        f"/v1/reports/monthly?org_code={p.codes[LEVEL.get(r, 'county')]}&month=2026-11", None),
+    ("GET", "/v1/reports/weekly/submissions"): lambda w, r, p: (
+        f"/v1/reports/weekly/submissions?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
+    # Submissions are a county's to the city: made by its official, read from the county up.
+    ("POST", "/v1/reports/{kind}/{org_code}/{period}/submissions"): lambda w, r, p: (
+        f"/v1/reports/weekly/{p.codes['county']}/2026-W47/submissions", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions"): lambda w, r, p: (
+        f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}"): lambda w, r, p: (
+        f"/v1/reports/weekly/{p.codes['county']}/2026-W47/submissions/{p.submission_ids['weekly']}", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}.html"): lambda w, r, p: (
+        f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions/{p.submission_ids['monthly']}.html", None),
 }
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
-             "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id"}
+             "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id"}
+# The field of a list item that holds its id, where it is not "id".
+ITEM_ID = {"/v1/students/watch": "student_id"}
 
 
 async def _seed(service: str, client, world: World) -> None:
@@ -293,6 +320,14 @@ async def _seed(service: str, client, world: World) -> None:
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
+        if service == "reporting":
+            # A weekly and a monthly submission of each place's county, by its county official.
+            official = bearer("county_official", place.codes["county"])
+            for kind, period in (("weekly", "2026-W47"), ("monthly", "2026-11")):
+                r = await client.post(f"/v1/reports/{kind}/{place.codes['county']}/{period}/submissions",
+                                      headers=official)
+                assert r.status_code == 201, r.text
+                place.submission_ids[kind] = r.json()["id"]
 
 
 async def _enroll(client, admin: dict[str, str], place: Place) -> str:
@@ -316,6 +351,27 @@ async def _seed_registry_writes(client, admin: dict[str, str], place: Place) -> 
     place.pools["transfer"] = [await _enroll(client, admin, place) for _ in range(10)]
     place.pools["export"] = [await _enroll(client, admin, place) for _ in range(10)]
     place.pools["confirm"], place.pools["cancel"] = [], []
+    place.watched_id = await _enroll(client, admin, place)
+    r = await client.post(f"/v1/students/{place.watched_id}/status-changes", headers=admin, json={
+        "status": "suspended", "reason": "病休", "expected_end": "2027-01-31"})
+    assert r.status_code == 201, r.text
+    place.period_id = r.json()["period_id"]
+    place.pools["receipt"] = []
+    for _ in range(10):
+        r = await client.post(f"/v1/students/{await _enroll(client, admin, place)}/status-changes", headers=admin,
+                              json={"status": "boarding_elsewhere", "host_school_name": "外省某校",
+                                    "host_region": "441900"})
+        assert r.status_code == 201, r.text
+        place.pools["receipt"].append(r.json()["period_id"])
+    # Children at the place's second school, for its first school to ask for (transfer in).
+    r = await client.post(f"/v1/schools/{place.codes['school']}2/classes", headers=admin,
+                          json={"grade": 7, "name": "七年级(1)班"})
+    assert r.status_code == 201, r.text
+    place.pools["transfer_in"] = []
+    for _ in range(10):
+        body = {**_student_body(place), "school_code": place.codes["school"] + "2", "class_id": r.json()["id"]}
+        assert (await client.post("/v1/students", headers=admin, json=body)).status_code == 201
+        place.pools["transfer_in"].append(body["national_id"])
     r = await client.post(f"/v1/students/{await _enroll(client, admin, place)}/transfers", headers=admin,
                           json={"to_school_code": place.codes["school"] + "2"})
     assert r.status_code == 201, r.text
@@ -417,6 +473,8 @@ def _matches(expected: str, resp, path: str, target: Place, caller_org: str) -> 
         key = LIST_KEYS[path.split("?")[0]]
         if key is None:  # the audit log: every entry lies in the caller's region
             return resp.status_code == 200 and all(f"/{caller_org}/" in e["scope_path"] for e in resp.json()["items"])
-        present = resp.status_code == 200 and any(item["id"] == getattr(target, key) for item in resp.json()["items"])
+        item_id = ITEM_ID.get(path.split("?")[0], "id")
+        present = resp.status_code == 200 and any(item[item_id] == getattr(target, key)
+                                                  for item in resp.json()["items"])
         return resp.status_code == 200 and present == (expected == "listed")
     return 200 <= resp.status_code < 300

@@ -93,6 +93,29 @@ async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
         placement={k: d.get(k) for k in PLACEMENT}, child=_child_of(student))
 
 
+async def on_boarding_overdue(uow: UnitOfWork, event: Event) -> None:
+    """A child boarding elsewhere with no host's receipt (回执), or past the expected end and not
+    back: nobody has confirmed where the child is (人籍分离). Placement = the home school."""
+    d = event.data
+    detail = {k: d.get(k) for k in ("period_id", "missing", "started_on", "expected_end", "host_school_code",
+                                    "host_school_name", "host_region", "days_off", "overdue_after_days")}
+    student = await _student(uow, d["student_id"])
+    await _open_or_join(
+        uow, student_id=d["student_id"], origin="boarding_overdue", detail=detail, source_ref=d["period_id"],
+        placement={k: d.get(k) for k in PLACEMENT}, child=_child_of(student))
+
+
+async def on_suspension_overdue(uow: UnitOfWork, event: Event) -> None:
+    """A suspension (休学) past its end date, or with none, and the child not back."""
+    d = event.data
+    detail = {k: d.get(k) for k in ("period_id", "started_on", "expected_end", "reason", "days_off",
+                                    "overdue_after_days")}
+    student = await _student(uow, d["student_id"])
+    await _open_or_join(
+        uow, student_id=d["student_id"], origin="suspension_overdue", detail=detail, source_ref=d["period_id"],
+        placement={k: d.get(k) for k in PLACEMENT}, child=_child_of(student))
+
+
 async def on_suspected_out_of_school(uow: UnitOfWork, event: Event) -> None:
     """A school-age child on a household list with no active record. There is no student record, so
     the case is keyed by the stable person_id, and its place is the region (no school, no class)."""

@@ -153,6 +153,11 @@ async def on_case_status_changed(uow: UnitOfWork, event: Event) -> None:
     returned = d["status"] == "returned" or d.get("outcome") == "returned"
     if returned:
         values["returned_at"] = when((cases.c.returned_at.is_(None), at), else_=cases.c.returned_at)
+    # The first time it became a confirmed dropout, and the first move to persuading (which cases
+    # allows only with a responsible person and a plan): the weekly 责任落实 counts from these.
+    for status, column in (("confirmed", cases.c.confirmed_at), ("persuading", cases.c.persuading_at)):
+        if d["status"] == status:
+            values[column.name] = when((column.is_(None) | (column > at), at), else_=column)
     if event.type.endswith(".closed") or d["status"] == "closed":
         values.update(closed_at=at, outcome=d.get("outcome"))
     await uow.session.execute(update(cases).where(cases.c.case_id == d["case_id"]).values(**values))

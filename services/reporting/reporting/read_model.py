@@ -113,7 +113,8 @@ def add_row(tally: Counter, row: dict[str, Any]) -> None:
 
 async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, Any]]:
     """Cases open at an instant: opened by then and not closed by then."""
-    stmt = select(cases.c.case_id, cases.c.path, cases.c.level, cases.c.opened_at).where(
+    stmt = select(cases.c.case_id, cases.c.path, cases.c.level, cases.c.opened_at, cases.c.confirmed_at,
+                  cases.c.persuading_at).where(
         cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < at,
         (cases.c.closed_at.is_(None) & (cases.c.status != "closed")) | (cases.c.closed_at >= at))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
