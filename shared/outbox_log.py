@@ -20,10 +20,10 @@ surviving rows too, so each student's events follow one another again at the log
 (consumers drop the repeats). The ordinary relay then sends them in id order, with its claims.
 When something is lost, the records are read a second time, and the check is given up (and
 retried soon) if the two reads disagree: a broker restarting during the check would otherwise
-show a mix of before and after. The mark only touches rows sent before the check began: if another replica's relay marked and
-re-sent them meanwhile, they are left alone, so replicas checking at once do not send the
-history twice over. (A replica whose clock runs ahead may still send a row once more than
-needed; consumers drop it.)
+show a mix of before and after. The mark only touches rows sent before the check began: if
+another replica's relay marked and re-sent them meanwhile, they are left alone, so replicas
+checking at once do not send the history twice over. (A replica whose clock runs ahead may
+still send a row once more than needed; consumers drop it.)
 """
 
 from __future__ import annotations
@@ -139,8 +139,10 @@ async def find_losses(session: AsyncSession, reader: Reader) -> list[Loss]:
             continue
         oldest, lowest = rows[0], min(rows, key=lambda a: a.offset)
         if not held[oldest.id] or not held[lowest.id]:
-            # A prefix, or everything: from the partition's oldest row.
-            losses.append(Loss(tp, oldest.id, from_the_start=True))
+            # A prefix, or everything: from the partition's oldest row (not always a probed one:
+            # rows published again earlier sit further along the log than their ids say).
+            first = (await session.execute(_acknowledged(select(func.min(outbox.c.id))).where(_in(tp)))).scalar_one()
+            losses.append(Loss(tp, first, from_the_start=True))
             continue
         start = await _suffix_start(session, reader, tp, good=lowest.offset, bad=min(r.offset for r in lost))
         first = (await session.execute(_acknowledged(select(func.min(outbox.c.id)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 import httpx
@@ -17,7 +16,7 @@ from tests.e2e.story import (
 )
 from tests.conftest import TEST_JWT_SECRET, bearer
 from tests.faults.conftest import Counter
-from tests.kafka_helpers import eventually, read_all, read_events
+from tests.kafka_helpers import eventually, group_has_consumed_everything, read_all, read_events
 
 pytestmark = pytest.mark.e2e
 ISSUED = "baoxue.cases.dual_report.issued"
@@ -128,7 +127,9 @@ async def test_killing_the_cases_service_mid_story_neither_loses_nor_duplicates_
     stack.kill("cases")
     stack.start("cases")
     stack.wait_ready(["cases"])
-    await asyncio.sleep(8)  # long enough for the restarted consumer to rejoin and re-read
+    # Once the restarted consumer has been through every record again, a second case would show.
+    await eventually(lambda: group_has_consumed_everything(
+        stack.kafka_bootstrap, "baoxue-cases", ["baoxue.registry.v1", "baoxue.attendance.v1"]), timeout=60)
     page = ok(await c["cases"].get("/v1/cases", params={"student_id": school.absent_student}))
     assert page["total"] == 1 and page["items"][0]["id"] == case["id"]
     assert len(ok(await c["cases"].get(f"/v1/cases/{case['id']}"))["reports"]) == 2
