@@ -142,6 +142,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/healthz"): lambda w, r, p: ("/healthz", None),
     ("GET", "/readyz"): lambda w, r, p: ("/readyz", None),
     ("GET", "/metrics"): lambda w, r, p: ("/metrics", None),
+    ("GET", "/problems/{slug}"): lambda w, r, p: ("/problems/validation", None),
     ("GET", "/v1/audit"): lambda w, r, p: ("/v1/audit?limit=500", None),
     ("GET", "/v1/dead-letters"): lambda w, r, p: ("/v1/dead-letters", None),
     ("POST", "/v1/dead-letters/{dead_letter_id}/replay"): lambda w, r, p: (
@@ -324,7 +325,7 @@ async def _seed(service: str, client, world: World) -> None:
             school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
             for decision in ("approve", "reject"):
                 async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                    leave = await handlers.record_leave(uow, LeaveIn(
+                    leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
                         student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
                         reason="病假"), school)
                 place.leave_ids[decision] = leave["id"]

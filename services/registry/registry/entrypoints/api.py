@@ -203,6 +203,7 @@ async def record_receipt(period_id: str, body: ReceiptIn, uow: UoWDep, caller: P
 @router.post("/students/imports", response_model=ImportReport, tags=["students"], **access(*STAFF, scope="create", responses={
                  200: {"content": {NDJSON: {}}, "description": "the report; with Accept: application/x-ndjson, "
                                                                 "progress lines then the report"},
+                 201: {"description": "the rows were imported: the report"},
                  422: {"description": "invalid rows: every one listed, nothing imported"}}))
 async def import_students(
     request: Request, runtime: RuntimeDep, caller: PrincipalDep,
