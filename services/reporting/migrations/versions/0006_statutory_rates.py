@@ -1,14 +1,14 @@
 """targets per org (一县一策): an org's own targets, set over HTTP; not a projection, so a rebuild keeps them
 
 Revision ID: 0006_statutory_rates
-Revises: 0005_org_shapes
+Revises: 0005_observed_absence
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0006_statutory_rates"
-down_revision = "0005_org_shapes"
+down_revision = "0005_observed_absence"
 branch_labels = None
 depends_on = None
 
