@@ -1,7 +1,7 @@
 """The status history read for the statutory figures of a school year (domain/statutory.py says
-what is counted): one pass of window functions over the history of the children who were ever
-under the org, grouped by where they stood, so the result has a row per kind of child (a few per
-school), not per child."""
+what is counted) and for the day's counts: one pass of window functions over the history of the
+children who were ever under the org, grouped by where they stood, so the result has a row per
+kind of child (a few per school and grade), not per child."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
 
-from sqlalchemy import and_, func, literal, or_, select, text
+from sqlalchemy import and_, func, literal, select, text
 from sqlalchemy import case as when
 
 from shared.orgs import DEFAULT_SYSTEM, level_of
@@ -18,7 +18,7 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import class_grades, orgs, student_statuses
 from reporting.domain.rates import ATTENDING
 from reporting.domain.statutory import IN_SCHOOL, LAST_COMPULSORY_GRADE, SchoolYear, YearRecord
-from reporting.read_model import Org, level_sql, statuses_as_of
+from reporting.read_model import Org, statuses_as_of
 
 
 def _ever_here(org: Org) -> Any:
@@ -36,8 +36,10 @@ def _promoted_by(day: date) -> Any:
 
 
 def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
-    """Per kind of child, for each day ``i`` of ``days`` (all in ``year``): start_path,
-    start_level, drop_path_i, drop_level_i, now_path_i, now_level_i, moved_i, and n.
+    """Per kind of child (every child ever under the org), for each day ``i`` of ``days`` (all
+    in ``year``): start_path, start_grade, drop_path_i, drop_grade_i, now_path_i, now_grade_i,
+    now_status_i, moved_i (a transfer received in the year by then), was_out_i (dropped out at
+    some time by then), and n.
 
     One window pass (lag for the status before each row, lead for the date of the next) marks on
     every row whether it was in force at the end of the census day (the year's first day) or of
