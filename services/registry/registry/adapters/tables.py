@@ -194,4 +194,6 @@ population_findings = Table(
     Column("address", String(400), nullable=True),
     Column("student_id", String(36), nullable=True),
     Column("school_code", String(32), nullable=True),
+    # Why the child is suspected: no_record | dropped_out | no_junior_middle_record (小升初).
+    Column("reason", String(32), nullable=True),
 )

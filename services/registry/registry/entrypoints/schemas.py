@@ -335,3 +335,6 @@ class PopulationFinding(BaseModel):
     address: str | None
     student_id: str | None
     school_code: str | None
+    reason: Literal["no_record", "dropped_out", "no_junior_middle_record"] | None = Field(
+        default=None, description="suspected_out_of_school: no record at all, a dropped-out record, or a primary "
+                                  "graduate with no junior-middle record once the next school year started")
