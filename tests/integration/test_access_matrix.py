@@ -155,6 +155,10 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/students/{take(w, p, 'status')}/status-changes", {"status": "suspended", "reason": "illness"}),
     ("GET", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
         f"/v1/students/{p.student_id}/status-changes", None),
+    ("PATCH", "/v1/students/{student_id}/flags"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/flags", {"add": ["left_behind"], "reason": "parents work away"}),
+    ("GET", "/v1/students/{student_id}/flag-changes"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/flag-changes", None),
     ("POST", "/v1/students/{student_id}/transfers"): lambda w, r, p: (
         f"/v1/students/{take(w, p, 'transfer')}/transfers", {"destination": "外省某校", "reason": "moved"}),
     ("GET", "/v1/students/transfers"): lambda w, r, p: (f"/v1/students/transfers?school_code={p.codes['school']}",

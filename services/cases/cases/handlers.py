@@ -76,6 +76,15 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
             k: d.get(k) for k in ("status", "previous_status", "effective_on", "reason", "school_code")})
 
 
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The child's flags now: the directory and the open case (the ledger filters on them)."""
+    d = event.data
+    flags = d.get("flags") or []
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(flags=flags))
+    await uow.session.execute(update(cases).where(cases.c.student_id == d["student_id"], cases.c.status != "closed")
+                              .values(flags=path_key(flags)))
+
+
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
     """A class moved up a grade at year end: its children's grade in the directory follows."""
     d = event.data

@@ -210,12 +210,17 @@ def _student_select():
 async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
     out = [dict(r) for r in rows]
     if out:
-        stmt = select(student_flags).where(student_flags.c.student_id.in_([r["id"] for r in out]))
+        stmt = (select(student_flags.c.student_id, student_flags.c.flag, student_flags.c.category)
+                .where(student_flags.c.student_id.in_([r["id"] for r in out])))
         by_student: dict[str, list[str]] = {}
-        for sid, flag in (await uow.session.execute(stmt)).all():
+        categories: dict[str, str] = {}
+        for sid, flag, category in (await uow.session.execute(stmt)).all():
             by_student.setdefault(sid, []).append(flag)
+            if category:
+                categories[sid] = category
         for r in out:
             r["flags"] = with_derived_flags(sorted(by_student.get(r["id"], [])))
+            r["poverty_category"] = categories.get(r["id"])
     return out
 
 

@@ -92,6 +92,14 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The flags as they are after the change: the ledgers (poor households...) follow them."""
+    d = event.data
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(
+        flags="|" + "|".join(d.get("flags") or []) + "|"))
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
     """A class moved up a grade from the event's day: recorded for figures as of any day, and
     applied to the current grade of the children placed in the class before it."""
@@ -189,6 +197,7 @@ HANDLERS = {
     "baoxue.registry.org.registered": on_org_registered,
     "baoxue.registry.student.enrolled": on_student_enrolled,
     "baoxue.registry.student.status_changed": on_student_status_changed,
+    "baoxue.registry.student.flags_changed": on_student_flags_changed,
     "baoxue.registry.class.promoted": on_class_promoted,
     "baoxue.registry.transfer.overdue": on_transfer_overdue,
     "baoxue.attendance.absence.threshold_reached": on_threshold_reached,

@@ -79,8 +79,29 @@ student_flags = Table(
     metadata,
     Column("student_id", String(36), ForeignKey("students.id", ondelete="CASCADE"), primary_key=True),
     Column("flag", String(32), primary_key=True),
+    # poor_household: the poverty office's category (脱贫户, 防返贫监测对象, 低保, or one a county names).
+    Column("category", String(32), nullable=True),
 )
 Index("ix_student_flags_flag", student_flags.c.flag)
+
+# Every flag added or removed, why, from when, by whom, and from where (by hand, or a poverty
+# office's list): the history officials audit, and the date an older list must not override.
+flag_history = Table(
+    "flag_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("student_id", String(36), ForeignKey("students.id"), nullable=False),
+    Column("flag", String(32), nullable=False),
+    Column("action", String(8), nullable=False),  # added | removed
+    Column("category", String(32), nullable=True),
+    Column("effective_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # manual | poverty_list
+    Column("source_ref", String(36), nullable=True),  # the list's id
+    Column("actor", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+Index("ix_flag_history_student_flag", flag_history.c.student_id, flag_history.c.flag, flag_history.c.effective_on)
 Index("ix_students_household_region", students.c.household_region)
 
 # Every status change of a record (学籍异动), with its paperwork: the history officials audit.

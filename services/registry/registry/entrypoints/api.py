@@ -17,12 +17,14 @@ from shared.errors import Problem
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 
-from registry import bulk_import, handlers, off_roll, population, promotion, records, watch
+from registry import bulk_import, flags, handlers, off_roll, population, promotion, records, watch
 from registry.adapters.spreadsheet import read_table
 from registry.domain import roster_import
 from registry.entrypoints.schemas import (
     ClassCreate,
     ClassPublic,
+    FlagChangePublic,
+    FlagsPatch,
     ImportReport,
     OffRollPublic,
     OffRollUpdate,
@@ -284,6 +286,22 @@ async def change_status(student_id: str, body: StatusChangeIn, uow: UoWDep, call
 async def status_history(student_id: str, uow: UoWDep, caller: PrincipalDep):
     """Every status change of the record, oldest first."""
     return await records.status_history_of(uow, student_id, caller)
+
+
+@router.patch("/students/{student_id}/flags", response_model=StudentPublic, tags=["students"],
+              **access(*STAFF, scope="object"))
+async def patch_flags(student_id: str, body: FlagsPatch, uow: UoWDep, caller: PrincipalDep):
+    """Add or remove risk flags (留守儿童, 建档立卡...) with the reason and the day it took effect:
+    a history row per flag and a `student.flags_changed` event. Asking for what is already so
+    changes nothing."""
+    return await flags.patch_flags(uow, student_id, body, caller)
+
+
+@router.get("/students/{student_id}/flag-changes", response_model=list[FlagChangePublic], tags=["students"],
+            **access(PEOPLE, scope="object"))
+async def flag_history(student_id: str, uow: UoWDep, caller: PrincipalDep):
+    """Every flag added or removed, oldest first: by hand, or from a poverty office's list."""
+    return await flags.flag_history_of(uow, student_id, caller)
 
 
 @router.post("/students/{student_id}/transfers", status_code=status.HTTP_201_CREATED, response_model=TransferPublic,

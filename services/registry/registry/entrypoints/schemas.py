@@ -114,8 +114,33 @@ class StudentPublic(BaseModel):
     status: StudentStatus
     enrolled_on: date
     flags: list[str]
+    poverty_category: str | None = Field(default=None, description="poor_household: the poverty office's "
+                                                                   "category (脱贫户, 防返贫监测对象, 低保...)")
     guardians: list[GuardianPublic]
     household_region: str | None = None
+
+
+class FlagsPatch(BaseModel):
+    """Add or remove risk flags; each change is kept in the record's flag history."""
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"add": ["left_behind"], "remove": [], "reason": "both parents now work in 东莞 (家访 2026-11-20)"}]})
+    add: list[Flag] = Field(default_factory=list, max_length=5)
+    remove: list[Flag] = Field(default_factory=list, max_length=5)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    effective_on: date | None = Field(default=None, description="defaults to today; never in the future")
+
+
+class FlagChangePublic(BaseModel):
+    student_id: str
+    flag: str
+    action: Literal["added", "removed"]
+    category: str | None = Field(description="poor_household: the poverty office's category")
+    effective_on: date
+    reason: str
+    source: Literal["manual", "poverty_list"]
+    source_ref: str | None = Field(description="the poverty list's id")
+    actor: str
+    recorded_at: datetime
 
 
 class StatusChangeIn(BaseModel):
