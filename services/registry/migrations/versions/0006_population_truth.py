@@ -1,4 +1,4 @@
-"""population truth: why a child is suspected (graduates and primary leavers), flags with history
+"""population truth: why a child is suspected (graduates and primary leavers), flags with history, children without an ID, merged records, the problem-record queue
 
 Revision ID: 0006_population_truth
 Revises: 0005_status_watch
@@ -39,7 +39,56 @@ def upgrade() -> None:
     op.create_index("ix_flag_history_student_flag", "flag_history", ["student_id", "flag", "effective_on"])
 
 
+    # A child with no ID yet. The partial unique index is dropped around the change and made
+    # again by hand: SQLite's batch mode rebuilds the table and would not carry its WHERE.
+    op.drop_index("ux_students_active_national_id", table_name="students")
+    with op.batch_alter_table("students") as batch:
+        batch.alter_column("national_id", existing_type=sa.String(length=18), nullable=True)
+        batch.add_column(sa.Column("no_id_reason", sa.String(length=200), nullable=True))
+    _active_id_index()
+    op.create_table(
+        "student_merges",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("kept_id", sa.String(length=36), nullable=False),
+        sa.Column("merged_id", sa.String(length=36), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("merged_record", sa.JSON(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("merged_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("merged_id"),
+    )
+    op.create_index("ix_student_merges_kept_id", "student_merges", ["kept_id"])
+    op.create_table(
+        "problem_dismissals",
+        sa.Column("problem_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("student_ids", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("dismissed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("problem_id"),
+    )
+
+
+def _active_id_index() -> None:
+    final = sa.text("status NOT IN ('graduated', 'deceased')")
+    op.create_index("ux_students_active_national_id", "students", ["national_id"], unique=True,
+                    postgresql_where=final, sqlite_where=final)
+
+
 def downgrade() -> None:
+    op.drop_table("problem_dismissals")
+    op.drop_index("ix_student_merges_kept_id", table_name="student_merges")
+    op.drop_table("student_merges")
+    # Refused (NOT NULL) while records without an ID exist: deleting children's records to go
+    # back a version is not a migration's call.
+    op.drop_index("ux_students_active_national_id", table_name="students")
+    with op.batch_alter_table("students") as batch:
+        batch.drop_column("no_id_reason")
+        batch.alter_column("national_id", existing_type=sa.String(length=18), nullable=False)
+    _active_id_index()
     op.drop_index("ix_flag_history_student_flag", table_name="flag_history")
     op.drop_table("flag_history")
     with op.batch_alter_table("student_flags") as batch:

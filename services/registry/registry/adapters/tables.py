@@ -46,7 +46,11 @@ students = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("student_number", String(32), nullable=False),
-    Column("national_id", String(18), nullable=False),
+    # Null for a child with no ID yet (unregistered 户口, a foreign national): the student number
+    # is then a temporary one ("L..."), and ``no_id_reason`` says why. Added later, it may merge
+    # the record with the child's other one.
+    Column("national_id", String(18), nullable=True),
+    Column("no_id_reason", String(200), nullable=True),
     Column("name", String(100), nullable=False),
     Column("gender", String(8), nullable=False),
     Column("birth_date", Date, nullable=False),
@@ -182,6 +186,34 @@ Index("ix_off_roll_periods_host", off_roll_periods.c.host_school_code)
 # One open period per child: a record has one status at a time.
 Index("ux_off_roll_periods_open_student", off_roll_periods.c.student_id, unique=True,
       postgresql_where=off_roll_periods.c.closed_at.is_(None), sqlite_where=off_roll_periods.c.closed_at.is_(None))
+
+# Two records of one child made one (the kept one takes the other's history); the merged
+# record's row is gone, so this is what says where it went.
+student_merges = Table(
+    "student_merges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kept_id", String(36), nullable=False, index=True),
+    Column("merged_id", String(36), nullable=False, unique=True),
+    Column("source", String(16), nullable=False),  # national_id (the ID arrived) | problem_record
+    Column("reason", Text, nullable=False),
+    Column("merged_record", JSON, nullable=False),  # school, class, status, dates of the merged record
+    Column("actor", String(200), nullable=False),
+    Column("merged_at", UtcDateTime(), nullable=False),
+)
+
+# A suspected duplicate (问题学籍) an official looked at and found to be two children: by the
+# problem's id, so the same group stays dismissed and a new record joining it does not.
+problem_dismissals = Table(
+    "problem_dismissals",
+    metadata,
+    Column("problem_id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("student_ids", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("dismissed_at", UtcDateTime(), nullable=False),
+)
 
 # A household list compared with the registry (排查比对). The digest of the list makes a re-run
 # of the same list return the same check instead of a second one.

@@ -17,21 +17,29 @@ from shared.errors import Problem
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 
-from registry import bulk_import, flags, handlers, off_roll, population, promotion, records, watch
+from registry import bulk_import, flags, handlers, merges, off_roll, population, problems, promotion, records, watch
 from registry.adapters.spreadsheet import read_table
 from registry.domain import roster_import
+from registry.domain.problems import ProblemKind
 from registry.entrypoints.schemas import (
     ClassCreate,
     ClassPublic,
+    DismissalPublic,
+    DismissIn,
     FlagChangePublic,
     FlagsPatch,
+    IdentifiedPublic,
     ImportReport,
+    NationalIdIn,
     OffRollPublic,
     OffRollUpdate,
     OrgCreate,
     OrgPublic,
     PopulationCheckPublic,
     PopulationFinding,
+    ProblemMergedPublic,
+    ProblemMergeIn,
+    ProblemRecordPublic,
     PromotionIn,
     PromotionPublic,
     ReceiptIn,
@@ -260,7 +268,8 @@ async def _with_progress(run):
 @router.get("/students/{student_id}", response_model=StudentPublic, tags=["students"],
             **access(PEOPLE, scope="object", audit=True))
 async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
-    return await handlers.get_student(uow, student_id, caller)
+    """The record. A record merged into another is a 404 whose `merged_into` names the kept one."""
+    return await merges.get_student_or_merged(uow, student_id, caller)
 
 
 @router.get("/students", response_model=Page[StudentPublic], tags=["students"], **access(PEOPLE, scope="list"))
@@ -286,6 +295,16 @@ async def change_status(student_id: str, body: StatusChangeIn, uow: UoWDep, call
 async def status_history(student_id: str, uow: UoWDep, caller: PrincipalDep):
     """Every status change of the record, oldest first."""
     return await records.status_history_of(uow, student_id, caller)
+
+
+@router.post("/students/{student_id}/national-id", response_model=IdentifiedPublic, tags=["students"],
+             **access(*STAFF, scope="object"))
+async def add_national_id(student_id: str, body: NationalIdIn, uow: UoWDep, caller: PrincipalDep):
+    """The ID of a child enrolled without one: checked against the birth date and gender on the
+    record, and the temporary student number becomes the G number. If the child has another
+    active record under this ID, it is merged into this one (`merged`; `student.merged` event);
+    one at a school outside the caller's region is a 409 for the county to merge."""
+    return await merges.add_national_id(uow, student_id, body, caller)
 
 
 @router.patch("/students/{student_id}/flags", response_model=StudentPublic, tags=["students"],
@@ -351,3 +370,35 @@ async def population_findings(
     """The children the check found, oldest first within each kind."""
     items, total = await population.list_findings(uow, check_id, page, caller, kind=kind)
     return Page.of(items, total, page)
+
+
+# --- the problem-record queue (问题学籍) --------------------------------------------------------
+
+@router.get("/problem-records", response_model=Page[ProblemRecordPublic], tags=["problem records"],
+            **access(OFFICIALS, scope="list"))
+async def list_problem_records(
+    uow: UoWDep, page: PageDep, caller: PrincipalDep,
+    org_code: Annotated[str | None, Query(max_length=32, description="any org in the caller's region")] = None,
+    kind: ProblemKind | None = None,
+):
+    """Suspected duplicates whose records all lie in the caller's region: the same name, gender
+    and birth date within a county, or one ID on records that are not the child's successive
+    stages. Merge them (one child) or dismiss them (two children)."""
+    items, total = await problems.list_problems(uow, page, caller, org_code=org_code, kind=kind)
+    return Page.of(items, total, page)
+
+
+@router.post("/problem-records/{problem_id}/merge", response_model=ProblemMergedPublic, tags=["problem records"],
+             **access(OFFICIALS, scope="object"))
+async def merge_problem_record(problem_id: str, body: ProblemMergeIn, uow: UoWDep, caller: PrincipalDep):
+    """One child: the other records merge into `kept_id` (history moved, `student.merged` each).
+    Records with two different ID numbers are a 409: correct the number, or dismiss."""
+    return await problems.merge(uow, problem_id, body, caller)
+
+
+@router.post("/problem-records/{problem_id}/dismiss", status_code=status.HTTP_201_CREATED,
+             response_model=DismissalPublic, tags=["problem records"], **access(OFFICIALS, scope="object"))
+async def dismiss_problem_record(problem_id: str, body: DismissIn, uow: UoWDep, caller: PrincipalDep):
+    """Two children after all: the group leaves the queue, with who and why. A record joining the
+    group later makes it a new problem."""
+    return await problems.dismiss(uow, problem_id, body, caller)

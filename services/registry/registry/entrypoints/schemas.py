@@ -82,7 +82,12 @@ class StudentCreate(BaseModel):
         "national_id": "11010520120305002X", "name": "李小花", "gender": "female", "birth_date": "2012-03-05",
         "school_code": "41012201001", "class_id": "…", "flags": ["left_behind"],
         "guardians": [{"name": "李大山", "relation": "father", "phone": "13800000000"}]}]})
-    national_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32)]
+    national_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
+                                                 max_length=32)] | None = Field(
+        default=None, description="leave out for a child with no ID yet, and say why in no_id_reason")
+    no_id_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        default=None, description="why the child has no ID (未落户, foreign national...): the record gets a temporary "
+                                  "student number (L...), and birth date and gender are taken as given")
     name: Name
     gender: Literal["male", "female"]
     birth_date: date
@@ -93,6 +98,27 @@ class StudentCreate(BaseModel):
     guardians: list[Guardian] = Field(default_factory=list, max_length=6)
     household_region: Region | None = Field(default=None, description="户籍: 6-digit division code")
 
+    @model_validator(mode="after")
+    def _an_id_or_why_not(self) -> "StudentCreate":
+        if (self.national_id is None) == (self.no_id_reason is None):
+            raise ValueError("give the national_id, or, for a child without one, the no_id_reason (not both)")
+        return self
+
+
+class NationalIdIn(BaseModel):
+    """The ID of a child enrolled without one, when it arrives."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{"national_id": "11010520120305002X"}]})
+    national_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32)]
+
+
+class MergePublic(BaseModel):
+    kept_id: str
+    merged_id: str
+    source: Literal["national_id", "problem_record"]
+    reason: str
+    actor: str
+    merged_at: datetime
+
 
 class GuardianPublic(BaseModel):
     name: str
@@ -102,9 +128,11 @@ class GuardianPublic(BaseModel):
 
 class StudentPublic(BaseModel):
     id: str
-    student_number: str = Field(description="G + the ID number; masked like national_id")
-    national_id: str = Field(description="masked (4101**********1234) unless the caller is school staff or a "
-                                         "county official")
+    student_number: str = Field(description="G + the ID number, masked like national_id; a temporary number "
+                                            "(L...) for a child without an ID")
+    national_id: str | None = Field(description="masked (4101**********1234) unless the caller is school staff or "
+                                                "a county official; null for a child without an ID yet")
+    no_id_reason: str | None = None
     name: str
     gender: str
     birth_date: date
@@ -141,6 +169,59 @@ class FlagChangePublic(BaseModel):
     source_ref: str | None = Field(description="the poverty list's id")
     actor: str
     recorded_at: datetime
+
+
+class IdentifiedPublic(BaseModel):
+    student: StudentPublic
+    merged: list[MergePublic] = Field(description="the child's other records merged into this one")
+
+
+class ProblemRecordItem(BaseModel):
+    student_id: str
+    name: str
+    gender: str
+    birth_date: date
+    national_id: str | None = Field(description="masked like a student's; null: no ID yet")
+    student_number: str
+    school_code: str
+    status: StudentStatus
+    enrolled_on: date
+
+
+class ProblemRecordPublic(BaseModel):
+    id: str = Field(description="stable while the group is the same records")
+    kind: Literal["same_person", "same_national_id"] = Field(
+        description="same_person: the same name, gender and birth date in one county; same_national_id: one ID on "
+                    "records that are not the child's successive stages")
+    county_code: str | None
+    records: list[ProblemRecordItem]
+
+
+class ProblemMergeIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"kept_id": "…", "reason": "同一人: 家访核实 2026-11-20"}]})
+    kept_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] = Field(
+        description="the record that stays (the others' history moves onto it)")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ProblemMergedPublic(BaseModel):
+    problem_id: str
+    kept_id: str
+    merged: list[MergePublic]
+
+
+class DismissIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "两人: 同名同日生, 户籍不同"}]})
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class DismissalPublic(BaseModel):
+    problem_id: str
+    kind: str
+    student_ids: list[str]
+    reason: str
+    actor: str
+    dismissed_at: datetime
 
 
 class StatusChangeIn(BaseModel):
