@@ -109,6 +109,13 @@ def _household_list(place: Place) -> Upload:
     return Upload({"region_code": place.codes["township"], "as_of": "2026-11-16"}, "list.csv", csv)
 
 
+def _poverty_list(place: Place) -> Upload:
+    born = date(2015, 3, 1)
+    csv = f"身份证号,姓名\n{compose('410122', born, 903)},孙小梅\n".encode()
+    return Upload({"region_code": place.codes["township"], "category": "低保", "list_date": "2026-11-16"},
+                  "list.csv", csv)
+
+
 def _import_sheet(place: Place) -> Upload:
     born = date(2013, 4, 1)
     csv = f"身份证号,姓名,班级\n{compose('410122', born, next(_seq) % 1000)},钱小强,七年级(1)班\n".encode()
@@ -226,6 +233,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/schools/{school_code}/promotions"): lambda w, r, p: (
         f"/v1/schools/{p.codes['school']}/promotions", _promotion(w, r, p)),
     ("POST", "/v1/population-checks"): lambda w, r, p: ("/v1/population-checks", _household_list(p)),
+    ("POST", "/v1/poverty-lists"): lambda w, r, p: ("/v1/poverty-lists", _poverty_list(p)),
     ("GET", "/v1/population-checks/{check_id}"): lambda w, r, p: (f"/v1/population-checks/{p.check_id}", None),
     ("GET", "/v1/population-checks/{check_id}/findings"): lambda w, r, p: (
         f"/v1/population-checks/{p.check_id}/findings", None),

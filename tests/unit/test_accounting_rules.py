@@ -45,3 +45,24 @@ def test_a_grade_9_graduate_always_accounts_and_a_dropout_never():
                            date(2027, 5, 1)) is None
     assert why_unaccounted([RecordFacts(S.dropped_out, grade=8)], date(2026, 11, 1)) is Unaccounted.dropped_out
     assert why_unaccounted([], date(2026, 11, 1)) is Unaccounted.no_record
+
+
+# --- the poverty office's lists ----------------------------------------------------------------
+
+from registry.domain.poverty import Action, FlagState, decide  # noqa: E402
+
+D = date(2026, 10, 1)
+
+
+@pytest.mark.parametrize("state, on_list, action", [
+    (FlagState(False, None, None), True, Action.set),
+    (FlagState(True, "脱贫户", D), True, Action.unchanged),
+    (FlagState(True, "低保", D), True, Action.set),                        # moved to this category
+    (FlagState(False, None, date(2026, 11, 1)), True, Action.older),      # cleared after the list's date
+    (FlagState(True, "脱贫户", D), False, Action.clear),
+    (FlagState(True, None, D), False, Action.unchanged),                  # set by hand: not this list's
+    (FlagState(True, "低保", D), False, Action.unchanged),                 # another list's
+    (FlagState(True, "脱贫户", date(2026, 11, 1)), False, Action.older),
+])
+def test_a_list_sets_and_clears_its_own_category_as_of_its_date(state, on_list, action):
+    assert decide(state, on_list=on_list, category="脱贫户", list_date=date(2026, 10, 15)) is action

@@ -40,9 +40,10 @@ async def last_changed_on(uow: UnitOfWork, student_ids: list[str], flag: str) ->
 
 async def write_flag_change(uow: UnitOfWork, student: dict[str, Any], change: FlagChange, *, effective_on: date,
                             reason: str, actor: str, source: str = "manual", source_ref: str | None = None,
-                            category: str | None = None) -> None:
+                            category: str | None = None, where: dict[str, Any] | None = None) -> None:
     """The flag rows, one history row per flag added or removed, and the event. ``category`` is
-    the poverty office's category (脱贫户, 防返贫监测对象, 低保...) of a poor_household flag."""
+    the poverty office's category (脱贫户, 防返贫监测对象, 低保...) of a poor_household flag;
+    ``where`` the record's placement, when the caller has it already (a list changes many)."""
     now = uow.clock.now()
     sid = student["id"]
     if change.removed:
@@ -52,17 +53,20 @@ async def write_flag_change(uow: UnitOfWork, student: dict[str, Any], change: Fl
         await uow.session.execute(insert(student_flags), [
             {"student_id": sid, "flag": f, "category": category if f == "poor_household" else None}
             for f in change.added])
-    elif category is not None and "poor_household" in change.flags:
+    recategorised: tuple[str, ...] = ()
+    if category is not None and "poor_household" in change.flags and "poor_household" not in change.added:
         # Still poor, in another category (a 脱贫户 now under monitoring): the category follows.
         await uow.session.execute(student_flags.update().where(
             student_flags.c.student_id == sid, student_flags.c.flag == "poor_household").values(category=category))
+        recategorised = ("poor_household",)
     history = [{"student_id": sid, "flag": f, "action": action, "category": category if f == "poor_household" else None,
                 "effective_on": effective_on, "reason": reason, "source": source, "source_ref": source_ref,
                 "actor": actor, "recorded_at": now}
-               for action, flags in (("added", change.added), ("removed", change.removed)) for f in flags]
+               for action, flags in (("added", change.added), ("removed", change.removed),
+                                     ("category", recategorised)) for f in flags]
     if history:
         await uow.session.execute(insert(flag_history), history)
-    where = await placement(uow, student["school_code"], student["class_id"])
+    where = where or await placement(uow, student["school_code"], student["class_id"])
     uow.emit(topic=TOPIC_REGISTRY, type=STUDENT_FLAGS_CHANGED, subject=sid, data={
         "student_id": sid,
         "flags": with_derived_flags(list(change.flags)),
@@ -87,7 +91,7 @@ async def patch_flags(uow: UnitOfWork, student_id: str, cmd: FlagsPatch, caller:
     effective_on = cmd.effective_on or today
     change = change_flags(await current_flags(uow, student_id), add=set(cmd.add), remove=set(cmd.remove),
                           effective_on=effective_on, today=today)
-    if change.changes_anything:
+    if change.changes_anything:  # by hand: no category (only a poverty list names one)
         await write_flag_change(uow, student, change, effective_on=effective_on, reason=cmd.reason,
                                 actor=caller.subject)
         await uow.commit()

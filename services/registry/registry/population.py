@@ -99,38 +99,13 @@ async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Pri
 
     check_id = stable_id("population-check", digest)
     now = uow.clock.now()
-    in_age = [p for p in people if is_compulsory_age(p.values["birth_date"], as_of)]
-    reasons = await unaccounted(uow, [p.values["national_id"] for p in in_age], as_of)
-    suspected = [p for p in in_age if p.values["national_id"] in reasons]
+    in_age, suspected, reasons = await suspects_among(uow, people, as_of)
     outside = await _outside_age(uow, region["path"], as_of)
 
     await uow.session.execute(insert(population_checks).values(
         id=check_id, digest=digest, region_code=region_code, as_of=as_of, rows=len(people), school_age=len(in_age),
         suspected=len(suspected), outside_age=len(outside), created_by=caller.subject, created_at=now))
-    chain = await org_chain(uow, region["path"])
-    findings = []
-    for p in suspected:
-        v = p.values
-        person_id = stable_id("person", v["national_id"])
-        findings.append({"check_id": check_id, "kind": "suspected_out_of_school", "person_id": person_id,
-                         "national_id": v["national_id"], "name": v["name"], "gender": v["gender"],
-                         "birth_date": v["birth_date"], "age": age_at_cutoff(v["birth_date"], as_of),
-                         "address": v["address"], "student_id": None, "school_code": None,
-                         "reason": reasons[v["national_id"]].value})
-        uow.emit(topic=TOPIC_REGISTRY, type=SUSPECTED_OUT_OF_SCHOOL, subject=person_id, key=person_id,
-                 event_id=stable_id(check_id, "suspected", person_id), data={
-                     "check_id": check_id,
-                     "person_id": person_id,
-                     "national_id_masked": mask_national_id(v["national_id"]),
-                     "name": v["name"],
-                     "gender": v["gender"],
-                     "birth_date": v["birth_date"],
-                     "address": v["address"],
-                     "reason": reasons[v["national_id"]].value,
-                     "region_code": region_code,
-                     "org_path": region["path"],
-                     "org_chain": chain,
-                 })
+    findings = await record_suspects(uow, check_id, suspected, reasons, region=region, as_of=as_of)
     for s in outside:
         age = age_at_cutoff(s.birth_date, as_of)
         findings.append({"check_id": check_id, "kind": "outside_compulsory_age", "person_id": stable_id("person", s.national_id),
@@ -152,6 +127,45 @@ async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Pri
     check = (await uow.session.execute(
         select(population_checks).where(population_checks.c.id == check_id))).mappings().one()
     return {**check, "errors": errors}, True
+
+
+async def suspects_among(uow: UnitOfWork, people: list[RowResult], as_of: date
+                         ) -> tuple[list[RowResult], list[RowResult], dict[str, Unaccounted]]:
+    """(the school-age people, those of them no record accounts for, why)."""
+    in_age = [p for p in people if is_compulsory_age(p.values["birth_date"], as_of)]
+    reasons = await unaccounted(uow, [p.values["national_id"] for p in in_age], as_of)
+    return in_age, [p for p in in_age if p.values["national_id"] in reasons], reasons
+
+
+async def record_suspects(uow: UnitOfWork, check_id: str, suspected: list[RowResult],
+                          reasons: dict[str, Unaccounted], *, region: dict[str, Any], as_of: date) -> list[dict]:
+    """A finding row (returned, for the caller to insert with its others) and an event per
+    suspected out-of-school child, whichever list found them (a household list, a poverty list)."""
+    chain = await org_chain(uow, region["path"])
+    findings = []
+    for p in suspected:
+        v = p.values
+        person_id = stable_id("person", v["national_id"])
+        findings.append({"check_id": check_id, "kind": "suspected_out_of_school", "person_id": person_id,
+                         "national_id": v["national_id"], "name": v["name"], "gender": v["gender"],
+                         "birth_date": v["birth_date"], "age": age_at_cutoff(v["birth_date"], as_of),
+                         "address": v["address"], "student_id": None, "school_code": None,
+                         "reason": reasons[v["national_id"]].value})
+        uow.emit(topic=TOPIC_REGISTRY, type=SUSPECTED_OUT_OF_SCHOOL, subject=person_id, key=person_id,
+                 event_id=stable_id(check_id, "suspected", person_id), data={
+                     "check_id": check_id,
+                     "person_id": person_id,
+                     "national_id_masked": mask_national_id(v["national_id"]),
+                     "name": v["name"],
+                     "gender": v["gender"],
+                     "birth_date": v["birth_date"],
+                     "address": v["address"],
+                     "reason": reasons[v["national_id"]].value,
+                     "region_code": region["code"],
+                     "org_path": region["path"],
+                     "org_chain": chain,
+                 })
+    return findings
 
 
 async def unaccounted(uow: UnitOfWork, national_ids: list[str], as_of: date) -> dict[str, Unaccounted]:

@@ -1,4 +1,4 @@
-"""population truth: why a child is suspected (graduates and primary leavers), flags with history, children without an ID, merged records, the problem-record queue
+"""population truth: why a child is suspected (graduates and primary leavers), flags with history, children without an ID, merged records, the problem-record queue, poverty lists
 
 Revision ID: 0006_population_truth
 Revises: 0005_status_watch
@@ -70,6 +70,20 @@ def upgrade() -> None:
         sa.Column("dismissed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("problem_id"),
     )
+    op.create_table(
+        "poverty_lists",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("region_code", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("list_date", sa.Date(), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["region_code"], ["orgs.code"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("digest"),
+    )
 
 
 def _active_id_index() -> None:
@@ -79,6 +93,7 @@ def _active_id_index() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("poverty_lists")
     op.drop_table("problem_dismissals")
     op.drop_index("ix_student_merges_kept_id", table_name="student_merges")
     op.drop_table("student_merges")

@@ -215,6 +215,20 @@ problem_dismissals = Table(
     Column("dismissed_at", UtcDateTime(), nullable=False),
 )
 
+# A poverty office's list as applied (its report, for a re-post of the same list to answer with).
+poverty_lists = Table(
+    "poverty_lists",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("region_code", String(32), ForeignKey("orgs.code"), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("list_date", Date, nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 # A household list compared with the registry (排查比对). The digest of the list makes a re-run
 # of the same list return the same check instead of a second one.
 population_checks = Table(

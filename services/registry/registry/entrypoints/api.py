@@ -17,7 +17,8 @@ from shared.errors import Problem
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 
-from registry import bulk_import, flags, handlers, merges, off_roll, population, problems, promotion, records, watch
+from registry import (bulk_import, flags, handlers, merges, off_roll, population, poverty, problems, promotion,
+                      records, watch)
 from registry.adapters.spreadsheet import read_table
 from registry.domain import roster_import
 from registry.domain.problems import ProblemKind
@@ -37,6 +38,7 @@ from registry.entrypoints.schemas import (
     OrgPublic,
     PopulationCheckPublic,
     PopulationFinding,
+    PovertyListReport,
     ProblemMergedPublic,
     ProblemMergeIn,
     ProblemRecordPublic,
@@ -353,6 +355,34 @@ async def run_population_check(
                                                 skip_invalid=skip_invalid)
     return JSONResponse(json.loads(dumps(PopulationCheckPublic.model_validate(check).model_dump())),
                         status_code=201 if created else 200)
+
+
+@router.post("/poverty-lists", response_model=PovertyListReport, tags=["population checks"],
+             **access(OFFICIALS, scope="create", responses={
+                 201: {"description": "applied"},
+                 200: {"description": "a dry run, or the same list again (its first report, nothing written)"},
+                 422: {"description": "invalid rows: every one listed, nothing applied"}}))
+async def import_poverty_list(
+    runtime: RuntimeDep, uow: UoWDep, caller: PrincipalDep,
+    region_code: Annotated[str, Form(min_length=1, max_length=32, description="the county (or township) it covers")],
+    category: Annotated[str, Form(min_length=1, max_length=32,
+                                  description="脱贫户, 防返贫监测对象, 低保, or a category the county names")],
+    file: Annotated[UploadFile, File(description="CSV or XLSX: 身份证号, 姓名 (出生日期, 住址 optional)")],
+    list_date: Annotated[date | None, Form(description="the day the list speaks for; defaults to today")] = None,
+    dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
+    skip_invalid: Annotated[bool, Query(description="apply the valid rows even if others are invalid")] = False,
+):
+    """A poverty-relief office's list (扶贫部门提供建档立卡贫困家庭基本信息). Rows are checked as the
+    student import checks them. Applied, it flags poor_household (with the category) every listed
+    child with a record in the caller's region, clears it from records flagged from this category
+    and no longer listed, both as of `list_date` (a flag changed later is left alone), and makes each
+    school-age child on it whom no record accounts for a suspected out-of-school child."""
+    table = read_table(await file.read(), file.filename or "", poverty.HEADINGS, required=poverty.REQUIRED,
+                       max_rows=runtime.settings.import_max_rows)
+    report, created = await poverty.import_list(uow, region_code, category.strip(), list_date, table, caller,
+                                                dry_run=dry_run, skip_invalid=skip_invalid)
+    return JSONResponse(json.loads(dumps(PovertyListReport.model_validate(report).model_dump())),
+                        status_code=201 if created and not dry_run else 200)
 
 
 @router.get("/population-checks/{check_id}", response_model=PopulationCheckPublic, tags=["population checks"],

@@ -161,7 +161,8 @@ class FlagsPatch(BaseModel):
 class FlagChangePublic(BaseModel):
     student_id: str
     flag: str
-    action: Literal["added", "removed"]
+    action: Literal["added", "removed", "category"] = Field(description="category: still flagged, now under "
+                                                                        "another poverty list's category")
     category: str | None = Field(description="poor_household: the poverty office's category")
     effective_on: date
     reason: str
@@ -222,6 +223,32 @@ class DismissalPublic(BaseModel):
     reason: str
     actor: str
     dismissed_at: datetime
+
+
+class PovertyListReport(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "…", "region_code": "410122", "category": "脱贫户", "list_date": "2026-10-15", "dry_run": False,
+        "rows": 120, "valid": 120, "invalid": 0, "matched": 97, "not_found": 23, "flagged": 12, "cleared": 3,
+        "older": 0, "suspected": 2, "check_id": "…", "columns": {"national_id": "身份证号", "name": "姓名"},
+        "errors": [], "seconds": 0.4}]})
+    id: str | None = Field(description="null for a dry run")
+    region_code: str
+    category: str
+    list_date: date
+    dry_run: bool
+    rows: int
+    valid: int
+    invalid: int
+    matched: int = Field(default=0, description="valid rows with an active record in the caller's region")
+    not_found: int = Field(default=0, description="valid rows with none (elsewhere, or no record at all)")
+    flagged: int = Field(default=0, description="records now flagged poor_household in this category")
+    cleared: int = Field(default=0, description="records flagged from this category and no longer on it")
+    older: int = Field(default=0, description="records whose flag changed after the list's date: left as they are")
+    suspected: int = Field(default=0, description="school-age children on the list whom no record accounts for")
+    check_id: str | None = Field(default=None, description="their findings: GET /v1/population-checks/{id}/findings")
+    columns: dict[str, str]
+    errors: list[RowError]
+    seconds: float | None = None
 
 
 class StatusChangeIn(BaseModel):
