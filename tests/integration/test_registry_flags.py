@@ -20,8 +20,11 @@ async def _outbox(client) -> int:
 
 
 async def test_flags_change_with_history_and_the_ledgers_follow(databases, broker):
+    from cases.adapters.tables import students as cases_students
+
     async with running("registry", databases.url("registry"), broker.bootstrap) as registry, \
-            running("reporting", databases.url("reporting"), broker.bootstrap) as reporting:
+            running("reporting", databases.url("reporting"), broker.bootstrap) as reporting, \
+            running("cases", databases.url("cases"), broker.bootstrap) as cases:
         klass = await school_with_class(registry, grade=7)
         student = (await registry.post("/v1/students", json=student_body(klass, flags=["left_behind"]))).json()
         url = f"/v1/students/{student['id']}/flags"
@@ -50,6 +53,12 @@ async def test_flags_change_with_history_and_the_ledgers_follow(databases, broke
         r = await registry.patch(url, json={"remove": ["poor_household"], "reason": "脱贫, off the 2027 list"})
         assert r.status_code == 200 and r.json()["flags"] == []
         assert await eventually(lambda: _equal(poor_ledger, []), timeout=30)
+
+        async def cases_flags():
+            async with cases.app.state.runtime.sessionmaker() as session:
+                return (await session.execute(select(cases_students.c.flags).where(
+                    cases_students.c.student_id == student["id"]))).scalar_one_or_none()
+        assert await eventually(lambda: _equal(cases_flags, []), timeout=30)  # was ["left_behind"] at enrolment
 
         history = (await registry.get(f"/v1/students/{student['id']}/flag-changes")).json()
         assert [(h["flag"], h["action"], h["source"]) for h in history] == [

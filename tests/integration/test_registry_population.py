@@ -100,6 +100,13 @@ async def test_a_dropped_out_record_and_no_record_are_suspects_with_their_reason
     assert r.status_code == 201, r.text
     nobody = {**left, "national_id": student_body(grade8, born=date(2013, 2, 1), seq=303)["national_id"],
               "birth_date": "2013-02-01"}
+    # An attending child past the age, enrolled without an ID: listed, known by the record.
+    old = {k: v for k, v in student_body(grade8, born=date(2009, 5, 1), seq=305).items() if k != "national_id"}
+    r = await registry.post("/v1/students", json={**old, "no_id_reason": "外籍", "enrolled_on": "2025-09-01"})
+    assert r.status_code == 201, r.text
     summary, suspects = await check(registry, [left, nobody], "2026-06-20")
     assert sorted((s["national_id"], s["reason"]) for s in suspects) == sorted(
         [(left["national_id"], "dropped_out"), (nobody["national_id"], "no_record")])
+    outside = (await registry.get(f"/v1/population-checks/{summary['id']}/findings", headers=COUNTY,
+                                  params={"kind": "outside_compulsory_age"})).json()["items"]
+    assert [(f["student_id"], f["national_id"]) for f in outside] == [(r.json()["id"], None)]

@@ -108,7 +108,9 @@ async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Pri
     findings = await record_suspects(uow, check_id, suspected, reasons, region=region, as_of=as_of)
     for s in outside:
         age = age_at_cutoff(s.birth_date, as_of)
-        findings.append({"check_id": check_id, "kind": "outside_compulsory_age", "person_id": stable_id("person", s.national_id),
+        # A child enrolled without an ID is known by the record until the ID arrives.
+        person = stable_id("person", s.national_id) if s.national_id else stable_id("person-record", s.id)
+        findings.append({"check_id": check_id, "kind": "outside_compulsory_age", "person_id": person,
                          "national_id": s.national_id, "name": s.name, "gender": s.gender, "birth_date": s.birth_date,
                          "age": age, "address": None, "student_id": s.id, "school_code": s.school_code,
                          "reason": None})
@@ -224,4 +226,5 @@ async def list_findings(uow: UnitOfWork, check_id: str, page: PageParams, caller
             .order_by(population_findings.c.kind, population_findings.c.birth_date, population_findings.c.person_id))
     rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
     full = caller.role in FULL_NATIONAL_ID
-    return [{**r, "national_id": r["national_id"] if full else mask_national_id(r["national_id"])} for r in rows], total
+    return [{**r, "national_id": r["national_id"] if full or r["national_id"] is None
+             else mask_national_id(r["national_id"])} for r in rows], total

@@ -16,7 +16,10 @@ depends_on = None
 def upgrade() -> None:
     # no_record | dropped_out | no_junior_middle_record; null for outside_compulsory_age findings
     # and for the findings of checks run before reasons were kept.
-    op.add_column("population_findings", sa.Column("reason", sa.String(length=32), nullable=True))
+    with op.batch_alter_table("population_findings") as batch:
+        batch.add_column(sa.Column("reason", sa.String(length=32), nullable=True))
+        # An attending record outside the compulsory age may have no ID yet.
+        batch.alter_column("national_id", existing_type=sa.String(length=18), nullable=True)
 
     # poor_household: the poverty office's category (脱贫户, 防返贫监测对象, 低保...).
     op.add_column("student_flags", sa.Column("category", sa.String(length=32), nullable=True))
@@ -108,5 +111,7 @@ def downgrade() -> None:
     op.drop_table("flag_history")
     with op.batch_alter_table("student_flags") as batch:
         batch.drop_column("category")
+    op.execute("DELETE FROM population_findings WHERE national_id IS NULL")
     with op.batch_alter_table("population_findings") as batch:
+        batch.alter_column("national_id", existing_type=sa.String(length=18), nullable=False)
         batch.drop_column("reason")

@@ -253,7 +253,7 @@ population_findings = Table(
     # suspected_out_of_school | outside_compulsory_age
     Column("kind", String(32), primary_key=True),
     Column("person_id", String(36), primary_key=True),
-    Column("national_id", String(18), nullable=False),
+    Column("national_id", String(18), nullable=True),  # null: an attending record with no ID yet
     Column("name", String(100), nullable=False),
     Column("gender", String(8), nullable=False),
     Column("birth_date", Date, nullable=False),

@@ -460,7 +460,8 @@ class PopulationCheckPublic(BaseModel):
 class PopulationFinding(BaseModel):
     kind: Literal["suspected_out_of_school", "outside_compulsory_age"]
     person_id: str = Field(description="stable per child across checks (derived from the ID number)")
-    national_id: str = Field(description="masked unless the caller is school staff or a county official")
+    national_id: str | None = Field(description="masked unless the caller is school staff or a county official; "
+                                                "null for an attending record with no ID yet")
     name: str
     gender: str
     birth_date: date
