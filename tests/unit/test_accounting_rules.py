@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from registry.domain.accounting import (RecordFacts, Stage, Unaccounted, accounts, last_primary_grade,
-                                        next_school_year_starts, stage_finished, why_unaccounted)
+from registry.domain.accounting import (RecordFacts, Stage, Unaccounted, accounts, next_school_year_starts,
+                                        stage_finished, why_unaccounted)
 from registry.domain.model import StudentStatus as S
 
 
@@ -21,8 +21,10 @@ def test_only_the_last_compulsory_grade_finishes_compulsory_education(grade, sta
     assert stage_finished(grade) is stage
 
 
-def test_five_four_schools_end_primary_at_grade_5():
-    assert (last_primary_grade(), last_primary_grade("6+3"), last_primary_grade("5+4")) == (6, 6, 5)
+def test_a_five_four_primary_graduate_owes_junior_middle_too():
+    grad = RecordFacts(S.graduated, grade=5, graduated_on=date(2026, 6, 30), system="5+4")
+    assert stage_finished(5, "5+4") is Stage.primary
+    assert why_unaccounted([grad], date(2026, 9, 1)) is Unaccounted.no_junior_middle_record
 
 
 def test_a_primary_graduate_accounts_until_the_school_year_starts():

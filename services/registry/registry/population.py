@@ -180,12 +180,13 @@ async def unaccounted(uow: UnitOfWork, national_ids: list[str], as_of: date) -> 
     records: dict[str, list[RecordFacts]] = {n: [] for n in national_ids}
     for i in range(0, len(national_ids), CHUNK):
         rows = (await uow.session.execute(
-            select(students.c.national_id, students.c.status, classes.c.grade, graduated_on.label("graduated_on"))
-            .join(classes, classes.c.id == students.c.class_id)
+            select(students.c.national_id, students.c.status, classes.c.grade, graduated_on.label("graduated_on"),
+                   orgs.c.system)
+            .join(classes, classes.c.id == students.c.class_id).join(orgs, orgs.c.code == students.c.school_code)
             .where(students.c.national_id.in_(national_ids[i:i + CHUNK])))).all()
         for r in rows:
             records[r.national_id].append(RecordFacts(status=StudentStatus(r.status), grade=r.grade,
-                                                      graduated_on=r.graduated_on))
+                                                      graduated_on=r.graduated_on, system=r.system))
     found = {n: why_unaccounted(rs, as_of) for n, rs in records.items()}
     return {n: why for n, why in found.items() if why is not None}
 

@@ -15,18 +15,10 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from shared.orgs import LAST_COMPULSORY_GRADE
+
 from registry.domain.model import FINAL_STATUSES, StudentStatus
 from registry.domain.school_age import school_year_start
-
-# Which grade ends which stage. Six-three (六三学制) everywhere until schools carry their system;
-# then five-four schools end primary at 5 and nine-year schools graduate only at 9. Kept in this
-# one function so the school system can be folded in at one place.
-LAST_COMPULSORY_GRADE = 9
-
-
-def last_primary_grade(system: str | None = None) -> int:
-    return 5 if system == "5+4" else 6
-
 
 class Stage(str, enum.Enum):
     primary = "primary"        # finished primary school: junior middle is still owed
@@ -34,8 +26,9 @@ class Stage(str, enum.Enum):
 
 
 def stage_finished(graduated_from_grade: int, system: str | None = None) -> Stage:
-    """What a graduation from this grade completes: a primary-only school graduates its top
-    primary grade (``last_primary_grade``), and only grade 9 ends compulsory education."""
+    """What a graduation from this grade completes. A primary-only school graduates its top
+    primary grade (``shared.orgs.graduating_grade``: 6, or 5 in five-four) and a nine-year school
+    only grade 9, so a graduation below grade 9 finished primary school, whatever the system."""
     return Stage.compulsory if graduated_from_grade >= LAST_COMPULSORY_GRADE else Stage.primary
 
 
