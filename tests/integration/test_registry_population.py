@@ -13,7 +13,7 @@ from tests.conftest import bearer, running
 from tests.factories import org_tree, student_body
 
 NO_BROKER = "127.0.0.1:1"
-JUNIOR, PRIMARY = "4101221001", "4101221002"
+JUNIOR, PRIMARY, FIVE_FOUR = "4101221001", "4101221002", "4101221003"
 COUNTY = bearer("county_official", "410122")
 
 
@@ -28,7 +28,9 @@ async def registry(databases):
                        writes_per_minute=100_000) as client:
         client.clock = clock
         for org in [*org_tree(school=JUNIOR), {"code": PRIMARY, "name": "城关镇中心小学", "kind": "school",
-                                                "parent_code": "410122100"}]:
+                                                "parent_code": "410122100"},
+                    {"code": FIVE_FOUR, "name": "城关镇五四制小学", "kind": "school", "parent_code": "410122100",
+                     "system": "5+4"}]:
             assert (await client.post("/v1/orgs", json=org)).status_code in (201, 409)
         yield client
 
@@ -65,9 +67,12 @@ async def test_graduates_of_grade_9_are_accounted_for_and_primary_leavers_owe_ju
     grade6 = await klass(registry, PRIMARY, 6, "六年级(1)班")
     went_on = await enrol(registry, grade6, date(2014, 3, 1), 201)
     never_came = await enrol(registry, grade6, date(2014, 5, 1), 203)
+    # A five-four primary school graduates grade 5: that child owes junior middle just the same.
+    grade5 = await klass(registry, FIVE_FOUR, 5, "五年级(1)班")
+    five_four = await enrol(registry, grade5, date(2015, 2, 1), 205)
 
     registry.clock.set(at("2026-07-01"))
-    for school in (JUNIOR, PRIMARY):
+    for school in (JUNIOR, PRIMARY, FIVE_FOUR):
         r = await registry.post(f"/v1/schools/{school}/promotions", json={"school_year": 2025,
                                                                          "effective_on": "2026-06-30"})
         assert r.status_code == 201 and r.json()["graduated_students"] > 0, r.text
@@ -76,19 +81,19 @@ async def test_graduates_of_grade_9_are_accounted_for_and_primary_leavers_owe_ju
                                                   "enrolled_on": "2026-07-01"})
     assert r.status_code == 201, r.text
 
-    everyone = [*cohort, went_on, never_came]
+    everyone = [*cohort, went_on, never_came, five_four]
     # Still summer: the primary graduate has until the school year starts.
     registry.clock.set(at("2026-08-20"))
     summary, suspects = await check(registry, everyone, "2026-08-20")
-    assert (summary["school_age"], summary["suspected"]) == (5, 0), suspects
+    assert (summary["school_age"], summary["suspected"]) == (6, 0), suspects
 
     # Autumn: the grade-9 cohort (15 on 31 August) is still not suspected; the primary leaver
     # with no junior-middle record is, and says why.
     registry.clock.set(at("2026-09-15"))
     summary, suspects = await check(registry, everyone, "2026-09-15")
-    assert (summary["school_age"], summary["suspected"]) == (5, 1), suspects
-    assert [(s["national_id"], s["reason"]) for s in suspects] == [(never_came["national_id"],
-                                                                      "no_junior_middle_record")]
+    assert (summary["school_age"], summary["suspected"]) == (6, 2), suspects
+    assert sorted((s["national_id"], s["reason"]) for s in suspects) == sorted(
+        [(never_came["national_id"], "no_junior_middle_record"), (five_four["national_id"], "no_junior_middle_record")])
 
 
 async def test_a_dropped_out_record_and_no_record_are_suspects_with_their_reason(registry):
