@@ -127,3 +127,7 @@ async def test_enrolment_without_an_id_and_adding_one_are_checked(databases):
         assert r.status_code == 200 and r.json()["student"]["national_id"] == body["national_id"], r.text
         assert [m["merged_id"] for m in r.json()["merged"]] == [old["id"]]
         assert (await registry.post(url, json={"national_id": body["national_id"]})).status_code == 409
+        # Where a merged record went is told only to a caller who sees the kept one.
+        assert (await registry.get(f"/v1/students/{old['id']}", headers=county)).json()["merged_into"] == new["id"]
+        outsider = await registry.get(f"/v1/students/{old['id']}", headers=bearer("county_official", "410199"))
+        assert outsider.status_code == 404 and new["id"] not in outsider.text

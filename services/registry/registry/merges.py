@@ -120,11 +120,14 @@ async def get_student_or_merged(uow: UnitOfWork, student_id: str, caller: Princi
     """The record; for a merged one, a 404 that says which record it became."""
     try:
         return await get_student(uow, student_id, caller)
-    except NotFound:
+    except NotFound as missing:
         kept = await merged_into(uow, student_id)
         if kept is None:
             raise
-        await get_student(uow, kept, caller)  # outside the caller's scope: the plain 404
+        try:
+            await get_student(uow, kept, caller)
+        except NotFound:
+            raise missing from None  # the kept record is outside the caller's scope: the plain 404
         raise NotFound(f"student {student_id} was merged into {kept}", merged_into=kept) from None
 
 
