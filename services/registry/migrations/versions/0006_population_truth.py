@@ -1,14 +1,14 @@
 """population truth: why a child is suspected (graduates and primary leavers), flags with history, children without an ID, merged records, the problem-record queue, poverty lists
 
 Revision ID: 0006_population_truth
-Revises: 0005_org_shapes
+Revises: 0005_outbox_log
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0006_population_truth"
-down_revision = "0005_org_shapes"
+down_revision = "0005_outbox_log"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """population truth: a child enrolled without an ID has no masked ID to copy
 
-Revision ID: 0005_population_truth
-Revises: 0004
+Revision ID: 0006_population_truth
+Revises: 0005_outbox_log
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0005_population_truth"
-down_revision = "0004"
+revision = "0006_population_truth"
+down_revision = "0005_outbox_log"
 branch_labels = None
 depends_on = None
 
