@@ -3,12 +3,10 @@ Chinese and English headings) and the population cross-check (排查比对)."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, timedelta
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from registry.domain.national_id import compose
@@ -17,6 +15,7 @@ from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
 from tests.conftest import bearer, running
 from tests.factories import school_with_class, student_body
+from tests.hostile_files import workbook as xlsx_bytes
 from tests.kafka_helpers import read_events
 
 NO_BROKER = "127.0.0.1:1"
@@ -34,15 +33,6 @@ def nid(seq: int, born: date = date(2013, 4, 1)) -> str:
 
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
     return "\n".join(",".join(r) for r in rows).encode(encoding)
-
-
-def xlsx_bytes(rows: list[list[object]]) -> bytes:
-    wb = Workbook()
-    for r in rows:
-        wb.active.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 async def _count(client, what: str = "students") -> int:

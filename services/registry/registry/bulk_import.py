@@ -41,12 +41,20 @@ def mark_duplicates(results: list[RowResult], key: str, what: str) -> None:
             first[value] = r.row
 
 
+async def school_for(uow: UnitOfWork, school_code: str, caller: Principal) -> dict[str, Any]:
+    """The school an import goes to, in the caller's scope: checked before the file is read,
+    so a file sent to somebody else's school is never parsed."""
+    school = await get_org(uow, school_code, within=caller)
+    if school["kind"] != OrgKind.school.value:
+        raise Invalid(f"{school_code} is a {school['kind']}, not a school",
+                      errors=[{"field": "school_code", "pointer": "/school_code", "message": "not a school"}])
+    return school
+
+
 async def import_students(uow: UnitOfWork, school_code: str, table: Table, caller: Principal, *, dry_run: bool,
                           skip_invalid: bool, progress: Progress = _no_progress) -> dict[str, Any]:
     started = time.perf_counter()
-    school = await get_org(uow, school_code, within=caller)
-    if school["kind"] != OrgKind.school.value:
-        raise Invalid(f"{school_code} is a {school['kind']}, not a school")
+    school = await school_for(uow, school_code, caller)
     class_rows = (await uow.session.execute(
         select(classes.c.id, classes.c.name, classes.c.grade).where(classes.c.school_code == school_code))).all()
     class_ids = {c.name: c.id for c in class_rows}

@@ -76,13 +76,19 @@ def digest_of(region_code: str, as_of: date, people: list[RowResult]) -> str:
     return hashlib.sha256("\n".join([region_code, as_of.isoformat(), *lines]).encode()).hexdigest()
 
 
-async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Principal, *, as_of: date | None,
-                    skip_invalid: bool) -> tuple[dict[str, Any], bool]:
-    """(the check, whether it is new)."""
+async def region_for(uow: UnitOfWork, region_code: str, caller: Principal) -> dict[str, Any]:
+    """The region a check covers, in the caller's scope: checked before the file is read."""
     region = await get_org(uow, region_code, within=caller)
     if region["kind"] == OrgKind.school.value:
         raise Invalid("a population check covers a region (township, county...), not a school",
                       errors=[{"field": "region_code", "pointer": "/region_code", "message": "a school"}])
+    return region
+
+
+async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Principal, *, as_of: date | None,
+                    skip_invalid: bool) -> tuple[dict[str, Any], bool]:
+    """(the check, whether it is new)."""
+    region = await region_for(uow, region_code, caller)
     today = uow.clock.now().date()
     as_of = as_of or today
     people = [check_person(table.first_row + i, raw, today=today) for i, raw in enumerate(table.rows)]

@@ -18,7 +18,7 @@ from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 
 from registry import bulk_import, handlers, population, promotion, records
-from registry.adapters.spreadsheet import read_table
+from registry.adapters.spreadsheet import read_upload
 from registry.domain import roster_import
 from registry.entrypoints.schemas import (
     ClassCreate,
@@ -146,9 +146,10 @@ async def import_students(
     birth date, gender, class name, duplicates in the file, an active record elsewhere); the
     valid rows are written in one transaction. By default one invalid row refuses the whole
     file with a 422 listing every bad row and field."""
-    data = await file.read()
-    table = read_table(data, file.filename or "", roster_import.HEADINGS, required=roster_import.REQUIRED,
-                       max_rows=runtime.settings.import_max_rows)
+    async with runtime.uow() as uow:
+        await bulk_import.school_for(uow, school_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", roster_import.HEADINGS,
+                              required=roster_import.REQUIRED, limits=runtime.settings.upload_limits)
 
     async def run(progress) -> dict[str, Any]:
         async with runtime.uow() as uow:
@@ -247,8 +248,9 @@ async def run_population_check(
     """Compare the school-age children living in a region with the registry (排查比对). Each
     school-age child with no record accounting for them is a suspected out-of-school child; each
     attending record in the region outside the compulsory age (6-15 on 31 August) is listed too."""
-    table = read_table(await file.read(), file.filename or "", population.HEADINGS, required=population.REQUIRED,
-                       max_rows=runtime.settings.import_max_rows)
+    await population.region_for(uow, region_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", population.HEADINGS,
+                              required=population.REQUIRED, limits=runtime.settings.upload_limits)
     check, created = await population.run_check(uow, region_code, table, caller, as_of=as_of,
                                                 skip_invalid=skip_invalid)
     return JSONResponse(json.loads(dumps(PopulationCheckPublic.model_validate(check).model_dump())),
