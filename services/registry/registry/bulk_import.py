@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid
+from shared.text import name_key
 from shared.uow import UnitOfWork
 
 from registry.adapters.spreadsheet import Table
@@ -57,7 +58,7 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
     school = await school_for(uow, school_code, caller)
     class_rows = (await uow.session.execute(
         select(classes.c.id, classes.c.name, classes.c.grade).where(classes.c.school_code == school_code))).all()
-    class_ids = {c.name: c.id for c in class_rows}
+    class_ids = {name_key(c.name): c.id for c in class_rows}
     grades = {c.id: c.grade for c in class_rows}
     today = uow.clock.now().date()
     total = len(table.rows)

@@ -16,6 +16,7 @@ from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
+from shared.text import name_key
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import classes, orgs, student_flags, students
@@ -73,8 +74,10 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, call
     school = await get_org(uow, school_code, within=caller)
     if school["kind"] != OrgKind.school.value:
         raise Invalid(f"{school_code} is a {school['kind']}, not a school")
-    taken = (await uow.session.execute(
-        select(classes.c.id).where(classes.c.school_code == school_code, classes.c.name == cmd.name))).first()
+    # Compared in NFC: the same class name typed composed or decomposed is the same class.
+    taken = next((c for c in (await uow.session.execute(
+        select(classes.c.id, classes.c.name).where(classes.c.school_code == school_code))).all()
+        if name_key(c.name) == name_key(cmd.name)), None)
     if taken:
         raise Conflict(f"school {school_code} already has a class named {cmd.name}", class_id=taken.id)
     row = {"id": str(uuid.uuid4()), "school_code": school_code, "grade": cmd.grade, "name": cmd.name,
@@ -127,6 +130,7 @@ def new_student_row(*, national_id: str, name: str, gender: str, birth_date: dat
         "student_number": "G" + national_id,
         "national_id": national_id,
         "name": name,
+        "name_key": name_key(name),
         "gender": gender,
         "birth_date": birth_date,
         "school_code": school_code,
@@ -244,7 +248,7 @@ async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, se
         conditions.append(students.c.household_region.startswith(region_prefix(search.household_region),
                                                                   autoescape=True))
     if search.name:
-        conditions.append(students.c.name.contains(search.name, autoescape=True))
+        conditions.append(students.c.name_key.contains(name_key(search.name), autoescape=True))
     flag = search.flag
     if flag:
         conditions.append(

@@ -57,8 +57,9 @@ def check_person(row_number: int, raw: dict[str, str], *, today: date) -> RowRes
         result.fail("national_id", str(exc) if raw.get("national_id") else "required")
         nid = None
     name = raw.get("name", "").strip()
-    if not name or len(name) > 100:
-        result.fail("name", "required" if not name else "longer than 100 characters")
+    if not name:
+        result.fail("name", "required")
+    result.check_text("name", name, name=True)
     result.values["name"] = name
     if raw.get("birth_date"):
         try:
@@ -67,7 +68,9 @@ def check_person(row_number: int, raw: dict[str, str], *, today: date) -> RowRes
                 result.fail("birth_date", f"the national ID says {nid.birth_date.isoformat()}")
         except (ValueError, TypeError):
             result.fail("birth_date", f"'{raw['birth_date']}' is not a date (YYYY-MM-DD)")
-    result.values["address"] = (raw.get("address") or "").strip()[:400] or None
+    address = (raw.get("address") or "").strip()
+    result.check_text("address", address, max_length=400)
+    result.values["address"] = address or None
     return result
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 from shared.types import UtcDatetime
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.text import FreeText, LineText
+
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=36)]
 
@@ -49,7 +51,7 @@ class LeaveIn(BaseModel):
     student_id: Id
     start: UtcDatetime
     end: UtcDatetime
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: FreeText(500, min_length=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> "LeaveIn":
@@ -72,11 +74,11 @@ class LeaveOut(BaseModel):
 
 
 class LeaveDecisionIn(BaseModel):
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    note: FreeText(500) | None = None
 
 
 class TermIn(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    name: LineText(64, min_length=1)
     start: date
     end: date
 
@@ -127,7 +129,7 @@ class CalendarEntryIn(BaseModel):
     date: date
     kind: Literal["holiday", "school_day", "make_up_day"] = Field(
         description="make_up_day (调休) is a school_day on a weekend")
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    note: LineText(200) | None = None
 
 
 class CalendarEntriesIn(BaseModel):

@@ -47,7 +47,8 @@ students = Table(
     Column("id", String(36), primary_key=True),
     Column("student_number", String(32), nullable=False),
     Column("national_id", String(18), nullable=False),
-    Column("name", String(100), nullable=False),
+    Column("name", String(100), nullable=False),      # as typed
+    Column("name_key", String(100), nullable=True),   # NFC of name: what searches and matches compare
     Column("gender", String(8), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("school_code", String(32), ForeignKey("orgs.code"), nullable=False),
@@ -158,4 +159,15 @@ population_findings = Table(
     Column("address", String(400), nullable=True),
     Column("student_id", String(36), nullable=True),
     Column("school_code", String(32), nullable=True),
+)
+
+# Dry-run imports per caller and day: a dry run answers which of the IDs it is given are enrolled
+# elsewhere, so it is capped (BAOXUE_IMPORT_DRY_RUNS_PER_DAY) and counted here, once per caller.
+import_dry_runs = Table(
+    "import_dry_runs",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("runs", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
 )

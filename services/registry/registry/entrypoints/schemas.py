@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.text import FreeText, LineText, Name, OrgName
+
 from registry.domain.model import OrgKind, StudentStatus
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,19}$")]
 Flag = Literal["poor_household", "left_behind", "single_parent", "disabled", "learning_difficulty"]
 
@@ -19,7 +20,7 @@ class OrgCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"code": "410122", "name": "中牟县", "kind": "county", "parent_code": "410100"}]})
     code: Code
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: OrgName
     kind: OrgKind
     parent_code: Code | None = None
 
@@ -70,7 +71,7 @@ class PromotionPublic(BaseModel):
 
 class Guardian(BaseModel):
     name: Name
-    relation: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    relation: LineText(20, min_length=1)
     phone: Phone | None = None
 
 
@@ -120,7 +121,7 @@ class StatusChangeIn(BaseModel):
         {"status": "suspended", "effective_on": "2026-11-20", "reason": "illness: hospital certificate 2026-118"}]})
     status: StudentStatus
     effective_on: date | None = Field(default=None, description="defaults to today; never in the future")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
+    reason: FreeText(500) | None = Field(
         default=None, description="required for suspended, dropped_out, unable_to_study, home_teaching, deceased")
 
 
@@ -141,9 +142,9 @@ class TransferIn(BaseModel):
         {"to_school_code": "41012202001", "effective_on": "2026-11-20", "reason": "family moved"},
         {"destination": "广东省东莞市某小学 (outside this system)", "reason": "parents work away"}]})
     to_school_code: Code | None = Field(default=None, description="the receiving school, if it is in this system")
-    destination: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    destination: LineText(200, min_length=1) | None = None
     effective_on: date | None = Field(default=None, description="defaults to today")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    reason: FreeText(500) | None = None
 
     @model_validator(mode="after")
     def _somewhere(self) -> "TransferIn":
@@ -184,8 +185,7 @@ class StudentSearch(BaseModel):
     flag: Flag | None = None
     household_region: Region | None = Field(default=None, description="户籍 region; a city or province code "
                                                                        "matches every county in it")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
-        default=None, description="part of the name")
+    name: LineText(100, min_length=1) | None = Field(default=None, description="part of the name")
 
 
 class RowError(BaseModel):
