@@ -98,6 +98,10 @@ async def list_classes(uow: UnitOfWork, school_code: str, caller: Principal) -> 
 async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal) -> dict[str, Any]:
     today = uow.clock.now().date()
     nid = validate_enrollment(national_id=cmd.national_id, birth_date=cmd.birth_date, gender=cmd.gender, today=today)
+    if cmd.enrolled_on is not None and not cmd.birth_date <= cmd.enrolled_on <= today:
+        raise Invalid("enrolled_on falls between the child's birth and today",
+                      errors=[{"field": "enrolled_on", "pointer": "/enrolled_on",
+                               "message": "before the birth date" if cmd.enrolled_on < cmd.birth_date else "in the future"}])
     school = await get_org(uow, cmd.school_code, within=caller)
     klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
     if klass is None or klass["school_code"] != cmd.school_code:

@@ -28,7 +28,7 @@ from registry.adapters.tables import orgs, population_checks, population_finding
 from registry.bulk_import import CHUNK, mark_duplicates
 from registry.domain.lifecycle import ATTENDING
 from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
-from registry.domain.national_id import InvalidNationalId, parse
+from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
 from registry.domain.roster_import import RowResult, parse_date
 from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
 from registry.handlers import get_org, org_chain
@@ -51,7 +51,7 @@ ACCOUNTED = frozenset(s.value for s in ACTIVE_STATUSES - {StudentStatus.dropped_
 def check_person(row_number: int, raw: dict[str, str], *, today: date) -> RowResult:
     result = RowResult(row_number)
     try:
-        nid = parse(raw.get("national_id", ""), today=today)
+        nid = parse(raw.get("national_id", ""), today=today, earliest=EARLIEST_BIRTH)
         result.values.update(national_id=nid.number, birth_date=nid.birth_date, gender=nid.gender)
     except InvalidNationalId as exc:
         result.fail("national_id", str(exc) if raw.get("national_id") else "required")

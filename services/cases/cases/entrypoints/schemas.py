@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.open_json import check_open, clipped
+from shared.types import SchoolDay
 
 from shared.text import FreeText, LineText, Name
 
@@ -72,7 +73,7 @@ class PlanItemIn(BaseModel):
     kind: Literal["persuasion", "care", "assistance"]
     description: Text
     owner: Name
-    due_on: date
+    due_on: SchoolDay
 
 
 class PlanItemOut(BaseModel):
@@ -99,7 +100,7 @@ class HomeVisitIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "visited_on": "2026-11-21", "visitors": ["李老师", "张主任"], "met": ["祖母"],
         "outcome": "家长同意周一送孩子返校", "notes": "父母在外务工，孩子由祖母照看", "next_step": "周一核实到校"}]})
-    visited_on: date
+    visited_on: SchoolDay = Field(description="the day of the visit; never after today")
     visitors: list[Name] = Field(min_length=1, max_length=10, description="who went: teacher ids or names")
     met: list[Name] = Field(default_factory=list, max_length=10, description="whom they met (祖母, 父亲...)")
     outcome: Text
@@ -146,7 +147,7 @@ class Evidence(BaseModel):
     def _bounded(cls, data: Any) -> Any:
         return check_open(data) if isinstance(data, dict) else data
 
-    returned_on: date | None = Field(default=None, description="the confirmed date the child returned (returned)")
+    returned_on: SchoolDay | None = Field(default=None, description="the confirmed date the child returned (returned)")
     receipt: LineText(200) | None = Field(default=None, description="the receiving school's receipt (transferred)")
     receiving_school_code: str | None = Field(default=None, max_length=32)
     document_ref: LineText(200) | None = Field(default=None, description="a notice number, a file reference")

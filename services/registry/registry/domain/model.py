@@ -7,7 +7,7 @@ from datetime import date
 
 from shared.errors import Conflict, Invalid
 
-from registry.domain.national_id import InvalidNationalId, NationalId, parse
+from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, NationalId, parse
 
 
 class OrgKind(str, enum.Enum):
@@ -76,7 +76,7 @@ def primary_or_junior(grade: int) -> str:
 def validate_enrollment(*, national_id: str, birth_date: date, gender: str, today: date) -> NationalId:
     """The ID must be well formed and agree with the birth date and gender given."""
     try:
-        nid = parse(national_id, today=today)
+        nid = parse(national_id, today=today, earliest=EARLIEST_BIRTH)
     except InvalidNationalId as exc:
         raise Invalid(f"national_id: {exc}", errors=[{"field": "national_id", "pointer": "/national_id",
                                                      "message": str(exc)}]) from None

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.text import name_key, problem_with
 
-from registry.domain.national_id import InvalidNationalId, parse
+from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "身份证件号", "公民身份号码", "national id", "id number"),
@@ -78,7 +78,7 @@ def check_row(row_number: int, raw: dict[str, str], *, today: date, class_ids: d
     result = RowResult(row_number)
     nid = None
     try:
-        nid = parse(raw.get("national_id", ""), today=today)
+        nid = parse(raw.get("national_id", ""), today=today, earliest=EARLIEST_BIRTH)
         result.values["national_id"] = nid.number
     except InvalidNationalId as exc:
         result.fail("national_id", str(exc) if raw.get("national_id") else "required")
@@ -117,6 +117,8 @@ def check_row(row_number: int, raw: dict[str, str], *, today: date, class_ids: d
             enrolled_on = parse_date(raw["enrolled_on"])
             if enrolled_on > today:
                 result.fail("enrolled_on", "in the future")
+            elif nid is not None and enrolled_on < nid.birth_date:
+                result.fail("enrolled_on", "before the birth date")
         except (ValueError, TypeError):
             result.fail("enrolled_on", f"'{raw['enrolled_on']}' is not a date (YYYY-MM-DD)")
     result.values["enrolled_on"] = enrolled_on

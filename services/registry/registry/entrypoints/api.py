@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
@@ -16,6 +15,7 @@ from shared.envelope import dumps
 from shared.errors import Problem
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
+from shared.types import Day
 
 from registry import bulk_import, handlers, population, promotion, records
 from registry.adapters.spreadsheet import read_upload
@@ -242,7 +242,7 @@ async def run_population_check(
     runtime: RuntimeDep, uow: UoWDep, caller: PrincipalDep,
     region_code: Annotated[str, Form(min_length=1, max_length=32, description="township, county, city or province")],
     file: Annotated[UploadFile, File(description="the household list: 身份证号, 姓名, 出生日期, 住址 (CSV or XLSX)")],
-    as_of: Annotated[date | None, Form(description="the day ages are counted for; defaults to today")] = None,
+    as_of: Annotated[Day | None, Form(description="the day ages are counted for; defaults to today")] = None,
     skip_invalid: Annotated[bool, Query(description="check the valid rows even if others are invalid")] = False,
 ):
     """Compare the school-age children living in a region with the registry (排查比对). Each

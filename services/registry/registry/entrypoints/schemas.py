@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.text import FreeText, LineText, Name, OrgName
+from shared.types import Day
 
 from registry.domain.model import OrgKind, StudentStatus
 
@@ -56,7 +57,7 @@ class PromotionIn(BaseModel):
     """Year-end move of every class of a school to the next grade; the top grade graduates."""
     model_config = ConfigDict(json_schema_extra={"examples": [{"school_year": 2026, "effective_on": "2027-07-10"}]})
     school_year: SchoolYear = Field(description="the school year that is ending")
-    effective_on: date | None = Field(default=None, description="graduation date; defaults to today")
+    effective_on: Day | None = Field(default=None, description="graduation date; defaults to today")
     graduating_grade: int | None = Field(default=None, ge=6, le=9,
                                          description="defaults to 9 if the school has junior middle classes, else 6")
 
@@ -83,10 +84,10 @@ class StudentCreate(BaseModel):
     national_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32)]
     name: Name
     gender: Literal["male", "female"]
-    birth_date: date
+    birth_date: Day
     school_code: Code
     class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
-    enrolled_on: date | None = Field(default=None, description="defaults to today")
+    enrolled_on: Day | None = Field(default=None, description="defaults to today; not before the birth date")
     flags: list[Flag] = Field(default_factory=list, max_length=10)
     guardians: list[Guardian] = Field(default_factory=list, max_length=6)
     household_region: Region | None = Field(default=None, description="户籍: 6-digit division code")
@@ -120,7 +121,7 @@ class StatusChangeIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"status": "suspended", "effective_on": "2026-11-20", "reason": "illness: hospital certificate 2026-118"}]})
     status: StudentStatus
-    effective_on: date | None = Field(default=None, description="defaults to today; never in the future")
+    effective_on: Day | None = Field(default=None, description="defaults to today; never in the future")
     reason: FreeText(500) | None = Field(
         default=None, description="required for suspended, dropped_out, unable_to_study, home_teaching, deceased")
 
@@ -143,7 +144,7 @@ class TransferIn(BaseModel):
         {"destination": "广东省东莞市某小学 (outside this system)", "reason": "parents work away"}]})
     to_school_code: Code | None = Field(default=None, description="the receiving school, if it is in this system")
     destination: LineText(200, min_length=1) | None = None
-    effective_on: date | None = Field(default=None, description="defaults to today")
+    effective_on: Day | None = Field(default=None, description="defaults to today")
     reason: FreeText(500) | None = None
 
     @model_validator(mode="after")
@@ -156,7 +157,7 @@ class TransferIn(BaseModel):
 class TransferConfirmIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"class_id": "…", "effective_on": "2026-11-23"}]})
     class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
-    effective_on: date | None = Field(default=None, description="the day the child arrived; defaults to today")
+    effective_on: Day | None = Field(default=None, description="the day the child arrived; defaults to today")
 
 
 class TransferPublic(BaseModel):

@@ -11,6 +11,7 @@ from shared.auth import OFFICIALS, PrincipalDep, Role, access
 from shared.export import Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
+from shared.types import ORG_CODE_PATTERN
 
 from reporting import summary as summaries
 from reporting.entrypoints.deps import DayDep, FormatQuery, OrgCode, WeekDep, ZoneDep, iso_week
@@ -47,7 +48,7 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
 @router.get("/ledgers/{ledger}", response_model=Page[LedgerRow],
             **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
 async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code: OrgCode, page: PageDep,
-                     school_code: Annotated[str | None, Query(max_length=32)] = None,
+                     school_code: Annotated[str | None, Query(pattern=ORG_CODE_PATTERN)] = None,
                      grade: Annotated[int | None, Query(ge=1, le=9)] = None,
                      status: Annotated[str | None, Query(max_length=32)] = None,
                      flag: Annotated[str | None, Query(max_length=32)] = None,
