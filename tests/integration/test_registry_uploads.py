@@ -104,7 +104,7 @@ async def test_bad_rows_are_all_reported_and_nothing_is_written(registry):
             [nid(44), "错日", "", "2013-04-02", klass["name"]],             # row 4: birth date disagrees
             [nid(45), "错班", "", "", "九年级(9)班"],                        # row 5: no such class
             [nid(43), "重复", "", "", klass["name"]],                       # row 6: same ID as row 2
-            [taken["national_id"], "在读", "", "", klass["name"]],          # row 7: active elsewhere
+            [taken["national_id"], taken["name"], "", "", klass["name"]],  # row 7: active elsewhere
             [nid(46), "", "", "2013-02-30", klass["name"]]]                # row 8: no name, impossible date
     before = (await _count(registry), await _count(registry, "outbox"))
     r = await _import(registry, klass["school_code"], csv_bytes(rows))

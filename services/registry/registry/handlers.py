@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -182,24 +183,38 @@ async def org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
 
 
 async def _refuse_if_active(uow: UnitOfWork, national_id: str, caller: Principal) -> None:
-    where = (await active_records(uow, [national_id], caller)).get(national_id)
+    record = (await active_records(uow, [national_id], caller)).get(national_id)
+    where = record.where if record else None
     if where:
         raise already_active(where)
 
 
-async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Principal) -> dict[str, str]:
-    """National ID -> where the child's active record is: the school, named only to a caller
-    whose region holds it (the school office, or an official above it); anyone else learns
-    that a record exists, which they need to know, but not where the child is."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class ActiveRecord:
+    where: str        # the school, or OUTSIDE_REGION for a caller whose region does not hold it
+    name: str         # as stored, for matching only: never shown to a caller outside the region
+    birth_date: date
+
+    def is_the_child(self, name: str, birth_date: date | None) -> bool:
+        """The same child as a row naming them (name in NFC, and birth date)."""
+        return name_key(self.name) == name_key(name) and self.birth_date == birth_date
+
+
+async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Principal) -> dict[str, ActiveRecord]:
+    """National ID -> the child's active record: where it is (the school, named only to a
+    caller whose region holds it: the school office, or an official above it; anyone else
+    learns that a record exists, which they need to know, but not where the child is)."""
+    found: dict[str, ActiveRecord] = {}
     for i in range(0, len(national_ids), 1000):  # under every driver's parameter limit
         rows = (await uow.session.execute(
-            select(students.c.national_id, students.c.school_code, orgs.c.name, orgs.c.path)
+            select(students.c.national_id, students.c.school_code, students.c.name.label("child"),
+                   students.c.birth_date, orgs.c.name, orgs.c.path)
             .join(orgs, orgs.c.code == students.c.school_code)
             .where(students.c.national_id.in_(national_ids[i:i + 1000]),
                    students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).all()
-        found.update({r.national_id: f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION
-                      for r in rows})
+        found.update({r.national_id: ActiveRecord(
+            where=f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION,
+            name=r.child, birth_date=r.birth_date) for r in rows})
     return found
 
 

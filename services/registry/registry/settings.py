@@ -25,6 +25,9 @@ class RegistrySettings(ServiceSettings):
     import_max_columns: int = Field(default=64, ge=8, le=16_384)
     import_max_cells: int = Field(default=1_000_000, ge=1_000)
     import_max_unzipped_bytes: int = Field(default=134_217_728, ge=1_048_576)
+    # A dry-run import answers which IDs are enrolled elsewhere (for rows whose name and birth
+    # date match): at most this many a caller and day, each counted.
+    import_dry_runs_per_day: int = Field(default=20, ge=1)
 
     @property
     def upload_limits(self) -> "UploadLimits":

@@ -139,7 +139,8 @@ async def import_students(
     school_code: Annotated[str, Form(min_length=1, max_length=32)],
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX, first sheet; headings in "
                                                  "Chinese (身份证号, 姓名, 班级...) or English")],
-    dry_run: Annotated[bool, Query(description="check every row and report, write nothing")] = False,
+    dry_run: Annotated[bool, Query(description="check every row and report, write nothing "
+                                                    "(BAOXUE_IMPORT_DRY_RUNS_PER_DAY a caller and day)")] = False,
     skip_invalid: Annotated[bool, Query(description="import the valid rows even if others are invalid")] = False,
 ):
     """Enroll a school's students from a spreadsheet. Every row is checked (ID checksum and
@@ -154,7 +155,8 @@ async def import_students(
     async def run(progress) -> dict[str, Any]:
         async with runtime.uow() as uow:
             return await bulk_import.import_students(uow, school_code, table, caller, dry_run=dry_run,
-                                                     skip_invalid=skip_invalid, progress=progress)
+                                                     skip_invalid=skip_invalid, progress=progress,
+                                                     dry_runs_per_day=runtime.settings.import_dry_runs_per_day)
 
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(_with_progress(run), media_type=NDJSON)
