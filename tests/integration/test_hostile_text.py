@@ -61,6 +61,11 @@ async def test_every_service_refuses_controls_in_free_text(tmp_path):
         r = await attendance.post("/v1/leaves", json={"student_id": "s-1", "start": "2026-11-02T08:00:00+08:00", "end": "2026-11-03T18:00:00+08:00",
                                                       "reason": "病假\u202e"})
         assert r.status_code == 422 and [e["pointer"] for e in r.json()["errors"]] == ["/reason"], r.text
+        # A CSV field over the csv module's limit (131,072 characters) is the sender's problem.
+        r = await attendance.post("/v1/calendars/4101221001/entries", headers={
+            **bearer("school_staff", "4101221001"), "content-type": "text/csv"},
+            content=("date,kind,note\n2026-10-01,holiday," + "长" * 140_000 + "\n").encode())
+        assert r.status_code == 422, r.text
     async with running("cases", f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", NO_BROKER) as cases:
         r = await cases.post("/v1/cases", json={"student_id": "s-1", "note": "三天未到校\x00"})
         assert r.status_code == 422 and [e["pointer"] for e in r.json()["errors"]] == ["/note"], r.text

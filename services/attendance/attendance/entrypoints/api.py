@@ -50,7 +50,9 @@ def _entries(raw: bytes, content_type: str) -> CalendarEntriesIn:
             rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
             return CalendarEntriesIn(entries=[{k: v for k, v in r.items() if k and v} for r in rows])
         return CalendarEntriesIn.model_validate(json.loads(raw or b"null"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, csv.Error, RecursionError) as exc:
+        # csv.Error: a field over the csv module's 131,072 characters; RecursionError: JSON
+        # nested deeper than the parser goes. Both are the sender's problem, not a 500.
         errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
         raise Invalid(f"{len(errors)} calendar entr{'y' if len(errors) == 1 else 'ies'} rejected, nothing stored",
                       errors=field_errors([{**e, "loc": ("body", *e["loc"])} for e in errors])) from None
