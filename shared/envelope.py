@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
-# Topic names are part of the public contract (../shared/CONTRACT.md).
+# Topic names are part of the public contract (README, "Event catalogue"): version, never rename.
 TOPIC_REGISTRY = "baoxue.registry.v1"
 TOPIC_ATTENDANCE = "baoxue.attendance.v1"
 TOPIC_CASES = "baoxue.cases.v1"
@@ -32,7 +32,8 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.registry.org.registered", "baoxue.registry.student.enrolled",
         "baoxue.registry.student.status_changed", "baoxue.registry.class.promoted",
         "baoxue.registry.transfer.overdue", "baoxue.registry.population.suspected_out_of_school",
-        "baoxue.registry.population.outside_compulsory_age"}),
+        "baoxue.registry.population.outside_compulsory_age", "baoxue.registry.boarding.overdue",
+        "baoxue.registry.suspension.overdue"}),
     TOPIC_ATTENDANCE: frozenset({
         "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned",
         "baoxue.attendance.chronic_absence.flagged"}),

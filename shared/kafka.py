@@ -1,4 +1,5 @@
-"""Kafka clients configured the same way in every service (see ../shared/PITFALLS.md)."""
+"""Kafka clients configured the same way in every service: acks=all, idempotence only where the
+broker has it (Tansu has not), every send bounded by a timeout so nothing waits on a dead broker."""
 
 from __future__ import annotations
 

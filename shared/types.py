@@ -13,9 +13,18 @@ from sqlalchemy.types import TypeDecorator
 # path, a query, a file name or a token's ``org`` claim may be made of.
 ORG_CODE_PATTERN = r"^[0-9A-Za-z_-]{1,32}$"
 
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        # "0001-01-01T00:00+08:00" has no UTC instant Python can hold: a 422, not a 500.
+        raise ValueError("out of range") from None
+
+
 # Instants are stored in UTC everywhere (SQLite keeps no offset): a "+08:00" from a school's
 # device is converted here, at the edge, once.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(timezone.utc))]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 # A date people mean (a filter, a paperwork date, a birth date: household lists carry adults):
 # year 1 or 9999 is a typo, and turning it into a local day's first instant would overflow.

@@ -1,7 +1,7 @@
 """The unit of work: one transaction that writes state, outbox rows and inbox marks together.
 
 Rolls back unless ``commit()`` is called. Nothing is published from here: the relay does that
-after the transaction has committed (../shared/STYLE.md, example 1).
+after the transaction has committed, so a rolled-back request never leaks an event.
 """
 
 from __future__ import annotations

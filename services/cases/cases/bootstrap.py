@@ -18,6 +18,8 @@ HANDLERS = {
     "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
     "baoxue.registry.class.promoted": handlers.on_class_promoted,
     "baoxue.registry.transfer.overdue": handlers.on_transfer_overdue,
+    "baoxue.registry.boarding.overdue": handlers.on_boarding_overdue,
+    "baoxue.registry.suspension.overdue": handlers.on_suspension_overdue,
     "baoxue.registry.population.suspected_out_of_school": handlers.on_suspected_out_of_school,
     "baoxue.attendance.absence.threshold_reached": handlers.on_threshold_reached,
     "baoxue.attendance.student.returned": handlers.on_student_returned,

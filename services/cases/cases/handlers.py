@@ -16,6 +16,7 @@ from shared import audit
 from shared.auth import OFFICIALS, Forbidden, Principal, Role, path_codes, path_key
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import Conflict, Invalid, NotFound
+from shared.orgs import county_level, township_level
 from shared.privacy import guardians_for
 from shared.sql import upsert
 from shared.uow import UnitOfWork
@@ -90,6 +91,29 @@ async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
     student = await _student(uow, d["student_id"])
     await _open_or_join(
         uow, student_id=d["student_id"], origin="transfer_overdue", detail=detail, source_ref=d["transfer_id"],
+        placement={k: d.get(k) for k in PLACEMENT}, child=_child_of(student))
+
+
+async def on_boarding_overdue(uow: UnitOfWork, event: Event) -> None:
+    """A child boarding elsewhere with no host's receipt (回执), or past the expected end and not
+    back: nobody has confirmed where the child is (人籍分离). Placement = the home school."""
+    d = event.data
+    detail = {k: d.get(k) for k in ("period_id", "missing", "started_on", "expected_end", "host_school_code",
+                                    "host_school_name", "host_region", "days_off", "overdue_after_days")}
+    student = await _student(uow, d["student_id"])
+    await _open_or_join(
+        uow, student_id=d["student_id"], origin="boarding_overdue", detail=detail, source_ref=d["period_id"],
+        placement={k: d.get(k) for k in PLACEMENT}, child=_child_of(student))
+
+
+async def on_suspension_overdue(uow: UnitOfWork, event: Event) -> None:
+    """A suspension (休学) past its end date, or with none, and the child not back."""
+    d = event.data
+    detail = {k: d.get(k) for k in ("period_id", "started_on", "expected_end", "reason", "days_off",
+                                    "overdue_after_days")}
+    student = await _student(uow, d["student_id"])
+    await _open_or_join(
+        uow, student_id=d["student_id"], origin="suspension_overdue", detail=detail, source_ref=d["period_id"],
         placement={k: d.get(k) for k in PLACEMENT}, child=_child_of(student))
 
 
@@ -239,10 +263,11 @@ def _child_of(student: Any, *, grade: int | None = None) -> dict[str, Any] | Non
 def _empty_chain(org_chain: list[dict[str, str]]) -> dict[str, Any]:
     """Every case names its responsible people (七长/五级): the levels are there from the start,
     with the township and county known by org; the names are assigned over HTTP."""
-    by_kind = {o.get("kind"): o for o in org_chain}
+    township, county = township_level(org_chain), county_level(org_chain)
     return {"responsible_person": None, "head_teacher": None, "principal": None,
-            "township_official": {"org_code": by_kind["township"]["code"]} if "township" in by_kind else None,
-            "county_official": {"org_code": by_kind["county"]["code"]} if "county" in by_kind else None}
+            "township_official": {"org_code": township["code"]} if township else None,
+            # The county-level area: the county, else the city or province that runs the school.
+            "county_official": {"org_code": county["code"]} if county else None}
 
 
 def _report_facts(student: Any, d: dict[str, Any], absence: dict[str, Any],

@@ -65,6 +65,7 @@ STATUS_LABELS = {
     "judicial_notice": "已发劝返复学通知书", "closed": "已销号",
 }
 ORIGIN_LABELS = {"absence": "缺勤48小时", "transfer_overdue": "转学逾期未接收",
+                 "boarding_overdue": "寄读无回执或逾期未返", "suspension_overdue": "休学逾期未复学",
                  "suspected_out_of_school": "疑似失学辍学", "manual": "人工上报"}
 FLAG_LABELS = {"poor_household": "建档立卡", "left_behind": "留守儿童", "single_parent": "单亲家庭",
                "disabled": "残疾", "learning_difficulty": "学困生", "double_difficulty": "双困生"}

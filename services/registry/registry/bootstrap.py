@@ -8,7 +8,7 @@ from shared.clock import Clock
 from shared.service import create_app as create_service_app
 
 from registry.entrypoints.api import router
-from registry.entrypoints.jobs import overdue_transfers
+from registry.entrypoints.jobs import overdue_off_roll, overdue_transfers
 from registry.settings import RegistrySettings
 
 
@@ -18,6 +18,6 @@ def create_app(settings: RegistrySettings | None = None, *, clock: Clock | None 
         title="Baoxue registry",
         description="Organisations, classes and the student record (学籍).",
         routers=[router],
-        jobs=[overdue_transfers],
+        jobs=[overdue_transfers, overdue_off_roll],
         clock=clock,
     )

@@ -21,10 +21,12 @@ from shared.pagination import PageParams
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
+from registry import off_roll
 from registry.adapters.tables import classes, orgs, status_history, students, transfers
-from registry.domain.lifecycle import change_status, check_transfer_out
-from registry.domain.model import OrgKind, StudentStatus
-from registry.entrypoints.schemas import StatusChangeIn, TransferConfirmIn, TransferIn
+from registry.domain.lifecycle import Side, cancelling_side, change_status, check_transfer_out, confirming_side
+from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
+from registry.domain.off_roll import Period, Terms, check_terms, missing
+from registry.entrypoints.schemas import StatusChangeIn, TransferConfirmIn, TransferIn, TransferRequestIn
 from registry.handlers import get_org, org_chain
 
 STUDENT_STATUS_CHANGED = "baoxue.registry.student.status_changed"
@@ -57,7 +59,9 @@ async def placement(uow: UnitOfWork, school_code: str, class_id: str) -> dict[st
 
 async def write_change(uow: UnitOfWork, student: dict[str, Any], *, status: str, effective_on: date,
                         reason: str | None, actor: str, school_code: str, class_id: str,
-                        transfer_id: str | None = None) -> dict[str, Any]:
+                        transfer_id: str | None = None, terms: Terms | None = None) -> dict[str, Any]:
+    """Every status change goes through here, so the period off the roll (boarding, suspension)
+    always follows the status, whichever route changed it."""
     now = uow.clock.now()
     await uow.session.execute(update(students).where(students.c.id == student["id"]).values(
         status=status, school_code=school_code, class_id=class_id, updated_at=now))
@@ -65,6 +69,8 @@ async def write_change(uow: UnitOfWork, student: dict[str, Any], *, status: str,
               "effective_on": effective_on, "reason": reason, "actor": actor, "school_code": school_code,
               "transfer_id": transfer_id, "recorded_at": now}
     await uow.session.execute(status_history.insert().values(**change))
+    period_id = await off_roll.follow_status(uow, student, status=status, effective_on=effective_on, reason=reason,
+                                             actor=actor, terms=terms)
     where = await placement(uow, school_code, class_id)
     uow.emit(topic=TOPIC_REGISTRY, type=STUDENT_STATUS_CHANGED, subject=student["id"], data={
         "student_id": student["id"],
@@ -79,20 +85,29 @@ async def write_change(uow: UnitOfWork, student: dict[str, Any], *, status: str,
         "org_path": where["org_path"],
         "org_chain": where["org_chain"],
     })
-    return change
+    return {**change, "period_id": period_id}
 
 
 async def change_student_status(uow: UnitOfWork, student_id: str, cmd: StatusChangeIn,
                                 caller: Principal) -> dict[str, Any]:
     student = await _record_in_scope(uow, student_id, caller)
     today = uow.clock.now().date()
-    change_status(StudentStatus(student["status"]), cmd.status, effective_on=cmd.effective_on or today,
+    effective_on = cmd.effective_on or today
+    change_status(StudentStatus(student["status"]), cmd.status, effective_on=effective_on,
                   reason=cmd.reason, today=today, last_effective_on=await _last_effective_on(uow, student))
-    change = await write_change(uow, student, status=cmd.status.value, effective_on=cmd.effective_on or today,
+    terms = cmd.terms()
+    check_terms(cmd.status, terms, effective_on=effective_on)
+    await off_roll.check_host(uow, terms.host_school_code, own_school=student["school_code"])
+    change = await write_change(uow, student, status=cmd.status.value, effective_on=effective_on,
                                  reason=cmd.reason, actor=caller.subject, school_code=student["school_code"],
-                                 class_id=student["class_id"])
+                                 class_id=student["class_id"], terms=terms)
     await uow.commit()
-    return change
+    if change["period_id"] is None:
+        return change
+    # What the change left out, so an app that sent the old shape learns what will be asked for.
+    period = Period(kind=cmd.status, started_on=effective_on, expected_end=terms.expected_end,
+                    names_host=terms.names_host)
+    return {**change, "missing": missing(period, today)}
 
 
 async def status_history_of(uow: UnitOfWork, student_id: str, caller: Principal) -> list[dict[str, Any]]:
@@ -111,6 +126,8 @@ async def request_transfer(uow: UnitOfWork, student_id: str, cmd: TransferIn, ca
     effective_on = cmd.effective_on or today
     check_transfer_out(StudentStatus(student["status"]), effective_on=effective_on, today=today,
                        last_effective_on=await _last_effective_on(uow, student))
+    if await _pending_transfer_of(uow, student_id):  # e.g. one the receiving school asked for
+        raise Conflict("this child already has a pending transfer; it must be settled first")
     if cmd.to_school_code is not None:
         # The receiving school need not be in the caller's region (a move to another county),
         # but it must exist and be a school.
@@ -127,6 +144,7 @@ async def request_transfer(uow: UnitOfWork, student_id: str, cmd: TransferIn, ca
         "from_school_code": student["school_code"], "from_class_id": student["class_id"],
         "to_school_code": cmd.to_school_code, "destination": cmd.destination, "reason": cmd.reason,
         "requested_on": effective_on, "requested_by": caller.subject, "requested_at": uow.clock.now(),
+        "started_by": Side.sender.value,
     }
     await uow.session.execute(transfers.insert().values(**transfer))
     await write_change(uow, student, status=StudentStatus.transferred_out.value, effective_on=effective_on,
@@ -134,6 +152,47 @@ async def request_transfer(uow: UnitOfWork, student_id: str, cmd: TransferIn, ca
                         class_id=student["class_id"], transfer_id=transfer["id"])
     await uow.commit()
     return await get_transfer(uow, transfer["id"])
+
+
+async def request_transfer_in(uow: UnitOfWork, cmd: TransferRequestIn, caller: Principal) -> dict[str, Any]:
+    """The receiving school asks for a child's record (转入申请), the way the national system works:
+    the record stays where it is until the sending school confirms (or the receiver withdraws).
+    The child is named by ID number and name together, so a school cannot learn where a child is
+    enrolled from an ID number alone."""
+    klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
+    school = klass and await get_org(uow, klass["school_code"])
+    if klass is None or not audit.sees_org(caller, school["path"]):
+        raise NotFound(f"no class with id {cmd.class_id} in a school of yours")
+    student = (await uow.session.execute(select(students).where(
+        students.c.national_id == cmd.national_id, students.c.name == cmd.name,
+        students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).mappings().first()
+    if student is None:
+        raise NotFound("no active student record with this national_id and name")
+    student = dict(student)
+    if student["school_code"] == klass["school_code"]:
+        raise Invalid("the child is already at this school; a change of class is not a transfer",
+                      errors=[{"field": "class_id", "pointer": "/class_id", "message": "the student's own school"}])
+    today = uow.clock.now().date()
+    effective_on = cmd.effective_on or today
+    check_transfer_out(StudentStatus(student["status"]), effective_on=effective_on, today=today,
+                       last_effective_on=await _last_effective_on(uow, student))
+    if await _pending_transfer_of(uow, student["id"]):
+        raise Conflict("this child already has a pending transfer; it must be settled first")
+    transfer = {
+        "id": str(uuid.uuid4()), "student_id": student["id"], "status": "pending",
+        "from_school_code": student["school_code"], "from_class_id": student["class_id"],
+        "to_school_code": klass["school_code"], "to_class_id": klass["id"], "destination": None,
+        "reason": cmd.reason, "requested_on": effective_on, "requested_by": caller.subject,
+        "requested_at": uow.clock.now(), "started_by": Side.receiver.value,
+    }
+    await uow.session.execute(transfers.insert().values(**transfer))
+    await uow.commit()
+    return await get_transfer(uow, transfer["id"])
+
+
+async def _pending_transfer_of(uow: UnitOfWork, student_id: str) -> str | None:
+    return (await uow.session.execute(select(transfers.c.id).where(
+        transfers.c.student_id == student_id, transfers.c.status == "pending"))).scalar_one_or_none()
 
 
 async def get_transfer(uow: UnitOfWork, transfer_id: str, caller: Principal | None = None) -> dict[str, Any]:
@@ -161,34 +220,72 @@ async def _pending_in_scope(uow: UnitOfWork, transfer_id: str, caller: Principal
     return dict(row)
 
 
+SIDE_COLUMN = {Side.sender: "from", Side.receiver: "to"}
+
+
+async def _pending_by_side(uow: UnitOfWork, transfer_id: str, caller: Principal, side_of) -> dict[str, Any]:
+    """The pending transfer, if the caller is on the side ``side_of(started_by)`` names."""
+    started_by = (await uow.session.execute(select(transfers.c.started_by).where(transfers.c.id == transfer_id))
+                  ).scalar_one_or_none()
+    side = side_of(Side(started_by)) if started_by else Side.receiver
+    return await _pending_in_scope(uow, transfer_id, caller, side=SIDE_COLUMN[side])
+
+
 async def confirm_transfer(uow: UnitOfWork, transfer_id: str, cmd: TransferConfirmIn,
                            caller: Principal) -> dict[str, Any]:
-    """The receiving school's receipt: the record moves there and the child is transferred in."""
-    transfer = await _pending_in_scope(uow, transfer_id, caller, side="to")
-    klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
+    """The other side's receipt: the record moves to the receiving school, transferred in. A
+    transfer the sending school filed is confirmed by the receiving one, into a class it names;
+    one the receiving school asked for is confirmed by the sending one (转出审核)."""
+    transfer = await _pending_by_side(uow, transfer_id, caller, confirming_side)
+    by_sender = transfer["started_by"] == Side.receiver.value
+    class_id = cmd.class_id or (transfer["to_class_id"] if by_sender else None)
+    if class_id is None or (by_sender and class_id != transfer["to_class_id"]):
+        raise Invalid("name the receiving school's class" if class_id is None
+                      else "the receiving school chose the class when it asked",
+                      errors=[{"field": "class_id", "pointer": "/class_id",
+                               "message": "required" if class_id is None else "not the class asked for"}])
+    klass = (await uow.session.execute(select(classes).where(classes.c.id == class_id))).mappings().first()
     if klass is None or klass["school_code"] != transfer["to_school_code"]:
-        raise Invalid(f"class {cmd.class_id} is not a class of school {transfer['to_school_code']}",
+        raise Invalid(f"class {class_id} is not a class of school {transfer['to_school_code']}",
                       errors=[{"field": "class_id", "pointer": "/class_id", "message": "not a class of this school"}])
+    student = dict((await uow.session.execute(select(students).where(students.c.id == transfer["student_id"]))
+                    ).mappings().one())
     today = uow.clock.now().date()
-    effective_on = cmd.effective_on or today
-    if effective_on < transfer["requested_on"] or effective_on > today:
-        raise Invalid(f"effective_on must lie between the transfer ({transfer['requested_on']}) and today ({today})",
+    left_on = transfer["requested_on"]
+    if by_sender:
+        # The record has not moved yet: it leaves now, no earlier than its last change.
+        current = StudentStatus(student["status"])
+        last = await _last_effective_on(uow, student)
+        left_on = max(left_on, last)
+        check_transfer_out(current, effective_on=left_on, today=today, last_effective_on=last)
+    effective_on = cmd.effective_on or (left_on if by_sender else today)
+    if effective_on < left_on or effective_on > today:
+        raise Invalid(f"effective_on must lie between the transfer ({left_on}) and today ({today})",
                       errors=[{"field": "effective_on", "pointer": "/effective_on", "message": "out of range"}])
-    student = (await uow.session.execute(select(students).where(students.c.id == transfer["student_id"]))
-               ).mappings().one()
     await uow.session.execute(update(transfers).where(transfers.c.id == transfer_id).values(
-        status="confirmed", confirmed_on=effective_on, confirmed_by=caller.subject, to_class_id=cmd.class_id,
+        status="confirmed", confirmed_on=effective_on, confirmed_by=caller.subject, to_class_id=class_id,
         closed_at=uow.clock.now()))
-    await write_change(uow, dict(student), status=StudentStatus.transferred_in.value, effective_on=effective_on,
+    if by_sender:  # both halves of the transfer, as when the sending school files it
+        await write_change(uow, student, status=StudentStatus.transferred_out.value, effective_on=left_on,
+                            reason=transfer["reason"], actor=caller.subject, school_code=student["school_code"],
+                            class_id=student["class_id"], transfer_id=transfer_id)
+        student = {**student, "status": StudentStatus.transferred_out.value}
+    await write_change(uow, student, status=StudentStatus.transferred_in.value, effective_on=effective_on,
                         reason=transfer["reason"], actor=caller.subject, school_code=transfer["to_school_code"],
-                        class_id=cmd.class_id, transfer_id=transfer_id)
+                        class_id=class_id, transfer_id=transfer_id)
     await uow.commit()
     return await get_transfer(uow, transfer_id)
 
 
 async def cancel_transfer(uow: UnitOfWork, transfer_id: str, caller: Principal) -> dict[str, Any]:
-    """The sending school withdraws a transfer that never happened: the child is back where they were."""
-    transfer = await _pending_in_scope(uow, transfer_id, caller, side="from")
+    """The school that started a transfer withdraws it. One the sending school filed puts the
+    child back in the status they had; one the receiving school asked for never moved the record."""
+    transfer = await _pending_by_side(uow, transfer_id, caller, cancelling_side)
+    if transfer["started_by"] == Side.receiver.value:
+        await uow.session.execute(update(transfers).where(transfers.c.id == transfer_id).values(
+            status="cancelled", closed_at=uow.clock.now()))
+        await uow.commit()
+        return await get_transfer(uow, transfer_id)
     before = (await uow.session.execute(
         select(status_history.c.previous_status).where(status_history.c.transfer_id == transfer_id)
         .order_by(status_history.c.id).limit(1))).scalar_one()
@@ -246,7 +343,7 @@ async def flag_overdue_transfers(uow: UnitOfWork, *, overdue_after_days: int) ->
         .where(transfers.c.status == "pending", transfers.c.overdue_at.is_(None), transfers.c.requested_on <= cutoff)
         .values(overdue_at=now)
         .returning(transfers.c.id, transfers.c.student_id, transfers.c.from_school_code, transfers.c.from_class_id,
-                   transfers.c.to_school_code, transfers.c.requested_on))).all()
+                   transfers.c.to_school_code, transfers.c.requested_on, transfers.c.started_by))).all()
     for t in claimed:
         where = await placement(uow, t.from_school_code, t.from_class_id)
         uow.emit(topic=TOPIC_REGISTRY, type=TRANSFER_OVERDUE, subject=t.student_id, key=t.student_id,
@@ -258,6 +355,7 @@ async def flag_overdue_transfers(uow: UnitOfWork, *, overdue_after_days: int) ->
                      "requested_on": t.requested_on,
                      "days_pending": (now.date() - t.requested_on).days,
                      "overdue_after_days": overdue_after_days,
+                     "started_by": t.started_by,
                      "school_code": where["school_code"],
                      "class_id": where["class_id"],
                      "grade": where["grade"],

@@ -152,8 +152,9 @@ async def home_visit_summary(
 
 
 @router.post("/cases/{case_id}/reports/{recipient}/ack", response_model=DualReportOut,
-             **access(Role.recipient, Role.township_official, Role.county_official, scope="own"))
+             **access(Role.recipient, OFFICIALS, scope="own"))
 async def acknowledge_report(case_id: str, recipient: Recipient, uow: UoWDep, caller: PrincipalDep):
-    """The recipient (the township government or county education department the report was
-    sent to: a token whose org is that recipient) confirms it received the report. Idempotent."""
+    """The recipient (the township government or the county-level education department the
+    report was sent to, which is a city's or a province's for a school they run or a city without
+    counties: a token whose org is that recipient) confirms it received the report. Idempotent."""
     return await handlers.acknowledge(uow, case_id, recipient, caller)

@@ -21,6 +21,8 @@ orgs = Table(
     Column("path", JSON, nullable=False),
     # The same as "/410000/410100/410122/.../": "everything under X" is one indexed LIKE.
     Column("path_key", String(400), nullable=False, index=True),
+    # Schools only: 6+3 | 5+4 | nine_year | twelve_year (shared.orgs.SchoolSystem); null for areas.
+    Column("system", String(16), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 
@@ -121,11 +123,47 @@ transfers = Table(
     Column("to_class_id", String(36), nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("overdue_at", UtcDateTime(), nullable=True),  # when the overdue event was emitted
+    # sender: the sending school filed it, the receiving one confirms; receiver: the receiving
+    # school asked (as the national system does) and the sending one confirms.
+    Column("started_by", String(16), nullable=False, server_default="sender"),
 )
 Index("ix_transfers_pending", transfers.c.status, transfers.c.requested_on)
 # One pending transfer per child: a second transfer out waits for the first to settle.
 Index("ux_transfers_pending_student", transfers.c.student_id, unique=True,
       postgresql_where=transfers.c.status == "pending", sqlite_where=transfers.c.status == "pending")
+
+# A stretch off the roll by boarding elsewhere (寄读) or suspension (休学), open while the record
+# is in that status (or transferred out from it, pending). What it lacks (a host, an end date, the
+# host's receipt, a return) is what the watchdog chases; each *_overdue_at says when it was
+# announced, so every replica's sweep claims it once.
+off_roll_periods = Table(
+    "off_roll_periods",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("student_id", String(36), ForeignKey("students.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # boarding_elsewhere | suspended
+    Column("school_code", String(32), nullable=False),  # the home school
+    Column("started_on", Date, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("expected_end", Date, nullable=True),
+    Column("host_school_code", String(32), nullable=True),  # a host in this system
+    Column("host_school_name", String(200), nullable=True),  # a host outside it, with its region
+    Column("host_region", String(6), nullable=True),
+    Column("received_on", Date, nullable=True),  # the host's receipt (回执)
+    Column("receipt_by", String(200), nullable=True),
+    Column("receipt_evidence", String(500), nullable=True),
+    Column("receipt_overdue_at", UtcDateTime(), nullable=True),
+    Column("return_overdue_at", UtcDateTime(), nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("closed_on", Date, nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+)
+Index("ix_off_roll_periods_open", off_roll_periods.c.closed_at, off_roll_periods.c.kind, off_roll_periods.c.started_on)
+Index("ix_off_roll_periods_host", off_roll_periods.c.host_school_code)
+# One open period per child: a record has one status at a time.
+Index("ux_off_roll_periods_open_student", off_roll_periods.c.student_id, unique=True,
+      postgresql_where=off_roll_periods.c.closed_at.is_(None), sqlite_where=off_roll_periods.c.closed_at.is_(None))
 
 # A household list compared with the registry (排查比对). The digest of the list makes a re-run
 # of the same list return the same check instead of a second one.

@@ -7,6 +7,7 @@ to ``transferred_in`` at the new school. Every other change goes through ``chang
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date
 
@@ -43,6 +44,26 @@ ATTENDING = frozenset({S.enrolled, S.transferred_in})
 
 # Entered only through the transfer routes.
 TRANSFER_STATUSES = frozenset({S.transferred_out, S.transferred_in})
+
+
+class Side(str, enum.Enum):
+    """The two schools of a transfer. Either may start it (the national system has the
+    receiving school ask and the sending school confirm); the other one confirms it, and the
+    one that started it may withdraw it while it is pending."""
+    sender = "sender"
+    receiver = "receiver"
+
+    @property
+    def other(self) -> "Side":
+        return Side.receiver if self is Side.sender else Side.sender
+
+
+def confirming_side(started_by: Side) -> Side:
+    return started_by.other
+
+
+def cancelling_side(started_by: Side) -> Side:
+    return started_by
 
 
 @dataclass(frozen=True)

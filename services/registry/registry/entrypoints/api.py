@@ -17,19 +17,23 @@ from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 from shared.types import Day
 
-from registry import bulk_import, handlers, population, promotion, records
+from registry import bulk_import, handlers, off_roll, population, promotion, records, watch
 from registry.adapters.spreadsheet import read_upload
 from registry.domain import roster_import
 from registry.entrypoints.schemas import (
     ClassCreate,
     ClassPublic,
     ImportReport,
+    OffRollPublic,
+    OffRollUpdate,
     OrgCreate,
     OrgPublic,
+    OrgUpdate,
     PopulationCheckPublic,
     PopulationFinding,
     PromotionIn,
     PromotionPublic,
+    ReceiptIn,
     StatusChangeIn,
     StatusChangePublic,
     StudentCreate,
@@ -38,6 +42,8 @@ from registry.entrypoints.schemas import (
     TransferConfirmIn,
     TransferIn,
     TransferPublic,
+    TransferRequestIn,
+    WatchItem,
 )
 
 STAFF = (Role.school_staff, OFFICIALS)
@@ -52,6 +58,14 @@ async def create_org(body: OrgCreate, uow: UoWDep, caller: PrincipalDep):
     """Register an administrative unit or a school under a parent in the caller's region (a
     province by its own province officials)."""
     return await handlers.create_org(uow, body, caller)
+
+
+@router.patch("/orgs/{code}", response_model=OrgPublic, tags=["organisations"], **access(OFFICIALS, scope="object"))
+async def update_org(code: str, body: OrgUpdate, uow: UoWDep, caller: PrincipalDep):
+    """Rename an org below the caller's own, or correct a school's system (6+3, 5+4, nine_year,
+    twelve_year). Moving an org under another parent (行政区划调整) is refused (409): register
+    the new unit and transfer the students instead (README, "The org tree")."""
+    return await handlers.update_org(uow, code, body, caller)
 
 
 @router.get("/orgs/{code}", response_model=OrgPublic, tags=["organisations"], **access(EVERYONE, scope="none"))
@@ -107,6 +121,16 @@ async def list_transfers(
     return Page.of(items, total, page)
 
 
+@router.post("/students/transfer-requests", status_code=status.HTTP_201_CREATED, response_model=TransferPublic,
+             tags=["transfers"], **access(*STAFF, scope="create"))
+async def request_transfer_in(body: TransferRequestIn, uow: UoWDep, caller: PrincipalDep):
+    """Transfer in (转入申请), started by the receiving school as in the national system: it names
+    the child (ID number and name) and the class they join. The record stays at the sending
+    school until that school confirms (POST .../confirm); the receiving school may withdraw it
+    (.../cancel). Both see it pending, and it is overdue like any transfer."""
+    return await records.request_transfer_in(uow, body, caller)
+
+
 @router.get("/students/transfers/{transfer_id}", response_model=TransferPublic, tags=["transfers"],
             **access(*STAFF, scope="object"))
 async def get_transfer(transfer_id: str, uow: UoWDep, caller: PrincipalDep):
@@ -116,16 +140,62 @@ async def get_transfer(transfer_id: str, uow: UoWDep, caller: PrincipalDep):
 @router.post("/students/transfers/{transfer_id}/confirm", response_model=TransferPublic, tags=["transfers"],
              **access(*STAFF, scope="object"))
 async def confirm_transfer(transfer_id: str, body: TransferConfirmIn, uow: UoWDep, caller: PrincipalDep):
-    """The receiving school's receipt (回执): the record moves to the class given, status
-    transferred_in. Only the receiving side may confirm; a settled transfer is a 409."""
+    """The other side's receipt (回执): the record moves to the receiving school, status
+    transferred_in. A transfer the sending school filed is confirmed by the receiving one, into
+    the class it names (`class_id` required); one the receiving school asked for is confirmed by
+    the sending one. Only that side may confirm; a settled transfer is a 409."""
     return await records.confirm_transfer(uow, transfer_id, body, caller)
 
 
 @router.post("/students/transfers/{transfer_id}/cancel", response_model=TransferPublic, tags=["transfers"],
              **access(*STAFF, scope="object"))
 async def cancel_transfer(transfer_id: str, uow: UoWDep, caller: PrincipalDep):
-    """The sending school withdraws a transfer: the record returns to the status it had."""
+    """The school that started a transfer withdraws it: a transfer out returns the record to the
+    status it had; a request to transfer in never moved it."""
     return await records.cancel_transfer(uow, transfer_id, caller)
+
+
+# --- children off the roll by a status (declared before /students/{student_id}) ---------------
+
+@router.get("/students/watch", response_model=Page[WatchItem], tags=["watch"], **access(PEOPLE, scope="list"))
+async def watch_list(
+    uow: UoWDep, page: PageDep, caller: PrincipalDep, runtime: RuntimeDep,
+    org_code: Annotated[str | None, Query(max_length=32, description="any org: school, township, county...")] = None,
+):
+    """Every child off the roll by a status (boarding elsewhere, suspended, transferred out and
+    not yet received), longest off first, with how long and what is missing: the host, an end
+    date, a receipt (回执), a return. `overdue` says what the watchdog has (or will have) announced.
+    The host school of a boarding child and the receiving school of a transfer see it too."""
+    items, total = await watch.watch_list(uow, page, caller, org_code=org_code,
+                                          overdue_after_days=runtime.settings.transfer_overdue_days)
+    return Page.of(items, total, page)
+
+
+@router.get("/students/off-roll/{period_id}", response_model=OffRollPublic, tags=["watch"],
+            **access(PEOPLE, scope="object"))
+async def get_off_roll(period_id: str, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
+    """One period of boarding elsewhere or suspension (the home school and the host see it)."""
+    return await off_roll.get_period(uow, period_id, caller, overdue_days=runtime.settings.transfer_overdue_days)
+
+
+@router.patch("/students/off-roll/{period_id}", response_model=OffRollPublic, tags=["watch"],
+              **access(*STAFF, scope="object"))
+async def update_off_roll(period_id: str, body: OffRollUpdate, uow: UoWDep, caller: PrincipalDep,
+                          runtime: RuntimeDep):
+    """The home school supplies what the status change left out (the host, the end date) or moves
+    the end. A new end that passes too is announced again."""
+    return await off_roll.update_period(uow, period_id, body, caller,
+                                        overdue_days=runtime.settings.transfer_overdue_days)
+
+
+@router.post("/students/off-roll/{period_id}/receipt", response_model=OffRollPublic, tags=["watch"],
+             **access(*STAFF, scope="object"))
+async def record_receipt(period_id: str, body: ReceiptIn, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
+    """The host's receipt (回执) for a child boarding elsewhere: confirmed by the host school when it
+    is in this system, or recorded by the home school with its `evidence` (a receipt from the host
+    or the family). Recorded once; a second is a 409."""
+    return await off_roll.record_receipt(uow, period_id, body, caller,
+                                         overdue_days=runtime.settings.transfer_overdue_days)
 
 
 # --- bulk import ------------------------------------------------------------------------------
@@ -133,6 +203,7 @@ async def cancel_transfer(transfer_id: str, uow: UoWDep, caller: PrincipalDep):
 @router.post("/students/imports", response_model=ImportReport, tags=["students"], **access(*STAFF, scope="create", responses={
                  200: {"content": {NDJSON: {}}, "description": "the report; with Accept: application/x-ndjson, "
                                                                 "progress lines then the report"},
+                 201: {"description": "the rows were imported: the report"},
                  422: {"description": "invalid rows: every one listed, nothing imported"}}))
 async def import_students(
     request: Request, runtime: RuntimeDep, caller: PrincipalDep,
@@ -215,7 +286,9 @@ async def list_students(uow: UoWDep, page: PageDep, caller: PrincipalDep, search
              response_model=StatusChangePublic, tags=["students"], **access(*STAFF, scope="object"))
 async def change_status(student_id: str, body: StatusChangeIn, uow: UoWDep, caller: PrincipalDep):
     """Change a record's status (学籍异动) along the lifecycle table in the README. An illegal
-    change is a 409 naming the allowed ones; transfers have their own routes."""
+    change is a 409 naming the allowed ones; transfers have their own routes. Boarding elsewhere
+    names its host and `expected_end`, a suspension its `expected_end`; left out, the change is
+    still accepted and the answer's `missing` lists what the watchdog will ask for."""
     return await records.change_student_status(uow, student_id, body, caller)
 
 

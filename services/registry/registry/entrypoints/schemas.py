@@ -7,22 +7,42 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.text import FreeText, LineText, Name, OrgName
+from shared.text import FreeText, LineText, Name, NameText, OrgName
 from shared.types import Day
 
-from registry.domain.model import OrgKind, StudentStatus
+from registry.domain.lifecycle import Side
+from registry.domain.model import OrgKind, SchoolSystem, StudentStatus
+from registry.domain.off_roll import Missing, OverdueReason, Terms
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,19}$")]
 Flag = Literal["poor_household", "left_behind", "single_parent", "disabled", "learning_difficulty"]
 
 
+SYSTEM_DOC = ("schools only: 6+3 (primary 1-6), 5+4 (primary 1-5, grade 6 is junior middle), nine_year "
+              "(九年一贯制) or twelve_year; 6+3 when not given")
+
+
 class OrgCreate(BaseModel):
+    """Any real shape: a county under a city or directly under a province (济源; a municipality's
+    districts), a township under a county or a city without counties (东莞), a school under a
+    township, a county, a city or a province (市直/省直学校)."""
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"code": "410122", "name": "中牟县", "kind": "county", "parent_code": "410100"}]})
+        {"code": "410122", "name": "中牟县", "kind": "county", "parent_code": "410100"},
+        {"code": "4419001", "name": "东莞市第一中学", "kind": "school", "parent_code": "441900", "system": "6+3"}]})
     code: Code
     name: OrgName
     kind: OrgKind
+    parent_code: Code | None = None
+    system: SchoolSystem | None = Field(default=None, description=SYSTEM_DOC)
+
+
+class OrgUpdate(BaseModel):
+    """Rename an org or correct a school's system. ``parent_code`` is accepted only unchanged:
+    moving an org under another parent (行政区划调整) is refused with a 409 problem."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"system": "5+4"}]})
+    name: OrgName | None = None
+    system: SchoolSystem | None = Field(default=None, description=SYSTEM_DOC)
     parent_code: Code | None = None
 
 
@@ -32,15 +52,17 @@ class OrgPublic(BaseModel):
     kind: OrgKind
     parent_code: str | None
     path: list[str]
+    system: SchoolSystem | None = None
 
 
+HostName = NameText(200)
 SchoolYear = Annotated[int, Field(ge=2000, le=2100, description="the year the school year starts (2026 = 2026-2027)")]
 Region = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
 class ClassCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"grade": 7, "name": "七年级(1)班", "school_year": 2026}]})
-    grade: int = Field(ge=1, le=9, description="1-6 primary, 7-9 junior middle")
+    grade: int = Field(ge=1, le=9, description="1-6 primary, 7-9 junior middle (1-5 and 6-9 in a 5+4 school)")
     name: Name
     school_year: SchoolYear | None = Field(default=None, description="defaults to the current school year")
 
@@ -58,8 +80,9 @@ class PromotionIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"school_year": 2026, "effective_on": "2027-07-10"}]})
     school_year: SchoolYear = Field(description="the school year that is ending")
     effective_on: Day | None = Field(default=None, description="graduation date; defaults to today")
-    graduating_grade: int | None = Field(default=None, ge=6, le=9,
-                                         description="defaults to 9 if the school has junior middle classes, else 6")
+    graduating_grade: int | None = Field(default=None, ge=5, le=9, description=(
+        "defaults to the school system's: 9 for nine- and twelve-year schools and for schools with junior "
+        "middle classes, else the last primary grade (6, or 5 in a 5+4 school)"))
 
 
 class PromotionPublic(BaseModel):
@@ -124,6 +147,19 @@ class StatusChangeIn(BaseModel):
     effective_on: Day | None = Field(default=None, description="defaults to today; never in the future")
     reason: FreeText(500) | None = Field(
         default=None, description="required for suspended, dropped_out, unable_to_study, home_teaching, deceased")
+    # Boarding elsewhere (寄读) and suspension (休学). Left out, the change is still accepted (school
+    # apps that predate these fields keep working) and the response lists them in `missing`.
+    host_school_code: Code | None = Field(default=None, description="boarding_elsewhere: the host school, "
+                                                                    "if it is in this system")
+    host_school_name: HostName | None = Field(default=None, description="boarding_elsewhere: a host outside "
+                                                                        "this system, with host_region")
+    host_region: Region | None = Field(default=None, description="the host's 6-digit division code")
+    expected_end: Day | None = Field(default=None, description="boarding_elsewhere, suspended: the day the child "
+                                                                "is expected back (after effective_on)")
+
+    def terms(self) -> Terms:
+        return Terms(host_school_code=self.host_school_code, host_school_name=self.host_school_name,
+                     host_region=self.host_region, expected_end=self.expected_end)
 
 
 class StatusChangePublic(BaseModel):
@@ -136,6 +172,11 @@ class StatusChangePublic(BaseModel):
     school_code: str
     transfer_id: str | None
     recorded_at: datetime
+    period_id: str | None = Field(default=None, description="boarding_elsewhere, suspended: the period off the "
+                                                            "roll this change opened (GET /v1/students/watch)")
+    missing: list[Missing] = Field(default_factory=list, description="what the change did not say and the "
+                                                                     "watchdog will ask for: host, expected_end, "
+                                                                     "receipt")
 
 
 class TransferIn(BaseModel):
@@ -156,8 +197,24 @@ class TransferIn(BaseModel):
 
 class TransferConfirmIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"class_id": "…", "effective_on": "2026-11-23"}]})
-    class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = Field(
+        default=None, description="the receiving school's class; required when the receiving school confirms "
+                                  "(a transfer the receiving school asked for named it then)")
     effective_on: Day | None = Field(default=None, description="the day the child arrived; defaults to today")
+
+
+class TransferRequestIn(BaseModel):
+    """The receiving school asks for a child's record (转入申请), as the national system does; the
+    sending school confirms. The child is found by ID number and name together."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "national_id": "11010520120305002X", "name": "李小花", "class_id": "…", "effective_on": "2026-11-20",
+        "reason": "family moved"}]})
+    national_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32)]
+    name: Name
+    class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] = Field(
+        description="the class of the receiving school the child joins")
+    effective_on: Day | None = Field(default=None, description="defaults to today")
+    reason: FreeText(500) | None = None
 
 
 class TransferPublic(BaseModel):
@@ -174,6 +231,68 @@ class TransferPublic(BaseModel):
     to_class_id: str | None
     days_pending: int | None = Field(description="for a pending transfer, days since it was requested")
     overdue: bool
+    started_by: Side = Field(default=Side.sender, description="which school filed it; the other one confirms")
+
+
+class ReceiptIn(BaseModel):
+    """The host's receipt (回执) for a child boarding elsewhere."""
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"received_on": "2026-11-25"},
+        {"received_on": "2026-11-25", "evidence": "东莞市某小学回执, 盖章扫描件 2026-331"}]})
+    received_on: Day | None = Field(default=None, description="the day on the receipt; defaults to today")
+    evidence: FreeText(500, min_length=1) | None = Field(
+        default=None, description="what the receipt is (required unless the host school itself confirms)")
+
+
+class OffRollUpdate(BaseModel):
+    """Supply what the status change left out, or move the end (a suspension extended)."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{"expected_end": "2027-07-01"}]})
+    host_school_code: Code | None = None
+    host_school_name: HostName | None = None
+    host_region: Region | None = None
+    expected_end: Day | None = None
+
+
+class OffRollPublic(BaseModel):
+    id: str
+    student_id: str
+    kind: StudentStatus
+    school_code: str
+    started_on: date
+    reason: str | None
+    expected_end: date | None
+    host_school_code: str | None
+    host_school_name: str | None
+    host_region: str | None
+    received_on: date | None
+    receipt_by: str | None
+    receipt_evidence: str | None
+    closed_on: date | None
+    missing: list[Missing]
+    overdue: list[OverdueReason] = Field(description="why the watchdog calls it overdue today, if it does")
+
+
+class WatchItem(BaseModel):
+    """A child off the roll by a status, with how long and what is missing."""
+    student_id: str
+    name: str
+    school_code: str
+    class_id: str
+    grade: int
+    status: StudentStatus = Field(description="boarding_elsewhere, suspended or transferred_out")
+    since: date = Field(description="the day the status took effect")
+    days_off: int
+    period_id: str | None = Field(description="boarding elsewhere, suspension")
+    transfer_id: str | None = Field(description="a pending transfer out")
+    expected_end: date | None
+    host_school_code: str | None
+    host_school_name: str | None
+    host_region: str | None
+    received_on: date | None
+    to_school_code: str | None
+    destination: str | None
+    missing: list[Missing]
+    overdue: list[OverdueReason]
 
 
 class StudentSearch(BaseModel):

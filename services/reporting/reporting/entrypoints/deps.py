@@ -13,6 +13,7 @@ from shared.service import RuntimeDep
 
 from shared.export import Format
 from shared.types import EARLIEST_DAY, LATEST_DAY, ORG_CODE_PATTERN, Day
+from reporting.domain.months import Month
 from reporting.domain.weeks import Week, week_of
 
 OrgCode = Annotated[str, Query(pattern=ORG_CODE_PATTERN,
@@ -47,4 +48,17 @@ def iso_week(runtime: RuntimeDep, week: Annotated[str | None, Query(
 
 
 WeekDep = Annotated[Week, Depends(iso_week)]
+
+
+def calendar_month(runtime: RuntimeDep, month: Annotated[str | None, Query(
+        description="Month YYYY-MM (local dates); default this month")] = None) -> Month:
+    if month is None:
+        return Month.of(runtime.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date())
+    try:
+        return Month.parse(month)
+    except ValueError as exc:
+        raise Invalid(str(exc), errors=[{"field": "month", "pointer": "/month", "message": str(exc)}]) from None
+
+
+MonthDep = Annotated[Month, Depends(calendar_month)]
 FormatQuery = Annotated[Format, Query(description="json (default), csv or xlsx (Chinese headings)")]
