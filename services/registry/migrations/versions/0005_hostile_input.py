@@ -1,7 +1,7 @@
 """hostile input: names compared in NFC (students.name_key), dry-run imports counted per caller and day
 
 Revision ID: 0005_hostile_input
-Revises: 0005_org_shapes
+Revises: 0006_population_truth
 """
 import unicodedata
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_hostile_input"
-down_revision = "0005_org_shapes"
+down_revision = "0006_population_truth"
 branch_labels = None
 depends_on = None
 
