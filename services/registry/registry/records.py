@@ -19,8 +19,8 @@ from shared.envelope import TOPIC_REGISTRY, stable_id
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
-from shared.uow import UnitOfWork
 from shared.text import name_key
+from shared.uow import UnitOfWork
 
 from registry import off_roll
 from registry.adapters.tables import classes, orgs, status_history, students, transfers
