@@ -21,7 +21,7 @@ def without_id(body: dict, reason: str = "未落户 (户口 not yet registered)"
 
 
 async def test_a_child_without_an_id_is_enrolled_then_identified_and_merged_everywhere(databases, broker):
-    from attendance.adapters.tables import marks, roster
+    from attendance.adapters.tables import marks, placements, roster
     from reporting.adapters.tables import students as reporting_students
 
     urls = {s: databases.url(s) for s in ("registry", "attendance", "cases", "reporting")}
@@ -33,7 +33,7 @@ async def test_a_child_without_an_id_is_enrolled_then_identified_and_merged_ever
         there = await school_with_class(registry, school=OTHER_SCHOOL, grade=7)
         body = student_body(there, born=date(2013, 4, 1), seq=71)
         # The old school still holds the child's record (空挂学籍) ...
-        old = (await registry.post("/v1/students", json=body)).json()
+        old = (await registry.post("/v1/students", json={**body, "enrolled_on": "2026-09-01"})).json()
         # ... and the child turns up here with no papers: enrolled on what the family says.
         r = await registry.post("/v1/students", json=without_id({**body, "school_code": here["school_code"],
                                                                  "class_id": here["id"]}))
@@ -93,6 +93,14 @@ async def test_a_child_without_an_id_is_enrolled_then_identified_and_merged_ever
                 return (await s.execute(select(marks.c.status).where(marks.c.student_id == sid))).scalars().all()
         assert await eventually(lambda: marks_of(new["id"]), timeout=30) == ["absent"]
         assert await marks_of(old["id"]) == [] and await on_roster(old["id"]) is None
+        # Where the child was before the kept record begins is the merged record's history: the
+        # moved roll call of 23 November is judged against the old school, not against nothing.
+        async with attendance.app.state.runtime.sessionmaker() as s:
+            placed = (await s.execute(select(placements.c.student_id, placements.c.effective_on,
+                                             placements.c.school_code).order_by(placements.c.effective_on))).all()
+        assert [(p.effective_on, p.school_code) for p in placed if p.student_id == new["id"]][0] == (
+            date(2026, 9, 1), OTHER_SCHOOL)
+        assert [p for p in placed if p.student_id == old["id"]] == []
 
 
 async def _equal(read, expected) -> bool:

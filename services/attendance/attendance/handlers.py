@@ -165,6 +165,14 @@ async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
                                     live.c.end_reason.is_(None) | (live.c.end_reason == "returned")).exists()
     await uow.session.execute(update(episodes).where(episodes.c.student_id == merged, ~clash).values(student_id=kept))
     await uow.session.execute(delete(roster).where(roster.c.student_id == merged))
+    # The dated placements are the child's history of where they were: the merged record's
+    # dates before the kept record's first one say where the marks just moved were taken, so
+    # they join the kept record's history; later ones describe a record that no longer exists.
+    first_kept = select(func.min(placements.c.effective_on)).where(placements.c.student_id == kept).scalar_subquery()
+    await uow.session.execute(update(placements).where(
+        placements.c.student_id == merged,
+        (placements.c.effective_on < first_kept) | first_kept.is_(None)).values(student_id=kept))
+    await uow.session.execute(delete(placements).where(placements.c.student_id == merged))
     for row in fired:
         if row.threshold_fired_at is not None:
             _emit_ended(uow, _Ended(row.id, kept, row.started_at), now, "not_attending")
