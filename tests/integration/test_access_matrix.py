@@ -202,7 +202,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/schools/{school_code}/classes"): lambda w, r, p: (f"/v1/schools/{p.codes['school']}/classes", None),
     ("POST", "/v1/students"): lambda w, r, p: ("/v1/students", _student_body(p)),
     ("GET", "/v1/students/{student_id}"): lambda w, r, p: (f"/v1/students/{p.student_id}", None),
-    ("GET", "/v1/students"): lambda w, r, p: (f"/v1/students?school_code={p.codes['school']}", None),
+    ("GET", "/v1/students"): lambda w, r, p: (f"/v1/students?school_code={p.codes['school']}&limit=500", None),
     ("POST", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
         f"/v1/students/{take(w, p, 'status')}/status-changes", {"status": "suspended", "reason": "illness"}),
     ("GET", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (

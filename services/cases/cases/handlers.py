@@ -465,6 +465,11 @@ async def set_plan_item_done(uow: UnitOfWork, case_id: str, item_id: str, caller
 
 async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit: dict[str, Any]) -> dict[str, Any]:
     case = await _visible_case(uow, case_id, caller)
+    # Never after today, wherever the school is (UTC+14 is the earliest "today" on earth): a
+    # visit dated ahead would count toward the visit duty before it happened.
+    if visit["visited_on"] > (uow.clock.now() + timedelta(hours=14)).date():
+        raise Invalid("a home visit is recorded after it happened, not before",
+                      errors=[{"field": "visited_on", "pointer": "/visited_on", "message": "after today"}])
     visit_id = str(uuid.uuid4())
     row = {"id": visit_id, "case_id": case_id, **visit, "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
     await uow.session.execute(insert(home_visits).values(**row))

@@ -12,7 +12,7 @@ from shared.errors import Invalid
 from shared.export import EXPORT_RESPONSES, tabular_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
-from shared.types import Day
+from shared.types import ORG_CODE_PATTERN, Day
 
 from cases import handlers, queries
 from cases.domain.lifecycle import CaseStatus
@@ -34,7 +34,7 @@ def rule(*roles, scope: str, audit: bool = False, responses: dict | None = None)
     return kwargs
 
 
-OrgCode = Annotated[str | None, Query(max_length=32, description="any level: school, township, county...")]
+OrgCode = Annotated[str | None, Query(pattern=ORG_CODE_PATTERN, description="any level: school, township, county...")]
 
 
 @router.get("/cases", response_model=Page[CaseOut], **access(PEOPLE, scope="list"))
@@ -69,7 +69,7 @@ async def dropout_ledger(
     format: Literal["json", "csv", "xlsx"] = "json",
     status: CaseStatus | None = None,
     org_code: OrgCode = None,
-    school_code: Annotated[str | None, Query(max_length=32)] = None,
+    school_code: Annotated[str | None, Query(pattern=ORG_CODE_PATTERN)] = None,
     opened_from: Annotated[Day | None, Query(description="cases opened on or after this local date")] = None,
     opened_to: Annotated[Day | None, Query(description="cases opened on or before this local date")] = None,
     flag: Annotated[str | None, Query(max_length=32, description="e.g. left_behind, poor_household")] = None,
@@ -140,8 +140,8 @@ async def add_home_visit(case_id: str, body: HomeVisitIn, uow: UoWDep, caller: P
 async def home_visit_summary(
     uow: UoWDep, caller: PrincipalDep,
     org_code: Annotated[str, Query(max_length=32)],
-    since: Annotated[date, Query(description="first day of the term")],
-    until: Annotated[date, Query(description="last day of the term")],
+    since: Annotated[Day, Query(description="first day of the term")],
+    until: Annotated[Day, Query(description="last day of the term")],
 ):
     """Home visits per visitor in a term under an org (the duty: e.g. 40 per head teacher)."""
     if since > until:

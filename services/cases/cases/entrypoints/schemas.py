@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from shared.open_json import check_open, clipped
+from shared.types import SchoolDay
+
+from shared.text import FreeText, LineText, Name
 
 from cases.domain.lifecycle import CaseStatus, FalseAlarmReason
 
-Text = Field(min_length=1, max_length=2000)
-Name = Field(min_length=1, max_length=100)
+Text = FreeText(2000, min_length=1)
+# An open object as stored, clipped so that any stored value can be answered.
+StoredJson = Annotated[dict[str, Any], BeforeValidator(clipped)]
 
 
 class DualReportOut(BaseModel):
@@ -28,7 +34,7 @@ class TimelineEntry(BaseModel):
     at: datetime
     kind: str
     actor: str
-    detail: dict[str, Any]
+    detail: StoredJson
     note: str | None = None
 
 
@@ -41,14 +47,14 @@ class CaseOut(BaseModel):
     class_id: str | None = None
     org_path: list[str]
     flags: list[str] = []
-    child: dict[str, Any] | None = None
+    child: StoredJson | None = None
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None
-    responsibility: dict[str, Any] | None = None
+    responsibility: StoredJson | None = None
     false_alarm_reason: str | None = None
     outcome: str | None = None
-    evidence: dict[str, Any] | None = None
+    evidence: StoredJson | None = None
     reopen_count: int = 0
     verifying_at: datetime | None = None
     confirmed_at: datetime | None = None
@@ -65,13 +71,19 @@ class PlanItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"kind": "persuasion", "description": "班主任与村干部每周上门劝返一次", "owner": "李老师", "due_on": "2026-11-30"}]})
     kind: Literal["persuasion", "care", "assistance"]
-    description: str = Text
-    owner: str = Name
-    due_on: date
+    description: Text
+    owner: Name
+    due_on: SchoolDay
 
 
-class PlanItemOut(PlanItemIn):
+class PlanItemOut(BaseModel):
+    """What was stored, as stored: an answer never re-applies the input's checks (a value
+    stored before a check existed must still read)."""
     model_config = ConfigDict(extra="ignore")
+    kind: str
+    description: str
+    owner: str
+    due_on: date
     id: str
     case_id: str
     done_at: datetime | None
@@ -88,22 +100,22 @@ class HomeVisitIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "visited_on": "2026-11-21", "visitors": ["李老师", "张主任"], "met": ["祖母"],
         "outcome": "家长同意周一送孩子返校", "notes": "父母在外务工，孩子由祖母照看", "next_step": "周一核实到校"}]})
-    visited_on: date
-    visitors: list[str] = Field(min_length=1, max_length=10, description="who went: teacher ids or names")
-    met: list[str] = Field(default_factory=list, max_length=10, description="whom they met (祖母, 父亲...)")
-    outcome: str = Text
-    notes: str | None = Field(default=None, max_length=4000)
-    next_step: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _visitors_named(self) -> "HomeVisitIn":
-        if any(not v.strip() or len(v) > 100 for v in self.visitors):
-            raise ValueError("each visitor is a non-empty name or id of at most 100 characters")
-        return self
+    visited_on: SchoolDay = Field(description="the day of the visit; never after today")
+    visitors: list[Name] = Field(min_length=1, max_length=10, description="who went: teacher ids or names")
+    met: list[Name] = Field(default_factory=list, max_length=10, description="whom they met (祖母, 父亲...)")
+    outcome: Text
+    notes: FreeText(4000) | None = None
+    next_step: FreeText(2000) | None = None
 
 
-class HomeVisitOut(HomeVisitIn):
+class HomeVisitOut(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    visited_on: date
+    visitors: list[str]
+    met: list[str] = []
+    outcome: str
+    notes: str | None = None
+    next_step: str | None = None
     id: str
     case_id: str
     recorded_by: str
@@ -123,16 +135,23 @@ class CaseReport(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"student_id": "6f1c2d9e-0b7a-4c55-9d0e-3b1f2a7c8d90", "note": "连续三天未到校，电话联系不上家长"}]})
     student_id: str = Field(min_length=1, max_length=36)
-    note: str = Text
+    note: Text
 
 
 class Evidence(BaseModel):
+    """Named fields, and any others a county records, within ``shared.open_json``'s bounds."""
     model_config = ConfigDict(extra="allow")
-    returned_on: date | None = Field(default=None, description="the confirmed date the child returned (returned)")
-    receipt: str | None = Field(default=None, max_length=200, description="the receiving school's receipt (transferred)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        return check_open(data) if isinstance(data, dict) else data
+
+    returned_on: SchoolDay | None = Field(default=None, description="the confirmed date the child returned (returned)")
+    receipt: LineText(200) | None = Field(default=None, description="the receiving school's receipt (transferred)")
     receiving_school_code: str | None = Field(default=None, max_length=32)
-    document_ref: str | None = Field(default=None, max_length=200, description="a notice number, a file reference")
-    description: str | None = Field(default=None, max_length=2000)
+    document_ref: LineText(200) | None = Field(default=None, description="a notice number, a file reference")
+    description: FreeText(2000) | None = None
 
 
 class TransitionIn(BaseModel):
@@ -145,7 +164,7 @@ class TransitionIn(BaseModel):
     to: CaseStatus = Field(description="the target state; `reported` on a closed case reopens it")
     reason: FalseAlarmReason | None = Field(default=None, description="required for false_alarm, and only there")
     evidence: Evidence | None = None
-    note: str | None = Field(default=None, max_length=2000)
+    note: FreeText(2000) | None = None
 
     @model_validator(mode="after")
     def _reason_only_for_a_false_alarm(self) -> "TransitionIn":
@@ -156,9 +175,9 @@ class TransitionIn(BaseModel):
 
 class Person(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Name
-    title: str | None = Field(default=None, max_length=100)
-    phone: str | None = Field(default=None, max_length=32)
+    name: Name
+    title: LineText(100) | None = None
+    phone: LineText(32) | None = None
     org_code: str | None = Field(default=None, max_length=32)
 
 
