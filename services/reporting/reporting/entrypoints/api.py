@@ -130,7 +130,7 @@ async def get_monthly(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode, mont
 
 # --- targets (一县一策) ---------------------------------------------------------------------
 
-TargetOrg = Annotated[str, Path(min_length=1, max_length=32, description="The org whose own targets these are")]
+TargetOrg = Annotated[str, Path(pattern=ORG_CODE_PATTERN, description="The org whose own targets these are")]
 # Who sets targets: a county for itself and its schools, a city or province for itself and what
 # lies under it. Townships and schools read them.
 SETTERS = (Role.county_official, Role.city_official, Role.province_official)
