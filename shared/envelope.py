@@ -39,7 +39,8 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.attendance.chronic_absence.flagged"}),
     TOPIC_CASES: frozenset({
         "baoxue.cases.case.opened", "baoxue.cases.case.status_changed", "baoxue.cases.case.closed",
-        "baoxue.cases.home_visit.recorded"}),
+        "baoxue.cases.home_visit.recorded", "baoxue.cases.responsibility.assigned",
+        "baoxue.cases.plan_item.added"}),
     TOPIC_REPORTS: frozenset({
         "baoxue.cases.dual_report.issued", "baoxue.cases.dual_report.acknowledged",
         "baoxue.cases.dual_report.escalated"}),

@@ -218,6 +218,13 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "visited_on": "2026-11-20", "visitors": ["李老师"], "met": ["祖母"], "outcome": "同意返校"}),
     ("GET", "/v1/home-visits/summary"): lambda w, r, p: (
         f"/v1/home-visits/summary?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("GET", "/v1/home-visits/register"): lambda w, r, p: (
+        f"/v1/home-visits/register?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("POST", "/v1/students/{student_id}/home-visits"): lambda w, r, p: (f"/v1/students/{p.student_id}/home-visits", {
+        "visited_on": "2026-11-20", "visitors": ["李老师"], "met": ["母亲"], "outcome": "家长配合"}),
+    ("PUT", "/v1/responsibility/{org_code}"): lambda w, r, p: (
+        f"/v1/responsibility/{p.codes['school']}", {"principal": {"name": "王校长"}}),
+    ("GET", "/v1/responsibility/{org_code}"): lambda w, r, p: (f"/v1/responsibility/{p.codes['school']}", None),
     # reporting
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),

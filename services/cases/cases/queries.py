@@ -19,6 +19,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, dual_reports, home_visit_visitors, home_visits, plan_items, timeline
 from cases.domain.lifecycle import CaseStatus
+from cases.domain.responsibility import UNASSIGNED_AFTER
 
 
 def _case_out(row: Any) -> dict[str, Any]:
@@ -77,7 +78,8 @@ LEDGER_COLUMNS = [
     Column("flag_labels", "关注类别"), Column("opened_at", "立案时间"), Column("responsible_person", "劝返责任人"),
     Column("open_plan_items", "未完成计划项"), Column("overdue_plan_items", "逾期计划项"),
     Column("home_visits", "家访次数"), Column("last_visit_on", "最近家访日期"),
-    Column("unacknowledged_reports", "未签收报告"), Column("overdue", "是否逾期"),
+    Column("unacknowledged_reports", "未签收报告"), Column("unassigned", "确认超24小时无劝返责任人"),
+    Column("overdue", "是否逾期"),
     Column("outcome_label", "结果"), Column("closed_at", "销号时间"),
 ]
 
@@ -89,8 +91,9 @@ def _local_day_start(day: date, tz: str) -> datetime:
 async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status: str | None,
                  org_code: str | None, school_code: str | None, opened_from: date | None, opened_to: date | None,
                  flag: str | None, report_deadline: timedelta, tz: str) -> tuple[list[dict[str, Any]], int]:
-    """Open work first: a case is overdue when a plan item is past its due date undone, or a dual
-    report is unacknowledged past the deadline. One query, whatever the number of cases."""
+    """Open work first: a case is overdue when a plan item is past its due date undone, a dual
+    report is unacknowledged past the deadline, or it was confirmed over 24 hours ago and still
+    has no 劝返责任人. One query, whatever the number of cases."""
     now = uow.clock.now()
     today = now.astimezone(ZoneInfo(tz)).date()
     item = plan_items.alias("item")
@@ -102,15 +105,20 @@ async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status
     unacked = select(func.count()).where(report.c.case_id == cases.c.id, report.c.acknowledged_at.is_(None))
     late_report = exists().where(report.c.case_id == cases.c.id, report.c.acknowledged_at.is_(None),
                                  report.c.issued_at <= now - report_deadline)
+    # domain.responsibility.unassigned, in SQL: confirmed over 24 h ago, no 劝返责任人 yet.
+    no_responsible = and_(cases.c.status != CaseStatus.closed.value, cases.c.confirmed_at.is_not(None),
+                          cases.c.confirmed_at < now - UNASSIGNED_AFTER, cases.c.responsible_assigned_at.is_(None))
+    unassigned = when((no_responsible, 1), else_=0)
     overdue = when((and_(cases.c.status != CaseStatus.closed.value,
-                         or_(late_report, exists().where(undone, item.c.due_on < today))), 1), else_=0)
+                         or_(late_report, exists().where(undone, item.c.due_on < today), no_responsible)), 1),
+                   else_=0)
     stmt = select(
         cases, open_items.label("open_plan_items"), late_items.label("overdue_plan_items"),
         unacked.scalar_subquery().label("unacknowledged_reports"),
         select(func.count()).where(visit.c.case_id == cases.c.id).scalar_subquery().label("home_visits"),
         select(func.max(visit.c.visited_on)).where(visit.c.case_id == cases.c.id).scalar_subquery()
         .label("last_visit_on"),
-        overdue.label("overdue"),
+        overdue.label("overdue"), unassigned.label("unassigned"),
     ).where(*caller.scope_filter(cases.c.org_path, cases.c.class_id))
     if status:
         stmt = stmt.where(cases.c.status == status)
@@ -147,7 +155,8 @@ def _ledger_row(r: Any) -> dict[str, Any]:
         "opened_at": r["opened_at"], "responsible_person": responsible.get("name"),
         "open_plan_items": r["open_plan_items"], "overdue_plan_items": r["overdue_plan_items"],
         "home_visits": r["home_visits"], "last_visit_on": r["last_visit_on"],
-        "unacknowledged_reports": r["unacknowledged_reports"], "overdue": bool(r["overdue"]),
+        "unacknowledged_reports": r["unacknowledged_reports"], "unassigned": bool(r["unassigned"]),
+        "overdue": bool(r["overdue"]),
         "outcome": r["outcome"], "outcome_label": STATUS_LABELS.get(r["outcome"]) if r["outcome"] else None,
         "closed_at": r["closed_at"],
     }

@@ -58,6 +58,9 @@ cases = Table(
     Column("outcome", String(32), nullable=True),
     Column("evidence", JSON, nullable=True),
     Column("reopen_count", Integer, nullable=False, server_default=text("0")),
+    # When a 劝返责任人 was first named: the ledger flags a confirmed case still without one after
+    # 24 hours with a plain comparison, not a JSON lookup that SQLite and PostgreSQL spell apart.
+    Column("responsible_assigned_at", UtcDateTime(), nullable=True),
     # When the case last entered each state (reported is opened_at, closed is closed_at).
     *[Column(f"{s}_at", UtcDateTime(), nullable=True) for s in (
         "verifying", "confirmed", "false_alarm", "persuading", "returned", "home_teaching", "transferred",
@@ -123,7 +126,11 @@ home_visits = Table(
     "home_visits",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    # A visit belongs to the child; it is also on the child's case when one was open.
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=True, index=True),
+    Column("student_id", String(36), nullable=True, index=True),
+    Column("org_path", String(400), nullable=True),
+    Column("class_id", String(36), nullable=True),
     Column("visited_on", Date, nullable=False),
     Column("visitors", JSON, nullable=False),
     Column("met", JSON, nullable=False),
@@ -147,3 +154,19 @@ home_visit_visitors = Table(
     PrimaryKeyConstraint("visit_id", "visitor"),
 )
 Index("ix_home_visit_visitors_path_on", home_visit_visitors.c.org_path, home_visit_visitors.c.visited_on)
+Index("ix_home_visits_path_on", home_visits.c.org_path, home_visits.c.visited_on)
+
+# Standing responsibility (七长/五级), set once per area, school or class and kept current. A new
+# case's chain is filled from the assignments of every place above it. ``org_path`` is the
+# place's own path key (a class: its school's path), so "the assignments above this case" is one
+# query on the codes of the case's path plus its class.
+standing_responsibility = Table(
+    "standing_responsibility",
+    metadata,
+    Column("org_code", String(36), primary_key=True),  # an org code, or a class id
+    Column("level", String(16), nullable=False),  # county | township | school | class
+    Column("org_path", String(400), nullable=False),
+    Column("assignments", JSON, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from shared.auth import OFFICIALS, PEOPLE, PrincipalDep, Role, access
 from shared.errors import Invalid
-from shared.export import EXPORT_RESPONSES, tabular_response
+from shared.export import EXPORT_RESPONSES, Sheet, sheets_response, tabular_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 from shared.types import Day
 
-from cases import handlers, queries
+from cases import handlers, queries, registers, standing
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
 from cases.entrypoints.schemas import (
-    CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitSummary, LedgerRow,
-    PlanItemIn, PlanItemOut, PlanItemUpdate, ResponsibilityIn, TransitionIn,
+    CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary,
+    LedgerRow, PlanItemIn, PlanItemOut, PlanItemUpdate, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
 )
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -157,3 +157,57 @@ async def acknowledge_report(case_id: str, recipient: Recipient, uow: UoWDep, ca
     """The recipient (the township government or county education department the report was
     sent to: a token whose org is that recipient) confirms it received the report. Idempotent."""
     return await handlers.acknowledge(uow, case_id, recipient, caller)
+
+
+PlaceCode = Annotated[str, Path(min_length=1, max_length=36, description="an org code (county, township, school) "
+                                                                           "or a class id")]
+
+
+@router.put("/responsibility/{org_code}", response_model=StandingOut,
+            **access(Role.school_staff, OFFICIALS, scope="object"))
+async def set_standing_responsibility(org_code: PlaceCode, body: StandingIn, uow: UoWDep, caller: PrincipalDep):
+    """Set the standing 七长/五级 assignments of a county, township, school or class (a PUT
+    replaces them). Every case opened afterwards under the place starts with these people in
+    its chain; a case may override its own (`PUT /v1/cases/{id}/responsibility`). A role the
+    place does not hold (a principal on a county) is a 422 naming it."""
+    return await standing.set_standing(uow, org_code, caller, body.model_dump(mode="json"))
+
+
+@router.get("/responsibility/{org_code}", response_model=StandingOut, **access(PEOPLE, scope="object"))
+async def get_standing_responsibility(org_code: PlaceCode, uow: UoWDep, caller: PrincipalDep):
+    return await standing.get_standing(uow, org_code, caller)
+
+
+@router.post("/students/{student_id}/home-visits", response_model=HomeVisitOut, status_code=201,
+             **access(Role.head_teacher, Role.school_staff, OFFICIALS, scope="object"))
+async def add_student_home_visit(student_id: Annotated[str, Path(max_length=36)], body: HomeVisitIn,
+                                 uow: UoWDep, caller: PrincipalDep):
+    """A home visit to any child, with or without a case: the register (家访登记表) counts the
+    recorder (the token's subject). When the child has an open case the visit is on it as well."""
+    return await handlers.add_student_home_visit(uow, student_id, caller, body.model_dump())
+
+
+@router.get("/home-visits/register", response_model=HomeVisitRegister,
+            **rule(PEOPLE, scope="object", audit=True, responses=EXPORT_RESPONSES))
+async def home_visit_register(
+    uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep,
+    org_code: Annotated[str, Query(max_length=32)],
+    since: Annotated[date, Query(description="first day of the term")],
+    until: Annotated[date, Query(description="last day of the term")],
+    format: Literal["json", "csv", "xlsx"] = "json",
+):
+    """The home-visit register (家访登记表) of a term under an org: visits per recorder against
+    `BAOXUE_HOME_VISITS_PER_TERM` (seed 002: 每名班主任每学期入户家访要在40人次以上), fewest first,
+    and every relapsed child (returned within a year, or a reopened case) with fewer than
+    `BAOXUE_HOME_VISITS_RELAPSED_MIN` visits this term (有反复的学生家访次数要达到2次以上)."""
+    if since > until:
+        raise Invalid("since is after until", errors=[
+            {"field": "since", "pointer": "/since", "message": "must not be after until"}])
+    s = runtime.settings
+    body = await registers.home_visit_register(uow, caller, org_code=org_code, since=since, until=until,
+                                               per_term=s.home_visits_per_term,
+                                               relapsed_min=s.home_visits_relapsed_min)
+    return sheets_response(format, [Sheet("家访登记", registers.RECORDER_COLUMNS, body["recorders"]),
+                                    Sheet("有反复学生家访不足", registers.RELAPSED_COLUMNS, body["relapsed"])],
+                           filename=f"home-visit-register-{org_code}-{since}-{until}", body=body,
+                           model=HomeVisitRegister)

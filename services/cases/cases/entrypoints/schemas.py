@@ -105,7 +105,8 @@ class HomeVisitIn(BaseModel):
 class HomeVisitOut(HomeVisitIn):
     model_config = ConfigDict(extra="ignore")
     id: str
-    case_id: str
+    case_id: str | None = Field(description="the child's open case when the visit was recorded, if any")
+    student_id: str | None = None
     recorded_by: str
     recorded_at: datetime
 
@@ -172,6 +173,85 @@ class ResponsibilityIn(BaseModel):
     principal: Person | None = None
     township_official: Person | None = None
     county_official: Person | None = None
+    # The 七长/五级 roles a standing assignment fills; a case may override any of them.
+    county_head: Person | None = Field(default=None, description="县长")
+    bureau_chief: Person | None = Field(default=None, description="教育局长")
+    bureau_leader: Person | None = Field(default=None, description="包校局领导")
+    section_chief: Person | None = Field(default=None, description="包校股长")
+    township_head: Person | None = Field(default=None, description="乡镇长")
+    village_head: Person | None = Field(default=None, description="村主任")
+    grade_head: Person | None = Field(default=None, description="年级主任")
+
+
+class VillageHead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    village: str = Field(min_length=1, max_length=100, description="the village (村) as addresses name it")
+    person: Person
+
+
+class StandingIn(BaseModel):
+    """The standing assignments of one place. Which roles a place holds follows its kind: a
+    county its head and bureau chief; a township its head and a village head per village; a
+    school its principal and the bureau leader and section chief in charge of it (包校); a
+    class its grade head and head teacher. A PUT replaces them all."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"county_head": {"name": "赵县长"}, "bureau_chief": {"name": "钱局长"}},
+        {"township_head": {"name": "张镇长"}, "village_heads": [{"village": "李庄村", "person": {"name": "李村长"}}]},
+        {"principal": {"name": "王校长"}, "bureau_leader": {"name": "孙副局长"}, "section_chief": {"name": "周股长"}},
+        {"grade_head": {"name": "吴主任"}, "head_teacher": {"name": "李老师"}}]})
+    county_head: Person | None = Field(default=None, description="县长 (county)")
+    bureau_chief: Person | None = Field(default=None, description="教育局长 (county)")
+    township_head: Person | None = Field(default=None, description="乡镇长 (township)")
+    village_heads: list[VillageHead] = Field(default_factory=list, max_length=200, description="村主任 (township)")
+    principal: Person | None = Field(default=None, description="校长 (school)")
+    bureau_leader: Person | None = Field(default=None, description="包校局领导 (school)")
+    section_chief: Person | None = Field(default=None, description="包校股长 (school)")
+    grade_head: Person | None = Field(default=None, description="年级主任 (class)")
+    head_teacher: Person | None = Field(default=None, description="班主任 (class)")
+
+
+class StandingOut(BaseModel):
+    org_code: str
+    level: Literal["county", "township", "school", "class"]
+    org_path: list[str]
+    class_id: str | None = None
+    assignments: dict[str, Any]
+    updated_by: str | None
+    updated_at: datetime | None
+
+
+class RecorderCount(BaseModel):
+    recorder: str
+    visits: int
+    children: int
+    required: int
+    shortfall: int
+    met: bool
+    last_visit_on: date | None
+
+
+class RelapsedChild(BaseModel):
+    student_id: str
+    student_name: str | None
+    school_code: str
+    class_id: str | None
+    why: Literal["reopened", "returned"]
+    why_label: str
+    visits: int
+    required: int
+    shortfall: int
+    last_visit_on: date | None
+
+
+class HomeVisitRegister(BaseModel):
+    org_code: str
+    since: date
+    until: date
+    required_per_term: int
+    relapsed_required: int
+    recorders: list[RecorderCount]
+    relapsed: list[RelapsedChild]
 
 
 class LedgerRow(BaseModel):
@@ -196,6 +276,7 @@ class LedgerRow(BaseModel):
     home_visits: int
     last_visit_on: date | None
     unacknowledged_reports: int
+    unassigned: bool = Field(description="confirmed more than 24 h ago and still no 劝返责任人")
     overdue: bool
     outcome: str | None
     outcome_label: str | None
