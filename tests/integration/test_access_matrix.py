@@ -47,6 +47,7 @@ class Place:
     # Writes that change what they touch take a fresh object per call (see take()).
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
+    legal_step_id: str = ""     # the seeded case's parent notice (家长通知书), past its deadline
     leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
     submission_ids: dict[str, int] = field(default_factory=dict)  # reporting: a weekly and a monthly one
 
@@ -68,6 +69,11 @@ class World:
     inside: Place = field(default_factory=lambda: Place(A))
     outside: Place = field(default_factory=lambda: Place(B))
     dead_letter_id: int = 0
+
+
+def _NOTICE(place: Place) -> dict:
+    return {"step": "parent_notice", "issuing_org_code": place.codes["school"], "issuing_org_name": "学校",
+            "served_on": "2026-11-01", "served_how": "in_person", "deadline": "2026-11-08"}
 
 
 CALLERS: dict[Role, str] = {
@@ -207,7 +213,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/cases/ledger"): lambda w, r, p: (f"/v1/cases/ledger?org_code={p.codes['school']}", None),
     # Moving to the state the case is in is a no-op: every role can ask it, only scope answers.
     ("POST", "/v1/cases/{case_id}/transitions"): lambda w, r, p: (
-        f"/v1/cases/{p.case_id}/transitions", {"to": "reported"}),
+        f"/v1/cases/{p.case_id}/transitions", {"to": "confirmed"}),
     ("PUT", "/v1/cases/{case_id}/responsibility"): lambda w, r, p: (
         f"/v1/cases/{p.case_id}/responsibility", {"responsible_person": {"name": "李老师"}}),
     ("POST", "/v1/cases/{case_id}/plan-items"): lambda w, r, p: (f"/v1/cases/{p.case_id}/plan-items", {
@@ -225,6 +231,16 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("PUT", "/v1/responsibility/{org_code}"): lambda w, r, p: (
         f"/v1/responsibility/{p.codes['school']}", {"principal": {"name": "王校长"}}),
     ("GET", "/v1/responsibility/{org_code}"): lambda w, r, p: (f"/v1/responsibility/{p.codes['school']}", None),
+    # The school re-serves its seeded notice (a retry: 200); the township and county serve the
+    # order that may follow it, the first one creating it and the second retrying it.
+    ("POST", "/v1/cases/{case_id}/legal-steps"): lambda w, r, p: (f"/v1/cases/{p.case_id}/legal-steps",
+        _NOTICE(p) if r is Role.school_staff else {
+            "step": "order_to_send", "issuing_org_code": p.codes["township"], "issuing_org_name": "乡镇人民政府",
+            "served_on": "2026-11-20", "served_how": "in_person", "deadline": "2026-11-27"}),
+    ("PATCH", "/v1/cases/{case_id}/legal-steps/{step_id}"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}", {"response": "refused", "responded_on": "2026-11-09"}),
+    ("GET", "/v1/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}/documents/pdf", None),
     # reporting
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
@@ -327,6 +343,15 @@ async def _seed(service: str, client, world: World) -> None:
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
+            # Confirmed, with the school's parent notice served and past its deadline.
+            for to in ("verifying", "confirmed"):
+                r = await client.post(f"/v1/cases/{place.case_id}/transitions", json={"to": to},
+                                      headers=bearer("province_official", place.codes["province"]))
+                assert r.status_code == 200, r.text
+            r = await client.post(f"/v1/cases/{place.case_id}/legal-steps", json=_NOTICE(place),
+                                  headers=bearer("school_staff", place.codes["school"]))
+            assert r.status_code == 201, r.text
+            place.legal_step_id = r.json()["id"]
         if service == "reporting":
             # A weekly and a monthly submission of each place's county, by its county official.
             official = bearer("county_official", place.codes["county"])

@@ -18,3 +18,5 @@ class CasesSettings(ServiceSettings):
     home_visits_per_term: int = Field(default=40, ge=0)
     # Seed 002: 有反复的学生家访次数要达到2次以上 — visits a term for a relapsed child.
     home_visits_relapsed_min: int = Field(default=2, ge=0)
+    # The CJK font the legal documents' PDFs embed (a subset); unset: Debian's fonts-noto-cjk paths.
+    cjk_font: str | None = None

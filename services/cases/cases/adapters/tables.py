@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Column, Date, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text,
+    JSON, Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, PrimaryKeyConstraint, String, Table, Text,
     UniqueConstraint, func, text,
 )
 
@@ -169,4 +169,43 @@ standing_responsibility = Table(
     Column("assignments", JSON, nullable=False),
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The legal ladder (家长通知书 → 责令限期送学 → 劝返复学司法文书 → 罚款 → 起诉), beside the case status:
+# one row per step served, at most one of each step per case.
+legal_steps = Table(
+    "legal_steps",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("step", String(24), nullable=False),
+    Column("issuing_org_code", String(36), nullable=False),
+    Column("issuing_org_name", String(200), nullable=False),
+    Column("guardian", String(100), nullable=False),
+    Column("served_on", Date, nullable=False),
+    Column("served_how", String(16), nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("document_number", String(100), nullable=True),
+    Column("evidence", JSON, nullable=True),
+    Column("response", String(16), nullable=True),
+    Column("responded_on", Date, nullable=True),
+    Column("response_note", Text, nullable=True),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    # Claimed once by the escalation sweep (UPDATE ... WHERE escalated_at IS NULL).
+    Column("escalated_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("case_id", "step", name="uq_legal_step_case_step"),
+)
+
+# Each step's document as generated, in the database, with its SHA-256.
+legal_documents = Table(
+    "legal_documents",
+    metadata,
+    Column("step_id", String(36), ForeignKey("legal_steps.id"), nullable=False),
+    Column("format", String(8), nullable=False),  # docx | pdf
+    Column("content", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("step_id", "format"),
 )

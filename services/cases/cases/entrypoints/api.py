@@ -14,12 +14,12 @@ from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 from shared.types import Day
 
-from cases import handlers, queries, registers, standing
+from cases import handlers, ladder, queries, registers, standing
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
 from cases.entrypoints.schemas import (
     CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary,
-    LedgerRow, PlanItemIn, PlanItemOut, PlanItemUpdate, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
+    LedgerRow, LegalResponseIn, LegalStepIn, LegalStepOut, PlanItemIn, PlanItemOut, PlanItemUpdate, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
 )
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -92,9 +92,9 @@ async def dropout_ledger(
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, **access(PEOPLE, scope="object", audit=True))
-async def get_case(case_id: str, uow: UoWDep, caller: PrincipalDep):
-    """The case with its dual reports, plan, home visits and its timeline, oldest entry first."""
-    return await queries.get_case(uow, case_id, caller)
+async def get_case(case_id: str, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
+    """The case with its dual reports, plan, home visits, legal steps and its timeline, oldest entry first."""
+    return await queries.get_case(uow, case_id, caller, tz=runtime.settings.timezone)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseDetail, **rule(
@@ -211,3 +211,43 @@ async def home_visit_register(
                                     Sheet("有反复学生家访不足", registers.RELAPSED_COLUMNS, body["relapsed"])],
                            filename=f"home-visit-register-{org_code}-{since}-{until}", body=body,
                            model=HomeVisitRegister)
+
+
+CaseId = Annotated[str, Path(max_length=36)]
+LADDER_RECORDERS = (Role.school_staff, Role.township_official, Role.county_official)
+
+
+@router.post("/cases/{case_id}/legal-steps", response_model=LegalStepOut, status_code=201, **rule(
+    *LADDER_RECORDERS, scope="object", responses={
+        409: {"description": "Not the step the case may take now (not verified, previous deadline not passed...)"},
+        503: {"description": "No CJK font to write the PDF with"}}))
+async def serve_legal_step(case_id: CaseId, body: LegalStepIn, uow: UoWDep, caller: PrincipalDep,
+                           runtime: RuntimeDep):
+    """Record a step of the legal ladder served on the guardian (家长通知书 → 责令限期送学通知书 →
+    劝返复学司法文书 → 行政处罚 → 起诉). Its DOCX and PDF are written from the case and stored with
+    their SHA-256. The school records the parent notice, the township or county the order, the
+    county the rest (403 otherwise). The next step opens only once the previous deadline has
+    passed without compliance (409)."""
+    return await ladder.serve_step(uow, case_id, caller, body.model_dump(mode="python"),
+                                   tz=runtime.settings.timezone, font=runtime.settings.cjk_font)
+
+
+@router.patch("/cases/{case_id}/legal-steps/{step_id}", response_model=LegalStepOut,
+              **access(*LADDER_RECORDERS, scope="object"))
+async def record_legal_response(case_id: CaseId, step_id: CaseId, body: LegalResponseIn, uow: UoWDep,
+                                caller: PrincipalDep, runtime: RuntimeDep):
+    """The guardian's response to a step: complied (the ladder stops), refused or no response."""
+    return await ladder.record_response(uow, case_id, step_id, caller, body.model_dump(mode="python"),
+                                        tz=runtime.settings.timezone)
+
+
+@router.get("/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}", **rule(
+    PEOPLE, scope="object", audit=True, responses={200: {"content": {
+        queries.DOCUMENT_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}},
+        queries.DOCUMENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The document as generated; X-Content-SHA256 is the digest on the timeline"}}))
+async def legal_document(case_id: CaseId, step_id: CaseId, fmt: Literal["docx", "pdf"], uow: UoWDep,
+                         caller: PrincipalDep):
+    content, digest = await ladder.document(uow, case_id, step_id, fmt, caller)
+    return Response(content, media_type=queries.DOCUMENT_TYPES[fmt], headers={
+        "X-Content-SHA256": digest, "Content-Disposition": f'attachment; filename="{step_id}.{fmt}"'})

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cases.domain.ladder import Response, Step
 from cases.domain.lifecycle import CaseStatus, FalseAlarmReason
 
 Text = Field(min_length=1, max_length=2000)
@@ -111,10 +112,79 @@ class HomeVisitOut(HomeVisitIn):
     recorded_at: datetime
 
 
+class LegalEvidence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str | None = Field(default=None, max_length=2000)
+    document_ref: str | None = Field(default=None, max_length=200, description="a receipt of service, a file reference")
+    witnesses: list[str] = Field(default_factory=list, max_length=10)
+
+
+class LegalStepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "step": "parent_notice", "issuing_org_name": "城关镇第一初级中学", "served_on": "2026-11-20",
+        "served_how": "in_person", "deadline": "2026-11-27", "document_number": "城中〔2026〕1号",
+        "evidence": {"description": "班主任当面送达，家长签收", "witnesses": ["李老师"]}}]})
+    step: Step
+    issuing_org_code: str | None = Field(default=None, max_length=36, description="default: the caller's org")
+    issuing_org_name: str = Field(min_length=1, max_length=200, description="as printed on the document")
+    guardian: str | None = Field(default=None, min_length=1, max_length=100,
+                                 description="whom it is served on; default: the child's first guardian")
+    served_on: date
+    served_how: Literal["in_person", "post", "left_at_home", "announcement"]
+    deadline: date = Field(description="the last day to comply (send the child back to school)")
+    document_number: str | None = Field(default=None, max_length=100)
+    evidence: LegalEvidence | None = None
+
+    @model_validator(mode="after")
+    def _deadline_after_service(self) -> "LegalStepIn":
+        if self.deadline <= self.served_on:
+            raise ValueError("deadline must be after served_on")
+        return self
+
+
+class LegalResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"response": "complied", "responded_on": "2026-11-25", "note": "已送孩子返校"}]})
+    response: Response
+    responded_on: date
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class LegalDocumentOut(BaseModel):
+    format: Literal["docx", "pdf"]
+    sha256: str
+    size: int
+    media_type: str
+
+
+class LegalStepOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    case_id: str
+    step: Step
+    issuing_org_code: str
+    issuing_org_name: str
+    guardian: str
+    served_on: date
+    served_how: str
+    deadline: date
+    document_number: str | None
+    evidence: dict[str, Any] | None
+    response: Response | None
+    responded_on: date | None
+    response_note: str | None
+    recorded_by: str
+    recorded_at: datetime
+    escalated_at: datetime | None
+    overdue: bool
+    documents: list[LegalDocumentOut]
+
+
 class CaseDetail(CaseOut):
     reports: list[DualReportOut]
     plan_items: list[PlanItemOut] = []
     home_visits: list[HomeVisitOut] = []
+    legal_steps: list[LegalStepOut] = []
     timeline: list[TimelineEntry]
 
 
@@ -277,6 +347,7 @@ class LedgerRow(BaseModel):
     last_visit_on: date | None
     unacknowledged_reports: int
     unassigned: bool = Field(description="confirmed more than 24 h ago and still no 劝返责任人")
+    legal_overdue: bool = Field(description="a legal step past its deadline with no response recorded")
     overdue: bool
     outcome: str | None
     outcome_label: str | None

@@ -1,5 +1,6 @@
 """Persuasion work with evidence: standing responsibility (七长/五级), home visits that belong
-to the child (a case is optional), and when a case's 劝返责任人 was first named.
+to the child (a case is optional), when a case's 劝返责任人 was first named, and the legal
+ladder's steps with their generated documents.
 
 Revision ID: 0007_persuasion_evidence
 Revises: 0004
@@ -24,6 +25,41 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(length=200), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("org_code"),
+    )
+    op.create_table(
+        "legal_steps",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("case_id", sa.String(length=36), nullable=False),
+        sa.Column("step", sa.String(length=24), nullable=False),
+        sa.Column("issuing_org_code", sa.String(length=36), nullable=False),
+        sa.Column("issuing_org_name", sa.String(length=200), nullable=False),
+        sa.Column("guardian", sa.String(length=100), nullable=False),
+        sa.Column("served_on", sa.Date(), nullable=False),
+        sa.Column("served_how", sa.String(length=16), nullable=False),
+        sa.Column("deadline", sa.Date(), nullable=False),
+        sa.Column("document_number", sa.String(length=100), nullable=True),
+        sa.Column("evidence", sa.JSON(), nullable=True),
+        sa.Column("response", sa.String(length=16), nullable=True),
+        sa.Column("responded_on", sa.Date(), nullable=True),
+        sa.Column("response_note", sa.Text(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("case_id", "step", name="uq_legal_step_case_step"),
+    )
+    op.create_index(op.f("ix_legal_steps_case_id"), "legal_steps", ["case_id"], unique=False)
+    op.create_table(
+        "legal_documents",
+        sa.Column("step_id", sa.String(length=36), nullable=False),
+        sa.Column("format", sa.String(length=8), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["step_id"], ["legal_steps.id"]),
+        sa.PrimaryKeyConstraint("step_id", "format"),
     )
     op.add_column("cases", sa.Column("responsible_assigned_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("home_visits") as batch:
@@ -60,4 +96,7 @@ def downgrade() -> None:
         batch.drop_column("student_id")
         batch.alter_column("case_id", existing_type=sa.String(length=36), nullable=False)
     op.drop_column("cases", "responsible_assigned_at")
+    op.drop_table("legal_documents")
+    op.drop_index(op.f("ix_legal_steps_case_id"), table_name="legal_steps")
+    op.drop_table("legal_steps")
     op.drop_table("standing_responsibility")
