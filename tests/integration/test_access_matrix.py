@@ -48,6 +48,7 @@ class Place:
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
     legal_step_id: str = ""     # the seeded case's parent notice (家长通知书), past its deadline
+    session_id: str = ""        # a home-teaching session of the seeded child, with its lesson plan
     leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
     submission_ids: dict[str, int] = field(default_factory=dict)  # reporting: a weekly and a monthly one
 
@@ -91,6 +92,7 @@ class Upload:
     form: dict[str, str]
     filename: str
     content: bytes
+    field: str = "file"
 
 
 def take(world: World, place: Place, pool: str) -> str:
@@ -241,6 +243,22 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}", {"response": "refused", "responded_on": "2026-11-09"}),
     ("GET", "/v1/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}"): lambda w, r, p: (
         f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}/documents/pdf", None),
+    ("POST", "/v1/students/{student_id}/home-teaching"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching", Upload(
+            {"taught_on": "2026-11-20", "hours": "2", "teachers": "李老师", "content": "语文第三课"}, "教案.pdf",
+            b"%PDF-1.4\n%%EOF\n", field="lesson_plan")),
+    ("GET", "/v1/students/{student_id}/home-teaching"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching", None),
+    ("GET", "/v1/students/{student_id}/home-teaching/{session_id}/lesson-plan"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching/{p.session_id}/lesson-plan", None),
+    ("GET", "/v1/home-teaching/counts"): lambda w, r, p: (
+        f"/v1/home-teaching/counts?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("POST", "/v1/students/{student_id}/assistance"): lambda w, r, p: (f"/v1/students/{p.student_id}/assistance", {
+        "kind": "county_grant", "amount": "500", "period_start": "2026-09-01", "period_end": "2027-01-31",
+        "source": "县助学金"}),
+    ("GET", "/v1/students/{student_id}/assistance"): lambda w, r, p: (f"/v1/students/{p.student_id}/assistance", None),
+    ("GET", "/v1/reports/no-poverty-dropout"): lambda w, r, p: (
+        f"/v1/reports/no-poverty-dropout?org_code={p.codes['school']}", None),
     # reporting
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
@@ -352,6 +370,12 @@ async def _seed(service: str, client, world: World) -> None:
                                   headers=bearer("school_staff", place.codes["school"]))
             assert r.status_code == 201, r.text
             place.legal_step_id = r.json()["id"]
+            r = await client.post(f"/v1/students/{place.student_id}/home-teaching", headers=bearer(
+                "school_staff", place.codes["school"]), data={
+                "taught_on": "2026-11-19", "hours": "2", "teachers": "李老师", "content": "数学"},
+                files={"lesson_plan": ("教案.pdf", b"%PDF-1.4\n%%EOF\n")})
+            assert r.status_code == 201, r.text
+            place.session_id = r.json()["id"]
         if service == "reporting":
             # A weekly and a monthly submission of each place's county, by its county official.
             official = bearer("county_official", place.codes["county"])
@@ -430,7 +454,7 @@ async def _seed_transfers_between(client, world: World) -> None:
 
 async def _call(client, method: str, url: str, body, headers: dict[str, str] | None = None):
     if isinstance(body, Upload):
-        return await client.request(method, url, data=body.form, files={"file": (body.filename, body.content)},
+        return await client.request(method, url, data=body.form, files={body.field: (body.filename, body.content)},
                                     headers=headers)
     return await client.request(method, url, json=body, headers=headers)
 

@@ -20,3 +20,5 @@ class CasesSettings(ServiceSettings):
     home_visits_relapsed_min: int = Field(default=2, ge=0)
     # The CJK font the legal documents' PDFs embed (a subset); unset: Debian's fonts-noto-cjk paths.
     cjk_font: str | None = None
+    # The largest lesson plan (教案) a home-teaching session may upload.
+    lesson_plan_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)

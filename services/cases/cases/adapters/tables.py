@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, PrimaryKeyConstraint, String, Table, Text,
+    JSON, Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric, PrimaryKeyConstraint, String, Table,
+    Text,
     UniqueConstraint, func, text,
 )
 
@@ -208,4 +209,54 @@ legal_documents = Table(
     Column("size", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("step_id", "format"),
+)
+
+# Uploaded files (DatabaseFileStore, the default storage of cases.adapters.files).
+stored_files = Table(
+    "stored_files",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("filename", String(200), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Home teaching (送教上门) belongs to the child, not the case: the case may close while it goes on.
+# The county is copied in so per-county counts are one GROUP BY.
+home_teaching_sessions = Table(
+    "home_teaching_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("student_id", String(36), nullable=False, index=True),
+    Column("org_path", String(400), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    Column("county_code", String(32), nullable=True, index=True),
+    Column("taught_on", Date, nullable=False),
+    Column("hours", Numeric(4, 1), nullable=False),
+    Column("teachers", JSON, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("lesson_plan_id", String(36), ForeignKey("stored_files.id"), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# Targeted assistance (精准资助) per child. 两免 is universal in compulsory education and proves
+# nothing; these are what a poor family actually received.
+assistance = Table(
+    "assistance",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("student_id", String(36), nullable=False, index=True),
+    Column("org_path", String(400), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    Column("kind", String(24), nullable=False),  # boarding_subsidy | county_grant | charity_grant | other
+    Column("amount", Numeric(12, 2), nullable=False),  # yuan
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )

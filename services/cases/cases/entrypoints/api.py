@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from shared.auth import OFFICIALS, PEOPLE, PrincipalDep, Role, access
 from shared.errors import Invalid
@@ -14,11 +15,12 @@ from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 from shared.types import Day
 
-from cases import handlers, ladder, queries, registers, standing
+from cases import handlers, ladder, queries, registers, standing, support
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
 from cases.entrypoints.schemas import (
     CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary,
+    AssistanceIn, AssistanceOut, HomeTeachingCounts, HomeTeachingOut, PovertyReport,
     LedgerRow, LegalResponseIn, LegalStepIn, LegalStepOut, PlanItemIn, PlanItemOut, PlanItemUpdate, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
 )
 
@@ -251,3 +253,84 @@ async def legal_document(case_id: CaseId, step_id: CaseId, fmt: Literal["docx", 
     content, digest = await ladder.document(uow, case_id, step_id, fmt, caller)
     return Response(content, media_type=queries.DOCUMENT_TYPES[fmt], headers={
         "X-Content-SHA256": digest, "Content-Disposition": f'attachment; filename="{step_id}.{fmt}"'})
+
+
+StudentId = Annotated[str, Path(max_length=36)]
+
+
+@router.post("/students/{student_id}/home-teaching", response_model=HomeTeachingOut, status_code=201, **rule(
+    PEOPLE, scope="object", responses={413: {"description": "The lesson plan is over BAOXUE_LESSON_PLAN_MAX_BYTES"}}))
+async def record_home_teaching(
+    student_id: StudentId, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep,
+    taught_on: Annotated[date, Form()],
+    hours: Annotated[float, Form(gt=0, le=24)],
+    teachers: Annotated[list[str], Form(min_length=1, max_length=10, description="the teachers who went")],
+    content: Annotated[str, Form(min_length=1, max_length=4000, description="what was taught")],
+    lesson_plan: Annotated[UploadFile, File(description="the lesson plan (教案): PDF, DOCX, PNG or JPEG")],
+):
+    """A home-teaching session (送教上门; seed 003: 派老师送教上门，做到有教案，有记录). It belongs to the
+    child: the case may close while teaching goes on. The lesson plan's type is read from its
+    bytes; a wrong type (422) or an oversized file (413) stores nothing."""
+    if any(not t.strip() or len(t) > 100 for t in teachers):
+        raise Invalid("each teacher is a name of 1 to 100 characters", errors=[
+            {"field": "teachers", "pointer": "/teachers", "message": "a name of 1 to 100 characters"}])
+    limit = runtime.settings.lesson_plan_max_bytes
+    data = await lesson_plan.read(limit + 1)
+    return await support.record_session(
+        uow, student_id, caller, {"taught_on": taught_on, "hours": hours, "teachers": teachers, "content": content},
+        filename=lesson_plan.filename or "", content=data, max_bytes=limit)
+
+
+@router.get("/students/{student_id}/home-teaching", response_model=list[HomeTeachingOut],
+            **access(PEOPLE, scope="object"))
+async def list_home_teaching(student_id: StudentId, uow: UoWDep, caller: PrincipalDep):
+    return await support.list_sessions(uow, student_id, caller)
+
+
+@router.get("/students/{student_id}/home-teaching/{session_id}/lesson-plan", **rule(
+    PEOPLE, scope="object", audit=True, responses={200: {"content": {"application/octet-stream": {}},
+                                                        "description": "the file as uploaded"}}))
+async def get_lesson_plan(student_id: StudentId, session_id: StudentId, uow: UoWDep, caller: PrincipalDep):
+    content, media_type, digest = await support.lesson_plan(uow, student_id, session_id, caller)
+    return Response(content, media_type=media_type, headers={"X-Content-SHA256": digest})
+
+
+@router.get("/home-teaching/counts", response_model=HomeTeachingCounts, **access(PEOPLE, scope="object"))
+async def home_teaching_counts(
+    uow: UoWDep, caller: PrincipalDep,
+    org_code: Annotated[str, Query(max_length=32)],
+    since: Annotated[date, Query()], until: Annotated[date, Query()],
+):
+    """Per county: children taught at home, teachers and sessions in the period (seed 000:
+    组织xx名教师为x名学生提供送教上门服务)."""
+    if since > until:
+        raise Invalid("since is after until", errors=[
+            {"field": "since", "pointer": "/since", "message": "must not be after until"}])
+    counties = await support.home_teaching_counts(uow, caller, org_code=org_code, since=since, until=until)
+    return {"org_code": org_code, "since": since, "until": until, "counties": counties}
+
+
+@router.post("/students/{student_id}/assistance", response_model=AssistanceOut, status_code=201,
+             **access(Role.school_staff, OFFICIALS, scope="object"))
+async def record_assistance(student_id: StudentId, body: AssistanceIn, uow: UoWDep, caller: PrincipalDep):
+    """Targeted aid a child received (精准资助): amount, period and source. 两免 is universal and is
+    not recorded here: it proves nothing about a poor child."""
+    return await support.record_assistance(uow, student_id, caller, body.model_dump())
+
+
+@router.get("/students/{student_id}/assistance", response_model=list[AssistanceOut], **access(PEOPLE, scope="object"))
+async def list_assistance(student_id: StudentId, uow: UoWDep, caller: PrincipalDep):
+    return await support.list_assistance(uow, student_id, caller)
+
+
+@router.get("/reports/no-poverty-dropout", response_model=PovertyReport,
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
+async def no_poverty_dropout(
+    uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep,
+    org_code: Annotated[str, Query(max_length=32)],
+    on: Annotated[date | None, Query(description="the day aid must cover; default today (local)")] = None,
+):
+    """无因贫辍学 (seed 000: 无一例因贫辍学): the registered-poor children on the roll with and without
+    targeted aid covering the day, and the confirmed dropouts from registered-poor households."""
+    day = on or uow.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date()
+    return await support.poverty_report(uow, caller, org_code=org_code, on=day)

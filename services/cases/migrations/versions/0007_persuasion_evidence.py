@@ -1,6 +1,7 @@
 """Persuasion work with evidence: standing responsibility (七长/五级), home visits that belong
 to the child (a case is optional), when a case's 劝返责任人 was first named, and the legal
-ladder's steps with their generated documents.
+ladder's steps with their generated documents, home teaching sessions with their lesson plans
+(uploaded files), and targeted assistance.
 
 Revision ID: 0007_persuasion_evidence
 Revises: 0004
@@ -61,6 +62,52 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["step_id"], ["legal_steps.id"]),
         sa.PrimaryKeyConstraint("step_id", "format"),
     )
+    op.create_table(
+        "stored_files",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("media_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "home_teaching_sessions",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("student_id", sa.String(length=36), nullable=False),
+        sa.Column("org_path", sa.String(length=400), nullable=False),
+        sa.Column("class_id", sa.String(length=36), nullable=True),
+        sa.Column("county_code", sa.String(length=32), nullable=True),
+        sa.Column("taught_on", sa.Date(), nullable=False),
+        sa.Column("hours", sa.Numeric(precision=4, scale=1), nullable=False),
+        sa.Column("teachers", sa.JSON(), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("lesson_plan_id", sa.String(length=36), nullable=False),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["lesson_plan_id"], ["stored_files.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_home_teaching_sessions_student_id"), "home_teaching_sessions", ["student_id"])
+    op.create_index(op.f("ix_home_teaching_sessions_county_code"), "home_teaching_sessions", ["county_code"])
+    op.create_table(
+        "assistance",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("student_id", sa.String(length=36), nullable=False),
+        sa.Column("org_path", sa.String(length=400), nullable=False),
+        sa.Column("class_id", sa.String(length=36), nullable=True),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_assistance_student_id"), "assistance", ["student_id"])
     op.add_column("cases", sa.Column("responsible_assigned_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("home_visits") as batch:
         batch.alter_column("case_id", existing_type=sa.String(length=36), nullable=True)
@@ -96,6 +143,12 @@ def downgrade() -> None:
         batch.drop_column("student_id")
         batch.alter_column("case_id", existing_type=sa.String(length=36), nullable=False)
     op.drop_column("cases", "responsible_assigned_at")
+    op.drop_index(op.f("ix_assistance_student_id"), table_name="assistance")
+    op.drop_table("assistance")
+    op.drop_index(op.f("ix_home_teaching_sessions_county_code"), table_name="home_teaching_sessions")
+    op.drop_index(op.f("ix_home_teaching_sessions_student_id"), table_name="home_teaching_sessions")
+    op.drop_table("home_teaching_sessions")
+    op.drop_table("stored_files")
     op.drop_table("legal_documents")
     op.drop_index(op.f("ix_legal_steps_case_id"), table_name="legal_steps")
     op.drop_table("legal_steps")
