@@ -25,7 +25,7 @@ ON_ROLL = ("enrolled", "transferred_in", "boarding_elsewhere", "suspended", "hom
 
 
 class TooLarge(Problem):
-    status, slug, title = 413, "too-large", "Payload too large"
+    status, slug, title = 413, "too-large", "Request body too large"
 
 
 async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) -> Any:

@@ -89,7 +89,9 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     start, cutoff = week.window(tz)
 
     def units(path: str) -> Iterable[str]:
-        return {ALL, unit_of(path, "township", kinds), path.strip("/").split("/")[-1]}
+        # The township, if the school has one above it (a school of a county, a city or a
+        # province has none), and the school.
+        return {ALL, path.strip("/").split("/")[-1]} | ({t} if (t := unit_of(path, "township", kinds)) else set())
 
     by_level: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in await tallies(uow, org, week.friday):

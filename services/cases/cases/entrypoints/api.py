@@ -16,6 +16,7 @@ from shared.service import RuntimeDep, UoWDep
 from shared.types import Day
 
 from cases import handlers, ladder, queries, registers, standing, support
+from cases.adapters.files import ACCEPTED
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
 from cases.entrypoints.schemas import (
@@ -154,10 +155,11 @@ async def home_visit_summary(
 
 
 @router.post("/cases/{case_id}/reports/{recipient}/ack", response_model=DualReportOut,
-             **access(Role.recipient, Role.township_official, Role.county_official, scope="own"))
+             **access(Role.recipient, OFFICIALS, scope="own"))
 async def acknowledge_report(case_id: str, recipient: Recipient, uow: UoWDep, caller: PrincipalDep):
-    """The recipient (the township government or county education department the report was
-    sent to: a token whose org is that recipient) confirms it received the report. Idempotent."""
+    """The recipient (the township government or the county-level education department the
+    report was sent to, which is a city's or a province's for a school they run or a city without
+    counties: a token whose org is that recipient) confirms it received the report. Idempotent."""
     return await handlers.acknowledge(uow, case_id, recipient, caller)
 
 
@@ -288,8 +290,9 @@ async def list_home_teaching(student_id: StudentId, uow: UoWDep, caller: Princip
 
 
 @router.get("/students/{student_id}/home-teaching/{session_id}/lesson-plan", **rule(
-    PEOPLE, scope="object", audit=True, responses={200: {"content": {"application/octet-stream": {}},
-                                                        "description": "the file as uploaded"}}))
+    PEOPLE, scope="object", audit=True, responses={200: {
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ACCEPTED},
+        "description": "the file as uploaded (PDF, DOCX, PNG or JPEG)"}}))
 async def get_lesson_plan(student_id: StudentId, session_id: StudentId, uow: UoWDep, caller: PrincipalDep):
     content, media_type, digest = await support.lesson_plan(uow, student_id, session_id, caller)
     return Response(content, media_type=media_type, headers={"X-Content-SHA256": digest})

@@ -20,7 +20,11 @@ orgs = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("path", String(400), nullable=False),
+    # Schools: 6+3 | 5+4 | nine_year | twelve_year. A child's level (primary or junior) is read
+    # from the grade and this, joined on the school's path, so a corrected system applies to every day.
+    Column("system", String(16), nullable=True),
 )
+Index("ix_reporting_orgs_path", orgs.c.path)
 
 # The student's record as it is now (the ledgers list these columns).
 students = Table(
@@ -87,7 +91,8 @@ cases = Table(
     Column("case_id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False),
     Column("path", String(400), nullable=False),
-    Column("level", String(8), nullable=True),
+    Column("level", String(8), nullable=True),  # as first projected; reads derive it from grade and system
+    Column("grade", Integer, nullable=True),
     Column("status", String(32), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("class_id", String(36), nullable=True),

@@ -11,7 +11,7 @@ from shared.auth import OFFICIALS, PrincipalDep, Role, access
 
 # Who reads a county's submissions: the county itself and those it reports to.
 RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
-from shared.export import Sheet, sheets_response
+from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 
@@ -28,6 +28,9 @@ from reporting.entrypoints.schemas import (Circular, LedgerRow, MonthlyReport, R
 from reporting.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+# format=csv|xlsx: the same report as a download (the document must name those media types too).
+DOWNLOADS = {200: {**EXPORT_RESPONSES[200], "description": "JSON, or with format=csv|xlsx the same report as "
+                                                           "CSV (UTF-8 with BOM) or XLSX with Chinese headings"}}
 
 
 @router.get("/reports/summary", response_model=Summary, **access(Role.school_staff, OFFICIALS, scope="object"))
@@ -40,7 +43,7 @@ async def get_summary(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
 
 
 @router.get("/reports/weekly", response_model=WeeklyReport,
-            **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
 async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode, week: WeekDep,
                      tz: ZoneDep, format: FormatQuery = "json") -> Response:
     """The Friday weekly report (周报) of a county (or any org): rates against targets, new absence
@@ -54,7 +57,7 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
 
 
 @router.get("/ledgers/{ledger}", response_model=Page[LedgerRow],
-            **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
 async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code: OrgCode, page: PageDep,
                      school_code: Annotated[str | None, Query(max_length=32)] = None,
                      grade: Annotated[int | None, Query(ge=1, le=9)] = None,
@@ -104,7 +107,7 @@ async def get_weekly_page(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep
 
 
 @router.get("/reports/monthly", response_model=MonthlyReport,
-            **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
 async def get_monthly(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode, month: MonthDep, tz: ZoneDep,
                       format: FormatQuery = "json") -> Response:
     """The monthly dropout report per class (学校辍学月报表) of a school, township or county: per

@@ -34,7 +34,10 @@ def weekly_page(report: dict[str, Any], trend: list[tuple[str, int]], tz: tzinfo
     now, before = report["totals"]["current"], report["totals"]["previous"]
     summary = "".join(f"<tr><th>{escape(h)}</th><td>{_cell(k, value_at(now, k))}</td>"
                       f"<td>{_cell(k, value_at(before, k))}</td></tr>" for k, h in FIGURES)
-    towns = report["townships"]
+    # Schools with no township above them (run by the county, the city or the province; every
+    # school of a city without counties that is not in a town) get a row of their own.
+    towns = report["townships"] + [{**s, "name": f"{s['name']}（直属）"} for s in report["schools"]
+                                   if s["township_code"] is None]
     town_rows = "".join(
         f"<tr><td>{escape(t['name'])}</td>" + "".join(f"<td>{_cell(k, value_at(t['current'], k))}</td>" for k, _ in FIGURES[:8])
         + "</tr>" for t in towns)

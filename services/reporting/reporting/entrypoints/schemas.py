@@ -27,12 +27,18 @@ class Targets(BaseModel):
     margin: float
 
 
+class SystemFigures(Figures):
+    levels: dict[str, Figures]
+
+
 class Summary(Figures):
     org_code: str
     org_name: str
     org_kind: str
     date: date
     levels: dict[str, Figures]
+    # Keyed by school system (6+3, 5+4, nine_year, twelve_year): only those present under the org.
+    systems: dict[str, SystemFigures]
     targets: Targets
     as_of: datetime | None
 
