@@ -162,7 +162,6 @@ async def record_response(uow: UnitOfWork, case_id: str, step_id: str, caller: P
     await _add_timeline(uow, case_id, "legal_step_response", {"step_id": step_id, "step": step["step"], **values},
                         actor=caller.subject)
     await uow.commit()
-    audit.note_place(path_codes(case["org_path"]))
     return next(s for s in await _legal_steps(uow, case_id, tz) if s["id"] == step_id)
 
 
