@@ -14,11 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 
-from docx import Document
-from docx.oxml.ns import qn
-from docx.shared import Pt
-from fpdf import FPDF
-
 from cases.domain.ladder import TITLES, Step
 
 # fontTools reports every table it subsets at INFO: noise in the service's JSON logs.
@@ -98,6 +93,12 @@ def paragraphs(f: DocumentFacts) -> tuple[str, list[str], list[str]]:
 
 
 def to_docx(f: DocumentFacts) -> bytes:
+    # Imported here: the libraries (and fontTools, Pillow, lxml under them) cost the service's
+    # start-up most of a second, for a request few make.
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
     title, body, signature = paragraphs(f)
     doc = Document()
     normal = doc.styles["Normal"]
@@ -114,6 +115,8 @@ def to_docx(f: DocumentFacts) -> bytes:
 
 
 def to_pdf(f: DocumentFacts, font: Path) -> bytes:
+    from fpdf import FPDF
+
     title, body, signature = paragraphs(f)
     pdf = FPDF(format="A4")
     # Dated the day it was served, not the moment it was written: the same step gives the same bytes.
