@@ -4,14 +4,14 @@ ladder's steps with their generated documents, home teaching sessions with their
 (uploaded files), and targeted assistance.
 
 Revision ID: 0007_persuasion_evidence
-Revises: 0005_outbox_log
+Revises: 0006_population_truth
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0007_persuasion_evidence"
-down_revision = "0005_outbox_log"
+down_revision = "0006_population_truth"
 branch_labels = None
 depends_on = None
 

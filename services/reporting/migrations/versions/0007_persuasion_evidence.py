@@ -2,14 +2,14 @@
 every standing responsibility assignment (七长/五级) as it was put.
 
 Revision ID: 0007_persuasion_evidence
-Revises: 0005_outbox_log
+Revises: 0005_observed_absence
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0007_persuasion_evidence"
-down_revision = "0005_outbox_log"
+down_revision = "0005_observed_absence"
 branch_labels = None
 depends_on = None
 
