@@ -17,11 +17,12 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
 from reporting.domain.cases import ages, open_at
-from reporting.domain.indicators import Indicator, case_standing, monitoring, responsibility
+from reporting.domain.indicators import Indicator, case_standing, chain_set, monitoring, responsibility
 from reporting.domain.rates import STATUS_ORDER, Targets
 from reporting.domain.statutory import SchoolYear, flows_by_unit
 from reporting.domain.weeks import Week
-from reporting.read_model import Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of, unit_of
+from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, standing_at,
+                                  statuses_as_of, unit_of)
 from reporting.school_year import Day, year_records
 from reporting.summary import level_block, year_info
 from reporting.targets import TargetBook, book
@@ -53,6 +54,7 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
     current = await _figures(uow, org, kinds, week, tz, tb, this)
     previous = await _figures(uow, org, kinds, before, tz, tb, last)
     start, cutoff = week.window(tz)
+    schools = await _schools_with_chain(uow, kinds, cutoff)
 
     def rows(kind: str) -> list[dict[str, Any]]:
         # The org itself is the totals, not a row of its own (a county's report has no county row).
@@ -74,7 +76,8 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
         # (or province) presses: at risk or off target on Friday against their own targets, worst first.
         "lagging_counties": lagging(counties),
         "indicators": {"monitoring": _indicator(monitoring()),
-                       "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY)))},
+                       "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY),
+                                                                   *schools))},
         "as_of": await as_of(uow),
     }
 
@@ -89,6 +92,13 @@ def lagging(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
                           "dropout_rate": now["dropout_rate"], "retention_rate": now["retention_rate"],
                           "year_dropouts": now["year_dropouts"], "start_roll": now["start_roll"]})
     return sorted(named, key=lambda r: (-STATUS_ORDER.index(r["status"]), -(r["dropout_rate"] or 0), r["code"]))
+
+
+async def _schools_with_chain(uow: UnitOfWork, kinds: dict[str, dict[str, str]], cutoff: datetime) -> tuple[int, int]:
+    """(schools under the org, those whose standing 七长/五级 chain was set by the cut-off)."""
+    paths = [o["path"].strip("/").split("/") for o in kinds.values() if o["kind"] == "school"]
+    standing = await standing_at(uow, {code for path in paths for code in path}, cutoff)
+    return len(paths), sum(chain_set(path, standing) for path in paths)
 
 
 def _indicator(indicator: Indicator) -> dict[str, Any]:
@@ -137,7 +147,8 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     open_by_level: dict[str, Counter] = defaultdict(Counter)
     responsible: dict[str, Counter] = defaultdict(Counter)
     for c in await open_cases(uow, org, cutoff):
-        confirmed, persuading = case_standing(c["confirmed_at"], c["persuading_at"], cutoff)
+        confirmed, persuading = case_standing(c["confirmed_at"], c["persuading_at"], cutoff,
+                                              c["responsible_at"], c["planned_at"])
         for u in units(c["path"]):
             open_by_level[u][c["level"]] += 1
             opened_at[u].append(c["opened_at"])

@@ -1,14 +1,14 @@
 """targets per org (一县一策): an org's own targets, set over HTTP; not a projection, so a rebuild keeps them
 
 Revision ID: 0006_statutory_rates
-Revises: 0005_observed_absence
+Revises: 0007_persuasion_evidence
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0006_statutory_rates"
-down_revision = "0005_observed_absence"
+down_revision = "0007_persuasion_evidence"
 branch_labels = None
 depends_on = None
 
