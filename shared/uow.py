@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import audit
+from shared import audit, idempotency
 from shared.clock import Clock
 from shared.envelope import Event
 from shared.messaging import inbox, outbox
@@ -34,14 +34,18 @@ class UnitOfWork:
         self.source = source
         self.clock = clock
         self._staged: list[tuple[str, str | None, Event]] = []
+        self._held = self._held_emitted = False
         self.session: AsyncSession
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self._sessionmaker()
         self._staged = []
+        self._held = self._held_emitted = False
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._held:
+            return  # an idempotent request's transaction commits with its answer (release)
         await self.session.close()  # closing an uncommitted session rolls it back
 
     def emit(
@@ -104,9 +108,28 @@ class UnitOfWork:
             )
             self._staged = []
         await audit.record_in(self.session)
+        if idempotency.hold(self):
+            # Under an Idempotency-Key the answer is stored in this same transaction, once it
+            # is known: shared/idempotency.py commits both (release).
+            self._held = True
+            self._held_emitted |= emitted
+            return
         await self.session.commit()
         if emitted and self._on_commit is not None:
             self._on_commit()  # wake the relay: publish now, not at the next poll
+
+    async def release(self, *, commit: bool) -> None:
+        """End a held transaction: commit it (with the stored answer) or roll it back."""
+        if not self._held:
+            return
+        self._held = False
+        try:
+            if commit:
+                await self.session.commit()
+                if self._held_emitted and self._on_commit is not None:
+                    self._on_commit()
+        finally:
+            await self.session.close()
 
     async def rollback(self) -> None:
         self._staged = []
