@@ -53,6 +53,12 @@ _ALL = [
                 "The token is valid, but its role may not use this route (see the route's `x-baoxue-access`).",
                 "Use an account with one of the roles the route allows; retrying will not help.",
                 "the head_teacher role may not do this"),
+    ProblemType("leave-needs-school-office", 403, "Leave this long is the school office's to decide",
+                "A head teacher decides leave of up to `BAOXUE_HEAD_TEACHER_LEAVE_MAX_DAYS` school days (1 by "
+                "default) for a child of their class, counted together with the child's approved leave "
+                "consecutive with it. `school_days` is what this leave makes, `allowance` the limit.",
+                "Pass the request to the school office (the principal or school staff), who decide it.",
+                "this leave makes 3 school days with the child's consecutive leave; a head teacher decides up to 1"),
     ProblemType("not-found", 404, "Not found",
                 "There is no such resource, or it lies outside the caller's region: the two look the same, so "
                 "ids cannot be probed.",

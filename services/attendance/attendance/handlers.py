@@ -11,9 +11,9 @@ import structlog
 from sqlalchemy import String, bindparam, case, cast, delete, func, insert, or_, select, update
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound, Problem
 from shared.sql import among, insert_ignoring_conflicts, insert_many, upsert
 from shared.uow import UnitOfWork
 
@@ -21,7 +21,7 @@ from attendance.adapters.tables import LIVE, calendars, chronic_flags, episodes,
 from attendance.domain import chronic, clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
-from attendance.domain.leave import IllegalTransition, LeaveStatus, decide
+from attendance.domain.leave import IllegalTransition, LeaveDays, LeaveStatus, chained_school_days, decide
 from attendance.entrypoints.schemas import CalendarEntriesIn, CalendarIn, LeaveIn, RollCallIn
 from attendance.settings import AttendanceSettings
 
@@ -225,7 +225,7 @@ async def record_leave(uow: UnitOfWork, cmd: LeaveIn, caller: Principal) -> dict
     await _student_in_scope(uow, cmd.student_id, caller)
     row = {"id": str(uuid.uuid4()), "student_id": cmd.student_id, "start": cmd.start, "end": cmd.end,
            "reason": cmd.reason, "status": LeaveStatus.requested.value, "requested_by": caller.subject,
-           "created_at": uow.clock.now()}
+           "requested_via": cmd.requested_via, "created_at": uow.clock.now()}
     await uow.session.execute(insert(leaves).values(**row))
     await uow.commit()
     return row
@@ -239,13 +239,15 @@ async def decide_leave(uow: UnitOfWork, settings: AttendanceSettings, leave_id: 
     if row is None:
         raise NotFound(f"no leave with id {leave_id}")
     try:
-        await _student_in_scope(uow, row.student_id, caller)
+        student = await _student_in_scope(uow, row.student_id, caller)
     except NotFound:
         raise NotFound(f"no leave with id {leave_id}") from None
     try:
         status = decide(LeaveStatus(row.status), target)
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from None
+    if caller.role is Role.head_teacher:
+        await _within_head_teacher_allowance(uow, settings, row, student.org_path)
     decision = {"status": status.value, "decided_by": caller.subject, "decided_at": uow.clock.now(),
                 "decision_note": note}
     await uow.session.execute(update(leaves).where(leaves.c.id == leave_id).values(**decision))
@@ -253,6 +255,32 @@ async def decide_leave(uow: UnitOfWork, settings: AttendanceSettings, leave_id: 
         await sync_episodes(uow, settings, [row.student_id])
     await uow.commit()
     return {**row._asdict(), **decision}
+
+
+class NeedsSchoolOffice(Problem):
+    status, slug, title = 403, "leave-needs-school-office", "Leave this long is the school office's to decide"
+
+
+async def _within_head_teacher_allowance(uow: UnitOfWork, settings: AttendanceSettings, leave: Any,
+                                         org_path: list[str]) -> None:
+    """A head teacher decides leave of up to ``head_teacher_leave_max_days`` school days, counted
+    with the child's approved leave consecutive with it (so the allowance cannot be split into
+    one-day slices); beyond that the school office decides."""
+    calendar = await calendar_of(uow, settings, org_path)
+
+    def days(start: datetime, end: datetime) -> LeaveDays:
+        return LeaveDays(calendar.local_date(start), calendar.local_date(end - timedelta(microseconds=1)))
+
+    approved = (await uow.session.execute(select(leaves.c.start, leaves.c.end).where(
+        leaves.c.student_id == leave.student_id, leaves.c.status == LeaveStatus.approved.value,
+        leaves.c.id != leave.id))).all()
+    total = chained_school_days(days(leave.start, leave.end), [days(a.start, a.end) for a in approved],
+                                calendar.is_school_day)
+    cap = settings.head_teacher_leave_max_days
+    if total > cap:
+        raise NeedsSchoolOffice(
+            f"this leave makes {total} school days with the child's consecutive leave; a head teacher decides "
+            f"up to {cap}: the school office (school_staff) decides this one", school_days=total, allowance=cap)
 
 
 # --- calendars -----------------------------------------------------------------------------

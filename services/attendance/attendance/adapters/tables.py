@@ -78,6 +78,7 @@ leaves = Table(
     Column("status", String(16), nullable=False),  # requested | approved | rejected
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
     Column("requested_by", String(128), nullable=True),
+    Column("requested_via", String(16), nullable=True),  # guardian_phone | in_person | note
     Column("decided_by", String(128), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("decision_note", Text, nullable=True),

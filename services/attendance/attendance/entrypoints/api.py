@@ -107,18 +107,23 @@ async def list_leaves(uow: UoWDep, page: PageDep, caller: PrincipalDep, school_c
     return await views.leave_list(uow, page, caller, school_code=school_code, student_id=student_id, status=status)
 
 
-@router.post("/leaves/{leave_id}/approve", response_model=LeaveOut, tags=["leave"],
-             **access(Role.school_staff, scope="object"))
+_DECISION_RULE = access(SCHOOL, scope="object", responses={
+    403: {"description": "Role not allowed, or a head teacher deciding leave longer than the allowance "
+                         "(`leave-needs-school-office`, with `school_days` and `allowance`)"}})
+
+
+@router.post("/leaves/{leave_id}/approve", response_model=LeaveOut, tags=["leave"], **_DECISION_RULE)
 async def approve_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
                         body: LeaveDecisionIn | None = None):
-    """Approve a request (the principal or school office of the student's school). Absences in its
-    range are excused, even ones marked, or fired, before: the episodes are recomputed."""
+    """Approve a request: the school office of the student's school, or the head teacher of the
+    child's class for leave of up to `BAOXUE_HEAD_TEACHER_LEAVE_MAX_DAYS` school days (1), counted
+    with the child's consecutive approved leave. Absences in its range are excused, even ones
+    marked, or fired, before: the episodes are recomputed."""
     return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.approved,
                                        body.note if body else None, caller)
 
 
-@router.post("/leaves/{leave_id}/reject", response_model=LeaveOut, tags=["leave"],
-             **access(Role.school_staff, scope="object"))
+@router.post("/leaves/{leave_id}/reject", response_model=LeaveOut, tags=["leave"], **_DECISION_RULE)
 async def reject_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
                        body: LeaveDecisionIn | None = None):
     """Reject a request: the absences stay unexcused."""

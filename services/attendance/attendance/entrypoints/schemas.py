@@ -50,6 +50,9 @@ class LeaveIn(BaseModel):
     start: UtcDatetime
     end: UtcDatetime
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    requested_via: Literal["guardian_phone", "in_person", "note"] | None = Field(
+        None, description="How the request reached the school (a guardian's call, in person, a written note); "
+                          "`requested_by` is always the caller who recorded it")
 
     @model_validator(mode="after")
     def _ordered(self) -> "LeaveIn":
@@ -66,6 +69,7 @@ class LeaveOut(BaseModel):
     reason: str
     status: Literal["requested", "approved", "rejected"]
     requested_by: str | None = None
+    requested_via: Literal["guardian_phone", "in_person", "note"] | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision_note: str | None = None
