@@ -84,6 +84,7 @@ def create_app(
     handlers: Mapping[str, Handler] | None = None,
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     baoxue_logging.configure(settings.service_name, settings.log_level)
     engine = make_engine(settings.database_url)
@@ -135,7 +136,8 @@ def create_app(
     app.add_middleware(AuditMiddleware, sessionmaker_of=lambda _scope: sessionmaker)
     app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes,
-                       writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s)
+                       writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s,
+                       body_limits=body_limits)
     # Added last, so it runs first: even a 413 or 429 gets a request id and an access log line.
     app.add_middleware(baoxue_logging.RequestContextMiddleware, service=settings.service_name)
     errors.install(app)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Mapping
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -130,6 +131,18 @@ class UnitOfWork:
                     self._on_commit()
         finally:
             await self.session.close()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the transaction that may fail on its own (one item of a batch): on an
+        exception its writes and the events it staged are undone, and what came before stays."""
+        staged = len(self._staged)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._staged[staged:]
+            raise
 
     async def rollback(self) -> None:
         self._staged = []

@@ -201,6 +201,10 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/roll-calls"): lambda w, r, p: ("/v1/roll-calls", {
         "school_code": p.codes["school"], "class_id": p.class_id, "date": "2026-11-16", "session": "am",
         "marks": [{"student_id": p.student_id, "status": "present"}]}),
+    # Scope is per item: the batch answers 200, an item for a class outside scope is rejected 404.
+    ("POST", "/v1/roll-calls/batch"): lambda w, r, p: ("/v1/roll-calls/batch", {"roll_calls": [{
+        "client_id": str(uuid.uuid4()), "school_code": p.codes["school"], "class_id": p.class_id,
+        "date": "2026-11-16", "session": "pm", "marks": [{"student_id": p.student_id, "status": "present"}]}]}),
     ("POST", "/v1/leaves"): lambda w, r, p: ("/v1/leaves", {
         "student_id": p.student_id, "start": "2026-11-16T00:00:00Z", "end": "2026-11-16T09:00:00Z", "reason": "病假"}),
     ("GET", "/v1/students/{student_id}/absence"): lambda w, r, p: (f"/v1/students/{p.student_id}/absence", None),

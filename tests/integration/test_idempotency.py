@@ -49,7 +49,9 @@ async def post_and_lose_the_answer(app, path: str, body: dict, headers: dict[str
     async def send(message):
         raise ConnectionResetError("the 2G link dropped")
 
-    with pytest.raises(ConnectionResetError):
+    # Without an Idempotency-Key the route itself meets the dropped link, and the framework's
+    # OSError handler finds the answer already started.
+    with pytest.raises((ConnectionResetError, RuntimeError)):
         await app(scope, receive, send)
 
 

@@ -21,8 +21,9 @@ HANDLERS = {
 
 
 def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or AttendanceSettings()
     return create_service_app(
-        settings or AttendanceSettings(),
+        settings,
         title="Baoxue attendance",
         description="Roll calls, leave, school calendars and the 48-hour absence clock.",
         routers=[router],
@@ -30,4 +31,5 @@ def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | Non
         handlers=HANDLERS,
         jobs=[run_detector],
         clock=clock,
+        body_limits={"/v1/roll-calls/batch": settings.roll_call_batch_max_bytes},
     )

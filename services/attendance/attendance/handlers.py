@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
@@ -17,7 +18,8 @@ from shared.errors import Conflict, Invalid, NotFound, Problem
 from shared.sql import among, insert_ignoring_conflicts, insert_many, upsert
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import LIVE, calendars, chronic_flags, episodes, leaves, marks, roll_calls, roster
+from attendance.adapters.tables import (LIVE, calendars, chronic_flags, episodes, leaves, marks, roll_call_revisions,
+                                        roll_calls, roster)
 from attendance.domain import chronic, clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
@@ -134,6 +136,15 @@ async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal)
 
 async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn,
                            caller: Principal) -> dict[str, Any]:
+    stored = await store_roll_call(uow, settings, cmd, caller)
+    await uow.commit()
+    return stored
+
+
+async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn, caller: Principal, *,
+                          client_id: str | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+    """A roll call for a class-session, replacing the one received before (the last received
+    wins, whatever the devices' clocks say); every send is kept as a revision. Not committed."""
     ids = [m.student_id for m in cmd.marks]
     known = {
         r.student_id: r
@@ -197,7 +208,11 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
-    await uow.commit()
+    await uow.session.execute(insert(roll_call_revisions).values(
+        client_id=client_id, class_id=cmd.class_id, date=cmd.date, session=cmd.session, sender=caller.subject,
+        device_recorded_at=cmd.recorded_at, received_at=roll_call["received_at"], fingerprint=fingerprint,
+        marks=json.dumps([{"student_id": m.student_id, "status": m.status} for m in cmd.marks]),
+        result="replaced" if replaced else "created"))
     return {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
             "marks": len(cmd.marks), "replaced": replaced}
 

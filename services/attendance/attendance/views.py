@@ -3,6 +3,7 @@ share of missed sessions in the term. Each is a few set-based queries, whatever 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from shared.pagination import Page, PageParams
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import chronic_flags, leaves, marks, roll_calls, roster
+from attendance.adapters.tables import chronic_flags, leaves, marks, roll_call_revisions, roll_calls, roster
 from attendance.domain import chronic
 from attendance.handlers import _class_in_scope, _student_in_scope, _term_counts, calendar_of
 from attendance.settings import AttendanceSettings
@@ -43,9 +44,27 @@ async def roll_call_history(uow: UnitOfWork, class_id: str, page: PageParams, ca
             select(marks.c.roll_call_id, marks.c.student_id, marks.c.status)
             .where(marks.c.roll_call_id.in_(list(by_call))).order_by(marks.c.student_id))).all():
             by_call[rc].append({"student_id": sid, "status": status})
-    items = [{**r, "marks": by_call[r["id"]],
+    sends = await _revisions(uow, class_id, [(r["date"], r["session"]) for r in rows])
+    items = [{**r, "marks": by_call[r["id"]], "revisions": sends.get((r["date"], r["session"]), []),
               "counts": {s: sum(m["status"] == s for m in by_call[r["id"]]) for s in STATUSES}} for r in rows]
     return Page.of(items, total, page)
+
+
+async def _revisions(uow: UnitOfWork, class_id: str, sessions: list[tuple[date, str]]
+                     ) -> dict[tuple[date, str], list[dict[str, Any]]]:
+    """Every send of the page's class-sessions, oldest first (one query for the page)."""
+    if not sessions:
+        return {}
+    days = sorted({d for d, _ in sessions})
+    out: dict[tuple[date, str], list[dict[str, Any]]] = {}
+    for r in (await uow.session.execute(
+            select(roll_call_revisions).where(roll_call_revisions.c.class_id == class_id,
+                                              roll_call_revisions.c.date.between(days[0], days[-1]))
+            .order_by(roll_call_revisions.c.id))).all():
+        out.setdefault((r.date, r.session), []).append({
+            "client_id": r.client_id, "sender": r.sender, "device_recorded_at": r.device_recorded_at,
+            "received_at": r.received_at, "result": r.result, "marks": json.loads(r.marks)})
+    return out
 
 
 async def daily_rate(uow: UnitOfWork, settings: AttendanceSettings, school_code: str, start: date | None,

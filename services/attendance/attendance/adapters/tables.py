@@ -57,6 +57,25 @@ roll_calls = Table(
     UniqueConstraint("class_id", "date", "session", name="uq_roll_call_session"),
 )
 
+# Every send of a roll call, kept: the last received is the roll call (roll_calls, marks); the
+# others stay here with who sent them, the device's clock and the server's receipt time.
+roll_call_revisions = Table(
+    "roll_call_revisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("client_id", String(36), nullable=True, unique=True),  # the tablet's id of the send (batches)
+    Column("class_id", String(36), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("session", String(2), nullable=False),
+    Column("sender", String(200), nullable=False),
+    Column("device_recorded_at", UtcDateTime(), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("fingerprint", String(64), nullable=True),  # of the send, to tell a replay from a change
+    Column("marks", Text, nullable=False),  # JSON [{"student_id", "status"}, ...] as sent
+    Column("result", String(8), nullable=False),  # created | replaced
+    Index("ix_roll_call_revisions_session", "class_id", "date", "session"),
+)
+
 marks = Table(
     "marks",
     metadata,
