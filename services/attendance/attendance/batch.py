@@ -18,14 +18,14 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal
 from shared.errors import Invalid, Problem, field_errors
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import roll_call_revisions
+from attendance.adapters.tables import marks, roll_call_revisions, roll_calls
 from attendance.entrypoints.schemas import BatchRollCallIn, BatchRollCallRef, BatchResult, RejectedItem
 from attendance.handlers import store_roll_call
 from attendance.settings import AttendanceSettings
@@ -56,11 +56,25 @@ def _invalid_item(item: RejectedItem) -> Invalid:
     return Invalid(f"{first['field'] or 'roll call'}: {first['message']}", errors=errors)
 
 
-async def _earlier_send(uow: UnitOfWork, client_id: str) -> Any:
-    return (await uow.session.execute(
+async def _earlier_send(uow: UnitOfWork, client_id: str) -> tuple[str | None, BatchRollCallRef] | None:
+    """(fingerprint, what it stored) of an earlier send with this client_id: the roll call it
+    still is, or a revision a later send replaced."""
+    current = (await uow.session.execute(
+        select(roll_calls.c.id, roll_calls.c.fingerprint, roll_calls.c.class_id, roll_calls.c.date,
+               roll_calls.c.session).where(roll_calls.c.client_id == client_id))).first()
+    if current is not None:
+        count = (await uow.session.execute(
+            select(func.count()).where(marks.c.roll_call_id == current.id))).scalar_one()
+        return current.fingerprint, BatchRollCallRef(class_id=current.class_id, date=current.date,
+                                                     session=current.session, marks=count)
+    replaced = (await uow.session.execute(
         select(roll_call_revisions.c.fingerprint, roll_call_revisions.c.class_id, roll_call_revisions.c.date,
                roll_call_revisions.c.session, roll_call_revisions.c.marks)
-        .where(roll_call_revisions.c.client_id == client_id))).first()
+        .where(roll_call_revisions.c.client_id == client_id).limit(1))).first()
+    if replaced is None:
+        return None
+    return replaced.fingerprint, BatchRollCallRef(class_id=replaced.class_id, date=replaced.date,
+                                                  session=replaced.session, marks=len(json.loads(replaced.marks)))
 
 
 async def _one(uow: UnitOfWork, settings: AttendanceSettings, index: int, item: BatchRollCallIn | RejectedItem,
@@ -72,14 +86,12 @@ async def _one(uow: UnitOfWork, settings: AttendanceSettings, index: int, item: 
     for _attempt in range(2):  # a second go only when a concurrent send of this client_id won the race
         earlier = await _earlier_send(uow, client_id)
         if earlier is not None:
-            if earlier.fingerprint != fingerprint:
+            if earlier[0] != fingerprint:
                 reused = Invalid(f"client_id {client_id} was sent before with another roll call; a new send "
                                  "needs a new client_id", errors=[{"field": "client_id", "pointer": "/client_id",
                                                                    "message": "already used for another roll call"}])
                 return BatchResult(index=index, client_id=client_id, result="rejected", problem=_problem(reused, index))
-            return BatchResult(index=index, client_id=client_id, result="unchanged", roll_call=BatchRollCallRef(
-                class_id=earlier.class_id, date=earlier.date, session=earlier.session,
-                marks=len(json.loads(earlier.marks))))
+            return BatchResult(index=index, client_id=client_id, result="unchanged", roll_call=earlier[1])
         try:
             async with uow.savepoint():
                 stored = await store_roll_call(uow, settings, item, caller, client_id=client_id,

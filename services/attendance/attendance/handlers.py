@@ -144,7 +144,7 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
 async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn, caller: Principal, *,
                           client_id: str | None = None, fingerprint: str | None = None) -> dict[str, Any]:
     """A roll call for a class-session, replacing the one received before (the last received
-    wins, whatever the devices' clocks say); every send is kept as a revision. Not committed."""
+    wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
     ids = [m.student_id for m in cmd.marks]
     known = {
         r.student_id: r
@@ -182,7 +182,8 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     calendar = await calendar_of(uow, settings, place.org_path)
     at = calendar.session_at(cmd.date, cmd.session)
     roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
-                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at}
+                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at,
+                 "sender": caller.subject, "client_id": client_id, "fingerprint": fingerprint}
     # Most roll calls are new: try the insert first, and look for the one to replace only when the
     # (class, date, session) is taken.
     roll_call_id = (await uow.session.execute(
@@ -190,12 +191,20 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     )).scalar_one_or_none()
     replaced = roll_call_id is None
     if replaced:
-        existing = (await uow.session.execute(
-            select(roll_calls.c.id).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
-                                          roll_calls.c.session == cmd.session))).scalar_one()
+        before = (await uow.session.execute(
+            select(roll_calls).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
+                                     roll_calls.c.session == cmd.session))).one()
+        existing = before.id
+        earlier = (await uow.session.execute(
+            select(marks.c.student_id, marks.c.status).where(marks.c.roll_call_id == existing))).all()
         # Re-posting replaces the roll call: every student named before or now is recomputed.
-        affected = set(ids) | set((await uow.session.execute(
-            select(marks.c.student_id).where(marks.c.roll_call_id == existing))).scalars())
+        affected = set(ids) | {m.student_id for m in earlier}
+        # The replaced send is kept, with who sent it and when (the last received wins).
+        await uow.session.execute(insert(roll_call_revisions).values(
+            client_id=before.client_id, class_id=before.class_id, date=before.date, session=before.session,
+            sender=before.sender, device_recorded_at=before.device_recorded_at, received_at=before.received_at,
+            fingerprint=before.fingerprint, replaced_at=roll_call["received_at"],
+            marks=json.dumps([{"student_id": m.student_id, "status": m.status} for m in earlier])))
         await uow.session.execute(delete(marks).where(marks.c.roll_call_id == existing))
         await uow.session.execute(delete(roll_calls).where(roll_calls.c.id == existing))
         roll_call_id = (await uow.session.execute(
@@ -208,11 +217,6 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
-    await uow.session.execute(insert(roll_call_revisions).values(
-        client_id=client_id, class_id=cmd.class_id, date=cmd.date, session=cmd.session, sender=caller.subject,
-        device_recorded_at=cmd.recorded_at, received_at=roll_call["received_at"], fingerprint=fingerprint,
-        marks=json.dumps([{"student_id": m.student_id, "status": m.status} for m in cmd.marks]),
-        result="replaced" if replaced else "created"))
     return {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
             "marks": len(cmd.marks), "replaced": replaced}
 

@@ -262,7 +262,7 @@ class RollCallBatchOut(BaseModel):
 
 class RevisionOut(BaseModel):
     client_id: str | None
-    sender: str
+    sender: str | None = Field(description="the token subject that sent it (null for sends before senders were kept)")
     device_recorded_at: datetime | None = Field(description="the device's clock, as sent; never trusted")
     received_at: datetime
     result: Literal["created", "replaced"]
