@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
@@ -77,6 +77,40 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
             k: d.get(k) for k in ("status", "previous_status", "effective_on", "reason", "school_code")})
 
 
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The child's flags now: the directory and the open case (the ledger filters on them)."""
+    d = event.data
+    flags = d.get("flags") or []
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(flags=flags))
+    await uow.session.execute(update(cases).where(cases.c.student_id == d["student_id"], cases.c.status != "closed")
+                              .values(flags=path_key(flags)))
+
+
+async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+    """Two records of one child made one: every case of the merged id becomes the kept id's. One
+    child, one case: if both had an open case, the merged record's is closed with the outcome
+    `merged`, each timeline naming the other, so nothing done on either is lost."""
+    d = event.data
+    kept, merged = d["kept_id"], d["merged_id"]
+    kept_open, merged_open = await _open_case_of(uow, kept), await _open_case_of(uow, merged)
+    now = uow.clock.now()
+    if kept_open and merged_open:
+        before = (await uow.session.execute(select(cases.c.status).where(cases.c.id == merged_open))).scalar_one()
+        await uow.session.execute(update(cases).where(cases.c.id == merged_open).values(
+            status=CaseStatus.closed.value, outcome="merged", closed_at=now, updated_at=now))
+        await _add_timeline(uow, merged_open, "merged_into", {"case_id": kept_open, "student_id": kept}, at=now)
+        await _add_timeline(uow, kept_open, "case_merged", {"case_id": merged_open, "student_id": merged}, at=now)
+        uow.emit(topic=TOPIC_CASES, type=CASE_CLOSED, subject=kept,
+                 data={"case_id": merged_open, "student_id": kept, "status": CaseStatus.closed.value,
+                       "previous_status": before, "outcome": "merged", "at": now, "actor": SYSTEM})
+    await uow.session.execute(update(cases).where(cases.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(delete(students).where(students.c.student_id == merged))
+    still_open = kept_open or merged_open
+    if still_open:
+        await _add_timeline(uow, still_open, "student_merged", {"kept_id": kept, "merged_id": merged,
+                                                                "reason": d.get("reason")}, at=now)
+
+
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
     """A class moved up a grade at year end: its children's grade in the directory follows."""
     d = event.data
@@ -133,10 +167,15 @@ async def on_suspected_out_of_school(uow: UnitOfWork, event: Event) -> None:
 async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
     """Open the student's case and issue both dual reports, or, if a case is already open, add
     the new episode to its timeline. The partial unique index on open cases backs this up: a
-    racing replica's insert fails, its consumer retries and takes the timeline branch."""
+    racing replica's insert fails, its consumer retries and takes the timeline branch.
+
+    An alarm `detected_late` (the register was typed in after the child came back, or left the
+    roll) opens its case with that end already on the timeline: the case is to be verified and
+    closed with the return as its evidence."""
     d = event.data
     absence = {k: d.get(k) for k in ("episode_id", "episode_started_at", "hours", "absent_sessions",
-                                      "last_absent_at", "threshold_hours", "counting")}
+                                      "last_absent_at", "threshold_hours", "counting", "due_at", "observed_at",
+                                      "detected_late")}
     student = await _student(uow, d["student_id"])
     # The event's own placement first: the registry topic may not have been read yet.
     placement = {k: d.get(k) for k in PLACEMENT}
@@ -144,6 +183,9 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
     case_id = await _open_or_join(uow, student_id=d["student_id"], origin="absence", detail=absence,
                                   placement=placement, child=_child_of(student, grade=d.get("grade")),
                                   episode_id=d.get("episode_id"), absence=absence)
+    if d.get("detected_late") and d.get("ended_at"):
+        await _note_return(uow, case_id or await _open_case_of(uow, d["student_id"]), episode_id=d.get("episode_id"),
+                           reason=d.get("end_reason") or "returned", returned_at=d["ended_at"])
     if case_id is None:
         return
     now = uow.clock.now()
@@ -185,13 +227,27 @@ async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
         cases.c.student_id == d["student_id"], cases.c.status != CaseStatus.closed.value))).mappings().first()
     if case is None:
         return
-    await _add_timeline(uow, case["id"], RETURN_TIMELINE.get(reason, "student_returned"), {
-        "returned_at": d.get("returned_at"), "episode_id": d.get("episode_id"), "reason": reason})
+    if not await _note_return(uow, case["id"], episode_id=d.get("episode_id"), reason=reason,
+                              returned_at=d.get("returned_at")):
+        return
     if case["status"] == CaseStatus.persuading.value and reason == "returned":
         returned_on = str(d["returned_at"])[:10]
         await _move(uow, case, CaseStatus.returned, actor=SYSTEM, reason=None, note="confirmed by attendance",
                     evidence={"returned_on": returned_on, "confirmed_by": "attendance",
                               "episode_id": d.get("episode_id")})
+
+
+async def _note_return(uow: UnitOfWork, case_id: str, *, episode_id: str | None, reason: str,
+                       returned_at: Any) -> bool:
+    """Put an episode's end on the case's timeline once: a late-detected alarm brings its end
+    along, and the `student.returned` that follows it says the same again."""
+    kind = RETURN_TIMELINE.get(reason, "student_returned")
+    noted = (await uow.session.execute(select(timeline.c.detail).where(
+        timeline.c.case_id == case_id, timeline.c.kind == kind))).scalars()
+    if episode_id is not None and any((detail or {}).get("episode_id") == episode_id for detail in noted):
+        return False
+    await _add_timeline(uow, case_id, kind, {"returned_at": returned_at, "episode_id": episode_id, "reason": reason})
+    return True
 
 
 # --- opening ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import and_, delete, literal, select, update
 from sqlalchemy import case as when
 
 from shared.auth import path_key
@@ -107,6 +107,26 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The flags as they are after the change: the ledgers (poor households...) follow them."""
+    d = event.data
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(
+        flags="|" + "|".join(d.get("flags") or []) + "|"))
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
+async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+    """Two records of one child made one: the merged id's status history, cases, episodes and
+    overdue transfers are the kept id's, and its current row goes (the child was counted twice;
+    now once, with both histories)."""
+    d = event.data
+    kept, merged = d["kept_id"], d["merged_id"]
+    for table in (student_statuses, cases, absence_episodes, overdue_transfers):
+        await uow.session.execute(update(table).where(table.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(delete(students).where(students.c.student_id == merged))
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
     """A class moved up a grade from the event's day: recorded for figures as of any day, and
     applied to the current grade of the children placed in the class before it."""
@@ -148,6 +168,18 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
         episode_id=d.get("episode_id") or event.id, student_id=d["student_id"], path=path,
         level=await _level(uow, path, d.get("grade")), started_at=_instant(d.get("episode_started_at"), event.time),
         reached_at=event.time))
+    await _advance(uow, TOPIC_ATTENDANCE, event)
+
+
+async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
+    """A withdrawn alarm (a correction showed the threshold was not reached) leaves the counts it
+    entered. A return or a child leaving the roll changes no count: the alarm stood. The
+    threshold event comes first (same key, same partition), so the row is there to mark."""
+    d = event.data
+    if d.get("reason") == "withdrawn":
+        await uow.session.execute(update(absence_episodes).where(
+            absence_episodes.c.episode_id == d["episode_id"], absence_episodes.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=_instant(d.get("returned_at"), event.time)))
     await _advance(uow, TOPIC_ATTENDANCE, event)
 
 
@@ -213,9 +245,12 @@ HANDLERS = {
     "baoxue.registry.org.registered": on_org_registered,
     "baoxue.registry.student.enrolled": on_student_enrolled,
     "baoxue.registry.student.status_changed": on_student_status_changed,
+    "baoxue.registry.student.flags_changed": on_student_flags_changed,
+    "baoxue.registry.student.merged": on_student_merged,
     "baoxue.registry.class.promoted": on_class_promoted,
     "baoxue.registry.transfer.overdue": on_transfer_overdue,
     "baoxue.attendance.absence.threshold_reached": on_threshold_reached,
+    "baoxue.attendance.student.returned": on_student_returned,
     "baoxue.cases.case.opened": on_case_opened,
     "baoxue.cases.case.status_changed": on_case_status_changed,
     "baoxue.cases.case.closed": on_case_status_changed,

@@ -1,12 +1,12 @@
 """idempotency keys: a POST retried with the same Idempotency-Key gets its first answer
 
 Revision ID: 0009_idempotency
-Revises: 0004
+Revises: 0006_population_truth
 """
 from shared.migration_steps import idempotency_v1
 
 revision = "0009_idempotency"
-down_revision = "0004"
+down_revision = "0006_population_truth"
 branch_labels = None
 depends_on = None
 
