@@ -121,3 +121,30 @@ async def test_two_devices_on_one_session_the_last_received_wins_and_every_send_
         def by_child(marks_):
             return sorted(marks_, key=lambda m: m["student_id"])
         assert by_child(revisions[0]["marks"]) == by_child(first["marks"])
+
+
+async def test_a_fortnight_synced_in_batches_with_detector_passes_between_raises_what_the_data_supports(databases):
+    """Issue 13's fortnight (tests/integration/test_late_register.py) sent by a tablet as
+    batches of random sizes in a shuffled order, the detector passing after every batch: the
+    alarms are those of the complete data, A alone, once."""
+    import random
+
+    from tests.integration.test_detector import THRESHOLD
+    from tests.integration.test_late_register import FORTNIGHT, approve, enroll, register, sick_leave
+
+    rng = random.Random(25)
+    async with a_school(databases, FixedClock(local(23, 18))) as school:
+        a, b, c = await enroll(school, 3)
+        await approve(school, await sick_leave(school, c))
+        register_ = register(a, b, c)
+        items = [item(day, session, register_[day]) for day in FORTNIGHT for session in ("am", "pm")]
+        rng.shuffle(items)
+        while items:
+            size = rng.randint(1, 6)
+            batch, items = items[:size], items[size:]
+            r = await school.client.post("/v1/roll-calls/batch", json={"roll_calls": batch}, headers=HEAD)
+            assert {x["result"] for x in r.json()["results"]} == {"created"}, r.text
+            await school.detect()
+        assert [e["subject"] for e in await school.emitted(THRESHOLD)] == [a]
+        for student in (b, c):
+            assert (await school.absence(student))["threshold_reached"] is False
