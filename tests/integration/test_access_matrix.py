@@ -258,13 +258,18 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/calendars/{p.codes['school']}/entries", {"entries": [{"date": "2026-10-01", "kind": "holiday"}]}),
     ("GET", "/v1/classes/{class_id}/roll-calls"): lambda w, r, p: (f"/v1/classes/{p.class_id}/roll-calls", None),
     ("GET", "/v1/leaves"): lambda w, r, p: ("/v1/leaves?limit=500", None),
-    ("POST", "/v1/leaves/{leave_id}/approve"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['approve']}/approve", {}),
-    ("POST", "/v1/leaves/{leave_id}/reject"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['reject']}/reject", None),
+    # A decision is final: each allowed role (head teacher, school office) decides a leave of its own.
+    ("POST", "/v1/leaves/{leave_id}/approve"): lambda w, r, p: (f"/v1/leaves/{take(w, p, 'approve')}/approve", {}),
+    ("POST", "/v1/leaves/{leave_id}/reject"): lambda w, r, p: (f"/v1/leaves/{take(w, p, 'reject')}/reject", None),
     ("GET", "/v1/students/{student_id}/attendance"): lambda w, r, p: (f"/v1/students/{p.student_id}/attendance", None),
     ("GET", "/v1/schools/{school_code}/attendance"): lambda w, r, p: (f"/v1/schools/{p.codes['school']}/attendance", None),
     ("POST", "/v1/roll-calls"): lambda w, r, p: ("/v1/roll-calls", {
         "school_code": p.codes["school"], "class_id": p.class_id, "date": "2026-11-16", "session": "am",
         "marks": [{"student_id": p.student_id, "status": "present"}]}),
+    # Scope is per item: the batch answers 200, an item for a class outside scope is rejected 404.
+    ("POST", "/v1/roll-calls/batch"): lambda w, r, p: ("/v1/roll-calls/batch", {"roll_calls": [{
+        "client_id": str(uuid.uuid4()), "school_code": p.codes["school"], "class_id": p.class_id,
+        "date": "2026-11-16", "session": "pm", "marks": [{"student_id": p.student_id, "status": "present"}]}]}),
     ("POST", "/v1/leaves"): lambda w, r, p: ("/v1/leaves", {
         "student_id": p.student_id, "start": "2026-11-16T00:00:00Z", "end": "2026-11-16T09:00:00Z", "reason": "病假"}),
     ("GET", "/v1/students/{student_id}/absence"): lambda w, r, p: (f"/v1/students/{p.student_id}/absence", None),
@@ -423,10 +428,13 @@ async def _seed(service: str, client, world: World) -> None:
 
             school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
             for decision in ("approve", "reject"):
-                async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                    leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
-                        student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
-                        reason="病假"), school)
+                place.pools[decision] = []
+                for _ in range(3):
+                    async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                        leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
+                            student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
+                            reason="病假"), school)
+                    place.pools[decision].append(leave["id"])
                 place.leave_ids[decision] = leave["id"]
         if service == "cases":
             for level in ("city", "province"):

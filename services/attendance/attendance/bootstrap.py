@@ -37,4 +37,5 @@ def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | Non
         handlers=wired,
         jobs=[run_detector],
         clock=clock,
+        body_limits={"/v1/roll-calls/batch": settings.roll_call_batch_max_bytes},
     )

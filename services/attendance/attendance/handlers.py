@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, NamedTuple
@@ -11,19 +12,19 @@ import structlog
 from sqlalchemy import String, bindparam, case, cast, delete, func, insert, or_, select, update
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound, Problem
 from shared.sql import among, insert_ignoring_conflicts, insert_many, upsert
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import (
-    LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_calls, roster,
+    LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_call_revisions, roll_calls, roster,
 )
 from attendance.domain import chronic, clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
-from attendance.domain.leave import IllegalTransition, LeaveStatus, decide
+from attendance.domain.leave import IllegalTransition, LeaveDays, LeaveStatus, chained_school_days, decide
 from attendance.entrypoints.schemas import CalendarEntriesIn, CalendarIn, LeaveIn, RollCallIn
 from attendance.settings import AttendanceSettings
 
@@ -237,6 +238,15 @@ async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal)
 
 async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn,
                            caller: Principal) -> dict[str, Any]:
+    stored = await store_roll_call(uow, settings, cmd, caller)
+    await uow.commit()
+    return stored
+
+
+async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn, caller: Principal, *,
+                          client_id: str | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+    """A roll call for a class-session, replacing the one received before (the last received
+    wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
     ids = [m.student_id for m in cmd.marks]
     known = {
         r.student_id: r
@@ -278,7 +288,8 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     calendar = await calendar_of(uow, settings, place.org_path)
     at = calendar.session_at(cmd.date, cmd.session)
     roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
-                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at}
+                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at,
+                 "sender": caller.subject, "client_id": client_id, "fingerprint": fingerprint}
     # Most roll calls are new: try the insert first, and look for the one to replace only when the
     # (class, date, session) is taken.
     roll_call_id = (await uow.session.execute(
@@ -286,12 +297,20 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     )).scalar_one_or_none()
     replaced = roll_call_id is None
     if replaced:
-        existing = (await uow.session.execute(
-            select(roll_calls.c.id).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
-                                          roll_calls.c.session == cmd.session))).scalar_one()
+        before = (await uow.session.execute(
+            select(roll_calls).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
+                                     roll_calls.c.session == cmd.session))).one()
+        existing = before.id
+        earlier = (await uow.session.execute(
+            select(marks.c.student_id, marks.c.status).where(marks.c.roll_call_id == existing))).all()
         # Re-posting replaces the roll call: every student named before or now is recomputed.
-        affected = set(ids) | set((await uow.session.execute(
-            select(marks.c.student_id).where(marks.c.roll_call_id == existing))).scalars())
+        affected = set(ids) | {m.student_id for m in earlier}
+        # The replaced send is kept, with who sent it and when (the last received wins).
+        await uow.session.execute(insert(roll_call_revisions).values(
+            client_id=before.client_id, class_id=before.class_id, date=before.date, session=before.session,
+            sender=before.sender, device_recorded_at=before.device_recorded_at, received_at=before.received_at,
+            fingerprint=before.fingerprint, replaced_at=roll_call["received_at"],
+            marks=json.dumps([{"student_id": m.student_id, "status": m.status} for m in earlier])))
         await uow.session.execute(delete(marks).where(marks.c.roll_call_id == existing))
         await uow.session.execute(delete(roll_calls).where(roll_calls.c.id == existing))
         roll_call_id = (await uow.session.execute(
@@ -304,7 +323,6 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
-    await uow.commit()
     return {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
             "marks": len(cmd.marks), "replaced": replaced}
 
@@ -344,7 +362,7 @@ async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: Leave
                       errors=[{"field": "start", "pointer": "/start", "message": "not attending (status) on that date"}])
     row = {"id": str(uuid.uuid4()), "student_id": cmd.student_id, "start": cmd.start, "end": cmd.end,
            "reason": cmd.reason, "status": LeaveStatus.requested.value, "requested_by": caller.subject,
-           "created_at": uow.clock.now()}
+           "requested_via": cmd.requested_via, "created_at": uow.clock.now()}
     await uow.session.execute(insert(leaves).values(**row))
     await uow.commit()
     return row
@@ -358,13 +376,15 @@ async def decide_leave(uow: UnitOfWork, settings: AttendanceSettings, leave_id: 
     if row is None:
         raise NotFound(f"no leave with id {leave_id}")
     try:
-        await _student_in_scope(uow, row.student_id, caller)
+        student = await _student_in_scope(uow, row.student_id, caller)
     except NotFound:
         raise NotFound(f"no leave with id {leave_id}") from None
     try:
         status = decide(LeaveStatus(row.status), target)
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from None
+    if caller.role is Role.head_teacher:
+        await _within_head_teacher_allowance(uow, settings, row, student.org_path)
     decision = {"status": status.value, "decided_by": caller.subject, "decided_at": uow.clock.now(),
                 "decision_note": note}
     await uow.session.execute(update(leaves).where(leaves.c.id == leave_id).values(**decision))
@@ -372,6 +392,32 @@ async def decide_leave(uow: UnitOfWork, settings: AttendanceSettings, leave_id: 
         await sync_episodes(uow, settings, [row.student_id])
     await uow.commit()
     return {**row._asdict(), **decision}
+
+
+class NeedsSchoolOffice(Problem):
+    status, slug, title = 403, "leave-needs-school-office", "Leave this long is the school office's to decide"
+
+
+async def _within_head_teacher_allowance(uow: UnitOfWork, settings: AttendanceSettings, leave: Any,
+                                         org_path: list[str]) -> None:
+    """A head teacher decides leave of up to ``head_teacher_leave_max_days`` school days, counted
+    with the child's approved leave consecutive with it (so the allowance cannot be split into
+    one-day slices); beyond that the school office decides."""
+    calendar = await calendar_of(uow, settings, org_path)
+
+    def days(start: datetime, end: datetime) -> LeaveDays:
+        return LeaveDays(calendar.local_date(start), calendar.local_date(end - timedelta(microseconds=1)))
+
+    approved = (await uow.session.execute(select(leaves.c.start, leaves.c.end).where(
+        leaves.c.student_id == leave.student_id, leaves.c.status == LeaveStatus.approved.value,
+        leaves.c.id != leave.id))).all()
+    total = chained_school_days(days(leave.start, leave.end), [days(a.start, a.end) for a in approved],
+                                calendar.is_school_day)
+    cap = settings.head_teacher_leave_max_days
+    if total > cap:
+        raise NeedsSchoolOffice(
+            f"this leave makes {total} school days with the child's consecutive leave; a head teacher decides "
+            f"up to {cap}: the school office (school_staff) decides this one", school_days=total, allowance=cap)
 
 
 # --- calendars -----------------------------------------------------------------------------

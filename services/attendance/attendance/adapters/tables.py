@@ -71,7 +71,32 @@ roll_calls = Table(
     # Device time is recorded, never trusted; received_at is the server's.
     Column("device_recorded_at", UtcDateTime(), nullable=True),
     Column("received_at", UtcDateTime(), nullable=False),
+    # Who sent it (the token's subject), and for a batch item the device's id for the send and a
+    # digest of it, to tell a resend (unchanged) from a new send.
+    Column("sender", String(200), nullable=True),
+    Column("client_id", String(36), nullable=True, unique=True),
+    Column("fingerprint", String(64), nullable=True),
     UniqueConstraint("class_id", "date", "session", name="uq_roll_call_session"),
+)
+
+# The sends a later send of the same class-session replaced (the last received wins; the
+# current one is the roll_calls row), with who sent them, the device's clock and the receipt
+# time. Written only on a replacement, so a first send costs no extra statement.
+roll_call_revisions = Table(
+    "roll_call_revisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("client_id", String(36), nullable=True, index=True),
+    Column("class_id", String(36), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("session", String(2), nullable=False),
+    Column("sender", String(200), nullable=True),  # NULL: sent before senders were recorded
+    Column("device_recorded_at", UtcDateTime(), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("fingerprint", String(64), nullable=True),
+    Column("marks", Text, nullable=False),  # JSON [{"student_id", "status"}, ...] as sent
+    Column("replaced_at", UtcDateTime(), nullable=False),
+    Index("ix_roll_call_revisions_session", "class_id", "date", "session"),
 )
 
 marks = Table(
@@ -95,6 +120,7 @@ leaves = Table(
     Column("status", String(16), nullable=False),  # requested | approved | rejected
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
     Column("requested_by", String(128), nullable=True),
+    Column("requested_via", String(16), nullable=True),  # guardian_phone | in_person | note
     Column("decided_by", String(128), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("decision_note", Text, nullable=True),
