@@ -20,6 +20,7 @@ from shared.uow import UnitOfWork
 from attendance.adapters.tables import (
     LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_calls, roster,
 )
+from attendance import completeness
 from attendance.domain import chronic, clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
@@ -39,7 +40,7 @@ SINCE_EVER = date(1900, 1, 1)
 
 # --- registry events -----------------------------------------------------------------------
 
-async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
+async def on_student_enrolled(uow: UnitOfWork, event: Event, *, settings: AttendanceSettings | None = None) -> None:
     d = event.data
     status = d.get("status", "enrolled")
     values = {
@@ -48,6 +49,9 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         "status": status, "updated_at": uow.clock.now(),
     }
     await upsert(uow.session, roster, {"student_id": d["student_id"]}, values)
+    # Wired with the settings (bootstrap); a caller without them gets the service's default zone.
+    zone = settings.timezone if settings is not None else AttendanceSettings.model_fields["timezone"].default
+    await completeness.school_heard_of(uow, zone, d["school_code"], d["org_path"], d.get("org_chain", []))
     # The first placement stands for every date before it, so its date matters only to a record
     # enrolled again; an event without `enrolled_on` (an older producer's) is placed since ever.
     await _place(uow, d["student_id"], _date_of(d.get("enrolled_on"), SINCE_EVER),
@@ -257,6 +261,9 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     # One statement for the whole class, not one per student.
     await insert_many(uow.session, marks, [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at,
                                             "status": m.status} for m in cmd.marks])
+    await completeness.roll_call_stored(
+        uow, settings, calendar, roll_call_id=roll_call_id, school_code=cmd.school_code, class_id=cmd.class_id,
+        day=cmd.date, session=cmd.session, at=at, statuses=[m.status for m in cmd.marks], replaced=replaced)
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
@@ -383,7 +390,17 @@ def describe(cal: Calendar) -> dict[str, Any]:
             "terms": [{"name": t.name, "start": t.start.isoformat(), "end": t.end.isoformat()} for t in cal.terms],
             "holidays": sorted(d.isoformat() for d, k in cal.days.items() if k == "holiday"),
             "make_up_days": sorted(d.isoformat() for d, k in cal.days.items() if k == "school_day"),
-            "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()}}
+            "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()},
+            "roll_calls": _roll_calls_expected(cal)}
+
+
+def _roll_calls_expected(cal: Calendar) -> dict[str, Any]:
+    """Whether this calendar expects roll calls at all, and from when: without a stored term
+    nothing is expected (a vacation would otherwise be a flood of missing roll calls)."""
+    return {"expected": bool(cal.terms),
+            "reason": None if cal.terms else "no term stored: no roll call is expected until a term is",
+            "from": cal.roll_calls_from.isoformat() if cal.roll_calls_from else None,
+            "from_default": "the school's first roster day", "sync_interval_days": cal.sync_interval_days}
 
 
 class Inputs(NamedTuple):
@@ -523,10 +540,14 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
     )).first()
     now = uow.clock.now()
     hours = 0.0
+    unrecorded = 0
     if row is not None:
         got = await _inputs(uow, settings, [student_id], with_marks=False)
-        hours = clock.counted_hours(row.started_at, now, got.calendars[student_id], settings.absence_counting,
-                                    got.leaves[student_id])
+        cal = got.calendars[student_id]
+        hours = clock.counted_hours(row.started_at, now, cal, settings.absence_counting, got.leaves[student_id])
+        # Sessions of the episode nobody took a roll call for: the child may have been in class.
+        unrecorded = await completeness.unrecorded_in_episode(uow, settings, cal, got.places[student_id].class_id,
+                                                              row.started_at, now)
     return {
         "student_id": student_id,
         "since": row.started_at if row else None,
@@ -542,6 +563,7 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
         "due_at": row.due_at if row else None,
         "observed_at": row.observed_at if row else None,
         "threshold_fired_at": row.threshold_fired_at if row else None,
+        "unrecorded_sessions": unrecorded,
     }
 
 

@@ -28,3 +28,11 @@ class AttendanceSettings(ServiceSettings):
     # school calendar may set its own.
     session_am_starts: time = time(8, 0)
     session_pm_starts: time = time(14, 0)
+    # Roll-call completeness (动态监测): a session with no roll call this long after it starts
+    # (plus the school's sync interval) is missing; a class missing every session of this many
+    # consecutive school days is escalated to its township; the sweep's interval, and how far
+    # back it looks (a sweep down longer than that loses nothing newer).
+    roll_call_due_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    roll_call_missing_alert_days: int = Field(default=2, ge=1, le=30)
+    roll_call_sweep_interval_s: float = Field(default=300.0, gt=0)
+    roll_call_lookback_days: int = Field(default=31, ge=1, le=366)

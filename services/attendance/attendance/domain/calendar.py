@@ -34,6 +34,12 @@ class Calendar:
     terms: tuple[Term, ...] = ()  # none known: every date is in term
     days: Mapping[date, DayKind] = field(default_factory=dict)  # holidays and make-up days (调休)
     sessions: Mapping[str, time] = field(default_factory=lambda: {"am": time(8, 0), "pm": time(14, 0)})
+    # Roll calls are expected from this date (null: from the school's first roster day), so a
+    # county adopting the system is not buried in missing history.
+    roll_calls_from: date | None = None
+    # A teaching point that syncs its tablet weekly: its sessions are judged missing this many
+    # days later than the others.
+    sync_interval_days: int = 0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -114,11 +120,18 @@ def layered(docs: Iterable[Mapping[str, Any]], *, timezone_name: str, am: time, 
     terms: tuple[Term, ...] = ()
     days: dict[date, DayKind] = {}
     sessions = {"am": am, "pm": pm}
+    roll_calls_from: date | None = None
+    sync_interval_days = 0
     for doc in docs:
+        if doc.get("roll_calls_from"):
+            roll_calls_from = date.fromisoformat(doc["roll_calls_from"])
+        if doc.get("sync_interval_days") is not None:
+            sync_interval_days = int(doc["sync_interval_days"])
         if doc.get("weekdays") is not None:
             weekdays = frozenset(doc["weekdays"])
         terms = _terms(doc) or terms
         days.update(_days(doc))
         for name, value in (doc.get("sessions") or {}).items():
             sessions[name] = time.fromisoformat(value)
-    return Calendar(timezone=timezone_name, weekdays=weekdays, terms=terms, days=days, sessions=sessions)
+    return Calendar(timezone=timezone_name, weekdays=weekdays, terms=terms, days=days, sessions=sessions,
+                    roll_calls_from=roll_calls_from, sync_interval_days=sync_interval_days)

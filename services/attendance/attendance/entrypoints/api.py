@@ -16,11 +16,11 @@ from shared.errors import Invalid, field_errors
 from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 
-from attendance import handlers, views
+from attendance import completeness, handlers, views
 from attendance.domain.leave import LeaveStatus
 from attendance.entrypoints.schemas import (
     AbsenceOut, AttendanceOut, CalendarEntriesIn, CalendarIn, DailyRate, LeaveDecisionIn, LeaveIn, LeaveOut,
-    RollCallIn, RollCallOut, RollCallSummary,
+    MissingRollCall, RollCallIn, RollCallOut, RollCallSummary,
 )
 
 router = APIRouter(prefix="/v1")
@@ -82,6 +82,19 @@ async def post_roll_call(body: RollCallIn, uow: UoWDep, request: Request, caller
     may enter a paper roll call on a school's behalf). Re-posting the same (class, date, session)
     replaces it; the absence clock of every student named is recomputed."""
     return await handlers.record_roll_call(uow, _settings(request), body, caller)
+
+
+@router.get("/roll-calls/missing", response_model=Page[MissingRollCall], tags=["roll calls"],
+            **access(PEOPLE, scope="list"))
+async def get_missing_roll_calls(uow: UoWDep, request: Request, page: PageDep, caller: PrincipalDep,
+                                 org_code: str | None = None,
+                                 start: Annotated[date | None, Query(alias="from")] = None,
+                                 end: Annotated[date | None, Query(alias="to")] = None):
+    """Class-sessions whose roll call was missing (动态监测), newest first, in the caller's scope:
+    head teachers their classes, school staff their school, officials their region. A session
+    filled later stays listed with `filled_late`. Default: the last 30 days."""
+    return await completeness.missing_list(uow, _settings(request), page, caller, org_code=org_code,
+                                           start=start, end=end)
 
 
 @router.get("/classes/{class_id}/roll-calls", response_model=Page[RollCallSummary], tags=["roll calls"],
