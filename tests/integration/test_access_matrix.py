@@ -228,6 +228,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
     ("GET", "/v1/reports/weekly"): lambda w, r, p: (
         f"/v1/reports/weekly?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
+    ("GET", "/v1/reports/roll-call-completeness"): lambda w, r, p: (
+        f"/v1/reports/roll-call-completeness?org_code={p.codes[LEVEL.get(r, 'county')]}&from=2026-11-16&to=2026-11-20",
+        None),
     ("GET", "/v1/reports/weekly/{org_code}/{week}.html"): lambda w, r, p: (
         f"/v1/reports/weekly/{p.codes[LEVEL.get(r, 'county')]}/2026-W47.html", None),
     ("GET", "/v1/ledgers/{ledger}"): lambda w, r, p: (

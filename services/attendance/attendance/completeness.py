@@ -55,7 +55,7 @@ async def school_heard_of(uow: UnitOfWork, timezone_name: str, school_code: str,
 
 
 async def roll_call_stored(uow: UnitOfWork, settings: AttendanceSettings, calendar: Calendar, *, roll_call_id: int,
-                           school_code: str, class_id: str, day: date, session: str, at: datetime,
+                           school_code: str, org_path: list[str], class_id: str, day: date, session: str, at: datetime,
                            statuses: list[str], replaced: bool) -> None:
     """Announce a stored roll call (`roll_call.recorded`, reporting counts from it), and, when it
     fills a class-session the sweep had found missing, `roll_call.filled_late` once: the UPDATE
@@ -66,8 +66,8 @@ async def roll_call_stored(uow: UnitOfWork, settings: AttendanceSettings, calend
     # Every stored roll call is a fact of its own (a re-post replaces the marks, and reporting
     # keeps the last per class-session), so its id is fresh; the outbox row keeps it on replay.
     uow.emit(topic=TOPIC_ATTENDANCE, type=RECORDED, subject=class_id,
-             data={"class_id": class_id, "school_code": school_code, "date": day, "session": session,
-                   "session_at": at, "roll_call_id": roll_call_id, "received_at": now, "on_time": now <= deadline,
+             data={"class_id": class_id, "school_code": school_code, "org_path": org_path, "date": day,
+                   "session": session, "session_at": at, "roll_call_id": roll_call_id, "received_at": now, "on_time": now <= deadline,
                    "replaced": replaced, "expected": gaps.expects(calendar, day), "counts": counts,
                    "marks": len(statuses)})
     filled = (await uow.session.execute(

@@ -262,7 +262,8 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     await insert_many(uow.session, marks, [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at,
                                             "status": m.status} for m in cmd.marks])
     await completeness.roll_call_stored(
-        uow, settings, calendar, roll_call_id=roll_call_id, school_code=cmd.school_code, class_id=cmd.class_id,
+        uow, settings, calendar, roll_call_id=roll_call_id, school_code=cmd.school_code, org_path=place.org_path,
+        class_id=cmd.class_id,
         day=cmd.date, session=cmd.session, at=at, statuses=[m.status for m in cmd.marks], replaced=replaced)
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.

@@ -16,6 +16,7 @@ from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
+from reporting.completeness import LAGGING_BELOW, week_by_school
 from reporting.domain.cases import ages, open_at
 from reporting.domain.indicators import Indicator, case_standing, monitoring, responsibility
 from reporting.domain.rates import Targets
@@ -53,15 +54,17 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
         "totals": {"current": current[ALL], "previous": previous[ALL],
                    "change": _change(current[ALL], previous[ALL])},
         "townships": rows("township"), "schools": rows("school"),
-        "indicators": {"monitoring": _indicator(monitoring()),
+        "indicators": {"monitoring": _indicator(monitoring(await week_by_school(uow, org.under, week.friday),
+                                                           LAGGING_BELOW), kinds),
                        "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY)))},
         "as_of": await as_of(uow),
     }
 
 
-def _indicator(indicator: Indicator) -> dict[str, Any]:
+def _indicator(indicator: Indicator, kinds: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     return {"name": indicator.name, "standing": indicator.standing,
-            "parts": {name: {**vars(p), "awaiting": list(p.awaiting)} for name, p in indicator.parts.items()}}
+            "parts": {name: {**vars(p), "awaiting": list(p.awaiting)} for name, p in indicator.parts.items()},
+            "lagging": [{**vars(s), "name": (kinds or {}).get(s.code, {}).get("name")} for s in indicator.lagging]}
 
 
 def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -23,7 +24,8 @@ from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_
 from reporting.ledgers import Filters, Ledger, ledger_rows
 from reporting.monthly import monthly
 from reporting.rankings import RankBy, Unit, circular, rankings
-from reporting.entrypoints.schemas import (Circular, LedgerRow, MonthlyReport, Rankings, Submission, Submissions,
+from reporting.completeness import Period as CompletenessPeriod, Unit as CompletenessUnit, completeness
+from reporting.entrypoints.schemas import (Circular, CompletenessReport, LedgerRow, MonthlyReport, Rankings, Submission, Submissions,
                                            SubmissionSummary, Summary, WeeklyReport, WeeklyStandings)
 from reporting.weekly import open_cases_trend, weekly
 
@@ -40,6 +42,19 @@ async def get_summary(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
     caller's region and any day, primary and junior middle apart. `as_of` is the time of the
     newest event the figures include."""
     return await summaries.summary(uow, org_code, caller, day=day, tz=tz, targets=runtime.settings.targets)
+
+
+@router.get("/reports/roll-call-completeness", response_model=CompletenessReport,
+            **access(Role.school_staff, OFFICIALS, scope="object"))
+async def get_roll_call_completeness(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode,
+                                     start: Annotated[date, Query(alias="from")],
+                                     end: Annotated[date, Query(alias="to")],
+                                     unit: CompletenessUnit = "school", period: CompletenessPeriod = "day"):
+    """Roll-call completeness (动态监测) under an org, per school, township or county and per day or
+    ISO week: class-sessions expected (am and pm on each school day inside a stored term, for each
+    class on the roll), taken, taken on time, and the two rates (null when nothing was expected).
+    Counted from attendance's roll_call.recorded and roll_call.missing."""
+    return await completeness(uow, org_code, caller, start=start, end=end, unit=unit, period=period)
 
 
 @router.get("/reports/weekly", response_model=WeeklyReport,
