@@ -117,3 +117,31 @@ async def test_a_teaching_point_is_chased_after_its_sync_interval_and_nothing_wi
         assert await swept(school) == (1, 0)  # Saturday 08:00 + 2 h + 7 days
         clock.set(local(21, 16, 0).astimezone(timezone.utc))
         assert await swept(school) == (1, 0)  # the run from Tuesday was escalated already
+
+
+async def test_the_national_calendar_lies_under_every_school_and_drives_both_clocks(databases):
+    """The county sets nothing: 中秋 (Fri 25 Sep 2026) and 国庆 (1-7 Oct) are not school days, the
+    make-up Saturday 10 Oct is (chinese-calendar). The school overrides one day (Sun 20 Sep, a
+    national make-up day, closed here). The 48-hour clock skips the same days."""
+    clock = FixedClock(local(14, 8, month=9))
+    async with a_school(databases, clock, roll_call_sweep_interval_s=3600) as school:
+        (away,) = await school.enroll(1)
+        r = await school.client.put(f"/v1/calendars/{SCHOOL}", json={
+            "terms": [{"name": "2026 autumn", "start": "2026-09-01", "end": "2027-01-22"}], "holidays": ["2026-09-20"]})
+        assert r.status_code == 200, r.text
+        clock.set(local(30, 8, 5, month=9).astimezone(timezone.utc))
+        await school.roll_call(30, "am", {away: "absent"}, month=9)
+        # Wed 30 Sep 08:00: 16 h on Wednesday, nothing for 1-7 Oct, 24 h on Thu 8, 8 h on Fri 9.
+        assert (await school.absence(away))["due_at"] == "2026-10-09T00:00:00Z"
+        clock.set(local(12, 12, month=10).astimezone(timezone.utc))
+        await swept(school)
+        days = {i["date"] for i in await missing_of(school.client, **{"from": "2026-09-01", "to": "2026-10-31"})}
+        assert "2026-10-10" in days and "2026-09-21" in days and "2026-09-14" in days and "2026-09-11" not in days
+        assert not {"2026-09-20", "2026-09-25", "2026-09-26"} & days
+        assert not {f"2026-10-0{d}" for d in range(1, 8)} & days
+        calendar = (await school.client.get(f"/v1/calendars/{SCHOOL}")).json()["effective"]
+        known = calendar["national"]
+        assert known["source"].startswith("chinese-calendar") and known["known_until"] == "2026-12-31"
+        assert "2026-10-01" in known["holidays"] and "2026-10-10" in known["make_up_days"]
+        # The term runs into 2027, which the library does not know yet: a warning, not a failure.
+        assert len(known["warnings"]) == 1 and "2027-01-22" in known["warnings"][0]

@@ -21,7 +21,7 @@ from attendance.adapters.tables import (
     LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_calls, roster,
 )
 from attendance import completeness
-from attendance.domain import chronic, clock
+from attendance.domain import chronic, clock, national
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
 from attendance.domain.leave import IllegalTransition, LeaveStatus, decide
@@ -156,8 +156,9 @@ async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
     docs = dict((await uow.session.execute(
         select(calendars.c.school_code, calendars.c.body).where(calendars.c.school_code.in_(codes)))).all()) \
         if codes else {}
+    base = national.DAYS if settings.national_calendar == "cn" else national.NONE
     return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,
-                       am=settings.session_am_starts, pm=settings.session_pm_starts) for p in paths}
+                       am=settings.session_am_starts, pm=settings.session_pm_starts, national=base) for p in paths}
 
 
 async def calendar_of(uow: UnitOfWork, settings: AttendanceSettings, org_path: list[str]) -> Calendar:
@@ -392,7 +393,23 @@ def describe(cal: Calendar) -> dict[str, Any]:
             "holidays": sorted(d.isoformat() for d, k in cal.days.items() if k == "holiday"),
             "make_up_days": sorted(d.isoformat() for d, k in cal.days.items() if k == "school_day"),
             "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()},
-            "roll_calls": _roll_calls_expected(cal)}
+            "roll_calls": _roll_calls_expected(cal), "national": _national(cal)}
+
+
+def _national(cal: Calendar) -> dict[str, Any]:
+    """The national layer as it applies inside the stored terms, and until when it is known:
+    a term reaching past that date gets a warning (weekdays are the only rule there) until the
+    library is updated or the county enters the year's days itself."""
+    if not cal.national:
+        return {"source": None, "known_until": None, "holidays": [], "make_up_days": [], "warnings": []}
+    in_terms = sorted(d for d in cal.national if cal.term_of(d) is not None)
+    past = [t for t in cal.terms if t.end > national.KNOWN_UNTIL]
+    return {"source": national.SOURCE, "known_until": national.KNOWN_UNTIL.isoformat(),
+            "holidays": [d.isoformat() for d in in_terms if cal.national[d] == "holiday"],
+            "make_up_days": [d.isoformat() for d in in_terms if cal.national[d] == "school_day"],
+            "warnings": [f"national holidays and make-up days are known only until {national.KNOWN_UNTIL.isoformat()}; "
+                         f"term {t.name} runs to {t.end.isoformat()}: enter that year's days in the county calendar"
+                         for t in past]}
 
 
 def _roll_calls_expected(cal: Calendar) -> dict[str, Any]:

@@ -26,6 +26,9 @@ class AttendanceSettings(ServiceSettings):
     chronic_absence_min_sessions: int = Field(default=20, ge=1)
     # When each roll-call session begins, in the schools' local time (BAOXUE_TIMEZONE); a county or
     # school calendar may set its own.
+    # The national layer under county and school calendars: `cn` (public holidays and 调休
+    # working days from the pinned chinese-calendar library) or `none` (weekdays only).
+    national_calendar: Literal["cn", "none"] = "cn"
     session_am_starts: time = time(8, 0)
     session_pm_starts: time = time(14, 0)
     # Roll-call completeness (动态监测): a session with no roll call this long after it starts

@@ -40,6 +40,8 @@ class Calendar:
     # A teaching point that syncs its tablet weekly: its sessions are judged missing this many
     # days later than the others.
     sync_interval_days: int = 0
+    # The national layer (public holidays and 调休 working days), under every stored layer.
+    national: Mapping[date, DayKind] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -66,7 +68,7 @@ class Calendar:
     def is_school_day(self, day: date) -> bool:
         if not self.in_term(day):
             return False
-        kind = self.days.get(day)
+        kind = self.days.get(day) or self.national.get(day)
         if kind is not None:
             return kind == "school_day"
         return day.isoweekday() in self.weekdays
@@ -110,8 +112,10 @@ def _days(doc: Mapping[str, Any]) -> dict[date, DayKind]:
     return days
 
 
-def layered(docs: Iterable[Mapping[str, Any]], *, timezone_name: str, am: time, pm: time) -> Calendar:
-    """The effective calendar from stored documents, most general first (county, then school).
+def layered(docs: Iterable[Mapping[str, Any]], *, timezone_name: str, am: time, pm: time,
+            national: Mapping[date, DayKind] | None = None) -> Calendar:
+    """The effective calendar from stored documents, most general first (county, then school),
+    over the national layer (public holidays and 调休 working days) when one is given.
 
     A later document replaces the earlier's weekdays, terms and session times when it sets them;
     dated entries merge per date, the later (the school's) winning: a school may teach on a county
@@ -134,4 +138,5 @@ def layered(docs: Iterable[Mapping[str, Any]], *, timezone_name: str, am: time, 
         for name, value in (doc.get("sessions") or {}).items():
             sessions[name] = time.fromisoformat(value)
     return Calendar(timezone=timezone_name, weekdays=weekdays, terms=terms, days=days, sessions=sessions,
-                    roll_calls_from=roll_calls_from, sync_interval_days=sync_interval_days)
+                    roll_calls_from=roll_calls_from, sync_interval_days=sync_interval_days,
+                    national=national if national is not None else {})
