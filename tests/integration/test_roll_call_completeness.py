@@ -84,10 +84,21 @@ async def test_expected_sessions_missing_filled_late_and_escalated_once(database
         assert recorded[2]["counts"] == {"present": 1, "late": 0, "absent": 1, "leave": 0}
         assert await swept(school) == (0, 0) and len(await school.emitted(ESCALATED)) == 1
 
+        # A roll call that leaves off a pupil on the roll lists the pupil (unmarked).
+        await school.roll_call(12, "am", {away: "absent"})
+        r = await client.get("/v1/roll-calls/missing", params={"from": "2026-11-01", "to": "2026-11-30",
+                                                                "kind": "unmarked"})
+        assert [(i["date"], i["session"], i["unmarked"], i["kind"]) for i in r.json()["items"]] == [
+            ("2026-11-12", "am", [other], "unmarked")]
+
         # Scope: the class's head teacher sees it, another class's and another school's staff see nothing.
         r = await client.get("/v1/roll-calls/missing", params={"from": "2026-11-01", "to": "2026-11-30"},
                              headers=bearer("head_teacher", SCHOOL, classes=[CLASS]))
         assert r.json()["total"] == 13
+        r = await client.get("/v1/roll-calls/missing", params={"from": "2026-11-01", "to": "2026-11-30",
+                                                                "kind": "unmarked"},
+                             headers=bearer("head_teacher", SCHOOL, classes=["another"]))
+        assert r.json()["total"] == 0
         r = await client.get("/v1/roll-calls/missing", params={"from": "2026-11-01", "to": "2026-11-30"},
                              headers=bearer("head_teacher", SCHOOL, classes=["another"]))
         assert r.json()["total"] == 0

@@ -24,7 +24,7 @@ from shared.sql import fetch_page, insert_ignoring_conflicts
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import (
-    marks, roll_call_escalations, roll_call_gaps, roll_calls, roster, school_rosters,
+    marks, placements, roll_call_escalations, roll_call_gaps, roll_calls, roster, school_rosters,
 )
 from attendance.domain import roll_call_gaps as gaps
 from attendance.domain.calendar import Calendar
@@ -234,19 +234,51 @@ async def missing_list(uow: UnitOfWork, settings: AttendanceSettings, page: Page
         .where(*conditions)
         .order_by(roll_call_gaps.c.date.desc(), roll_call_gaps.c.session.desc(), roll_call_gaps.c.class_id),
         limit=page.limit, offset=page.offset)
-    items = [{**r, "filled_late": r["filled_at"] is not None} for r in rows]
+    items = [{**r, "kind": "missing", "unmarked": [], "filled_late": r["filled_at"] is not None} for r in rows]
     return Page.of(items, total, page)
 
 
-async def unmarked_on(uow: UnitOfWork, class_id: str, day: date, session: str) -> list[str]:
-    """Pupils of the class on the roll but left off its taken roll call."""
-    call = select(roll_calls.c.id).where(roll_calls.c.class_id == class_id, roll_calls.c.date == day,
-                                         roll_calls.c.session == session).scalar_subquery()
-    marked = select(marks.c.student_id).where(marks.c.roll_call_id == call)
-    return list((await uow.session.execute(
-        select(roster.c.student_id).where(roster.c.class_id == class_id, roster.c.active,
-                                          roster.c.student_id.not_in(marked)).order_by(roster.c.student_id)
-    )).scalars())
+async def unmarked_list(uow: UnitOfWork, settings: AttendanceSettings, page: PageParams, caller: Principal, *,
+                        org_code: str | None, start: date | None, end: date | None) -> Page:
+    """Taken roll calls that left off pupils on the class's roll that day (newest first), in the
+    caller's scope. On the roll is the dated placement in force on the roll call's date, so a
+    pupil who joined the class later is not listed against its older roll calls."""
+    end = end or _today(uow, settings)
+    start = start or end - timedelta(days=30)
+    if start > end or (end - start).days > 366:
+        raise Invalid("from must be on or before to, at most 366 days apart",
+                      errors=[{"field": "from", "pointer": "/from", "message": "range"}])
+    later = placements.alias("later")
+    path = cast(placements.c.org_path, String)
+    conditions = [placements.c.class_id == roll_calls.c.class_id, placements.c.active,
+                  placements.c.effective_on <= roll_calls.c.date,
+                  ~select(later.c.student_id).where(
+                      later.c.student_id == placements.c.student_id, later.c.effective_on > placements.c.effective_on,
+                      later.c.effective_on <= roll_calls.c.date).exists(),
+                  ~select(marks.c.student_id).where(
+                      marks.c.roll_call_id == roll_calls.c.id, marks.c.student_id == placements.c.student_id).exists(),
+                  roll_calls.c.date >= start, roll_calls.c.date <= end,
+                  path.contains(f'"{caller.org}"', autoescape=True)]
+    if caller.role is Role.head_teacher:
+        conditions.append(roll_calls.c.class_id.in_(sorted(caller.classes)))
+    if org_code:
+        conditions.append(path.contains(f'"{org_code}"', autoescape=True))
+    rows = (await uow.session.execute(
+        select(roll_calls.c.class_id, roll_calls.c.school_code, roll_calls.c.date, roll_calls.c.session,
+               roll_calls.c.session_at, placements.c.student_id)
+        .select_from(roll_calls.join(placements, placements.c.class_id == roll_calls.c.class_id))
+        .where(*conditions))).all()
+    grouped: dict[tuple[str, date, str], dict[str, Any]] = {}
+    for r in rows:
+        item = grouped.setdefault((r.class_id, r.date, r.session), {
+            "class_id": r.class_id, "school_code": r.school_code, "date": r.date, "session": r.session,
+            "session_at": r.session_at, "kind": "unmarked", "missing_since": None, "filled_late": False,
+            "filled_at": None, "unmarked": []})
+        item["unmarked"].append(r.student_id)
+    items = sorted(grouped.values(), key=lambda i: (i["date"], i["session"], i["class_id"]), reverse=True)
+    for i in items:
+        i["unmarked"].sort()
+    return Page.of(items[page.offset: page.offset + page.limit], len(items), page)
 
 
 async def unrecorded_in_episode(uow: UnitOfWork, settings: AttendanceSettings, calendar: Calendar, class_id: str,

@@ -89,12 +89,14 @@ async def post_roll_call(body: RollCallIn, uow: UoWDep, request: Request, caller
 async def get_missing_roll_calls(uow: UoWDep, request: Request, page: PageDep, caller: PrincipalDep,
                                  org_code: str | None = None,
                                  start: Annotated[date | None, Query(alias="from")] = None,
-                                 end: Annotated[date | None, Query(alias="to")] = None):
+                                 end: Annotated[date | None, Query(alias="to")] = None,
+                                 kind: Literal["missing", "unmarked"] = "missing"):
     """Class-sessions whose roll call was missing (动态监测), newest first, in the caller's scope:
     head teachers their classes, school staff their school, officials their region. A session
-    filled later stays listed with `filled_late`. Default: the last 30 days."""
-    return await completeness.missing_list(uow, _settings(request), page, caller, org_code=org_code,
-                                           start=start, end=end)
+    filled later stays listed with `filled_late`. `kind=unmarked`: taken roll calls that left off
+    pupils on the class's roll that day, with their ids. Default: the last 30 days."""
+    read = completeness.missing_list if kind == "missing" else completeness.unmarked_list
+    return await read(uow, _settings(request), page, caller, org_code=org_code, start=start, end=end)
 
 
 @router.get("/classes/{class_id}/roll-calls", response_model=Page[RollCallSummary], tags=["roll calls"],

@@ -159,14 +159,18 @@ class AbsenceOut(BaseModel):
 
 
 class MissingRollCall(BaseModel):
+    kind: Literal["missing", "unmarked"] = Field(
+        description="missing: no roll call for the session; unmarked: a roll call left off pupils on the roll")
     class_id: str
     school_code: str
     date: date
     session: Literal["am", "pm"]
     session_at: datetime
-    missing_since: datetime = Field(description="when the session became missing (due time plus sync interval)")
+    missing_since: datetime | None = Field(
+        description="when the session became missing (due time plus sync interval); null for unmarked")
     filled_late: bool
     filled_at: datetime | None = None
+    unmarked: list[str] = Field(default_factory=list, description="pupils on the roll left off the roll call")
 
 
 class TermOut(BaseModel):
