@@ -33,7 +33,8 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.registry.student.status_changed", "baoxue.registry.class.promoted",
         "baoxue.registry.transfer.overdue", "baoxue.registry.population.suspected_out_of_school",
         "baoxue.registry.population.outside_compulsory_age", "baoxue.registry.boarding.overdue",
-        "baoxue.registry.suspension.overdue"}),
+        "baoxue.registry.suspension.overdue", "baoxue.registry.student.flags_changed",
+        "baoxue.registry.student.merged"}),
     TOPIC_ATTENDANCE: frozenset({
         "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned",
         "baoxue.attendance.chronic_absence.flagged", "baoxue.attendance.roll_call.recorded",

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from shared.envelope import Event, from_record
+from shared.topic_reader import collect, read_to_end
 
 
 async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event]], bool],
@@ -35,6 +36,37 @@ async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event
     for event, key in zip(events, keys):
         object.__setattr__(event, "kafka_key", key)
     return events
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Event]:
+    """Every event the topic holds now, read up to its high watermark (shared/topic_reader.py):
+    what "nothing more arrived" is checked against, with no waiting for silence."""
+    events = []
+    for record in await collect(bootstrap, [topic], client_id="baoxue-test-reader", timeout_s=60):
+        event = from_record(record.value, record.headers)
+        object.__setattr__(event, "kafka_key", record.key)
+        events.append(event)
+    return events
+
+
+async def group_has_consumed_everything(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """True once the consumer group has committed, on every partition, the high watermark the
+    partition has now: the group has been through every record (applied or dropped as a repeat),
+    so no effect of those records is still to come."""
+
+    async def skip(_record) -> None:
+        return None
+
+    ends = await read_to_end(bootstrap, topics, skip, client_id="baoxue-test-reader", timeout_s=60)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await probe.start()  # never subscribes, so never joins the group it asks about
+    try:
+        for tp, end in ends.items():
+            if end and ((await probe.committed(tp)) or 0) < end:
+                return False
+        return True
+    finally:
+        await probe.stop()
 
 
 async def publish(bootstrap: str, topic: str, event: Event, *, key: str | None = None, times: int = 1) -> None:

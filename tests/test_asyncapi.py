@@ -33,6 +33,8 @@ TYPE_CONSTANTS = {
     "registry.promotion": ["CLASS_PROMOTED"],
     "registry.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
     "registry.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],
+    "registry.flags": ["STUDENT_FLAGS_CHANGED"],
+    "registry.merges": ["STUDENT_MERGED"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED", "CHRONIC_ABSENCE_FLAGGED"],
     "attendance.completeness": ["RECORDED", "MISSING", "FILLED_LATE", "ESCALATED"],
     "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",

@@ -44,6 +44,7 @@ class Place:
     check_id: str = ""          # a population check of this place's township
     watched_id: str = ""        # a suspended child of the seeded class (the watch list)
     period_id: str = ""         # that child's period off the roll
+    problem_id: str = ""        # a suspected duplicate (问题学籍) no write takes
     # Writes that change what they touch take a fresh object per call (see take()).
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
@@ -112,6 +113,13 @@ def _household_list(place: Place) -> Upload:
     return Upload({"region_code": place.codes["township"], "as_of": "2026-11-16"}, "list.csv", csv)
 
 
+def _poverty_list(place: Place) -> Upload:
+    born = date(2015, 3, 1)
+    csv = f"身份证号,姓名\n{compose('410122', born, 903)},孙小梅\n".encode()
+    return Upload({"region_code": place.codes["township"], "category": "低保", "list_date": "2026-11-16"},
+                  "list.csv", csv)
+
+
 def _import_sheet(place: Place) -> Upload:
     born = date(2013, 4, 1)
     csv = f"身份证号,姓名,班级\n{compose('410122', born, next(_seq) % 1000)},钱小强,七年级(1)班\n".encode()
@@ -130,6 +138,44 @@ def _student_body(place: Place) -> dict:
     born = date(2013, 4, 1)
     return {"national_id": compose("410122", born, next(_seq) % 1000), "name": "王小明", "gender": "male",
             "birth_date": born.isoformat(), "school_code": place.codes["school"], "class_id": place.class_id}
+
+
+def _merge_problem(entry: str) -> tuple[str, dict]:
+    problem_id, kept_id = entry.split()
+    return f"/v1/problem-records/{problem_id}/merge", {"kept_id": kept_id, "reason": "同一人"}
+
+
+async def _seed_problems(client, admin: dict[str, str], place: Place) -> None:
+    """Suspected duplicates: each a child enrolled with an ID and again without, under its own name."""
+    # Every role's call takes one from a pool inside, the refused ones too (see take()).
+    names = [f"重{i}" for i in range(17)]
+    kept: dict[str, str] = {}
+    for name in names:
+        body = {**_student_body(place), "name": name}
+        assert (await client.post("/v1/students", headers=admin, json=body)).status_code == 201
+        r = await client.post("/v1/students", headers=admin, json={
+            **{k: v for k, v in body.items() if k != "national_id"}, "no_id_reason": "未落户"})
+        assert r.status_code == 201, r.text
+        kept[name] = r.json()["id"]
+    r = await client.get(f"/v1/problem-records?org_code={place.codes['school']}&limit=500", headers=admin)
+    by_name = {p["records"][0]["name"]: p["id"] for p in r.json()["items"]}
+    place.problem_id = by_name[names[0]]
+    place.pools["problem_merge"] = [f"{by_name[n]} {kept[n]}" for n in names[1:9]]
+    place.pools["problem_dismiss"] = [by_name[n] for n in names[9:]]
+
+
+def _identify(entry: str) -> tuple[str, dict]:
+    student_id, national_id = entry.split()
+    return f"/v1/students/{student_id}/national-id", {"national_id": national_id}
+
+
+async def _enroll_without_id(client, admin: dict[str, str], place: Place) -> str:
+    """A child enrolled without an ID, and the ID that will arrive for them."""
+    body = _student_body(place)
+    national_id = body.pop("national_id")
+    r = await client.post("/v1/students", headers=admin, json={**body, "no_id_reason": "未落户"})
+    assert r.status_code == 201, r.text
+    return f"{r.json()['id']} {national_id}"
 
 
 def _new_org(world: World, role: Role, place: Place) -> tuple[str, dict | None]:
@@ -161,6 +207,16 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/students/{take(w, p, 'status')}/status-changes", {"status": "suspended", "reason": "illness"}),
     ("GET", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
         f"/v1/students/{p.student_id}/status-changes", None),
+    ("POST", "/v1/students/{student_id}/national-id"): lambda w, r, p: _identify(take(w, p, "identify")),
+    ("GET", "/v1/problem-records"): lambda w, r, p: (f"/v1/problem-records?org_code={p.codes['school']}&limit=500",
+                                                     None),
+    ("POST", "/v1/problem-records/{problem_id}/merge"): lambda w, r, p: _merge_problem(take(w, p, "problem_merge")),
+    ("POST", "/v1/problem-records/{problem_id}/dismiss"): lambda w, r, p: (
+        f"/v1/problem-records/{take(w, p, 'problem_dismiss')}/dismiss", {"reason": "两人"}),
+    ("PATCH", "/v1/students/{student_id}/flags"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/flags", {"add": ["left_behind"], "reason": "parents work away"}),
+    ("GET", "/v1/students/{student_id}/flag-changes"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/flag-changes", None),
     ("POST", "/v1/students/{student_id}/transfers"): lambda w, r, p: (
         f"/v1/students/{take(w, p, 'transfer')}/transfers", {"destination": "外省某校", "reason": "moved"}),
     ("GET", "/v1/students/transfers"): lambda w, r, p: (f"/v1/students/transfers?school_code={p.codes['school']}",
@@ -183,6 +239,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/schools/{school_code}/promotions"): lambda w, r, p: (
         f"/v1/schools/{p.codes['school']}/promotions", _promotion(w, r, p)),
     ("POST", "/v1/population-checks"): lambda w, r, p: ("/v1/population-checks", _household_list(p)),
+    ("POST", "/v1/poverty-lists"): lambda w, r, p: ("/v1/poverty-lists", _poverty_list(p)),
     ("GET", "/v1/population-checks/{check_id}"): lambda w, r, p: (f"/v1/population-checks/{p.check_id}", None),
     ("GET", "/v1/population-checks/{check_id}/findings"): lambda w, r, p: (
         f"/v1/population-checks/{p.check_id}/findings", None),
@@ -266,7 +323,7 @@ def _ack(role: Role, place: Place) -> tuple[str, None]:
 
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
              "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id",
-             "/v1/roll-calls/missing": "class_id"}
+             "/v1/problem-records": "problem_id", "/v1/roll-calls/missing": "class_id"}
 # The field of a list item that holds its id, where it is not "id".
 ITEM_ID = {"/v1/students/watch": "student_id", "/v1/roll-calls/missing": "class_id"}
 
@@ -398,6 +455,8 @@ async def _seed_registry_writes(client, admin: dict[str, str], place: Place) -> 
     place.pools["status"] = [await _enroll(client, admin, place) for _ in range(10)]
     place.pools["transfer"] = [await _enroll(client, admin, place) for _ in range(10)]
     place.pools["export"] = [await _enroll(client, admin, place) for _ in range(10)]
+    place.pools["identify"] = [await _enroll_without_id(client, admin, place) for _ in range(8)]
+    await _seed_problems(client, admin, place)
     place.pools["confirm"], place.pools["cancel"] = [], []
     place.watched_id = await _enroll(client, admin, place)
     r = await client.post(f"/v1/students/{place.watched_id}/status-changes", headers=admin, json={

@@ -16,7 +16,9 @@ from cases.settings import CasesSettings
 HANDLERS = {
     "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
     "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
+    "baoxue.registry.student.flags_changed": handlers.on_student_flags_changed,
     "baoxue.registry.class.promoted": handlers.on_class_promoted,
+    "baoxue.registry.student.merged": handlers.on_student_merged,
     "baoxue.registry.transfer.overdue": handlers.on_transfer_overdue,
     "baoxue.registry.boarding.overdue": handlers.on_boarding_overdue,
     "baoxue.registry.suspension.overdue": handlers.on_suspension_overdue,

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
@@ -75,6 +75,40 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
     if open_case is not None:
         await _add_timeline(uow, open_case, "registry_status_changed", {
             k: d.get(k) for k in ("status", "previous_status", "effective_on", "reason", "school_code")})
+
+
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The child's flags now: the directory and the open case (the ledger filters on them)."""
+    d = event.data
+    flags = d.get("flags") or []
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(flags=flags))
+    await uow.session.execute(update(cases).where(cases.c.student_id == d["student_id"], cases.c.status != "closed")
+                              .values(flags=path_key(flags)))
+
+
+async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+    """Two records of one child made one: every case of the merged id becomes the kept id's. One
+    child, one case: if both had an open case, the merged record's is closed with the outcome
+    `merged`, each timeline naming the other, so nothing done on either is lost."""
+    d = event.data
+    kept, merged = d["kept_id"], d["merged_id"]
+    kept_open, merged_open = await _open_case_of(uow, kept), await _open_case_of(uow, merged)
+    now = uow.clock.now()
+    if kept_open and merged_open:
+        before = (await uow.session.execute(select(cases.c.status).where(cases.c.id == merged_open))).scalar_one()
+        await uow.session.execute(update(cases).where(cases.c.id == merged_open).values(
+            status=CaseStatus.closed.value, outcome="merged", closed_at=now, updated_at=now))
+        await _add_timeline(uow, merged_open, "merged_into", {"case_id": kept_open, "student_id": kept}, at=now)
+        await _add_timeline(uow, kept_open, "case_merged", {"case_id": merged_open, "student_id": merged}, at=now)
+        uow.emit(topic=TOPIC_CASES, type=CASE_CLOSED, subject=kept,
+                 data={"case_id": merged_open, "student_id": kept, "status": CaseStatus.closed.value,
+                       "previous_status": before, "outcome": "merged", "at": now, "actor": SYSTEM})
+    await uow.session.execute(update(cases).where(cases.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(delete(students).where(students.c.student_id == merged))
+    still_open = kept_open or merged_open
+    if still_open:
+        await _add_timeline(uow, still_open, "student_merged", {"kept_id": kept, "merged_id": merged,
+                                                                "reason": d.get("reason")}, at=now)
 
 
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:

@@ -153,15 +153,23 @@ async def list_classes(uow: UnitOfWork, school_code: str, caller: Principal) -> 
 
 async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal) -> dict[str, Any]:
     today = uow.clock.now().date()
-    nid = validate_enrollment(national_id=cmd.national_id, birth_date=cmd.birth_date, gender=cmd.gender, today=today)
+    # A child without an ID is enrolled on what the school was told (birth date, gender): the
+    # record exists so the child is counted and watched; the ID is added when it arrives.
+    nid = None if cmd.national_id is None else validate_enrollment(
+        national_id=cmd.national_id, birth_date=cmd.birth_date, gender=cmd.gender, today=today)
+    if nid is None and cmd.birth_date > today:
+        raise Invalid("birth_date is in the future",
+                      errors=[{"field": "birth_date", "pointer": "/birth_date", "message": "in the future"}])
     school = await get_org(uow, cmd.school_code, within=caller)
     klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
     if klass is None or klass["school_code"] != cmd.school_code:
         raise Invalid(f"class {cmd.class_id} is not a class of school {cmd.school_code}",
                       errors=[{"field": "class_id", "pointer": "/class_id", "message": "not a class of this school"}])
-    await _refuse_if_active(uow, nid.number, caller)
+    if nid is not None:
+        await _refuse_if_active(uow, nid.number, caller)
     flags = sorted(set(cmd.flags))
-    row = new_student_row(national_id=nid.number, name=cmd.name, gender=cmd.gender, birth_date=cmd.birth_date,
+    row = new_student_row(national_id=nid and nid.number, no_id_reason=cmd.no_id_reason, name=cmd.name,
+                          gender=cmd.gender, birth_date=cmd.birth_date,
                           school_code=cmd.school_code, class_id=cmd.class_id, enrolled_on=cmd.enrolled_on or today,
                           guardians=[g.model_dump() for g in cmd.guardians], household_region=cmd.household_region)
     await uow.session.execute(insert(students).values(**row))
@@ -177,14 +185,23 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
     return present_student({**row, "grade": klass["grade"], "flags": with_derived_flags(flags)}, caller)
 
 
-def new_student_row(*, national_id: str, name: str, gender: str, birth_date: date, school_code: str,
+def student_number(national_id: str | None, birth_date: date) -> str:
+    """The national student number (全国学籍号) is "G" followed by the ID number. A child without
+    an ID gets a temporary one (临时学籍号), "L" + birth date + 9 random digits, replaced by the G
+    number when the ID arrives."""
+    if national_id is not None:
+        return "G" + national_id
+    return f"L{birth_date:%Y%m%d}{uuid.uuid4().int % 10**9:09d}"
+
+
+def new_student_row(*, national_id: str | None, name: str, gender: str, birth_date: date, school_code: str,
                     class_id: str, enrolled_on: date, guardians: list[dict[str, Any]],
-                    household_region: str | None) -> dict[str, Any]:
+                    household_region: str | None, no_id_reason: str | None = None) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
-        # The national student number (全国学籍号) is "G" followed by the ID number.
-        "student_number": "G" + national_id,
+        "student_number": student_number(national_id, birth_date),
         "national_id": national_id,
+        "no_id_reason": no_id_reason,
         "name": name,
         "gender": gender,
         "birth_date": birth_date,
@@ -206,7 +223,7 @@ def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, system: s
         data={
             "student_id": row["id"],
             # No student_number here: it is "G" + the full ID number, and the event is read widely.
-            "national_id_masked": mask_national_id(row["national_id"]),
+            "national_id_masked": mask_national_id(row["national_id"]) if row["national_id"] else None,
             "name": row["name"],
             "gender": row["gender"],
             "birth_date": row["birth_date"],
@@ -269,12 +286,17 @@ def _student_select():
 async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
     out = [dict(r) for r in rows]
     if out:
-        stmt = select(student_flags).where(student_flags.c.student_id.in_([r["id"] for r in out]))
+        stmt = (select(student_flags.c.student_id, student_flags.c.flag, student_flags.c.category)
+                .where(student_flags.c.student_id.in_([r["id"] for r in out])))
         by_student: dict[str, list[str]] = {}
-        for sid, flag in (await uow.session.execute(stmt)).all():
+        categories: dict[str, str] = {}
+        for sid, flag, category in (await uow.session.execute(stmt)).all():
             by_student.setdefault(sid, []).append(flag)
+            if category:
+                categories[sid] = category
         for r in out:
             r["flags"] = with_derived_flags(sorted(by_student.get(r["id"], [])))
+            r["poverty_category"] = categories.get(r["id"])
     return out
 
 
@@ -320,7 +342,7 @@ def present_student(row: dict[str, Any], caller: Principal) -> dict[str, Any]:
     """The record as this caller may see it: the ID number (and the student number, which
     contains it) and guardians' phones masked unless the caller's role needs them."""
     out = {**row, "guardians": guardians_for(row["guardians"], caller)}
-    if caller.role not in FULL_NATIONAL_ID:
+    if caller.role not in FULL_NATIONAL_ID and row["national_id"] is not None:
         out["national_id"] = mask_national_id(row["national_id"])
         out["student_number"] = "G" + out["national_id"]
     return out

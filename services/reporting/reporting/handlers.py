@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import and_, delete, literal, select, update
 from sqlalchemy import case as when
 
 from shared.auth import path_key
@@ -105,6 +105,26 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
                literal(effective_on, student_statuses.c.effective_on.type),
                literal(event.time, student_statuses.c.at.type)).where(students.c.student_id == d["student_id"])))
     await _catch_up_promotions(uow, d["student_id"])
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The flags as they are after the change: the ledgers (poor households...) follow them."""
+    d = event.data
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(
+        flags="|" + "|".join(d.get("flags") or []) + "|"))
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
+async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+    """Two records of one child made one: the merged id's status history, cases, episodes and
+    overdue transfers are the kept id's, and its current row goes (the child was counted twice;
+    now once, with both histories)."""
+    d = event.data
+    kept, merged = d["kept_id"], d["merged_id"]
+    for table in (student_statuses, cases, absence_episodes, overdue_transfers):
+        await uow.session.execute(update(table).where(table.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(delete(students).where(students.c.student_id == merged))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -257,6 +277,8 @@ HANDLERS = {
     "baoxue.registry.org.registered": on_org_registered,
     "baoxue.registry.student.enrolled": on_student_enrolled,
     "baoxue.registry.student.status_changed": on_student_status_changed,
+    "baoxue.registry.student.flags_changed": on_student_flags_changed,
+    "baoxue.registry.student.merged": on_student_merged,
     "baoxue.registry.class.promoted": on_class_promoted,
     "baoxue.registry.transfer.overdue": on_transfer_overdue,
     "baoxue.attendance.absence.threshold_reached": on_threshold_reached,

@@ -1,7 +1,7 @@
 """observed absence: episodes fire on an observation, placements dated by the registry
 
 Revision ID: 0005_observed_absence
-Revises: 0004
+Revises: 0005_outbox_log
 
 * ``absence_episodes.observed_at``: the first session at or after ``due_at`` whose mark shows the
   child still away; the detector claims observed, unfired episodes, open or ended.
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_observed_absence"
-down_revision = "0004"
+down_revision = "0005_outbox_log"
 branch_labels = None
 depends_on = None
 

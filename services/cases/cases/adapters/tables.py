@@ -18,7 +18,7 @@ students = Table(
     metadata,
     Column("student_id", String(36), primary_key=True),
     Column("name", String(100), nullable=False),
-    Column("national_id_masked", String(18), nullable=False),
+    Column("national_id_masked", String(18), nullable=True),  # null: enrolled without an ID
     Column("gender", String(8), nullable=False),
     Column("birth_date", String(10), nullable=False),
     Column("school_code", String(32), nullable=False),

@@ -1,13 +1,13 @@
 """observed absence: a withdrawn alarm leaves the weekly counts (absence_episodes.withdrawn_at)
 
 Revision ID: 0005_observed_absence
-Revises: 0005_org_shapes
+Revises: 0005_outbox_log
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_observed_absence"
-down_revision = "0005_org_shapes"
+down_revision = "0005_outbox_log"
 branch_labels = None
 depends_on = None
 
