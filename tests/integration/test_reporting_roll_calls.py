@@ -12,7 +12,7 @@ import pytest
 from shared.envelope import Event
 from tests.conftest import running
 from tests.integration.test_reporting_figures import load
-from tests.reporting_fixture import CLASS, COUNTY, PATHS, S1, S2, T1, events
+from tests.reporting_fixture import CLASS, COUNTY, PATHS, S1, S2, S3, T1, events
 
 WEEK = [date(2026, 11, 16) + timedelta(days=i) for i in range(5)]  # W47, Monday to Friday
 
@@ -79,3 +79,15 @@ async def test_the_weekly_monitoring_indicator_names_the_school_that_lags(county
     assert (part["value"], part["numerator"], part["denominator"]) == (0.95, 19, 20)
     assert monitoring["parts"]["roll_call_timeliness"]["value"] == 0.9
     assert [(s["code"], s["rate"], s["name"]) for s in monitoring["lagging"]] == [(S1, 0.9, "城关镇第一初级中学")]
+
+
+async def test_the_monthly_report_fills_attendance_and_roll_call_completeness(county):
+    m = (await county.get("/v1/reports/monthly", params={"org_code": COUNTY, "month": "2026-11"})).json()
+    classes = {c["class_id"]: c for c in m["classes"]}
+    # S1: 9 of 10 expected sessions taken; 9 roll calls of 31 marks, 30 seen each.
+    assert classes[CLASS[S1]]["roll_call_completeness"] == 0.9
+    assert classes[CLASS[S1]]["attendance_rate"] == round(30 / 31, 6)
+    assert classes[CLASS[S2]]["roll_call_completeness"] == 1.0
+    # S3 sent nothing: unknown for its class, never 0 %; the org has figures, so nothing is unknown overall.
+    assert classes[CLASS[S3]]["roll_call_completeness"] is None and classes[CLASS[S3]]["attendance_rate"] is None
+    assert m["totals"]["roll_call_completeness"] == 0.95 and m["unknown"] == {}

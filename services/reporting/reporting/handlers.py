@@ -252,12 +252,14 @@ async def on_roll_call_recorded(uow: UnitOfWork, event: Event) -> None:
     """Taken; on time if any recording of the session was (a later correction is not lateness)."""
     d = event.data
     key = {"class_id": d["class_id"], "date": _roll_call_day(d["date"]), "session": d["session"]}
+    counts = d.get("counts") or {}
+    seen, marked = int(counts.get("present", 0)) + int(counts.get("late", 0)), int(d.get("marks") or 0)
     await uow.session.execute(insert_ignoring_conflicts(uow.session, roll_call_sessions).values(
-        **key, path=path_key(d["org_path"]), expected=bool(d.get("expected")), taken=True,
+        **key, path=path_key(d["org_path"]), expected=bool(d.get("expected")), taken=True, seen=seen, marked=marked,
         on_time=bool(d.get("on_time"))))
     await uow.session.execute(update(roll_call_sessions).where(
         *(roll_call_sessions.c[k] == v for k, v in key.items())).values(
-        taken=True, on_time=roll_call_sessions.c.on_time | bool(d.get("on_time")),
+        taken=True, seen=seen, marked=marked, on_time=roll_call_sessions.c.on_time | bool(d.get("on_time")),
         expected=roll_call_sessions.c.expected | bool(d.get("expected"))))
     await _advance(uow, TOPIC_ATTENDANCE, event)
 
@@ -267,7 +269,7 @@ async def on_roll_call_missing(uow: UnitOfWork, event: Event) -> None:
     d = event.data
     key = {"class_id": d["class_id"], "date": _roll_call_day(d["date"]), "session": d["session"]}
     await uow.session.execute(insert_ignoring_conflicts(uow.session, roll_call_sessions).values(
-        **key, path=path_key(d["org_path"]), expected=True, taken=False, on_time=False))
+        **key, path=path_key(d["org_path"]), expected=True, taken=False, on_time=False, seen=0, marked=0))
     await uow.session.execute(update(roll_call_sessions).where(
         *(roll_call_sessions.c[k] == v for k, v in key.items())).values(expected=True))
     await _advance(uow, TOPIC_ATTENDANCE, event)

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("expected", sa.Boolean, nullable=False),
         sa.Column("taken", sa.Boolean, nullable=False),
         sa.Column("on_time", sa.Boolean, nullable=False),
+        sa.Column("seen", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("marked", sa.Integer, nullable=False, server_default="0"),
     )
     op.create_index("ix_reporting_roll_call_sessions_path_date", "roll_call_sessions", ["path", "date"])
 

@@ -201,5 +201,8 @@ roll_call_sessions = Table(
     Column("expected", Boolean, nullable=False),
     Column("taken", Boolean, nullable=False),
     Column("on_time", Boolean, nullable=False),
+    # The last recording's marks: seen (present or late) out of marked, for the attendance rate.
+    Column("seen", Integer, nullable=False, default=0),
+    Column("marked", Integer, nullable=False, default=0),
 )
 Index("ix_reporting_roll_call_sessions_path_date", roll_call_sessions.c.path, roll_call_sessions.c.date)

@@ -64,8 +64,8 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
     """The Friday weekly report (周报) of a county (or any org): rates against targets, new absence
     episodes, cases opened/returned/closed, open cases by age, unacknowledged dual reports,
     overdue transfers and home visits, in total and per township and school, with the previous
-    week beside it, and the two indicators (责任落实, 动态监测): unknown, never 0, where the events
-    they need do not exist yet. CSV and XLSX have Chinese headings, one sheet (or CSV section)
+    week beside it, and the two indicators (责任落实, 动态监测, naming the schools whose roll calls
+    lag): unknown, never 0, where there is nothing to count. CSV and XLSX have Chinese headings, one sheet (or CSV section)
     per part. Every read is audited (an export as it comes)."""
     report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets)
     return sheets_response(format, weekly_sheets(report), filename=f"周报-{org_code}-{week}", body=report, model=WeeklyReport)
@@ -127,8 +127,9 @@ async def get_monthly(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode, mont
                       format: FormatQuery = "json") -> Response:
     """The monthly dropout report per class (学校辍学月报表) of a school, township or county: per
     class, enrolled at the month's start, new enrolments, returns, transfers in and out,
-    dropouts, enrolled at its end, home visits; attendance and roll-call completeness as unknown
-    (with the reason) until attendance publishes roll-call events. Classes ranked within their
+    dropouts, enrolled at its end, home visits; the attendance rate and roll-call completeness
+    from attendance's roll-call events (null, never 0, for a class with none; `unknown` says why
+    when the org had none in the month). Classes ranked within their
     school by the month's dropout rate (量化评比), the no-dropout classes (无辍学班级) named. CSV
     and XLSX have Chinese headings. Every read is audited."""
     report = await monthly(uow, org_code, caller, month=month, tz=tz)
