@@ -42,7 +42,8 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.attendance.roll_call.missing_escalated"}),
     TOPIC_CASES: frozenset({
         "baoxue.cases.case.opened", "baoxue.cases.case.status_changed", "baoxue.cases.case.closed",
-        "baoxue.cases.home_visit.recorded"}),
+        "baoxue.cases.home_visit.recorded", "baoxue.cases.responsibility.assigned",
+        "baoxue.cases.plan_item.added", "baoxue.cases.legal_step.escalated"}),
     TOPIC_REPORTS: frozenset({
         "baoxue.cases.dual_report.issued", "baoxue.cases.dual_report.acknowledged",
         "baoxue.cases.dual_report.escalated"}),

@@ -32,7 +32,9 @@ def stack(databases, broker, tmp_path):
         # The story marks the last three calendar days absent, whatever weekday it runs on: wall clock.
         env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_OUTBOX_POLL_INTERVAL_S": "0.1",
              "BAOXUE_ABSENCE_COUNTING": "wall_clock",
-             "BAOXUE_JWT_SECRET": TEST_JWT_SECRET},
+             "BAOXUE_JWT_SECRET": TEST_JWT_SECRET,
+             # The write budget is per token subject, and every call of a role signs as one.
+             "BAOXUE_WRITES_PER_MINUTE": "100000"},
     )
     s.up()
     yield s

@@ -48,6 +48,8 @@ class Place:
     # Writes that change what they touch take a fresh object per call (see take()).
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
+    legal_step_id: str = ""     # the seeded case's parent notice (家长通知书), past its deadline
+    session_id: str = ""        # a home-teaching session of the seeded child, with its lesson plan
     leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
     # cases: a case at a school run by the city, and one run by the province, whose dual reports
     # are addressed to that city or province (there is no township or county above the school).
@@ -74,6 +76,11 @@ class World:
     dead_letter_id: int = 0
 
 
+def _NOTICE(place: Place) -> dict:
+    return {"step": "parent_notice", "issuing_org_code": place.codes["school"], "issuing_org_name": "学校",
+            "served_on": "2026-11-01", "served_how": "in_person", "deadline": "2026-11-08"}
+
+
 CALLERS: dict[Role, str] = {
     Role.head_teacher: A["school"], Role.school_staff: A["school"], Role.township_official: A["township"],
     Role.county_official: A["county"], Role.city_official: A["city"], Role.province_official: A["province"],
@@ -89,6 +96,7 @@ class Upload:
     form: dict[str, str]
     filename: str
     content: bytes
+    field: str = "file"
 
 
 def take(world: World, place: Place, pool: str) -> str:
@@ -202,7 +210,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/schools/{school_code}/classes"): lambda w, r, p: (f"/v1/schools/{p.codes['school']}/classes", None),
     ("POST", "/v1/students"): lambda w, r, p: ("/v1/students", _student_body(p)),
     ("GET", "/v1/students/{student_id}"): lambda w, r, p: (f"/v1/students/{p.student_id}", None),
-    ("GET", "/v1/students"): lambda w, r, p: (f"/v1/students?school_code={p.codes['school']}", None),
+    ("GET", "/v1/students"): lambda w, r, p: (f"/v1/students?school_code={p.codes['school']}&limit=500", None),
     ("POST", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
         f"/v1/students/{take(w, p, 'status')}/status-changes", {"status": "suspended", "reason": "illness"}),
     ("GET", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
@@ -269,7 +277,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/cases/ledger"): lambda w, r, p: (f"/v1/cases/ledger?org_code={p.codes['school']}", None),
     # Moving to the state the case is in is a no-op: every role can ask it, only scope answers.
     ("POST", "/v1/cases/{case_id}/transitions"): lambda w, r, p: (
-        f"/v1/cases/{p.case_id}/transitions", {"to": "reported"}),
+        f"/v1/cases/{p.case_id}/transitions", {"to": "confirmed"}),
     ("PUT", "/v1/cases/{case_id}/responsibility"): lambda w, r, p: (
         f"/v1/cases/{p.case_id}/responsibility", {"responsible_person": {"name": "李老师"}}),
     ("POST", "/v1/cases/{case_id}/plan-items"): lambda w, r, p: (f"/v1/cases/{p.case_id}/plan-items", {
@@ -280,6 +288,39 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "visited_on": "2026-11-20", "visitors": ["李老师"], "met": ["祖母"], "outcome": "同意返校"}),
     ("GET", "/v1/home-visits/summary"): lambda w, r, p: (
         f"/v1/home-visits/summary?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("GET", "/v1/home-visits/register"): lambda w, r, p: (
+        f"/v1/home-visits/register?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("POST", "/v1/students/{student_id}/home-visits"): lambda w, r, p: (f"/v1/students/{p.student_id}/home-visits", {
+        "visited_on": "2026-11-20", "visitors": ["李老师"], "met": ["母亲"], "outcome": "家长配合"}),
+    ("PUT", "/v1/responsibility/{org_code}"): lambda w, r, p: (
+        f"/v1/responsibility/{p.codes['school']}", {"principal": {"name": "王校长"}}),
+    ("GET", "/v1/responsibility/{org_code}"): lambda w, r, p: (f"/v1/responsibility/{p.codes['school']}", None),
+    # The school re-serves its seeded notice (a retry: 200); the township and county serve the
+    # order that may follow it, the first one creating it and the second retrying it.
+    ("POST", "/v1/cases/{case_id}/legal-steps"): lambda w, r, p: (f"/v1/cases/{p.case_id}/legal-steps",
+        _NOTICE(p) if r is Role.school_staff else {
+            "step": "order_to_send", "issuing_org_code": p.codes["township"], "issuing_org_name": "乡镇人民政府",
+            "served_on": "2026-11-20", "served_how": "in_person", "deadline": "2026-11-27"}),
+    ("PATCH", "/v1/cases/{case_id}/legal-steps/{step_id}"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}", {"response": "refused", "responded_on": "2026-11-09"}),
+    ("GET", "/v1/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}/documents/pdf", None),
+    ("POST", "/v1/students/{student_id}/home-teaching"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching", Upload(
+            {"taught_on": "2026-11-20", "hours": "2", "teachers": "李老师", "content": "语文第三课"}, "教案.pdf",
+            b"%PDF-1.4\n%%EOF\n", field="lesson_plan")),
+    ("GET", "/v1/students/{student_id}/home-teaching"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching", None),
+    ("GET", "/v1/students/{student_id}/home-teaching/{session_id}/lesson-plan"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching/{p.session_id}/lesson-plan", None),
+    ("GET", "/v1/home-teaching/counts"): lambda w, r, p: (
+        f"/v1/home-teaching/counts?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("POST", "/v1/students/{student_id}/assistance"): lambda w, r, p: (f"/v1/students/{p.student_id}/assistance", {
+        "kind": "county_grant", "amount": "500", "period_start": "2026-09-01", "period_end": "2027-01-31",
+        "source": "县助学金"}),
+    ("GET", "/v1/students/{student_id}/assistance"): lambda w, r, p: (f"/v1/students/{p.student_id}/assistance", None),
+    ("GET", "/v1/reports/no-poverty-dropout"): lambda w, r, p: (
+        f"/v1/reports/no-poverty-dropout?org_code={p.codes['school']}", None),
     # reporting
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
@@ -425,6 +466,21 @@ async def _seed(service: str, client, world: World) -> None:
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
+            # Confirmed, with the school's parent notice served and past its deadline.
+            for to in ("verifying", "confirmed"):
+                r = await client.post(f"/v1/cases/{place.case_id}/transitions", json={"to": to},
+                                      headers=bearer("province_official", place.codes["province"]))
+                assert r.status_code == 200, r.text
+            r = await client.post(f"/v1/cases/{place.case_id}/legal-steps", json=_NOTICE(place),
+                                  headers=bearer("school_staff", place.codes["school"]))
+            assert r.status_code == 201, r.text
+            place.legal_step_id = r.json()["id"]
+            r = await client.post(f"/v1/students/{place.student_id}/home-teaching", headers=bearer(
+                "school_staff", place.codes["school"]), data={
+                "taught_on": "2026-11-19", "hours": "2", "teachers": "李老师", "content": "数学"},
+                files={"lesson_plan": ("教案.pdf", b"%PDF-1.4\n%%EOF\n")})
+            assert r.status_code == 201, r.text
+            place.session_id = r.json()["id"]
         if service == "reporting":
             # A weekly and a monthly submission of each place's county, by its county official.
             official = bearer("county_official", place.codes["county"])
@@ -505,7 +561,7 @@ async def _seed_transfers_between(client, world: World) -> None:
 
 async def _call(client, method: str, url: str, body, headers: dict[str, str] | None = None):
     if isinstance(body, Upload):
-        return await client.request(method, url, data=body.form, files={"file": (body.filename, body.content)},
+        return await client.request(method, url, data=body.form, files={body.field: (body.filename, body.content)},
                                     headers=headers)
     return await client.request(method, url, json=body, headers=headers)
 

@@ -21,11 +21,14 @@ from shared.privacy import guardians_for
 from shared.sql import upsert
 from shared.uow import UnitOfWork
 
-from cases.adapters.tables import cases, dual_reports, home_visit_visitors, home_visits, plan_items, students, timeline
+from cases.adapters.tables import (
+    cases, dual_reports, home_visit_visitors, home_visits, plan_items, standing_responsibility, students, timeline,
+)
 from cases.domain.lifecycle import (
     OUTCOMES, TIMESTAMP_COLUMN, CaseFacts, CaseStatus, IllegalTransition, MissingData, check,
 )
 from cases.domain.model import Recipient, dual_report_recipients, escalation_target
+from cases.domain.responsibility import Level, Standing, fill_chain, named_roles
 from cases.queries import get_case
 
 log = structlog.get_logger("baoxue.cases")
@@ -37,6 +40,8 @@ REPORT_ISSUED = "baoxue.cases.dual_report.issued"
 REPORT_ACKNOWLEDGED = "baoxue.cases.dual_report.acknowledged"
 REPORT_ESCALATED = "baoxue.cases.dual_report.escalated"
 HOME_VISIT_RECORDED = "baoxue.cases.home_visit.recorded"
+RESPONSIBILITY_ASSIGNED = "baoxue.cases.responsibility.assigned"
+PLAN_ITEM_ADDED = "baoxue.cases.plan_item.added"
 SYSTEM = "system"
 PLACEMENT = ("school_code", "class_id", "grade", "org_path", "org_chain")
 # Moves that not everyone who works on a case may make: the close-out (销号) and reopening are
@@ -266,12 +271,13 @@ async def _open_or_join(uow: UnitOfWork, *, student_id: str, origin: str, detail
         return None
     case_id = str(uuid.uuid4())
     org_path = placement["org_path"]
+    chain = await _standing_chain(uow, student_id, placement, child)
     await uow.session.execute(insert(cases).values(
         id=case_id, student_id=student_id, status=CaseStatus.reported.value, origin=origin, episode_id=episode_id,
         school_code=placement["school_code"], class_id=placement.get("class_id"), org_path=path_key(org_path),
         org_chain=placement.get("org_chain") or [], child=child,
         flags=path_key((child or {}).get("flags") or []), source_ref=source_ref,
-        responsibility=_empty_chain(placement.get("org_chain") or []), opened_at=now, updated_at=now,
+        responsibility=chain, opened_at=now, updated_at=now,
     ))
     await _add_timeline(uow, case_id, "opened", {"origin": origin, **detail}, at=now, actor=actor)
     uow.emit(
@@ -314,6 +320,24 @@ def _child_of(student: Any, *, grade: int | None = None) -> dict[str, Any] | Non
     return {"name": student["name"], "national_id_masked": student["national_id_masked"],
             "gender": student["gender"], "birth_date": student["birth_date"], "grade": student["grade"],
             "flags": student["flags"]}
+
+
+async def _standing_chain(uow: UnitOfWork, student_id: str, placement: dict[str, Any],
+                          child: dict[str, Any] | None) -> dict[str, Any]:
+    """The chain a new case starts with: the places above it known by org, and the people of
+    every standing assignment (七长/五级) on its path and its class. One query."""
+    codes = [*placement["org_path"], *([placement["class_id"]] if placement.get("class_id") else [])]
+    rows = (await uow.session.execute(select(standing_responsibility).where(
+        standing_responsibility.c.org_code.in_(codes)))).mappings().all()
+    order = {code: i for i, code in enumerate(codes)}
+    standing = [Standing(r["org_code"], Level(r["level"]), r["assignments"])
+                for r in sorted(rows, key=lambda r: order[r["org_code"]])]
+    addresses = [a for a in [(child or {}).get("address")] if isinstance(a, str)]
+    if standing and any(s.level is Level.township for s in standing):
+        guardians = (await uow.session.execute(select(students.c.guardians).where(
+            students.c.student_id == student_id))).scalar_one_or_none() or []
+        addresses += [g["address"] for g in guardians if isinstance(g, dict) and isinstance(g.get("address"), str)]
+    return fill_chain(_empty_chain(placement.get("org_chain") or []), standing, addresses=addresses)
 
 
 def _empty_chain(org_chain: list[dict[str, str]]) -> dict[str, Any]:
@@ -425,23 +449,38 @@ async def assign_responsibility(uow: UnitOfWork, case_id: str, caller: Principal
                                 chain: dict[str, Any]) -> dict[str, Any]:
     """Replace the named people of the chain; levels not given keep what they had."""
     case = await _visible_case(uow, case_id, caller)
+    now = uow.clock.now()
     merged = {**(case["responsibility"] or {}), **{k: v for k, v in chain.items() if v is not None}}
-    await uow.session.execute(update(cases).where(cases.c.id == case_id)
-                              .values(responsibility=merged, updated_at=uow.clock.now()))
+    values: dict[str, Any] = {"responsibility": merged, "updated_at": now}
+    responsible = (merged.get("responsible_person") or {}).get("name")
+    if responsible and case["responsible_assigned_at"] is None:
+        values["responsible_assigned_at"] = now
+    await uow.session.execute(update(cases).where(cases.c.id == case_id).values(**values))
     named = {k: v.get("name") for k, v in chain.items() if isinstance(v, dict) and v.get("name")}
     await _add_timeline(uow, case_id, "responsibility_assigned", named, actor=caller.subject)
+    # Reporting's weekly 责任落实 counts cases with a 劝返责任人 and a plan from this and plan_item.added.
+    # Keyed by the place (the school), as a standing assignment is: one place's chain stays ordered.
+    uow.emit(topic=TOPIC_CASES, type=RESPONSIBILITY_ASSIGNED, subject=case["student_id"], key=case["school_code"], data={
+        "scope": "case", "case_id": case_id, "student_id": case["student_id"], "org_code": case["school_code"],
+        "org_path": path_codes(case["org_path"]), "class_id": case["class_id"], "level": None,
+        "roles": named_roles(merged), "village_heads": _village_of(merged.get("village_head")),
+        "responsible_person": responsible, "assigned_at": now,
+        "actor": caller.subject})
     await uow.commit()
     return await get_case(uow, case_id, caller)
 
 
 async def add_plan_item(uow: UnitOfWork, case_id: str, caller: Principal, item: dict[str, Any]) -> dict[str, Any]:
-    await _visible_case(uow, case_id, caller)
+    case = await _visible_case(uow, case_id, caller)
     now, item_id = uow.clock.now(), str(uuid.uuid4())
     row = {"id": item_id, "case_id": case_id, **item, "done_at": None, "created_by": caller.subject, "created_at": now}
     await uow.session.execute(insert(plan_items).values(**row))
     await _add_timeline(uow, case_id, "plan_item_added",
                         {"item_id": item_id, "kind": item["kind"], "owner": item["owner"], "due_on": item["due_on"]},
                         actor=caller.subject)
+    uow.emit(topic=TOPIC_CASES, type=PLAN_ITEM_ADDED, subject=case["student_id"], data={
+        "case_id": case_id, "student_id": case["student_id"], "item_id": item_id, "kind": item["kind"],
+        "owner": item["owner"], "due_on": item["due_on"], "added_at": now, "actor": caller.subject})
     await uow.commit()
     return row
 
@@ -465,12 +504,45 @@ async def set_plan_item_done(uow: UnitOfWork, case_id: str, item_id: str, caller
 
 async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit: dict[str, Any]) -> dict[str, Any]:
     case = await _visible_case(uow, case_id, caller)
-    visit_id = str(uuid.uuid4())
-    row = {"id": visit_id, "case_id": case_id, **visit, "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
+    row = await _record_visit(uow, caller, visit, student_id=case["student_id"], case=case,
+                              org_path=case["org_path"], class_id=case["class_id"])
+    await uow.commit()
+    return row
+
+
+async def add_student_home_visit(uow: UnitOfWork, student_id: str, caller: Principal,
+                                 visit: dict[str, Any]) -> dict[str, Any]:
+    """A visit to any watched child, with or without a case (seed 002: every head teacher visits
+    40 homes a term). When the child has an open case the visit is on it too."""
+    student = await _student(uow, student_id)
+    if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
+        raise NotFound(f"no student with id {student_id} in the cases directory")
+    case = (await uow.session.execute(select(cases).where(
+        cases.c.student_id == student_id, cases.c.status != CaseStatus.closed.value))).mappings().first()
+    row = await _record_visit(uow, caller, visit, student_id=student_id, case=case,
+                              org_path=path_key(student["org_path"]), class_id=student["class_id"])
+    await uow.commit()
+    return row
+
+
+async def _record_visit(uow: UnitOfWork, caller: Principal, visit: dict[str, Any], *, student_id: str,
+                        case: Any, org_path: str, class_id: str | None) -> dict[str, Any]:
+    # Never after today, wherever the school is (UTC+14 is the earliest "today" on earth): a
+    # visit dated ahead would count toward the visit duty before it happened.
+    if visit["visited_on"] > (uow.clock.now() + timedelta(hours=14)).date():
+        raise Invalid("a home visit is recorded after it happened, not before",
+                      errors=[{"field": "visited_on", "pointer": "/visited_on", "message": "after today"}])
+    visit_id, case_id = str(uuid.uuid4()), case["id"] if case is not None else None
+    row = {"id": visit_id, "case_id": case_id, "student_id": student_id, "org_path": org_path, "class_id": class_id,
+           **visit, "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
     await uow.session.execute(insert(home_visits).values(**row))
     await uow.session.execute(insert(home_visit_visitors), [
-        {"visit_id": visit_id, "visitor": v, "visited_on": visit["visited_on"], "org_path": case["org_path"],
-         "class_id": case["class_id"]} for v in dict.fromkeys(visit["visitors"])])
+        {"visit_id": visit_id, "visitor": v, "visited_on": visit["visited_on"], "org_path": org_path,
+         "class_id": class_id} for v in dict.fromkeys(visit["visitors"])])
+    if case is None:
+        # Reporting's home_visit.recorded counts work on cases; a visit to a child without one
+        # is in the register (家访登记表) only.
+        return row
     await _add_timeline(uow, case_id, "home_visit", {"visit_id": visit_id, "visited_on": visit["visited_on"],
                                                      "outcome": visit["outcome"]}, actor=caller.subject)
     # Reporting counts visits per week and the time from opening to the first visit.
@@ -482,8 +554,13 @@ async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit
         "visited_at": visited_at(visit["visited_on"], row["recorded_at"]),
         "outcome": visit["outcome"],
     })
-    await uow.commit()
     return row
+
+
+def _village_of(person: Any) -> dict[str, str]:
+    if isinstance(person, dict) and person.get("village") and person.get("name"):
+        return {person["village"]: person["name"]}
+    return {}
 
 
 def visited_at(visited_on: date, recorded_at: datetime) -> datetime:

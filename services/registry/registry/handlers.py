@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
+from shared.text import name_key
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import classes, orgs, student_flags, students
@@ -132,8 +134,10 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, call
     school = await get_org(uow, school_code, within=caller)
     if school["kind"] != OrgKind.school.value:
         raise Invalid(f"{school_code} is a {school['kind']}, not a school")
-    taken = (await uow.session.execute(
-        select(classes.c.id).where(classes.c.school_code == school_code, classes.c.name == cmd.name))).first()
+    # Compared in NFC: the same class name typed composed or decomposed is the same class.
+    taken = next((c for c in (await uow.session.execute(
+        select(classes.c.id, classes.c.name).where(classes.c.school_code == school_code))).all()
+        if name_key(c.name) == name_key(cmd.name)), None)
     if taken:
         raise Conflict(f"school {school_code} already has a class named {cmd.name}", class_id=taken.id)
     row = {"id": str(uuid.uuid4()), "school_code": school_code, "grade": cmd.grade, "name": cmd.name,
@@ -160,6 +164,10 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
     if nid is None and cmd.birth_date > today:
         raise Invalid("birth_date is in the future",
                       errors=[{"field": "birth_date", "pointer": "/birth_date", "message": "in the future"}])
+    if cmd.enrolled_on is not None and not cmd.birth_date <= cmd.enrolled_on <= today:
+        raise Invalid("enrolled_on falls between the child's birth and today",
+                      errors=[{"field": "enrolled_on", "pointer": "/enrolled_on",
+                               "message": "before the birth date" if cmd.enrolled_on < cmd.birth_date else "in the future"}])
     school = await get_org(uow, cmd.school_code, within=caller)
     klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
     if klass is None or klass["school_code"] != cmd.school_code:
@@ -203,6 +211,7 @@ def new_student_row(*, national_id: str | None, name: str, gender: str, birth_da
         "national_id": national_id,
         "no_id_reason": no_id_reason,
         "name": name,
+        "name_key": name_key(name),
         "gender": gender,
         "birth_date": birth_date,
         "school_code": school_code,
@@ -250,24 +259,38 @@ async def org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
 
 
 async def _refuse_if_active(uow: UnitOfWork, national_id: str, caller: Principal) -> None:
-    where = (await active_records(uow, [national_id], caller)).get(national_id)
+    record = (await active_records(uow, [national_id], caller)).get(national_id)
+    where = record.where if record else None
     if where:
         raise already_active(where)
 
 
-async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Principal) -> dict[str, str]:
-    """National ID -> where the child's active record is: the school, named only to a caller
-    whose region holds it (the school office, or an official above it); anyone else learns
-    that a record exists, which they need to know, but not where the child is."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class ActiveRecord:
+    where: str        # the school, or OUTSIDE_REGION for a caller whose region does not hold it
+    name: str         # as stored, for matching only: never shown to a caller outside the region
+    birth_date: date
+
+    def is_the_child(self, name: str, birth_date: date | None) -> bool:
+        """The same child as a row naming them (name in NFC, and birth date)."""
+        return name_key(self.name) == name_key(name) and self.birth_date == birth_date
+
+
+async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Principal) -> dict[str, ActiveRecord]:
+    """National ID -> the child's active record: where it is (the school, named only to a
+    caller whose region holds it: the school office, or an official above it; anyone else
+    learns that a record exists, which they need to know, but not where the child is)."""
+    found: dict[str, ActiveRecord] = {}
     for i in range(0, len(national_ids), 1000):  # under every driver's parameter limit
         rows = (await uow.session.execute(
-            select(students.c.national_id, students.c.school_code, orgs.c.name, orgs.c.path)
+            select(students.c.national_id, students.c.school_code, students.c.name.label("child"),
+                   students.c.birth_date, orgs.c.name, orgs.c.path)
             .join(orgs, orgs.c.code == students.c.school_code)
             .where(students.c.national_id.in_(national_ids[i:i + 1000]),
                    students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).all()
-        found.update({r.national_id: f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION
-                      for r in rows})
+        found.update({r.national_id: ActiveRecord(
+            where=f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION,
+            name=r.child, birth_date=r.birth_date) for r in rows})
     return found
 
 
@@ -325,7 +348,7 @@ async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, se
         conditions.append(students.c.household_region.startswith(region_prefix(search.household_region),
                                                                   autoescape=True))
     if search.name:
-        conditions.append(students.c.name.contains(search.name, autoescape=True))
+        conditions.append(students.c.name_key.contains(name_key(search.name), autoescape=True))
     flag = search.flag
     if flag:
         conditions.append(

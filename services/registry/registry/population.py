@@ -29,7 +29,7 @@ from registry.bulk_import import CHUNK, mark_duplicates
 from registry.domain.accounting import RecordFacts, Unaccounted, why_unaccounted
 from registry.domain.lifecycle import ATTENDING
 from registry.domain.model import OrgKind, StudentStatus
-from registry.domain.national_id import InvalidNationalId, parse
+from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
 from registry.domain.roster_import import RowResult, parse_date
 from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
 from registry.handlers import get_org, org_chain
@@ -49,14 +49,15 @@ REQUIRED = ("national_id", "name")
 def check_person(row_number: int, raw: dict[str, str], *, today: date) -> RowResult:
     result = RowResult(row_number)
     try:
-        nid = parse(raw.get("national_id", ""), today=today)
+        nid = parse(raw.get("national_id", ""), today=today, earliest=EARLIEST_BIRTH)
         result.values.update(national_id=nid.number, birth_date=nid.birth_date, gender=nid.gender)
     except InvalidNationalId as exc:
         result.fail("national_id", str(exc) if raw.get("national_id") else "required")
         nid = None
     name = raw.get("name", "").strip()
-    if not name or len(name) > 100:
-        result.fail("name", "required" if not name else "longer than 100 characters")
+    if not name:
+        result.fail("name", "required")
+    result.check_text("name", name, name=True)
     result.values["name"] = name
     if raw.get("birth_date"):
         try:
@@ -65,7 +66,9 @@ def check_person(row_number: int, raw: dict[str, str], *, today: date) -> RowRes
                 result.fail("birth_date", f"the national ID says {nid.birth_date.isoformat()}")
         except (ValueError, TypeError):
             result.fail("birth_date", f"'{raw['birth_date']}' is not a date (YYYY-MM-DD)")
-    result.values["address"] = (raw.get("address") or "").strip()[:400] or None
+    address = (raw.get("address") or "").strip()
+    result.check_text("address", address, max_length=400)
+    result.values["address"] = address or None
     return result
 
 
@@ -74,13 +77,19 @@ def digest_of(region_code: str, as_of: date, people: list[RowResult]) -> str:
     return hashlib.sha256("\n".join([region_code, as_of.isoformat(), *lines]).encode()).hexdigest()
 
 
-async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Principal, *, as_of: date | None,
-                    skip_invalid: bool) -> tuple[dict[str, Any], bool]:
-    """(the check, whether it is new)."""
+async def region_for(uow: UnitOfWork, region_code: str, caller: Principal) -> dict[str, Any]:
+    """The region a check covers, in the caller's scope: checked before the file is read."""
     region = await get_org(uow, region_code, within=caller)
     if region["kind"] == OrgKind.school.value:
         raise Invalid("a population check covers a region (township, county...), not a school",
                       errors=[{"field": "region_code", "pointer": "/region_code", "message": "a school"}])
+    return region
+
+
+async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Principal, *, as_of: date | None,
+                    skip_invalid: bool) -> tuple[dict[str, Any], bool]:
+    """(the check, whether it is new)."""
+    region = await region_for(uow, region_code, caller)
     today = uow.clock.now().date()
     as_of = as_of or today
     people = [check_person(table.first_row + i, raw, today=today) for i, raw in enumerate(table.rows)]

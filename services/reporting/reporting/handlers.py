@@ -15,8 +15,9 @@ from shared.orgs import DEFAULT_SYSTEM, OrgKind, level_of
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import (absence_episodes, cases, class_grades, dual_reports, home_visits, orgs,
-                                       overdue_transfers, roll_call_sessions, student_statuses, students,
+from reporting.adapters.tables import (absence_episodes, case_work, cases, class_grades, dual_reports, home_visits, orgs,
+                                       overdue_transfers, roll_call_sessions, standing_assignments, student_statuses,
+                                       students,
                                        watermarks)
 from reporting.read_model import level_sql, school_system
 
@@ -242,6 +243,34 @@ async def on_dual_report_acknowledged(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_REPORTS, event)
 
 
+async def _first(uow: UnitOfWork, case_id: str, column_name: str, at: datetime) -> None:
+    """Keep the earliest instant: redelivered or reordered events never move it later."""
+    column = case_work.c[column_name]
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, case_work).values(case_id=case_id))
+    await uow.session.execute(update(case_work).where(case_work.c.case_id == case_id).values(
+        {column_name: when((column.is_(None) | (column > at), at), else_=column)}))
+
+
+async def on_responsibility_assigned(uow: UnitOfWork, event: Event) -> None:
+    """A case's chain naming a 劝返责任人, or a place's standing assignment (七长/五级)."""
+    d = event.data
+    at = _instant(d.get("assigned_at"), event.time)
+    if d.get("scope") == "case":
+        if d.get("case_id") and d.get("responsible_person"):
+            await _first(uow, d["case_id"], "responsible_at", at)
+    elif d.get("level"):
+        await uow.session.execute(insert_ignoring_conflicts(uow.session, standing_assignments).values(
+            event_id=event.id, org_code=d["org_code"], level=d["level"], roles=dict(d.get("roles") or {}),
+            assigned_at=at))
+    await _advance(uow, TOPIC_CASES, event)
+
+
+async def on_plan_item_added(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await _first(uow, d["case_id"], "planned_at", _instant(d.get("added_at"), event.time))
+    await _advance(uow, TOPIC_CASES, event)
+
+
 # --- roll-call completeness (动态监测) ----------------------------------------------------------
 
 def _roll_call_day(value: Any) -> date:
@@ -292,6 +321,8 @@ HANDLERS = {
     "baoxue.cases.case.closed": on_case_status_changed,
     # Assumed name and shape (issue 5 designs it): {case_id, visit_id?, visited_at|at?}.
     "baoxue.cases.home_visit.recorded": on_home_visit_recorded,
+    "baoxue.cases.responsibility.assigned": on_responsibility_assigned,
+    "baoxue.cases.plan_item.added": on_plan_item_added,
     "baoxue.cases.dual_report.issued": on_dual_report_issued,
     "baoxue.cases.dual_report.acknowledged": on_dual_report_acknowledged,
 }

@@ -32,7 +32,7 @@ async def _every(runtime: Runtime, stop: asyncio.Event, interval_s: float, job: 
             raise
         except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
             metrics.JOB_RUNS.labels(runtime.settings.service_name, job, "error").inc()
-            log.warning(f"{job}.failed", error=repr(exc))
+            log.warning(f"{job}.failed", error=exc)
 
 
 async def run_detector(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -53,7 +53,8 @@ students = Table(
     # the record with the child's other one.
     Column("national_id", String(18), nullable=True),
     Column("no_id_reason", String(200), nullable=True),
-    Column("name", String(100), nullable=False),
+    Column("name", String(100), nullable=False),      # as typed
+    Column("name_key", String(100), nullable=True),   # NFC of name: what searches and matches compare
     Column("gender", String(8), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("school_code", String(32), ForeignKey("orgs.code"), nullable=False),
@@ -265,4 +266,15 @@ population_findings = Table(
     Column("school_code", String(32), nullable=True),
     # Why the child is suspected: no_record | dropped_out | no_junior_middle_record (小升初).
     Column("reason", String(32), nullable=True),
+)
+
+# Dry-run imports per caller and day: a dry run answers which of the IDs it is given are enrolled
+# elsewhere, so it is capped (BAOXUE_IMPORT_DRY_RUNS_PER_DAY) and counted here, once per caller.
+import_dry_runs = Table(
+    "import_dry_runs",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("runs", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
 )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
@@ -16,10 +15,11 @@ from shared.envelope import dumps
 from shared.errors import Problem
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
+from shared.types import Day
 
 from registry import (bulk_import, flags, handlers, merges, off_roll, population, poverty, problems, promotion,
                       records, watch)
-from registry.adapters.spreadsheet import read_table
+from registry.adapters.spreadsheet import read_upload
 from registry.domain import roster_import
 from registry.domain.problems import ProblemKind
 from registry.entrypoints.schemas import (
@@ -222,21 +222,24 @@ async def import_students(
     school_code: Annotated[str, Form(min_length=1, max_length=32)],
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX, first sheet; headings in "
                                                  "Chinese (身份证号, 姓名, 班级...) or English")],
-    dry_run: Annotated[bool, Query(description="check every row and report, write nothing")] = False,
+    dry_run: Annotated[bool, Query(description="check every row and report, write nothing "
+                                                    "(BAOXUE_IMPORT_DRY_RUNS_PER_DAY a caller and day)")] = False,
     skip_invalid: Annotated[bool, Query(description="import the valid rows even if others are invalid")] = False,
 ):
     """Enroll a school's students from a spreadsheet. Every row is checked (ID checksum and
     birth date, gender, class name, duplicates in the file, an active record elsewhere); the
     valid rows are written in one transaction. By default one invalid row refuses the whole
     file with a 422 listing every bad row and field."""
-    data = await file.read()
-    table = read_table(data, file.filename or "", roster_import.HEADINGS, required=roster_import.REQUIRED,
-                       max_rows=runtime.settings.import_max_rows)
+    async with runtime.uow() as uow:
+        await bulk_import.school_for(uow, school_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", roster_import.HEADINGS,
+                              required=roster_import.REQUIRED, limits=runtime.settings.upload_limits)
 
     async def run(progress) -> dict[str, Any]:
         async with runtime.uow() as uow:
             return await bulk_import.import_students(uow, school_code, table, caller, dry_run=dry_run,
-                                                     skip_invalid=skip_invalid, progress=progress)
+                                                     skip_invalid=skip_invalid, progress=progress,
+                                                     dry_runs_per_day=runtime.settings.import_dry_runs_per_day)
 
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(_with_progress(run), media_type=NDJSON)
@@ -353,14 +356,15 @@ async def run_population_check(
     runtime: RuntimeDep, uow: UoWDep, caller: PrincipalDep,
     region_code: Annotated[str, Form(min_length=1, max_length=32, description="township, county, city or province")],
     file: Annotated[UploadFile, File(description="the household list: 身份证号, 姓名, 出生日期, 住址 (CSV or XLSX)")],
-    as_of: Annotated[date | None, Form(description="the day ages are counted for; defaults to today")] = None,
+    as_of: Annotated[Day | None, Form(description="the day ages are counted for; defaults to today")] = None,
     skip_invalid: Annotated[bool, Query(description="check the valid rows even if others are invalid")] = False,
 ):
     """Compare the school-age children living in a region with the registry (排查比对). Each
     school-age child with no record accounting for them is a suspected out-of-school child; each
     attending record in the region outside the compulsory age (6-15 on 31 August) is listed too."""
-    table = read_table(await file.read(), file.filename or "", population.HEADINGS, required=population.REQUIRED,
-                       max_rows=runtime.settings.import_max_rows)
+    await population.region_for(uow, region_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", population.HEADINGS,
+                              required=population.REQUIRED, limits=runtime.settings.upload_limits)
     check, created = await population.run_check(uow, region_code, table, caller, as_of=as_of,
                                                 skip_invalid=skip_invalid)
     return JSONResponse(json.loads(dumps(PopulationCheckPublic.model_validate(check).model_dump())),
@@ -378,7 +382,7 @@ async def import_poverty_list(
     category: Annotated[str, Form(min_length=1, max_length=32,
                                   description="脱贫户, 防返贫监测对象, 低保, or a category the county names")],
     file: Annotated[UploadFile, File(description="CSV or XLSX: 身份证号, 姓名 (出生日期, 住址 optional)")],
-    list_date: Annotated[date | None, Form(description="the day the list speaks for; defaults to today")] = None,
+    list_date: Annotated[Day | None, Form(description="the day the list speaks for; defaults to today")] = None,
     dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
     skip_invalid: Annotated[bool, Query(description="apply the valid rows even if others are invalid")] = False,
 ):
@@ -387,8 +391,9 @@ async def import_poverty_list(
     child with a record in the caller's region, clears it from records flagged from this category
     and no longer listed, both as of `list_date` (a flag changed later is left alone), and makes each
     school-age child on it whom no record accounts for a suspected out-of-school child."""
-    table = read_table(await file.read(), file.filename or "", poverty.HEADINGS, required=poverty.REQUIRED,
-                       max_rows=runtime.settings.import_max_rows)
+    await poverty.region_for(uow, region_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", poverty.HEADINGS, required=poverty.REQUIRED,
+                              limits=runtime.settings.upload_limits)
     report, created = await poverty.import_list(uow, region_code, category.strip(), list_date, table, caller,
                                                 dry_run=dry_run, skip_invalid=skip_invalid)
     return JSONResponse(json.loads(dumps(PovertyListReport.model_validate(report).model_dump())),

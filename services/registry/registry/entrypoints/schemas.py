@@ -7,17 +7,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.text import FreeText, LineText, Name, NameText, OrgName
+from shared.types import Day
+
 from registry.domain.lifecycle import Side
 from registry.domain.model import OrgKind, SchoolSystem, StudentStatus
 from registry.domain.off_roll import Missing, OverdueReason, Terms
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,19}$")]
 Flag = Literal["poor_household", "left_behind", "single_parent", "disabled", "learning_difficulty"]
 
 
-OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 SYSTEM_DOC = ("schools only: 6+3 (primary 1-6), 5+4 (primary 1-5, grade 6 is junior middle), nine_year "
               "(九年一贯制) or twelve_year; 6+3 when not given")
 
@@ -54,7 +55,7 @@ class OrgPublic(BaseModel):
     system: SchoolSystem | None = None
 
 
-HostName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+HostName = NameText(200)
 SchoolYear = Annotated[int, Field(ge=2000, le=2100, description="the year the school year starts (2026 = 2026-2027)")]
 Region = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
@@ -78,7 +79,7 @@ class PromotionIn(BaseModel):
     """Year-end move of every class of a school to the next grade; the top grade graduates."""
     model_config = ConfigDict(json_schema_extra={"examples": [{"school_year": 2026, "effective_on": "2027-07-10"}]})
     school_year: SchoolYear = Field(description="the school year that is ending")
-    effective_on: date | None = Field(default=None, description="graduation date; defaults to today")
+    effective_on: Day | None = Field(default=None, description="graduation date; defaults to today")
     graduating_grade: int | None = Field(default=None, ge=5, le=9, description=(
         "defaults to the school system's: 9 for nine- and twelve-year schools and for schools with junior "
         "middle classes, else the last primary grade (6, or 5 in a 5+4 school)"))
@@ -94,7 +95,7 @@ class PromotionPublic(BaseModel):
 
 class Guardian(BaseModel):
     name: Name
-    relation: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    relation: LineText(20, min_length=1)
     phone: Phone | None = None
 
 
@@ -106,15 +107,15 @@ class StudentCreate(BaseModel):
     national_id: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
                                                  max_length=32)] | None = Field(
         default=None, description="leave out for a child with no ID yet, and say why in no_id_reason")
-    no_id_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+    no_id_reason: LineText(200, min_length=1) | None = Field(
         default=None, description="why the child has no ID (未落户, foreign national...): the record gets a temporary "
                                   "student number (L...), and birth date and gender are taken as given")
     name: Name
     gender: Literal["male", "female"]
-    birth_date: date
+    birth_date: Day
     school_code: Code
     class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
-    enrolled_on: date | None = Field(default=None, description="defaults to today")
+    enrolled_on: Day | None = Field(default=None, description="defaults to today; not before the birth date")
     flags: list[Flag] = Field(default_factory=list, max_length=10)
     guardians: list[Guardian] = Field(default_factory=list, max_length=6)
     household_region: Region | None = Field(default=None, description="户籍: 6-digit division code")
@@ -175,8 +176,8 @@ class FlagsPatch(BaseModel):
         {"add": ["left_behind"], "remove": [], "reason": "both parents now work in 东莞 (家访 2026-11-20)"}]})
     add: list[Flag] = Field(default_factory=list, max_length=5)
     remove: list[Flag] = Field(default_factory=list, max_length=5)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    effective_on: date | None = Field(default=None, description="defaults to today; never in the future")
+    reason: FreeText(500, min_length=1)
+    effective_on: Day | None = Field(default=None, description="defaults to today; never in the future")
 
 
 class FlagChangePublic(BaseModel):
@@ -223,7 +224,7 @@ class ProblemMergeIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"kept_id": "…", "reason": "同一人: 家访核实 2026-11-20"}]})
     kept_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] = Field(
         description="the record that stays (the others' history moves onto it)")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: FreeText(500, min_length=1)
 
 
 class ProblemMergedPublic(BaseModel):
@@ -234,7 +235,7 @@ class ProblemMergedPublic(BaseModel):
 
 class DismissIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "两人: 同名同日生, 户籍不同"}]})
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: FreeText(500, min_length=1)
 
 
 class DismissalPublic(BaseModel):
@@ -276,8 +277,8 @@ class StatusChangeIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"status": "suspended", "effective_on": "2026-11-20", "reason": "illness: hospital certificate 2026-118"}]})
     status: StudentStatus
-    effective_on: date | None = Field(default=None, description="defaults to today; never in the future")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
+    effective_on: Day | None = Field(default=None, description="defaults to today; never in the future")
+    reason: FreeText(500) | None = Field(
         default=None, description="required for suspended, dropped_out, unable_to_study, home_teaching, deceased")
     # Boarding elsewhere (寄读) and suspension (休学). Left out, the change is still accepted (school
     # apps that predate these fields keep working) and the response lists them in `missing`.
@@ -286,7 +287,7 @@ class StatusChangeIn(BaseModel):
     host_school_name: HostName | None = Field(default=None, description="boarding_elsewhere: a host outside "
                                                                         "this system, with host_region")
     host_region: Region | None = Field(default=None, description="the host's 6-digit division code")
-    expected_end: date | None = Field(default=None, description="boarding_elsewhere, suspended: the day the child "
+    expected_end: Day | None = Field(default=None, description="boarding_elsewhere, suspended: the day the child "
                                                                 "is expected back (after effective_on)")
 
     def terms(self) -> Terms:
@@ -316,9 +317,9 @@ class TransferIn(BaseModel):
         {"to_school_code": "41012202001", "effective_on": "2026-11-20", "reason": "family moved"},
         {"destination": "广东省东莞市某小学 (outside this system)", "reason": "parents work away"}]})
     to_school_code: Code | None = Field(default=None, description="the receiving school, if it is in this system")
-    destination: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
-    effective_on: date | None = Field(default=None, description="defaults to today")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    destination: LineText(200, min_length=1) | None = None
+    effective_on: Day | None = Field(default=None, description="defaults to today")
+    reason: FreeText(500) | None = None
 
     @model_validator(mode="after")
     def _somewhere(self) -> "TransferIn":
@@ -332,7 +333,7 @@ class TransferConfirmIn(BaseModel):
     class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = Field(
         default=None, description="the receiving school's class; required when the receiving school confirms "
                                   "(a transfer the receiving school asked for named it then)")
-    effective_on: date | None = Field(default=None, description="the day the child arrived; defaults to today")
+    effective_on: Day | None = Field(default=None, description="the day the child arrived; defaults to today")
 
 
 class TransferRequestIn(BaseModel):
@@ -345,8 +346,8 @@ class TransferRequestIn(BaseModel):
     name: Name
     class_id: Annotated[str, StringConstraints(min_length=1, max_length=36)] = Field(
         description="the class of the receiving school the child joins")
-    effective_on: date | None = Field(default=None, description="defaults to today")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    effective_on: Day | None = Field(default=None, description="defaults to today")
+    reason: FreeText(500) | None = None
 
 
 class TransferPublic(BaseModel):
@@ -371,8 +372,8 @@ class ReceiptIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"received_on": "2026-11-25"},
         {"received_on": "2026-11-25", "evidence": "东莞市某小学回执, 盖章扫描件 2026-331"}]})
-    received_on: date | None = Field(default=None, description="the day on the receipt; defaults to today")
-    evidence: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = Field(
+    received_on: Day | None = Field(default=None, description="the day on the receipt; defaults to today")
+    evidence: FreeText(500, min_length=1) | None = Field(
         default=None, description="what the receipt is (required unless the host school itself confirms)")
 
 
@@ -382,7 +383,7 @@ class OffRollUpdate(BaseModel):
     host_school_code: Code | None = None
     host_school_name: HostName | None = None
     host_region: Region | None = None
-    expected_end: date | None = None
+    expected_end: Day | None = None
 
 
 class OffRollPublic(BaseModel):
@@ -437,8 +438,7 @@ class StudentSearch(BaseModel):
     flag: Flag | None = None
     household_region: Region | None = Field(default=None, description="户籍 region; a city or province code "
                                                                        "matches every county in it")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = Field(
-        default=None, description="part of the name")
+    name: LineText(100, min_length=1) | None = Field(default=None, description="part of the name")
 
 
 class RowError(BaseModel):
