@@ -90,8 +90,8 @@ async def post_roll_call(body: RollCallIn, uow: UoWDep, request: Request, caller
             **access(PEOPLE, scope="list"))
 async def get_missing_roll_calls(uow: UoWDep, request: Request, page: PageDep, caller: PrincipalDep,
                                  org_code: str | None = None,
-                                 start: Annotated[date | None, Query(alias="from")] = None,
-                                 end: Annotated[date | None, Query(alias="to")] = None,
+                                 start: Annotated[Day | None, Query(alias="from")] = None,
+                                 end: Annotated[Day | None, Query(alias="to")] = None,
                                  kind: Literal["missing", "unmarked"] = "missing"):
     """Class-sessions whose roll call was missing (动态监测), newest first, in the caller's scope:
     head teachers their classes, school staff their school, officials their region. A session

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -15,7 +14,7 @@ RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
 from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
-from shared.types import ORG_CODE_PATTERN
+from shared.types import ORG_CODE_PATTERN, Day
 
 from reporting import summary as summaries
 from reporting import submissions as frozen
@@ -48,8 +47,8 @@ async def get_summary(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
 @router.get("/reports/roll-call-completeness", response_model=CompletenessReport,
             **access(Role.school_staff, OFFICIALS, scope="object"))
 async def get_roll_call_completeness(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode,
-                                     start: Annotated[date, Query(alias="from")],
-                                     end: Annotated[date, Query(alias="to")],
+                                     start: Annotated[Day, Query(alias="from")],
+                                     end: Annotated[Day, Query(alias="to")],
                                      unit: CompletenessUnit = "school", period: CompletenessPeriod = "day"):
     """Roll-call completeness (动态监测) under an org, per school, township or county and per day or
     ISO week: class-sessions expected (am and pm on each school day inside a stored term, for each
