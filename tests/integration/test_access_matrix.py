@@ -339,6 +339,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/circular?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
     ("GET", "/v1/reports/monthly"): lambda w, r, p: (
         f"/v1/reports/monthly?org_code={p.codes[LEVEL.get(r, 'county')]}&month=2026-11", None),
+    ("PUT", "/v1/targets/{org_code}"): lambda w, r, p: (
+        f"/v1/targets/{p.codes[LEVEL.get(r, 'county')]}", {"junior_dropout_max": 0.03, "retention_min": 0.97}),
+    ("GET", "/v1/targets/{org_code}"): lambda w, r, p: (f"/v1/targets/{p.codes[LEVEL.get(r, 'county')]}", None),
     ("GET", "/v1/reports/weekly/submissions"): lambda w, r, p: (
         f"/v1/reports/weekly/submissions?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
     # Submissions are a county's to the city: made by its official, read from the county up.

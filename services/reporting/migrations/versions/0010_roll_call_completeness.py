@@ -1,7 +1,7 @@
 """roll-call completeness: one row per class-session attendance expected or took a roll call for
 
 Revision ID: 0010_roll_call_completeness
-Revises: 0007_persuasion_evidence
+Revises: 0006_statutory_rates
 
 Filled from attendance's roll_call.recorded and roll_call.missing (new with this revision):
 nothing before them is known, so the figures start empty rather than at 0 %.
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_roll_call_completeness"
-down_revision = "0007_persuasion_evidence"
+down_revision = "0006_statutory_rates"
 branch_labels = None
 depends_on = None
 

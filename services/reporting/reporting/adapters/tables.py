@@ -7,7 +7,7 @@ need are kept dated (status history, case timestamps); current-state columns ser
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text
 
 from shared.types import UtcDateTime
 
@@ -207,6 +207,22 @@ submissions = Table(
     Column("body", Text, nullable=False),             # the canonical JSON itself, byte for byte
 )
 Index("ix_reporting_submissions_period", submissions.c.kind, submissions.c.period, submissions.c.org_code)
+
+# An org's own targets (一县一策), set with PUT /v1/targets/{org_code}; a field left NULL is
+# inherited from the nearest org above that sets it, else the settings' default. Not a
+# projection: a rebuild keeps them.
+targets = Table(
+    "targets",
+    metadata,
+    Column("org_code", String(32), primary_key=True),
+    Column("org_path", String(400), nullable=False),  # "/province/.../org/"
+    Column("junior_dropout_max", Float, nullable=True),
+    Column("primary_dropout_max", Float, nullable=True),
+    Column("retention_min", Float, nullable=True),
+    Column("set_at", UtcDateTime(), nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("set_role", String(32), nullable=False),
+)
 
 # Every table the events build, emptied by a rebuild (watermarks included).
 PROJECTIONS = (orgs, students, student_statuses, class_grades, cases, home_visits, absence_episodes, overdue_transfers,
