@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Callable
 
 import pytest
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from registry.domain.national_id import compose
 from shared.auth import Role
-from shared.clock import SystemClock
+from shared.clock import FixedClock, SystemClock
 from shared.deadletters import set_aside
 from shared.messaging import dead_letters
 from shared.envelope import Event
@@ -257,6 +257,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/calendars/{code}/entries"): lambda w, r, p: (
         f"/v1/calendars/{p.codes['school']}/entries", {"entries": [{"date": "2026-10-01", "kind": "holiday"}]}),
     ("GET", "/v1/classes/{class_id}/roll-calls"): lambda w, r, p: (f"/v1/classes/{p.class_id}/roll-calls", None),
+    ("GET", "/v1/roll-calls/missing"): lambda w, r, p: ("/v1/roll-calls/missing?from=2026-11-01&to=2026-11-30", None),
     ("GET", "/v1/leaves"): lambda w, r, p: ("/v1/leaves?limit=500", None),
     # A decision is final: each allowed role (head teacher, school office) decides a leave of its own.
     ("POST", "/v1/leaves/{leave_id}/approve"): lambda w, r, p: (f"/v1/leaves/{take(w, p, 'approve')}/approve", {}),
@@ -330,6 +331,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
     ("GET", "/v1/reports/weekly"): lambda w, r, p: (
         f"/v1/reports/weekly?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
+    ("GET", "/v1/reports/roll-call-completeness"): lambda w, r, p: (
+        f"/v1/reports/roll-call-completeness?org_code={p.codes[LEVEL.get(r, 'county')]}&from=2026-11-16&to=2026-11-20",
+        None),
     ("GET", "/v1/reports/weekly/{org_code}/{week}.html"): lambda w, r, p: (
         f"/v1/reports/weekly/{p.codes[LEVEL.get(r, 'county')]}/2026-W47.html", None),
     ("GET", "/v1/ledgers/{ledger}"): lambda w, r, p: (
@@ -368,9 +372,9 @@ def _ack(role: Role, place: Place) -> tuple[str, None]:
 
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
              "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id",
-             "/v1/problem-records": "problem_id"}
+             "/v1/problem-records": "problem_id", "/v1/roll-calls/missing": "class_id"}
 # The field of a list item that holds its id, where it is not "id".
-ITEM_ID = {"/v1/students/watch": "student_id"}
+ITEM_ID = {"/v1/students/watch": "student_id", "/v1/roll-calls/missing": "class_id"}
 
 
 async def _seed(service: str, client, world: World) -> None:
@@ -436,6 +440,18 @@ async def _seed(service: str, client, world: World) -> None:
                             reason="病假"), school)
                     place.pools[decision].append(leave["id"])
                 place.leave_ids[decision] = leave["id"]
+            # A term and an expected Monday am with no roll call: the missing list has a row here.
+            from attendance.completeness import sweep
+            from attendance.entrypoints.schemas import CalendarIn
+
+            official = Principal("test-province", Role.province_official, place.codes["province"])
+            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                await handlers.put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
+                    terms=[{"name": "autumn", "start": "2026-11-02", "end": "2026-11-27"}],
+                    roll_calls_from=date(2026, 11, 16)), official)
+            monday_noon = FixedClock(datetime(2026, 11, 16, 4, tzinfo=timezone.utc))
+            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=monday_noon) as uow:
+                await sweep(uow, runtime.settings)
         if service == "cases":
             for level in ("city", "province"):
                 student_id, school = str(uuid.uuid4()), f"{place.codes[level]}-run"

@@ -21,7 +21,8 @@ from shared.uow import UnitOfWork
 from attendance.adapters.tables import (
     LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_call_revisions, roll_calls, roster,
 )
-from attendance.domain import chronic, clock
+from attendance import completeness
+from attendance.domain import chronic, clock, national
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
 from attendance.domain.leave import IllegalTransition, LeaveDays, LeaveStatus, chained_school_days, decide
@@ -40,7 +41,7 @@ SINCE_EVER = date(1900, 1, 1)
 
 # --- registry events -----------------------------------------------------------------------
 
-async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
+async def on_student_enrolled(uow: UnitOfWork, event: Event, *, settings: AttendanceSettings | None = None) -> None:
     d = event.data
     status = d.get("status", "enrolled")
     values = {
@@ -49,6 +50,9 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         "status": status, "updated_at": uow.clock.now(),
     }
     await upsert(uow.session, roster, {"student_id": d["student_id"]}, values)
+    # Wired with the settings (bootstrap); a caller without them gets the service's default zone.
+    zone = settings.timezone if settings is not None else AttendanceSettings.model_fields["timezone"].default
+    await completeness.school_heard_of(uow, zone, d["school_code"], d["org_path"], d.get("org_chain", []))
     # The first placement stands for every date before it, so its date matters only to a record
     # enrolled again; an event without `enrolled_on` (an older producer's) is placed since ever.
     await _place(uow, d["student_id"], _date_of(d.get("enrolled_on"), SINCE_EVER),
@@ -197,8 +201,9 @@ async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
     docs = dict((await uow.session.execute(
         select(calendars.c.school_code, calendars.c.body).where(calendars.c.school_code.in_(codes)))).all()) \
         if codes else {}
+    base = national.DAYS if settings.national_calendar == "cn" else national.NONE
     return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,
-                       am=settings.session_am_starts, pm=settings.session_pm_starts) for p in paths}
+                       am=settings.session_am_starts, pm=settings.session_pm_starts, national=base) for p in paths}
 
 
 async def calendar_of(uow: UnitOfWork, settings: AttendanceSettings, org_path: list[str]) -> Calendar:
@@ -320,6 +325,10 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     # One statement for the whole class, not one per student.
     await insert_many(uow.session, marks, [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at,
                                             "status": m.status} for m in cmd.marks])
+    await completeness.roll_call_stored(
+        uow, settings, calendar, roll_call_id=roll_call_id, school_code=cmd.school_code, org_path=place.org_path,
+        class_id=cmd.class_id,
+        day=cmd.date, session=cmd.session, at=at, statuses=[m.status for m in cmd.marks], replaced=replaced)
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
@@ -473,7 +482,33 @@ def describe(cal: Calendar) -> dict[str, Any]:
             "terms": [{"name": t.name, "start": t.start.isoformat(), "end": t.end.isoformat()} for t in cal.terms],
             "holidays": sorted(d.isoformat() for d, k in cal.days.items() if k == "holiday"),
             "make_up_days": sorted(d.isoformat() for d, k in cal.days.items() if k == "school_day"),
-            "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()}}
+            "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()},
+            "roll_calls": _roll_calls_expected(cal), "national": _national(cal)}
+
+
+def _national(cal: Calendar) -> dict[str, Any]:
+    """The national layer as it applies inside the stored terms, and until when it is known:
+    a term reaching past that date gets a warning (weekdays are the only rule there) until the
+    library is updated or the county enters the year's days itself."""
+    if not cal.national:
+        return {"source": None, "known_until": None, "holidays": [], "make_up_days": [], "warnings": []}
+    in_terms = sorted(d for d in cal.national if cal.term_of(d) is not None)
+    past = [t for t in cal.terms if t.end > national.KNOWN_UNTIL]
+    return {"source": national.SOURCE, "known_until": national.KNOWN_UNTIL.isoformat(),
+            "holidays": [d.isoformat() for d in in_terms if cal.national[d] == "holiday"],
+            "make_up_days": [d.isoformat() for d in in_terms if cal.national[d] == "school_day"],
+            "warnings": [f"national holidays and make-up days are known only until {national.KNOWN_UNTIL.isoformat()}; "
+                         f"term {t.name} runs to {t.end.isoformat()}: enter that year's days in the county calendar"
+                         for t in past]}
+
+
+def _roll_calls_expected(cal: Calendar) -> dict[str, Any]:
+    """Whether this calendar expects roll calls at all, and from when: without a stored term
+    nothing is expected (a vacation would otherwise be a flood of missing roll calls)."""
+    return {"expected": bool(cal.terms),
+            "reason": None if cal.terms else "no term stored: no roll call is expected until a term is",
+            "from": cal.roll_calls_from.isoformat() if cal.roll_calls_from else None,
+            "from_default": "the school's first roster day", "sync_interval_days": cal.sync_interval_days}
 
 
 class Inputs(NamedTuple):
@@ -613,10 +648,14 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
     )).first()
     now = uow.clock.now()
     hours = 0.0
+    unrecorded = 0
     if row is not None:
         got = await _inputs(uow, settings, [student_id], with_marks=False)
-        hours = clock.counted_hours(row.started_at, now, got.calendars[student_id], settings.absence_counting,
-                                    got.leaves[student_id])
+        cal = got.calendars[student_id]
+        hours = clock.counted_hours(row.started_at, now, cal, settings.absence_counting, got.leaves[student_id])
+        # Sessions of the episode nobody took a roll call for: the child may have been in class.
+        unrecorded = await completeness.unrecorded_in_episode(uow, settings, cal, got.places[student_id].class_id,
+                                                              row.started_at, now)
     return {
         "student_id": student_id,
         "since": row.started_at if row else None,
@@ -632,6 +671,7 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
         "due_at": row.due_at if row else None,
         "observed_at": row.observed_at if row else None,
         "threshold_fired_at": row.threshold_fired_at if row else None,
+        "unrecorded_sessions": unrecorded,
     }
 
 

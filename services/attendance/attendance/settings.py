@@ -33,5 +33,16 @@ class AttendanceSettings(ServiceSettings):
     chronic_absence_min_sessions: int = Field(default=20, ge=1)
     # When each roll-call session begins, in the schools' local time (BAOXUE_TIMEZONE); a county or
     # school calendar may set its own.
+    # The national layer under county and school calendars: `cn` (public holidays and 调休
+    # working days from the pinned chinese-calendar library) or `none` (weekdays only).
+    national_calendar: Literal["cn", "none"] = "cn"
     session_am_starts: time = time(8, 0)
     session_pm_starts: time = time(14, 0)
+    # Roll-call completeness (动态监测): a session with no roll call this long after it starts
+    # (plus the school's sync interval) is missing; a class missing every session of this many
+    # consecutive school days is escalated to its township; the sweep's interval, and how far
+    # back it looks (a sweep down longer than that loses nothing newer).
+    roll_call_due_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    roll_call_missing_alert_days: int = Field(default=2, ge=1, le=30)
+    roll_call_sweep_interval_s: float = Field(default=300.0, gt=0)
+    roll_call_lookback_days: int = Field(default=31, ge=1, le=366)

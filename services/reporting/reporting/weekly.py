@@ -16,6 +16,7 @@ from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
+from reporting.completeness import LAGGING_BELOW, week_by_school
 from reporting.domain.cases import ages, open_at
 from reporting.domain.indicators import Indicator, case_standing, chain_set, monitoring, responsibility
 from reporting.domain.rates import STATUS_ORDER, Targets
@@ -75,7 +76,8 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
         # Seed 000: 市教体局对实施情况进行通报，对措施不力工作滞后的县(区)进行重点督促 — the counties a city
         # (or province) presses: at risk or off target on Friday against their own targets, worst first.
         "lagging_counties": lagging(counties),
-        "indicators": {"monitoring": _indicator(monitoring()),
+        "indicators": {"monitoring": _indicator(monitoring(await week_by_school(uow, org.under, week.friday),
+                                                           LAGGING_BELOW), kinds),
                        "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY),
                                                                    *schools))},
         "as_of": await as_of(uow),
@@ -101,9 +103,10 @@ async def _schools_with_chain(uow: UnitOfWork, kinds: dict[str, dict[str, str]],
     return len(paths), sum(chain_set(path, standing) for path in paths)
 
 
-def _indicator(indicator: Indicator) -> dict[str, Any]:
+def _indicator(indicator: Indicator, kinds: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     return {"name": indicator.name, "standing": indicator.standing,
-            "parts": {name: {**vars(p), "awaiting": list(p.awaiting)} for name, p in indicator.parts.items()}}
+            "parts": {name: {**vars(p), "awaiting": list(p.awaiting)} for name, p in indicator.parts.items()},
+            "lagging": [{**vars(s), "name": (kinds or {}).get(s.code, {}).get("name")} for s in indicator.lagging]}
 
 
 def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:

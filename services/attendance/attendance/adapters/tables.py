@@ -174,3 +174,46 @@ chronic_flags = Table(
     Column("flagged_at", UtcDateTime(), nullable=False),
 )
 Index("ix_roll_calls_school_date", roll_calls.c.school_code, roll_calls.c.date)
+
+# --- roll-call completeness (动态监测) ---------------------------------------------------------
+# Each school attendance has heard of, and the day its first pupil came onto the roster: roll
+# calls are expected from then (unless its calendar says `roll_calls_from`), not from the term's
+# start, so a county adopting the system is not buried in missing history.
+school_rosters = Table(
+    "school_rosters",
+    metadata,
+    Column("school_code", String(32), primary_key=True),
+    Column("org_path", JSON, nullable=False),
+    Column("org_chain", JSON, nullable=False),
+    Column("first_roster_day", Date, nullable=False),
+)
+
+# A class-session whose roll call was missing when the sweep looked: the primary key makes
+# `roll_call.missing` once per class-session whatever the replicas, and `filled_at` (set by one
+# conditional UPDATE when the roll call arrives) makes `roll_call.filled_late` once.
+roll_call_gaps = Table(
+    "roll_call_gaps",
+    metadata,
+    Column("class_id", String(36), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", String(2), primary_key=True),
+    Column("school_code", String(32), nullable=False),
+    Column("org_path", JSON, nullable=False),
+    Column("session_at", UtcDateTime(), nullable=False),
+    Column("missing_since", UtcDateTime(), nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("filled_at", UtcDateTime(), nullable=True),
+)
+Index("ix_roll_call_gaps_school_date", roll_call_gaps.c.school_code, roll_call_gaps.c.date)
+
+# A run of consecutive school days a class missed entirely, escalated once to the school's
+# township (named by the run's first day).
+roll_call_escalations = Table(
+    "roll_call_escalations",
+    metadata,
+    Column("class_id", String(36), primary_key=True),
+    Column("run_start", Date, primary_key=True),
+    Column("school_code", String(32), nullable=False),
+    Column("township_code", String(32), nullable=True),
+    Column("escalated_at", UtcDateTime(), nullable=False),
+)

@@ -16,12 +16,12 @@ from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 from shared.types import Day
 
-from attendance import batch, handlers, views
+from attendance import batch, completeness, handlers, views
 from attendance.domain.leave import LeaveStatus
 from attendance.entrypoints.schemas import (
     RollCallBatchIn, RollCallBatchOut,
     AbsenceOut, AttendanceOut, CalendarEntriesIn, CalendarIn, DailyRate, LeaveDecisionIn, LeaveIn, LeaveOut,
-    RollCallIn, RollCallOut, RollCallSummary,
+    MissingRollCall, RollCallIn, RollCallOut, RollCallSummary,
 )
 
 router = APIRouter(prefix="/v1")
@@ -101,6 +101,21 @@ async def post_roll_call_batch(body: RollCallBatchIn, uow: UoWDep, request: Requ
     applied per item, so the route itself answers every caller 200."""
     settings = _settings(request)
     return {"results": await batch.record_batch(uow, settings, body.roll_calls, caller)}
+
+
+@router.get("/roll-calls/missing", response_model=Page[MissingRollCall], tags=["roll calls"],
+            **access(PEOPLE, scope="list"))
+async def get_missing_roll_calls(uow: UoWDep, request: Request, page: PageDep, caller: PrincipalDep,
+                                 org_code: str | None = None,
+                                 start: Annotated[Day | None, Query(alias="from")] = None,
+                                 end: Annotated[Day | None, Query(alias="to")] = None,
+                                 kind: Literal["missing", "unmarked"] = "missing"):
+    """Class-sessions whose roll call was missing (动态监测), newest first, in the caller's scope:
+    head teachers their classes, school staff their school, officials their region. A session
+    filled later stays listed with `filled_late`. `kind=unmarked`: taken roll calls that left off
+    pupils on the class's roll that day, with their ids. Default: the last 30 days."""
+    read = completeness.missing_list if kind == "missing" else completeness.unmarked_list
+    return await read(uow, _settings(request), page, caller, org_code=org_code, start=start, end=end)
 
 
 @router.get("/classes/{class_id}/roll-calls", response_model=Page[RollCallSummary], tags=["roll calls"],

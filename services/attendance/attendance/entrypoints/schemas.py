@@ -127,6 +127,11 @@ class CalendarIn(BaseModel):
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
         default=[1, 2, 3, 4, 5], description="ISO weekdays that are school days")
     sessions: SessionsIn | None = Field(default=None, description="session start times, local HH:MM")
+    roll_calls_from: date | None = Field(
+        default=None, description="roll calls are expected from this date; default the school's first roster day")
+    sync_interval_days: int | None = Field(
+        default=None, ge=0, le=31,
+        description="a teaching point that syncs its roll calls every N days: sessions are missing N days later")
 
     @model_validator(mode="after")
     def _consistent(self) -> "CalendarIn":
@@ -163,6 +168,23 @@ class AbsenceOut(BaseModel):
     observed_at: datetime | None = Field(
         default=None, description="the first session at or after due_at whose mark shows the child still away")
     threshold_fired_at: datetime | None = None
+    unrecorded_sessions: int = Field(
+        default=0, description="expected sessions since the episode began with no roll call for the child's class")
+
+
+class MissingRollCall(BaseModel):
+    kind: Literal["missing", "unmarked"] = Field(
+        description="missing: no roll call for the session; unmarked: a roll call left off pupils on the roll")
+    class_id: str
+    school_code: str
+    date: date
+    session: Literal["am", "pm"]
+    session_at: datetime
+    missing_since: datetime | None = Field(
+        description="when the session became missing (due time plus sync interval); null for unmarked")
+    filled_late: bool
+    filled_at: datetime | None = None
+    unmarked: list[str] = Field(default_factory=list, description="pupils on the roll left off the roll call")
 
 
 class TermOut(BaseModel):

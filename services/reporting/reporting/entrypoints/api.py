@@ -14,7 +14,7 @@ RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
 from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
-from shared.types import ORG_CODE_PATTERN
+from shared.types import ORG_CODE_PATTERN, Day
 
 from reporting import summary as summaries
 from reporting import targets as target_book
@@ -25,9 +25,10 @@ from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_
 from reporting.ledgers import Filters, Ledger, ledger_rows
 from reporting.monthly import monthly
 from reporting.rankings import RankBy, Unit, circular, rankings
-from reporting.entrypoints.schemas import (Circular, LedgerRow, MonthlyReport, Rankings, Submission, Submissions,
-                                           SubmissionSummary, Summary, TargetsIn, TargetsView, WeeklyReport,
-                                           WeeklyStandings)
+from reporting.completeness import Period as CompletenessPeriod, Unit as CompletenessUnit, completeness
+from reporting.entrypoints.schemas import (Circular, CompletenessReport, LedgerRow, MonthlyReport, Rankings, Submission,
+                                           Submissions, SubmissionSummary, Summary, TargetsIn, TargetsView,
+                                           WeeklyReport, WeeklyStandings)
 from reporting.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -46,6 +47,19 @@ async def get_summary(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
                                    year=runtime.settings.school_year(day))
 
 
+@router.get("/reports/roll-call-completeness", response_model=CompletenessReport,
+            **access(Role.school_staff, OFFICIALS, scope="object"))
+async def get_roll_call_completeness(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode,
+                                     start: Annotated[Day, Query(alias="from")],
+                                     end: Annotated[Day, Query(alias="to")],
+                                     unit: CompletenessUnit = "school", period: CompletenessPeriod = "day"):
+    """Roll-call completeness (动态监测) under an org, per school, township or county and per day or
+    ISO week: class-sessions expected (am and pm on each school day inside a stored term, for each
+    class on the roll), taken, taken on time, and the two rates (null when nothing was expected).
+    Counted from attendance's roll_call.recorded and roll_call.missing."""
+    return await completeness(uow, org_code, caller, start=start, end=end, unit=unit, period=period)
+
+
 @router.get("/reports/weekly", response_model=WeeklyReport,
             **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
 async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode, week: WeekDep,
@@ -53,8 +67,8 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
     """The Friday weekly report (周报) of a county (or any org): rates against targets, new absence
     episodes, cases opened/returned/closed, open cases by age, unacknowledged dual reports,
     overdue transfers and home visits, in total and per township and school, with the previous
-    week beside it, and the two indicators (责任落实, 动态监测): unknown, never 0, where the events
-    they need do not exist yet. CSV and XLSX have Chinese headings, one sheet (or CSV section)
+    week beside it, and the two indicators (责任落实, 动态监测, naming the schools whose roll calls
+    lag): unknown, never 0, where there is nothing to count. CSV and XLSX have Chinese headings, one sheet (or CSV section)
     per part. Every read is audited (an export as it comes)."""
     report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets,
                             year_of=runtime.settings.school_year)
@@ -119,8 +133,9 @@ async def get_monthly(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode, mont
                       format: FormatQuery = "json") -> Response:
     """The monthly dropout report per class (学校辍学月报表) of a school, township or county: per
     class, enrolled at the month's start, new enrolments, returns, transfers in and out,
-    dropouts, enrolled at its end, home visits; attendance and roll-call completeness as unknown
-    (with the reason) until attendance publishes roll-call events. Classes ranked within their
+    dropouts, enrolled at its end, home visits; the attendance rate and roll-call completeness
+    from attendance's roll-call events (null, never 0, for a class with none; `unknown` says why
+    when the org had none in the month). Classes ranked within their
     school by the month's dropout rate (量化评比), the no-dropout classes (无辍学班级) named. CSV
     and XLSX have Chinese headings. Every read is audited."""
     report = await monthly(uow, org_code, caller, month=month, tz=tz)

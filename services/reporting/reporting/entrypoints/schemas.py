@@ -113,10 +113,45 @@ class IndicatorPart(BaseModel):
     awaiting: list[str]
 
 
+class LaggingSchool(BaseModel):
+    code: str
+    name: str | None
+    expected: int
+    taken: int
+    rate: float = Field(description="taken / expected roll calls in the week")
+
+
 class Indicator(BaseModel):
     name: str
     standing: Literal["known", "partial", "unknown"]
     parts: dict[str, IndicatorPart]
+    lagging: list[LaggingSchool] = Field(
+        default_factory=list, description="动态监测: schools below 95 % of their expected roll calls, worst first")
+
+
+class CompletenessFigures(BaseModel):
+    expected: int
+    taken: int
+    taken_on_time: int
+    completeness_rate: float | None = Field(description="taken / expected; null when nothing was expected")
+    timeliness_rate: float | None = Field(description="taken on time / expected")
+
+
+class CompletenessItem(CompletenessFigures):
+    unit_code: str | None = Field(description="null: sessions of schools with no unit of that kind (a county-run school has no township)")
+    unit_name: str | None
+    period: str = Field(description="a date, or an ISO week YYYY-Www")
+
+
+class CompletenessReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    org_code: str
+    from_: date = Field(alias="from")
+    to: date
+    unit: Literal["school", "township", "county"]
+    period: Literal["day", "week"]
+    totals: CompletenessFigures
+    items: list[CompletenessItem]
 
 
 class Indicators(BaseModel):
