@@ -50,8 +50,12 @@ def mutated(value: Any, *, in_url: bool = False) -> st.SearchStrategy:
     return st.just(value)
 
 
-def _swap(_context: Any, value: Any) -> st.SearchStrategy:
-    return mutated(value)
+def _swap(context: Any, value: Any) -> st.SearchStrategy:
+    # A form field is encoded by the client as UTF-8 bytes, so it cannot carry a lone surrogate
+    # either (a JSON body can: it escapes one as \ud800).
+    raw = getattr(getattr(context, "operation", None), "definition", None)
+    content = (getattr(raw, "raw", None) or {}).get("requestBody", {}).get("content", {})
+    return mutated(value, in_url=not any("json" in media for media in content))
 
 
 def _swap_in_url(_context: Any, value: Any) -> st.SearchStrategy:

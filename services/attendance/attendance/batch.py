@@ -36,6 +36,18 @@ def _fingerprint(item: BatchRollCallIn) -> str:
                           .encode()).hexdigest()
 
 
+def _shown(value: Any) -> Any:
+    """What a device sent, as a JSON answer can carry it: a lone surrogate (JSON can escape one,
+    UTF-8 cannot hold it) is shown as its escape, so echoing hostile input never breaks the answer."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
 def _problem(exc: Problem, index: int) -> dict[str, Any]:
     """The item's problem, its pointers moved from the roll call into the batch."""
     prefix = f"/roll_calls/{index}"
@@ -47,7 +59,7 @@ def _problem(exc: Problem, index: int) -> dict[str, Any]:
                             "detail": exc.detail}
     if errors:
         body["errors"] = errors
-    return body
+    return _shown(body)
 
 
 def _invalid_item(item: RejectedItem) -> Invalid:

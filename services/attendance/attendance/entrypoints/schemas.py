@@ -256,7 +256,9 @@ def _keep_errors(value: Any, _handler: ValidatorFunctionWrapHandler) -> BatchRol
         return BatchRollCallIn.model_validate(value)
     except ValidationError as exc:
         sent = value.get("client_id") if isinstance(value, dict) else None
-        return RejectedItem(exc.errors(include_url=False), sent if isinstance(sent, str) else None)
+        # Echoed back in the item's result: a lone surrogate would make the answer unwritable.
+        shown = sent.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(sent, str) else None
+        return RejectedItem(exc.errors(include_url=False), shown)
 
 
 BatchItem = Annotated[BatchRollCallIn | RejectedItem,
