@@ -89,3 +89,27 @@ async def publish_raw(bootstrap: str, topic: str, value: bytes | None, headers, 
         await producer.send_and_wait(topic, value, key=key, headers=list(headers))
     finally:
         await producer.stop()
+
+
+async def read_to_high_watermark(bootstrap: str, topic: str, *, timeout: float = 30) -> list[Event]:
+    """Every event on the topic up to each partition's high watermark as a Fetch reports it (not
+    ListOffsets, which the embedded broker answers too low): the proof that nothing more arrived,
+    once the producer's outbox is all sent, with no fixed sleep."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False, metadata_max_age_ms=1000)
+    await consumer.start()
+    events: list[Event] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                events.extend(from_record(r.value, r.headers) for r in records)
+            assigned = consumer.assignment()
+            marks = {tp: consumer.highwater(tp) for tp in assigned}
+            if assigned and all(m is not None for m in marks.values()) and all(
+                    [await consumer.position(tp) >= mark for tp, mark in marks.items()]):
+                return events
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: high watermark not reached within {timeout}s ({marks})")
+    finally:
+        await consumer.stop()

@@ -9,21 +9,22 @@ CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "
          {"code": "S1", "kind": "school", "name": "一中"}]
 
 
-def test_dual_report_goes_to_the_township_government_and_the_county_education_department():
+def test_dual_report_goes_to_the_township_government_and_the_township_education_office():
     got = dual_report_recipients(CHAIN, [c["code"] for c in CHAIN])
-    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122100"),
-                                                        (Recipient.education, "410122")]
+    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122100-GOV"),
+                                                        (Recipient.education, "410122100-EDU")]
 
 
-def test_a_county_run_school_reports_to_the_county_government():
+def test_a_county_run_school_reports_to_the_two_county_offices():
     chain = CHAIN[:3] + CHAIN[4:]
     got = dual_report_recipients(chain, [c["code"] for c in chain])
-    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122"), (Recipient.education, "410122")]
+    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122-GOV"),
+                                                        (Recipient.education, "410122-EDU")]
 
 
-def test_without_the_chain_the_county_comes_from_the_path():
+def test_without_the_chain_the_area_is_the_org_the_school_sits_under():
     got = dual_report_recipients([], ["410000", "410100", "410122", "410122100", "S1"])
-    assert {r.org_code for r in got} == {"410122"}
+    assert {r.area_code for r in got} == {"410122100"} and len({r.org_code for r in got}) == 2
 
 
 @pytest.mark.parametrize("kind, parent, ok", [
