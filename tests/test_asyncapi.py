@@ -35,7 +35,7 @@ TYPE_CONSTANTS = {
     "registry.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED", "CHRONIC_ABSENCE_FLAGGED"],
     "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",
-                       "REPORT_ESCALATED", "HOME_VISIT_RECORDED"],
+                       "REPORT_ESCALATED", "REPORT_WITHDRAWN", "HOME_VISIT_RECORDED"],
 }
 EVENT_TYPE = re.compile(r"^baoxue(\.[a-z_]+){3}$")  # baoxue.<service>.<entity>.<fact>; topics have 3 parts
 

@@ -414,6 +414,14 @@ async def test_registry_and_attendance_events_open_and_move_cases_through_the_br
         assert (await cases.get(f"/v1/cases/{suspected['id']}", headers=township)).status_code == 200
 
         # The confirmed transfer moved the child: a manual report now files the case at the new school.
+        async def placed_at_the_new_school():  # once the registry's events about the child are read
+            from cases.adapters.tables import students
+
+            async with cases.app.state.runtime.sessionmaker() as s:
+                return (await s.execute(select(students.c.school_code).where(
+                    students.c.student_id == moved))).scalar_one_or_none() == new_path[-1]
+
+        await eventually(placed_at_the_new_school, timeout=60)
         r = await cases.post("/v1/cases", json={"student_id": moved, "note": "新学校反映未到校"})
         assert r.status_code == 201 and r.json()["org_path"] == new_path and r.json()["child"]["grade"] == 8
 

@@ -298,6 +298,26 @@ async def test_the_registry_follows_a_confirmation_and_a_confirmation_follows_th
     async with running("registry", databases.url("registry"), broker.bootstrap) as registry, \
             running("cases", databases.url("cases"), broker.bootstrap) as cases:
         klass = await school_with_class(registry)
+        # Offices are orgs of kind office, with a line, under their area; nothing sits under one.
+        office = {"code": "410122100-ZXX", "name": "城关镇中心校", "kind": "office", "parent_code": PATH[3]}
+        no_line = await registry.post("/v1/orgs", json=office)
+        assert no_line.status_code == 422 and no_line.json()["errors"][0]["field"] == "line"
+        r = await registry.post("/v1/orgs", json={**office, "line": "education"})
+        assert r.status_code == 201 and r.json()["line"] == "education" and r.json()["path"][-2] == PATH[3]
+        assert (await registry.post("/v1/orgs", json={"code": "X1", "name": "镇", "kind": "township",
+                                                      "parent_code": PATH[2], "line": "government"})).status_code == 422
+        assert (await registry.post("/v1/orgs", json={"code": "X2", "name": "校", "kind": "school",
+                                                      "parent_code": office["code"]})).status_code == 422
+        assert (await registry.post("/v1/orgs", json={"code": "X3", "name": "办", "kind": "office", "line": "education",
+                                                      "parent_code": PATH[-1]})).status_code == 422
+
+        async def township_offices():
+            r = await cases.get(f"/v1/recipients/{PATH[3]}", headers=bearer("township_official", PATH[3]))
+            return r.json() if r.status_code == 200 and not r.json()["education"]["derived"] else None
+
+        registered = await eventually(township_offices, timeout=60)
+        assert (registered["education"]["code"], registered["government"]["code"]) == (
+            "410122100-ZXX", "410122100-GOV")
         absent, reported = [(await registry.post("/v1/students", json=student_body(
             klass, enrolled_on="2026-09-01"))).json() for _ in range(2)]
 
@@ -349,7 +369,8 @@ async def test_the_registry_follows_a_confirmation_and_a_confirmation_follows_th
         by_registry = await eventually(confirmed, timeout=60)
         assert by_registry["causes"] == ["other"] and "外出务工" in by_registry["cause_note"]
         detail = (await cases.get(f"/v1/cases/{by_registry['id']}")).json()
-        assert sorted(r["recipient_org_code"] for r in detail["reports"]) == ["410122100-EDU", "410122100-GOV"]
+        # To the township's registered education office (中心校) and its derived government office.
+        assert sorted(r["recipient_org_code"] for r in detail["reports"]) == ["410122100-GOV", "410122100-ZXX"]
         # ...and neither side, reading the other's change back, changes anything more: wait until
         # the registry has read every case event cases sent, and cases every registry change.
         async def caught_up():

@@ -333,8 +333,10 @@ def _report_facts(student: Any, case: Any, opening: dict[str, Any]) -> dict[str,
     missing = [f"student.{k}" for k in STUDENT_FACTS if k not in who]
     if "name" not in school:
         missing.append("school.name")
-    absence = {k: v for k, v in opening.items() if k not in ("origin", "verify_by")} \
-        if case["origin"] == "absence" else None
+    absence = None
+    if case["origin"] == "absence":  # the episode as threshold_reached described it
+        absence = {k: opening.get(k) for k in ("episode_id", "episode_started_at", "hours", "absent_sessions",
+                                                "last_absent_at", "threshold_hours", "counting")}
     return {"student": who, "school": school, "class_id": case["class_id"], "origin": case["origin"],
             "opening": {k: v for k, v in opening.items() if k not in ("origin", "verify_by")},
             "absence": absence, "causes": case["causes"] or [], "cause_note": case["cause_note"],
@@ -509,14 +511,16 @@ async def _move(uow: UnitOfWork, case: Any, to: CaseStatus, *, actor: str, reaso
                        "previous_status": current.value, "outcome": case["outcome"],
                        "evidence": values.get("evidence", case["evidence"]), "at": now, "actor": actor})
     else:
-        data = {"case_id": case["id"], "student_id": case["student_id"], "status": to.value,
-                "previous_status": current.value, "at": now, "actor": actor}
-        if to is CaseStatus.confirmed:
-            # The registry follows: dropped out as of the absence's start (or the case's opening).
-            opening = await _opening(uow, case["id"])
-            data.update(causes=list(causes or []), cause_note=cause_note, origin=case["origin"],
-                        dropped_out_since=opening.get("episode_started_at") or case["opened_at"])
-        uow.emit(topic=TOPIC_CASES, type=CASE_STATUS_CHANGED, subject=case["student_id"], data=data)
+        # A confirmation carries why and since when: the registry records the dropout from it,
+        # as of the absence's start (or the case's opening).
+        confirmed = to is CaseStatus.confirmed
+        since = ((await _opening(uow, case["id"])).get("episode_started_at") or case["opened_at"]) if confirmed else None
+        uow.emit(topic=TOPIC_CASES, type=CASE_STATUS_CHANGED, subject=case["student_id"],
+                 data={"case_id": case["id"], "student_id": case["student_id"], "status": to.value,
+                       "previous_status": current.value, "at": now, "actor": actor,
+                       "causes": list(causes or []) if confirmed else None,
+                       "cause_note": cause_note if confirmed else None,
+                       "origin": case["origin"], "dropped_out_since": since})
     decision = reports_on_decision(to, reports_issued=case["reports_issued_at"] is not None)
     if decision == "issue":
         await _issue_reports(uow, case["id"], unverified=False)

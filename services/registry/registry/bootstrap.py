@@ -17,6 +17,10 @@ from registry.entrypoints.jobs import overdue_off_roll, overdue_transfers
 from registry.settings import RegistrySettings
 
 
+# The registry follows a dropout the cases service confirmed.
+HANDLERS = {"baoxue.cases.case.status_changed": on_case_status_changed}
+
+
 def create_app(settings: RegistrySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
     return create_service_app(
@@ -25,8 +29,7 @@ def create_app(settings: RegistrySettings | None = None, *, clock: Clock | None 
         description="Organisations, classes and the student record (学籍).",
         routers=[router],
         jobs=[overdue_transfers, overdue_off_roll],
-        # The registry follows a dropout the cases service confirmed.
         topics=[TOPIC_CASES],
-        handlers={"baoxue.cases.case.status_changed": partial(on_case_status_changed, tz=settings.timezone)},
+        handlers={t: partial(h, tz=settings.timezone) for t, h in HANDLERS.items()},
         clock=clock,
     )

@@ -24,6 +24,7 @@ from registry.domain.model import (
     ACTIVE_STATUSES,
     OrgKind,
     already_active,
+    check_line,
     check_parent,
     primary_or_junior,
     region_prefix,
@@ -51,6 +52,7 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
     else:
         raise NotFound("a province is registered by a province official of that province")
     check_parent(cmd.kind, OrgKind(parent["kind"]) if parent else None)
+    check_line(cmd.kind, cmd.line)
     if (await uow.session.execute(select(orgs.c.code).where(orgs.c.code == cmd.code))).first():
         raise Conflict(f"organisation {cmd.code} already exists")
     row = {
@@ -60,6 +62,8 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
         "parent_code": cmd.parent_code,
         "path": [*(parent["path"] if parent else []), cmd.code],
     }
+    if cmd.line is not None:
+        row["line"] = cmd.line.value
     await uow.session.execute(insert(orgs).values(**row, path_key=path_key(row["path"])))
     uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=cmd.code, key=cmd.code, data=row)
     await uow.commit()

@@ -16,6 +16,15 @@ class OrgKind(str, enum.Enum):
     county = "county"
     township = "township"
     school = "school"
+    # A dual-report recipient office of its area (乡镇人民政府, 中心校, 县教育局...), with a line.
+    office = "office"
+
+
+class OfficeLine(str, enum.Enum):
+    """The two lines of the dual report, each office on one (双线)."""
+
+    government = "government"
+    education = "education"
 
 
 # Which kind may sit directly under which. A county-run school hangs under the county itself.
@@ -25,7 +34,17 @@ PARENT_KINDS: dict[OrgKind, frozenset[OrgKind]] = {
     OrgKind.county: frozenset({OrgKind.city}),
     OrgKind.township: frozenset({OrgKind.county}),
     OrgKind.school: frozenset({OrgKind.township, OrgKind.county}),
+    # An office belongs to an area; nothing sits under an office.
+    OrgKind.office: frozenset({OrgKind.township, OrgKind.county, OrgKind.city, OrgKind.province}),
 }
+
+
+def check_line(kind: OrgKind, line: OfficeLine | None) -> None:
+    """An office names its line; nothing else has one."""
+    if (kind is OrgKind.office) != (line is not None):
+        message = "an office names its line: government or education" if kind is OrgKind.office \
+            else "only an office has a line"
+        raise Invalid(message, errors=[{"field": "line", "pointer": "/line", "message": message}])
 
 
 def check_parent(kind: OrgKind, parent_kind: OrgKind | None) -> None:

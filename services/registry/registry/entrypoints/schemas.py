@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from registry.domain.lifecycle import Side
-from registry.domain.model import OrgKind, StudentStatus
+from registry.domain.model import OfficeLine, OrgKind, StudentStatus
 from registry.domain.off_roll import Missing, OverdueReason, Terms
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
@@ -24,6 +24,8 @@ class OrgCreate(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     kind: OrgKind
     parent_code: Code | None = None
+    line: OfficeLine | None = Field(default=None, description="an office's line (government, education): "
+                                                             "required for kind office, and only there")
 
 
 class OrgPublic(BaseModel):
@@ -32,6 +34,7 @@ class OrgPublic(BaseModel):
     kind: OrgKind
     parent_code: str | None
     path: list[str]
+    line: OfficeLine | None = None
 
 
 HostName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
