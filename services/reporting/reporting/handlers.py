@@ -185,6 +185,13 @@ async def on_dual_report_acknowledged(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_REPORTS, event)
 
 
+async def on_dual_report_withdrawn(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await upsert(uow.session, dual_reports, {"report_id": d["report_id"]}, {
+        "case_id": d["case_id"], "withdrawn_at": _instant(d.get("withdrawn_at"), event.time)})
+    await _advance(uow, TOPIC_REPORTS, event)
+
+
 HANDLERS = {
     "baoxue.registry.org.registered": on_org_registered,
     "baoxue.registry.student.enrolled": on_student_enrolled,
@@ -199,4 +206,5 @@ HANDLERS = {
     "baoxue.cases.home_visit.recorded": on_home_visit_recorded,
     "baoxue.cases.dual_report.issued": on_dual_report_issued,
     "baoxue.cases.dual_report.acknowledged": on_dual_report_acknowledged,
+    "baoxue.cases.dual_report.withdrawn": on_dual_report_withdrawn,
 }
