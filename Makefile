@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?=
 
-.PHONY: run test token bench clean help
+.PHONY: run test token openapi bench clean help
 
 help:
 	@echo "make run         start the broker and the four services on SQLite under var/ (DEMO=1 loads a demo county)"
 	@echo "make test        run the whole test suite (PostgreSQL too, when 127.0.0.1:5432 answers)"
 	@echo "make token ROLE=county_official ORG=410122 [CLASSES=id,id]   a development bearer token"
+	@echo "make openapi     write each service's OpenAPI document to var/openapi/ (for generating a typed client)"
 	@echo "make bench       run every benchmark in bench/ and print the figures (BENCH=detector runs one, BENCH_ARGS=\"--backend sqlite\")"
 	@echo "make clean       remove var/ and the virtualenv"
 
@@ -25,6 +26,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+openapi: $(STAMP)
+	@$(BIN)/python -m devtools.openapi
 
 BENCH ?= $(basename $(notdir $(filter-out bench/__init__.py bench/harness.py,$(wildcard bench/*.py))))
 bench: $(STAMP)

@@ -10,13 +10,13 @@ from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Lite
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import deadletters, errors
+from shared import deadletters, errors, openapi
 from shared import logging as baoxue_logging
 from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, public
@@ -26,6 +26,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
 from shared.pagination import Page, PageDep
+from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.sql import fetch_page
@@ -129,7 +130,9 @@ def create_app(
     # Added last, so it runs first: even a 413 or 429 gets a request id and an access log line.
     app.add_middleware(baoxue_logging.RequestContextMiddleware, service=settings.service_name)
     errors.install(app)
+    openapi.install(app)
     app.include_router(_health_router())
+    app.include_router(_problems_router())
     app.include_router(_audit_router())
     app.include_router(_dead_letters_router(handlers or {}))
     for router in routers:
@@ -144,7 +147,14 @@ def _health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Ready: the database and the broker are reachable", **public())
+    not_ready = {503: {"description": "Not ready: `checks` names what is unreachable", "content": {
+        errors.PROBLEM_JSON: {"schema": {"allOf": [openapi.PROBLEM_REF, {"type": "object", "properties": {
+            "checks": {"type": "object", "additionalProperties": {"type": "boolean"}}}}]},
+            "example": {"type": "/problems/not-ready", "title": "Not ready", "status": 503,
+                        "detail": "broker unreachable", "checks": {"database": True, "broker": False}}}}}}
+
+    @router.get("/readyz", summary="Ready: the database and the broker are reachable", responses=not_ready,
+                **public())
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks = {"database": await _database_ready(runtime), "broker": await runtime.relay.broker_ready()}
         ready = all(checks.values())
@@ -155,9 +165,25 @@ def _health_router() -> APIRouter:
         return JSONResponse(body, status_code=200 if ready else 503,
                             media_type="application/json" if ready else errors.PROBLEM_JSON)
 
-    @router.get("/metrics", summary="Prometheus metrics (ops role)", **access(Role.ops, scope="none"))
+    @router.get("/metrics", summary="Prometheus metrics (ops role)", response_class=PlainTextResponse,
+                **access(Role.ops, scope="none"))
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _problems_router() -> APIRouter:
+    router = APIRouter(tags=["problems"])
+
+    @router.get("/problems/{slug}", response_model=ProblemTypeDoc, summary="What a problem type means",
+                **public())
+    async def problem_type(slug: str) -> ProblemTypeDoc:
+        """The page a problem's `type` URI names: what the problem means and what to do about it.
+        Open to anyone: it says nothing about any record."""
+        if slug not in TYPES:
+            raise errors.NotFound(f"no problem type {slug!r}; the types are: {', '.join(TYPES)}")
+        return doc(TYPES[slug])
 
     return router
 

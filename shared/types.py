@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        # "0001-01-01T00:00+08:00" has no UTC instant Python can hold: a 422, not a 500.
+        raise ValueError("out of range") from None
+
+
 # Instants are stored in UTC everywhere (SQLite keeps no offset): a "+08:00" from a school's
 # device is converted here, at the edge, once.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(timezone.utc))]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 # A date people mean (a filter, a paperwork date): year 1 or 9999 is a typo, and turning it into
 # a local day's first instant would overflow.

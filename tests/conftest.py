@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from devtools.stack import Broker, free_port
+from tests.contract.openapi_contract import contract_for, response_hook
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_JWT_SECRET = "test-only-signing-key-" + "x" * 32
@@ -136,8 +137,11 @@ async def running(service: str, database_url: str, kafka_bootstrap: str, *, cloc
     settings = settings_for(service, database_url=database_url, kafka_bootstrap=kafka_bootstrap,
                             environment="test", outbox_poll_interval_s=0.05, jwt_secret=TEST_JWT_SECRET, **overrides)
     app = importlib.import_module(f"{service}.bootstrap").create_app(settings, clock=clock)
+    # Every answer is held to the service's OpenAPI document (tests/contract/openapi_contract.py).
+    contract = contract_for(service, app.openapi)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{service}",
-                                     headers=bearer() if headers is None else headers) as client:
+                                     headers=bearer() if headers is None else headers,
+                                     event_hooks={"response": [response_hook(contract)]}) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client

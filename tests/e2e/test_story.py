@@ -11,8 +11,8 @@ import pytest
 from devtools.stack import SERVICES, Stack, free_port
 from shared.envelope import TOPIC_REPORTS
 from tests.e2e.story import (
-    COUNTY, GUARDIAN_PHONE, SCHOOL, TOWNSHIP, mark_absent_for_three_days, ok, register_school_and_students, the_case,
-    wait_until_attendance_knows,
+    COUNTY, DONGGUAN, DONGGUAN_CITY_SCHOOL, DONGGUAN_SCHOOL, GUARDIAN_PHONE, TOWNSHIP, mark_absent_for_three_days, ok,
+    register_school_and_students, the_case, wait_until_attendance_knows,
 )
 from tests.conftest import TEST_JWT_SECRET, bearer
 from tests.kafka_helpers import eventually, read_events
@@ -41,9 +41,10 @@ def stack(databases, broker, tmp_path):
     s.stop()
 
 
-def clients(stack: Stack) -> dict[str, httpx.AsyncClient]:
+def clients(stack: Stack, province: str = "410000") -> dict[str, httpx.AsyncClient]:
     """Clients that call as a province official (real tokens, verified by each service)."""
-    return {svc: httpx.AsyncClient(base_url=stack.url(svc), timeout=10, headers=bearer()) for svc in SERVICES}
+    return {svc: httpx.AsyncClient(base_url=stack.url(svc), timeout=10, headers=bearer("province_official", province))
+            for svc in SERVICES}
 
 
 async def issued_reports(bootstrap: str, student_id: str, settle: float = 3.0):
@@ -140,13 +141,28 @@ async def _threshold_published(bootstrap: str, student_id: str) -> bool:
     return any(e.type == "baoxue.attendance.absence.threshold_reached" and e.subject == student_id for e in events)
 
 
-async def test_a_case_is_persuaded_back_confirmed_by_attendance_and_closed_out(stack: Stack, broker):
-    """The whole lifecycle across services: attendance's own return event moves the case."""
-    c = clients(stack)
-    school = await register_school_and_students(c["registry"])
+async def test_a_case_at_a_school_directly_under_a_city_without_counties_is_persuaded_back_and_closed(
+        stack: Stack, broker):
+    """The whole lifecycle across services, on the most unusual shape: a school run directly by
+    东莞, a prefecture city with no counties (no township, no county above it). Both dual reports
+    go to the city; attendance's own return event moves the case."""
+    c = clients(stack, province="440000")
+    school = await register_school_and_students(c["registry"], DONGGUAN_CITY_SCHOOL)
     await wait_until_attendance_knows(c["attendance"], school.absent_student, school.present_student)
     await mark_absent_for_three_days(c["attendance"], school, date.today())
     case = await the_case(c["cases"], school.absent_student)
+    assert {(r["recipient"], r["recipient_org_code"]) for r in case["reports"]} == {
+        ("government", DONGGUAN), ("education", DONGGUAN)}
+    # The city's education bureau acknowledges its report with a city official's token.
+    city = bearer("city_official", DONGGUAN)
+    ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/education/ack", headers=city))
+
+    async def city_shows_the_case():
+        summary = ok(await c["reporting"].get("/v1/reports/summary", params={"org_code": DONGGUAN}, headers=city))
+        return summary if summary["open_cases"] == 1 else None
+
+    summary = await eventually(city_shows_the_case, timeout=30)
+    assert summary["enrolled"] == 2 and summary["levels"]["junior"]["open_cases"] == 1
     url = f"/v1/cases/{case['id']}"
     for body in ({"to": "verifying"}, {"to": "confirmed", "causes": ["weariness_of_study"]}):
         ok(await c["cases"].post(f"{url}/transitions", json=body))
@@ -160,7 +176,7 @@ async def test_a_case_is_persuaded_back_confirmed_by_attendance_and_closed_out(s
 
     # The child is back at the next roll call: attendance says so, and the case follows by itself.
     ok(await c["attendance"].post("/v1/roll-calls", json={
-        "school_code": SCHOOL, "class_id": school.class_id, "date": date.today().isoformat(),
+        "school_code": DONGGUAN_SCHOOL, "class_id": school.class_id, "date": date.today().isoformat(),
         "session": "am", "marks": [{"student_id": school.absent_student, "status": "present"},
                                    {"student_id": school.present_student, "status": "present"}]}))
 
@@ -173,10 +189,16 @@ async def test_a_case_is_persuaded_back_confirmed_by_attendance_and_closed_out(s
     closed = ok(await c["cases"].post(f"{url}/transitions", json={"to": "closed"}))
     assert closed["outcome"] == "returned" and closed["closed_at"]
 
-    async def county_has_no_open_case():
-        summary = ok(await c["reporting"].get("/v1/reports/summary", params={"org_code": COUNTY}))
+    async def city_has_no_open_case():
+        summary = ok(await c["reporting"].get("/v1/reports/summary", params={"org_code": DONGGUAN}, headers=city))
         return summary if summary["open_cases"] == 0 else None
 
-    await eventually(county_has_no_open_case, timeout=30)
-    ledger = await c["cases"].get("/v1/cases/ledger", params={"org_code": COUNTY, "format": "csv"})
+    await eventually(city_has_no_open_case, timeout=30)
+    ledger = await c["cases"].get("/v1/cases/ledger", params={"org_code": DONGGUAN, "format": "csv"}, headers=city)
     assert ledger.status_code == 200 and "已销号" in ledger.content.decode("utf-8-sig")
+    # The city's weekly report lists the school, with no township above it.
+    today = date.today().isocalendar()
+    weekly = ok(await c["reporting"].get("/v1/reports/weekly", headers=city, params={
+        "org_code": DONGGUAN, "week": f"{today.year}-W{today.week:02d}"}))
+    assert [(r["code"], r["township_code"]) for r in weekly["schools"]] == [(DONGGUAN_SCHOOL, None)]
+    assert weekly["townships"] == []

@@ -48,6 +48,10 @@ class Place:
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
     leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
+    # cases: a case at a school run by the city, and one run by the province, whose dual reports
+    # are addressed to that city or province (there is no township or county above the school).
+    run_by: dict[str, str] = field(default_factory=dict)
+    submission_ids: dict[str, int] = field(default_factory=dict)  # reporting: a weekly and a monthly one
 
     @property
     def leave_id(self) -> str:
@@ -138,12 +142,14 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/healthz"): lambda w, r, p: ("/healthz", None),
     ("GET", "/readyz"): lambda w, r, p: ("/readyz", None),
     ("GET", "/metrics"): lambda w, r, p: ("/metrics", None),
+    ("GET", "/problems/{slug}"): lambda w, r, p: ("/problems/validation", None),
     ("GET", "/v1/audit"): lambda w, r, p: ("/v1/audit?limit=500", None),
     ("GET", "/v1/dead-letters"): lambda w, r, p: ("/v1/dead-letters", None),
     ("POST", "/v1/dead-letters/{dead_letter_id}/replay"): lambda w, r, p: (
         f"/v1/dead-letters/{w.dead_letter_id}/replay", None),
     # registry
     ("POST", "/v1/orgs"): _new_org,
+    ("PATCH", "/v1/orgs/{code}"): lambda w, r, p: (f"/v1/orgs/{p.codes['school']}", {"name": "改名学校"}),
     ("GET", "/v1/orgs/{code}"): lambda w, r, p: (f"/v1/orgs/{p.codes['county']}", None),
     ("POST", "/v1/schools/{school_code}/classes"): lambda w, r, p: (
         f"/v1/schools/{p.codes['school']}/classes", {"grade": 7, "name": uuid.uuid4().hex[:8]}),
@@ -200,8 +206,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     # cases
     ("GET", "/v1/cases"): lambda w, r, p: (f"/v1/cases?org_code={p.codes['school']}", None),
     ("GET", "/v1/cases/{case_id}"): lambda w, r, p: (f"/v1/cases/{p.case_id}", None),
-    ("POST", "/v1/cases/{case_id}/reports/{recipient}/ack"): lambda w, r, p: (
-        f"/v1/cases/{p.case_id}/reports/{'education' if r is Role.county_official else 'government'}/ack", None),
+    ("POST", "/v1/cases/{case_id}/reports/{recipient}/ack"): lambda w, r, p: _ack(r, p),
     ("GET", "/v1/recipients/{area_code}"): lambda w, r, p: (f"/v1/recipients/{p.codes[LEVEL.get(r, 'county')]}", None),
     ("PUT", "/v1/recipients/{area_code}"): lambda w, r, p: (f"/v1/recipients/{p.codes[LEVEL.get(r, 'county')]}", {
         "government": {"code": p.codes[LEVEL.get(r, "county")] + "-ZF"},
@@ -234,7 +239,32 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/rankings?org_code={p.codes[LEVEL.get(r, 'county')]}&by=time_to_first_visit", None),
     ("GET", "/v1/reports/circular"): lambda w, r, p: (
         f"/v1/reports/circular?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
+    ("GET", "/v1/reports/monthly"): lambda w, r, p: (
+        f"/v1/reports/monthly?org_code={p.codes[LEVEL.get(r, 'county')]}&month=2026-11", None),
+    ("GET", "/v1/reports/weekly/submissions"): lambda w, r, p: (
+        f"/v1/reports/weekly/submissions?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
+    # Submissions are a county's to the city: made by its official, read from the county up.
+    ("POST", "/v1/reports/{kind}/{org_code}/{period}/submissions"): lambda w, r, p: (
+        f"/v1/reports/weekly/{p.codes['county']}/2026-W47/submissions", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions"): lambda w, r, p: (
+        f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}"): lambda w, r, p: (
+        f"/v1/reports/weekly/{p.codes['county']}/2026-W47/submissions/{p.submission_ids['weekly']}", None),
+    ("GET", "/v1/reports/{kind}/{org_code}/{period}/submissions/{submission_id}.html"): lambda w, r, p: (
+        f"/v1/reports/monthly/{p.codes['county']}/2026-11/submissions/{p.submission_ids['monthly']}.html", None),
 }
+
+
+def _ack(role: Role, place: Place) -> tuple[str, None]:
+    """Officials acknowledge for the offices of their area or of an area below it: the township's
+    and the county's officials a township school's reports, a city's or a province's officials the
+    education report of a school it runs (its own area's office); a recipient token is the
+    township's derived government office (CALLERS)."""
+    if role in (Role.city_official, Role.province_official):
+        return f"/v1/cases/{place.run_by[LEVEL[role]]}/reports/education/ack", None
+    return f"/v1/cases/{place.case_id}/reports/{'education' if role is Role.county_official else 'government'}/ack", None
+
+
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
              "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id"}
 # The field of a list item that holds its id, where it is not "id".
@@ -302,6 +332,25 @@ async def _seed(service: str, client, world: World) -> None:
                         reason="病假"), school)
                 place.leave_ids[decision] = leave["id"]
         if service == "cases":
+            for level in ("city", "province"):
+                student_id, school = str(uuid.uuid4()), f"{place.codes[level]}-run"
+                chain = [o for o in place.chain if o["kind"] in ("province", level)] + [
+                    {"code": school, "kind": "school", "name": "直属学校"}]
+                async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                    await handlers.on_threshold_reached(uow, Event(
+                        type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
+                        subject=student_id, data={
+                            "student_id": student_id, "episode_id": str(uuid.uuid4()),
+                            "episode_started_at": "2026-11-14T00:00:00+00:00", "hours": 50, "absent_sessions": 4,
+                            "school_code": school, "class_id": str(uuid.uuid4()), "grade": 7,
+                            "org_path": [o["code"] for o in chain], "org_chain": chain}))
+                    await uow.commit()
+                page = (await client.get(f"/v1/cases?student_id={student_id}",
+                                         headers=bearer("province_official", place.codes["province"]))).json()
+                place.run_by[level] = page["items"][0]["id"]
+                r = await client.post(f"/v1/cases/{place.run_by[level]}/transitions", headers=bearer(
+                    "province_official", place.codes["province"]), json={"to": "confirmed", "causes": ["other"]})
+                assert r.status_code == 200, r.text
             page = (await client.get(f"/v1/cases?student_id={place.student_id}",
                                      headers=bearer("province_official", place.codes["province"]))).json()
             place.case_id = page["items"][0]["id"]
@@ -315,6 +364,14 @@ async def _seed(service: str, client, world: World) -> None:
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
+        if service == "reporting":
+            # A weekly and a monthly submission of each place's county, by its county official.
+            official = bearer("county_official", place.codes["county"])
+            for kind, period in (("weekly", "2026-W47"), ("monthly", "2026-11")):
+                r = await client.post(f"/v1/reports/{kind}/{place.codes['county']}/{period}/submissions",
+                                      headers=official)
+                assert r.status_code == 201, r.text
+                place.submission_ids[kind] = r.json()["id"]
 
 
 async def _enroll(client, admin: dict[str, str], place: Place) -> str:

@@ -97,7 +97,7 @@ async def test_class_of_another_school_and_unknown_codes(registry):
     _problem(await registry.get("/v1/students/does-not-exist"), 404)
     _problem(await registry.post("/v1/schools/410122/classes", json={"grade": 1, "name": "x"}), 422)  # a county
     _problem(await registry.post("/v1/orgs", json={"code": "X1", "name": "x", "kind": "school",
-                                                  "parent_code": "410100"}), 422)  # school under a city
+                                                  "parent_code": "4101221001"}), 422)  # school under a school
 
 
 async def test_list_is_paginated(registry):

@@ -139,7 +139,7 @@ async def test_weekly_report_as_csv_and_xlsx_with_chinese_headings(county):
     r = await weekly(county, COUNTY, "2026-W47", "xlsx")
     assert "attachment" in r.headers["content-disposition"]
     book = load_workbook(io.BytesIO(r.content))
-    assert book.sheetnames == ["汇总", "乡镇", "学校", "在办案件账龄"]
+    assert book.sheetnames == ["汇总", "乡镇", "学校", "在办案件账龄", "责任落实与动态监测"]
     rows = list(book["乡镇"].values)
     assert rows[0][:4] == ("乡镇代码", "乡镇", "在读人数", "辍学人数")
     assert rows[1][:4] == (T1, "城关镇", 11, 1)

@@ -10,7 +10,7 @@ import pytest
 from registry.domain.lifecycle import TRANSFER_STATUSES, TRANSITIONS, change_status
 from registry.domain.model import StudentStatus as S
 from registry.domain.model import region_prefix
-from registry.domain.promotion import graduated_name, graduating_grade, promoted_name
+from registry.domain.promotion import graduated_name, promoted_name
 from registry.domain.school_age import age_at_cutoff, is_compulsory_age
 from shared.errors import Conflict, Invalid
 
@@ -72,7 +72,6 @@ def test_promotion_renames_by_grade_word_and_graduates_the_top_grade():
     assert promoted_name("初一(3)班", 7) == "初二(3)班"
     assert promoted_name("2024级1班", 7) == "2024级1班"
     assert graduated_name("九年级(1)班", 2026) == "九年级(1)班（2027届）"
-    assert graduating_grade({1, 2, 6}) == 6 and graduating_grade({1, 7, 9}) == 9
 
 
 def test_region_prefix_strips_whole_levels():

@@ -10,7 +10,7 @@ import pytest
 
 from reporting.domain.cases import age_bucket, ages, mean_hours, open_at, ranked
 from reporting.entrypoints.charts import bar_chart, percent
-from reporting.domain.rates import Targets, figures, level_of, ratio, target_status, worst
+from reporting.domain.rates import Targets, figures, ratio, target_status, worst
 from reporting.domain.weeks import Week, end_of_day
 
 UTC = timezone.utc
@@ -49,9 +49,8 @@ def test_target_status(level, dropout, retention, expected):
     assert target_status(level, {"dropout_rate": dropout, "retention_rate": retention}, Targets()) == expected
 
 
-def test_worst_and_level():
+def test_worst():
     assert worst(["on_target", None, "at_risk"]) == "at_risk" and worst([None]) is None
-    assert (level_of(6), level_of(7), level_of(None)) == ("primary", "junior", None)
 
 
 def test_weeks_end_on_friday_local_time():
@@ -95,3 +94,16 @@ def test_bar_chart_writes_each_value_and_escapes_labels():
     svg = bar_chart([("<镇>", 0.0714), ("乙", None)], title="t", target=0.02)
     assert "&lt;镇&gt;" in svg and "7.14%" in svg and "—" in svg and "目标 2.00%" in svg
     assert percent(0.055556) == "5.56%"
+
+
+def test_the_sql_level_agrees_with_the_shared_rule_for_every_system_and_grade():
+    """read_model.level_sql mirrors shared.orgs.level_of in SQL; the two must never drift."""
+    from sqlalchemy import create_engine, literal, select
+
+    from reporting.read_model import level_sql
+    from shared.orgs import SchoolSystem, level_of
+
+    cases = [(s.value, g) for s in SchoolSystem for g in (*range(1, 10), None)]
+    with create_engine("sqlite://").connect() as db:
+        got = [db.execute(select(level_sql(literal(g), literal(s)))).scalar_one() for s, g in cases]
+    assert got == [level_of(s, g) for s, g in cases]

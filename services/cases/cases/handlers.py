@@ -16,6 +16,7 @@ from shared import audit
 from shared.auth import OFFICIALS, Forbidden, Principal, Role, path_codes, path_key
 from shared.envelope import TOPIC_CASES, TOPIC_REPORTS, Event, stable_id
 from shared.errors import Conflict, Invalid, NotFound
+from shared.orgs import county_level, township_level
 from shared.privacy import guardians_for
 from shared.sql import upsert
 from shared.uow import UnitOfWork
@@ -308,10 +309,11 @@ def _child_of(student: Any, *, grade: int | None = None) -> dict[str, Any] | Non
 def _empty_chain(org_chain: list[dict[str, str]]) -> dict[str, Any]:
     """Every case names its responsible people (七长/五级): the levels are there from the start,
     with the township and county known by org; the names are assigned over HTTP."""
-    by_kind = {o.get("kind"): o for o in org_chain}
+    township, county = township_level(org_chain), county_level(org_chain)
     return {"responsible_person": None, "head_teacher": None, "principal": None,
-            "township_official": {"org_code": by_kind["township"]["code"]} if "township" in by_kind else None,
-            "county_official": {"org_code": by_kind["county"]["code"]} if "county" in by_kind else None}
+            "township_official": {"org_code": township["code"]} if township else None,
+            # The county-level area: the county, else the city or province that runs the school.
+            "county_official": {"org_code": county["code"]} if county else None}
 
 
 def _report_facts(student: Any, case: Any, opening: dict[str, Any]) -> dict[str, Any]:

@@ -96,8 +96,8 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
                                   household_region=v["household_region"])
             rows.append(row)
             flag_rows += [{"student_id": row["id"], "flag": f} for f in v["flags"]]
-            emit_enrolled(uow, row, grade=grades[row["class_id"]], org_path=school["path"], chain=chain,
-                          flags=v["flags"])
+            emit_enrolled(uow, row, grade=grades[row["class_id"]], system=school["system"], org_path=school["path"],
+                          chain=chain, flags=v["flags"])
         await uow.session.execute(insert(students), rows)
         if flag_rows:
             await uow.session.execute(insert(student_flags), flag_rows)

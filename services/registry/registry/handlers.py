@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
@@ -26,11 +26,12 @@ from registry.domain.model import (
     already_active,
     check_line,
     check_parent,
+    check_system,
     primary_or_junior,
     region_prefix,
     validate_enrollment,
 )
-from registry.entrypoints.schemas import ClassCreate, OrgCreate, StudentCreate, StudentSearch
+from registry.entrypoints.schemas import ClassCreate, OrgCreate, OrgUpdate, StudentCreate, StudentSearch
 
 ORG_REGISTERED = "baoxue.registry.org.registered"
 STUDENT_ENROLLED = "baoxue.registry.student.enrolled"
@@ -53,7 +54,11 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
         raise NotFound("a province is registered by a province official of that province")
     check_parent(cmd.kind, OrgKind(parent["kind"]) if parent else None)
     check_line(cmd.kind, cmd.line)
-    if (await uow.session.execute(select(orgs.c.code).where(orgs.c.code == cmd.code))).first():
+    system = check_system(cmd.kind, cmd.system)
+    existing = (await uow.session.execute(select(orgs.c.parent_code).where(orgs.c.code == cmd.code))).first()
+    if existing:
+        if existing.parent_code != cmd.parent_code:
+            raise reorganisation_refused(cmd.code)
         raise Conflict(f"organisation {cmd.code} already exists")
     row = {
         "code": cmd.code,
@@ -61,11 +66,65 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
         "kind": cmd.kind.value,
         "parent_code": cmd.parent_code,
         "path": [*(parent["path"] if parent else []), cmd.code],
+        # Schools only: how the school divides the nine years; consumers take 6+3 when absent.
+        "system": system.value if system else None,
     }
     if cmd.line is not None:
         row["line"] = cmd.line.value
     await uow.session.execute(insert(orgs).values(**row, path_key=path_key(row["path"])))
     uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=cmd.code, key=cmd.code, data=row)
+    await uow.commit()
+    return row
+
+
+class ReorganisationRefused(Conflict):
+    slug, title = "reorganisation-not-supported", "Moving an org under another parent is not supported"
+
+
+def reorganisation_refused(code: str) -> ReorganisationRefused:
+    """行政区划调整 is not done by moving an org: every service stores the paths of the children,
+    cases, reports and audit rows under it, and the history of figures is kept by place. A county
+    that is reorganised registers the new units and transfers its students (README: "The org tree")."""
+    return ReorganisationRefused(
+        f"organisation {code} stays where it was registered. To reorganise (行政区划调整), register the "
+        "new unit under its new parent with a new code, create its classes, and transfer each school's "
+        "students there (POST /v1/students/{id}/transfers, confirmed by the receiving school); the old "
+        "unit's history stays where it happened.",
+        errors=[{"field": "parent_code", "pointer": "/parent_code", "message": "an org cannot change its parent"}])
+
+
+async def update_org(uow: UnitOfWork, code: str, cmd: OrgUpdate, caller: Principal) -> dict[str, Any]:
+    """Rename an org or correct a school's system; announced again as org.registered (consumers
+    upsert it). The parent never changes: see ``reorganisation_refused``."""
+    org = await get_org(uow, code, within=caller)
+    if code == caller.org and caller.role is not Role.province_official:
+        raise NotFound(f"no organisation with code {code}")  # an org is changed from above it
+    fields = cmd.model_fields_set
+    if "parent_code" in fields and cmd.parent_code != org["parent_code"]:
+        raise reorganisation_refused(code)
+    kind = OrgKind(org["kind"])
+    values: dict[str, Any] = {}
+    if "name" in fields and cmd.name is not None:
+        values["name"] = cmd.name
+    if "system" in fields:
+        if cmd.system is None:
+            raise Invalid("system cannot be removed", errors=[
+                {"field": "system", "pointer": "/system", "message": "give one of 6+3, 5+4, nine_year, twelve_year"}])
+        system = check_system(kind, cmd.system)  # refuses a system for an area
+        if system is not None:
+            values["system"] = system.value
+    if values:
+        await uow.session.execute(update(orgs).where(orgs.c.code == code).values(**values))
+    row = {
+        "code": code,
+        "name": values.get("name", org["name"]),
+        "kind": org["kind"],
+        "parent_code": org["parent_code"],
+        "path": org["path"],
+        "system": values.get("system", org["system"]),
+    }
+    if values:
+        uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=code, key=code, data=row)
     await uow.commit()
     return row
 
@@ -112,7 +171,7 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
     await uow.session.execute(insert(students).values(**row))
     if flags:
         await uow.session.execute(insert(student_flags), [{"student_id": row["id"], "flag": f} for f in flags])
-    emit_enrolled(uow, row, grade=klass["grade"], org_path=school["path"],
+    emit_enrolled(uow, row, grade=klass["grade"], system=school["system"], org_path=school["path"],
                   chain=await org_chain(uow, school["path"]), flags=flags)
     try:
         await uow.commit()
@@ -142,7 +201,7 @@ def new_student_row(*, national_id: str, name: str, gender: str, birth_date: dat
     }
 
 
-def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, org_path: list[str],
+def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, system: str | None, org_path: list[str],
                   chain: list[dict[str, str]], flags: list[str]) -> None:
     uow.emit(
         topic=TOPIC_REGISTRY,
@@ -158,7 +217,7 @@ def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, org_path:
             "school_code": row["school_code"],
             "class_id": row["class_id"],
             "grade": grade,
-            "level": primary_or_junior(grade),
+            "level": primary_or_junior(system, grade),
             "org_path": org_path,
             "org_chain": chain,
             "enrolled_on": row["enrolled_on"],

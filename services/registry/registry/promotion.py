@@ -9,12 +9,13 @@ from sqlalchemy import select, update
 from shared.auth import Principal
 from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid
+from shared.orgs import graduating_grade
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import classes, students
 from registry.domain.lifecycle import TRANSITIONS
 from registry.domain.model import OrgKind, StudentStatus
-from registry.domain.promotion import graduated_name, graduating_grade, promoted_name
+from registry.domain.promotion import graduated_name, promoted_name
 from registry.entrypoints.schemas import PromotionIn
 from registry.handlers import get_org
 from registry.records import write_change
@@ -41,7 +42,9 @@ async def promote_school(uow: UnitOfWork, school_code: str, cmd: PromotionIn, ca
     if not rows:
         raise Conflict(f"school {school_code} has no classes of school year {cmd.school_year} "
                        "(already promoted, or the year is wrong)")
-    top = cmd.graduating_grade or graduating_grade({r["grade"] for r in rows})
+    # A nine-year school's grade 6 (5 in five-four) moves up and stays enrolled; a primary-only
+    # school graduates its top primary grade.
+    top = cmd.graduating_grade or graduating_grade(school["system"], {r["grade"] for r in rows})
     promoted = graduated_classes = graduated_students = 0
     # Highest grade first, so "八年级(1)班" is free by the time "七年级(1)班" is renamed to it.
     for klass in rows:

@@ -11,12 +11,13 @@ from sqlalchemy import case as when
 
 from shared.auth import path_key
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS, Event
+from shared.orgs import DEFAULT_SYSTEM, OrgKind, level_of
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import (absence_episodes, cases, class_grades, dual_reports, home_visits, orgs,
                                        overdue_transfers, student_statuses, students, watermarks)
-from reporting.domain.rates import level_of
+from reporting.read_model import level_sql, school_system
 
 
 def _date(value: Any, default: date) -> date:
@@ -42,16 +43,29 @@ async def _advance(uow: UnitOfWork, topic: str, event: Event) -> None:
 # --- registry -------------------------------------------------------------------------------
 
 async def on_org_registered(uow: UnitOfWork, event: Event) -> None:
+    """Also sent again when an org is renamed or a school's system corrected: an upsert. An event
+    from before systems were recorded has none: its school is six-three."""
     d = event.data
-    await upsert(uow.session, orgs, {"code": d["code"]}, {"name": d["name"], "kind": d["kind"], "path": path_key(d["path"])})
+    system = (d.get("system") or DEFAULT_SYSTEM.value) if d["kind"] == OrgKind.school.value else None
+    await upsert(uow.session, orgs, {"code": d["code"]},
+                 {"name": d["name"], "kind": d["kind"], "path": path_key(d["path"]), "system": system})
     await _advance(uow, TOPIC_REGISTRY, event)
+
+
+async def _level(uow: UnitOfWork, path: str, grade: int | None) -> str | None:
+    """The level by the school's system as the model knows it now, for the stored column. The
+    figures derive the level again when they read (``read_model.level_sql``), so a school
+    announced after its children, or a corrected system, still counts them at the right level."""
+    system = (await uow.session.execute(select(school_system(literal(path))))).scalar_one()
+    return level_of(system, grade)
 
 
 async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
     d = event.data
     enrolled_on = _date(d.get("enrolled_on"), event.time.date())
     status = d.get("status", "enrolled")
-    placement = {"path": path_key(d["org_path"]), "grade": d["grade"], "level": level_of(d["grade"]),
+    path = path_key(d["org_path"])
+    placement = {"path": path, "grade": d["grade"], "level": await _level(uow, path, d["grade"]),
                  "class_id": d.get("class_id")}
     await upsert(uow.session, students, {"student_id": d["student_id"]}, {
         **placement, "status": status, "school_code": d.get("school_code"), "name": d.get("name"),
@@ -76,7 +90,8 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
         values["path"] = path_key(d["org_path"])
         values["school_code"] = d.get("school_code") or d["org_path"][-1]
     if d.get("grade") is not None:
-        values.update(grade=d["grade"], level=level_of(d["grade"]))
+        values.update(grade=d["grade"], level=level_sql(literal(d["grade"]), school_system(
+            literal(values["path"]) if "path" in values else students.c.path)))
     if d.get("class_id"):
         values["class_id"] = d["class_id"]
     await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(**values))
@@ -100,7 +115,7 @@ async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
         class_id=d["class_id"], effective_on=event.time.date(), at=event.time, grade=d["grade"]))
     await uow.session.execute(update(students).where(
         students.c.class_id == d["class_id"], students.c.placed_at < event.time).values(
-        grade=d["grade"], level=level_of(d["grade"])))
+        grade=d["grade"], level=level_sql(literal(d["grade"]), school_system(students.c.path))))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -111,15 +126,16 @@ async def _catch_up_promotions(uow: UnitOfWork, student_id: str) -> None:
                                                  class_grades.c.at > students.c.placed_at)
               .order_by(class_grades.c.at.desc()).limit(1).scalar_subquery())
     await uow.session.execute(update(students).where(students.c.student_id == student_id, latest.is_not(None))
-                              .values(grade=latest, level=when((latest <= 6, "primary"), else_="junior")))
+                              .values(grade=latest, level=level_sql(latest, school_system(students.c.path))))
 
 
 async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    path = path_key(d["org_path"])
     await uow.session.execute(insert_ignoring_conflicts(uow.session, overdue_transfers).values(
-        transfer_id=d["transfer_id"], student_id=d["student_id"], path=path_key(d["org_path"]),
-        level=level_of(d.get("grade")), requested_on=_date(d.get("requested_on"), event.time.date()),
-        flagged_at=event.time))
+        transfer_id=d["transfer_id"], student_id=d["student_id"], path=path,
+        level=await _level(uow, path, d.get("grade")),
+        requested_on=_date(d.get("requested_on"), event.time.date()), flagged_at=event.time))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -127,9 +143,10 @@ async def on_transfer_overdue(uow: UnitOfWork, event: Event) -> None:
 
 async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    path = path_key(d["org_path"])
     await uow.session.execute(insert_ignoring_conflicts(uow.session, absence_episodes).values(
-        episode_id=d.get("episode_id") or event.id, student_id=d["student_id"], path=path_key(d["org_path"]),
-        level=level_of(d.get("grade")), started_at=_instant(d.get("episode_started_at"), event.time),
+        episode_id=d.get("episode_id") or event.id, student_id=d["student_id"], path=path,
+        level=await _level(uow, path, d.get("grade")), started_at=_instant(d.get("episode_started_at"), event.time),
         reached_at=event.time))
     await _advance(uow, TOPIC_ATTENDANCE, event)
 
@@ -138,9 +155,11 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
 
 async def on_case_opened(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    path = path_key(d["org_path"])
     await upsert(uow.session, cases, {"case_id": d["case_id"]}, {
-        "student_id": d["student_id"], "path": path_key(d["org_path"]), "level": level_of(d.get("grade")),
-        "class_id": d.get("class_id"), "status": d["status"], "opened_at": _instant(d.get("opened_at"), event.time)})
+        "student_id": d["student_id"], "path": path, "grade": d.get("grade"),
+        "level": await _level(uow, path, d.get("grade")), "class_id": d.get("class_id"), "status": d["status"],
+        "opened_at": _instant(d.get("opened_at"), event.time)})
     await _advance(uow, TOPIC_CASES, event)
 
 
@@ -153,6 +172,11 @@ async def on_case_status_changed(uow: UnitOfWork, event: Event) -> None:
     returned = d["status"] == "returned" or d.get("outcome") == "returned"
     if returned:
         values["returned_at"] = when((cases.c.returned_at.is_(None), at), else_=cases.c.returned_at)
+    # The first time it became a confirmed dropout, and the first move to persuading (which cases
+    # allows only with a responsible person and a plan): the weekly 责任落实 counts from these.
+    for status, column in (("confirmed", cases.c.confirmed_at), ("persuading", cases.c.persuading_at)):
+        if d["status"] == status:
+            values[column.name] = when((column.is_(None) | (column > at), at), else_=column)
     if event.type.endswith(".closed") or d["status"] == "closed":
         values.update(closed_at=at, outcome=d.get("outcome"))
     await uow.session.execute(update(cases).where(cases.c.case_id == d["case_id"]).values(**values))

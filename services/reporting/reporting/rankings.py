@@ -17,10 +17,12 @@ from reporting.adapters.tables import cases
 from reporting.domain.cases import mean_hours, ranked
 from reporting.domain.rates import LEVELS, STATUS_ORDER, Targets, add, figures, target_status, worst
 from reporting.domain.weeks import end_of_day
-from reporting.read_model import Org, as_of, group, org_in_scope, orgs_under, tallies, unit_of
+from reporting.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, tallies, unit_of
 
 RankBy = Literal["dropout_rate", "time_to_first_visit", "time_to_return"]
-Unit = Literal["township", "school"]
+# Units are orgs of that kind under the ranked org, wherever they sit: 济源 ranks among the
+# counties of 河南 beside 郑州's, and a school counts only in the units on its own path.
+Unit = Literal["township", "county", "city", "school"]
 
 
 def _within(at: datetime | None, cutoff: datetime) -> datetime | None:
@@ -29,7 +31,8 @@ def _within(at: datetime | None, cutoff: datetime) -> datetime | None:
 
 
 async def _case_spans(uow: UnitOfWork, org: Org, cutoff: datetime) -> list[dict[str, Any]]:
-    stmt = select(cases.c.path, cases.c.level, cases.c.opened_at, cases.c.first_visit_at, cases.c.returned_at).where(
+    stmt = select(cases.c.path, case_level().label("level"), cases.c.opened_at, cases.c.first_visit_at,
+                  cases.c.returned_at).where(
         cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < cutoff)
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 

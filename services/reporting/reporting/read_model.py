@@ -14,6 +14,7 @@ from sqlalchemy import case as when
 from shared.audit import sees_org
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.orgs import DEFAULT_SYSTEM, SchoolSystem, last_primary_grade
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import cases, class_grades, orgs, student_statuses, watermarks
@@ -48,21 +49,35 @@ async def orgs_under(uow: UnitOfWork, org: Org) -> dict[str, dict[str, str]]:
     return {r["code"]: dict(r) for r in rows}
 
 
-def unit_of(path: str, kind: str, kinds: dict[str, dict[str, str]]) -> str:
-    """The org of this kind on a school's path; a school with none above it (a county-run
-    school has no township) stands for itself."""
-    codes = path.strip("/").split("/")
-    for code in codes:
+def unit_of(path: str, kind: str, kinds: dict[str, dict[str, str]]) -> str | None:
+    """The org of this kind on a school's path, read from the orgs' kinds (never the depth);
+    None when there is none (a county-run school has no township, a school of 东莞 no county)."""
+    for code in reversed(path.strip("/").split("/")):
         if kinds.get(code, {}).get("kind") == kind:
             return code
-    return codes[-1]
+    return None
+
+
+def school_system(path: Any) -> Any:
+    """SQL: the system of the school whose path this is (six-three when it is not known yet)."""
+    found = select(orgs.c.system).where(orgs.c.path == path).limit(1).scalar_subquery()
+    return func.coalesce(found, DEFAULT_SYSTEM.value)
+
+
+def level_sql(grade: Any, system: Any) -> Any:
+    """SQL mirror of ``shared.orgs.level_of``: primary up to the system's last primary grade."""
+    others = [(system == s.value, last_primary_grade(s)) for s in SchoolSystem
+              if last_primary_grade(s) != last_primary_grade(DEFAULT_SYSTEM)]
+    last_primary = when(*others, else_=last_primary_grade(DEFAULT_SYSTEM))
+    return when((grade.is_(None), None), (grade <= last_primary, "primary"), else_="junior")
 
 
 def statuses_as_of(day: date, *, only=None):
     """Each student's newest status row that had taken effect by the end of ``day``, with whether
     they had been dropped out by then, and their grade on that day: the newest promotion of their
-    class effective by then, if it came after that row. ``only`` narrows the students first (a
-    condition on student_statuses) so the window runs over fewer rows."""
+    class effective by then, if it came after that row. Their level follows the grade and their
+    school's system (grade 6 is junior middle in a 5+4 school). ``only`` narrows the students
+    first (a condition on student_statuses) so the window runs over fewer rows."""
     h, g = student_statuses, class_grades
     rn = func.row_number().over(partition_by=h.c.student_id,
                                 order_by=(h.c.effective_on.desc(), h.c.at.desc(), h.c.id.desc()))
@@ -77,24 +92,27 @@ def statuses_as_of(day: date, *, only=None):
         partition_by=g.c.class_id, order_by=(g.c.effective_on.desc(), g.c.at.desc())).label("rn"))
         .where(g.c.effective_on <= day).subquery("promoted"))
     grade = when((promoted.c.at > rows.c.at, promoted.c.grade), else_=rows.c.grade)
+    school = orgs.alias("school")
+    system = func.coalesce(school.c.system, DEFAULT_SYSTEM.value)
     return (select(rows.c.student_id, rows.c.status, rows.c.path, rows.c.class_id, grade.label("grade"),
-                   when((grade <= 6, "primary"), else_="junior").label("level"), rows.c.dropped_before)
-            .select_from(rows.outerjoin(promoted, and_(promoted.c.class_id == rows.c.class_id, promoted.c.rn == 1)))
+                   level_sql(grade, system).label("level"), system.label("system"), rows.c.dropped_before)
+            .select_from(rows.outerjoin(promoted, and_(promoted.c.class_id == rows.c.class_id, promoted.c.rn == 1))
+                         .outerjoin(school, school.c.path == rows.c.path))
             .where(rows.c.rn == 1).subquery("as_of"))
 
 
 async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
-    """(path, class_id, grade, level, status, returned, n) for every class under the org as of a
+    """(path, class_id, grade, level, system, status, returned, n) for every class under the org as of a
     day: one query; a returned child is an attending one with a dropped-out row before. Only
     children who were ever under the org are read (their newest row may lie elsewhere)."""
     h = student_statuses
     ever_here = h.c.student_id.in_(select(h.c.student_id).where(h.c.path.contains(org.under, autoescape=True)))
     s = statuses_as_of(day, only=ever_here)
     returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), s.c.dropped_before == 1), 1), else_=0))
-    stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status, returned.label("returned"),
-                   func.count().label("n"))
+    stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.system, s.c.status,
+                   returned.label("returned"), func.count().label("n"))
             .where(s.c.path.contains(org.under, autoescape=True))
-            .group_by(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.status))
+            .group_by(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.system, s.c.status))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 
 
@@ -112,11 +130,20 @@ def add_row(tally: Counter, row: dict[str, Any]) -> None:
 
 
 async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, Any]]:
-    """Cases open at an instant: opened by then and not closed by then."""
-    stmt = select(cases.c.case_id, cases.c.path, cases.c.level, cases.c.opened_at).where(
+    """Cases open at an instant: opened by then and not closed by then, with their level and
+    their school's system."""
+    stmt = select(cases.c.case_id, cases.c.path, case_level().label("level"),
+                  school_system(cases.c.path).label("system"), cases.c.opened_at, cases.c.confirmed_at,
+                  cases.c.persuading_at).where(
         cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < at,
         (cases.c.closed_at.is_(None) & (cases.c.status != "closed")) | (cases.c.closed_at >= at))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
+
+
+def case_level() -> Any:
+    """A case's level from its child's grade and school system; a case projected before grades
+    were kept has the level it was given then."""
+    return func.coalesce(level_sql(cases.c.grade, school_system(cases.c.path)), cases.c.level)
 
 
 async def as_of(uow: UnitOfWork) -> datetime | None:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings
 
 from reporting.domain.rates import Targets
+from reporting.domain.submissions import Deadline
 
 
 class ReportingSettings(ServiceSettings):
@@ -16,6 +17,19 @@ class ReportingSettings(ServiceSettings):
     target_primary_dropout_max: float = Field(default=0.0, ge=0, le=1)
     target_retention_min: float = Field(default=0.98, ge=0, le=1)
     target_at_risk_margin: float = Field(default=0.005, ge=0, le=1)
+    # When a county's weekly report is due, in local time within the report's ISO week (seed 000:
+    # 每周五向市教体局报送周报表). A weekday name (or its first three letters) and HH:MM.
+    weekly_deadline: str = "friday 18:00"
+
+    @field_validator("weekly_deadline")
+    @classmethod
+    def _deadline(cls, value: str) -> str:
+        Deadline.parse(value)  # fails start-up with the expected form
+        return value
+
+    @property
+    def deadline(self) -> Deadline:
+        return Deadline.parse(self.weekly_deadline)
 
     @property
     def targets(self) -> Targets:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +28,19 @@ def level_block(by_level: dict[str, Counter], open_by_level: Counter, targets: T
 async def summary(uow: UnitOfWork, org_code: str, caller: Principal, *, day: date, tz: ZoneInfo,
                   targets: Targets) -> dict[str, Any]:
     org = await org_in_scope(uow, org_code, caller)
-    by_level = group(await tallies(uow, org, day), lambda r: "all").get("all", {})
-    open_by_level = Counter(c["level"] for c in await open_cases(uow, org, end_of_day(day, tz)))
+    rows = await tallies(uow, org, day)
+    opened = await open_cases(uow, org, end_of_day(day, tz))
+    by_level = group(rows, lambda r: "all").get("all", {})
+    open_by_level = Counter(c["level"] for c in opened)
+    # The same figures per school system (6+3, 5+4, nine_year, twelve_year): a five-four school's
+    # grade 6 is junior middle, so its levels are not a six-three school's.
+    by_system = group(rows, lambda r: r["system"])
+    open_by_system: dict[str, Counter] = defaultdict(Counter)
+    for c in opened:
+        if c["level"]:  # a case about a region (a suspected out-of-school child) has no school
+            open_by_system[c["system"]][c["level"]] += 1
+    systems = {system: level_block(by_system.get(system, {}), open_by_system.get(system, Counter()), targets)
+               for system in sorted(set(by_system) | set(open_by_system))}
     return {"org_code": org.code, "org_name": org.name, "org_kind": org.kind, "date": day,
-            **level_block(by_level, open_by_level, targets), "targets": vars(targets), "as_of": await as_of(uow)}
+            **level_block(by_level, open_by_level, targets), "systems": systems, "targets": vars(targets),
+            "as_of": await as_of(uow)}

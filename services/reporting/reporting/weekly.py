@@ -17,6 +17,7 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
 from reporting.domain.cases import ages, open_at
+from reporting.domain.indicators import Indicator, case_standing, monitoring, responsibility
 from reporting.domain.rates import Targets
 from reporting.domain.weeks import Week
 from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of,
@@ -27,6 +28,8 @@ from reporting.summary import level_block
 ACTIVITY = ("new_absence_episodes", "cases_opened", "cases_returned", "cases_closed", "home_visits",
             "open_cases", "unacknowledged_dual_reports", "overdue_transfers")
 ALL = "all"
+# Standing at the cut-off, for 责任落实 (reporting/domain/indicators.py says what is counted).
+RESPONSIBILITY = ("confirmed_open_cases", "cases_with_responsible_and_plan")
 
 
 async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Week, tz: ZoneInfo,
@@ -49,8 +52,16 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
         "friday": week.friday, "period": {"start": start, "cutoff": cutoff},
         "totals": {"current": current[ALL], "previous": previous[ALL],
                    "change": _change(current[ALL], previous[ALL])},
-        "townships": rows("township"), "schools": rows("school"), "as_of": await as_of(uow),
+        "townships": rows("township"), "schools": rows("school"),
+        "indicators": {"monitoring": _indicator(monitoring()),
+                       "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY)))},
+        "as_of": await as_of(uow),
     }
+
+
+def _indicator(indicator: Indicator) -> dict[str, Any]:
+    return {"name": indicator.name, "standing": indicator.standing,
+            "parts": {name: {**vars(p), "awaiting": list(p.awaiting)} for name, p in indicator.parts.items()}}
 
 
 def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +71,7 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
 
 def _empty(targets: Targets) -> dict[str, Any]:
     return {**level_block({}, Counter(), targets), **{k: 0 for k in ACTIVITY if k != "open_cases"},
-            "open_cases_by_age": ages([], datetime.min)}
+            **dict.fromkeys(RESPONSIBILITY, 0), "open_cases_by_age": ages([], datetime.min)}
 
 
 async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], week: Week, tz: ZoneInfo,
@@ -69,7 +80,9 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     start, cutoff = week.window(tz)
 
     def units(path: str) -> Iterable[str]:
-        return {ALL, unit_of(path, "township", kinds), path.strip("/").split("/")[-1]}
+        # The township, if the school has one above it (a school of a county, a city or a
+        # province has none), and the school.
+        return {ALL, path.strip("/").split("/")[-1]} | ({t} if (t := unit_of(path, "township", kinds)) else set())
 
     by_level: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in await tallies(uow, org, week.friday):
@@ -78,10 +91,14 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     counts: dict[str, Counter] = defaultdict(Counter)
     opened_at: dict[str, list[datetime]] = defaultdict(list)
     open_by_level: dict[str, Counter] = defaultdict(Counter)
+    responsible: dict[str, Counter] = defaultdict(Counter)
     for c in await open_cases(uow, org, cutoff):
+        confirmed, persuading = case_standing(c["confirmed_at"], c["persuading_at"], cutoff)
         for u in units(c["path"]):
             open_by_level[u][c["level"]] += 1
             opened_at[u].append(c["opened_at"])
+            responsible[u].update({"confirmed_open_cases": int(confirmed),
+                                   "cases_with_responsible_and_plan": int(persuading)})
     for name, paths in (await _activity(uow, org, start, cutoff, week)).items():
         for path in paths:
             for u in units(path):
@@ -90,6 +107,7 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     for u in {ALL} | set(by_level) | set(counts) | set(open_by_level):
         block = level_block(by_level.get(u, {}), open_by_level.get(u, Counter()), targets)
         out[u] = {**block, **{k: counts[u][k] for k in ACTIVITY if k != "open_cases"},
+                  **{k: responsible[u][k] for k in RESPONSIBILITY},
                   "open_cases_by_age": ages(opened_at.get(u, []), cutoff)}
     return out
 

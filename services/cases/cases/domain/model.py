@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Sequence
 
+from shared.orgs import county_level, township_level
+
 from cases.domain.lifecycle import UNCHECKED, CaseStatus  # noqa: F401 - re-exported
 
 
@@ -43,22 +45,16 @@ def derived_office(area_code: str, line: Recipient) -> str:
 
 
 # --- the reporting area, by kind ----------------------------------------------------------------
-# An org's level is its kind, never its depth: a county-run school has no township above it, a
-# city without counties (东莞) runs its towns' schools as a county would, a province runs its own
-# schools. NOTE: issue 18's ``shared.orgs.township_level``/``county_level`` do the same lookup;
-# when it lands this function should call them (it is kept to the same semantics on purpose).
-_REPORTING_KINDS = ("township", "county", "city", "province")
-
 
 def reporting_area(org_chain: Sequence[Mapping[str, str]], org_path: Sequence[str]) -> Mapping[str, str]:
-    """The area whose two offices receive a case's reports: the nearest township up the path, else
-    the nearest county-level area (county, else a city that runs the school, else a province).
-    Without the chain the kinds are unknown: the org the school sits under, which always has
-    authority over it, rather than a guess from the depth."""
-    for kind in _REPORTING_KINDS:
-        for org in reversed(list(org_chain)):
-            if org.get("kind") == kind:
-                return org
+    """The area whose two offices receive a case's reports, by the kinds of the orgs above the
+    school, never their depth (``shared.orgs``): the nearest township (乡镇/街道), else the nearest
+    county-level area (a county, a county-level unit under a province, a city without counties or
+    running the school, a province running it). Without the chain the kinds are unknown: the org
+    the school sits under, which always has authority over it, rather than a guess from the depth."""
+    area = township_level(org_chain) or county_level(org_chain)
+    if area is not None:
+        return area
     if len(org_path) < 2:
         raise ValueError(f"path {list(org_path)} names nothing above the school")
     return {"code": org_path[-2], "name": org_path[-2]}

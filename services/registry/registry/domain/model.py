@@ -6,18 +6,10 @@ import enum
 from datetime import date
 
 from shared.errors import Conflict, Invalid
+# OrgKind and SchoolSystem are shared (cases and reporting read the same kinds); re-exported here.
+from shared.orgs import OrgKind, SchoolSystem, level_of  # noqa: F401
 
 from registry.domain.national_id import InvalidNationalId, NationalId, parse
-
-
-class OrgKind(str, enum.Enum):
-    province = "province"
-    city = "city"
-    county = "county"
-    township = "township"
-    school = "school"
-    # A dual-report recipient office of its area (乡镇人民政府, 中心校, 县教育局...), with a line.
-    office = "office"
 
 
 class OfficeLine(str, enum.Enum):
@@ -27,13 +19,16 @@ class OfficeLine(str, enum.Enum):
     education = "education"
 
 
-# Which kind may sit directly under which. A county-run school hangs under the county itself.
+# Which kind may sit directly under which, for every shape the real tree has: a county-level unit
+# under a province (济源, 仙桃, Hainan's counties; a municipality's districts, the municipality
+# being province-level); towns directly under a city with no counties (东莞, 中山, 儋州); schools
+# run by a township, a county, a city or a province (市直/省直学校).
 PARENT_KINDS: dict[OrgKind, frozenset[OrgKind]] = {
     OrgKind.province: frozenset(),
     OrgKind.city: frozenset({OrgKind.province}),
-    OrgKind.county: frozenset({OrgKind.city}),
-    OrgKind.township: frozenset({OrgKind.county}),
-    OrgKind.school: frozenset({OrgKind.township, OrgKind.county}),
+    OrgKind.county: frozenset({OrgKind.city, OrgKind.province}),
+    OrgKind.township: frozenset({OrgKind.county, OrgKind.city}),
+    OrgKind.school: frozenset({OrgKind.township, OrgKind.county, OrgKind.city, OrgKind.province}),
     # An office belongs to an area; nothing sits under an office.
     OrgKind.office: frozenset({OrgKind.township, OrgKind.county, OrgKind.city, OrgKind.province}),
 }
@@ -88,8 +83,18 @@ def region_prefix(division_code: str) -> str:
     return code
 
 
-def primary_or_junior(grade: int) -> str:
-    return "primary" if grade <= 6 else "junior"
+def check_system(kind: OrgKind, system: SchoolSystem | None) -> SchoolSystem | None:
+    """A school has a system (six-three unless it says otherwise); an area has none."""
+    if kind is OrgKind.school:
+        return system or SchoolSystem.six_three
+    if system is not None:
+        raise Invalid(f"a {kind.value} has no school system; only a school does",
+                      errors=[{"field": "system", "pointer": "/system", "message": "only for a school"}])
+    return None
+
+
+def primary_or_junior(system: SchoolSystem | str | None, grade: int) -> str:
+    return level_of(system, grade) or "primary"
 
 
 def validate_enrollment(*, national_id: str, birth_date: date, gender: str, today: date) -> NationalId:

@@ -1,4 +1,6 @@
-"""Year-end promotion (升级): every class moves up a grade, the top grade graduates. No I/O."""
+"""Year-end promotion (升级): every class moves up a grade, the top grade graduates. No I/O.
+
+Which grade is the top one follows the school's system: ``shared.orgs.graduating_grade``."""
 
 from __future__ import annotations
 
@@ -6,11 +8,6 @@ GRADE_WORDS = {1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5
                7: "七年级", 8: "八年级", 9: "九年级"}
 # Junior middle schools often say 初一/初二/初三 for grades 7-9.
 JUNIOR_WORDS = {7: "初一", 8: "初二", 9: "初三"}
-
-
-def graduating_grade(grades: set[int]) -> int:
-    """A school with junior middle classes graduates grade 9; a primary school, grade 6."""
-    return 9 if any(g >= 7 for g in grades) else 6
 
 
 def promoted_name(name: str, grade: int) -> str:

@@ -28,6 +28,7 @@ from registry.entrypoints.schemas import (
     OffRollUpdate,
     OrgCreate,
     OrgPublic,
+    OrgUpdate,
     PopulationCheckPublic,
     PopulationFinding,
     PromotionIn,
@@ -57,6 +58,14 @@ async def create_org(body: OrgCreate, uow: UoWDep, caller: PrincipalDep):
     """Register an administrative unit or a school under a parent in the caller's region (a
     province by its own province officials)."""
     return await handlers.create_org(uow, body, caller)
+
+
+@router.patch("/orgs/{code}", response_model=OrgPublic, tags=["organisations"], **access(OFFICIALS, scope="object"))
+async def update_org(code: str, body: OrgUpdate, uow: UoWDep, caller: PrincipalDep):
+    """Rename an org below the caller's own, or correct a school's system (6+3, 5+4, nine_year,
+    twelve_year). Moving an org under another parent (行政区划调整) is refused (409): register
+    the new unit and transfer the students instead (README, "The org tree")."""
+    return await handlers.update_org(uow, code, body, caller)
 
 
 @router.get("/orgs/{code}", response_model=OrgPublic, tags=["organisations"], **access(EVERYONE, scope="none"))
@@ -194,6 +203,7 @@ async def record_receipt(period_id: str, body: ReceiptIn, uow: UoWDep, caller: P
 @router.post("/students/imports", response_model=ImportReport, tags=["students"], **access(*STAFF, scope="create", responses={
                  200: {"content": {NDJSON: {}}, "description": "the report; with Accept: application/x-ndjson, "
                                                                 "progress lines then the report"},
+                 201: {"description": "the rows were imported: the report"},
                  422: {"description": "invalid rows: every one listed, nothing imported"}}))
 async def import_students(
     request: Request, runtime: RuntimeDep, caller: PrincipalDep,

@@ -2,13 +2,13 @@
 reports waiting for acknowledgement.
 
 Revision ID: 0006_dual_report_law
-Revises: 0004
+Revises: 0005_org_shapes
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_dual_report_law"
-down_revision = "0004"
+down_revision = "0005_org_shapes"
 branch_labels = None
 depends_on = None
 

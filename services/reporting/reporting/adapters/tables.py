@@ -7,7 +7,7 @@ need are kept dated (status history, case timestamps); current-state columns ser
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table
+from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from shared.types import UtcDateTime
 
@@ -20,7 +20,11 @@ orgs = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("path", String(400), nullable=False),
+    # Schools: 6+3 | 5+4 | nine_year | twelve_year. A child's level (primary or junior) is read
+    # from the grade and this, joined on the school's path, so a corrected system applies to every day.
+    Column("system", String(16), nullable=True),
 )
+Index("ix_reporting_orgs_path", orgs.c.path)
 
 # The student's record as it is now (the ledgers list these columns).
 students = Table(
@@ -87,7 +91,8 @@ cases = Table(
     Column("case_id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False),
     Column("path", String(400), nullable=False),
-    Column("level", String(8), nullable=True),
+    Column("level", String(8), nullable=True),  # as first projected; reads derive it from grade and system
+    Column("grade", Integer, nullable=True),
     Column("status", String(32), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("class_id", String(36), nullable=True),
@@ -95,6 +100,10 @@ cases = Table(
     Column("returned_at", UtcDateTime(), nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("outcome", String(32), nullable=True),
+    # When the case first became a confirmed dropout, and first moved to persuading: cases allows
+    # that move only with a responsible person and a plan (the weekly report's 责任落实).
+    Column("confirmed_at", UtcDateTime(), nullable=True),
+    Column("persuading_at", UtcDateTime(), nullable=True),
 )
 Index("ix_reporting_cases_path", cases.c.path)
 Index("ix_reporting_cases_student", cases.c.student_id)
@@ -155,6 +164,24 @@ watermarks = Table(
     Column("topic", String(200), primary_key=True),
     Column("event_time", UtcDateTime(), nullable=False),
 )
+
+# What a county submitted (a weekly or monthly report frozen as canonical JSON with its SHA-256,
+# who and when). Not a projection: nothing in the topics can rebuild it, so a rebuild keeps it.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),        # weekly | monthly
+    Column("org_code", String(32), nullable=False),
+    Column("org_path", String(400), nullable=False),  # "/province/city/county/": the city's view reads it
+    Column("period", String(8), nullable=False),      # 2026-W47 | 2026-11
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_role", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("body", Text, nullable=False),             # the canonical JSON itself, byte for byte
+)
+Index("ix_reporting_submissions_period", submissions.c.kind, submissions.c.period, submissions.c.org_code)
 
 # Every table the events build, emptied by a rebuild (watermarks included).
 PROJECTIONS = (orgs, students, student_statuses, class_grades, cases, home_visits, absence_episodes, overdue_transfers,

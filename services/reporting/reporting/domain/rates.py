@@ -19,8 +19,8 @@ OFF_ROLL = frozenset({"graduated", "deceased"})
 RETURNED = "returned"
 
 
-def level_of(grade: int | None) -> str | None:
-    return None if grade is None else ("primary" if int(grade) <= 6 else "junior")
+# A child's level follows their school's system, not grade <= 6: shared.orgs.level_of (and its
+# SQL mirror, read_model.level_sql).
 
 
 def ratio(part: int, whole: int) -> float | None:

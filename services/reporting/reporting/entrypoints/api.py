@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
 from shared.auth import OFFICIALS, PrincipalDep, Role, access
-from shared.export import Sheet, sheets_response
+
+# Who reads a county's submissions: the county itself and those it reports to.
+RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
+from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 
 from reporting import summary as summaries
-from reporting.entrypoints.deps import DayDep, FormatQuery, OrgCode, WeekDep, ZoneDep, iso_week
-from reporting.entrypoints.page import CSP, weekly_page
-from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, weekly_sheets
+from reporting import submissions as frozen
+from reporting.entrypoints.deps import DayDep, FormatQuery, MonthDep, OrgCode, WeekDep, ZoneDep, calendar_month, iso_week
+from reporting.entrypoints.page import CSP, submission_page, weekly_page
+from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_sheets, weekly_sheets
 from reporting.ledgers import Filters, Ledger, ledger_rows
+from reporting.monthly import monthly
 from reporting.rankings import RankBy, Unit, circular, rankings
-from reporting.entrypoints.schemas import Circular, LedgerRow, Rankings, Summary, WeeklyReport
+from reporting.entrypoints.schemas import (Circular, LedgerRow, MonthlyReport, Rankings, Submission, Submissions,
+                                           SubmissionSummary, Summary, WeeklyReport, WeeklyStandings)
 from reporting.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+# format=csv|xlsx: the same report as a download (the document must name those media types too).
+DOWNLOADS = {200: {**EXPORT_RESPONSES[200], "description": "JSON, or with format=csv|xlsx the same report as "
+                                                           "CSV (UTF-8 with BOM) or XLSX with Chinese headings"}}
 
 
 @router.get("/reports/summary", response_model=Summary, **access(Role.school_staff, OFFICIALS, scope="object"))
@@ -33,19 +42,22 @@ async def get_summary(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
     return await summaries.summary(uow, org_code, caller, day=day, tz=tz, targets=runtime.settings.targets)
 
 
-@router.get("/reports/weekly", response_model=WeeklyReport, **access(Role.school_staff, OFFICIALS, scope="object"))
+@router.get("/reports/weekly", response_model=WeeklyReport,
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
 async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode, week: WeekDep,
                      tz: ZoneDep, format: FormatQuery = "json") -> Response:
     """The Friday weekly report (周报) of a county (or any org): rates against targets, new absence
     episodes, cases opened/returned/closed, open cases by age, unacknowledged dual reports,
     overdue transfers and home visits, in total and per township and school, with the previous
-    week beside it. CSV and XLSX have Chinese headings, one sheet (or CSV section) per part."""
+    week beside it, and the two indicators (责任落实, 动态监测): unknown, never 0, where the events
+    they need do not exist yet. CSV and XLSX have Chinese headings, one sheet (or CSV section)
+    per part. Every read is audited (an export as it comes)."""
     report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets)
     return sheets_response(format, weekly_sheets(report), filename=f"周报-{org_code}-{week}", body=report, model=WeeklyReport)
 
 
 @router.get("/ledgers/{ledger}", response_model=Page[LedgerRow],
-            **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
 async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code: OrgCode, page: PageDep,
                      school_code: Annotated[str | None, Query(max_length=32)] = None,
                      grade: Annotated[int | None, Query(ge=1, le=9)] = None,
@@ -92,3 +104,98 @@ async def get_weekly_page(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep
     report = await weekly(uow, org_code, caller, week=iso, tz=tz, targets=runtime.settings.targets)
     trend = await open_cases_trend(uow, org_code, caller, week=iso, tz=tz)
     return HTMLResponse(weekly_page(report, trend, tz), headers={"Content-Security-Policy": CSP})
+
+
+@router.get("/reports/monthly", response_model=MonthlyReport,
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
+async def get_monthly(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode, month: MonthDep, tz: ZoneDep,
+                      format: FormatQuery = "json") -> Response:
+    """The monthly dropout report per class (学校辍学月报表) of a school, township or county: per
+    class, enrolled at the month's start, new enrolments, returns, transfers in and out,
+    dropouts, enrolled at its end, home visits; attendance and roll-call completeness as unknown
+    (with the reason) until attendance publishes roll-call events. Classes ranked within their
+    school by the month's dropout rate (量化评比), the no-dropout classes (无辍学班级) named. CSV
+    and XLSX have Chinese headings. Every read is audited."""
+    report = await monthly(uow, org_code, caller, month=month, tz=tz)
+    return sheets_response(format, monthly_sheets(report), filename=f"辍学月报-{org_code}-{month}", body=report,
+                           model=MonthlyReport)
+
+
+# --- frozen submissions -------------------------------------------------------------------
+
+Kind = Literal["weekly", "monthly"]
+CountyCode = Annotated[str, Path(min_length=1, max_length=32, description="The county that submits")]
+Period = Annotated[str, Path(max_length=8, description="YYYY-Www for weekly, YYYY-MM for monthly")]
+SubmissionId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an INTEGER column on PostgreSQL
+
+
+def _report_now(uow, caller, runtime, tz, kind: Kind, org_code: str, period: str) -> tuple[str, frozen.Compute]:
+    """The period (a week YYYY-Www or a month YYYY-MM, checked) and how to compute the report
+    as GET answers it, as JSON."""
+    if kind == "weekly":
+        week = iso_week(runtime, period)
+
+        async def compute():
+            report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets)
+            return WeeklyReport.model_validate(report).model_dump(mode="json")
+        return str(week), compute
+    month = calendar_month(runtime, period)
+
+    async def compute_month():
+        return MonthlyReport.model_validate(await monthly(uow, org_code, caller, month=month, tz=tz)).model_dump(mode="json")
+    return str(month), compute_month
+
+
+@router.get("/reports/weekly/submissions", response_model=WeeklyStandings, **access(*RECEIVERS, scope="object"))
+async def get_weekly_standings(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: OrgCode,
+                               week: WeekDep, tz: ZoneDep):
+    """For a city (or a province): every county under it and whether it submitted the week's
+    report by the deadline (`BAOXUE_WEEKLY_DEADLINE`, Friday 18:00 local by default), late, or
+    not at all (`pending` while the deadline has not passed, `missing` after it). A county's
+    first submission decides; later ones are corrections."""
+    return await frozen.standings(uow, org_code, week, caller, deadline=runtime.settings.deadline, tz=tz,
+                                  now=runtime.clock.now())
+
+
+@router.post("/reports/{kind}/{org_code}/{period}/submissions", status_code=201, response_model=SubmissionSummary,
+             **access(Role.county_official, scope="object"))
+async def submit_report(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                        period: Period, tz: ZoneDep):
+    """A county official submits the county's weekly report (周报, period `YYYY-Www`) or monthly
+    report (月报, `YYYY-MM`) to the city: the figures as they stand now are kept as canonical JSON
+    (keys sorted, no whitespace, UTF-8) with its SHA-256, who and when. Submitting again keeps
+    both (a correction)."""
+    period, compute = _report_now(uow, caller, runtime, tz, kind, org_code, period)
+    return await frozen.submit(uow, kind, org_code, period, caller, compute)
+
+
+@router.get("/reports/{kind}/{org_code}/{period}/submissions", response_model=Submissions,
+            **access(*RECEIVERS, scope="object"))
+async def list_submissions(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                           period: Period, tz: ZoneDep):
+    """The county's submissions of the week's (or month's) report, newest first."""
+    period, _ = _report_now(uow, caller, runtime, tz, kind, org_code, period)
+    return await frozen.listed(uow, kind, org_code, period, caller)
+
+
+# Registered before the JSON route: "{submission_id}" would otherwise take "7.html" and refuse it.
+@router.get("/reports/{kind}/{org_code}/{period}/submissions/{submission_id}.html", response_class=HTMLResponse,
+            **access(*RECEIVERS, scope="object"))
+async def get_submission_page(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                              period: Period, submission_id: SubmissionId, tz: ZoneDep) -> HTMLResponse:
+    """The submission as a page for the city: who sent it and when, its digest, and whether the
+    figures have changed since, with a row per changed figure (submitted, now)."""
+    period, compute = _report_now(uow, caller, runtime, tz, kind, org_code, period)
+    sub = await frozen.shown(uow, kind, org_code, period, submission_id, caller, compute)
+    return HTMLResponse(submission_page(Submission.model_validate(sub).model_dump(), tz),
+                        headers={"Content-Security-Policy": CSP})
+
+
+@router.get("/reports/{kind}/{org_code}/{period}/submissions/{submission_id}", response_model=Submission,
+            **access(*RECEIVERS, scope="object"))
+async def get_submission(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, kind: Kind, org_code: CountyCode,
+                         period: Period, submission_id: SubmissionId, tz: ZoneDep):
+    """One submission: the figures as submitted and, if later data changed them, every figure
+    that differs now (`changes`: path, submitted, now)."""
+    period, compute = _report_now(uow, caller, runtime, tz, kind, org_code, period)
+    return await frozen.shown(uow, kind, org_code, period, submission_id, caller, compute)

@@ -12,6 +12,7 @@ from shared.errors import Invalid
 from shared.service import RuntimeDep
 
 from shared.export import Format
+from reporting.domain.months import Month
 from reporting.domain.weeks import Week, week_of
 
 OrgCode = Annotated[str, Query(min_length=1, max_length=32, description="Any org: school, township, county, city, province")]
@@ -42,4 +43,17 @@ def iso_week(runtime: RuntimeDep, week: Annotated[str | None, Query(
 
 
 WeekDep = Annotated[Week, Depends(iso_week)]
+
+
+def calendar_month(runtime: RuntimeDep, month: Annotated[str | None, Query(
+        description="Month YYYY-MM (local dates); default this month")] = None) -> Month:
+    if month is None:
+        return Month.of(runtime.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date())
+    try:
+        return Month.parse(month)
+    except ValueError as exc:
+        raise Invalid(str(exc), errors=[{"field": "month", "pointer": "/month", "message": str(exc)}]) from None
+
+
+MonthDep = Annotated[Month, Depends(calendar_month)]
 FormatQuery = Annotated[Format, Query(description="json (default), csv or xlsx (Chinese headings)")]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -27,14 +27,40 @@ class Targets(BaseModel):
     margin: float
 
 
+class SystemFigures(Figures):
+    levels: dict[str, Figures]
+
+
 class Summary(Figures):
     org_code: str
     org_name: str
     org_kind: str
     date: date
     levels: dict[str, Figures]
+    # Keyed by school system (6+3, 5+4, nine_year, twelve_year): only those present under the org.
+    systems: dict[str, SystemFigures]
     targets: Targets
     as_of: datetime | None
+
+
+class IndicatorPart(BaseModel):
+    value: float | None
+    numerator: int | None
+    denominator: int | None
+    counted: str | None
+    reason: str | None
+    awaiting: list[str]
+
+
+class Indicator(BaseModel):
+    name: str
+    standing: Literal["known", "partial", "unknown"]
+    parts: dict[str, IndicatorPart]
+
+
+class Indicators(BaseModel):
+    monitoring: Indicator
+    responsibility: Indicator
 
 
 class WeekFigures(Figures):
@@ -47,6 +73,10 @@ class WeekFigures(Figures):
     unacknowledged_dual_reports: int
     overdue_transfers: int
     open_cases_by_age: dict[str, int]
+    # 责任落实, cases part: open cases confirmed as dropouts by the cut-off, and of them those that
+    # had moved to persuading (so had a responsible person and a plan); see Indicators.
+    confirmed_open_cases: int
+    cases_with_responsible_and_plan: int
 
 
 class Period(BaseModel):
@@ -78,6 +108,7 @@ class WeeklyReport(BaseModel):
     totals: WeekTotals
     townships: list[UnitWeek]
     schools: list[UnitWeek]
+    indicators: Indicators
     as_of: datetime | None
 
 
@@ -159,3 +190,128 @@ class LedgerRow(BaseModel):
     returned_at: datetime | None = None
     closed_at: datetime | None = None
     outcome: str | None = None
+
+
+class Unknown(BaseModel):
+    """A figure the read model cannot count yet: never 0, always the reason and what it waits for."""
+    value: float | None
+    reason: str | None
+    awaiting: list[str]
+
+
+class MonthFigures(BaseModel):
+    enrolled_at_start: int
+    new_enrolments: int
+    returned: int
+    transferred_in: int
+    dropped_out: int
+    transferred_out: int
+    enrolled_at_end: int
+    out_at_end: int
+    home_visits: int
+    roll: int
+    dropout_rate: float | None
+    # Null while unknown; MonthlyReport.unknown says why (never 0).
+    attendance_rate: float | None
+    roll_call_completeness: float | None
+
+
+class ClassMonth(MonthFigures):
+    school_code: str
+    school_name: str | None
+    township_code: str | None
+    class_id: str
+    grade: int
+    rank: int | None
+    no_dropout: bool
+
+
+class SchoolMonth(MonthFigures):
+    school_code: str
+    school_name: str | None
+    township_code: str | None
+    classes: int
+    no_dropout_classes: int
+
+
+class MonthTotals(MonthFigures):
+    classes: int
+    no_dropout_classes: int
+
+
+class MonthPeriod(BaseModel):
+    first_day: date
+    last_day: date
+    start: datetime
+    end: datetime
+
+
+class NoDropoutClassMonth(BaseModel):
+    school_code: str
+    school_name: str | None
+    class_id: str
+    grade: int
+    enrolled_at_end: int
+
+
+class MonthlyReport(BaseModel):
+    org_code: str
+    org_name: str
+    org_kind: str
+    month: str
+    period: MonthPeriod
+    totals: MonthTotals
+    classes: list[ClassMonth]
+    schools: list[SchoolMonth]
+    no_dropout_classes: list[NoDropoutClassMonth]
+    unknown: dict[str, Unknown]
+    as_of: datetime | None
+
+
+class SubmissionSummary(BaseModel):
+    id: int
+    kind: Literal["weekly", "monthly"]
+    org_code: str
+    period: str
+    submitted_at: datetime
+    submitted_by: str
+    submitted_role: str
+    sha256: str
+
+
+class FigureChange(BaseModel):
+    path: str
+    submitted: float | int | str | bool | None
+    now: float | int | str | bool | None
+
+
+class Submission(SubmissionSummary):
+    """The figures as submitted, and what a recomputation now says differently."""
+    # The submitted JSON exactly as frozen (its SHA-256 is over these bytes): not re-shaped by
+    # today's report model, which may have gained fields since.
+    figures: dict[str, Any]
+    changed: bool
+    changes: list[FigureChange]
+    recomputed_as_of: datetime | None
+
+
+class Submissions(BaseModel):
+    items: list[SubmissionSummary]
+
+
+class CountyStanding(BaseModel):
+    code: str
+    name: str
+    standing: Literal["on_time", "late", "missing", "pending"]
+    first_submitted_at: datetime | None
+    last_submitted_at: datetime | None
+    submissions: int
+    latest_id: int | None
+
+
+class WeeklyStandings(BaseModel):
+    org_code: str
+    org_name: str
+    week: str
+    deadline: datetime
+    counties: list[CountyStanding]

@@ -23,6 +23,26 @@ def _unit_columns(first: list[Column]) -> list[Column]:
             ("previous.open_cases", "上周在办案件")]
 
 
+UNKNOWN = "未知"
+PART_TITLES = {"roll_call_completeness": "点名完整率", "cases": "在办案件落实劝返责任人和帮扶计划",
+               "schools": "学校常设责任体系（七长/五级）"}
+
+
+def _part_value(part: dict[str, Any]) -> Any:
+    """A known share, or 未知 with the reason: an unknown indicator is never written as 0 or blank."""
+    if part["counted"] is None:
+        return f"{UNKNOWN}（{part['reason']}）"
+    if part["value"] is None:
+        return f"—（{part['reason']}）"
+    return f"{part['value']:.6f} ({part['numerator']}/{part['denominator']})"
+
+
+def indicator_rows(indicators: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"indicator": ind["name"], "part": PART_TITLES.get(name, name), "value": _part_value(part),
+             "counted": part["counted"] or ""}
+            for ind in (indicators["responsibility"], indicators["monitoring"]) for name, part in ind["parts"].items()]
+
+
 def weekly_sheets(report: dict[str, Any]) -> list[Sheet]:
     totals = report["totals"]
     summary_rows = [{"metric": h, "current": value_at(totals["current"], k), "previous": value_at(totals["previous"], k),
@@ -35,6 +55,34 @@ def weekly_sheets(report: dict[str, Any]) -> list[Sheet]:
         Sheet("学校", _unit_columns([("township_code", "乡镇代码"), ("code", "学校代码"), ("name", "学校")]),
               report["schools"]),
         Sheet("在办案件账龄", [("age", "立案天数"), ("current", "本周"), ("previous", "上周")], ages),
+        Sheet("责任落实与动态监测", [("indicator", "指标"), ("part", "内容"), ("value", "本周"), ("counted", "统计口径")],
+              indicator_rows(report["indicators"])),
+    ]
+
+
+MONTH_FIGURES: list[Column] = [
+    ("enrolled_at_start", "月初在读"), ("new_enrolments", "本月新入学"), ("returned", "劝返复学"),
+    ("transferred_in", "转入"), ("dropped_out", "辍学"), ("transferred_out", "转出"),
+    ("enrolled_at_end", "月末在读"), ("out_at_end", "月末仍辍学"), ("dropout_rate", "本月辍学率"),
+    ("attendance_rate", "出勤率"), ("roll_call_completeness", "点名完整率"), ("home_visits", "家访次数"),
+]
+
+
+def _month_cells(row: dict[str, Any]) -> dict[str, Any]:
+    """Unknown figures read 未知 in a spreadsheet, never an empty cell someone would sum as 0."""
+    return {**row, **{k: UNKNOWN if row[k] is None else row[k] for k in ("attendance_rate", "roll_call_completeness")}}
+
+
+def monthly_sheets(report: dict[str, Any]) -> list[Sheet]:
+    classes = [{**_month_cells(c), "no_dropout": "是" if c["no_dropout"] else "否"} for c in report["classes"]]
+    schools = [_month_cells(s) for s in report["schools"]]
+    return [
+        Sheet("班级", [("school_code", "学校代码"), ("school_name", "学校"), ("class_id", "班级编号"), ("grade", "年级"),
+                     ("rank", "校内排名"), *MONTH_FIGURES, ("no_dropout", "无辍学班级")], classes),
+        Sheet("学校", [("township_code", "乡镇代码"), ("school_code", "学校代码"), ("school_name", "学校"),
+                     ("classes", "班级数"), ("no_dropout_classes", "无辍学班级数"), *MONTH_FIGURES], schools),
+        Sheet("无辍学班级", [("school_code", "学校代码"), ("school_name", "学校"), ("class_id", "班级编号"),
+                        ("grade", "年级"), ("enrolled_at_end", "月末在读")], report["no_dropout_classes"]),
     ]
 
 

@@ -1,0 +1,90 @@
+"""Pure parts of the monthly report and of frozen submissions: months, the class ranking,
+canonical JSON and its diff, the weekly deadline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reporting.domain.monthly import ClassCounts, rank_within_schools
+from reporting.domain.months import Month
+from reporting.domain.submissions import Deadline, canonical, changes, digest, standing
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def test_months_parse_and_bound_local_days():
+    m = Month.parse("2026-02")
+    assert (m.first, m.last, str(m)) == (date(2026, 2, 1), date(2026, 2, 28), "2026-02")
+    assert Month.parse("2026-12").last == date(2026, 12, 31)
+    assert Month.parse("2028-02").last == date(2028, 2, 29)
+    assert Month.parse("2026-11").window(CHINA) == (datetime(2026, 10, 31, 16, tzinfo=timezone.utc),
+                                                    datetime(2026, 11, 30, 16, tzinfo=timezone.utc))
+    for bad in ("2026-13", "2026-00", "2026-1", "202611"):
+        with pytest.raises(ValueError):
+            Month.parse(bad)
+
+
+def _class(school: str, class_id: str, start: int, dropped: int, **more) -> ClassCounts:
+    return ClassCounts(school_code=school, class_id=class_id, grade=7, enrolled_at_start=start, dropped_out=dropped,
+                       on_roll_at_end=start, **more)
+
+
+def test_classes_rank_within_their_school_ties_share_and_empty_rolls_come_last():
+    ranked = rank_within_schools([
+        _class("S1", "a", 50, 1), _class("S1", "b", 40, 0), _class("S1", "c", 25, 0), _class("S1", "d", 50, 2),
+        _class("S1", "e", 0, 0, home_visits=1), _class("S1", "gone", 0, 0), _class("S2", "z", 30, 3)])
+    # b and c tie at 0 %; a 2 %, d 4 %; e had nobody on its roll (unranked); "gone" is empty.
+    assert [(r.counts.school_code, r.counts.class_id, r.rank) for r in ranked] == [
+        ("S1", "b", 1), ("S1", "c", 1), ("S1", "a", 3), ("S1", "d", 4), ("S1", "e", None), ("S2", "z", 1)]
+    assert ranked[0].counts.no_dropout and not ranked[2].counts.no_dropout
+    # A class whose dropout came back within the month still had a dropout that month.
+    assert not ClassCounts("S1", "r", 7, enrolled_at_start=5, dropped_out=1, returned=1, on_roll_at_end=5).no_dropout
+
+
+def test_canonical_json_is_sorted_compact_utf8_and_digested():
+    body = {"b": 1, "a": {"名": "中牟县", "x": [1, 2]}}
+    assert canonical(body) == '{"a":{"x":[1,2],"名":"中牟县"},"b":1}'.encode()
+    assert digest(body) == digest({"a": {"x": [1, 2], "名": "中牟县"}, "b": 1})
+    assert len(digest(body)) == 64
+
+
+def test_changes_key_units_by_code_and_ignore_as_of():
+    before = {"as_of": "t1", "totals": {"n": 1}, "schools": [{"code": "S1", "n": 1}, {"code": "S2", "n": 0}]}
+    after = {"as_of": "t2", "totals": {"n": 2}, "schools": [{"code": "S0", "n": 5}, {"code": "S1", "n": 1},
+                                                            {"code": "S2", "n": 1}]}
+    assert [(c.path, c.submitted, c.now) for c in changes(before, after)] == [
+        ("schools[S0].code", None, "S0"), ("schools[S0].n", None, 5), ("schools[S2].n", 0, 1), ("totals.n", 1, 2)]
+    assert changes(before, {**before, "as_of": "t9"}) == []
+
+
+def test_the_weekly_deadline_and_a_countys_standing():
+    friday = Deadline.parse("friday 18:00")
+    assert friday == Deadline.parse("Fri 18:00")
+    due = friday.instant(2026, 47, CHINA)
+    assert due == datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+    assert Deadline.parse("monday 9:30").instant(2026, 47, CHINA) == datetime(2026, 11, 16, 1, 30, tzinfo=timezone.utc)
+    for bad in ("friday", "someday 18:00", "friday 25:00", "18:00 friday"):
+        with pytest.raises(ValueError):
+            Deadline.parse(bad)
+    before, after = datetime(2026, 11, 20, 9, tzinfo=timezone.utc), datetime(2026, 11, 20, 11, tzinfo=timezone.utc)
+    assert standing(None, due, before) == "pending" and standing(None, due, after) == "missing"
+    assert standing(due, due, after) == "on_time" and standing(after, due, after) == "late"
+
+
+def test_a_cases_responsibility_standing_at_a_cut_off():
+    from reporting.domain.indicators import case_standing, monitoring, responsibility
+
+    cut = datetime(2026, 11, 20, 16, tzinfo=timezone.utc)
+    before, after = datetime(2026, 11, 11, tzinfo=timezone.utc), datetime(2026, 11, 21, tzinfo=timezone.utc)
+    assert case_standing(None, None, cut) == (False, False)            # reported or being verified
+    assert case_standing(before, None, cut) == (True, False)           # confirmed, nobody yet
+    assert case_standing(before, after, cut) == (True, False)          # persuading only after the cut-off
+    assert case_standing(None, before, cut) == (True, True)            # persuading implies confirmed
+    assert monitoring().standing == "unknown"
+    assert monitoring().parts["roll_call_completeness"].value is None
+    r = responsibility(4, 3)
+    assert (r.standing, r.parts["cases"].value, r.parts["schools"].known) == ("partial", 0.75, False)
+    assert responsibility(0, 0).parts["cases"].value is None  # nothing to count is not 0 %
