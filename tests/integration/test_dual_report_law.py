@@ -396,3 +396,21 @@ async def test_the_registry_follows_a_confirmation_and_a_confirmation_follows_th
         for student in (absent, reported):
             history = (await registry.get(f"/v1/students/{student['id']}/status-changes")).json()
             assert [h["status"] for h in history] == ["dropped_out"]
+        # Persuaded back (劝返复学): re-enrolled in the registry, the case being persuaded is returned.
+        url = f"/v1/cases/{case['id']}"
+        assert (await cases.put(f"{url}/responsibility", json={"responsible_person": {"name": "李明"}})).status_code == 200
+        assert (await cases.post(f"{url}/plan-items", json={"kind": "persuasion", "description": "上门劝返",
+                                                           "owner": "李明", "due_on": "2026-12-31"})).status_code == 201
+        assert (await cases.post(f"{url}/transitions", json={"to": "persuading"})).status_code == 200
+        r = await registry.post(f"/v1/students/{absent['id']}/status-changes", json={"status": "enrolled",
+                                                                                   "reason": "劝返复学"})
+        assert r.status_code == 201, r.text
+
+        async def returned():
+            c = (await cases.get(url)).json()
+            return c if c["status"] == "returned" else None
+
+        back = await eventually(returned, timeout=60)
+        assert back["evidence"]["confirmed_by"] == "registry" and back["evidence"]["returned_on"] == r.json()[
+            "effective_on"]
+        assert (await cases.post(f"{url}/transitions", json={"to": "closed"})).json()["outcome"] == "returned"

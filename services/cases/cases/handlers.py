@@ -48,6 +48,7 @@ SYSTEM = "system"
 # The default verification deadline; the service binds BAOXUE_VERIFY_DEADLINE_HOURS (bootstrap).
 VERIFY_DEADLINE = timedelta(hours=24)
 PLACEMENT = ("school_code", "class_id", "grade", "org_path", "org_chain")
+ATTENDING = ("enrolled", "transferred_in")  # registry statuses of a child on a school's roll
 # Moves that not everyone who works on a case may make: the close-out (销号) and reopening are
 # the principal's or an official's (the school owns its ledger); a legal notice is issued by the
 # government, so only officials record it. Every other move is open to whoever sees the case.
@@ -102,6 +103,19 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
             k: d.get(k) for k in ("status", "previous_status", "effective_on", "reason", "school_code")})
         if d["status"] == "dropped_out":
             await _confirm_from_registry(uow, open_case, d)
+        elif d["status"] in ATTENDING and d.get("previous_status") == "dropped_out":
+            await _return_from_registry(uow, open_case, d)
+
+
+async def _return_from_registry(uow: UnitOfWork, case_id: str, d: dict[str, Any]) -> None:
+    """A confirmed dropout re-enrolled in the registry (劝返复学): the child is off attendance's roll
+    while dropped out, so this, not a roll call, is the return. A case being persuaded (or after a
+    legal notice) moves to returned with the re-enrolment's date as its evidence."""
+    case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().one()
+    if CaseStatus(case["status"]) not in (CaseStatus.persuading, CaseStatus.judicial_notice):
+        return
+    await _move(uow, case, CaseStatus.returned, actor="registry", reason=None, note="re-enrolled in the registry",
+                evidence={"returned_on": str(d.get("effective_on")), "confirmed_by": "registry"})
 
 
 async def _confirm_from_registry(uow: UnitOfWork, case_id: str, d: dict[str, Any]) -> None:
