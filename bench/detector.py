@@ -33,7 +33,7 @@ from attendance import handlers
 from attendance.adapters.tables import episodes, marks, roll_calls, roster
 from attendance.domain import clock as school_clock
 from attendance.domain.calendar import Calendar
-from attendance.domain.episodes import Mark, episodes as compute_episodes
+from attendance.domain.episodes import Mark, episodes as compute_episodes, observed_at
 from attendance.entrypoints.schemas import MarkIn, RollCallIn
 from attendance.settings import AttendanceSettings
 from shared.auth import Principal, Role
@@ -138,12 +138,16 @@ async def load(url: str, students: int, days: int, settings: AttendanceSettings,
                     runaway = rnd.randint(1, 8) if rnd.random() < 0.02 else 0
                     marked = statuses(rnd, len(sessions), runaway)
                     mark_rows += [(rid, sid, when, st) for rid, when, st in zip(call_ids, at, marked)]
-                    for ep in compute_episodes([Mark(w, st) for w, st in zip(at, marked)]):
+                    student_marks = [Mark(w, st) for w, st in zip(at, marked)]
+                    for ep in compute_episodes(student_marks):
                         due = school_clock.due_at(ep.started_at, cal, settings.absence_counting,
                                                   settings.absence_threshold_hours)
+                        seen = observed_at(ep, student_marks, [], due)
+                        # An ended episode that was observed fired back then (past the window).
+                        fired = seen + timedelta(hours=2) if seen is not None and ep.ended_at else None
                         ep_rows.append((str(uuid.uuid4()), sid, ep.started_at, ep.absent_sessions[-1],
                                         len(ep.absent_sessions), ep.ended_at, due,
-                                        "returned" if ep.ended_at else None))
+                                        "returned" if ep.ended_at else None, seen, fired))
                         counts["open"] += ep.ended_at is None
             await db.rows("roster", ["student_id", "school_code", "class_id", "grade", "org_path", "org_chain",
                                      "active", "status", "updated_at"], roster_rows)
@@ -151,7 +155,8 @@ async def load(url: str, students: int, days: int, settings: AttendanceSettings,
                                          "received_at"], rc_rows)
             await db.rows("marks", ["roll_call_id", "student_id", "at", "status"], mark_rows)
             await db.rows("absence_episodes", ["id", "student_id", "started_at", "last_absent_at", "absent_sessions",
-                                               "ended_at", "due_at", "end_reason"], ep_rows)
+                                               "ended_at", "due_at", "end_reason", "observed_at",
+                                               "threshold_fired_at"], ep_rows)
             counts["marks"] += len(mark_rows)
             counts["roll_calls"] += len(rc_rows)
             counts["episodes"] += len(ep_rows)
@@ -176,8 +181,8 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
     try:
         async with sm() as s:
             out["due_open_episodes"] = (await s.execute(select(func.count()).select_from(episodes).where(
-                episodes.c.ended_at.is_(None), episodes.c.threshold_fired_at.is_(None),
-                episodes.c.due_at <= now - timedelta(minutes=settings.absence_roll_call_grace_minutes)))).scalar()
+                episodes.c.observed_at.is_not(None), episodes.c.threshold_fired_at.is_(None),
+                episodes.c.observed_at <= now - timedelta(minutes=settings.absence_roll_call_grace_minutes)))).scalar()
         for label in ("first_pass", "second_pass"):
             t0 = time.perf_counter()
             async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:

@@ -105,6 +105,14 @@ class Broker:
         _terminate(self.proc)
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash: this memory-storage broker loses every record and committed
+        offset (a graceful stop also waits seconds for its clients to go)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
     def pause(self) -> None:
         """SIGSTOP: the broker stops answering (connections hang, then time out) but keeps what
         it holds, as an unreachable Kafka would. A restart of this memory-storage broker would
@@ -231,7 +239,8 @@ def main() -> None:
         broker = Broker(int(os.environ.get("BAOXUE_BROKER_PORT", DEFAULT_BROKER_PORT)), var / "log" / "broker.log")
         broker.start()
         bootstrap = broker.bootstrap
-        print(f"broker      {bootstrap} (embedded Tansu, memory storage)", flush=True)
+        print(f"broker      {bootstrap} (embedded Tansu, memory storage: after a restart the services "
+              "publish their outboxes again)", flush=True)
     from devtools.token import dev_secret
 
     env = {k: v for k, v in os.environ.items() if k.startswith("BAOXUE_")}

@@ -5,37 +5,72 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_DEADLETTER, TOPIC_REGISTRY, TOPIC_REPORTS
 from shared.settings import ServiceSettings
 
+log = structlog.get_logger("baoxue.kafka")
+
 CONTRACT_TOPICS = (TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS, TOPIC_DEADLETTER)
 
 
-async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> None:
-    """Create the contract topics that are missing, with the configured partitions.
+async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> dict[str, int]:
+    """Create the contract topics that are missing, with the configured partitions and retention;
+    return the existing ones whose retention would drop records (topic -> retention.ms), which are
+    also logged: the services never change a topic's configuration, that is the operator's
+    (README, "Operating it").
+
+    The topics are the history a rebuild replays, so they keep their records for as long as
+    BAOXUE_KAFKA_TOPIC_RETENTION_MS says (forever by default).
 
     Relying on auto-creation by the first produce costs a NotLeaderForPartition round (seen on
     Tansu: ten seconds and a retried batch) and is often disabled on production clusters."""
-    if not settings.kafka_create_topics:
-        return
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
                                 client_id=f"baoxue-{settings.service_name}-admin")
     await asyncio.wait_for(admin.start(), settings.kafka_send_timeout_s)
     try:
-        missing = set(topics) - set(await admin.list_topics())
-        if missing:
+        existing = set(await admin.list_topics())
+        missing = set(topics) - existing
+        if missing and settings.kafka_create_topics:
             try:
                 await admin.create_topics([
                     NewTopic(t, num_partitions=settings.kafka_topic_partitions,
-                             replication_factor=settings.kafka_replication_factor) for t in sorted(missing)])
+                             replication_factor=settings.kafka_replication_factor,
+                             topic_configs={"retention.ms": str(settings.kafka_topic_retention_ms)})
+                    for t in sorted(missing)])
             except TopicAlreadyExistsError:
                 pass  # another service created it first
+        finite = await _finite_retention(admin, sorted(set(topics) & existing), settings.kafka_send_timeout_s)
     finally:
         await admin.close()
+    for topic, retention_ms in finite.items():
+        log.warning("kafka.topic_retention_finite", topic=topic, retention_ms=retention_ms,
+                    detail="records older than this are dropped and a rebuild will miss them; set retention.ms=-1")
+    return finite
+
+
+async def _finite_retention(admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float) -> dict[str, int]:
+    if not topics:
+        return {}
+    try:
+        # Every entry, not a filter by name: the embedded broker drops the connection on a filter.
+        responses = await asyncio.wait_for(admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]), timeout_s)
+    except Exception as exc:  # noqa: BLE001 - a broker without DescribeConfigs (or an ACL) says nothing
+        log.debug("kafka.describe_configs_failed", error=repr(exc))
+        return {}
+    finite: dict[str, int] = {}
+    for response in responses:
+        for _error, _message, _type, name, entries in response.resources:
+            for entry in entries:
+                if entry[0] == "retention.ms" and entry[1] is not None and int(entry[1]) >= 0:
+                    finite[name] = int(entry[1])
+    return finite
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:

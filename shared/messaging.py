@@ -1,6 +1,6 @@
 """Tables every service has for reliable messaging: outbox, inbox and dead letters.
 
-Shapes as of the frozen steps messaging_v1 and deadletters_v2 (shared/migration_steps).
+Shapes as of the frozen steps messaging_v1, deadletters_v2 and outbox_log_v3 (shared/migration_steps).
 
 They live on their own MetaData so each service's Alembic history creates the same three
 tables beside its own, and the relay and consumer below work the same everywhere.
@@ -48,6 +48,11 @@ outbox = Table(
     # CloudEvents extension attributes as a JSON object, sent as extra ``ce_<name>`` headers
     # (a dead letter carries its reason this way).
     Column("extensions", Text, nullable=True),
+    # Where the broker acknowledged the row (shared/outbox_log.py): the relay reads the record
+    # back there to find out whether the broker still holds it. NULL while unsent, and for rows
+    # sent before offsets were recorded.
+    Column("kafka_partition", Integer, nullable=True),
+    Column("kafka_offset", BigInteger, nullable=True),
 )
 # The relay only ever scans unsent rows; a partial index keeps that scan small forever.
 Index(
@@ -56,6 +61,9 @@ Index(
     postgresql_where=outbox.c.sent_at.is_(None),
     sqlite_where=outbox.c.sent_at.is_(None),
 )
+# The log check picks, per partition, the oldest, newest and furthest acknowledged rows, and
+# looks rows up by offset; the rows are kept for a school year, so this must not be a scan.
+Index("ix_outbox_log", outbox.c.topic, outbox.c.kafka_partition, outbox.c.kafka_offset)
 
 inbox = Table(
     "inbox",

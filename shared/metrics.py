@@ -16,6 +16,11 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_FAILURES = Counter(
     "baoxue_outbox_publish_failures_total", "Relay passes that could not reach the broker", ["service"]
 )
+OUTBOX_REPUBLISHED = Counter(
+    "baoxue_outbox_republished_total",
+    "Outbox rows marked for publishing again because the broker lost records it had acknowledged",
+    ["service", "topic"],
+)
 OUTBOX_LAG = Histogram(
     "baoxue_outbox_lag_seconds",
     "Time from an outbox row's commit to the broker's acknowledgement",

@@ -4,20 +4,29 @@ If the broker is down the rows simply wait; the relay keeps retrying with a back
 marked sent once the broker acknowledged it; rows are sent in id order, and aiokafka batches a
 partition's records together, so a student's events keep their order. Publishing twice is still
 possible (a crash between send and mark): consumers drop repeats on (ce_source, ce_id).
+
+The outbox is also the durable log (shared/outbox_log.py): each row keeps the partition and
+offset the broker acknowledged; at every connection to the broker, before publishing anything,
+and every BAOXUE_OUTBOX_CHECK_INTERVAL_S, the relay reads records back there and publishes again,
+in order, what the broker lost. Sent rows are deleted after BAOXUE_OUTBOX_RETENTION_DAYS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy import select, update
+from aiokafka.structs import RecordMetadata
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import metrics
+from shared import metrics, outbox_log
 from shared.clock import Clock
 from shared.envelope import CONTENT_TYPE, SPECVERSION, extension_headers
 from shared.kafka import ensure_topics, make_producer
@@ -34,6 +43,27 @@ class BrokerUnavailable(Exception):
     about the broker.)"""
 
 
+@dataclass(frozen=True)
+class Acked:
+    """A row the broker acknowledged, and where."""
+
+    id: int
+    partition: int
+    offset: int
+
+
+# A check that failed (the broker went away mid-way, a bug) is tried again this soon, not after
+# the full interval; publishing goes on meanwhile.
+CHECK_RETRY_S = 30.0
+
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"))
+    .values(sent_at=bindparam("b_sent_at"), kafka_partition=bindparam("b_partition"),
+            kafka_offset=bindparam("b_offset"))
+)
+
+
 class OutboxRelay:
     def __init__(self, settings: ServiceSettings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._settings = settings
@@ -41,6 +71,11 @@ class OutboxRelay:
         self._clock = clock
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
+        # Monotonic times of the next log check and prune; a new connection makes the check due.
+        self._check_due = 0.0
+        self._prune_due = 0.0
+        self._reader = outbox_log.Reader(settings.kafka_bootstrap, f"baoxue-{settings.service_name}-log-check",
+                                         timeout_s=max(30.0, settings.kafka_send_timeout_s))
 
     def wake(self) -> None:
         """Publish now rather than at the next poll (called after a commit that emitted)."""
@@ -60,6 +95,9 @@ class OutboxRelay:
                 await _quietly_stop(producer)
                 raise BrokerUnavailable(repr(exc)) from exc
             self._producer = producer
+            # A broker met again may be one that lost everything (restarted empty, restored from
+            # an old disk): check before publishing anything new on top.
+            self._check_due = 0.0
             log.info("relay.connected", bootstrap=self._settings.kafka_bootstrap)
         return self._producer
 
@@ -93,11 +131,13 @@ class OutboxRelay:
                 await session.rollback()
             if not rows:
                 return 0
-            sent_ids = await self._send(producer, rows)
-            if sent_ids:
-                await session.execute(
-                    update(outbox).where(outbox.c.id.in_(sent_ids)).values(sent_at=self._clock.now())
-                )
+            acked = await self._send(producer, rows)
+            sent_ids = [a.id for a in acked]
+            if acked:
+                sent_at = self._clock.now()
+                await session.execute(_MARK_SENT, [
+                    {"b_id": a.id, "b_sent_at": sent_at, "b_partition": a.partition, "b_offset": a.offset}
+                    for a in acked])
             failed = [row.id for row in rows if row.id not in set(sent_ids)]
             if failed:
                 await session.execute(
@@ -117,7 +157,7 @@ class OutboxRelay:
             raise BrokerUnavailable("broker did not acknowledge every record")
         return len(sent_ids)
 
-    async def _send(self, producer: AIOKafkaProducer, rows) -> list[int]:
+    async def _send(self, producer: AIOKafkaProducer, rows) -> list[Acked]:
         futures = []
         for row in rows:
             headers = [
@@ -137,18 +177,81 @@ class OutboxRelay:
         results = await asyncio.gather(
             *(asyncio.wait_for(fut, self._settings.kafka_send_timeout_s) for fut in futures), return_exceptions=True
         )
-        sent: list[int] = []
+        sent: list[Acked] = []
         for row, result in zip(rows, results):
             if isinstance(result, BaseException):
                 log.warning("relay.send_failed", outbox_id=row.id, topic=row.topic, error=repr(result))
             else:
-                sent.append(row.id)
+                meta: RecordMetadata = result
+                sent.append(Acked(row.id, meta.partition, meta.offset))
         return sent
+
+    async def check_log(self) -> int:
+        """Read acknowledged records back; mark what the broker lost unsent again. Returns how
+        many rows were marked (the relay's next passes send them)."""
+        checked_from = self._clock.now()
+        async with self._sessionmaker() as session:
+            losses = await outbox_log.find_losses(session, self._reader)
+            await session.rollback()  # SQLite: hold no lock while the broker is read back
+            if not losses:
+                return 0
+            # A lost topic may be a missing one: create it before sending to it again.
+            await ensure_topics(self._settings)
+            marked = 0
+            for loss in losses:
+                n = await outbox_log.republish(session, loss, checked_from=checked_from)
+                marked += n
+                metrics.OUTBOX_REPUBLISHED.labels(self._settings.service_name, loss.tp.topic).inc(n)
+                log.warning("relay.records_lost", topic=loss.tp.topic, partition=loss.tp.partition,
+                            first_lost_outbox_id=loss.first_lost_id, republishing=n)
+            await session.commit()
+        self.wake()
+        return marked
+
+    async def prune(self) -> int:
+        """Delete sent rows past the retention; returns how many."""
+        older_than = self._clock.now() - timedelta(days=self._settings.outbox_retention_days)
+        pruned = 0
+        while True:
+            async with self._sessionmaker() as session:
+                n = await outbox_log.prune(session, older_than=older_than)
+                await session.commit()
+            pruned += n
+            if n < 10_000:
+                return pruned
+
+    async def _maintain(self) -> None:
+        """The prune and the log check, when due. A failure is logged and tried again soon; it
+        never stops publishing."""
+        now = time.monotonic()
+        if now >= self._prune_due:
+            try:
+                pruned = await self.prune()
+                self._prune_due = time.monotonic() + self._settings.outbox_prune_interval_s
+                if pruned:
+                    log.info("relay.pruned", rows=pruned, retention_days=self._settings.outbox_retention_days)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database may be restarting
+                self._prune_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_prune_interval_s)
+                log.warning("relay.prune_failed", error=repr(exc))
+        await self._ensure_producer()
+        if now >= self._check_due:
+            try:
+                marked = await self.check_log()
+                self._check_due = time.monotonic() + self._settings.outbox_check_interval_s
+                log.info("relay.log_checked", republishing=marked)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                self._check_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_check_interval_s)
+                log.warning("relay.log_check_failed", error=repr(exc))
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = self._settings.outbox_poll_interval_s
         while not stop.is_set():
             try:
+                await self._maintain()
                 published = await self.publish_pending()
                 backoff = self._settings.outbox_poll_interval_s
                 if published:

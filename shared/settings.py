@@ -35,9 +35,20 @@ class ServiceSettings(BaseSettings):
     kafka_create_topics: bool = True
     kafka_topic_partitions: int = Field(default=3, ge=1, le=1000)
     kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    # retention.ms of the topics a service creates: -1 keeps records forever, so a rebuild (and a
+    # county system) finds the whole term; Kafka's own default would drop them after 7 days.
+    kafka_topic_retention_ms: int = Field(default=-1, ge=-1)
     kafka_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_poll_interval_s: float = Field(default=0.2, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # The outbox is the durable log (shared/outbox_log.py): sent rows are kept this long (a school
+    # year and its summer), so what a broker loses can be published again.
+    outbox_retention_days: int = Field(default=400, ge=1)
+    # How often the relay reads back acknowledged records to check the broker still holds them
+    # (also at every connection to the broker, before publishing).
+    outbox_check_interval_s: float = Field(default=300.0, gt=0)
+    # How often sent rows older than the retention are deleted.
+    outbox_prune_interval_s: float = Field(default=3600.0, gt=0)
     consumer_group: str = ""
     log_level: str = "INFO"
     # Bearer tokens (issue 7): an HS256 shared key, or a JWKS file of public keys (RS256/ES256).

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from shared.envelope import Event, from_record
+from shared.topic_reader import collect, read_to_end
 
 
 async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event]], bool],
@@ -35,6 +36,37 @@ async def read_events(bootstrap: str, topic: str, *, until: Callable[[list[Event
     for event, key in zip(events, keys):
         object.__setattr__(event, "kafka_key", key)
     return events
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Event]:
+    """Every event the topic holds now, read up to its high watermark (shared/topic_reader.py):
+    what "nothing more arrived" is checked against, with no waiting for silence."""
+    events = []
+    for record in await collect(bootstrap, [topic], client_id="baoxue-test-reader", timeout_s=60):
+        event = from_record(record.value, record.headers)
+        object.__setattr__(event, "kafka_key", record.key)
+        events.append(event)
+    return events
+
+
+async def group_has_consumed_everything(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """True once the consumer group has committed, on every partition, the high watermark the
+    partition has now: the group has been through every record (applied or dropped as a repeat),
+    so no effect of those records is still to come."""
+
+    async def skip(_record) -> None:
+        return None
+
+    ends = await read_to_end(bootstrap, topics, skip, client_id="baoxue-test-reader", timeout_s=60)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await probe.start()  # never subscribes, so never joins the group it asks about
+    try:
+        for tp, end in ends.items():
+            if end and ((await probe.committed(tp)) or 0) < end:
+                return False
+        return True
+    finally:
+        await probe.stop()
 
 
 async def publish(bootstrap: str, topic: str, event: Event, *, key: str | None = None, times: int = 1) -> None:
@@ -89,27 +121,3 @@ async def publish_raw(bootstrap: str, topic: str, value: bytes | None, headers, 
         await producer.send_and_wait(topic, value, key=key, headers=list(headers))
     finally:
         await producer.stop()
-
-
-async def read_to_high_watermark(bootstrap: str, topic: str, *, timeout: float = 30) -> list[Event]:
-    """Every event on the topic up to each partition's high watermark as a Fetch reports it (not
-    ListOffsets, which the embedded broker answers too low): the proof that nothing more arrived,
-    once the producer's outbox is all sent, with no fixed sleep."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False, metadata_max_age_ms=1000)
-    await consumer.start()
-    events: list[Event] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            for records in (await consumer.getmany(timeout_ms=300)).values():
-                events.extend(from_record(r.value, r.headers) for r in records)
-            assigned = consumer.assignment()
-            marks = {tp: consumer.highwater(tp) for tp in assigned}
-            if assigned and all(m is not None for m in marks.values()) and all(
-                    [await consumer.position(tp) >= mark for tp, mark in marks.items()]):
-                return events
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: high watermark not reached within {timeout}s ({marks})")
-    finally:
-        await consumer.stop()

@@ -291,6 +291,18 @@ def test_one_broker_is_enough_for_the_replication_asked_for(clean_env):
         assert int(env[key]) == 1
 
 
+def test_the_broker_and_the_topics_the_services_create_keep_every_record(clean_env):
+    """The topics are the history a rebuild replays: neither the broker's default (for a topic made
+    by hand) nor the services' topic setting may let Kafka drop records after a week."""
+    env = environment(service("kafka"))
+    assert int(env["KAFKA_LOG_RETENTION_MS"]) == -1 and int(env["KAFKA_LOG_RETENTION_BYTES"]) == -1
+    assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+    for name in SERVICES:
+        for key, value in environment(service(name)).items():
+            clean_env.setenv(key, value)
+        assert SETTINGS[name](_env_file=None).kafka_topic_retention_ms == -1
+
+
 # --- Dockerfile -----------------------------------------------------------------------------------
 
 def test_dockerfile_ships_every_package_and_the_migrations_and_runs_unprivileged():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 import httpx
@@ -10,12 +9,14 @@ import pytest
 
 from devtools.stack import SERVICES, Stack, free_port
 from shared.envelope import TOPIC_REPORTS
+from shared.messaging import outbox
 from tests.e2e.story import (
     COUNTY, DONGGUAN, DONGGUAN_CITY_SCHOOL, DONGGUAN_SCHOOL, GUARDIAN_PHONE, TOWNSHIP, mark_absent_for_three_days, ok,
     register_school_and_students, the_case, wait_until_attendance_knows,
 )
 from tests.conftest import TEST_JWT_SECRET, bearer
-from tests.kafka_helpers import eventually, read_events
+from tests.faults.conftest import Counter
+from tests.kafka_helpers import eventually, group_has_consumed_everything, read_all, read_events
 
 pytestmark = pytest.mark.e2e
 ISSUED = "baoxue.cases.dual_report.issued"
@@ -47,13 +48,21 @@ def clients(stack: Stack, province: str = "410000") -> dict[str, httpx.AsyncClie
             for svc in SERVICES}
 
 
-async def issued_reports(bootstrap: str, student_id: str, settle: float = 3.0):
-    """Read the county topic until two reports for the student appear, then a little longer, so a
-    third (a duplicate) would be seen too."""
-    events = await read_events(bootstrap, TOPIC_REPORTS, timeout=60, until=lambda evs: sum(
+async def issued_reports(stack: Stack, student_id: str):
+    """Read the county topic until two reports for the student appear; then, once cases' outbox
+    has nothing left to send, everything up to the high watermark, so a third (a duplicate)
+    would be seen too."""
+    await read_events(stack.kafka_bootstrap, TOPIC_REPORTS, timeout=60, until=lambda evs: sum(
         e.type == ISSUED and e.subject == student_id for e in evs) >= 2)
-    await asyncio.sleep(settle)
-    events = await read_events(bootstrap, TOPIC_REPORTS, timeout=5, until=lambda evs: False)
+    cases_db = Counter(stack.database_url("cases"))
+    try:
+        async def drained():
+            return await cases_db.rows(outbox, outbox.c.sent_at.is_(None)) == 0
+
+        await eventually(drained, timeout=30)
+    finally:
+        await cases_db.close()
+    events = await read_all(stack.kafka_bootstrap, TOPIC_REPORTS)
     return [e for e in events if e.type == ISSUED and e.subject == student_id]
 
 
@@ -78,7 +87,7 @@ async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports_to_two_o
     assert summary["enrolled"] == 2 and summary["levels"]["junior"]["open_cases"] == 1
     assert summary["as_of"] is not None
 
-    reports = await issued_reports(stack.kafka_bootstrap, school.absent_student)
+    reports = await issued_reports(stack, school.absent_student)
     assert sorted((e.data["recipient"], e.kafka_key.decode(), e.data["unverified"]) for e in reports) == [
         ("education", f"{TOWNSHIP}-EDU", True), ("government", f"{TOWNSHIP}-GOV", True)]
     assert all(e.data["student"]["national_id_masked"].count("*") == 10 for e in reports)
@@ -123,14 +132,16 @@ async def test_killing_the_cases_service_mid_story_neither_loses_nor_duplicates_
     stack.kill("cases")
     stack.start("cases")
     stack.wait_ready(["cases"])
-    await asyncio.sleep(8)  # long enough for the restarted consumer to rejoin and re-read
+    # Once the restarted consumer has been through every record again, a second case would show.
+    await eventually(lambda: group_has_consumed_everything(
+        stack.kafka_bootstrap, "baoxue-cases", ["baoxue.registry.v1", "baoxue.attendance.v1"]), timeout=60)
     page = ok(await c["cases"].get("/v1/cases", params={"student_id": school.absent_student}))
     assert page["total"] == 1 and page["items"][0]["id"] == case["id"]
     assert len(ok(await c["cases"].get(f"/v1/cases/{case['id']}"))["reports"]) == 2
     # A kill between the broker's acknowledgement and the outbox row's mark re-sends the row after
     # the restart (at least once on the wire). It is the same fact with the same ce_id, which
     # every consumer drops: two reports, whatever was repeated.
-    reports = await issued_reports(stack.kafka_bootstrap, school.absent_student)
+    reports = await issued_reports(stack, school.absent_student)
     by_id = {e.id: e.data["recipient"] for e in reports}
     assert sorted(by_id.values()) == ["education", "government"]
 

@@ -16,7 +16,7 @@ from shared.messaging import inbox, outbox
 from tests.conftest import bearer
 from tests.faults.conftest import Counter, stack_for
 from tests.integration.test_cases_replay import CHAIN, PATH, enrolled, threshold
-from tests.kafka_helpers import eventually, publish_many
+from tests.kafka_helpers import eventually, group_has_consumed_everything, publish_many
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(150)]
 
@@ -101,7 +101,9 @@ async def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twi
             return await db.rows(inbox) == len(work.events)
 
         await eventually(caught_up, timeout=90)
-        await asyncio.sleep(1)  # a duplicate applied late would show now
+        # Once the group has been through every record, a duplicate applied late would show now.
+        await eventually(lambda: group_has_consumed_everything(broker.bootstrap, f"baoxue-{service}", [work.topic]),
+                         timeout=60)
         async with httpx.AsyncClient(base_url=stack.url(service), headers=bearer(), timeout=10) as api:
             await work.check(api, db, students)
         assert await db.rows(inbox) == len(work.events)

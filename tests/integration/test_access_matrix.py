@@ -327,7 +327,7 @@ async def _seed(service: str, client, world: World) -> None:
             school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
             for decision in ("approve", "reject"):
                 async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                    leave = await handlers.record_leave(uow, LeaveIn(
+                    leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
                         student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
                         reason="病假"), school)
                 place.leave_ids[decision] = leave["id"]

@@ -17,7 +17,7 @@ from shared.clock import FixedClock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, TOPIC_REPORTS, Event, stable_id
 from shared.messaging import dead_letters, outbox
 from tests.conftest import bearer, running
-from tests.kafka_helpers import eventually, publish, read_to_high_watermark
+from tests.kafka_helpers import eventually, publish, read_all
 
 CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "410100", "kind": "city", "name": "郑州市"},
          {"code": "410122", "kind": "county", "name": "中牟县"},
@@ -107,7 +107,7 @@ async def test_the_same_threshold_event_ten_times_and_after_a_restart_gives_one_
         assert (await cases.get("/v1/cases", params={"student_id": student})).json()["total"] == 1
         assert await _count(sm, outbox, outbox.c.event_type == "baoxue.cases.dual_report.issued") == 2
         assert await _count(sm, outbox, outbox.c.event_type == "baoxue.cases.case.opened") == 1
-        on_topic = [e for e in await read_to_high_watermark(broker.bootstrap, TOPIC_REPORTS)
+        on_topic = [e for e in await read_all(broker.bootstrap, TOPIC_REPORTS)
                     if e.data.get("case_id") == detail["id"]]
         # One pair issued; and, left unacknowledged past the deadline, each escalated once. (Two
         # relays may both publish a row: at least once on the wire, one event id, dropped by consumers.)

@@ -120,20 +120,33 @@ async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(dat
         assert absence["hours"] == 46.0 and absence["threshold_reached"] is False
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 0
+        # Monday 14:00: 48 hours, but no roll call has said the child is still away. Silence is
+        # no observation: nothing fires until one does.
         clock.advance(hours=2)
+        assert (await attendance.get(f"/v1/students/{student}/absence")).json()["hours"] == 48.0
+        async with _uow(sm, clock) as uow:
+            assert await detect_overdue(uow, settings) == 0
+        await roll_call("2026-11-16", "pm", "absent")  # the 14:00 session, exactly at 48 h: observed
+        absence = (await attendance.get(f"/v1/students/{student}/absence")).json()
+        assert absence["threshold_reached"] is True and absence["observed_at"] == "2026-11-16T06:00:00Z"
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 1
-        assert (await attendance.get(f"/v1/students/{student}/absence")).json()["threshold_reached"] is True
+        (fired,) = await _emitted(sm, THRESHOLD)
+        assert fired["detected_late"] is False and fired["due_at"] == fired["observed_at"] == "2026-11-16T06:00:00+00:00"
 
-        await roll_call("2026-11-16", "pm", "present")
-        await roll_call("2026-11-16", "pm", "present")  # re-posted: replaces, no second return
+        clock.set(datetime(2026, 11, 17, 1, 0, tzinfo=timezone.utc))  # Tuesday 09:00 local
+        await roll_call("2026-11-17", "am", "present")
+        await roll_call("2026-11-17", "am", "present")  # re-posted: replaces, no second return
         assert len(await _emitted(sm, RETURNED)) == 1
         assert (await attendance.get(f"/v1/students/{student}/absence")).json()["since"] is None
 
         # A new absence after the return is a new episode with its own 48 hours.
-        clock.set(datetime(2026, 11, 17, 1, 0, tzinfo=timezone.utc))  # Tuesday 09:00 local
-        await roll_call("2026-11-17", "am", "absent")
-        clock.set(datetime(2026, 11, 19, 0, 0, tzinfo=timezone.utc))
+        clock.set(datetime(2026, 11, 17, 7, 0, tzinfo=timezone.utc))  # Tuesday 15:00 local
+        await roll_call("2026-11-17", "pm", "absent")
+        clock.set(datetime(2026, 11, 19, 7, 0, tzinfo=timezone.utc))  # Thursday 15:00 local
+        async with _uow(sm, clock) as uow:
+            assert await detect_overdue(uow, settings) == 0
+        await roll_call("2026-11-19", "pm", "absent")
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 1
         assert len(await _emitted(sm, THRESHOLD)) == 2
@@ -166,18 +179,21 @@ async def test_absences_posted_late_extend_a_fired_episode_instead_of_firing_aga
             await _roll_call(attendance, student, day, session, status)
 
         await roll_call("2026-11-16", "pm", "present")
-        for day, session in [("2026-11-17", "am"), ("2026-11-17", "pm"), ("2026-11-18", "am")]:
-            await roll_call(day, session, "absent")  # Tuesday 08:00 local onwards: 50 h by Thursday 10:00
+        # Tuesday 08:00 local onwards: 48 h on Thursday 08:00, and Thursday's roll call shows it.
+        for day, session in [("2026-11-17", "am"), ("2026-11-17", "pm"), ("2026-11-18", "am"), ("2026-11-19", "am")]:
+            await roll_call(day, session, "absent")
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 1
         # Monday afternoon turns out to have been an absence too: the same episode, started earlier.
         await roll_call("2026-11-16", "pm", "absent")
-        await roll_call("2026-11-19", "am", "absent")
+        await roll_call("2026-11-18", "pm", "absent")
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 0
         assert len(await _emitted(sm, THRESHOLD)) == 1
         absence = (await attendance.get(f"/v1/students/{student}/absence")).json()
-        assert absence["since"] == "2026-11-16T06:00:00Z" and absence["absent_sessions"] == 5
+        assert absence["since"] == "2026-11-16T06:00:00Z" and absence["absent_sessions"] == 6
+        # Due Wednesday 14:00 now: the Wednesday afternoon mark posted late is the observation.
+        assert absence["due_at"] == absence["observed_at"] == "2026-11-18T06:00:00Z"
         assert await _emitted(sm, RETURNED) == []
 
         future = await attendance.post("/v1/roll-calls", json={"school_code": "S1", "class_id": CLASS,

@@ -84,7 +84,8 @@ async def test_a_reposted_roll_call_recomputes_a_child_who_left_with_the_calenda
                                                       "org_chain": []})]:
                 await on_student_status_changed(uow, Event(
                     type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=x,
-                    data={"student_id": x, "status": status, "effective_on": "2026-11-17", **place}))
+                    data={"student_id": x, "status": status, "effective_on": "2026-11-17", **place}),
+                    settings=school.runtime.settings)
             await uow.commit()
         r = await school.client.put(f"/v1/calendars/{other_school}", json={"holidays": ["2026-11-18"]})
         assert r.status_code == 200, r.text

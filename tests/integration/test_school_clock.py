@@ -96,12 +96,17 @@ async def test_absent_from_thursday_0800_reaches_48_school_hours_on_monday_0800(
         assert await school.detect(local(21, 8)) == 0
         clock.set(local(22, 23, 59).astimezone(timezone.utc))
         assert (await school.absence(away))["hours"] == 40.0
-        # Monday 08:00: 48 h. The detector waits the grace (120 min) for Monday's roll call.
+        # Monday 08:00: 48 h, but only Monday's roll call can say the child is still away. Until
+        # it is taken nothing fires, however late (the old rule fired at 10:00 on silence).
         clock.set(local(23, 8, 0).astimezone(timezone.utc))
-        assert (await school.absence(away))["threshold_reached"] is True
-        assert await school.detect(local(23, 9, 59)) == 0
+        absence = await school.absence(away)
+        assert absence["hours"] == 48.0 and absence["threshold_reached"] is False and absence["observed_at"] is None
+        assert await school.detect(local(23, 12)) == 0
         clock.set(local(23, 8, 10).astimezone(timezone.utc))
         await school.roll_call(23, "am", {away: "absent", back: "present"})
+        assert (await school.absence(away))["observed_at"] == "2026-11-23T00:00:00Z"
+        # The 120-minute window after the observed session leaves the roll call time to be corrected.
+        assert await school.detect(local(23, 9, 59)) == 0
         assert await school.detect(local(23, 10, 0)) == 1
         fired = await school.emitted(THRESHOLD)
         assert [e["subject"] for e in fired] == [away]
@@ -110,20 +115,26 @@ async def test_absent_from_thursday_0800_reaches_48_school_hours_on_monday_0800(
         assert (await school.absence(back))["since"] is None and await school.emitted(RETURNED) == []
 
 
-async def test_present_at_the_due_session_posted_after_the_detector_fired_is_a_withdrawn_alarm(databases):
-    """Monday's roll call arrives at 11:00, after the pass at 10:00: the child was there at 08:00."""
+async def test_no_roll_call_at_the_due_session_raises_nothing_and_a_corrected_absence_is_withdrawn(databases):
+    """Monday's roll call is not in by 10:00: nothing fires (silence is no observation). When it
+    arrives at 11:00 saying present, there is nothing to undo. Another child marked absent at 08:00
+    by mistake fires at 10:00; the correction at 11:00 withdraws it."""
     clock = FixedClock(local(23, 10))
     async with a_school(databases, clock) as school:
-        client = school.client
-        (student,) = await school.enroll()
+        student, mistaken = await school.enroll(2)
         for day, session in [(19, "am"), (19, "pm"), (20, "am"), (20, "pm")]:
-            await school.roll_call(day, session, {student: "absent"})
-        assert await school.detect() == 1
+            await school.roll_call(day, session, {student: "absent", mistaken: "absent"})
+        assert await school.detect() == 0
+        clock.set(local(23, 8, 5).astimezone(timezone.utc))
+        await school.roll_call(23, "am", {mistaken: "absent"})
+        assert await school.detect(local(23, 10)) == 1
         clock.set(local(23, 11).astimezone(timezone.utc))
-        await school.roll_call(23, "am", {student: "present"})
+        await school.roll_call(23, "am", {student: "present", mistaken: "present"})
         (ended,) = await school.emitted(RETURNED)
-        assert ended["reason"] == "withdrawn" and ended["episode_id"] == (await school.emitted(THRESHOLD))[0]["episode_id"]
-        assert (await school.absence(student))["since"] is None
+        (fired,) = await school.emitted(THRESHOLD)
+        assert fired["subject"] == mistaken and fired["observed_at"] == "2026-11-23T00:00:00+00:00"
+        assert ended["reason"] == "withdrawn" and ended["episode_id"] == fired["episode_id"]
+        assert (await school.absence(student))["since"] is None and (await school.absence(mistaken))["since"] is None
         assert await school.detect(local(30, 12)) == 0
 
 
@@ -199,6 +210,9 @@ async def test_leave_approved_after_the_alarm_withdraws_it_and_the_rest_fires_ag
         assert absence["episode_id"] != withdrawn["episode_id"] and absence["threshold_fired_at"] is None
         clock.set(local(25, 8).astimezone(timezone.utc))
         await school.roll_call(24, "am", {student: "absent"})
+        assert await school.detect(local(25, 12)) == 0  # due Wednesday 08:00, but nobody has looked yet
+        clock.set(local(25, 8, 5).astimezone(timezone.utc))
+        await school.roll_call(25, "am", {student: "absent"})
         assert await school.detect(local(25, 9, 59)) == 0
         assert await school.detect(local(25, 10)) == 1
         fired = await school.emitted(THRESHOLD)
@@ -210,7 +224,7 @@ async def test_rejected_leave_excuses_nothing(databases):
     async with a_school(databases, clock) as school:
         client = school.client
         (student,) = await school.enroll()
-        for day, session in [(19, "am"), (20, "am")]:
+        for day, session in [(19, "am"), (20, "am"), (23, "am")]:
             await school.roll_call(day, session, {student: "absent"})
         r = await client.post("/v1/leaves", json={"student_id": student, "start": local(19).isoformat(),
                                                   "end": local(21).isoformat(), "reason": "事假"},
@@ -265,10 +279,15 @@ async def test_a_child_taken_off_the_roll_is_not_absent_and_cases_hears_of_it(da
             await on_student_status_changed(uow, Event(
                 type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=quiet,
                 data={"student_id": quiet, "status": "suspended", "previous_status": "enrolled",
-                      "effective_on": "2026-11-20", "actor": "test", "reason": None}))
+                      "effective_on": "2026-11-20", "actor": "test", "reason": None}), settings=school.runtime.settings)
             await uow.commit()
+        clock.set(local(23, 8, 5).astimezone(timezone.utc))
+        await school.roll_call(23, "am", {fired: "absent"})  # Monday's roll call: still away at 48 h
         assert await school.detect(local(23, 10)) == 1
-        for status, effective in [("home_teaching", "2026-11-23"), ("enrolled", "2026-11-30")]:
+        # Taken off the roll from Tuesday (after the observation on Monday): the alarm stands, the
+        # episode ends as of that day.
+        clock.set(local(24, 9).astimezone(timezone.utc))
+        for status, effective in [("home_teaching", "2026-11-24"), ("enrolled", "2026-11-30")]:
             await publish(broker.bootstrap, TOPIC_REGISTRY, Event(
                 type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=fired,
                 data={"student_id": fired, "status": status, "previous_status": "enrolled",
@@ -276,6 +295,7 @@ async def test_a_child_taken_off_the_roll_is_not_absent_and_cases_hears_of_it(da
             if status == "home_teaching":
                 (ended,) = await eventually(lambda: school.emitted(RETURNED), timeout=60)
                 assert ended["reason"] == "not_attending" and ended["subject"] == fired
+                assert ended["returned_at"] == "2026-11-23T16:00:00+00:00"  # Tuesday 00:00 Beijing
                 assert (await school.absence(fired))["since"] is None
         # Back on the roll a week later: the old absences never count again.
         async def back_on_the_roll():
@@ -333,7 +353,7 @@ async def test_two_detectors_on_one_database_fire_each_school_hours_episode_exac
 
     url = databases.url("attendance")
     await asyncio.to_thread(migrate, "attendance", url)
-    clock = FixedClock(local(20, 18))
+    clock = FixedClock(local(23, 9))
     settings = settings_for("attendance", database_url=url, environment="test")
     engines = [make_engine(url), make_engine(url)]
     sms = [make_sessionmaker(e) for e in engines]
@@ -342,7 +362,8 @@ async def test_two_detectors_on_one_database_fire_each_school_hours_episode_exac
                            detector_interval_s=3600) as client:
             school = School(client, clock)
             students = await school.enroll(30)
-            for day, session in [(19, "am"), (19, "pm"), (20, "am"), (20, "pm")]:
+            # Monday's 08:00 roll call is the observation the alarm needs.
+            for day, session in [(19, "am"), (19, "pm"), (20, "am"), (20, "pm"), (23, "am")]:
                 await school.roll_call(day, session, {s: "absent" if i < 20 else "present" for i, s in enumerate(students)})
 
         async def passes(sm, n, at):

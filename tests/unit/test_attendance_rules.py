@@ -1,5 +1,5 @@
 """Leave lifecycle (every pair of states), the chronic-absence share, and when an episode has
-really passed its threshold."""
+really passed its threshold: a stored mark shows the child still away at or after the due instant."""
 
 from datetime import datetime, timedelta, timezone
 from itertools import product
@@ -7,7 +7,7 @@ from itertools import product
 import pytest
 
 from attendance.domain.chronic import Share
-from attendance.domain.episodes import Episode, LeaveSpan, Mark, Stored, episodes, reached, reconcile
+from attendance.domain.episodes import Attending, LeaveSpan, Mark, Stored, episodes, observed_at, reconcile
 from attendance.domain.leave import TRANSITIONS, IllegalTransition, LeaveStatus, decide
 
 T0 = datetime(2026, 11, 19, 0, 0, tzinfo=timezone.utc)  # Thursday 08:00 in Beijing
@@ -30,15 +30,40 @@ def test_chronic_share_flags_at_the_threshold_once_enough_sessions_were_taken():
     assert Share(0, 0).rate == 0.0
 
 
-def test_reached_only_when_due_before_the_student_came_back():
-    open_ep = Episode(T0, (T0,), None)
-    due = T0 + timedelta(hours=96)
-    assert not reached(open_ep, None, due) and not reached(open_ep, due, due - timedelta(minutes=1))
-    assert reached(open_ep, due, due)
-    back_at_due = Episode(T0, (T0,), ended_at=due)
-    assert not reached(back_at_due, due, due + timedelta(days=1))  # present at the very session: no alarm
-    back_later = Episode(T0, (T0,), ended_at=due + timedelta(hours=6))
-    assert reached(back_later, due, due + timedelta(days=1))
+def test_observed_only_by_a_mark_at_or_after_the_due_instant_before_the_return():
+    h = lambda n: T0 + timedelta(hours=n)  # noqa: E731
+    due = h(96)  # Thursday 08:00 + 48 school hours = Monday 08:00
+    away = [Mark(T0, "absent"), Mark(h(24), "absent")]
+    (open_ep,) = episodes(away)
+    assert observed_at(open_ep, away, [], None) is None  # no due instant within the horizon
+    assert observed_at(open_ep, away, [], due) is None  # silence over the weekend and Monday morning
+    at_due = away + [Mark(due, "absent")]
+    (ep,) = episodes(at_due)
+    assert observed_at(ep, at_due, [], due) == due  # inclusive: absent at exactly 48 h
+    # A leave mark nobody approved shows the child away; approved leave excuses it.
+    unexcused_leave = away + [Mark(due + timedelta(hours=6), "leave")]
+    (ep,) = episodes(unexcused_leave)
+    assert observed_at(ep, unexcused_leave, [], due) == due + timedelta(hours=6)
+    covered = [LeaveSpan(due, due + timedelta(hours=7))]
+    assert observed_at(ep, unexcused_leave, covered, due) is None
+    # Present at the very session the threshold falls on: away 48 counted hours, not more.
+    back = away + [Mark(due, "present"), Mark(due + timedelta(hours=6), "absent")]
+    first = episodes(back)[0]
+    assert first.ended_at == due and observed_at(first, back, [], due) is None
+    later = away + [Mark(due, "absent"), Mark(due + timedelta(hours=6), "present")]
+    assert observed_at(episodes(later)[0], later, [], due) == due
+
+
+def test_leaving_the_roll_ends_an_episode_that_day_and_marks_outside_the_roll_count_nothing():
+    h = lambda n: T0 + timedelta(hours=n)  # noqa: E731
+    marks = [Mark(T0, "absent"), Mark(h(24), "absent"), Mark(h(48), "absent"), Mark(h(120), "absent")]
+    # On the roll until h(40) (suspended), back from h(100).
+    spans = [Attending(None, h(40)), Attending(h(100), None)]
+    first, second = episodes(marks, [], spans)
+    assert (first.started_at, first.ended_at, first.end_reason) == (T0, h(40), "not_attending")
+    assert first.absent_sessions == (T0, h(24))  # the mark at h(48) fell in the suspension
+    assert (second.started_at, second.ended_at, second.end_reason) == (h(120), None, None)
+    assert episodes(marks, [], []) == []  # never on the roll: nothing counts
 
 
 def test_reconcile_keeps_a_fired_row_when_a_corrected_mark_joins_two_streaks():

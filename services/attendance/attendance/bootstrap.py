@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
 from shared.clock import Clock
@@ -21,13 +23,17 @@ HANDLERS = {
 
 
 def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or AttendanceSettings()
+    # A status change recomputes the child's episodes, which needs the counting settings.
+    status_changed = "baoxue.registry.student.status_changed"
+    wired = {**HANDLERS, status_changed: partial(HANDLERS[status_changed], settings=settings)}
     return create_service_app(
-        settings or AttendanceSettings(),
+        settings,
         title="Baoxue attendance",
         description="Roll calls, leave, school calendars and the 48-hour absence clock.",
         routers=[router],
         topics=[TOPIC_REGISTRY],
-        handlers=HANDLERS,
+        handlers=wired,
         jobs=[run_detector],
         clock=clock,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -17,7 +17,9 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.sql import among, insert_ignoring_conflicts, insert_many, upsert
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import LIVE, calendars, chronic_flags, episodes, leaves, marks, roll_calls, roster
+from attendance.adapters.tables import (
+    LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_calls, roster,
+)
 from attendance.domain import chronic, clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
@@ -32,18 +34,24 @@ STUDENT_RETURNED = "baoxue.attendance.student.returned"
 CHRONIC_ABSENCE_FLAGGED = "baoxue.attendance.chronic_absence.flagged"
 # Registry statuses in which a child is expected in class and so can be absent.
 ATTENDING = frozenset({"enrolled", "transferred_in"})
+SINCE_EVER = date(1900, 1, 1)
 
 
 # --- registry events -----------------------------------------------------------------------
 
 async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
     d = event.data
+    status = d.get("status", "enrolled")
     values = {
         "school_code": d["school_code"], "class_id": d["class_id"], "grade": d["grade"],
-        "org_path": d["org_path"], "org_chain": d.get("org_chain", []), "active": d.get("status", "enrolled") in ATTENDING,
-        "status": d.get("status", "enrolled"), "updated_at": uow.clock.now(),
+        "org_path": d["org_path"], "org_chain": d.get("org_chain", []), "active": status in ATTENDING,
+        "status": status, "updated_at": uow.clock.now(),
     }
     await upsert(uow.session, roster, {"student_id": d["student_id"]}, values)
+    # The first placement stands for every date before it, so its date matters only to a record
+    # enrolled again; an event without `enrolled_on` (an older producer's) is placed since ever.
+    await _place(uow, d["student_id"], _date_of(d.get("enrolled_on"), SINCE_EVER),
+                 school_code=d["school_code"], class_id=d["class_id"], org_path=d["org_path"], status=status)
 
 
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
@@ -53,10 +61,15 @@ async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
         grade=d["grade"], updated_at=uow.clock.now()))
 
 
-async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
+async def on_student_status_changed(uow: UnitOfWork, event: Event, *, settings: AttendanceSettings) -> None:
+    """The change takes effect as of its ``effective_on`` (the date on the paperwork), not when
+    the event is processed: the child's episodes are recomputed with the new placement dated,
+    so an episode ends on the day the child left the roll, and one observed before that day
+    still fires (the detector claims ended episodes too)."""
     d = event.data
     active = d["status"] in ATTENDING
     now = uow.clock.now()
+    effective_on = _date_of(d.get("effective_on"), event.time.date())
     before = (await uow.session.execute(
         select(roster.c.active).where(roster.c.student_id == d["student_id"]))).scalar_one_or_none()
     values: dict[str, Any] = {"status": d["status"], "active": active, "updated_at": now}
@@ -64,22 +77,68 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
         if field in d:
             values[field] = d[field]
     if active and before is False:
-        # Back on the roll (after a suspension, a confirmed transfer): absences from the earlier
-        # stay never count again. The date begins first at UTC+14, so no session of it is cut off.
-        values["attending_since"] = datetime.combine(
-            date.fromisoformat(d["effective_on"]), time.min, tzinfo=timezone(timedelta(hours=14))
-        ) if d.get("effective_on") else now
+        # Kept for readers of the roster; episodes take the dated placements below. The date
+        # begins first at UTC+14, so no session of it is cut off.
+        values["attending_since"] = datetime.combine(effective_on, time.min, tzinfo=timezone(timedelta(hours=14)))
     await uow.session.execute(update(roster).where(roster.c.student_id == d["student_id"]).values(**values))
-    if not active:
-        # A child who left (transfer, suspension, home teaching...) is not absent: close the
-        # episode, and tell cases when it had already fired.
-        for row in (await uow.session.execute(
-            select(episodes).where(episodes.c.student_id == d["student_id"], episodes.c.ended_at.is_(None))
-        )).all():
-            await uow.session.execute(update(episodes).where(episodes.c.id == row.id)
-                                      .values(ended_at=now, end_reason="not_attending"))
-            if row.threshold_fired_at is not None:
-                _emit_ended(uow, row, now, "not_attending")
+    now_placed = (await uow.session.execute(
+        select(roster.c.school_code, roster.c.class_id, roster.c.org_path)
+        .where(roster.c.student_id == d["student_id"]))).first()
+    if now_placed is None:
+        return  # a child this service never heard enrolled: nothing to check marks against
+    await _place(uow, d["student_id"], effective_on, school_code=now_placed.school_code,
+                 class_id=now_placed.class_id, org_path=now_placed.org_path, status=d["status"])
+    await sync_episodes(uow, settings, [d["student_id"]])
+
+
+def _date_of(value: Any, default: date) -> date:
+    """A date field of a registry event, or ``default`` for an event without it (an older
+    producer's): a status change then takes effect on the day it was sent."""
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10]) if value else default
+
+
+async def _place(uow: UnitOfWork, student_id: str, effective_on: date, *, school_code: str, class_id: str,
+                 org_path: list[str], status: str) -> None:
+    """Where the child is from ``effective_on`` on; a second change on the same date replaces the
+    first (the registry orders a child's events)."""
+    await upsert(uow.session, placements, {"student_id": student_id, "effective_on": effective_on},
+                 {"school_code": school_code, "class_id": class_id, "org_path": org_path, "status": status,
+                  "active": status in ATTENDING})
+
+
+async def _placements_of(uow: UnitOfWork, student_ids: list[str]) -> dict[str, list[Any]]:
+    """Each child's dated placements, oldest first, in one query."""
+    found: dict[str, list[Any]] = {}
+    for row in (await uow.session.execute(
+            select(placements).where(among(uow.session, placements.c.student_id, student_ids))
+            .order_by(placements.c.student_id, placements.c.effective_on))).all():
+        found.setdefault(row.student_id, []).append(row)
+    return found
+
+
+def _placement_on(rows: list[Any], day: date) -> Any:
+    """The placement in force on ``day``: the newest effective by then, else the first one."""
+    return next((r for r in reversed(rows) if r.effective_on <= day), rows[0])
+
+
+def _attending(rows: list[Any], calendar: Calendar) -> tuple[rule.Attending, ...]:
+    """The spans a child was on the roll, from the placements' dates (local midnight); a change
+    that keeps the child attending (a new class) does not cut a span."""
+    if not rows:
+        return rule.ALWAYS  # loaded without placements (a bulk load): attending all along
+    spans: list[rule.Attending] = []
+    for i, row in enumerate(rows):
+        start = None if i == 0 else calendar.local_midnight(row.effective_on)
+        end = calendar.local_midnight(rows[i + 1].effective_on) if i + 1 < len(rows) else None
+        if not row.active:
+            continue
+        if spans and spans[-1].end == start:
+            spans[-1] = rule.Attending(spans[-1].start, end)
+        else:
+            spans.append(rule.Attending(start, end))
+    return tuple(spans)
 
 
 # --- roll calls and leave ------------------------------------------------------------------
@@ -151,12 +210,16 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     if place.school_code != cmd.school_code:
         raise Invalid(f"class {cmd.class_id} belongs to school {place.school_code}, not {cmd.school_code}",
                       errors=[{"field": "school_code", "pointer": "/school_code", "message": "not the class's school"}])
+    # Checked against the class and status on the roll call's own date: a register typed in late
+    # still names the child who has since left the class or the roll.
+    dated = await _placements_of(uow, ids)
     problems = []
     for i, m in enumerate(cmd.marks):
         r = known.get(m.student_id)
+        then = _placement_on(dated[m.student_id], cmd.date) if m.student_id in dated else r
         reason = ("unknown student" if r is None else
-                  "not in this class" if r.class_id != cmd.class_id else
-                  "not attending (status)" if not r.active else None)
+                  f"not in this class on {cmd.date.isoformat()}" if then.class_id != cmd.class_id else
+                  f"not attending (status) on {cmd.date.isoformat()}" if not then.active else None)
         if reason:
             problems.append({"field": f"marks.{i}.student_id", "pointer": f"/marks/{i}/student_id",
                              "message": f"{m.student_id}: {reason}"})
@@ -220,9 +283,21 @@ async def _changed_by(uow: UnitOfWork, cmd: RollCallIn, at: datetime) -> set[str
     return absent | set(inside)
 
 
-async def record_leave(uow: UnitOfWork, cmd: LeaveIn, caller: Principal) -> dict[str, Any]:
-    """A leave request (a head teacher or the school office files it); it excuses nothing until approved."""
-    await _student_in_scope(uow, cmd.student_id, caller)
+async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: LeaveIn,
+                       caller: Principal) -> dict[str, Any]:
+    """A leave request (a head teacher or the school office files it); it excuses nothing until
+    approved. A sick note handed in late is checked against where the child was on its first day:
+    the head teacher of the class the child has since left may still file it."""
+    day = cmd.start.astimezone(ZoneInfo(settings.timezone)).date()
+    student = (await uow.session.execute(select(roster).where(roster.c.student_id == cmd.student_id))).first()
+    dated = (await _placements_of(uow, [cmd.student_id])).get(cmd.student_id)
+    then = _placement_on(dated, day) if dated else student
+    if student is None or not (audit.sees(caller, then.org_path, then.class_id)
+                               or audit.sees(caller, student.org_path, student.class_id)):
+        raise NotFound(f"no student with id {cmd.student_id} on any roster")
+    if not then.active:
+        raise Invalid(f"student {cmd.student_id} was not attending on {day.isoformat()}",
+                      errors=[{"field": "start", "pointer": "/start", "message": "not attending (status) on that date"}])
     row = {"id": str(uuid.uuid4()), "student_id": cmd.student_id, "start": cmd.start, "end": cmd.end,
            "reason": cmd.reason, "status": LeaveStatus.requested.value, "requested_by": caller.subject,
            "created_at": uow.clock.now()}
@@ -284,10 +359,11 @@ async def _store_layer(uow: UnitOfWork, settings: AttendanceSettings, code: str,
                        doc: dict[str, Any]) -> dict[str, Any]:
     await uow.session.execute(delete(calendars).where(calendars.c.school_code == code))
     await uow.session.execute(insert(calendars).values(school_code=code, body=doc, updated_at=uow.clock.now()))
-    # Every open episode below this org is due at another instant now.
+    # Every episode below this org may be due at another instant now, an ended one too: its
+    # observation may appear (it is due earlier) or go (a holiday moves it past the return).
     affected = (await uow.session.execute(
         select(episodes.c.student_id).join(roster, roster.c.student_id == episodes.c.student_id)
-        .where(episodes.c.ended_at.is_(None), _under(code)).distinct())).scalars().all()
+        .where(LIVE, _under(code)).distinct())).scalars().all()
     await sync_episodes(uow, settings, sorted(affected))
     await uow.commit()
     return {"code": code, "school_code": code, "layer": doc,
@@ -310,11 +386,20 @@ def describe(cal: Calendar) -> dict[str, Any]:
             "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()}}
 
 
+class Inputs(NamedTuple):
+    """What the clock needs for a set of students, keyed by student id."""
+    places: dict[str, Any]  # roster rows
+    calendars: dict[str, Calendar]
+    marks: dict[str, list[rule.Mark]]
+    leaves: dict[str, list[rule.LeaveSpan]]  # approved
+    attending: dict[str, tuple[rule.Attending, ...]]
+
+
 async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
                   with_marks: bool = True, calendar: Calendar | None = None, places: dict[str, Any] | None = None
-                  ) -> tuple[dict[str, Any], dict[str, Calendar], dict[str, list], dict[str, list[rule.LeaveSpan]]]:
+                  ) -> Inputs:
     """What the clock needs for these students, one query per table for all of them: roster rows,
-    effective calendars, marks (since attending) and approved leave. A roll call has read its
+    effective calendars, dated placements, marks and approved leave. A roll call has read its
     class's roster rows and calendar already and passes them (``places``, ``calendar``); they are
     used when they cover every student (a re-posted roll call also recomputes students it no
     longer names, who may have moved to another class or school since)."""
@@ -326,38 +411,40 @@ async def _inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: li
             select(roster).where(among(uow.session, roster.c.student_id, student_ids)))).all()}
         cals = await calendars_for(uow, settings, [r.org_path for r in places.values()])
         cal_by = {sid: cals[tuple(r.org_path)] for sid, r in places.items()}
+    dated = await _placements_of(uow, student_ids)
+    attending = {sid: _attending(dated.get(sid, []), cal_by[sid]) for sid in places}
     marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
     if with_marks:
         for sid, at, status in (await uow.session.execute(
             select(marks.c.student_id, marks.c.at, marks.c.status)
             .where(among(uow.session, marks.c.student_id, student_ids)))).all():
-            since = places[sid].attending_since if sid in places else None
-            if since is None or at >= since:
-                marks_by[sid].append(rule.Mark(at, status))
+            marks_by[sid].append(rule.Mark(at, status))
     leave_by: dict[str, list[rule.LeaveSpan]] = {s: [] for s in student_ids}
     for sid, start, end in (await uow.session.execute(
         select(leaves.c.student_id, leaves.c.start, leaves.c.end)
         .where(among(uow.session, leaves.c.student_id, student_ids), leaves.c.status == LeaveStatus.approved.value)
     )).all():
         leave_by[sid].append(rule.LeaveSpan(start, end))
-    return places, cal_by, marks_by, leave_by
+    return Inputs(places, cal_by, marks_by, leave_by, attending)
 
 
 async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
                         calendar: Calendar | None = None, places: dict[str, Any] | None = None) -> None:
-    """Recompute the students' episodes and due instants from all their marks, approved leave and
-    calendar, and store the difference (`rule.reconcile` keeps identities across corrections).
+    """Recompute the students' episodes, due instants and observations from all their marks,
+    approved leave, dated placements and calendar, and store the difference (`rule.reconcile`
+    keeps identities across corrections).
 
-    A fired episode the recomputation no longer supports (leave approved after the fact, a
-    corrected roll call, a calendar change that moves its due instant past now or past the
-    student's return) is *withdrawn*: closed, and announced with `student.returned`
-    (`reason: withdrawn`) so the case hears of the false alarm; what is left of the streak is a
-    new episode with its own clock. A fired episode ended by a present or late mark is announced
-    with `reason: returned`."""
+    A fired episode the recomputation no longer supports — no stored mark shows the child away
+    at or after its due instant any more (leave approved after the fact, a corrected roll call, a
+    calendar change, a present mark that arrived last) — is *withdrawn*: closed, and announced
+    with `student.returned` (`reason: withdrawn`) so the case hears of the false alarm; what is
+    left of the streak is a new episode with its own clock. A fired episode that ends is announced
+    with its reason: `returned` (a present or late mark) or `not_attending` (off the roll from
+    the registry's effective date)."""
     if not student_ids:
         return
     now = uow.clock.now()
-    places, cal_by, marks_by, leave_by = await _inputs(uow, settings, student_ids, calendar=calendar, places=places)
+    got = await _inputs(uow, settings, student_ids, calendar=calendar, places=places)
     stored_by: dict[str, list[Any]] = {s: [] for s in student_ids}
     for row in (await uow.session.execute(
         select(episodes).where(among(uow.session, episodes.c.student_id, student_ids), LIVE))).all():
@@ -369,13 +456,13 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for sid in student_ids:
-        place = places.get(sid)
-        if place is None or not place.active:
-            continue  # off the roll: the registry event closed the episode; nothing is counted
+        if sid not in got.places:
+            continue  # never enrolled here: nothing to count against
         rows = {r.id: r for r in stored_by[sid]}
+        cal, student_marks, excused = got.calendars[sid], got.marks[sid], got.leaves[sid]
         plan = rule.reconcile([rule.Stored(r.id, r.started_at, r.last_absent_at, r.ended_at,
                                            r.threshold_fired_at is not None) for r in rows.values()],
-                              rule.episodes(marks_by[sid], leave_by[sid]))
+                              rule.episodes(student_marks, excused, got.attending[sid]))
         # Rows no longer supported go first: a kept row may take over the start one of them had.
         for gone in plan.retire:
             row = rows[gone.id]
@@ -384,13 +471,14 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
             else:
                 await uow.session.execute(delete(episodes).where(episodes.c.id == row.id))
         for keeper, ep in plan.keep:
-            due = clock.due_at(ep.started_at, cal_by[sid], settings.absence_counting,
-                               settings.absence_threshold_hours, leave_by[sid])
+            due = clock.due_at(ep.started_at, cal, settings.absence_counting, settings.absence_threshold_hours,
+                               excused)
+            seen = rule.observed_at(ep, student_marks, excused, due)
             values = {"started_at": ep.started_at, "last_absent_at": ep.absent_sessions[-1],
                       "absent_sessions": len(ep.absent_sessions), "ended_at": ep.ended_at, "due_at": due,
-                      "end_reason": "returned" if ep.ended_at is not None else None}
+                      "end_reason": ep.end_reason, "observed_at": seen}
             row = rows[keeper.id] if keeper else None
-            if row is not None and keeper.fired and not rule.reached(ep, due, now):
+            if row is not None and keeper.fired and seen is None:
                 await _withdraw(uow, row, now)
                 row = None
             if row is None:
@@ -399,7 +487,7 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
             if any(getattr(row, k) != v for k, v in values.items()):  # most of a term's episodes are settled
                 updates.append({"episode_id": row.id, **values})
             if keeper.fired and row.ended_at is None and ep.ended_at is not None:
-                _emit_ended(uow, row, ep.ended_at, "returned")
+                _emit_ended(uow, row, ep.ended_at, ep.end_reason or "returned")
     if updates:
         await uow.session.execute(update(episodes).where(episodes.c.id == bindparam("episode_id")), updates)
     await insert_many(uow.session, episodes, inserts)
@@ -436,20 +524,23 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
     now = uow.clock.now()
     hours = 0.0
     if row is not None:
-        _, cal_by, _, leave_by = await _inputs(uow, settings, [student_id], with_marks=False)
-        hours = clock.counted_hours(row.started_at, now, cal_by[student_id], settings.absence_counting,
-                                    leave_by[student_id])
+        got = await _inputs(uow, settings, [student_id], with_marks=False)
+        hours = clock.counted_hours(row.started_at, now, got.calendars[student_id], settings.absence_counting,
+                                    got.leaves[student_id])
     return {
         "student_id": student_id,
         "since": row.started_at if row else None,
         "hours": round(hours, 2),
         "absent_sessions": row.absent_sessions if row else 0,
         "threshold_hours": settings.absence_threshold_hours,
-        "threshold_reached": bool(row) and row.due_at is not None and row.due_at <= now,
+        # Reached when a roll call showed the child still away at or after the due instant: the
+        # hours alone may pass 48 over a stretch nobody took a roll call for.
+        "threshold_reached": bool(row) and row.observed_at is not None,
         "counting": settings.absence_counting,
         "episode_id": row.id if row else None,
         "last_absent_at": row.last_absent_at if row else None,
         "due_at": row.due_at if row else None,
+        "observed_at": row.observed_at if row else None,
         "threshold_fired_at": row.threshold_fired_at if row else None,
     }
 
@@ -508,56 +599,63 @@ async def _flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_i
 # --- the detector --------------------------------------------------------------------------
 
 async def detect_overdue(uow: UnitOfWork, settings: AttendanceSettings) -> int:
-    """One set-based pass: claim every open, unfired episode whose due instant has passed (by
-    the grace) and emit
-    `threshold_reached` for each, in one transaction.
+    """One set-based pass: claim every observed, unfired episode — open, or ended already (the
+    roll calls were typed in after the child came back) — and emit `threshold_reached` for
+    each, in one transaction. An episode that had ended when claimed is `detected_late`, and
+    its end is announced with it (`student.returned`), so the case opens knowing the child is back.
 
     Exactly once with any number of detectors: the UPDATE only matches rows whose
     threshold_fired_at is still NULL, so a concurrent pass (PostgreSQL re-checks the WHERE after
     the row lock; SQLite serialises writers) claims nothing twice. The event id is derived from
     the episode, so even a replayed outbox row is recognised downstream."""
     now = uow.clock.now()
-    # due_at is the threshold instant, computed from the calendar and leave when the episode was
-    # last recomputed; the grace leaves time for that session's roll call to be posted.
+    # observed_at is the session whose mark showed the child still away at or after the due
+    # instant; the window leaves that roll call time to be corrected before anyone is told.
     cutoff = now - timedelta(minutes=settings.absence_roll_call_grace_minutes)
-    # EXISTS, not IN (SELECT all attending students): both planners then walk the partial due_at
+    # EXISTS, not IN (SELECT all students): both planners then walk the partial observed_at
     # index and look each candidate up on the roster, instead of scanning 100,000 students.
-    attending = select(roster.c.student_id).where(roster.c.student_id == episodes.c.student_id,
-                                                  roster.c.active.is_(True)).exists()
-    overdue = (episodes.c.ended_at.is_(None), episodes.c.threshold_fired_at.is_(None),
-               episodes.c.due_at <= cutoff, attending)
+    known = select(roster.c.student_id).where(roster.c.student_id == episodes.c.student_id).exists()
+    claimable = (episodes.c.observed_at.is_not(None), episodes.c.threshold_fired_at.is_(None),
+                 episodes.c.observed_at <= cutoff, LIVE, known)
     # Skip rows a roll call is changing right now (the next pass gets them): a plain UPDATE
     # would lock the rows in scan order against the roll call's student order and deadlock
     # (seen under a burst of roll calls on PostgreSQL). SQLite ignores the clause; it has one writer.
-    free = select(episodes.c.id).where(*overdue).with_for_update(skip_locked=True)
+    free = select(episodes.c.id).where(*claimable).with_for_update(skip_locked=True)
     claimed = (await uow.session.execute(
         update(episodes)
-        .where(episodes.c.id.in_(free.scalar_subquery()), *overdue)
-        .values(threshold_fired_at=now)
+        .where(episodes.c.id.in_(free.scalar_subquery()), *claimable)
+        .values(threshold_fired_at=now, detected_late=episodes.c.ended_at.is_not(None))
         .returning(episodes.c.id, episodes.c.student_id, episodes.c.started_at, episodes.c.last_absent_at,
-                   episodes.c.absent_sessions)
+                   episodes.c.absent_sessions, episodes.c.due_at, episodes.c.observed_at, episodes.c.ended_at,
+                   episodes.c.end_reason)
     )).all()
     if not claimed:
         await uow.rollback()
         return 0
-    where, cal_by, _, leave_by = await _inputs(uow, settings, [c.student_id for c in claimed], with_marks=False)
+    got = await _inputs(uow, settings, [c.student_id for c in claimed], with_marks=False)
     for ep in claimed:
-        r = where[ep.student_id]
-        started = ep.started_at
-        hours = clock.counted_hours(started, now, cal_by[ep.student_id], settings.absence_counting,
-                                    leave_by[ep.student_id])
+        r = got.places[ep.student_id]
+        late = ep.ended_at is not None
+        # Counted until now, or until the child came back or left the roll.
+        hours = clock.counted_hours(ep.started_at, min(now, ep.ended_at) if late else now, got.calendars[ep.student_id],
+                                    settings.absence_counting, got.leaves[ep.student_id])
         uow.emit(
             topic=TOPIC_ATTENDANCE, type=THRESHOLD_REACHED, subject=ep.student_id,
             # The episode row's id: the same episode never gets a second id, whatever its start.
             event_id=stable_id("threshold", ep.id),
             data={
-                "student_id": ep.student_id, "episode_id": ep.id, "episode_started_at": started,
+                "student_id": ep.student_id, "episode_id": ep.id, "episode_started_at": ep.started_at,
                 "last_absent_at": ep.last_absent_at, "absent_sessions": ep.absent_sessions,
                 "hours": round(hours, 2),
                 "threshold_hours": settings.absence_threshold_hours, "counting": settings.absence_counting,
+                "due_at": ep.due_at, "observed_at": ep.observed_at, "detected_late": late,
+                "ended_at": ep.ended_at, "end_reason": ep.end_reason,
                 "school_code": r.school_code, "class_id": r.class_id, "grade": r.grade, "org_path": r.org_path,
                 "org_chain": r.org_chain,
             },
         )
+        if late:
+            # Same key, emitted after it: every fired episode that ends is announced once.
+            _emit_ended(uow, ep, ep.ended_at, ep.end_reason or "returned")
     await uow.commit()
     return len(claimed)

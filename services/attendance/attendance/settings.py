@@ -16,8 +16,9 @@ class AttendanceSettings(ServiceSettings):
     absence_threshold_hours: float = Field(default=48.0, gt=0)
     # `school_hours`: only school days count, in full (README, "The 48-hour rule"); `wall_clock`: every hour.
     absence_counting: Literal["school_hours", "wall_clock"] = "school_hours"
-    # The threshold usually falls on a session start (Monday 08:00): the detector waits this long
-    # past it for that roll call, so a child present at that session is never reported.
+    # The correction window: an alarm rests on an observed session (the first roll call at or
+    # after the due instant that shows the child away); the detector fires this long after that
+    # session's start, so a mark tapped wrong at 08:05 and fixed at 08:20 reaches nobody.
     absence_roll_call_grace_minutes: int = Field(default=120, ge=0, le=24 * 60)
     # Chronic absence: share of a term's sessions missed (absent or on leave) that flags a student,
     # once at least `chronic_absence_min_sessions` sessions were taken in the term.

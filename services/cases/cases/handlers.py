@@ -194,10 +194,15 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event, *,
     """Open the student's case, to be checked by the verification deadline (the dual reports wait
     for the decision: ``_move``, ``issue_unverified_reports``), or, if a case is already open, add
     the new episode to its timeline. The partial unique index on open cases backs this up: a
-    racing replica's insert fails, its consumer retries and takes the timeline branch."""
+    racing replica's insert fails, its consumer retries and takes the timeline branch.
+
+    An alarm `detected_late` (the register was typed in after the child came back, or left the
+    roll) opens its case with that end already on the timeline: the case is to be verified and
+    closed with the return as its evidence."""
     d = event.data
     absence = {k: d.get(k) for k in ("episode_id", "episode_started_at", "hours", "absent_sessions",
-                                      "last_absent_at", "threshold_hours", "counting")}
+                                      "last_absent_at", "threshold_hours", "counting", "due_at", "observed_at",
+                                      "detected_late")}
     student = await _student(uow, d["student_id"])
     # The event's own placement first: the registry topic may not have been read yet.
     placement = {k: d.get(k) for k in PLACEMENT}
@@ -205,10 +210,15 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event, *,
     case_id = await _open_or_join(uow, student_id=d["student_id"], origin="absence", detail=absence,
                                   placement=placement, child=_child_of(student, grade=d.get("grade")),
                                   episode_id=d.get("episode_id"), absence=absence, verify_deadline=verify_deadline)
-    # A late-detected episode that had already ended with the child back (attendance's
-    # ``detected_late``): the child is known to be back, so the case waits for the school.
-    if d.get("detected_late") and d.get("ended_at") and (d.get("end_reason") or "returned") == "returned":
-        await _mark_back(uow, case_id or await _open_case_of(uow, d["student_id"]))
+    # A late-detected episode that had already ended (attendance's ``detected_late``): its end goes
+    # on the timeline at once; a child back in class is known to be back, so the case waits for
+    # the school rather than being reported at the deadline.
+    if d.get("detected_late") and d.get("ended_at"):
+        joined = case_id or await _open_case_of(uow, d["student_id"])
+        end_reason = d.get("end_reason") or "returned"
+        await _note_return(uow, joined, episode_id=d.get("episode_id"), reason=end_reason, returned_at=d["ended_at"])
+        if end_reason == "returned":
+            await _mark_back(uow, joined)
 
 
 # What attendance's "the episode that fired has ended" means for a case, by its reason.
@@ -230,8 +240,9 @@ async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
         cases.c.student_id == d["student_id"], cases.c.status != CaseStatus.closed.value))).mappings().first()
     if case is None:
         return
-    await _add_timeline(uow, case["id"], RETURN_TIMELINE.get(reason, "student_returned"), {
-        "returned_at": d.get("returned_at"), "episode_id": d.get("episode_id"), "reason": reason})
+    if not await _note_return(uow, case["id"], episode_id=d.get("episode_id"), reason=reason,
+                              returned_at=d.get("returned_at")):
+        return
     if reason == "returned":
         await _mark_back(uow, case["id"])
     if case["status"] == CaseStatus.persuading.value and reason == "returned":
@@ -239,6 +250,19 @@ async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
         await _move(uow, case, CaseStatus.returned, actor=SYSTEM, reason=None, note="confirmed by attendance",
                     evidence={"returned_on": returned_on, "confirmed_by": "attendance",
                               "episode_id": d.get("episode_id")})
+
+
+async def _note_return(uow: UnitOfWork, case_id: str, *, episode_id: str | None, reason: str,
+                       returned_at: Any) -> bool:
+    """Put an episode's end on the case's timeline once: a late-detected alarm brings its end
+    along, and the `student.returned` that follows it says the same again."""
+    kind = RETURN_TIMELINE.get(reason, "student_returned")
+    noted = (await uow.session.execute(select(timeline.c.detail).where(
+        timeline.c.case_id == case_id, timeline.c.kind == kind))).scalars()
+    if episode_id is not None and any((detail or {}).get("episode_id") == episode_id for detail in noted):
+        return False
+    await _add_timeline(uow, case_id, kind, {"returned_at": returned_at, "episode_id": episode_id, "reason": reason})
+    return True
 
 
 async def _mark_back(uow: UnitOfWork, case_id: str | None) -> None:

@@ -151,6 +151,18 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_ATTENDANCE, event)
 
 
+async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
+    """A withdrawn alarm (a correction showed the threshold was not reached) leaves the counts it
+    entered. A return or a child leaving the roll changes no count: the alarm stood. The
+    threshold event comes first (same key, same partition), so the row is there to mark."""
+    d = event.data
+    if d.get("reason") == "withdrawn":
+        await uow.session.execute(update(absence_episodes).where(
+            absence_episodes.c.episode_id == d["episode_id"], absence_episodes.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=_instant(d.get("returned_at"), event.time)))
+    await _advance(uow, TOPIC_ATTENDANCE, event)
+
+
 # --- cases ----------------------------------------------------------------------------------
 
 async def on_case_opened(uow: UnitOfWork, event: Event) -> None:
@@ -223,6 +235,7 @@ HANDLERS = {
     "baoxue.registry.class.promoted": on_class_promoted,
     "baoxue.registry.transfer.overdue": on_transfer_overdue,
     "baoxue.attendance.absence.threshold_reached": on_threshold_reached,
+    "baoxue.attendance.student.returned": on_student_returned,
     "baoxue.cases.case.opened": on_case_opened,
     "baoxue.cases.case.status_changed": on_case_status_changed,
     "baoxue.cases.case.closed": on_case_status_changed,

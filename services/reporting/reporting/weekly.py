@@ -122,7 +122,8 @@ async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime
     s = statuses_as_of(week.friday, only=student_statuses.c.student_id.in_(select(overdue_transfers.c.student_id)))
     queries = {
         "new_absence_episodes": select(absence_episodes.c.path).where(
-            absence_episodes.c.path.contains(under, autoescape=True), within(absence_episodes.c.reached_at)),
+            absence_episodes.c.path.contains(under, autoescape=True), within(absence_episodes.c.reached_at),
+            absence_episodes.c.withdrawn_at.is_(None)),
         "cases_opened": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),
                                                    within(cases.c.opened_at)),
         "cases_returned": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),

@@ -33,6 +33,23 @@ roster = Table(
 )
 Index("ix_roster_class", roster.c.class_id)
 
+# Where each child was, and whether on the roll, from each date on: one row per registry change
+# (its `effective_on`), so data typed in late is checked against the child's class and status on
+# its own date, and an episode ends on the day the child left the roll, not when the event came.
+# Before a child's first row, that row applies (a record is often created after the child
+# started school; the roll calls typed in for those weeks are still the child's).
+placements = Table(
+    "placements",
+    metadata,
+    Column("student_id", String(36), primary_key=True),
+    Column("effective_on", Date, primary_key=True),
+    Column("school_code", String(32), nullable=False),
+    Column("class_id", String(36), nullable=False),
+    Column("org_path", JSON, nullable=False),  # the school's, for scope checks on that date
+    Column("status", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
 # One document per org code: a county's default or a school's own entries (only the fields it set).
 calendars = Table(
     "calendars",
@@ -101,20 +118,24 @@ episodes = Table(
     # Why an episode ended: returned (seen again), withdrawn (corrected marks or leave granted
     # late), not_attending (the registry took the child off the roll). Withdrawn rows are history.
     Column("end_reason", String(16), nullable=True),
+    # The first session at or after due_at whose stored mark shows the child still away: what
+    # the alarm rests on. Null until such a roll call is stored (silence is no observation).
+    Column("observed_at", UtcDateTime(), nullable=True),
+    # Whether the detector claimed the episode after it had already ended (data typed in late).
+    Column("detected_late", Boolean, nullable=True),
 )
 Index("ix_episodes_student", episodes.c.student_id)
 # One live episode per (student, start): two recomputations racing for one student cannot both
-# insert it (and so fire it twice). Withdrawn and off-the-roll rows are history and may share a
-# start with the episode recomputed after them.
-LIVE = episodes.c.end_reason.is_(None) | (episodes.c.end_reason == "returned")
+# insert it (and so fire it twice). Withdrawn rows are history and may share a start with the
+# episode recomputed after them. An episode ended by leaving the roll stays live: late data from
+# before that day still changes it, and it may still fire.
+LIVE_REASONS = ("returned", "not_attending")
+LIVE = episodes.c.end_reason.is_(None) | episodes.c.end_reason.in_(LIVE_REASONS)
 Index("uq_episodes_live_start", episodes.c.student_id, episodes.c.started_at, unique=True,
       postgresql_where=LIVE, sqlite_where=LIVE)
-Index(
-    "ix_episodes_due",
-    episodes.c.due_at,
-    postgresql_where=episodes.c.ended_at.is_(None) & episodes.c.threshold_fired_at.is_(None),
-    sqlite_where=episodes.c.ended_at.is_(None) & episodes.c.threshold_fired_at.is_(None),
-)
+# The detector's sweep: observed and not yet fired, open or ended.
+CLAIMABLE = episodes.c.observed_at.is_not(None) & episodes.c.threshold_fired_at.is_(None)
+Index("ix_episodes_observed", episodes.c.observed_at, postgresql_where=CLAIMABLE, sqlite_where=CLAIMABLE)
 
 # Chronic absence flagged once per student per term: the primary key makes the event exactly once.
 chronic_flags = Table(

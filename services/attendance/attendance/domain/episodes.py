@@ -1,18 +1,27 @@
 """The unexcused-absence episode, computed from a student's marks. Pure: no I/O, no clock.
 
 An episode starts at the first unexcused absent session after the student was last seen
-(present or late) and lasts until the next present or late mark. Absences covered by approved
+(present or late) and lasts until the next present or late mark, or until the child leaves the
+roll (the registry's status change, as of its effective date). Absences covered by approved
 leave are excused and neither start nor extend an episode.
+
+An alarm needs an *observation*: a stored mark showing the child still away at or after the
+instant the counted hours reach the threshold. A session nobody took a roll call for says
+nothing, so silence never raises an alarm and never ends one (``observed_at``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Sequence
 
 MarkStatus = Literal["present", "absent", "late", "leave"]
 SEEN = frozenset({"present", "late"})
+# Marks that show the child away: an absence, or a leave mark no approved leave covers (a
+# request not yet approved excuses nothing: "48 hours without completed leave").
+AWAY = frozenset({"absent", "leave"})
+EndReason = Literal["returned", "not_attending"]
 
 
 @dataclass(frozen=True)
@@ -31,31 +40,72 @@ class LeaveSpan:
 
 
 @dataclass(frozen=True)
+class Attending:
+    """A span in which the child was on the roll (enrolled or transferred in): from ``start``
+    (None: since the first record) until ``end`` (None: still attending)."""
+    start: datetime | None
+    end: datetime | None
+
+    def __contains__(self, at: datetime) -> bool:
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+
+ALWAYS = (Attending(None, None),)
+
+
+@dataclass(frozen=True)
 class Episode:
     started_at: datetime
     absent_sessions: tuple[datetime, ...]
-    ended_at: datetime | None  # the present/late mark that ended it, if any
+    ended_at: datetime | None  # the present/late mark that ended it, or the day the child left the roll
+    end_reason: EndReason | None = None  # None while open
 
     def hours(self, now: datetime) -> float:
         end = self.ended_at or now
         return max(0.0, (end - self.started_at) / timedelta(hours=1))
 
 
-def episodes(marks: Iterable[Mark], leaves: Iterable[LeaveSpan] = ()) -> list[Episode]:
-    """Every unexcused-absence episode in the marks, oldest first; the last may be open."""
+def _excused(at: datetime, leaves: list[LeaveSpan]) -> bool:
+    return any(span.covers(at) for span in leaves)
+
+
+def episodes(marks: Iterable[Mark], leaves: Iterable[LeaveSpan] = (),
+             attending: Sequence[Attending] = ALWAYS) -> list[Episode]:
+    """Every unexcused-absence episode in the marks, oldest first; the last may be open.
+
+    Only marks inside a span the child attended count (a mark typed in for a day the child was
+    suspended means nothing); an episode still open when its span ends ends there, as
+    ``not_attending``, and the next span starts afresh."""
     leaves = list(leaves)
+    ordered = sorted(marks, key=lambda m: m.at)
     found: list[Episode] = []
-    current: list[datetime] = []
-    for mark in sorted(marks, key=lambda m: m.at):
-        unexcused = mark.status == "absent" and not any(span.covers(mark.at) for span in leaves)
-        if unexcused:
-            current.append(mark.at)
-        elif mark.status in SEEN and current:
-            found.append(Episode(current[0], tuple(current), ended_at=mark.at))
-            current = []
-    if current:
-        found.append(Episode(current[0], tuple(current), ended_at=None))
+    for span in sorted(attending, key=lambda s: (s.start is not None, s.start)):
+        current: list[datetime] = []
+        for mark in (m for m in ordered if m.at in span):
+            if mark.status == "absent" and not _excused(mark.at, leaves):
+                current.append(mark.at)
+            elif mark.status in SEEN and current:
+                found.append(Episode(current[0], tuple(current), ended_at=mark.at, end_reason="returned"))
+                current = []
+        if current:
+            found.append(Episode(current[0], tuple(current), ended_at=span.end,
+                                 end_reason=None if span.end is None else "not_attending"))
     return found
+
+
+def observed_at(episode: Episode, marks: Iterable[Mark], leaves: Iterable[LeaveSpan],
+                due_at: datetime | None) -> datetime | None:
+    """The first session at or after the due instant (inclusive: absent at exactly Monday 08:00
+    is absent 48 hours) whose mark shows the child still away, before the episode ended; None
+    while no roll call says so. A child present at the due session ended the episode there, so
+    that session is no observation."""
+    if due_at is None or (episode.ended_at is not None and episode.ended_at <= due_at):
+        return None
+    leaves = list(leaves)
+    return min((m.at for m in marks
+                if m.status in AWAY and m.at >= due_at and m.at >= episode.started_at
+                and (episode.ended_at is None or m.at < episode.ended_at) and not _excused(m.at, leaves)),
+               default=None)
 
 
 def current_episode(marks: Iterable[Mark], leaves: Iterable[LeaveSpan] = ()) -> Episode | None:
@@ -104,8 +154,3 @@ def reconcile(stored: Iterable[Stored], computed: Iterable[Episode]) -> Plan:
     return Plan(keep, retire + unclaimed)
 
 
-def reached(episode: Episode, due_at: datetime | None, now: datetime) -> bool:
-    """Whether the episode really passed its threshold by ``now``: its due instant has come, and
-    came before the student was seen again. A child present at the very session the threshold
-    falls on (Monday 08:00) was away 48 counted hours, not more: that is no alarm."""
-    return due_at is not None and due_at <= now and (episode.ended_at is None or due_at < episode.ended_at)

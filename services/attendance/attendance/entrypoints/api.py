@@ -93,9 +93,9 @@ async def get_roll_calls(class_id: str, uow: UoWDep, page: PageDep, caller: Prin
 
 @router.post("/leaves", status_code=status.HTTP_201_CREATED, response_model=LeaveOut, tags=["leave"],
              **access(SCHOOL, scope="create"))
-async def post_leave(body: LeaveIn, uow: UoWDep, caller: PrincipalDep):
+async def post_leave(body: LeaveIn, uow: UoWDep, request: Request, caller: PrincipalDep):
     """Request leave for a student (status `requested`); it excuses absences once school staff approve it."""
-    return await handlers.record_leave(uow, body, caller)
+    return await handlers.record_leave(uow, _settings(request), body, caller)
 
 
 @router.get("/leaves", response_model=Page[LeaveOut], tags=["leave"], **access(PEOPLE, scope="list"))

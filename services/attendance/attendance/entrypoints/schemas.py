@@ -141,11 +141,13 @@ class AbsenceOut(BaseModel):
     hours: float
     absent_sessions: int
     threshold_hours: float
-    threshold_reached: bool
+    threshold_reached: bool = Field(description="a roll call showed the child still away at or after due_at")
     counting: str
     episode_id: str | None = None
     last_absent_at: datetime | None = None
     due_at: datetime | None = Field(default=None, description="when the counted hours reach the threshold")
+    observed_at: datetime | None = Field(
+        default=None, description="the first session at or after due_at whose mark shows the child still away")
     threshold_fired_at: datetime | None = None
 
 

@@ -2,13 +2,13 @@
 reports waiting for acknowledgement.
 
 Revision ID: 0006_dual_report_law
-Revises: 0005_org_shapes
+Revises: 0005_observed_absence
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_dual_report_law"
-down_revision = "0005_org_shapes"
+down_revision = "0005_observed_absence"
 branch_labels = None
 depends_on = None
 

@@ -127,6 +127,9 @@ absence_episodes = Table(
     Column("level", String(8), nullable=True),
     Column("started_at", UtcDateTime(), nullable=False),
     Column("reached_at", UtcDateTime(), nullable=False),
+    # Attendance withdrew the alarm (`student.returned`, reason withdrawn: a correction showed
+    # the threshold was not reached): it counts in no figure, whenever it was withdrawn.
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
 )
 Index("ix_reporting_absence_episodes_path", absence_episodes.c.path)
 
