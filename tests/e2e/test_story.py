@@ -180,7 +180,7 @@ async def test_a_case_at_a_school_directly_under_a_city_without_counties_is_pers
         d = ok(await c["cases"].get(url))
         return d if len(d["reports"]) == 2 else None
 
-    assert {(r["recipient"], r["recipient_org_code"]) for r in (await eventually(reported, timeout=30))["reports"]} == {
+    assert {(r["recipient"], r["recipient_org_code"]) for r in (await eventually(reported, timeout=60))["reports"]} == {
         ("government", f"{DONGGUAN}-GOV"), ("education", f"{DONGGUAN}-EDU")}
     ok(await c["cases"].post(f"{url}/reports/education/ack", headers=city))
     # The registry follows the confirmation: the child is recorded as dropped out.
@@ -188,7 +188,7 @@ async def test_a_case_at_a_school_directly_under_a_city_without_counties_is_pers
         record = ok(await c["registry"].get(f"/v1/students/{school.absent_student}"))
         return record if record["status"] == "dropped_out" else None
 
-    await eventually(dropped_out, timeout=30)
+    await eventually(dropped_out, timeout=60)
     ok(await c["cases"].put(f"{url}/responsibility", json={"responsible_person": {"name": "李明", "title": "班主任"}}))
     ok(await c["cases"].post(f"{url}/plan-items", json={
         "kind": "persuasion", "description": "每周上门劝返", "owner": "李明",
