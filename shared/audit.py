@@ -151,4 +151,4 @@ class AuditMiddleware:
                 await session.execute(insert(audit_log).values(**row))
                 await session.commit()
         except Exception as exc:  # noqa: BLE001 - the response is gone; an operator must hear of it
-            log.error("audit.write_failed", route=row["route"], error=repr(exc))
+            log.error("audit.write_failed", route=row["route"], error=exc)

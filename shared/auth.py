@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Problem
 from shared.settings import ServiceSettings
+from shared.types import ORG_CODE_PATTERN
 
 log = structlog.get_logger("baoxue.auth")
 
@@ -125,21 +127,76 @@ class TokenVerifier:
         if not self.configured:
             raise Unauthenticated("this service has no token verification key configured (BAOXUE_JWT_SECRET)")
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = self._keys.get(kid) if kid in self._keys else self._keys.get(None)
-            if key is None:
-                raise jwt.InvalidKeyError(f"unknown key id {kid!r}")
-            claims = jwt.decode(
-                token, key.key if isinstance(key, jwt.PyJWK) else key, algorithms=self.algorithms,
-                audience=self.audience, issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
-                leeway=30,
-            )
-            return Principal(subject=claims["sub"], role=Role(claims["role"]), org=str(claims["org"]),
-                             classes=frozenset(claims.get("classes", [])))
-        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            return self._verified(token)
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             # The reason is logged for the operator; the caller learns only that it failed.
             log.info("auth.rejected", reason=type(exc).__name__)
             raise Unauthenticated("the bearer token is missing, expired or invalid") from None
+
+    def subject_of(self, token: str) -> str | None:
+        """The subject of a valid token, else None, without a log line (the rate limiter asks
+        for every write, before the route authenticates)."""
+        try:
+            return self._verified(token).subject if self.configured else None
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+            return None
+
+    def _verified(self, token: str) -> Principal:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = self._keys.get(kid) if kid in self._keys else self._keys.get(None)
+        if key is None:
+            raise jwt.InvalidKeyError(f"unknown key id {kid!r}")
+        claims = jwt.decode(
+            token, key.key if isinstance(key, jwt.PyJWK) else key, algorithms=self.algorithms,
+            audience=self.audience, issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
+            leeway=30,
+        )
+        return principal_from(claims)
+
+
+_SUBJECT = re.compile(r"^[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]{0,199}$")
+_CLASS_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+MAX_CLASSES = 500
+
+
+def principal_from(claims: dict[str, Any]) -> Principal:
+    """The caller a signed token names, or ValueError: a signature proves who issued the claims,
+    not that they make sense. ``sub`` is a non-empty line of text, ``org`` a code in the org
+    tree's alphabet, ``classes`` a list of class ids, and the role fits the org (``role_fits``)."""
+    subject, org, classes = claims["sub"], claims["org"], claims.get("classes", [])
+    if not isinstance(subject, str) or not _SUBJECT.match(subject):
+        raise ValueError("sub must be a non-empty line of text")
+    if not isinstance(org, str) or not re.match(ORG_CODE_PATTERN, org):
+        raise ValueError("org must be an org code")
+    if (not isinstance(classes, list) or len(classes) > MAX_CLASSES
+            or not all(isinstance(c, str) and _CLASS_ID.match(c) for c in classes)):
+        raise ValueError("classes must be a list of class ids")
+    role = Role(claims["role"])
+    if not role_fits(role, org):
+        raise ValueError(f"a {role.value} cannot belong to org {org}")
+    return Principal(subject=subject, role=role, org=org, classes=frozenset(classes))
+
+
+def role_fits(role: Role, org: str) -> bool:
+    """What the org code itself says about its kind, checked without asking the org tree (the
+    token is checked in every service, most of which hold no org tree). Division codes (GB/T
+    2260) end in 0000 for a province and 00 for a city, otherwise name a county-level unit;
+    townships have nine digits; a school's code is never a six-digit division code. A code of
+    another shape (letters, an office's "-GOV") is not judged here: the scope checks still apply."""
+    if not org.isdigit():
+        return True
+    division = len(org) == 6
+    if role is Role.province_official:
+        return division and org.endswith("0000")
+    if role is Role.city_official:
+        return division and org.endswith("00") and not org.endswith("0000")
+    if role is Role.county_official:
+        return division and not org.endswith("00")
+    if role is Role.township_official:
+        return len(org) == 9
+    if role in SCHOOL:
+        return not division
+    return True
 
 
 def mint(secret: str, *, subject: str, role: Role | str, org: str, classes: Iterable[str] = (),

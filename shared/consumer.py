@@ -132,7 +132,7 @@ class EventConsumer:
                 raise
             except (OperationalError, DBAPIError, OSError) as exc:
                 if is_connection_problem(exc):
-                    log.warning("consumer.database_unavailable", event_type=event.type, error=repr(exc))
+                    log.warning("consumer.database_unavailable", event_type=event.type, error=exc)
                     if stop.is_set():
                         raise asyncio.CancelledError from exc
                     await _sleep(stop, backoff)
@@ -142,7 +142,7 @@ class EventConsumer:
                 failure: Exception = exc
             except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the stream
                 failure = exc
-            log.error("consumer.handler_failed", event_type=event.type, event_id=event.id, attempt=attempt, error=repr(failure))
+            log.error("consumer.handler_failed", event_type=event.type, event_id=event.id, attempt=attempt, error=failure)
             if attempt >= HANDLER_ATTEMPTS:
                 await self._dead_letter(record, f"handler failed {attempt} times: {_describe(failure)}")
                 return

@@ -111,7 +111,7 @@ async def replay(uow: UnitOfWork, dead_letter_id: int, handlers: Mapping) -> dic
             try:
                 await handler(uow, event)
             except Exception as exc:  # noqa: BLE001 - reported to the operator, the row stays pending
-                log.error("deadletter.replay_failed", dead_letter_id=dead_letter_id, error=repr(exc))
+                log.error("deadletter.replay_failed", dead_letter_id=dead_letter_id, error=exc)
                 raise Conflict(f"dead letter {dead_letter_id}: the handler failed again "
                                f"({type(exc).__name__}); see the service log") from exc
             outcome = "applied"

@@ -33,13 +33,15 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.registry.student.status_changed", "baoxue.registry.class.promoted",
         "baoxue.registry.transfer.overdue", "baoxue.registry.population.suspected_out_of_school",
         "baoxue.registry.population.outside_compulsory_age", "baoxue.registry.boarding.overdue",
-        "baoxue.registry.suspension.overdue"}),
+        "baoxue.registry.suspension.overdue", "baoxue.registry.student.flags_changed",
+        "baoxue.registry.student.merged"}),
     TOPIC_ATTENDANCE: frozenset({
         "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned",
         "baoxue.attendance.chronic_absence.flagged"}),
     TOPIC_CASES: frozenset({
         "baoxue.cases.case.opened", "baoxue.cases.case.status_changed", "baoxue.cases.case.closed",
-        "baoxue.cases.home_visit.recorded"}),
+        "baoxue.cases.home_visit.recorded", "baoxue.cases.responsibility.assigned",
+        "baoxue.cases.plan_item.added", "baoxue.cases.legal_step.escalated"}),
     TOPIC_REPORTS: frozenset({
         "baoxue.cases.dual_report.issued", "baoxue.cases.dual_report.acknowledged",
         "baoxue.cases.dual_report.escalated", "baoxue.cases.dual_report.withdrawn"}),

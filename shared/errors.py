@@ -169,7 +169,7 @@ def install(app: FastAPI) -> None:
         # A restarting database is not a server bug: say so, and when to try again.
         if not is_connection_problem(exc):
             return await _unexpected(request, exc)
-        log.warning("request.database_unavailable", path=request.url.path, error=repr(exc))
+        log.warning("request.database_unavailable", path=request.url.path, error=exc)
         return problem_response(503, "unavailable", "Service unavailable", "The database is unreachable; try again shortly.",
                                 headers={"Retry-After": "5"}, instance=request.url.path)
 

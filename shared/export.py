@@ -4,7 +4,9 @@ ledgers in Excel.
 A route declares its columns once, as (key, Chinese heading) pairs (a key may be dotted,
 "current.enrolled", to reach into nested rows), and passes rows (dicts); this module writes the
 response. CSV is UTF-8 with a BOM, without which Excel reads Chinese as mojibake; cells that a
-spreadsheet would run as a formula are prefixed with ' (OWASP CSV injection). A report of several
+spreadsheet would run as a formula are prefixed with ' (OWASP CSV injection), and whatever a
+spreadsheet cannot hold (a control character, a lone surrogate) is written as a visible
+"\\uXXXX": an export never fails on a stored value. A report of several
 sections is a workbook with one sheet per section, or a CSV with the sections one after another,
 each under its title.
 """
@@ -22,6 +24,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from shared.text import exportable
+
 Format = Literal["json", "csv", "xlsx"]
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,6 +35,7 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {
     XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
 }, "description": "JSON (paginated), or the same page as CSV (UTF-8 with BOM) or XLSX with Chinese headings"}}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CELL_CHARS = 32_767  # Excel's limit: a longer cell makes the file "need repair"
 
 
 class Column(NamedTuple):
@@ -64,8 +69,16 @@ def cell(value: Any) -> Any:
         return value.isoformat(timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = exportable(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
+    return value
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > XLSX_CELL_CHARS:
+        return value[:XLSX_CELL_CHARS - 1] + "…"
     return value
 
 
@@ -98,12 +111,12 @@ def sheets_xlsx(sheets: Sequence[Sheet]) -> bytes:
         rows = _table(sheet)
         header = []
         for heading in next(rows):
-            h = WriteOnlyCell(ws, value=heading)
+            h = WriteOnlyCell(ws, value=_xlsx_cell(heading))
             h.font = Font(bold=True)
             header.append(h)
         ws.append(header)
         for row in rows:
-            ws.append(row)
+            ws.append([_xlsx_cell(v) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -118,8 +131,10 @@ def to_xlsx(columns: Sequence[tuple[str, str]], rows: Iterable[Mapping[str, Any]
 
 
 def _disposition(filename: str) -> str:
+    # A name built from query parameters may carry CR/LF: a header cannot.
+    filename = "".join(ch if ch.isprintable() else "_" for ch in filename)
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, errors='replace')}"
 
 
 def sheets_response(fmt: Format, sheets: Sequence[Sheet], *, filename: str, body: Any,

@@ -34,7 +34,7 @@ def periodic(name: str, one_pass: Callable[[Runtime], Awaitable[int]], interval_
                 raise
             except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
                 metrics.JOB_RUNS.labels(service, name, "error").inc()
-                log.warning("job.failed", job=name, error=repr(exc))
+                log.warning("job.failed", job=name, error=exc)
             try:
                 await asyncio.wait_for(stop.wait(), interval_s(runtime))
             except asyncio.TimeoutError:

@@ -17,7 +17,7 @@ MAX_BUCKETS = 10_000
 
 class LimitsMiddleware:
     """413 for a body over the limit (declared or streamed), 429 when a client writes faster than
-    its budget (a token bucket per bearer token, else per address), 504 for a request that runs
+    its budget (a token bucket per verified token subject, else per address), 504 for a request that runs
     longer than the timeout. Buckets live in the process: with N replicas a client gets N budgets,
     which still stops a runaway script; a shared limiter belongs at the gateway."""
 
@@ -85,9 +85,14 @@ class LimitsMiddleware:
                                     f"the request took longer than {self.timeout_s:g} s and was abandoned")
 
     def _client_key(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
-        auth = headers.get(b"authorization")
-        if auth:
-            return "t:" + hashlib.sha256(auth).hexdigest()[:32]  # never the token itself
+        """The verified token's subject, else the client's address. Keyed on the raw header, a
+        case or whitespace variant of one token (or any garbage) would get a fresh budget."""
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+        if scheme.lower() == "bearer" and token.strip() and runtime is not None:
+            subject = runtime.verifier.subject_of(token.strip())
+            if subject:
+                return "s:" + hashlib.sha256(subject.encode()).hexdigest()[:32]
         client = scope.get("client") or ("unknown", 0)
         return "a:" + str(client[0])
 

@@ -22,14 +22,27 @@ def run_env(target_metadata: list[MetaData], settings_cls: type[ServiceSettings]
     url = config.get_main_option("sqlalchemy.url") or settings_cls().database_url
 
     def do_run(connection) -> None:
+        sqlite = is_sqlite(url)
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename); with foreign keys enforced, dropping
+            # a table other rows reference fails. The pragma only takes effect outside a
+            # transaction, so it goes on the raw connection before the migration's BEGIN, and the
+            # references are checked once the migration is done.
+            _pragma(connection, "PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=is_sqlite(url),  # SQLite cannot ALTER most things in place
+            render_as_batch=sqlite,  # SQLite cannot ALTER most things in place
             compare_type=True,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows referencing nothing: {broken[:5]}")
+        if sqlite:
+            _pragma(connection, "PRAGMA foreign_keys=ON")
 
     async def run_async() -> None:
         engine = make_engine(url) if is_sqlite(url) else async_engine_from_config(
@@ -45,6 +58,14 @@ def run_env(target_metadata: list[MetaData], settings_cls: type[ServiceSettings]
             context.run_migrations()
     else:
         asyncio.run(run_async())
+
+
+def _pragma(connection, sql: str) -> None:
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
 
 
 def upgrade(service_dir: Path, database_url: str, revision: str = "head") -> None:

@@ -95,6 +95,12 @@ _ALL = [
                 "The service's database is unreachable for the moment (a restart, a failover).",
                 "Wait the seconds in `Retry-After`, then send again; nothing was written.",
                 "The database is unreachable; try again shortly."),
+    ProblemType("documents-unavailable", 503, "Documents cannot be written",
+                "Cases cannot write a legal step's PDF: no CJK font is installed, and a PDF without one "
+                "would show boxes where the Chinese is.",
+                "Install Debian's fonts-noto-cjk on the cases host, or set BAOXUE_CJK_FONT to a TTF, OTF or "
+                "TTC file, then serve the step again; nothing was stored.",
+                "no CJK font to write the document's PDF with: install Debian's fonts-noto-cjk"),
     ProblemType("not-ready", 503, "Not ready",
                 "`/readyz`: the database or the broker is unreachable, so the service should get no traffic; "
                 "`checks` says which.",

@@ -9,6 +9,9 @@ from pydantic import AfterValidator, AwareDatetime, Field
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# The org tree's alphabet (administrative division codes, school codes): what an org code in a
+# path, a query, a file name or a token's ``org`` claim may be made of.
+ORG_CODE_PATTERN = r"^[0-9A-Za-z_-]{1,32}$"
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -23,9 +26,23 @@ def _to_utc(value: datetime) -> datetime:
 # device is converted here, at the edge, once.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
-# A date people mean (a filter, a paperwork date): year 1 or 9999 is a typo, and turning it into
-# a local day's first instant would overflow.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
+# A date people mean (a filter, a paperwork date, a birth date: household lists carry adults):
+# year 1 or 9999 is a typo, and turning it into a local day's first instant would overflow.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+Day = Annotated[date, Field(ge=EARLIEST_DAY, le=LATEST_DAY)]
+# A day of school work (a roll call, leave, a home visit, a plan's due date, a calendar): this
+# system's own era. Whether it may lie after today is the handler's rule (it has the clock).
+EARLIEST_SCHOOL_DAY = date(2000, 1, 1)
+SchoolDay = Annotated[date, Field(ge=EARLIEST_SCHOOL_DAY, le=LATEST_DAY)]
+
+
+def _school_era(value: datetime) -> datetime:
+    if not EARLIEST_SCHOOL_DAY <= value.date() <= LATEST_DAY:
+        raise ValueError(f"must fall between {EARLIEST_SCHOOL_DAY.isoformat()} and {LATEST_DAY.isoformat()}")
+    return value
+
+
+SchoolInstant = Annotated[UtcDatetime, AfterValidator(_school_era)]
 
 
 class UtcDateTime(TypeDecorator):

@@ -134,6 +134,9 @@ async def running(service: str, database_url: str, kafka_bootstrap: str, *, cloc
     that calls as a province official of the test province unless other headers are given."""
     if not migrated:
         await asyncio.to_thread(migrate, service, database_url)
+    # Every test's calls as one role sign as one subject ("test-<role>"), and the write budget
+    # is per subject: tests of the limit itself set their own.
+    overrides.setdefault("writes_per_minute", 100_000)
     settings = settings_for(service, database_url=database_url, kafka_bootstrap=kafka_bootstrap,
                             environment="test", outbox_poll_interval_s=0.05, jwt_secret=TEST_JWT_SECRET, **overrides)
     app = importlib.import_module(f"{service}.bootstrap").create_app(settings, clock=clock)

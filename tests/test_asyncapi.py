@@ -33,9 +33,13 @@ TYPE_CONSTANTS = {
     "registry.promotion": ["CLASS_PROMOTED"],
     "registry.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
     "registry.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],
+    "registry.flags": ["STUDENT_FLAGS_CHANGED"],
+    "registry.merges": ["STUDENT_MERGED"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED", "CHRONIC_ABSENCE_FLAGGED"],
+    "cases.ladder": ["LEGAL_STEP_ESCALATED"],
     "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",
-                       "REPORT_ESCALATED", "REPORT_WITHDRAWN", "HOME_VISIT_RECORDED"],
+                       "REPORT_ESCALATED", "REPORT_WITHDRAWN", "HOME_VISIT_RECORDED", "RESPONSIBILITY_ASSIGNED",
+                       "PLAN_ITEM_ADDED"],
 }
 EVENT_TYPE = re.compile(r"^baoxue(\.[a-z_]+){3}$")  # baoxue.<service>.<entity>.<fact>; topics have 3 parts
 

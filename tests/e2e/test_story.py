@@ -35,7 +35,9 @@ def stack(databases, broker, tmp_path):
              # Nobody checks the story's cases: their dual reports leave at a verification
              # deadline of about a second, unverified (the confirmation path: test_dual_report_law).
              "BAOXUE_VERIFY_DEADLINE_HOURS": "0.0003", "BAOXUE_ESCALATION_INTERVAL_S": "0.5",
-             "BAOXUE_JWT_SECRET": TEST_JWT_SECRET},
+             "BAOXUE_JWT_SECRET": TEST_JWT_SECRET,
+             # The write budget is per token subject, and every call of a role signs as one.
+             "BAOXUE_WRITES_PER_MINUTE": "100000"},
     )
     s.up()
     yield s

@@ -44,9 +44,12 @@ class Place:
     check_id: str = ""          # a population check of this place's township
     watched_id: str = ""        # a suspended child of the seeded class (the watch list)
     period_id: str = ""         # that child's period off the roll
+    problem_id: str = ""        # a suspected duplicate (问题学籍) no write takes
     # Writes that change what they touch take a fresh object per call (see take()).
     pools: dict[str, list[str]] = field(default_factory=dict)
     plan_item_id: str = ""
+    legal_step_id: str = ""     # the seeded case's parent notice (家长通知书), past its deadline
+    session_id: str = ""        # a home-teaching session of the seeded child, with its lesson plan
     leave_ids: dict[str, str] = field(default_factory=dict)  # attendance: a requested leave per decision route
     # cases: a case at a school run by the city, and one run by the province, whose dual reports
     # are addressed to that city or province (there is no township or county above the school).
@@ -73,6 +76,11 @@ class World:
     dead_letter_id: int = 0
 
 
+def _NOTICE(place: Place) -> dict:
+    return {"step": "parent_notice", "issuing_org_code": place.codes["school"], "issuing_org_name": "学校",
+            "served_on": "2026-11-01", "served_how": "in_person", "deadline": "2026-11-08"}
+
+
 CALLERS: dict[Role, str] = {
     Role.head_teacher: A["school"], Role.school_staff: A["school"], Role.township_official: A["township"],
     Role.county_official: A["county"], Role.city_official: A["city"], Role.province_official: A["province"],
@@ -88,6 +96,7 @@ class Upload:
     form: dict[str, str]
     filename: str
     content: bytes
+    field: str = "file"
 
 
 def take(world: World, place: Place, pool: str) -> str:
@@ -112,6 +121,13 @@ def _household_list(place: Place) -> Upload:
     return Upload({"region_code": place.codes["township"], "as_of": "2026-11-16"}, "list.csv", csv)
 
 
+def _poverty_list(place: Place) -> Upload:
+    born = date(2015, 3, 1)
+    csv = f"身份证号,姓名\n{compose('410122', born, 903)},孙小梅\n".encode()
+    return Upload({"region_code": place.codes["township"], "category": "低保", "list_date": "2026-11-16"},
+                  "list.csv", csv)
+
+
 def _import_sheet(place: Place) -> Upload:
     born = date(2013, 4, 1)
     csv = f"身份证号,姓名,班级\n{compose('410122', born, next(_seq) % 1000)},钱小强,七年级(1)班\n".encode()
@@ -130,6 +146,44 @@ def _student_body(place: Place) -> dict:
     born = date(2013, 4, 1)
     return {"national_id": compose("410122", born, next(_seq) % 1000), "name": "王小明", "gender": "male",
             "birth_date": born.isoformat(), "school_code": place.codes["school"], "class_id": place.class_id}
+
+
+def _merge_problem(entry: str) -> tuple[str, dict]:
+    problem_id, kept_id = entry.split()
+    return f"/v1/problem-records/{problem_id}/merge", {"kept_id": kept_id, "reason": "同一人"}
+
+
+async def _seed_problems(client, admin: dict[str, str], place: Place) -> None:
+    """Suspected duplicates: each a child enrolled with an ID and again without, under its own name."""
+    # Every role's call takes one from a pool inside, the refused ones too (see take()).
+    names = [f"重{i}" for i in range(17)]
+    kept: dict[str, str] = {}
+    for name in names:
+        body = {**_student_body(place), "name": name}
+        assert (await client.post("/v1/students", headers=admin, json=body)).status_code == 201
+        r = await client.post("/v1/students", headers=admin, json={
+            **{k: v for k, v in body.items() if k != "national_id"}, "no_id_reason": "未落户"})
+        assert r.status_code == 201, r.text
+        kept[name] = r.json()["id"]
+    r = await client.get(f"/v1/problem-records?org_code={place.codes['school']}&limit=500", headers=admin)
+    by_name = {p["records"][0]["name"]: p["id"] for p in r.json()["items"]}
+    place.problem_id = by_name[names[0]]
+    place.pools["problem_merge"] = [f"{by_name[n]} {kept[n]}" for n in names[1:9]]
+    place.pools["problem_dismiss"] = [by_name[n] for n in names[9:]]
+
+
+def _identify(entry: str) -> tuple[str, dict]:
+    student_id, national_id = entry.split()
+    return f"/v1/students/{student_id}/national-id", {"national_id": national_id}
+
+
+async def _enroll_without_id(client, admin: dict[str, str], place: Place) -> str:
+    """A child enrolled without an ID, and the ID that will arrive for them."""
+    body = _student_body(place)
+    national_id = body.pop("national_id")
+    r = await client.post("/v1/students", headers=admin, json={**body, "no_id_reason": "未落户"})
+    assert r.status_code == 201, r.text
+    return f"{r.json()['id']} {national_id}"
 
 
 def _new_org(world: World, role: Role, place: Place) -> tuple[str, dict | None]:
@@ -156,11 +210,21 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/schools/{school_code}/classes"): lambda w, r, p: (f"/v1/schools/{p.codes['school']}/classes", None),
     ("POST", "/v1/students"): lambda w, r, p: ("/v1/students", _student_body(p)),
     ("GET", "/v1/students/{student_id}"): lambda w, r, p: (f"/v1/students/{p.student_id}", None),
-    ("GET", "/v1/students"): lambda w, r, p: (f"/v1/students?school_code={p.codes['school']}", None),
+    ("GET", "/v1/students"): lambda w, r, p: (f"/v1/students?school_code={p.codes['school']}&limit=500", None),
     ("POST", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
         f"/v1/students/{take(w, p, 'status')}/status-changes", {"status": "suspended", "reason": "illness"}),
     ("GET", "/v1/students/{student_id}/status-changes"): lambda w, r, p: (
         f"/v1/students/{p.student_id}/status-changes", None),
+    ("POST", "/v1/students/{student_id}/national-id"): lambda w, r, p: _identify(take(w, p, "identify")),
+    ("GET", "/v1/problem-records"): lambda w, r, p: (f"/v1/problem-records?org_code={p.codes['school']}&limit=500",
+                                                     None),
+    ("POST", "/v1/problem-records/{problem_id}/merge"): lambda w, r, p: _merge_problem(take(w, p, "problem_merge")),
+    ("POST", "/v1/problem-records/{problem_id}/dismiss"): lambda w, r, p: (
+        f"/v1/problem-records/{take(w, p, 'problem_dismiss')}/dismiss", {"reason": "两人"}),
+    ("PATCH", "/v1/students/{student_id}/flags"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/flags", {"add": ["left_behind"], "reason": "parents work away"}),
+    ("GET", "/v1/students/{student_id}/flag-changes"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/flag-changes", None),
     ("POST", "/v1/students/{student_id}/transfers"): lambda w, r, p: (
         f"/v1/students/{take(w, p, 'transfer')}/transfers", {"destination": "外省某校", "reason": "moved"}),
     ("GET", "/v1/students/transfers"): lambda w, r, p: (f"/v1/students/transfers?school_code={p.codes['school']}",
@@ -183,6 +247,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/schools/{school_code}/promotions"): lambda w, r, p: (
         f"/v1/schools/{p.codes['school']}/promotions", _promotion(w, r, p)),
     ("POST", "/v1/population-checks"): lambda w, r, p: ("/v1/population-checks", _household_list(p)),
+    ("POST", "/v1/poverty-lists"): lambda w, r, p: ("/v1/poverty-lists", _poverty_list(p)),
     ("GET", "/v1/population-checks/{check_id}"): lambda w, r, p: (f"/v1/population-checks/{p.check_id}", None),
     ("GET", "/v1/population-checks/{check_id}/findings"): lambda w, r, p: (
         f"/v1/population-checks/{p.check_id}/findings", None),
@@ -226,6 +291,39 @@ REQUESTS: dict[tuple[str, str], Request] = {
         "visited_on": "2026-11-20", "visitors": ["李老师"], "met": ["祖母"], "outcome": "同意返校"}),
     ("GET", "/v1/home-visits/summary"): lambda w, r, p: (
         f"/v1/home-visits/summary?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("GET", "/v1/home-visits/register"): lambda w, r, p: (
+        f"/v1/home-visits/register?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("POST", "/v1/students/{student_id}/home-visits"): lambda w, r, p: (f"/v1/students/{p.student_id}/home-visits", {
+        "visited_on": "2026-11-20", "visitors": ["李老师"], "met": ["母亲"], "outcome": "家长配合"}),
+    ("PUT", "/v1/responsibility/{org_code}"): lambda w, r, p: (
+        f"/v1/responsibility/{p.codes['school']}", {"principal": {"name": "王校长"}}),
+    ("GET", "/v1/responsibility/{org_code}"): lambda w, r, p: (f"/v1/responsibility/{p.codes['school']}", None),
+    # The school re-serves its seeded notice (a retry: 200); the township and county serve the
+    # order that may follow it, the first one creating it and the second retrying it.
+    ("POST", "/v1/cases/{case_id}/legal-steps"): lambda w, r, p: (f"/v1/cases/{p.case_id}/legal-steps",
+        _NOTICE(p) if r is Role.school_staff else {
+            "step": "order_to_send", "issuing_org_code": p.codes["township"], "issuing_org_name": "乡镇人民政府",
+            "served_on": "2026-11-20", "served_how": "in_person", "deadline": "2026-11-27"}),
+    ("PATCH", "/v1/cases/{case_id}/legal-steps/{step_id}"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}", {"response": "refused", "responded_on": "2026-11-09"}),
+    ("GET", "/v1/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}"): lambda w, r, p: (
+        f"/v1/cases/{p.case_id}/legal-steps/{p.legal_step_id}/documents/pdf", None),
+    ("POST", "/v1/students/{student_id}/home-teaching"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching", Upload(
+            {"taught_on": "2026-11-20", "hours": "2", "teachers": "李老师", "content": "语文第三课"}, "教案.pdf",
+            b"%PDF-1.4\n%%EOF\n", field="lesson_plan")),
+    ("GET", "/v1/students/{student_id}/home-teaching"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching", None),
+    ("GET", "/v1/students/{student_id}/home-teaching/{session_id}/lesson-plan"): lambda w, r, p: (
+        f"/v1/students/{p.student_id}/home-teaching/{p.session_id}/lesson-plan", None),
+    ("GET", "/v1/home-teaching/counts"): lambda w, r, p: (
+        f"/v1/home-teaching/counts?org_code={p.codes['school']}&since=2026-09-01&until=2027-01-31", None),
+    ("POST", "/v1/students/{student_id}/assistance"): lambda w, r, p: (f"/v1/students/{p.student_id}/assistance", {
+        "kind": "county_grant", "amount": "500", "period_start": "2026-09-01", "period_end": "2027-01-31",
+        "source": "县助学金"}),
+    ("GET", "/v1/students/{student_id}/assistance"): lambda w, r, p: (f"/v1/students/{p.student_id}/assistance", None),
+    ("GET", "/v1/reports/no-poverty-dropout"): lambda w, r, p: (
+        f"/v1/reports/no-poverty-dropout?org_code={p.codes['school']}", None),
     # reporting
     ("GET", "/v1/reports/summary"): lambda w, r, p: (
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
@@ -266,7 +364,8 @@ def _ack(role: Role, place: Place) -> tuple[str, None]:
 
 
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
-             "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id"}
+             "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id",
+             "/v1/problem-records": "problem_id"}
 # The field of a list item that holds its id, where it is not "id".
 ITEM_ID = {"/v1/students/watch": "student_id"}
 
@@ -364,6 +463,21 @@ async def _seed(service: str, client, world: World) -> None:
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
+            # Confirmed, with the school's parent notice served and past its deadline.
+            for to in ("verifying", "confirmed"):
+                r = await client.post(f"/v1/cases/{place.case_id}/transitions", json={"to": to},
+                                      headers=bearer("province_official", place.codes["province"]))
+                assert r.status_code == 200, r.text
+            r = await client.post(f"/v1/cases/{place.case_id}/legal-steps", json=_NOTICE(place),
+                                  headers=bearer("school_staff", place.codes["school"]))
+            assert r.status_code == 201, r.text
+            place.legal_step_id = r.json()["id"]
+            r = await client.post(f"/v1/students/{place.student_id}/home-teaching", headers=bearer(
+                "school_staff", place.codes["school"]), data={
+                "taught_on": "2026-11-19", "hours": "2", "teachers": "李老师", "content": "数学"},
+                files={"lesson_plan": ("教案.pdf", b"%PDF-1.4\n%%EOF\n")})
+            assert r.status_code == 201, r.text
+            place.session_id = r.json()["id"]
         if service == "reporting":
             # A weekly and a monthly submission of each place's county, by its county official.
             official = bearer("county_official", place.codes["county"])
@@ -394,6 +508,8 @@ async def _seed_registry_writes(client, admin: dict[str, str], place: Place) -> 
     place.pools["status"] = [await _enroll(client, admin, place) for _ in range(10)]
     place.pools["transfer"] = [await _enroll(client, admin, place) for _ in range(10)]
     place.pools["export"] = [await _enroll(client, admin, place) for _ in range(10)]
+    place.pools["identify"] = [await _enroll_without_id(client, admin, place) for _ in range(8)]
+    await _seed_problems(client, admin, place)
     place.pools["confirm"], place.pools["cancel"] = [], []
     place.watched_id = await _enroll(client, admin, place)
     r = await client.post(f"/v1/students/{place.watched_id}/status-changes", headers=admin, json={
@@ -442,7 +558,7 @@ async def _seed_transfers_between(client, world: World) -> None:
 
 async def _call(client, method: str, url: str, body, headers: dict[str, str] | None = None):
     if isinstance(body, Upload):
-        return await client.request(method, url, data=body.form, files={"file": (body.filename, body.content)},
+        return await client.request(method, url, data=body.form, files={body.field: (body.filename, body.content)},
                                     headers=headers)
     return await client.request(method, url, json=body, headers=headers)
 

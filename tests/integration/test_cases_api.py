@@ -123,7 +123,7 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         assert (await _move(cases, case_id, "persuading")).status_code == 200
 
         visit = await cases.post(f"/v1/cases/{case_id}/home-visits", json={
-            "visited_on": "2026-11-19", "visitors": ["李明", "张主任"], "met": ["祖母"],
+            "visited_on": "2026-11-18", "visitors": ["李明", "张主任"], "met": ["祖母"],
             "outcome": "家长同意周一送孩子返校", "next_step": "周一核实到校"})
         assert visit.status_code == 201, visit.text
         no_receipt = await _move(cases, case_id, "transferred", evidence={"receiving_school_code": "4101221002"})

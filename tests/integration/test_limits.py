@@ -43,6 +43,22 @@ async def test_writes_beyond_a_clients_budget_get_429_with_retry_after_and_other
         assert (await registry.post("/v1/students", json=student_body(klass), headers=other)).status_code == 201
 
 
+async def test_the_write_budget_follows_the_verified_subject_not_the_header(tmp_path):
+    """Case and whitespace variants of one token, or tokens that do not verify, get no fresh
+    budget: a verified token counts against its subject, anything else against the address."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
+    async with running("registry", url, "127.0.0.1:1", writes_per_minute=60) as registry:  # burst 10
+        klass = await school_with_class(registry)
+        token = bearer("school_staff", klass["school_code"])["Authorization"].split(" ", 1)[1]
+        variants = [f"Bearer {token}", f"bearer {token}", f"BEARER  {token} ", f"Bearer {token}\t"]
+        statuses = [(await registry.post("/v1/students", json=student_body(klass),
+                                         headers={"Authorization": variants[i % 4]})).status_code for i in range(11)]
+        assert statuses[-1] == 429 and statuses.count(201) == 10, statuses
+        forged = [(await registry.post("/v1/students", json={},
+                                       headers={"Authorization": f"Bearer junk{i}"})).status_code for i in range(11)]
+        assert forged == [401] * 10 + [429]  # no subject: one budget for the address
+
+
 async def test_a_request_running_past_the_timeout_is_abandoned_with_504(databases):
     async with running("registry", databases.url("registry"), "127.0.0.1:1", request_timeout_s=1e-6) as registry:
         _problem(await registry.get("/v1/students"), 504)

@@ -3,12 +3,10 @@ Chinese and English headings) and the population cross-check (排查比对)."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, timedelta
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from registry.domain.national_id import compose
@@ -17,6 +15,7 @@ from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
 from tests.conftest import bearer, running
 from tests.factories import school_with_class, student_body
+from tests.hostile_files import workbook as xlsx_bytes
 from tests.kafka_helpers import read_events
 
 NO_BROKER = "127.0.0.1:1"
@@ -34,15 +33,6 @@ def nid(seq: int, born: date = date(2013, 4, 1)) -> str:
 
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
     return "\n".join(",".join(r) for r in rows).encode(encoding)
-
-
-def xlsx_bytes(rows: list[list[object]]) -> bytes:
-    wb = Workbook()
-    for r in rows:
-        wb.active.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 async def _count(client, what: str = "students") -> int:
@@ -114,7 +104,7 @@ async def test_bad_rows_are_all_reported_and_nothing_is_written(registry):
             [nid(44), "错日", "", "2013-04-02", klass["name"]],             # row 4: birth date disagrees
             [nid(45), "错班", "", "", "九年级(9)班"],                        # row 5: no such class
             [nid(43), "重复", "", "", klass["name"]],                       # row 6: same ID as row 2
-            [taken["national_id"], "在读", "", "", klass["name"]],          # row 7: active elsewhere
+            [taken["national_id"], taken["name"], "", "", klass["name"]],  # row 7: active elsewhere
             [nid(46), "", "", "2013-02-30", klass["name"]]]                # row 8: no name, impossible date
     before = (await _count(registry), await _count(registry, "outbox"))
     r = await _import(registry, klass["school_code"], csv_bytes(rows))

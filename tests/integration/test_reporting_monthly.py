@@ -21,8 +21,9 @@ from openpyxl import load_workbook
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
 from tests.integration.test_reporting_figures import load
+from shared.envelope import TOPIC_CASES
 from tests.reporting_fixture import (CITY, COUNTY, PROVINCE, S1, S2, S3, T1, T2, _case, _case_status, _enrol,
-                                     _event, _status, events)
+                                     _event, _status, events, sid, t)
 
 OTHER_COUNTY = "410183"  # 新密市: a second county of the city, which submits late or not at all
 COUNTY_OFFICIAL = bearer("county_official", COUNTY)
@@ -32,6 +33,20 @@ def _in_class(pair, class_id: str):
     topic, event = pair
     event.data["class_id"] = class_id
     return topic, event
+
+
+def _assigned(at: str, org_code: str, level: str | None, roles: dict, *, case: str | None = None,
+              responsible: str | None = None):
+    return TOPIC_CASES, _event("baoxue.cases.responsibility.assigned", sid("jD") if case else org_code, at, {
+        "scope": "case" if case else "org", "case_id": case, "student_id": sid("jD") if case else None,
+        "org_code": org_code, "org_path": [], "class_id": None, "level": level, "roles": roles, "village_heads": {},
+        "responsible_person": responsible, "assigned_at": t(at).isoformat(), "actor": "test"})
+
+
+def _plan_added(case: str, at: str):
+    return TOPIC_CASES, _event("baoxue.cases.plan_item.added", sid("jD"), at, {
+        "case_id": case, "student_id": sid("jD"), "item_id": f"{case}-plan", "kind": "persuasion", "owner": "李老师",
+        "due_on": "2026-11-30", "added_at": t(at).isoformat(), "actor": "test"})
 
 
 def extras() -> list:
@@ -46,6 +61,17 @@ def extras() -> list:
         _case_status("cD", "jD", "verifying", "2026-11-11T01:00:00"),
         _case_status("cD", "jD", "confirmed", "2026-11-11T03:00:00"),
         _case_status("cD", "jD", "persuading", "2026-11-19T03:00:00"),
+        # cD had its 劝返责任人 and its plan on 11-12, a week before it moved to persuading.
+        _assigned("2026-11-12T02:00:00", S1, None, {"responsible_person": "李老师"}, case="cD", responsible="李老师"),
+        _plan_added("cD", "2026-11-12T03:00:00"),
+        # Standing chains (七长/五级) on 11-16: S1's is complete; S3's township named nobody.
+        _assigned("2026-11-16T01:00:00", COUNTY, "county", {"county_head": "赵县长", "bureau_chief": "钱局长"}),
+        _assigned("2026-11-16T01:00:00", T1, "township", {"township_head": "张镇长"}),
+        _assigned("2026-11-16T02:00:00", S1, "school", {"principal": "王校长", "bureau_leader": "孙副局长"}),
+        _assigned("2026-11-16T02:00:00", S3, "school", {"principal": "陈校长", "bureau_leader": "孙副局长"}),
+        _assigned("2026-11-16T02:00:00", T2, "township", {}),
+        # After W47's cut-off S1 loses its 包校 leader: W47 still counts S1's chain as set.
+        _assigned("2026-11-21T02:00:00", S1, "school", {"principal": "王校长"}),
     ]
 
 
@@ -157,16 +183,21 @@ async def test_weekly_indicators_unknown_or_counted_never_invented(county):
     assert (monitoring["name"], monitoring["standing"]) == ("动态监测", "unknown")
     part = monitoring["parts"]["roll_call_completeness"]
     assert part["value"] is None and part["counted"] is None and "roll_call.missing" in part["reason"]
-    assert (responsibility["name"], responsibility["standing"]) == ("责任落实", "partial")
+    assert (responsibility["name"], responsibility["standing"]) == ("责任落实", "known")
     # W47 (cut-off 11-20 24:00): cD, confirmed 11-11, moved to persuading 11-19: 1 of 1.
     cases = responsibility["parts"]["cases"]
     assert (cases["value"], cases["numerator"], cases["denominator"]) == (1.0, 1, 1)
-    assert "persuading" in cases["counted"] and "lower bound" in cases["counted"]
-    assert responsibility["parts"]["schools"]["value"] is None
-    assert "responsibility.assigned" in responsibility["parts"]["schools"]["reason"]
-    # W46 (cut-off 11-13 24:00): cD confirmed, not yet persuading: a known 0 of 1, per unit too.
+    assert "plan_item.added" in cases["counted"] and "lower bound" not in cases["counted"]
+    # Schools with their chain set by the cut-off: S1 (county, 城关镇 and school named); S2's school
+    # named nobody, S3's township named no head: 1 of 3.
+    schools = responsibility["parts"]["schools"]
+    assert (schools["numerator"], schools["denominator"]) == (1, 3) and "包校" in schools["counted"]
+    # W46 (cut-off 11-13 24:00): cD confirmed, not yet persuading, but with a 劝返责任人 and a plan
+    # since 11-12: counted; no standing chain was put yet: 0 of 3 schools.
     before = w["totals"]["previous"]
-    assert (before["confirmed_open_cases"], before["cases_with_responsible_and_plan"]) == (1, 0)
+    assert (before["confirmed_open_cases"], before["cases_with_responsible_and_plan"]) == (1, 1)
+    w46 = (await county.get("/v1/reports/weekly", params={"org_code": COUNTY, "week": "2026-W46"})).json()
+    assert w46["indicators"]["responsibility"]["parts"]["schools"]["numerator"] == 0
     towns = {t["code"]: t for t in w["townships"]}
     assert (towns[T1]["current"]["cases_with_responsible_and_plan"], towns[T2]["current"]["confirmed_open_cases"]) == (1, 0)
     w45 = (await county.get("/v1/reports/weekly", params={"org_code": COUNTY, "week": "2026-W45"})).json()

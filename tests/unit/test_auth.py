@@ -42,6 +42,21 @@ def test_a_minted_token_verifies_to_its_principal():
     jwt.encode(claims(role="janitor"), SECRET, algorithm="HS256"),                   # unknown role
     jwt.encode({k: v for k, v in claims().items() if k != "org"}, SECRET, algorithm="HS256"),  # no org
     "not.a.token",
+    # Signed, but the claims make no sense (issue 14): each was a 500 or a wildcard before.
+    jwt.encode(claims(sub=""), SECRET, algorithm="HS256"),                           # empty subject
+    jwt.encode(claims(sub="   "), SECRET, algorithm="HS256"),                        # blank subject
+    jwt.encode(claims(sub=7), SECRET, algorithm="HS256"),                            # not text
+    jwt.encode(claims(sub="u\x00"), SECRET, algorithm="HS256"),                      # a control character
+    jwt.encode(claims(org="410122/410100"), SECRET, algorithm="HS256"),              # outside the alphabet
+    jwt.encode(claims(org="%"), SECRET, algorithm="HS256"),                          # a LIKE wildcard
+    jwt.encode(claims(org=410122), SECRET, algorithm="HS256"),                       # not text
+    jwt.encode(claims(role="head_teacher", org="4101221001", classes="c1"), SECRET, algorithm="HS256"),
+    jwt.encode(claims(role="head_teacher", org="4101221001", classes=[{"id": 1}]), SECRET, algorithm="HS256"),
+    jwt.encode(claims(role="head_teacher", org="4101221001", classes=["c/%"]), SECRET, algorithm="HS256"),
+    jwt.encode(claims(role="province_official", org="410122"), SECRET, algorithm="HS256"),  # a county's code
+    jwt.encode(claims(role="county_official", org="410000"), SECRET, algorithm="HS256"),    # a province's
+    jwt.encode(claims(role="school_staff", org="410122"), SECRET, algorithm="HS256"),       # a school is no county
+    jwt.encode(claims(role="township_official", org="410122"), SECRET, algorithm="HS256"),
 ])
 def test_bad_tokens_are_401_without_saying_why(token):
     with pytest.raises(Unauthenticated) as err:
@@ -98,3 +113,20 @@ def _forge_hs256(payload: dict, key: bytes, kid: str) -> str:
     signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode()) + b"." + \
         b64(json.dumps(payload).encode())
     return (signing_input + b"." + b64(hmac.new(key, signing_input, hashlib.sha256).digest())).decode()
+
+
+@pytest.mark.parametrize("role,org", [
+    ("province_official", "410000"), ("city_official", "410100"), ("city_official", "441900"),  # 东莞: no counties
+    ("county_official", "410122"), ("county_official", "419001"),  # 济源, a county-level city under the province
+    ("county_official", "110101"), ("township_official", "410122100"), ("school_staff", "4101221001"),
+    ("head_teacher", "S1"), ("recipient", "410122-GOV"), ("ops", "410000"),
+])
+def test_roles_that_fit_their_org_codes_pass(role, org):
+    assert verifier().verify(jwt.encode(claims(role=role, org=org), SECRET, algorithm="HS256")).org == org
+
+
+def test_the_rate_limit_key_is_the_verified_subject():
+    v = verifier()
+    token = jwt.encode(claims(), SECRET, algorithm="HS256")
+    assert v.subject_of(token) == "u1"
+    assert v.subject_of(token.upper()) is None and v.subject_of("junk") is None

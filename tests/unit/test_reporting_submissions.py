@@ -83,8 +83,30 @@ def test_a_cases_responsibility_standing_at_a_cut_off():
     assert case_standing(before, None, cut) == (True, False)           # confirmed, nobody yet
     assert case_standing(before, after, cut) == (True, False)          # persuading only after the cut-off
     assert case_standing(None, before, cut) == (True, True)            # persuading implies confirmed
+    # A person and a plan, both recorded before the cut-off, count without the move to persuading.
+    assert case_standing(before, None, cut, before, before) == (True, True)
+    assert case_standing(before, None, cut, before, after) == (True, False)
+    assert case_standing(None, None, cut, before, before) == (False, False)  # not a confirmed dropout
     assert monitoring().standing == "unknown"
     assert monitoring().parts["roll_call_completeness"].value is None
     r = responsibility(4, 3)
     assert (r.standing, r.parts["cases"].value, r.parts["schools"].known) == ("partial", 0.75, False)
+    r = responsibility(4, 3, 5, 2)
+    assert (r.standing, r.parts["schools"].value, r.parts["schools"].denominator) == ("known", 0.4, 5)
     assert responsibility(0, 0).parts["cases"].value is None  # nothing to count is not 0 %
+
+
+def test_a_schools_chain_is_set_when_its_school_township_and_county_name_their_heads():
+    from reporting.domain.indicators import chain_set
+
+    path = ["410000", "410100", "410122", "410122100", "4101221001"]
+    county = ("county", {"county_head": "赵县长", "bureau_chief": "钱局长"})
+    township = ("township", {"township_head": "张镇长"})
+    school = ("school", {"principal": "王校长", "bureau_leader": "孙副局长"})
+    full = {"410122": county, "410122100": township, "4101221001": school}
+    assert chain_set(path, full)
+    assert not chain_set(path, {**full, "410122100": ("township", {})})          # the township head missing
+    assert not chain_set(path, {"410122100": township, "4101221001": school})   # no county chain
+    assert not chain_set(path, {**full, "4101221001": ("school", {"principal": "王校长"})})  # no 包校 leader
+    # A county-run school has no township above it: none is required.
+    assert chain_set(["410000", "410100", "410122", "4101220001"], {"410122": county, "4101220001": school})

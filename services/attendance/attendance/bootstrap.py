@@ -19,6 +19,7 @@ HANDLERS = {
     "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
     "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
     "baoxue.registry.class.promoted": handlers.on_class_promoted,
+    "baoxue.registry.student.merged": handlers.on_student_merged,
 }
 
 

@@ -141,6 +141,50 @@ def _attending(rows: list[Any], calendar: Calendar) -> tuple[rule.Attending, ...
     return tuple(spans)
 
 
+async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+    """Two records of one child made one: the merged id's marks, leave, episodes and chronic flags
+    become the kept id's. A mark or flag the kept record already has for the same roll call or
+    term wins. The merged record's open episodes end (it is not attending: the kept record says
+    where the child is), announced once if they had fired, and its roster row goes. The kept
+    record's episodes are recomputed from all its marks at its next roll call."""
+    d = event.data
+    kept, merged = d["kept_id"], d["merged_id"]
+    now = uow.clock.now()
+    fired = (await uow.session.execute(
+        update(episodes).where(episodes.c.student_id == merged, episodes.c.ended_at.is_(None))
+        .values(ended_at=now, end_reason="not_attending")
+        .returning(episodes.c.id, episodes.c.started_at, episodes.c.threshold_fired_at))).all()
+    for table, key in ((marks, marks.c.roll_call_id), (chronic_flags, chronic_flags.c.term)):
+        theirs = table.alias("kept_rows")
+        clash = select(theirs.c.student_id).where(theirs.c.student_id == kept, theirs.c[key.name] == key).exists()
+        await uow.session.execute(update(table).where(table.c.student_id == merged, ~clash).values(student_id=kept))
+        await uow.session.execute(delete(table).where(table.c.student_id == merged))
+    await uow.session.execute(update(leaves).where(leaves.c.student_id == merged).values(student_id=kept))
+    live = episodes.alias("kept_live")
+    clash = select(live.c.id).where(live.c.student_id == kept, live.c.started_at == episodes.c.started_at,
+                                    live.c.end_reason.is_(None) | (live.c.end_reason == "returned")).exists()
+    await uow.session.execute(update(episodes).where(episodes.c.student_id == merged, ~clash).values(student_id=kept))
+    await uow.session.execute(delete(roster).where(roster.c.student_id == merged))
+    # The dated placements are the child's history of where they were: the merged record's
+    # dates before the kept record's first one say where the marks just moved were taken, so
+    # they join the kept record's history; later ones describe a record that no longer exists.
+    first_kept = select(func.min(placements.c.effective_on)).where(placements.c.student_id == kept).scalar_subquery()
+    await uow.session.execute(update(placements).where(
+        placements.c.student_id == merged,
+        (placements.c.effective_on < first_kept) | first_kept.is_(None)).values(student_id=kept))
+    await uow.session.execute(delete(placements).where(placements.c.student_id == merged))
+    for row in fired:
+        if row.threshold_fired_at is not None:
+            _emit_ended(uow, _Ended(row.id, kept, row.started_at), now, "not_attending")
+
+
+class _Ended:
+    """The fields ``_emit_ended`` reads, for an episode now under the kept id."""
+
+    def __init__(self, id: str, student_id: str, started_at: datetime) -> None:
+        self.id, self.student_id, self.started_at = id, student_id, started_at
+
+
 # --- roll calls and leave ------------------------------------------------------------------
 
 async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,

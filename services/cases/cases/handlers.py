@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
@@ -22,7 +22,8 @@ from shared.sql import upsert
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import (
-    cases, dual_reports, home_visit_visitors, home_visits, orgs, plan_items, recipient_offices, students, timeline,
+    cases, dual_reports, home_visit_visitors, home_visits, orgs, plan_items, recipient_offices, standing_responsibility,
+    students, timeline,
 )
 from cases.domain.lifecycle import (
     OUTCOMES, TIMESTAMP_COLUMN, UNCHECKED, CaseFacts, CaseStatus, DropoutCause, IllegalTransition, MissingData,
@@ -32,6 +33,7 @@ from cases.domain.model import (
     AREA_KINDS, LINES, Recipient, derived_office, dual_report_recipients, escalation_area, office_for,
     reports_on_decision,
 )
+from cases.domain.responsibility import Level, Standing, fill_chain, named_roles
 from cases.queries import get_case
 
 log = structlog.get_logger("baoxue.cases")
@@ -44,6 +46,8 @@ REPORT_ACKNOWLEDGED = "baoxue.cases.dual_report.acknowledged"
 REPORT_ESCALATED = "baoxue.cases.dual_report.escalated"
 REPORT_WITHDRAWN = "baoxue.cases.dual_report.withdrawn"
 HOME_VISIT_RECORDED = "baoxue.cases.home_visit.recorded"
+RESPONSIBILITY_ASSIGNED = "baoxue.cases.responsibility.assigned"
+PLAN_ITEM_ADDED = "baoxue.cases.plan_item.added"
 SYSTEM = "system"
 # The default verification deadline; the service binds BAOXUE_VERIFY_DEADLINE_HOURS (bootstrap).
 VERIFY_DEADLINE = timedelta(hours=24)
@@ -129,6 +133,42 @@ async def _confirm_from_registry(uow: UnitOfWork, case_id: str, d: dict[str, Any
     await _move(uow, case, CaseStatus.confirmed, actor="registry", reason=None, evidence=None,
                 note="confirmed by the registry's dropped_out", causes=[DropoutCause.other.value],
                 cause_note=note[:2000])
+
+
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The child's flags now: the directory and the open case (the ledger filters on them)."""
+    d = event.data
+    flags = d.get("flags") or []
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(flags=flags))
+    await uow.session.execute(update(cases).where(cases.c.student_id == d["student_id"], cases.c.status != "closed")
+                              .values(flags=path_key(flags)))
+
+
+async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+    """Two records of one child made one: every case of the merged id becomes the kept id's. One
+    child, one case: if both had an open case, the merged record's is closed with the outcome
+    `merged`, each timeline naming the other, so nothing done on either is lost."""
+    d = event.data
+    kept, merged = d["kept_id"], d["merged_id"]
+    kept_open, merged_open = await _open_case_of(uow, kept), await _open_case_of(uow, merged)
+    now = uow.clock.now()
+    if kept_open and merged_open:
+        before = (await uow.session.execute(select(cases.c.status).where(cases.c.id == merged_open))).scalar_one()
+        await uow.session.execute(update(cases).where(cases.c.id == merged_open).values(
+            status=CaseStatus.closed.value, outcome="merged", closed_at=now, updated_at=now))
+        await _add_timeline(uow, merged_open, "merged_into", {"case_id": kept_open, "student_id": kept}, at=now)
+        await _add_timeline(uow, kept_open, "case_merged", {"case_id": merged_open, "student_id": merged}, at=now)
+        uow.emit(topic=TOPIC_CASES, type=CASE_CLOSED, subject=kept,
+                 data={"case_id": merged_open, "student_id": kept, "status": CaseStatus.closed.value,
+                       "previous_status": before, "outcome": "merged",
+                       "evidence": {"merged_into_case_id": kept_open, "kept_student_id": kept}, "at": now,
+                       "actor": SYSTEM})
+    await uow.session.execute(update(cases).where(cases.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(delete(students).where(students.c.student_id == merged))
+    still_open = kept_open or merged_open
+    if still_open:
+        await _add_timeline(uow, still_open, "student_merged", {"kept_id": kept, "merged_id": merged,
+                                                                "reason": d.get("reason")}, at=now)
 
 
 async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
@@ -290,13 +330,13 @@ async def _open_or_join(uow: UnitOfWork, *, student_id: str, origin: str, detail
         return None
     case_id = str(uuid.uuid4())
     org_path = placement["org_path"]
+    chain = await _standing_chain(uow, student_id, placement, child)
     await uow.session.execute(insert(cases).values(
         id=case_id, student_id=student_id, status=CaseStatus.reported.value, origin=origin, episode_id=episode_id,
         school_code=placement["school_code"], class_id=placement.get("class_id"), org_path=path_key(org_path),
         org_chain=placement.get("org_chain") or [], child=child,
         flags=path_key((child or {}).get("flags") or []), source_ref=source_ref,
-        responsibility=_empty_chain(placement.get("org_chain") or []), opened_at=now, updated_at=now,
-        verify_due_at=now + verify_deadline,
+        responsibility=chain, opened_at=now, updated_at=now, verify_due_at=now + verify_deadline,
     ))
     await _add_timeline(uow, case_id, "opened", {"origin": origin, **detail, "verify_by": now + verify_deadline},
                         at=now, actor=actor)
@@ -342,6 +382,24 @@ def _child_of(student: Any, *, grade: int | None = None) -> dict[str, Any] | Non
     return {"name": student["name"], "national_id_masked": student["national_id_masked"],
             "gender": student["gender"], "birth_date": student["birth_date"], "grade": student["grade"],
             "flags": student["flags"]}
+
+
+async def _standing_chain(uow: UnitOfWork, student_id: str, placement: dict[str, Any],
+                          child: dict[str, Any] | None) -> dict[str, Any]:
+    """The chain a new case starts with: the places above it known by org, and the people of
+    every standing assignment (七长/五级) on its path and its class. One query."""
+    codes = [*placement["org_path"], *([placement["class_id"]] if placement.get("class_id") else [])]
+    rows = (await uow.session.execute(select(standing_responsibility).where(
+        standing_responsibility.c.org_code.in_(codes)))).mappings().all()
+    order = {code: i for i, code in enumerate(codes)}
+    standing = [Standing(r["org_code"], Level(r["level"]), r["assignments"])
+                for r in sorted(rows, key=lambda r: order[r["org_code"]])]
+    addresses = [a for a in [(child or {}).get("address")] if isinstance(a, str)]
+    if standing and any(s.level is Level.township for s in standing):
+        guardians = (await uow.session.execute(select(students.c.guardians).where(
+            students.c.student_id == student_id))).scalar_one_or_none() or []
+        addresses += [g["address"] for g in guardians if isinstance(g, dict) and isinstance(g.get("address"), str)]
+    return fill_chain(_empty_chain(placement.get("org_chain") or []), standing, addresses=addresses)
 
 
 def _empty_chain(org_chain: list[dict[str, str]]) -> dict[str, Any]:
@@ -585,23 +643,38 @@ async def assign_responsibility(uow: UnitOfWork, case_id: str, caller: Principal
                                 chain: dict[str, Any]) -> dict[str, Any]:
     """Replace the named people of the chain; levels not given keep what they had."""
     case = await _visible_case(uow, case_id, caller)
+    now = uow.clock.now()
     merged = {**(case["responsibility"] or {}), **{k: v for k, v in chain.items() if v is not None}}
-    await uow.session.execute(update(cases).where(cases.c.id == case_id)
-                              .values(responsibility=merged, updated_at=uow.clock.now()))
+    values: dict[str, Any] = {"responsibility": merged, "updated_at": now}
+    responsible = (merged.get("responsible_person") or {}).get("name")
+    if responsible and case["responsible_assigned_at"] is None:
+        values["responsible_assigned_at"] = now
+    await uow.session.execute(update(cases).where(cases.c.id == case_id).values(**values))
     named = {k: v.get("name") for k, v in chain.items() if isinstance(v, dict) and v.get("name")}
     await _add_timeline(uow, case_id, "responsibility_assigned", named, actor=caller.subject)
+    # Reporting's weekly 责任落实 counts cases with a 劝返责任人 and a plan from this and plan_item.added.
+    # Keyed by the place (the school), as a standing assignment is: one place's chain stays ordered.
+    uow.emit(topic=TOPIC_CASES, type=RESPONSIBILITY_ASSIGNED, subject=case["student_id"], key=case["school_code"], data={
+        "scope": "case", "case_id": case_id, "student_id": case["student_id"], "org_code": case["school_code"],
+        "org_path": path_codes(case["org_path"]), "class_id": case["class_id"], "level": None,
+        "roles": named_roles(merged), "village_heads": _village_of(merged.get("village_head")),
+        "responsible_person": responsible, "assigned_at": now,
+        "actor": caller.subject})
     await uow.commit()
     return await get_case(uow, case_id, caller)
 
 
 async def add_plan_item(uow: UnitOfWork, case_id: str, caller: Principal, item: dict[str, Any]) -> dict[str, Any]:
-    await _visible_case(uow, case_id, caller)
+    case = await _visible_case(uow, case_id, caller)
     now, item_id = uow.clock.now(), str(uuid.uuid4())
     row = {"id": item_id, "case_id": case_id, **item, "done_at": None, "created_by": caller.subject, "created_at": now}
     await uow.session.execute(insert(plan_items).values(**row))
     await _add_timeline(uow, case_id, "plan_item_added",
                         {"item_id": item_id, "kind": item["kind"], "owner": item["owner"], "due_on": item["due_on"]},
                         actor=caller.subject)
+    uow.emit(topic=TOPIC_CASES, type=PLAN_ITEM_ADDED, subject=case["student_id"], data={
+        "case_id": case_id, "student_id": case["student_id"], "item_id": item_id, "kind": item["kind"],
+        "owner": item["owner"], "due_on": item["due_on"], "added_at": now, "actor": caller.subject})
     await uow.commit()
     return row
 
@@ -625,12 +698,45 @@ async def set_plan_item_done(uow: UnitOfWork, case_id: str, item_id: str, caller
 
 async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit: dict[str, Any]) -> dict[str, Any]:
     case = await _visible_case(uow, case_id, caller)
-    visit_id = str(uuid.uuid4())
-    row = {"id": visit_id, "case_id": case_id, **visit, "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
+    row = await _record_visit(uow, caller, visit, student_id=case["student_id"], case=case,
+                              org_path=case["org_path"], class_id=case["class_id"])
+    await uow.commit()
+    return row
+
+
+async def add_student_home_visit(uow: UnitOfWork, student_id: str, caller: Principal,
+                                 visit: dict[str, Any]) -> dict[str, Any]:
+    """A visit to any watched child, with or without a case (seed 002: every head teacher visits
+    40 homes a term). When the child has an open case the visit is on it too."""
+    student = await _student(uow, student_id)
+    if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
+        raise NotFound(f"no student with id {student_id} in the cases directory")
+    case = (await uow.session.execute(select(cases).where(
+        cases.c.student_id == student_id, cases.c.status != CaseStatus.closed.value))).mappings().first()
+    row = await _record_visit(uow, caller, visit, student_id=student_id, case=case,
+                              org_path=path_key(student["org_path"]), class_id=student["class_id"])
+    await uow.commit()
+    return row
+
+
+async def _record_visit(uow: UnitOfWork, caller: Principal, visit: dict[str, Any], *, student_id: str,
+                        case: Any, org_path: str, class_id: str | None) -> dict[str, Any]:
+    # Never after today, wherever the school is (UTC+14 is the earliest "today" on earth): a
+    # visit dated ahead would count toward the visit duty before it happened.
+    if visit["visited_on"] > (uow.clock.now() + timedelta(hours=14)).date():
+        raise Invalid("a home visit is recorded after it happened, not before",
+                      errors=[{"field": "visited_on", "pointer": "/visited_on", "message": "after today"}])
+    visit_id, case_id = str(uuid.uuid4()), case["id"] if case is not None else None
+    row = {"id": visit_id, "case_id": case_id, "student_id": student_id, "org_path": org_path, "class_id": class_id,
+           **visit, "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
     await uow.session.execute(insert(home_visits).values(**row))
     await uow.session.execute(insert(home_visit_visitors), [
-        {"visit_id": visit_id, "visitor": v, "visited_on": visit["visited_on"], "org_path": case["org_path"],
-         "class_id": case["class_id"]} for v in dict.fromkeys(visit["visitors"])])
+        {"visit_id": visit_id, "visitor": v, "visited_on": visit["visited_on"], "org_path": org_path,
+         "class_id": class_id} for v in dict.fromkeys(visit["visitors"])])
+    if case is None:
+        # Reporting's home_visit.recorded counts work on cases; a visit to a child without one
+        # is in the register (家访登记表) only.
+        return row
     await _add_timeline(uow, case_id, "home_visit", {"visit_id": visit_id, "visited_on": visit["visited_on"],
                                                      "outcome": visit["outcome"]}, actor=caller.subject)
     # Reporting counts visits per week and the time from opening to the first visit.
@@ -642,8 +748,13 @@ async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit
         "visited_at": visited_at(visit["visited_on"], row["recorded_at"]),
         "outcome": visit["outcome"],
     })
-    await uow.commit()
     return row
+
+
+def _village_of(person: Any) -> dict[str, str]:
+    if isinstance(person, dict) and person.get("village") and person.get("name"):
+        return {person["village"]: person["name"]}
+    return {}
 
 
 def visited_at(visited_on: date, recorded_at: datetime) -> datetime:

@@ -17,8 +17,16 @@ from shared.pagination import PageParams
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
-from cases.adapters.tables import cases, dual_reports, home_visit_visitors, home_visits, plan_items, timeline
+from cases.adapters.tables import (
+    cases, dual_reports, home_visit_visitors, home_visits, legal_documents, legal_steps, plan_items, timeline,
+)
+from cases.domain.ladder import Response, overdue
 from cases.domain.lifecycle import CaseStatus
+from cases.domain.responsibility import UNASSIGNED_AFTER
+
+
+DOCUMENT_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                  "pdf": "application/pdf"}
 
 
 def _case_out(row: Any) -> dict[str, Any]:
@@ -28,7 +36,9 @@ def _case_out(row: Any) -> dict[str, Any]:
     return out
 
 
-async def get_case(uow: UnitOfWork, case_id: str, caller: Principal) -> dict[str, Any]:
+async def get_case(uow: UnitOfWork, case_id: str, caller: Principal, *, tz: str = "UTC") -> dict[str, Any]:
+    """The case and all its records. ``tz`` dates a legal step's deadline (local days); the GET
+    route passes the schools' zone, the answers of writes UTC's."""
     row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
     if row is None or not audit.sees(caller, path_codes(row["org_path"]), row["class_id"]):
         raise NotFound(f"no case with id {case_id}")
@@ -40,7 +50,23 @@ async def get_case(uow: UnitOfWork, case_id: str, caller: Principal) -> dict[str
     return {**_case_out(row), "reports": await rows(dual_reports, dual_reports.c.recipient),
             "plan_items": await rows(plan_items, plan_items.c.due_on, plan_items.c.created_at),
             "home_visits": await rows(home_visits, home_visits.c.visited_on, home_visits.c.recorded_at),
+            "legal_steps": await _legal_steps(uow, case_id, tz),
             "timeline": await rows(timeline, timeline.c.id)}
+
+
+async def _legal_steps(uow: UnitOfWork, case_id: str, tz: str) -> list[dict[str, Any]]:
+    steps = [dict(r) for r in (await uow.session.execute(select(legal_steps).where(
+        legal_steps.c.case_id == case_id).order_by(legal_steps.c.served_on, legal_steps.c.recorded_at))).mappings()]
+    docs = (await uow.session.execute(
+        select(legal_documents.c.step_id, legal_documents.c.format, legal_documents.c.sha256, legal_documents.c.size)
+        .where(legal_documents.c.step_id.in_([s["id"] for s in steps])).order_by(legal_documents.c.format)
+    )).mappings().all()
+    today = uow.clock.now().astimezone(ZoneInfo(tz)).date()
+    for s in steps:
+        s["documents"] = [{"format": d["format"], "sha256": d["sha256"], "size": d["size"],
+                           "media_type": DOCUMENT_TYPES[d["format"]]} for d in docs if d["step_id"] == s["id"]]
+        s["overdue"] = overdue(s["deadline"], Response(s["response"]) if s["response"] else None, today)
+    return steps
 
 
 async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, student_id: str | None,
@@ -77,7 +103,9 @@ LEDGER_COLUMNS = [
     Column("flag_labels", "关注类别"), Column("opened_at", "立案时间"), Column("responsible_person", "劝返责任人"),
     Column("open_plan_items", "未完成计划项"), Column("overdue_plan_items", "逾期计划项"),
     Column("home_visits", "家访次数"), Column("last_visit_on", "最近家访日期"),
-    Column("unacknowledged_reports", "未签收报告"), Column("overdue", "是否逾期"),
+    Column("unacknowledged_reports", "未签收报告"), Column("unassigned", "确认超24小时无劝返责任人"),
+    Column("legal_overdue", "法律文书逾期未回复"),
+    Column("overdue", "是否逾期"),
     Column("outcome_label", "结果"), Column("closed_at", "销号时间"),
 ]
 
@@ -89,8 +117,9 @@ def _local_day_start(day: date, tz: str) -> datetime:
 async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status: str | None,
                  org_code: str | None, school_code: str | None, opened_from: date | None, opened_to: date | None,
                  flag: str | None, report_deadline: timedelta, tz: str) -> tuple[list[dict[str, Any]], int]:
-    """Open work first: a case is overdue when a plan item is past its due date undone, or a dual
-    report is unacknowledged past the deadline. One query, whatever the number of cases."""
+    """Open work first: a case is overdue when a plan item is past its due date undone, a dual
+    report is unacknowledged past the deadline, it was confirmed over 24 hours ago and still
+    has no 劝返责任人, or a legal step is past its deadline with no response. One query, whatever the number of cases."""
     now = uow.clock.now()
     today = now.astimezone(ZoneInfo(tz)).date()
     item = plan_items.alias("item")
@@ -102,15 +131,26 @@ async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status
     unacked = select(func.count()).where(report.c.case_id == cases.c.id, report.c.acknowledged_at.is_(None))
     late_report = exists().where(report.c.case_id == cases.c.id, report.c.acknowledged_at.is_(None),
                                  report.c.issued_at <= now - report_deadline)
+    # domain.responsibility.unassigned, in SQL: confirmed over 24 h ago, no 劝返责任人 yet.
+    no_responsible = and_(cases.c.status != CaseStatus.closed.value, cases.c.confirmed_at.is_not(None),
+                          cases.c.confirmed_at < now - UNASSIGNED_AFTER, cases.c.responsible_assigned_at.is_(None))
+    unassigned = when((no_responsible, 1), else_=0)
+    step = legal_steps.alias("step")
+    # domain.ladder.overdue, in SQL: past its deadline (a local date) with no response.
+    late_step = and_(cases.c.status != CaseStatus.closed.value, exists().where(
+        step.c.case_id == cases.c.id, step.c.response.is_(None), step.c.deadline < today))
+    legal_overdue = when((late_step, 1), else_=0)
     overdue = when((and_(cases.c.status != CaseStatus.closed.value,
-                         or_(late_report, exists().where(undone, item.c.due_on < today))), 1), else_=0)
+                         or_(late_report, exists().where(undone, item.c.due_on < today), no_responsible,
+                             late_step)), 1),
+                   else_=0)
     stmt = select(
         cases, open_items.label("open_plan_items"), late_items.label("overdue_plan_items"),
         unacked.scalar_subquery().label("unacknowledged_reports"),
         select(func.count()).where(visit.c.case_id == cases.c.id).scalar_subquery().label("home_visits"),
         select(func.max(visit.c.visited_on)).where(visit.c.case_id == cases.c.id).scalar_subquery()
         .label("last_visit_on"),
-        overdue.label("overdue"),
+        overdue.label("overdue"), unassigned.label("unassigned"), legal_overdue.label("legal_overdue"),
     ).where(*caller.scope_filter(cases.c.org_path, cases.c.class_id))
     if status:
         stmt = stmt.where(cases.c.status == status)
@@ -147,7 +187,9 @@ def _ledger_row(r: Any) -> dict[str, Any]:
         "opened_at": r["opened_at"], "responsible_person": responsible.get("name"),
         "open_plan_items": r["open_plan_items"], "overdue_plan_items": r["overdue_plan_items"],
         "home_visits": r["home_visits"], "last_visit_on": r["last_visit_on"],
-        "unacknowledged_reports": r["unacknowledged_reports"], "overdue": bool(r["overdue"]),
+        "unacknowledged_reports": r["unacknowledged_reports"], "unassigned": bool(r["unassigned"]),
+        "legal_overdue": bool(r["legal_overdue"]),
+        "overdue": bool(r["overdue"]),
         "outcome": r["outcome"], "outcome_label": STATUS_LABELS.get(r["outcome"]) if r["outcome"] else None,
         "closed_at": r["closed_at"],
     }

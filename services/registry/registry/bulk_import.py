@@ -4,18 +4,21 @@ rows written in one transaction (all of them or none), with progress along the w
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Invalid, Problem
+from shared.sql import insert_ignoring_conflicts
+from shared.text import name_key
 from shared.uow import UnitOfWork
 
 from registry.adapters.spreadsheet import Table
-from registry.adapters.tables import classes, student_flags, students
+from registry.adapters.tables import classes, import_dry_runs, student_flags, students
 from registry.domain.model import OrgKind
 from registry.domain.roster_import import RowResult, check_row
 from registry.handlers import active_records, emit_enrolled, get_org, new_student_row, org_chain
@@ -41,15 +44,53 @@ def mark_duplicates(results: list[RowResult], key: str, what: str) -> None:
             first[value] = r.row
 
 
-async def import_students(uow: UnitOfWork, school_code: str, table: Table, caller: Principal, *, dry_run: bool,
-                          skip_invalid: bool, progress: Progress = _no_progress) -> dict[str, Any]:
-    started = time.perf_counter()
+async def school_for(uow: UnitOfWork, school_code: str, caller: Principal) -> dict[str, Any]:
+    """The school an import goes to, in the caller's scope: checked before the file is read,
+    so a file sent to somebody else's school is never parsed."""
     school = await get_org(uow, school_code, within=caller)
     if school["kind"] != OrgKind.school.value:
-        raise Invalid(f"{school_code} is a {school['kind']}, not a school")
+        raise Invalid(f"{school_code} is a {school['kind']}, not a school",
+                      errors=[{"field": "school_code", "pointer": "/school_code", "message": "not a school"}])
+    return school
+
+
+class TooManyDryRuns(Problem):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+async def count_dry_run(uow: UnitOfWork, caller: Principal, *, rows: int, per_day: int) -> None:
+    """A dry run tells which IDs have an active record elsewhere: at most ``per_day`` a caller
+    and day (UTC), each counted (with its rows) before it is answered."""
+    now = uow.clock.now()
+    key = {"subject": caller.subject, "day": now.date()}
+    runs = (await uow.session.execute(select(import_dry_runs.c.runs).where(
+        *(import_dry_runs.c[k] == v for k, v in key.items())))).scalar()
+    if (runs or 0) >= per_day:
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+        wait = max(1, int((midnight - now).total_seconds()))
+        refused = TooManyDryRuns(f"at most {per_day} dry-run imports a day; the next one from 00:00 UTC")
+        refused.headers = {"Retry-After": str(wait)}
+        raise refused
+    if runs is None:
+        first = await uow.session.execute(
+            insert_ignoring_conflicts(uow.session, import_dry_runs).values(**key, runs=1, rows=rows))
+        if first.rowcount:
+            return  # else another dry run of this caller inserted it a moment ago: count on it
+    await uow.session.execute(update(import_dry_runs).where(*(import_dry_runs.c[k] == v for k, v in key.items()))
+                              .values(runs=import_dry_runs.c.runs + 1, rows=import_dry_runs.c.rows + rows))
+
+
+async def import_students(uow: UnitOfWork, school_code: str, table: Table, caller: Principal, *, dry_run: bool,
+                          skip_invalid: bool, progress: Progress = _no_progress,
+                          dry_runs_per_day: int = 20) -> dict[str, Any]:
+    started = time.perf_counter()
+    school = await school_for(uow, school_code, caller)
+    if dry_run:
+        await count_dry_run(uow, caller, rows=len(table.rows), per_day=dry_runs_per_day)
+        await uow.commit()  # counted (and audited) even when the report then refuses
     class_rows = (await uow.session.execute(
         select(classes.c.id, classes.c.name, classes.c.grade).where(classes.c.school_code == school_code))).all()
-    class_ids = {c.name: c.id for c in class_rows}
+    class_ids = {name_key(c.name): c.id for c in class_rows}
     grades = {c.id: c.grade for c in class_rows}
     today = uow.clock.now().date()
     total = len(table.rows)
@@ -64,9 +105,13 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
     active = await active_records(uow, [r.values["national_id"] for r in results if "national_id" in r.values],
                                   caller)
     for r in results:
-        where = active.get(r.values.get("national_id"))
-        if where:
-            r.fail("national_id", f"already has an active student record at {where}")
+        record = active.get(r.values.get("national_id"))
+        # A report listing the IDs active elsewhere would be an oracle (a dry run, or a file
+        # refused for one bad row, answers it without writing anything): it names only children
+        # the caller already knows, whose name and birth date match the record too. A row that
+        # does not match still cannot be written: the one-active-record index refuses the file.
+        if record and record.is_the_child(r.values.get("name", ""), r.values.get("birth_date")):
+            r.fail("national_id", f"already has an active student record at {record.where}")
 
     bad = [r for r in results if r.errors]
     good = [r for r in results if not r.errors]
@@ -83,6 +128,23 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
         report["seconds"] = round(time.perf_counter() - started, 3)
         return report
 
+    try:
+        await _write(uow, good, school, grades, progress)
+        await uow.commit()
+    except IntegrityError:
+        # Another enrolment committed meanwhile, or a row naming a child active elsewhere under
+        # another name (the report does not say which: see above).
+        raise Conflict("one of these children already has an active record, or another enrolment committed "
+                       "meanwhile; nothing was imported") from None
+    report.update(imported=len(good), seconds=round(time.perf_counter() - started, 3))
+    log.info("import.done", school=school_code, rows=total, imported=len(good), invalid=len(bad),
+             seconds=report["seconds"])
+    return report
+
+
+async def _write(uow: UnitOfWork, good: list[RowResult], school: dict[str, Any], grades: dict[str, int],
+                 progress: Progress) -> None:
+    school_code = school["code"]
     chain = await org_chain(uow, school["path"])
     written = 0
     for i in range(0, len(good), CHUNK):
@@ -103,12 +165,3 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
             await uow.session.execute(insert(student_flags), flag_rows)
         written += len(chunk)
         progress("written", written, len(good))
-    try:
-        await uow.commit()
-    except IntegrityError:
-        raise Conflict("another enrolment of one of these children committed meanwhile; nothing was imported, "
-                       "retry the upload") from None
-    report.update(imported=len(good), seconds=round(time.perf_counter() - started, 3))
-    log.info("import.done", school=school_code, rows=total, imported=len(good), invalid=len(bad),
-             seconds=report["seconds"])
-    return report

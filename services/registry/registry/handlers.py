@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
+from shared.text import name_key
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import classes, orgs, student_flags, students
@@ -136,8 +138,10 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, call
     school = await get_org(uow, school_code, within=caller)
     if school["kind"] != OrgKind.school.value:
         raise Invalid(f"{school_code} is a {school['kind']}, not a school")
-    taken = (await uow.session.execute(
-        select(classes.c.id).where(classes.c.school_code == school_code, classes.c.name == cmd.name))).first()
+    # Compared in NFC: the same class name typed composed or decomposed is the same class.
+    taken = next((c for c in (await uow.session.execute(
+        select(classes.c.id, classes.c.name).where(classes.c.school_code == school_code))).all()
+        if name_key(c.name) == name_key(cmd.name)), None)
     if taken:
         raise Conflict(f"school {school_code} already has a class named {cmd.name}", class_id=taken.id)
     row = {"id": str(uuid.uuid4()), "school_code": school_code, "grade": cmd.grade, "name": cmd.name,
@@ -157,15 +161,27 @@ async def list_classes(uow: UnitOfWork, school_code: str, caller: Principal) -> 
 
 async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal) -> dict[str, Any]:
     today = uow.clock.now().date()
-    nid = validate_enrollment(national_id=cmd.national_id, birth_date=cmd.birth_date, gender=cmd.gender, today=today)
+    # A child without an ID is enrolled on what the school was told (birth date, gender): the
+    # record exists so the child is counted and watched; the ID is added when it arrives.
+    nid = None if cmd.national_id is None else validate_enrollment(
+        national_id=cmd.national_id, birth_date=cmd.birth_date, gender=cmd.gender, today=today)
+    if nid is None and cmd.birth_date > today:
+        raise Invalid("birth_date is in the future",
+                      errors=[{"field": "birth_date", "pointer": "/birth_date", "message": "in the future"}])
+    if cmd.enrolled_on is not None and not cmd.birth_date <= cmd.enrolled_on <= today:
+        raise Invalid("enrolled_on falls between the child's birth and today",
+                      errors=[{"field": "enrolled_on", "pointer": "/enrolled_on",
+                               "message": "before the birth date" if cmd.enrolled_on < cmd.birth_date else "in the future"}])
     school = await get_org(uow, cmd.school_code, within=caller)
     klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
     if klass is None or klass["school_code"] != cmd.school_code:
         raise Invalid(f"class {cmd.class_id} is not a class of school {cmd.school_code}",
                       errors=[{"field": "class_id", "pointer": "/class_id", "message": "not a class of this school"}])
-    await _refuse_if_active(uow, nid.number, caller)
+    if nid is not None:
+        await _refuse_if_active(uow, nid.number, caller)
     flags = sorted(set(cmd.flags))
-    row = new_student_row(national_id=nid.number, name=cmd.name, gender=cmd.gender, birth_date=cmd.birth_date,
+    row = new_student_row(national_id=nid and nid.number, no_id_reason=cmd.no_id_reason, name=cmd.name,
+                          gender=cmd.gender, birth_date=cmd.birth_date,
                           school_code=cmd.school_code, class_id=cmd.class_id, enrolled_on=cmd.enrolled_on or today,
                           guardians=[g.model_dump() for g in cmd.guardians], household_region=cmd.household_region)
     await uow.session.execute(insert(students).values(**row))
@@ -181,15 +197,25 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
     return present_student({**row, "grade": klass["grade"], "flags": with_derived_flags(flags)}, caller)
 
 
-def new_student_row(*, national_id: str, name: str, gender: str, birth_date: date, school_code: str,
+def student_number(national_id: str | None, birth_date: date) -> str:
+    """The national student number (全国学籍号) is "G" followed by the ID number. A child without
+    an ID gets a temporary one (临时学籍号), "L" + birth date + 9 random digits, replaced by the G
+    number when the ID arrives."""
+    if national_id is not None:
+        return "G" + national_id
+    return f"L{birth_date:%Y%m%d}{uuid.uuid4().int % 10**9:09d}"
+
+
+def new_student_row(*, national_id: str | None, name: str, gender: str, birth_date: date, school_code: str,
                     class_id: str, enrolled_on: date, guardians: list[dict[str, Any]],
-                    household_region: str | None) -> dict[str, Any]:
+                    household_region: str | None, no_id_reason: str | None = None) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
-        # The national student number (全国学籍号) is "G" followed by the ID number.
-        "student_number": "G" + national_id,
+        "student_number": student_number(national_id, birth_date),
         "national_id": national_id,
+        "no_id_reason": no_id_reason,
         "name": name,
+        "name_key": name_key(name),
         "gender": gender,
         "birth_date": birth_date,
         "school_code": school_code,
@@ -210,7 +236,7 @@ def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, system: s
         data={
             "student_id": row["id"],
             # No student_number here: it is "G" + the full ID number, and the event is read widely.
-            "national_id_masked": mask_national_id(row["national_id"]),
+            "national_id_masked": mask_national_id(row["national_id"]) if row["national_id"] else None,
             "name": row["name"],
             "gender": row["gender"],
             "birth_date": row["birth_date"],
@@ -237,24 +263,38 @@ async def org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
 
 
 async def _refuse_if_active(uow: UnitOfWork, national_id: str, caller: Principal) -> None:
-    where = (await active_records(uow, [national_id], caller)).get(national_id)
+    record = (await active_records(uow, [national_id], caller)).get(national_id)
+    where = record.where if record else None
     if where:
         raise already_active(where)
 
 
-async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Principal) -> dict[str, str]:
-    """National ID -> where the child's active record is: the school, named only to a caller
-    whose region holds it (the school office, or an official above it); anyone else learns
-    that a record exists, which they need to know, but not where the child is."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class ActiveRecord:
+    where: str        # the school, or OUTSIDE_REGION for a caller whose region does not hold it
+    name: str         # as stored, for matching only: never shown to a caller outside the region
+    birth_date: date
+
+    def is_the_child(self, name: str, birth_date: date | None) -> bool:
+        """The same child as a row naming them (name in NFC, and birth date)."""
+        return name_key(self.name) == name_key(name) and self.birth_date == birth_date
+
+
+async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Principal) -> dict[str, ActiveRecord]:
+    """National ID -> the child's active record: where it is (the school, named only to a
+    caller whose region holds it: the school office, or an official above it; anyone else
+    learns that a record exists, which they need to know, but not where the child is)."""
+    found: dict[str, ActiveRecord] = {}
     for i in range(0, len(national_ids), 1000):  # under every driver's parameter limit
         rows = (await uow.session.execute(
-            select(students.c.national_id, students.c.school_code, orgs.c.name, orgs.c.path)
+            select(students.c.national_id, students.c.school_code, students.c.name.label("child"),
+                   students.c.birth_date, orgs.c.name, orgs.c.path)
             .join(orgs, orgs.c.code == students.c.school_code)
             .where(students.c.national_id.in_(national_ids[i:i + 1000]),
                    students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).all()
-        found.update({r.national_id: f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION
-                      for r in rows})
+        found.update({r.national_id: ActiveRecord(
+            where=f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION,
+            name=r.child, birth_date=r.birth_date) for r in rows})
     return found
 
 
@@ -273,12 +313,17 @@ def _student_select():
 async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
     out = [dict(r) for r in rows]
     if out:
-        stmt = select(student_flags).where(student_flags.c.student_id.in_([r["id"] for r in out]))
+        stmt = (select(student_flags.c.student_id, student_flags.c.flag, student_flags.c.category)
+                .where(student_flags.c.student_id.in_([r["id"] for r in out])))
         by_student: dict[str, list[str]] = {}
-        for sid, flag in (await uow.session.execute(stmt)).all():
+        categories: dict[str, str] = {}
+        for sid, flag, category in (await uow.session.execute(stmt)).all():
             by_student.setdefault(sid, []).append(flag)
+            if category:
+                categories[sid] = category
         for r in out:
             r["flags"] = with_derived_flags(sorted(by_student.get(r["id"], [])))
+            r["poverty_category"] = categories.get(r["id"])
     return out
 
 
@@ -307,7 +352,7 @@ async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, se
         conditions.append(students.c.household_region.startswith(region_prefix(search.household_region),
                                                                   autoescape=True))
     if search.name:
-        conditions.append(students.c.name.contains(search.name, autoescape=True))
+        conditions.append(students.c.name_key.contains(name_key(search.name), autoescape=True))
     flag = search.flag
     if flag:
         conditions.append(
@@ -324,7 +369,7 @@ def present_student(row: dict[str, Any], caller: Principal) -> dict[str, Any]:
     """The record as this caller may see it: the ID number (and the student number, which
     contains it) and guardians' phones masked unless the caller's role needs them."""
     out = {**row, "guardians": guardians_for(row["guardians"], caller)}
-    if caller.role not in FULL_NATIONAL_ID:
+    if caller.role not in FULL_NATIONAL_ID and row["national_id"] is not None:
         out["national_id"] = mask_national_id(row["national_id"])
         out["student_number"] = "G" + out["national_id"]
     return out

@@ -22,6 +22,7 @@ from shared.envelope import TOPIC_REGISTRY, stable_id
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
+from shared.text import name_key
 from shared.uow import UnitOfWork
 
 from registry import off_roll
@@ -205,7 +206,7 @@ async def request_transfer_in(uow: UnitOfWork, cmd: TransferRequestIn, caller: P
     if klass is None or not audit.sees_org(caller, school["path"]):
         raise NotFound(f"no class with id {cmd.class_id} in a school of yours")
     student = (await uow.session.execute(select(students).where(
-        students.c.national_id == cmd.national_id, students.c.name == cmd.name,
+        students.c.national_id == cmd.national_id, students.c.name_key == name_key(cmd.name),  # NFC
         students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).mappings().first()
     if student is None:
         raise NotFound("no active student record with this national_id and name")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import and_, delete, literal, select, update
 from sqlalchemy import case as when
 
 from shared.auth import path_key
@@ -15,8 +15,9 @@ from shared.orgs import DEFAULT_SYSTEM, OrgKind, level_of
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import (absence_episodes, cases, class_grades, dual_reports, home_visits, orgs,
-                                       overdue_transfers, student_statuses, students, watermarks)
+from reporting.adapters.tables import (absence_episodes, case_work, cases, class_grades, dual_reports, home_visits, orgs,
+                                       overdue_transfers, standing_assignments, student_statuses, students,
+                                       watermarks)
 from reporting.read_model import level_sql, school_system
 
 
@@ -104,6 +105,26 @@ async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:
                literal(effective_on, student_statuses.c.effective_on.type),
                literal(event.time, student_statuses.c.at.type)).where(students.c.student_id == d["student_id"])))
     await _catch_up_promotions(uow, d["student_id"])
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
+async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
+    """The flags as they are after the change: the ledgers (poor households...) follow them."""
+    d = event.data
+    await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(
+        flags="|" + "|".join(d.get("flags") or []) + "|"))
+    await _advance(uow, TOPIC_REGISTRY, event)
+
+
+async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+    """Two records of one child made one: the merged id's status history, cases, episodes and
+    overdue transfers are the kept id's, and its current row goes (the child was counted twice;
+    now once, with both histories)."""
+    d = event.data
+    kept, merged = d["kept_id"], d["merged_id"]
+    for table in (student_statuses, cases, absence_episodes, overdue_transfers):
+        await uow.session.execute(update(table).where(table.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(delete(students).where(students.c.student_id == merged))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -228,10 +249,40 @@ async def on_dual_report_withdrawn(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_REPORTS, event)
 
 
+async def _first(uow: UnitOfWork, case_id: str, column_name: str, at: datetime) -> None:
+    """Keep the earliest instant: redelivered or reordered events never move it later."""
+    column = case_work.c[column_name]
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, case_work).values(case_id=case_id))
+    await uow.session.execute(update(case_work).where(case_work.c.case_id == case_id).values(
+        {column_name: when((column.is_(None) | (column > at), at), else_=column)}))
+
+
+async def on_responsibility_assigned(uow: UnitOfWork, event: Event) -> None:
+    """A case's chain naming a 劝返责任人, or a place's standing assignment (七长/五级)."""
+    d = event.data
+    at = _instant(d.get("assigned_at"), event.time)
+    if d.get("scope") == "case":
+        if d.get("case_id") and d.get("responsible_person"):
+            await _first(uow, d["case_id"], "responsible_at", at)
+    elif d.get("level"):
+        await uow.session.execute(insert_ignoring_conflicts(uow.session, standing_assignments).values(
+            event_id=event.id, org_code=d["org_code"], level=d["level"], roles=dict(d.get("roles") or {}),
+            assigned_at=at))
+    await _advance(uow, TOPIC_CASES, event)
+
+
+async def on_plan_item_added(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await _first(uow, d["case_id"], "planned_at", _instant(d.get("added_at"), event.time))
+    await _advance(uow, TOPIC_CASES, event)
+
+
 HANDLERS = {
     "baoxue.registry.org.registered": on_org_registered,
     "baoxue.registry.student.enrolled": on_student_enrolled,
     "baoxue.registry.student.status_changed": on_student_status_changed,
+    "baoxue.registry.student.flags_changed": on_student_flags_changed,
+    "baoxue.registry.student.merged": on_student_merged,
     "baoxue.registry.class.promoted": on_class_promoted,
     "baoxue.registry.transfer.overdue": on_transfer_overdue,
     "baoxue.attendance.absence.threshold_reached": on_threshold_reached,
@@ -241,6 +292,8 @@ HANDLERS = {
     "baoxue.cases.case.closed": on_case_status_changed,
     # Assumed name and shape (issue 5 designs it): {case_id, visit_id?, visited_at|at?}.
     "baoxue.cases.home_visit.recorded": on_home_visit_recorded,
+    "baoxue.cases.responsibility.assigned": on_responsibility_assigned,
+    "baoxue.cases.plan_item.added": on_plan_item_added,
     "baoxue.cases.dual_report.issued": on_dual_report_issued,
     "baoxue.cases.dual_report.acknowledged": on_dual_report_acknowledged,
     "baoxue.cases.dual_report.withdrawn": on_dual_report_withdrawn,

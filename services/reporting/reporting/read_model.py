@@ -17,7 +17,8 @@ from shared.errors import NotFound
 from shared.orgs import DEFAULT_SYSTEM, SchoolSystem, last_primary_grade
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import cases, class_grades, orgs, student_statuses, watermarks
+from reporting.adapters.tables import (case_work, cases, class_grades, orgs, standing_assignments, student_statuses,
+                                       watermarks)
 from reporting.domain.rates import ATTENDING, RETURNED
 
 
@@ -131,13 +132,23 @@ def add_row(tally: Counter, row: dict[str, Any]) -> None:
 
 async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, Any]]:
     """Cases open at an instant: opened by then and not closed by then, with their level and
-    their school's system."""
+    their school's system, and when each first had a 劝返责任人 and a plan item."""
     stmt = select(cases.c.case_id, cases.c.path, case_level().label("level"),
                   school_system(cases.c.path).label("system"), cases.c.opened_at, cases.c.confirmed_at,
-                  cases.c.persuading_at).where(
+                  cases.c.persuading_at, case_work.c.responsible_at, case_work.c.planned_at).outerjoin(
+        case_work, case_work.c.case_id == cases.c.case_id).where(
         cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < at,
         (cases.c.closed_at.is_(None) & (cases.c.status != "closed")) | (cases.c.closed_at >= at))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
+
+
+async def standing_at(uow: UnitOfWork, codes: set[str], at: datetime) -> dict[str, tuple[str, dict[str, str]]]:
+    """code -> (level, roles) of each place's latest standing assignment put before an instant."""
+    rows = (await uow.session.execute(
+        select(standing_assignments.c.org_code, standing_assignments.c.level, standing_assignments.c.roles)
+        .where(standing_assignments.c.org_code.in_(sorted(codes)), standing_assignments.c.assigned_at < at)
+        .order_by(standing_assignments.c.assigned_at, standing_assignments.c.event_id))).all()
+    return {code: (level, dict(roles or {})) for code, level, roles in rows}  # later rows win
 
 
 def case_level() -> Any:

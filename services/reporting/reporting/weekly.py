@@ -17,11 +17,11 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
 from reporting.domain.cases import ages, open_at
-from reporting.domain.indicators import Indicator, case_standing, monitoring, responsibility
+from reporting.domain.indicators import Indicator, case_standing, chain_set, monitoring, responsibility
 from reporting.domain.rates import Targets
 from reporting.domain.weeks import Week
-from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, statuses_as_of,
-                                  tallies, unit_of)
+from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, standing_at,
+                                  statuses_as_of, tallies, unit_of)
 from reporting.summary import level_block
 
 # Counts of the week's activity and of what stands open at the cut-off, in report order.
@@ -39,6 +39,7 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
     current = await _figures(uow, org, kinds, week, tz, targets)
     previous = await _figures(uow, org, kinds, week.previous(), tz, targets)
     start, cutoff = week.window(tz)
+    schools = await _schools_with_chain(uow, kinds, cutoff)
 
     def rows(kind: str) -> list[dict[str, Any]]:
         codes = sorted(c for c, o in kinds.items() if o["kind"] == kind)
@@ -54,9 +55,17 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
                    "change": _change(current[ALL], previous[ALL])},
         "townships": rows("township"), "schools": rows("school"),
         "indicators": {"monitoring": _indicator(monitoring()),
-                       "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY)))},
+                       "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY),
+                                                                   *schools))},
         "as_of": await as_of(uow),
     }
+
+
+async def _schools_with_chain(uow: UnitOfWork, kinds: dict[str, dict[str, str]], cutoff: datetime) -> tuple[int, int]:
+    """(schools under the org, those whose standing 七长/五级 chain was set by the cut-off)."""
+    paths = [o["path"].strip("/").split("/") for o in kinds.values() if o["kind"] == "school"]
+    standing = await standing_at(uow, {code for path in paths for code in path}, cutoff)
+    return len(paths), sum(chain_set(path, standing) for path in paths)
 
 
 def _indicator(indicator: Indicator) -> dict[str, Any]:
@@ -93,7 +102,8 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     open_by_level: dict[str, Counter] = defaultdict(Counter)
     responsible: dict[str, Counter] = defaultdict(Counter)
     for c in await open_cases(uow, org, cutoff):
-        confirmed, persuading = case_standing(c["confirmed_at"], c["persuading_at"], cutoff)
+        confirmed, persuading = case_standing(c["confirmed_at"], c["persuading_at"], cutoff,
+                                              c["responsible_at"], c["planned_at"])
         for u in units(c["path"]):
             open_by_level[u][c["level"]] += 1
             opened_at[u].append(c["opened_at"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -15,6 +14,7 @@ from shared.auth import OFFICIALS, PEOPLE, SCHOOL, PrincipalDep, Role, access
 from shared.errors import Invalid, field_errors
 from shared.pagination import Page, PageDep
 from shared.service import UoWDep
+from shared.types import Day
 
 from attendance import handlers, views
 from attendance.domain.leave import LeaveStatus
@@ -50,7 +50,9 @@ def _entries(raw: bytes, content_type: str) -> CalendarEntriesIn:
             rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
             return CalendarEntriesIn(entries=[{k: v for k, v in r.items() if k and v} for r in rows])
         return CalendarEntriesIn.model_validate(json.loads(raw or b"null"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, csv.Error, RecursionError) as exc:
+        # csv.Error: a field over the csv module's 131,072 characters; RecursionError: JSON
+        # nested deeper than the parser goes. Both are the sender's problem, not a 500.
         errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
         raise Invalid(f"{len(errors)} calendar entr{'y' if len(errors) == 1 else 'ies'} rejected, nothing stored",
                       errors=field_errors([{**e, "loc": ("body", *e["loc"])} for e in errors])) from None
@@ -136,15 +138,15 @@ async def get_absence(student_id: str, uow: UoWDep, request: Request, caller: Pr
 @router.get("/students/{student_id}/attendance", response_model=AttendanceOut, tags=["absence"],
             **access(PEOPLE, scope="object"))
 async def get_attendance(student_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
-                         on: Annotated[date | None, Query(description="a date in the term; default today")] = None):
+                         on: Annotated[Day | None, Query(description="a date in the term; default today")] = None):
     """Chronic absence: the share of the term's sessions the student missed, and the flag."""
     return await views.term_attendance(uow, _settings(request), student_id, on, caller)
 
 
 @router.get("/schools/{school_code}/attendance", tags=["absence"], **access(PEOPLE, scope="object"))
 async def get_school_rate(school_code: str, uow: UoWDep, request: Request, caller: PrincipalDep,
-                          start: Annotated[date | None, Query(alias="from")] = None,
-                          end: Annotated[date | None, Query(alias="to")] = None) -> dict[str, object]:
+                          start: Annotated[Day | None, Query(alias="from")] = None,
+                          end: Annotated[Day | None, Query(alias="to")] = None) -> dict[str, object]:
     """The school's daily attendance rate ((present + late) / marks), default the last 30 days."""
     result = await views.daily_rate(uow, _settings(request), school_code, start, end, caller)
     result["days"] = [DailyRate(**d).model_dump(mode="json") for d in result["days"]]

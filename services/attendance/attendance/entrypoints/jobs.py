@@ -30,7 +30,7 @@ async def run_detector(runtime: Runtime, stop: asyncio.Event) -> None:
             raise
         except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
             metrics.JOB_RUNS.labels(settings.service_name, "absence_detector", "error").inc()
-            log.warning("detector.failed", error=repr(exc))
+            log.warning("detector.failed", error=exc)
 
 
 async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:

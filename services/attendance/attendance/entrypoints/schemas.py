@@ -1,12 +1,16 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from shared.types import UtcDatetime
+from shared.types import ORG_CODE_PATTERN, SchoolDay, SchoolInstant, UtcDatetime
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+from shared.text import FreeText, LineText
+
+MAX_LEAVE = timedelta(days=366)
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=ORG_CODE_PATTERN)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=36)]
 
 
@@ -21,7 +25,7 @@ class RollCallIn(BaseModel):
         "marks": [{"student_id": "…", "status": "absent"}]}]})
     school_code: Code
     class_id: Id
-    date: date
+    date: SchoolDay
     session: Literal["am", "pm"]
     marks: list[MarkIn] = Field(min_length=1, max_length=200)
     recorded_at: UtcDatetime | None = Field(default=None, description="the device's clock; recorded, not trusted")
@@ -47,14 +51,16 @@ class RollCallOut(BaseModel):
 
 class LeaveIn(BaseModel):
     student_id: Id
-    start: UtcDatetime
-    end: UtcDatetime
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    start: SchoolInstant
+    end: SchoolInstant
+    reason: FreeText(500, min_length=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> "LeaveIn":
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        if self.end - self.start > MAX_LEAVE:
+            raise ValueError(f"leave spans at most a school year ({MAX_LEAVE.days} days); file another after it")
         return self
 
 
@@ -72,13 +78,13 @@ class LeaveOut(BaseModel):
 
 
 class LeaveDecisionIn(BaseModel):
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    note: FreeText(500) | None = None
 
 
 class TermIn(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    start: date
-    end: date
+    name: LineText(64, min_length=1)
+    start: SchoolDay
+    end: SchoolDay
 
     @model_validator(mode="after")
     def _ordered(self) -> "TermIn":
@@ -105,11 +111,11 @@ class CalendarIn(BaseModel):
         "terms": [{"name": "2026 autumn", "start": "2026-09-01", "end": "2027-01-22"}],
         "holidays": ["2026-10-01", "2026-10-02"], "make_up_days": ["2026-09-27"],
         "sessions": {"am": "07:50", "pm": "14:10"}}]})
-    term_start: date | None = None
-    term_end: date | None = None
+    term_start: SchoolDay | None = None
+    term_end: SchoolDay | None = None
     terms: list[TermIn] | None = Field(default=None, max_length=12)
-    holidays: list[date] = Field(default_factory=list, max_length=400)
-    make_up_days: list[date] = Field(default_factory=list, max_length=100)
+    holidays: list[SchoolDay] = Field(default_factory=list, max_length=400)
+    make_up_days: list[SchoolDay] = Field(default_factory=list, max_length=100)
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
         default=[1, 2, 3, 4, 5], description="ISO weekdays that are school days")
     sessions: SessionsIn | None = Field(default=None, description="session start times, local HH:MM")
@@ -124,10 +130,10 @@ class CalendarIn(BaseModel):
 
 
 class CalendarEntryIn(BaseModel):
-    date: date
+    date: SchoolDay
     kind: Literal["holiday", "school_day", "make_up_day"] = Field(
         description="make_up_day (调休) is a school_day on a weekend")
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    note: LineText(200) | None = None
 
 
 class CalendarEntriesIn(BaseModel):

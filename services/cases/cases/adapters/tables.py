@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text,
+    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric, PrimaryKeyConstraint,
+    String, Table, Text,
     UniqueConstraint, func, text,
 )
 
@@ -18,7 +19,7 @@ students = Table(
     metadata,
     Column("student_id", String(36), primary_key=True),
     Column("name", String(100), nullable=False),
-    Column("national_id_masked", String(18), nullable=False),
+    Column("national_id_masked", String(18), nullable=True),  # null: enrolled without an ID
     Column("gender", String(8), nullable=False),
     Column("birth_date", String(10), nullable=False),
     Column("school_code", String(32), nullable=False),
@@ -58,6 +59,9 @@ cases = Table(
     Column("outcome", String(32), nullable=True),
     Column("evidence", JSON, nullable=True),
     Column("reopen_count", Integer, nullable=False, server_default=text("0")),
+    # When a 劝返责任人 was first named: the ledger flags a confirmed case still without one after
+    # 24 hours with a plain comparison, not a JSON lookup that SQLite and PostgreSQL spell apart.
+    Column("responsible_assigned_at", UtcDateTime(), nullable=True),
     # When the case last entered each state (reported is opened_at, closed is closed_at).
     *[Column(f"{s}_at", UtcDateTime(), nullable=True) for s in (
         "verifying", "confirmed", "false_alarm", "persuading", "returned", "home_teaching", "transferred",
@@ -168,7 +172,11 @@ home_visits = Table(
     "home_visits",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    # A visit belongs to the child; it is also on the child's case when one was open.
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=True, index=True),
+    Column("student_id", String(36), nullable=True, index=True),
+    Column("org_path", String(400), nullable=True),
+    Column("class_id", String(36), nullable=True),
     Column("visited_on", Date, nullable=False),
     Column("visitors", JSON, nullable=False),
     Column("met", JSON, nullable=False),
@@ -192,3 +200,108 @@ home_visit_visitors = Table(
     PrimaryKeyConstraint("visit_id", "visitor"),
 )
 Index("ix_home_visit_visitors_path_on", home_visit_visitors.c.org_path, home_visit_visitors.c.visited_on)
+Index("ix_home_visits_path_on", home_visits.c.org_path, home_visits.c.visited_on)
+
+# Standing responsibility (七长/五级), set once per area, school or class and kept current. A new
+# case's chain is filled from the assignments of every place above it. ``org_path`` is the
+# place's own path key (a class: its school's path), so "the assignments above this case" is one
+# query on the codes of the case's path plus its class.
+standing_responsibility = Table(
+    "standing_responsibility",
+    metadata,
+    Column("org_code", String(36), primary_key=True),  # an org code, or a class id
+    Column("level", String(16), nullable=False),  # county | township | school | class
+    Column("org_path", String(400), nullable=False),
+    Column("assignments", JSON, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The legal ladder (家长通知书 → 责令限期送学 → 劝返复学司法文书 → 罚款 → 起诉), beside the case status:
+# one row per step served, at most one of each step per case.
+legal_steps = Table(
+    "legal_steps",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("step", String(24), nullable=False),
+    Column("issuing_org_code", String(36), nullable=False),
+    Column("issuing_org_name", String(200), nullable=False),
+    Column("guardian", String(100), nullable=False),
+    Column("served_on", Date, nullable=False),
+    Column("served_how", String(16), nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("document_number", String(100), nullable=True),
+    Column("evidence", JSON, nullable=True),
+    Column("response", String(16), nullable=True),
+    Column("responded_on", Date, nullable=True),
+    Column("response_note", Text, nullable=True),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    # Claimed once by the escalation sweep (UPDATE ... WHERE escalated_at IS NULL).
+    Column("escalated_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("case_id", "step", name="uq_legal_step_case_step"),
+)
+
+# Each step's document as generated, in the database, with its SHA-256.
+legal_documents = Table(
+    "legal_documents",
+    metadata,
+    Column("step_id", String(36), ForeignKey("legal_steps.id"), nullable=False),
+    Column("format", String(8), nullable=False),  # docx | pdf
+    Column("content", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("step_id", "format"),
+)
+
+# Uploaded files (DatabaseFileStore, the default storage of cases.adapters.files).
+stored_files = Table(
+    "stored_files",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("filename", String(200), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Home teaching (送教上门) belongs to the child, not the case: the case may close while it goes on.
+# The county is copied in so per-county counts are one GROUP BY.
+home_teaching_sessions = Table(
+    "home_teaching_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("student_id", String(36), nullable=False, index=True),
+    Column("org_path", String(400), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    Column("county_code", String(32), nullable=True, index=True),
+    Column("taught_on", Date, nullable=False),
+    Column("hours", Numeric(4, 1), nullable=False),
+    Column("teachers", JSON, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("lesson_plan_id", String(36), ForeignKey("stored_files.id"), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# Targeted assistance (精准资助) per child. 两免 is universal in compulsory education and proves
+# nothing; these are what a poor family actually received.
+assistance = Table(
+    "assistance",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("student_id", String(36), nullable=False, index=True),
+    Column("org_path", String(400), nullable=False),
+    Column("class_id", String(36), nullable=True),
+    Column("kind", String(24), nullable=False),  # boarding_subsidy | county_grant | charity_grant | other
+    Column("amount", Numeric(12, 2), nullable=False),  # yuan
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)

@@ -86,6 +86,17 @@ def escalation_area(org_path: Sequence[str], area_code: str) -> str | None:
     return path[path.index(area_code) - 1]
 
 
+def escalation_target(org_chain: Sequence[Mapping[str, str]], org_path: Sequence[str],
+                      code: str) -> tuple[str, str] | None:
+    """The org directly above ``code`` on the school's path, as (code, name), whatever its kind;
+    None at the top (the legal ladder escalates an overdue step to it)."""
+    above = escalation_area(org_path, code)
+    if above is None:
+        return None
+    names = {o["code"]: o.get("name") or o["code"] for o in org_chain}
+    return above, names.get(above, above)
+
+
 # --- when the reports go out ------------------------------------------------------------------
 
 def known_back(back_at: datetime | None, verify_due_at: datetime | None) -> bool:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from shared.auth import OFFICIALS, PEOPLE, PrincipalDep, Role, access
 from shared.errors import Invalid
-from shared.export import EXPORT_RESPONSES, tabular_response
+from shared.export import EXPORT_RESPONSES, Sheet, sheets_response, tabular_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
-from shared.types import Day
+from shared.text import problem_with
+from shared.types import EARLIEST_SCHOOL_DAY, ORG_CODE_PATTERN, Day
 
-from cases import handlers, queries
+from cases import handlers, ladder, queries, registers, standing, support
+from cases.adapters.files import ACCEPTED
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
 from cases.entrypoints.schemas import (
-    CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitSummary, LedgerRow,
-    PlanItemIn, PlanItemOut, PlanItemUpdate, RecipientsIn, RecipientsOut, ResponsibilityIn, TransitionIn,
+    CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary,
+    AssistanceIn, AssistanceOut, HomeTeachingCounts, HomeTeachingOut, PovertyReport,
+    LedgerRow, LegalResponseIn, LegalStepIn, LegalStepOut, PlanItemIn, PlanItemOut, PlanItemUpdate, RecipientsIn, RecipientsOut, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
 )
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -38,7 +42,7 @@ def _verify_deadline(runtime) -> timedelta:
     return timedelta(hours=runtime.settings.verify_deadline_hours)
 
 
-OrgCode = Annotated[str | None, Query(max_length=32, description="any level: school, township, county...")]
+OrgCode = Annotated[str | None, Query(pattern=ORG_CODE_PATTERN, description="any level: school, township, county...")]
 
 
 @router.get("/cases", response_model=Page[CaseOut], **access(PEOPLE, scope="list"))
@@ -75,7 +79,7 @@ async def dropout_ledger(
     format: Literal["json", "csv", "xlsx"] = "json",
     status: CaseStatus | None = None,
     org_code: OrgCode = None,
-    school_code: Annotated[str | None, Query(max_length=32)] = None,
+    school_code: Annotated[str | None, Query(pattern=ORG_CODE_PATTERN)] = None,
     opened_from: Annotated[Day | None, Query(description="cases opened on or after this local date")] = None,
     opened_to: Annotated[Day | None, Query(description="cases opened on or before this local date")] = None,
     flag: Annotated[str | None, Query(max_length=32, description="e.g. left_behind, poor_household")] = None,
@@ -98,9 +102,9 @@ async def dropout_ledger(
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, **access(PEOPLE, scope="object", audit=True))
-async def get_case(case_id: str, uow: UoWDep, caller: PrincipalDep):
-    """The case with its dual reports, plan, home visits and its timeline, oldest entry first."""
-    return await queries.get_case(uow, case_id, caller)
+async def get_case(case_id: str, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
+    """The case with its dual reports, plan, home visits, legal steps and its timeline, oldest entry first."""
+    return await queries.get_case(uow, case_id, caller, tz=runtime.settings.timezone)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseDetail, **rule(
@@ -148,8 +152,8 @@ async def add_home_visit(case_id: str, body: HomeVisitIn, uow: UoWDep, caller: P
 async def home_visit_summary(
     uow: UoWDep, caller: PrincipalDep,
     org_code: Annotated[str, Query(max_length=32)],
-    since: Annotated[date, Query(description="first day of the term")],
-    until: Annotated[date, Query(description="last day of the term")],
+    since: Annotated[Day, Query(description="first day of the term")],
+    until: Annotated[Day, Query(description="last day of the term")],
 ):
     """Home visits per visitor in a term under an org (the duty: e.g. 40 per head teacher)."""
     if since > until:
@@ -182,3 +186,188 @@ async def put_recipients(area_code: str, body: RecipientsIn, uow: UoWDep, caller
     人民政府) and the education office (乡镇教育办或中心校 / 县教育局 / 市教育局). Until then reports go to
     `<area>-GOV` and `<area>-EDU`."""
     return await handlers.put_recipients(uow, area_code, caller, body.model_dump())
+
+
+PlaceCode = Annotated[str, Path(min_length=1, max_length=36, description="an org code (county, township, school) "
+                                                                           "or a class id")]
+
+
+@router.put("/responsibility/{org_code}", response_model=StandingOut,
+            **access(Role.school_staff, OFFICIALS, scope="object"))
+async def set_standing_responsibility(org_code: PlaceCode, body: StandingIn, uow: UoWDep, caller: PrincipalDep):
+    """Set the standing 七长/五级 assignments of a county, township, school or class (a PUT
+    replaces them). Every case opened afterwards under the place starts with these people in
+    its chain; a case may override its own (`PUT /v1/cases/{id}/responsibility`). A role the
+    place does not hold (a principal on a county) is a 422 naming it."""
+    return await standing.set_standing(uow, org_code, caller, body.model_dump(mode="json"))
+
+
+@router.get("/responsibility/{org_code}", response_model=StandingOut, **access(PEOPLE, scope="object"))
+async def get_standing_responsibility(org_code: PlaceCode, uow: UoWDep, caller: PrincipalDep):
+    return await standing.get_standing(uow, org_code, caller)
+
+
+@router.post("/students/{student_id}/home-visits", response_model=HomeVisitOut, status_code=201,
+             **access(Role.head_teacher, Role.school_staff, OFFICIALS, scope="object"))
+async def add_student_home_visit(student_id: Annotated[str, Path(max_length=36)], body: HomeVisitIn,
+                                 uow: UoWDep, caller: PrincipalDep):
+    """A home visit to any child, with or without a case: the register (家访登记表) counts the
+    recorder (the token's subject). When the child has an open case the visit is on it as well."""
+    return await handlers.add_student_home_visit(uow, student_id, caller, body.model_dump())
+
+
+@router.get("/home-visits/register", response_model=HomeVisitRegister,
+            **rule(PEOPLE, scope="object", audit=True, responses=EXPORT_RESPONSES))
+async def home_visit_register(
+    uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep,
+    org_code: Annotated[str, Query(max_length=32)],
+    since: Annotated[date, Query(description="first day of the term")],
+    until: Annotated[date, Query(description="last day of the term")],
+    format: Literal["json", "csv", "xlsx"] = "json",
+):
+    """The home-visit register (家访登记表) of a term under an org: visits per recorder against
+    `BAOXUE_HOME_VISITS_PER_TERM` (seed 002: 每名班主任每学期入户家访要在40人次以上), fewest first,
+    and every relapsed child (returned within a year, or a reopened case) with fewer than
+    `BAOXUE_HOME_VISITS_RELAPSED_MIN` visits this term (有反复的学生家访次数要达到2次以上)."""
+    if since > until:
+        raise Invalid("since is after until", errors=[
+            {"field": "since", "pointer": "/since", "message": "must not be after until"}])
+    s = runtime.settings
+    body = await registers.home_visit_register(uow, caller, org_code=org_code, since=since, until=until,
+                                               per_term=s.home_visits_per_term,
+                                               relapsed_min=s.home_visits_relapsed_min)
+    return sheets_response(format, [Sheet("家访登记", registers.RECORDER_COLUMNS, body["recorders"]),
+                                    Sheet("有反复学生家访不足", registers.RELAPSED_COLUMNS, body["relapsed"])],
+                           filename=f"home-visit-register-{org_code}-{since}-{until}", body=body,
+                           model=HomeVisitRegister)
+
+
+CaseId = Annotated[str, Path(max_length=36)]
+LADDER_RECORDERS = (Role.school_staff, Role.township_official, Role.county_official)
+
+
+@router.post("/cases/{case_id}/legal-steps", response_model=LegalStepOut, status_code=201, **rule(
+    *LADDER_RECORDERS, scope="object", responses={
+        409: {"description": "Not the step the case may take now (not verified, previous deadline not passed...)"},
+        503: {"description": "No CJK font to write the PDF with"}}))
+async def serve_legal_step(case_id: CaseId, body: LegalStepIn, uow: UoWDep, caller: PrincipalDep,
+                           runtime: RuntimeDep):
+    """Record a step of the legal ladder served on the guardian (家长通知书 → 责令限期送学通知书 →
+    劝返复学司法文书 → 行政处罚 → 起诉). Its DOCX and PDF are written from the case and stored with
+    their SHA-256. The school records the parent notice, the township or county the order, the
+    county the rest (403 otherwise). The next step opens only once the previous deadline has
+    passed without compliance (409)."""
+    return await ladder.serve_step(uow, case_id, caller, body.model_dump(mode="python"),
+                                   tz=runtime.settings.timezone, font=runtime.settings.cjk_font)
+
+
+@router.patch("/cases/{case_id}/legal-steps/{step_id}", response_model=LegalStepOut,
+              **access(*LADDER_RECORDERS, scope="object"))
+async def record_legal_response(case_id: CaseId, step_id: CaseId, body: LegalResponseIn, uow: UoWDep,
+                                caller: PrincipalDep, runtime: RuntimeDep):
+    """The guardian's response to a step: complied (the ladder stops), refused or no response."""
+    return await ladder.record_response(uow, case_id, step_id, caller, body.model_dump(mode="python"),
+                                        tz=runtime.settings.timezone)
+
+
+@router.get("/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}", **rule(
+    PEOPLE, scope="object", audit=True, responses={200: {"content": {
+        queries.DOCUMENT_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}},
+        queries.DOCUMENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The document as generated; X-Content-SHA256 is the digest on the timeline"}}))
+async def legal_document(case_id: CaseId, step_id: CaseId, fmt: Literal["docx", "pdf"], uow: UoWDep,
+                         caller: PrincipalDep):
+    content, digest = await ladder.document(uow, case_id, step_id, fmt, caller)
+    return Response(content, media_type=queries.DOCUMENT_TYPES[fmt], headers={
+        "X-Content-SHA256": digest, "Content-Disposition": f'attachment; filename="{step_id}.{fmt}"'})
+
+
+StudentId = Annotated[str, Path(max_length=36)]
+
+
+@router.post("/students/{student_id}/home-teaching", response_model=HomeTeachingOut, status_code=201, **rule(
+    PEOPLE, scope="object", responses={413: {"description": "The lesson plan is over BAOXUE_LESSON_PLAN_MAX_BYTES"}}))
+async def record_home_teaching(
+    student_id: StudentId, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep,
+    taught_on: Annotated[date, Form()],
+    hours: Annotated[float, Form(gt=0, le=24)],
+    teachers: Annotated[list[str], Form(min_length=1, max_length=10, description="the teachers who went")],
+    content: Annotated[str, Form(min_length=1, max_length=4000, description="what was taught")],
+    lesson_plan: Annotated[UploadFile, File(description="the lesson plan (教案): PDF, DOCX, PNG or JPEG")],
+):
+    """A home-teaching session (送教上门; seed 003: 派老师送教上门，做到有教案，有记录). It belongs to the
+    child: the case may close while teaching goes on. The lesson plan's type is read from its
+    bytes; a wrong type (422) or an oversized file (413) stores nothing."""
+    # Form fields bypass the JSON schemas' text types, so the same rules are applied here: what
+    # is stored is printed on registers and documents, which cannot hold control characters.
+    for pointer, value, message in (
+            *((f"/teachers/{i}", t, problem_with(t, name=True) or (None if len(t) <= 100 else "over 100 characters"))
+              for i, t in enumerate(teachers)),
+            ("/content", content, problem_with(content, multiline=True))):
+        if message:
+            raise Invalid(f"{pointer[1:]}: {message}", errors=[
+                {"field": pointer[1:].split("/")[0], "pointer": pointer, "message": message}])
+    if not EARLIEST_SCHOOL_DAY <= taught_on <= (uow.clock.now() + timedelta(hours=14)).date():
+        raise Invalid("taught_on is out of range: a lesson is recorded after it was given", errors=[
+            {"field": "taught_on", "pointer": "/taught_on", "message": "before 2000 or after today"}])
+    limit = runtime.settings.lesson_plan_max_bytes
+    data = await lesson_plan.read(limit + 1)
+    return await support.record_session(
+        uow, student_id, caller, {"taught_on": taught_on, "hours": hours, "teachers": teachers, "content": content},
+        filename=lesson_plan.filename or "", content=data, max_bytes=limit)
+
+
+@router.get("/students/{student_id}/home-teaching", response_model=list[HomeTeachingOut],
+            **access(PEOPLE, scope="object"))
+async def list_home_teaching(student_id: StudentId, uow: UoWDep, caller: PrincipalDep):
+    return await support.list_sessions(uow, student_id, caller)
+
+
+@router.get("/students/{student_id}/home-teaching/{session_id}/lesson-plan", **rule(
+    PEOPLE, scope="object", audit=True, responses={200: {
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ACCEPTED},
+        "description": "the file as uploaded (PDF, DOCX, PNG or JPEG)"}}))
+async def get_lesson_plan(student_id: StudentId, session_id: StudentId, uow: UoWDep, caller: PrincipalDep):
+    content, media_type, digest = await support.lesson_plan(uow, student_id, session_id, caller)
+    return Response(content, media_type=media_type, headers={"X-Content-SHA256": digest})
+
+
+@router.get("/home-teaching/counts", response_model=HomeTeachingCounts, **access(PEOPLE, scope="object"))
+async def home_teaching_counts(
+    uow: UoWDep, caller: PrincipalDep,
+    org_code: Annotated[str, Query(max_length=32)],
+    since: Annotated[date, Query()], until: Annotated[date, Query()],
+):
+    """Per county: children taught at home, teachers and sessions in the period (seed 000:
+    组织xx名教师为x名学生提供送教上门服务)."""
+    if since > until:
+        raise Invalid("since is after until", errors=[
+            {"field": "since", "pointer": "/since", "message": "must not be after until"}])
+    counties = await support.home_teaching_counts(uow, caller, org_code=org_code, since=since, until=until)
+    return {"org_code": org_code, "since": since, "until": until, "counties": counties}
+
+
+@router.post("/students/{student_id}/assistance", response_model=AssistanceOut, status_code=201,
+             **access(Role.school_staff, OFFICIALS, scope="object"))
+async def record_assistance(student_id: StudentId, body: AssistanceIn, uow: UoWDep, caller: PrincipalDep):
+    """Targeted aid a child received (精准资助): amount, period and source. 两免 is universal and is
+    not recorded here: it proves nothing about a poor child."""
+    return await support.record_assistance(uow, student_id, caller, body.model_dump())
+
+
+@router.get("/students/{student_id}/assistance", response_model=list[AssistanceOut], **access(PEOPLE, scope="object"))
+async def list_assistance(student_id: StudentId, uow: UoWDep, caller: PrincipalDep):
+    return await support.list_assistance(uow, student_id, caller)
+
+
+@router.get("/reports/no-poverty-dropout", response_model=PovertyReport,
+            **access(Role.school_staff, OFFICIALS, scope="object", audit=True))
+async def no_poverty_dropout(
+    uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep,
+    org_code: Annotated[str, Query(max_length=32)],
+    on: Annotated[date | None, Query(description="the day aid must cover; default today (local)")] = None,
+):
+    """无因贫辍学 (seed 000: 无一例因贫辍学): the registered-poor children on the roll with and without
+    targeted aid covering the day, and the confirmed dropouts from registered-poor households."""
+    day = on or uow.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date()
+    return await support.poverty_report(uow, caller, org_code=org_code, on=day)

@@ -49,8 +49,13 @@ students = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("student_number", String(32), nullable=False),
-    Column("national_id", String(18), nullable=False),
-    Column("name", String(100), nullable=False),
+    # Null for a child with no ID yet (unregistered 户口, a foreign national): the student number
+    # is then a temporary one ("L..."), and ``no_id_reason`` says why. Added later, it may merge
+    # the record with the child's other one.
+    Column("national_id", String(18), nullable=True),
+    Column("no_id_reason", String(200), nullable=True),
+    Column("name", String(100), nullable=False),      # as typed
+    Column("name_key", String(100), nullable=True),   # NFC of name: what searches and matches compare
     Column("gender", String(8), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("school_code", String(32), ForeignKey("orgs.code"), nullable=False),
@@ -82,8 +87,29 @@ student_flags = Table(
     metadata,
     Column("student_id", String(36), ForeignKey("students.id", ondelete="CASCADE"), primary_key=True),
     Column("flag", String(32), primary_key=True),
+    # poor_household: the poverty office's category (脱贫户, 防返贫监测对象, 低保, or one a county names).
+    Column("category", String(32), nullable=True),
 )
 Index("ix_student_flags_flag", student_flags.c.flag)
+
+# Every flag added or removed, why, from when, by whom, and from where (by hand, or a poverty
+# office's list): the history officials audit, and the date an older list must not override.
+flag_history = Table(
+    "flag_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("student_id", String(36), ForeignKey("students.id"), nullable=False),
+    Column("flag", String(32), nullable=False),
+    Column("action", String(8), nullable=False),  # added | removed
+    Column("category", String(32), nullable=True),
+    Column("effective_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # manual | poverty_list
+    Column("source_ref", String(36), nullable=True),  # the list's id
+    Column("actor", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+Index("ix_flag_history_student_flag", flag_history.c.student_id, flag_history.c.flag, flag_history.c.effective_on)
 Index("ix_students_household_region", students.c.household_region)
 
 # Every status change of a record (学籍异动), with its paperwork: the history officials audit.
@@ -165,6 +191,48 @@ Index("ix_off_roll_periods_host", off_roll_periods.c.host_school_code)
 Index("ux_off_roll_periods_open_student", off_roll_periods.c.student_id, unique=True,
       postgresql_where=off_roll_periods.c.closed_at.is_(None), sqlite_where=off_roll_periods.c.closed_at.is_(None))
 
+# Two records of one child made one (the kept one takes the other's history); the merged
+# record's row is gone, so this is what says where it went.
+student_merges = Table(
+    "student_merges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kept_id", String(36), nullable=False, index=True),
+    Column("merged_id", String(36), nullable=False, unique=True),
+    Column("source", String(16), nullable=False),  # national_id (the ID arrived) | problem_record
+    Column("reason", Text, nullable=False),
+    Column("merged_record", JSON, nullable=False),  # school, class, status, dates of the merged record
+    Column("actor", String(200), nullable=False),
+    Column("merged_at", UtcDateTime(), nullable=False),
+)
+
+# A suspected duplicate (问题学籍) an official looked at and found to be two children: by the
+# problem's id, so the same group stays dismissed and a new record joining it does not.
+problem_dismissals = Table(
+    "problem_dismissals",
+    metadata,
+    Column("problem_id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("student_ids", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("dismissed_at", UtcDateTime(), nullable=False),
+)
+
+# A poverty office's list as applied (its report, for a re-post of the same list to answer with).
+poverty_lists = Table(
+    "poverty_lists",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("region_code", String(32), ForeignKey("orgs.code"), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("list_date", Date, nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 # A household list compared with the registry (排查比对). The digest of the list makes a re-run
 # of the same list return the same check instead of a second one.
 population_checks = Table(
@@ -189,7 +257,7 @@ population_findings = Table(
     # suspected_out_of_school | outside_compulsory_age
     Column("kind", String(32), primary_key=True),
     Column("person_id", String(36), primary_key=True),
-    Column("national_id", String(18), nullable=False),
+    Column("national_id", String(18), nullable=True),  # null: an attending record with no ID yet
     Column("name", String(100), nullable=False),
     Column("gender", String(8), nullable=False),
     Column("birth_date", Date, nullable=False),
@@ -197,4 +265,17 @@ population_findings = Table(
     Column("address", String(400), nullable=True),
     Column("student_id", String(36), nullable=True),
     Column("school_code", String(32), nullable=True),
+    # Why the child is suspected: no_record | dropped_out | no_junior_middle_record (小升初).
+    Column("reason", String(32), nullable=True),
+)
+
+# Dry-run imports per caller and day: a dry run answers which of the IDs it is given are enrolled
+# elsewhere, so it is capped (BAOXUE_IMPORT_DRY_RUNS_PER_DAY) and counted here, once per caller.
+import_dry_runs = Table(
+    "import_dry_runs",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("runs", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
 )

@@ -9,7 +9,7 @@ from shared.errors import Conflict, Invalid
 # OrgKind and SchoolSystem are shared (cases and reporting read the same kinds); re-exported here.
 from shared.orgs import OrgKind, SchoolSystem, level_of  # noqa: F401
 
-from registry.domain.national_id import InvalidNationalId, NationalId, parse
+from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, NationalId, parse
 
 
 class OfficeLine(str, enum.Enum):
@@ -100,7 +100,7 @@ def primary_or_junior(system: SchoolSystem | str | None, grade: int) -> str:
 def validate_enrollment(*, national_id: str, birth_date: date, gender: str, today: date) -> NationalId:
     """The ID must be well formed and agree with the birth date and gender given."""
     try:
-        nid = parse(national_id, today=today)
+        nid = parse(national_id, today=today, earliest=EARLIEST_BIRTH)
     except InvalidNationalId as exc:
         raise Invalid(f"national_id: {exc}", errors=[{"field": "national_id", "pointer": "/national_id",
                                                      "message": str(exc)}]) from None

@@ -16,6 +16,11 @@ PROVINCE_CODES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
 )
 
+# The records here are of living people (household lists carry adults too): nobody alive was born
+# earlier. A valid number may be older (1880 in the standard's examples): ``earliest`` is the
+# caller's rule, not the number's.
+EARLIEST_BIRTH = date(1900, 1, 1)
+
 
 class InvalidNationalId(ValueError):
     pass
@@ -41,7 +46,7 @@ def check_char(first17: str) -> str:
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
 
 
-def parse(raw: str, *, today: date | None = None) -> NationalId:
+def parse(raw: str, *, today: date | None = None, earliest: date | None = None) -> NationalId:
     number = raw.strip().upper()
     if len(number) != 18:
         raise InvalidNationalId(f"must be 18 characters, got {len(number)}")
@@ -55,6 +60,8 @@ def parse(raw: str, *, today: date | None = None) -> NationalId:
         raise InvalidNationalId(f"birth date {number[6:14]} is not a calendar date") from None
     if today is not None and born > today:
         raise InvalidNationalId(f"birth date {born.isoformat()} is in the future")
+    if earliest is not None and born < earliest:
+        raise InvalidNationalId(f"birth date {born.isoformat()} is before {earliest.isoformat()}")
     expected = check_char(number[:17])
     if number[17] != expected:
         raise InvalidNationalId("check character does not match (ISO 7064 MOD 11-2)")

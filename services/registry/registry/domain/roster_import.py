@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from registry.domain.national_id import InvalidNationalId, parse
+from shared.text import name_key, problem_with
+
+from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "身份证件号", "公民身份号码", "national id", "id number"),
@@ -53,6 +55,14 @@ class RowResult:
     def fail(self, field_name: str, message: str) -> None:
         self.errors.append({"row": self.row, "field": field_name, "message": message})
 
+    def check_text(self, field_name: str, value: str, *, name: bool = False, max_length: int = 100) -> None:
+        """The checks the API's text types apply, for a cell: the same text is refused either way."""
+        reason = problem_with(value, name=name) if value else None
+        if reason is None and len(value) > max_length:
+            reason = f"longer than {max_length} characters"
+        if reason:
+            self.fail(field_name, reason)
+
 
 def parse_date(text: str) -> date:
     cleaned = text.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
@@ -63,17 +73,19 @@ def parse_date(text: str) -> date:
 
 
 def check_row(row_number: int, raw: dict[str, str], *, today: date, class_ids: dict[str, str]) -> RowResult:
-    """Every problem of the row, not just the first: the sheet is fixed in one pass."""
+    """Every problem of the row, not just the first: the sheet is fixed in one pass.
+    ``class_ids`` is keyed by ``name_key`` (NFC) of the class name."""
     result = RowResult(row_number)
     nid = None
     try:
-        nid = parse(raw.get("national_id", ""), today=today)
+        nid = parse(raw.get("national_id", ""), today=today, earliest=EARLIEST_BIRTH)
         result.values["national_id"] = nid.number
     except InvalidNationalId as exc:
         result.fail("national_id", str(exc) if raw.get("national_id") else "required")
     name = raw.get("name", "").strip()
-    if not name or len(name) > 100:
-        result.fail("name", "required" if not name else "longer than 100 characters")
+    if not name:
+        result.fail("name", "required")
+    result.check_text("name", name, name=True)
     result.values["name"] = name
 
     gender = GENDERS.get(raw.get("gender", "").strip().lower()) if raw.get("gender") else None
@@ -94,10 +106,10 @@ def check_row(row_number: int, raw: dict[str, str], *, today: date, class_ids: d
         result.values["gender"] = nid.gender
 
     class_name = raw.get("class", "").strip()
-    if class_name not in class_ids:
+    if name_key(class_name) not in class_ids:
         result.fail("class", "required" if not class_name else f"no class named '{class_name}' in this school")
     else:
-        result.values["class_id"] = class_ids[class_name]
+        result.values["class_id"] = class_ids[name_key(class_name)]
 
     enrolled_on = today
     if raw.get("enrolled_on"):
@@ -105,6 +117,8 @@ def check_row(row_number: int, raw: dict[str, str], *, today: date, class_ids: d
             enrolled_on = parse_date(raw["enrolled_on"])
             if enrolled_on > today:
                 result.fail("enrolled_on", "in the future")
+            elif nid is not None and enrolled_on < nid.birth_date:
+                result.fail("enrolled_on", "before the birth date")
         except (ValueError, TypeError):
             result.fail("enrolled_on", f"'{raw['enrolled_on']}' is not a date (YYYY-MM-DD)")
     result.values["enrolled_on"] = enrolled_on
@@ -127,6 +141,8 @@ def check_row(row_number: int, raw: dict[str, str], *, today: date, class_ids: d
     g_name, phone = raw.get("guardian_name", "").strip(), raw.get("guardian_phone", "").strip()
     if phone and not _PHONE.match(phone):
         result.fail("guardian_phone", f"'{phone}' is not a phone number")
+    result.check_text("guardian_name", g_name, name=True)
+    result.check_text("guardian_relation", raw.get("guardian_relation", "").strip(), max_length=20)
     if g_name:
         relation = raw.get("guardian_relation", "").strip() or "guardian"
         guardians.append({"name": g_name[:100], "relation": RELATIONS.get(relation, relation)[:20],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
@@ -16,14 +15,23 @@ from shared.envelope import dumps
 from shared.errors import Problem
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
+from shared.types import Day
 
-from registry import bulk_import, handlers, off_roll, population, promotion, records, watch
-from registry.adapters.spreadsheet import read_table
+from registry import (bulk_import, flags, handlers, merges, off_roll, population, poverty, problems, promotion,
+                      records, watch)
+from registry.adapters.spreadsheet import read_upload
 from registry.domain import roster_import
+from registry.domain.problems import ProblemKind
 from registry.entrypoints.schemas import (
     ClassCreate,
     ClassPublic,
+    DismissalPublic,
+    DismissIn,
+    FlagChangePublic,
+    FlagsPatch,
+    IdentifiedPublic,
     ImportReport,
+    NationalIdIn,
     OffRollPublic,
     OffRollUpdate,
     OrgCreate,
@@ -31,6 +39,10 @@ from registry.entrypoints.schemas import (
     OrgUpdate,
     PopulationCheckPublic,
     PopulationFinding,
+    PovertyListReport,
+    ProblemMergedPublic,
+    ProblemMergeIn,
+    ProblemRecordPublic,
     PromotionIn,
     PromotionPublic,
     ReceiptIn,
@@ -210,21 +222,24 @@ async def import_students(
     school_code: Annotated[str, Form(min_length=1, max_length=32)],
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX, first sheet; headings in "
                                                  "Chinese (身份证号, 姓名, 班级...) or English")],
-    dry_run: Annotated[bool, Query(description="check every row and report, write nothing")] = False,
+    dry_run: Annotated[bool, Query(description="check every row and report, write nothing "
+                                                    "(BAOXUE_IMPORT_DRY_RUNS_PER_DAY a caller and day)")] = False,
     skip_invalid: Annotated[bool, Query(description="import the valid rows even if others are invalid")] = False,
 ):
     """Enroll a school's students from a spreadsheet. Every row is checked (ID checksum and
     birth date, gender, class name, duplicates in the file, an active record elsewhere); the
     valid rows are written in one transaction. By default one invalid row refuses the whole
     file with a 422 listing every bad row and field."""
-    data = await file.read()
-    table = read_table(data, file.filename or "", roster_import.HEADINGS, required=roster_import.REQUIRED,
-                       max_rows=runtime.settings.import_max_rows)
+    async with runtime.uow() as uow:
+        await bulk_import.school_for(uow, school_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", roster_import.HEADINGS,
+                              required=roster_import.REQUIRED, limits=runtime.settings.upload_limits)
 
     async def run(progress) -> dict[str, Any]:
         async with runtime.uow() as uow:
             return await bulk_import.import_students(uow, school_code, table, caller, dry_run=dry_run,
-                                                     skip_invalid=skip_invalid, progress=progress)
+                                                     skip_invalid=skip_invalid, progress=progress,
+                                                     dry_runs_per_day=runtime.settings.import_dry_runs_per_day)
 
     if NDJSON in request.headers.get("accept", ""):
         return StreamingResponse(_with_progress(run), media_type=NDJSON)
@@ -268,7 +283,8 @@ async def _with_progress(run):
 @router.get("/students/{student_id}", response_model=StudentPublic, tags=["students"],
             **access(PEOPLE, scope="object", audit=True))
 async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
-    return await handlers.get_student(uow, student_id, caller)
+    """The record. A record merged into another is a 404 whose `merged_into` names the kept one."""
+    return await merges.get_student_or_merged(uow, student_id, caller)
 
 
 @router.get("/students", response_model=Page[StudentPublic], tags=["students"], **access(PEOPLE, scope="list"))
@@ -296,6 +312,32 @@ async def status_history(student_id: str, uow: UoWDep, caller: PrincipalDep):
     return await records.status_history_of(uow, student_id, caller)
 
 
+@router.post("/students/{student_id}/national-id", response_model=IdentifiedPublic, tags=["students"],
+             **access(*STAFF, scope="object"))
+async def add_national_id(student_id: str, body: NationalIdIn, uow: UoWDep, caller: PrincipalDep):
+    """The ID of a child enrolled without one: checked against the birth date and gender on the
+    record, and the temporary student number becomes the G number. If the child has another
+    active record under this ID, it is merged into this one (`merged`; `student.merged` event);
+    one at a school outside the caller's region is a 409 for the county to merge."""
+    return await merges.add_national_id(uow, student_id, body, caller)
+
+
+@router.patch("/students/{student_id}/flags", response_model=StudentPublic, tags=["students"],
+              **access(*STAFF, scope="object"))
+async def patch_flags(student_id: str, body: FlagsPatch, uow: UoWDep, caller: PrincipalDep):
+    """Add or remove risk flags (留守儿童, 建档立卡...) with the reason and the day it took effect:
+    a history row per flag and a `student.flags_changed` event. Asking for what is already so
+    changes nothing."""
+    return await flags.patch_flags(uow, student_id, body, caller)
+
+
+@router.get("/students/{student_id}/flag-changes", response_model=list[FlagChangePublic], tags=["students"],
+            **access(PEOPLE, scope="object"))
+async def flag_history(student_id: str, uow: UoWDep, caller: PrincipalDep):
+    """Every flag added or removed, oldest first: by hand, or from a poverty office's list."""
+    return await flags.flag_history_of(uow, student_id, caller)
+
+
 @router.post("/students/{student_id}/transfers", status_code=status.HTTP_201_CREATED, response_model=TransferPublic,
              tags=["transfers"], **access(*STAFF, scope="object"))
 async def request_transfer(student_id: str, body: TransferIn, uow: UoWDep, caller: PrincipalDep):
@@ -314,18 +356,48 @@ async def run_population_check(
     runtime: RuntimeDep, uow: UoWDep, caller: PrincipalDep,
     region_code: Annotated[str, Form(min_length=1, max_length=32, description="township, county, city or province")],
     file: Annotated[UploadFile, File(description="the household list: 身份证号, 姓名, 出生日期, 住址 (CSV or XLSX)")],
-    as_of: Annotated[date | None, Form(description="the day ages are counted for; defaults to today")] = None,
+    as_of: Annotated[Day | None, Form(description="the day ages are counted for; defaults to today")] = None,
     skip_invalid: Annotated[bool, Query(description="check the valid rows even if others are invalid")] = False,
 ):
     """Compare the school-age children living in a region with the registry (排查比对). Each
     school-age child with no record accounting for them is a suspected out-of-school child; each
     attending record in the region outside the compulsory age (6-15 on 31 August) is listed too."""
-    table = read_table(await file.read(), file.filename or "", population.HEADINGS, required=population.REQUIRED,
-                       max_rows=runtime.settings.import_max_rows)
+    await population.region_for(uow, region_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", population.HEADINGS,
+                              required=population.REQUIRED, limits=runtime.settings.upload_limits)
     check, created = await population.run_check(uow, region_code, table, caller, as_of=as_of,
                                                 skip_invalid=skip_invalid)
     return JSONResponse(json.loads(dumps(PopulationCheckPublic.model_validate(check).model_dump())),
                         status_code=201 if created else 200)
+
+
+@router.post("/poverty-lists", response_model=PovertyListReport, tags=["population checks"],
+             **access(OFFICIALS, scope="create", responses={
+                 201: {"description": "applied"},
+                 200: {"description": "a dry run, or the same list again (its first report, nothing written)"},
+                 422: {"description": "invalid rows: every one listed, nothing applied"}}))
+async def import_poverty_list(
+    runtime: RuntimeDep, uow: UoWDep, caller: PrincipalDep,
+    region_code: Annotated[str, Form(min_length=1, max_length=32, description="the county (or township) it covers")],
+    category: Annotated[str, Form(min_length=1, max_length=32,
+                                  description="脱贫户, 防返贫监测对象, 低保, or a category the county names")],
+    file: Annotated[UploadFile, File(description="CSV or XLSX: 身份证号, 姓名 (出生日期, 住址 optional)")],
+    list_date: Annotated[Day | None, Form(description="the day the list speaks for; defaults to today")] = None,
+    dry_run: Annotated[bool, Query(description="check and report, write nothing")] = False,
+    skip_invalid: Annotated[bool, Query(description="apply the valid rows even if others are invalid")] = False,
+):
+    """A poverty-relief office's list (扶贫部门提供建档立卡贫困家庭基本信息). Rows are checked as the
+    student import checks them. Applied, it flags poor_household (with the category) every listed
+    child with a record in the caller's region, clears it from records flagged from this category
+    and no longer listed, both as of `list_date` (a flag changed later is left alone), and makes each
+    school-age child on it whom no record accounts for a suspected out-of-school child."""
+    await poverty.region_for(uow, region_code, caller)  # scope first: nobody else's file is parsed
+    table = await read_upload(await file.read(), file.filename or "", poverty.HEADINGS, required=poverty.REQUIRED,
+                              limits=runtime.settings.upload_limits)
+    report, created = await poverty.import_list(uow, region_code, category.strip(), list_date, table, caller,
+                                                dry_run=dry_run, skip_invalid=skip_invalid)
+    return JSONResponse(json.loads(dumps(PovertyListReport.model_validate(report).model_dump())),
+                        status_code=201 if created and not dry_run else 200)
 
 
 @router.get("/population-checks/{check_id}", response_model=PopulationCheckPublic, tags=["population checks"],
@@ -343,3 +415,35 @@ async def population_findings(
     """The children the check found, oldest first within each kind."""
     items, total = await population.list_findings(uow, check_id, page, caller, kind=kind)
     return Page.of(items, total, page)
+
+
+# --- the problem-record queue (问题学籍) --------------------------------------------------------
+
+@router.get("/problem-records", response_model=Page[ProblemRecordPublic], tags=["problem records"],
+            **access(OFFICIALS, scope="list"))
+async def list_problem_records(
+    uow: UoWDep, page: PageDep, caller: PrincipalDep,
+    org_code: Annotated[str | None, Query(max_length=32, description="any org in the caller's region")] = None,
+    kind: ProblemKind | None = None,
+):
+    """Suspected duplicates whose records all lie in the caller's region: the same name, gender
+    and birth date within a county, or one ID on records that are not the child's successive
+    stages. Merge them (one child) or dismiss them (two children)."""
+    items, total = await problems.list_problems(uow, page, caller, org_code=org_code, kind=kind)
+    return Page.of(items, total, page)
+
+
+@router.post("/problem-records/{problem_id}/merge", response_model=ProblemMergedPublic, tags=["problem records"],
+             **access(OFFICIALS, scope="object"))
+async def merge_problem_record(problem_id: str, body: ProblemMergeIn, uow: UoWDep, caller: PrincipalDep):
+    """One child: the other records merge into `kept_id` (history moved, `student.merged` each).
+    Records with two different ID numbers are a 409: correct the number, or dismiss."""
+    return await problems.merge(uow, problem_id, body, caller)
+
+
+@router.post("/problem-records/{problem_id}/dismiss", status_code=status.HTTP_201_CREATED,
+             response_model=DismissalPublic, tags=["problem records"], **access(OFFICIALS, scope="object"))
+async def dismiss_problem_record(problem_id: str, body: DismissIn, uow: UoWDep, caller: PrincipalDep):
+    """Two children after all: the group leaves the queue, with who and why. A record joining the
+    group later makes it a new problem."""
+    return await problems.dismiss(uow, problem_id, body, caller)

@@ -7,7 +7,7 @@ need are kept dated (status history, case timestamps); current-state columns ser
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from shared.types import UtcDateTime
 
@@ -107,6 +107,30 @@ cases = Table(
 )
 Index("ix_reporting_cases_path", cases.c.path)
 Index("ix_reporting_cases_student", cases.c.student_id)
+
+# When a case first had a 劝返责任人 and a first plan item (cases' responsibility.assigned and
+# plan_item.added). Apart from ``cases`` because those events are keyed by the place, not the
+# student, and may arrive before the case's own case.opened.
+case_work = Table(
+    "case_work",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("responsible_at", UtcDateTime(), nullable=True),
+    Column("planned_at", UtcDateTime(), nullable=True),
+)
+
+# Every standing responsibility assignment (七长/五级) as it was put: the chain a place had at a
+# cut-off is its latest row before it.
+standing_assignments = Table(
+    "standing_assignments",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("org_code", String(36), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("assigned_at", UtcDateTime(), nullable=False),
+)
+Index("ix_reporting_standing_org", standing_assignments.c.org_code, standing_assignments.c.assigned_at)
 
 home_visits = Table(
     "home_visits",

@@ -18,15 +18,19 @@ from reporting.domain.rates import ratio
 Standing = Literal["known", "partial", "unknown"]
 
 CASES_COUNTED = (
-    "open cases at the cut-off that had moved to persuading (劝返) by then, over the open cases "
-    "confirmed as dropouts by then. Cases allows that move only with a responsible person (劝返责任人) "
-    "and at least one plan item, so every case counted has both. A case given a person and a plan "
-    "but not yet moved to persuading is not counted (that needs cases' responsibility.assigned and "
-    "plan_item.added events): the share is a lower bound. Cases still reported or being verified "
-    "are in neither figure.")
-NO_RESPONSIBILITY_EVENTS = ("cases publishes no standing responsibility assignments yet "
-                            "(baoxue.cases.responsibility.assigned); until it does, the read model cannot "
-                            "tell which schools have their 七长/五级 chain set")
+    "open cases at the cut-off that had, by then, a responsible person (劝返责任人) and at least one "
+    "plan item (cases' responsibility.assigned and plan_item.added), or had moved to persuading (which "
+    "cases allows only with both), over the open cases confirmed as dropouts by then. Cases still "
+    "reported or being verified are in neither figure.")
+SCHOOLS_COUNTED = (
+    "schools whose standing chain (七长/五级, cases' responsibility.assigned) named by the cut-off a "
+    "principal and the bureau leader in charge of the school (包校), under a county that named its county "
+    "head and education bureau chief, and a township (where the school has one) that named its head; over "
+    "the schools in the reporting model")
+NO_SCHOOLS = "no school under this org in the reporting model"
+# What a place's standing chain must name for its schools to count as having their chain set.
+REQUIRED_ROLES = {"school": ("principal", "bureau_leader"), "township": ("township_head",),
+                  "county": ("county_head", "bureau_chief")}
 
 
 @dataclass(frozen=True)
@@ -60,17 +64,37 @@ def monitoring() -> Indicator:
                                                                awaiting=ROLL_CALL_EVENTS)})
 
 
-def case_standing(confirmed_at: datetime | None, persuading_at: datetime | None, cutoff: datetime) -> tuple[bool, bool]:
+def case_standing(confirmed_at: datetime | None, persuading_at: datetime | None, cutoff: datetime,
+                  responsible_at: datetime | None = None, planned_at: datetime | None = None) -> tuple[bool, bool]:
     """(confirmed as a dropout, has a responsible person and a plan) for an open case at a
-    cut-off. A case that reached persuading was confirmed first, whatever order its events came in."""
-    persuading = persuading_at is not None and persuading_at < cutoff
-    return persuading or (confirmed_at is not None and confirmed_at < cutoff), persuading
+    cut-off. A case that reached persuading was confirmed first, whatever order its events came in,
+    and had both; one still confirmed has both once each was recorded before the cut-off."""
+    def before(at: datetime | None) -> bool:
+        return at is not None and at < cutoff
+
+    persuading = before(persuading_at)
+    confirmed = persuading or before(confirmed_at)
+    return confirmed, persuading or (confirmed and before(responsible_at) and before(planned_at))
 
 
-def responsibility(confirmed_open: int, with_person_and_plan: int) -> Indicator:
-    """责任落实: the cases part from what cases sends today; the schools part unknown."""
+def chain_set(school_path: list[str], standing: dict[str, tuple[str, dict[str, str]]]) -> bool:
+    """Whether the school at the end of ``school_path`` had its 七长/五级 chain set: each place on
+    its path that holds a required level names that level's roles (a county-run school has no
+    township, so none is required)."""
+    levels = {level: roles for code in school_path if code in standing for level, roles in [standing[code]]}
+    school = standing.get(school_path[-1])
+    if school is None or school[0] != "school" or "county" not in levels:
+        return False
+    return all(all(levels[level].get(role) for role in roles)
+               for level, roles in REQUIRED_ROLES.items() if level in levels)
+
+
+def responsibility(confirmed_open: int, with_person_and_plan: int, schools: int = 0,
+                   schools_set: int = 0) -> Indicator:
+    """责任落实: cases with a 劝返责任人 and a plan, and schools with their standing chain set."""
     cases = Part(value=ratio(with_person_and_plan, confirmed_open), numerator=with_person_and_plan,
                  denominator=confirmed_open, counted=CASES_COUNTED,
                  reason=None if confirmed_open else "no open case was confirmed as a dropout by the cut-off")
-    schools = Part(reason=NO_RESPONSIBILITY_EVENTS, awaiting=("baoxue.cases.responsibility.assigned",))
-    return Indicator("责任落实", {"cases": cases, "schools": schools})
+    chains = Part(value=ratio(schools_set, schools), numerator=schools_set, denominator=schools,
+                  counted=SCHOOLS_COUNTED) if schools else Part(reason=NO_SCHOOLS)
+    return Indicator("责任落实", {"cases": cases, "schools": chains})

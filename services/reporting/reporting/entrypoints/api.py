@@ -14,6 +14,7 @@ RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
 from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
+from shared.types import ORG_CODE_PATTERN
 
 from reporting import summary as summaries
 from reporting import submissions as frozen
@@ -59,7 +60,7 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
 @router.get("/ledgers/{ledger}", response_model=Page[LedgerRow],
             **access(Role.school_staff, OFFICIALS, scope="object", audit=True, responses=DOWNLOADS))
 async def get_ledger(uow: UoWDep, caller: PrincipalDep, ledger: Ledger, org_code: OrgCode, page: PageDep,
-                     school_code: Annotated[str | None, Query(max_length=32)] = None,
+                     school_code: Annotated[str | None, Query(pattern=ORG_CODE_PATTERN)] = None,
                      grade: Annotated[int | None, Query(ge=1, le=9)] = None,
                      status: Annotated[str | None, Query(max_length=32)] = None,
                      flag: Annotated[str | None, Query(max_length=32)] = None,

@@ -12,13 +12,15 @@ from shared.errors import Invalid
 from shared.service import RuntimeDep
 
 from shared.export import Format
+from shared.types import EARLIEST_DAY, LATEST_DAY, ORG_CODE_PATTERN, Day
 from reporting.domain.months import Month
 from reporting.domain.weeks import Week, week_of
 
-OrgCode = Annotated[str, Query(min_length=1, max_length=32, description="Any org: school, township, county, city, province")]
+OrgCode = Annotated[str, Query(pattern=ORG_CODE_PATTERN,
+                               description="Any org: school, township, county, city, province")]
 
 
-def local_day(runtime: RuntimeDep, date_: Annotated[date | None, Query(alias="date", description="As of the end of this day (local); default today")] = None) -> date:
+def local_day(runtime: RuntimeDep, date_: Annotated[Day | None, Query(alias="date", description="As of the end of this day (local); default today")] = None) -> date:
     return date_ or runtime.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date()
 
 
@@ -37,7 +39,10 @@ def iso_week(runtime: RuntimeDep, week: Annotated[str | None, Query(
     if week is None:
         return week_of(runtime.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date())
     try:
-        return Week.parse(week)
+        parsed = Week.parse(week)
+        if not EARLIEST_DAY.year <= parsed.year <= LATEST_DAY.year:
+            raise ValueError(f"the week must fall between {EARLIEST_DAY.year} and {LATEST_DAY.year}")
+        return parsed
     except ValueError as exc:
         raise Invalid(str(exc), errors=[{"field": "week", "pointer": "/week", "message": str(exc)}]) from None
 
