@@ -2,13 +2,13 @@
 reports waiting for acknowledgement.
 
 Revision ID: 0006_dual_report_law
-Revises: 0005_observed_absence
+Revises: 0007_persuasion_evidence
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_dual_report_law"
-down_revision = "0005_observed_absence"
+down_revision = "0007_persuasion_evidence"
 branch_labels = None
 depends_on = None
 
