@@ -296,6 +296,8 @@ async def test_the_ledger_filters_pages_puts_overdue_first_and_exports_csv_and_x
         _, quiet = await _open(cases, confirm=True)
         for recipient, org in offices:
             await cases.post(f"/v1/cases/{quiet}/reports/{recipient}/ack", headers=bearer("recipient", org))
+        # Confirmed, so it names its 劝返责任人 in time (a confirmed case without one is overdue).
+        await cases.put(f"/v1/cases/{quiet}/responsibility", json={"responsible_person": {"name": "赵老师"}})
         _, late_plan = await _open(cases, confirm=True)
         for recipient, org in offices:
             await cases.post(f"/v1/cases/{late_plan}/reports/{recipient}/ack", headers=bearer("recipient", org))
