@@ -463,11 +463,7 @@ async def _seed(service: str, client, world: World) -> None:
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
-            # Confirmed, with the school's parent notice served and past its deadline.
-            for to in ("verifying", "confirmed"):
-                r = await client.post(f"/v1/cases/{place.case_id}/transitions", json={"to": to},
-                                      headers=bearer("province_official", place.codes["province"]))
-                assert r.status_code == 200, r.text
+            # Confirmed (above), with the school's parent notice served and past its deadline.
             r = await client.post(f"/v1/cases/{place.case_id}/legal-steps", json=_NOTICE(place),
                                   headers=bearer("school_staff", place.codes["school"]))
             assert r.status_code == 201, r.text
