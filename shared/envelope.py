@@ -37,7 +37,9 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.registry.student.merged"}),
     TOPIC_ATTENDANCE: frozenset({
         "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned",
-        "baoxue.attendance.chronic_absence.flagged"}),
+        "baoxue.attendance.chronic_absence.flagged", "baoxue.attendance.roll_call.recorded",
+        "baoxue.attendance.roll_call.missing", "baoxue.attendance.roll_call.filled_late",
+        "baoxue.attendance.roll_call.missing_escalated"}),
     TOPIC_CASES: frozenset({
         "baoxue.cases.case.opened", "baoxue.cases.case.status_changed", "baoxue.cases.case.closed",
         "baoxue.cases.home_visit.recorded", "baoxue.cases.responsibility.assigned",

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import math
 import time
+from typing import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,9 +23,11 @@ class LimitsMiddleware:
     which still stops a runaway script; a shared limiter belongs at the gateway."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, writes_per_minute: int, timeout_s: float,
-                 max_upload_bytes: int | None = None) -> None:
+                 max_upload_bytes: int | None = None, body_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_json_body = max_body_bytes
+        # Paths whose JSON bodies have a limit of their own (a week of roll calls in one batch).
+        self.body_limits = dict(body_limits or {})
         self.max_upload = max(max_upload_bytes or max_body_bytes, max_body_bytes)
         self.rate = writes_per_minute / 60.0
         self.burst = max(1, writes_per_minute // 6)
@@ -38,7 +41,7 @@ class LimitsMiddleware:
         headers = dict(scope["headers"])
         # A file upload may be larger than a JSON body; it is parsed in a streaming way.
         max_body = (self.max_upload if headers.get(b"content-type", b"").startswith(b"multipart/form-data")
-                    else self.max_json_body)
+                    else self.body_limits.get(scope["path"], self.max_json_body))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body:
             await self._problem(scope, send, 413, "too-large", "Request body too large",

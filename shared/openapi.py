@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from shared import idempotency
 from shared.errors import PROBLEM_JSON, ProblemDetails
 from shared.problem_types import BY_STATUS
 
@@ -40,7 +41,7 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> Document:
         if app.openapi_schema is None:
-            app.openapi_schema = with_problems(FastAPI.openapi(app))
+            app.openapi_schema = with_problems(idempotency.document(FastAPI.openapi(app)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

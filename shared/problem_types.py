@@ -53,6 +53,12 @@ _ALL = [
                 "The token is valid, but its role may not use this route (see the route's `x-baoxue-access`).",
                 "Use an account with one of the roles the route allows; retrying will not help.",
                 "the head_teacher role may not do this"),
+    ProblemType("leave-needs-school-office", 403, "Leave this long is the school office's to decide",
+                "A head teacher decides leave of up to `BAOXUE_HEAD_TEACHER_LEAVE_MAX_DAYS` school days (1 by "
+                "default) for a child of their class, counted together with the child's approved leave "
+                "consecutive with it. `school_days` is what this leave makes, `allowance` the limit.",
+                "Pass the request to the school office (the principal or school staff), who decide it.",
+                "this leave makes 3 school days with the child's consecutive leave; a head teacher decides up to 1"),
     ProblemType("not-found", 404, "Not found",
                 "There is no such resource, or it lies outside the caller's region: the two look the same, so "
                 "ids cannot be probed.",
@@ -73,6 +79,12 @@ _ALL = [
                 "To reorganise (行政区划调整), register the new unit under its new parent with a new code, create "
                 "its classes, and transfer each school's students there; the old unit's history stays.",
                 "organisation 4101221001 stays where it was registered"),
+    ProblemType("request-in-flight", 409, "The same request is still in flight",
+                "A request with this `Idempotency-Key` is still running (the first send, on a link that "
+                "dropped its answer). It is not a conflict with the record's state.",
+                "Wait the seconds in `Retry-After` and send it again with the same key: you get the first "
+                "request's answer once it has one.",
+                "a request with this Idempotency-Key is still running; retry in 35 s for its answer"),
     ProblemType("too-large", 413, "Request body too large",
                 "The body is larger than this service accepts (JSON and uploads have separate limits).",
                 "Send less at once: split the spreadsheet or the batch.",
@@ -83,6 +95,11 @@ _ALL = [
                 "request (`\"\"` is the body as a whole, e.g. JSON that does not parse) and a message.",
                 "Correct the fields `errors[]` points at and send again; nothing was written.",
                 "national_id: checksum digit does not match"),
+    ProblemType("idempotency-key-reused", 422, "Idempotency key reused",
+                "This `Idempotency-Key` came with another request (another body or query) to the same path "
+                "within 24 hours. Nothing was done.",
+                "Use a new key for a new request; send the same key only to retry the very same request.",
+                "this Idempotency-Key was sent with another request to /v1/leaves"),
     ProblemType("rate-limited", 429, "Too many requests",
                 "The client wrote faster than its budget (per bearer token, else per address).",
                 "Wait the seconds in `Retry-After`, then send again.",

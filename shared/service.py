@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Literal, Mapping
 
 import structlog
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import deadletters, errors, openapi
+from shared import deadletters, errors, idempotency, openapi
 from shared import logging as baoxue_logging
 from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, public
@@ -84,6 +84,7 @@ def create_app(
     handlers: Mapping[str, Handler] | None = None,
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     baoxue_logging.configure(settings.service_name, settings.log_level)
     engine = make_engine(settings.database_url)
@@ -99,7 +100,13 @@ def create_app(
             EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake,
                           source=runtime.source)
         )
-    jobs = list(jobs)
+    keys = idempotency.KeyStore(sessionmaker, clock, ttl=timedelta(hours=settings.idempotency_ttl_hours),
+                                lease=idempotency.lease_for(settings.request_timeout_s))
+
+    async def prune_idempotency_keys(_runtime: Runtime, stop: asyncio.Event) -> None:
+        await idempotency.prune_job(keys, stop)
+
+    jobs = [*jobs, prune_idempotency_keys]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,10 +130,14 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    # Innermost: a held write commits with its stored answer before the audit row of a failure
+    # is written, and the limits (size, rate, time) apply to a retry as to any request.
+    app.add_middleware(idempotency.IdempotencyMiddleware, store=keys, verifier=verifier)
     app.add_middleware(AuditMiddleware, sessionmaker_of=lambda _scope: sessionmaker)
     app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes,
-                       writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s)
+                       writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s,
+                       body_limits=body_limits)
     # Added last, so it runs first: even a 413 or 429 gets a request id and an access log line.
     app.add_middleware(baoxue_logging.RequestContextMiddleware, service=settings.service_name)
     errors.install(app)

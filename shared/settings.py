@@ -60,6 +60,8 @@ class ServiceSettings(BaseSettings):
     max_upload_bytes: int = Field(default=16_777_216, ge=1024)
     writes_per_minute: int = Field(default=600, ge=1)
     request_timeout_s: float = Field(default=30.0, gt=0)
+    # Idempotency-Key (shared/idempotency.py): how long a key and its stored answer are kept.
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     jwt_issuer: str = "baoxue"
     jwt_audience: str = "baoxue"
     timezone: str = "Asia/Shanghai"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Mapping
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import audit
+from shared import audit, idempotency
 from shared.clock import Clock
 from shared.envelope import Event
 from shared.messaging import inbox, outbox
@@ -34,14 +35,18 @@ class UnitOfWork:
         self.source = source
         self.clock = clock
         self._staged: list[tuple[str, str | None, Event]] = []
+        self._held = self._held_emitted = False
         self.session: AsyncSession
 
     async def __aenter__(self) -> "UnitOfWork":
         self.session = self._sessionmaker()
         self._staged = []
+        self._held = self._held_emitted = False
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._held:
+            return  # an idempotent request's transaction commits with its answer (release)
         await self.session.close()  # closing an uncommitted session rolls it back
 
     def emit(
@@ -104,9 +109,40 @@ class UnitOfWork:
             )
             self._staged = []
         await audit.record_in(self.session)
+        if idempotency.hold(self):
+            # Under an Idempotency-Key the answer is stored in this same transaction, once it
+            # is known: shared/idempotency.py commits both (release).
+            self._held = True
+            self._held_emitted |= emitted
+            return
         await self.session.commit()
         if emitted and self._on_commit is not None:
             self._on_commit()  # wake the relay: publish now, not at the next poll
+
+    async def release(self, *, commit: bool) -> None:
+        """End a held transaction: commit it (with the stored answer) or roll it back."""
+        if not self._held:
+            return
+        self._held = False
+        try:
+            if commit:
+                await self.session.commit()
+                if self._held_emitted and self._on_commit is not None:
+                    self._on_commit()
+        finally:
+            await self.session.close()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the transaction that may fail on its own (one item of a batch): on an
+        exception its writes and the events it staged are undone, and what came before stays."""
+        staged = len(self._staged)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._staged[staged:]
+            raise
 
     async def rollback(self) -> None:
         self._staged = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Callable
 
 import pytest
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from registry.domain.national_id import compose
 from shared.auth import Role
-from shared.clock import SystemClock
+from shared.clock import FixedClock, SystemClock
 from shared.deadletters import set_aside
 from shared.messaging import dead_letters
 from shared.envelope import Event
@@ -257,14 +257,20 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/v1/calendars/{code}/entries"): lambda w, r, p: (
         f"/v1/calendars/{p.codes['school']}/entries", {"entries": [{"date": "2026-10-01", "kind": "holiday"}]}),
     ("GET", "/v1/classes/{class_id}/roll-calls"): lambda w, r, p: (f"/v1/classes/{p.class_id}/roll-calls", None),
+    ("GET", "/v1/roll-calls/missing"): lambda w, r, p: ("/v1/roll-calls/missing?from=2026-11-01&to=2026-11-30", None),
     ("GET", "/v1/leaves"): lambda w, r, p: ("/v1/leaves?limit=500", None),
-    ("POST", "/v1/leaves/{leave_id}/approve"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['approve']}/approve", {}),
-    ("POST", "/v1/leaves/{leave_id}/reject"): lambda w, r, p: (f"/v1/leaves/{p.leave_ids['reject']}/reject", None),
+    # A decision is final: each allowed role (head teacher, school office) decides a leave of its own.
+    ("POST", "/v1/leaves/{leave_id}/approve"): lambda w, r, p: (f"/v1/leaves/{take(w, p, 'approve')}/approve", {}),
+    ("POST", "/v1/leaves/{leave_id}/reject"): lambda w, r, p: (f"/v1/leaves/{take(w, p, 'reject')}/reject", None),
     ("GET", "/v1/students/{student_id}/attendance"): lambda w, r, p: (f"/v1/students/{p.student_id}/attendance", None),
     ("GET", "/v1/schools/{school_code}/attendance"): lambda w, r, p: (f"/v1/schools/{p.codes['school']}/attendance", None),
     ("POST", "/v1/roll-calls"): lambda w, r, p: ("/v1/roll-calls", {
         "school_code": p.codes["school"], "class_id": p.class_id, "date": "2026-11-16", "session": "am",
         "marks": [{"student_id": p.student_id, "status": "present"}]}),
+    # Scope is per item: the batch answers 200, an item for a class outside scope is rejected 404.
+    ("POST", "/v1/roll-calls/batch"): lambda w, r, p: ("/v1/roll-calls/batch", {"roll_calls": [{
+        "client_id": str(uuid.uuid4()), "school_code": p.codes["school"], "class_id": p.class_id,
+        "date": "2026-11-16", "session": "pm", "marks": [{"student_id": p.student_id, "status": "present"}]}]}),
     ("POST", "/v1/leaves"): lambda w, r, p: ("/v1/leaves", {
         "student_id": p.student_id, "start": "2026-11-16T00:00:00Z", "end": "2026-11-16T09:00:00Z", "reason": "病假"}),
     ("GET", "/v1/students/{student_id}/absence"): lambda w, r, p: (f"/v1/students/{p.student_id}/absence", None),
@@ -329,6 +335,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/summary?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
     ("GET", "/v1/reports/weekly"): lambda w, r, p: (
         f"/v1/reports/weekly?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
+    ("GET", "/v1/reports/roll-call-completeness"): lambda w, r, p: (
+        f"/v1/reports/roll-call-completeness?org_code={p.codes[LEVEL.get(r, 'county')]}&from=2026-11-16&to=2026-11-20",
+        None),
     ("GET", "/v1/reports/weekly/{org_code}/{week}.html"): lambda w, r, p: (
         f"/v1/reports/weekly/{p.codes[LEVEL.get(r, 'county')]}/2026-W47.html", None),
     ("GET", "/v1/ledgers/{ledger}"): lambda w, r, p: (
@@ -339,6 +348,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
         f"/v1/reports/circular?org_code={p.codes[LEVEL.get(r, 'county')]}", None),
     ("GET", "/v1/reports/monthly"): lambda w, r, p: (
         f"/v1/reports/monthly?org_code={p.codes[LEVEL.get(r, 'county')]}&month=2026-11", None),
+    ("PUT", "/v1/targets/{org_code}"): lambda w, r, p: (
+        f"/v1/targets/{p.codes[LEVEL.get(r, 'county')]}", {"junior_dropout_max": 0.03, "retention_min": 0.97}),
+    ("GET", "/v1/targets/{org_code}"): lambda w, r, p: (f"/v1/targets/{p.codes[LEVEL.get(r, 'county')]}", None),
     ("GET", "/v1/reports/weekly/submissions"): lambda w, r, p: (
         f"/v1/reports/weekly/submissions?org_code={p.codes[LEVEL.get(r, 'county')]}&week=2026-W47", None),
     # Submissions are a county's to the city: made by its official, read from the county up.
@@ -365,9 +377,9 @@ def _ack(role: Role, place: Place) -> tuple[str, None]:
 
 LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/ledger": "case_id", "/v1/audit": None,
              "/v1/students/transfers": "transfer_id", "/v1/leaves": "leave_id", "/v1/students/watch": "watched_id",
-             "/v1/problem-records": "problem_id"}
+             "/v1/problem-records": "problem_id", "/v1/roll-calls/missing": "class_id"}
 # The field of a list item that holds its id, where it is not "id".
-ITEM_ID = {"/v1/students/watch": "student_id"}
+ITEM_ID = {"/v1/students/watch": "student_id", "/v1/roll-calls/missing": "class_id"}
 
 
 async def _seed(service: str, client, world: World) -> None:
@@ -425,11 +437,26 @@ async def _seed(service: str, client, world: World) -> None:
 
             school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
             for decision in ("approve", "reject"):
-                async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                    leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
-                        student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
-                        reason="病假"), school)
+                place.pools[decision] = []
+                for _ in range(3):
+                    async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                        leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
+                            student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
+                            reason="病假"), school)
+                    place.pools[decision].append(leave["id"])
                 place.leave_ids[decision] = leave["id"]
+            # A term and an expected Monday am with no roll call: the missing list has a row here.
+            from attendance.completeness import sweep
+            from attendance.entrypoints.schemas import CalendarIn
+
+            official = Principal("test-province", Role.province_official, place.codes["province"])
+            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                await handlers.put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
+                    terms=[{"name": "autumn", "start": "2026-11-02", "end": "2026-11-27"}],
+                    roll_calls_from=date(2026, 11, 16)), official)
+            monday_noon = FixedClock(datetime(2026, 11, 16, 4, tzinfo=timezone.utc))
+            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=monday_noon) as uow:
+                await sweep(uow, runtime.settings)
         if service == "cases":
             for level in ("city", "province"):
                 student_id, school = str(uuid.uuid4()), f"{place.codes[level]}-run"

@@ -163,6 +163,7 @@ async def test_home_visits_to_any_child_make_the_register_per_recorder_and_list_
         await _plan(cases, case_id)
         for to in ("persuading", "returned"):
             assert (await _move(cases, case_id, to)).status_code == 200
+        clock.advance(hours=240)  # visits are recorded after they happen (never after today)
         on_case = await cases.post(f"/v1/students/{relapsed}/home-visits", json={**visit, "visited_on": "2026-11-18"},
                                    headers=HEAD_TEACHER)
         assert on_case.json()["case_id"] == case_id

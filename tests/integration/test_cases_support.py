@@ -80,6 +80,11 @@ async def test_home_teaching_sessions_keep_their_lesson_plans_and_count_per_coun
         no_teacher = await cases.post(f"/v1/students/{a}/home-teaching", headers=SCHOOL_STAFF, data={
             "taught_on": "2026-11-18", "hours": "2", "content": "x"}, files={"lesson_plan": ("a.pdf", PDF)})
         assert no_teacher.status_code == 422
+        # Form fields get the same text rules as JSON: a register and a document cannot hold NUL.
+        hostile = await _teach(cases, a, "a.pdf", PDF, teachers=("李老师", "王\x00老师"))
+        assert hostile.status_code == 422 and hostile.json()["errors"][0]["pointer"] == "/teachers/1"
+        ahead = await _teach(cases, a, "a.pdf", PDF, on="2099-01-01")
+        assert ahead.status_code == 422 and ahead.json()["errors"][0]["pointer"] == "/taught_on"
         assert (await _count(cases, home_teaching_sessions), await _count(cases, stored_files)) == before
         assert (await _teach(cases, str(uuid.uuid4()), "a.pdf", PDF)).status_code == 404
 

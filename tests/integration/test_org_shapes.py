@@ -180,7 +180,11 @@ async def test_every_shape_is_accepted_routed_scoped_and_rolled_up(databases, br
                 assert shape.township in [t["code"] for t in weekly["townships"]], shape.name
             ranked = ok(await reporting.get("/v1/reports/rankings", params={
                 "org_code": shape.education, "unit": "school", "level": shape.level}, headers=official))
-            assert {"code": shape.school, "value": 0.0, "enrolled": 1} in [
+            # The 年辍学率 is over the school year's census: a child enrolled today is on it only
+            # if today is the census day (1 September); otherwise the school has nobody to rate.
+            census = date(today.year if (today.month, today.day) >= (9, 1) else today.year - 1, 9, 1)
+            rate = 0.0 if today == census else None
+            assert {"code": shape.school, "value": rate, "enrolled": 1} in [
                 {k: r[k] for k in ("code", "value", "enrolled")} for r in ranked["rows"]], shape.name
             ledger = ok(await reporting.get("/v1/ledgers/poor-households", params={"org_code": shape.education},
                                             headers=official))

@@ -42,23 +42,39 @@ async def test_county_summary_counts_the_return_and_leaves_out_the_graduate_and_
     # S3 k1-k3 attend and jT transferred in. on_roll 11, cohort 12 (with the graduate).
     assert {k: junior[k] for k in ("enrolled", "dropped_out", "returned", "graduated", "on_roll", "open_cases")} == {
         "enrolled": 10, "dropped_out": 1, "returned": 1, "graduated": 1, "on_roll": 11, "open_cases": 1}
-    assert junior["dropout_rate"] == round(1 / 11, 6) and junior["retention_rate"] == round(11 / 12, 6)
+    # The day's shares (not the statutory rates): 1 dropout on the roll of 11; the old "retention"
+    # with the graduate in its cohort.
+    assert junior["day_dropout_share"] == round(1 / 11, 6) and junior["day_retention_share"] == round(11 / 12, 6)
+    # The statutory rates of 2026-2027 to 11-20: 11 junior children in school at the census
+    # (S1's eight, S3's three; jG graduated in July), two dropouts this year (jR, who came back,
+    # still counts; jD); jT moved within the county, no transfer at its level.
+    assert (junior["start_roll"], junior["year_dropouts"], junior["net_roll"]) == (11, 2, 11)
+    assert junior["dropout_rate"] == round(2 / 11, 6) and junior["retention_rate"] == round(9 / 11, 6)
     assert junior["status"] == "off_target"
     # Primary: p1-p5 attend, p6's transfer out is unconfirmed, so p6 stays on S2's roll, as
     # does u1, taught at home.
     assert (primary["enrolled"], primary["dropped_out"], primary["on_roll"]) == (5, 0, 7)
+    assert primary["start_roll"] == 7  # p6 (transfer unconfirmed) and u1 (taught at home) are in school
     assert primary["dropout_rate"] == 0 and primary["retention_rate"] == 1 and primary["status"] == "on_target"
     assert (s["enrolled"], s["dropped_out"], s["on_roll"]) == (15, 1, 18)
-    assert s["dropout_rate"] == round(1 / 18, 6) and s["retention_rate"] == round(18 / 19, 6)
+    assert s["day_dropout_share"] == round(1 / 18, 6) and s["day_retention_share"] == round(18 / 19, 6)
+    assert s["dropout_rate"] == round(2 / 18, 6) and s["retention_rate"] == round(16 / 18, 6)
+    assert s["school_year"] == {"name": "2026-2027", "first_day": "2026-09-01", "last_day": "2027-08-31",
+                                "through": "2026-11-20"}
     assert s["status"] == "off_target" and s["as_of"].startswith("2026-11-19T03:00:00")
 
 
 async def test_a_transfer_confirmed_elsewhere_leaves_the_sending_school_and_joins_the_receiving_one(county):
     s1 = await summary(county, S1, "2026-11-20")
     assert (s1["enrolled"], s1["dropped_out"], s1["on_roll"], s1["graduated"]) == (6, 1, 7, 1)
-    assert s1["dropout_rate"] == round(1 / 7, 6) and s1["retention_rate"] == round(7 / 8, 6)
+    assert s1["day_dropout_share"] == round(1 / 7, 6) and s1["day_retention_share"] == round(7 / 8, 6)
+    # The year: S1 had 8 at the census; jR and jD dropped out; jT left by transfer, so the base
+    # net of transfers is 7: 年辍学率 2/8, 在校生巩固率 (7 - 2)/7.
+    assert (s1["start_roll"], s1["year_dropouts"], s1["transfers_out"], s1["net_roll"]) == (8, 2, 1, 7)
+    assert s1["dropout_rate"] == 0.25 and s1["retention_rate"] == round(5 / 7, 6)
     s3 = await summary(county, S3, "2026-11-20")
     assert (s3["enrolled"], s3["on_roll"], s3["dropout_rate"]) == (4, 4, 0)
+    assert (s3["start_roll"], s3["transfers_in"], s3["net_roll"], s3["retention_rate"]) == (3, 1, 4, 1)
     # While the transfer waited for its receipt (11-04) jT was still on S1's roll, and jR was
     # the dropout (not yet returned) while jD still attended.
     before = await summary(county, S1, "2026-11-04")
@@ -69,13 +85,17 @@ async def test_a_transfer_confirmed_elsewhere_leaves_the_sending_school_and_join
 async def test_any_level_and_date(county):
     t1 = await summary(county, T1, "2026-11-20")
     assert (t1["enrolled"], t1["dropped_out"], t1["on_roll"]) == (11, 1, 14)
-    assert t1["dropout_rate"] == round(1 / 14, 6)
+    assert t1["day_dropout_share"] == round(1 / 14, 6)
+    assert (t1["start_roll"], t1["year_dropouts"]) == (15, 2) and t1["dropout_rate"] == round(2 / 15, 6)
     t2 = await summary(county, T2, "2026-11-20")
     assert (t2["enrolled"], t2["status"]) == (4, "on_target")
     assert (await summary(county, S2, "2026-11-20"))["levels"]["junior"]["status"] is None
-    # Before the term: only jG's earlier record (enrolled 2023, graduated 2026-07-01).
+    # Before the term: only jG's earlier record (enrolled 2023, graduated 2026-07-01). The day's
+    # share has nobody to count; school year 2025-2026 had jG at its census, who graduated (no dropout).
     summer = await summary(county, COUNTY, "2026-08-15")
-    assert (summer["enrolled"], summer["graduated"], summer["dropout_rate"]) == (0, 1, None)
+    assert (summer["enrolled"], summer["graduated"], summer["day_dropout_share"]) == (0, 1, None)
+    assert summer["school_year"]["name"] == "2025-2026"
+    assert (summer["start_roll"], summer["dropout_rate"], summer["retention_rate"]) == (1, 0, 1)
     province = await summary(county, "410000", "2026-11-20")
     assert province["enrolled"] == 15
 
@@ -111,7 +131,8 @@ async def test_weekly_report_with_friday_cut_off_and_the_previous_week(county):
     assert activity(now) == (1, 1, 0, 1, 1, 1, 1, 1)
     assert now["open_cases_by_age"] == {"0-7": 0, "8-30": 1, "31-90": 0, "90+": 0}
     assert (now["enrolled"], now["dropped_out"], now["returned"]) == (15, 1, 1)
-    assert now["dropout_rate"] == round(1 / 18, 6) and now["status"] == "off_target"
+    assert now["dropout_rate"] == round(2 / 18, 6) and now["status"] == "off_target"
+    assert w["school_year"]["name"] == "2026-2027" and w["school_year"]["through"] == "2026-11-20"
     # W46: jD's episode, case and first visit; cR returned and closed; cD 4 days old.
     assert activity(before) == (1, 1, 1, 1, 1, 1, 1, 1)
     assert before["open_cases_by_age"]["0-7"] == 1
@@ -120,12 +141,12 @@ async def test_weekly_report_with_friday_cut_off_and_the_previous_week(county):
     assert set(townships) == {T1, T2}
     assert (townships[T1]["current"]["enrolled"], townships[T1]["current"]["dropped_out"]) == (11, 1)
     assert activity(townships[T1]["current"]) == (1, 1, 0, 1, 1, 1, 1, 1)
-    assert townships[T1]["current"]["dropout_rate"] == round(1 / 14, 6)
+    assert townships[T1]["current"]["dropout_rate"] == round(2 / 15, 6)
     assert activity(townships[T2]["current"]) == (0,) * 8 and townships[T2]["current"]["enrolled"] == 4
     schools = {r["code"]: r for r in w["schools"]}
     assert {c: r["township_code"] for c, r in schools.items()} == {S1: T1, S2: T1, S3: T2}
     assert activity(schools[S2]["current"]) == (0, 0, 0, 0, 0, 0, 0, 1)
-    assert schools[S1]["previous"]["cases_returned"] == 1 and schools[S1]["current"]["dropout_rate"] == round(1 / 7, 6)
+    assert schools[S1]["previous"]["cases_returned"] == 1 and schools[S1]["current"]["dropout_rate"] == 0.25
 
 
 async def test_weekly_report_as_csv_and_xlsx_with_chinese_headings(county):
@@ -214,8 +235,9 @@ async def ranks(client, **params) -> list[tuple]:
 
 
 async def test_rankings_by_rate_and_by_case_handling(county):
-    assert await ranks(county) == [(T2, 1, 0.0), (T1, 2, round(1 / 14, 6))]
-    assert await ranks(county, unit="school") == [(S2, 1, 0.0), (S3, 1, 0.0), (S1, 3, round(1 / 7, 6))]
+    # 年辍学率 of 2026-2027 to 11-20: T1 2 of 15 at the census, S1 2 of 8.
+    assert await ranks(county) == [(T2, 1, 0.0), (T1, 2, round(2 / 15, 6))]
+    assert await ranks(county, unit="school") == [(S2, 1, 0.0), (S3, 1, 0.0), (S1, 3, 0.25)]
     assert await ranks(county, unit="school", level="primary") == [(S2, 1, 0.0), (S1, None, None), (S3, None, None)]
     # T1: cD visited after 24 h, cR after 48 h, cF never (a false alarm): 36 h; T2 has no case.
     assert await ranks(county, by="time_to_first_visit") == [(T1, 1, 36.0), (T2, None, None)]

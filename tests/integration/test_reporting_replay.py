@@ -79,6 +79,7 @@ async def snapshot(client) -> dict:
     for by in ("dropout_rate", "time_to_first_visit", "time_to_return"):
         out[by] = (await client.get("/v1/reports/rankings", params={"org_code": COUNTY, "by": by, "date": "2026-11-20"})).json()
     out["circular"] = (await client.get("/v1/reports/circular", params={"org_code": COUNTY, "date": "2026-11-20"})).json()
+    out["targets"] = (await client.get(f"/v1/targets/{S1}")).json()
     return out
 
 
@@ -88,11 +89,18 @@ async def test_a_rebuild_by_replay_gives_identical_figures(databases, broker):
     url = databases.url("reporting")
     async with running("reporting", url, broker.bootstrap) as client:
         await caught_up(client, len(evs))
+        # S1's own targets (一县一策) are not a projection either: set before, kept by the rebuild.
+        r = await client.put(f"/v1/targets/{S1}", json={"junior_dropout_max": 0.25, "retention_min": 0.7},
+                             headers=bearer("county_official", COUNTY))
+        assert r.status_code == 200, r.text
         first = await snapshot(client)
         # A county's submission is not a projection: the rebuild must keep it as it was.
         sent = (await client.post(SUBMISSIONS, headers=bearer("county_official", COUNTY))).json()
     assert first[f"summary {COUNTY} 2026-11-20"]["dropped_out"] == 1  # the figures are the fixture's
     assert first["dropouts"]["total"] == 2
+    # Against its own targets S1 (2 of 8 lost this year, 0.25; retention 5/7) is on target.
+    assert first[f"summary {S1} 2026-11-20"]["status"] == "on_target"
+    assert first["targets"]["own"]["junior_dropout_max"] == 0.25
 
     env = {**os.environ, "BAOXUE_DATABASE_URL": url, "BAOXUE_KAFKA_BOOTSTRAP": broker.bootstrap,
            "BAOXUE_ENVIRONMENT": "test", "BAOXUE_JWT_SECRET": TEST_JWT_SECRET}

@@ -8,7 +8,7 @@ import pytest
 
 from attendance.domain.chronic import Share
 from attendance.domain.episodes import Attending, LeaveSpan, Mark, Stored, episodes, observed_at, reconcile
-from attendance.domain.leave import TRANSITIONS, IllegalTransition, LeaveStatus, decide
+from attendance.domain.leave import TRANSITIONS, IllegalTransition, LeaveDays, LeaveStatus, chained_school_days, decide
 
 T0 = datetime(2026, 11, 19, 0, 0, tzinfo=timezone.utc)  # Thursday 08:00 in Beijing
 LEGAL = {(LeaveStatus.requested, LeaveStatus.approved), (LeaveStatus.requested, LeaveStatus.rejected)}
@@ -76,3 +76,21 @@ def test_reconcile_keeps_a_fired_row_when_a_corrected_mark_joins_two_streaks():
     # Leave approved over everything: both rows are no longer supported.
     excused = episodes([Mark(T0, "absent")], [LeaveSpan(T0 - timedelta(hours=1), T0 + timedelta(hours=1))])
     assert reconcile([a, b], excused).retire == [a, b]
+
+
+# --- a head teacher's leave allowance: consecutive leave counts together ----------------------
+
+def test_consecutive_leave_chains_across_days_without_school_and_stops_at_a_school_day():
+    from datetime import date as d
+
+    def weekday(day):  # Monday to Friday; the calendar is data in the service, a rule here
+        return day.isoweekday() <= 5
+
+    fri, mon, wed = LeaveDays(d(2026, 11, 20), d(2026, 11, 20)), LeaveDays(d(2026, 11, 23), d(2026, 11, 23)), \
+        LeaveDays(d(2026, 11, 25), d(2026, 11, 25))
+    assert chained_school_days(mon, [], weekday) == 1
+    assert chained_school_days(mon, [fri], weekday) == 2          # the weekend between has no school day
+    assert chained_school_days(wed, [fri, mon], weekday) == 1     # Tuesday is a school day between
+    tue = LeaveDays(d(2026, 11, 24), d(2026, 11, 24))
+    assert chained_school_days(tue, [wed, fri, mon], weekday) == 4  # one link joins both sides
+    assert chained_school_days(LeaveDays(d(2026, 11, 21), d(2026, 11, 22)), [], weekday) == 0

@@ -19,6 +19,7 @@ UTC = timezone.utc
 def test_rates_are_none_for_an_empty_population_not_zero():
     assert ratio(0, 0) is None
     assert figures(Counter())["dropout_rate"] is None and figures(Counter())["retention_rate"] is None
+    assert figures(Counter())["day_dropout_share"] is None and figures(Counter())["day_retention_share"] is None
 
 
 def test_the_readme_examples():
@@ -26,8 +27,10 @@ def test_the_readme_examples():
     f = figures(Counter(enrolled=95, transferred_in=2, suspended=1, dropped_out=2, returned=1, graduated=5,
                         deceased=1))
     assert (f["enrolled"], f["on_roll"], f["returned"]) == (97, 100, 1)
-    assert f["dropout_rate"] == 0.02
-    assert f["retention_rate"] == round(103 / 105, 6)
+    # The day's shares, which are not the statutory rates (no school year given: those are null).
+    assert f["day_dropout_share"] == 0.02
+    assert f["day_retention_share"] == round(103 / 105, 6)
+    assert f["dropout_rate"] is None and f["start_roll"] == 0
 
 
 def test_a_pending_transfer_out_stays_in_the_denominator():

@@ -87,8 +87,11 @@ def test_a_cases_responsibility_standing_at_a_cut_off():
     assert case_standing(before, None, cut, before, before) == (True, True)
     assert case_standing(before, None, cut, before, after) == (True, False)
     assert case_standing(None, None, cut, before, before) == (False, False)  # not a confirmed dropout
-    assert monitoring().standing == "unknown"
-    assert monitoring().parts["roll_call_completeness"].value is None
+    assert monitoring({}, 0.95).standing == "unknown"  # nothing expected is not 0 %
+    assert monitoring({}, 0.95).parts["roll_call_completeness"].value is None
+    watched = monitoring({"a": (10, 10, 9), "b": (10, 9, 9), "c": (10, 5, 0)}, 0.95)
+    assert watched.standing == "known" and watched.parts["roll_call_completeness"].value == 0.8
+    assert [s.code for s in watched.lagging] == ["c", "b"]  # worst first
     r = responsibility(4, 3)
     assert (r.standing, r.parts["cases"].value, r.parts["schools"].known) == ("partial", 0.75, False)
     r = responsibility(4, 3, 5, 2)

@@ -12,7 +12,7 @@ from shared.service import create_app as create_service_app
 
 from attendance import handlers
 from attendance.entrypoints.api import router
-from attendance.entrypoints.jobs import run_detector
+from attendance.entrypoints.jobs import run_detector, run_roll_call_sweep
 from attendance.settings import AttendanceSettings
 
 HANDLERS = {
@@ -27,7 +27,9 @@ def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | Non
     settings = settings or AttendanceSettings()
     # A status change recomputes the child's episodes, which needs the counting settings.
     status_changed = "baoxue.registry.student.status_changed"
-    wired = {**HANDLERS, status_changed: partial(HANDLERS[status_changed], settings=settings)}
+    enrolled = "baoxue.registry.student.enrolled"
+    wired = {**HANDLERS, status_changed: partial(HANDLERS[status_changed], settings=settings),
+             enrolled: partial(HANDLERS[enrolled], settings=settings)}
     return create_service_app(
         settings,
         title="Baoxue attendance",
@@ -35,6 +37,7 @@ def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | Non
         routers=[router],
         topics=[TOPIC_REGISTRY],
         handlers=wired,
-        jobs=[run_detector],
+        jobs=[run_detector, run_roll_call_sweep],
         clock=clock,
+        body_limits={"/v1/roll-calls/batch": settings.roll_call_batch_max_bytes},
     )

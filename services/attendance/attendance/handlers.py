@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, NamedTuple
@@ -11,19 +12,20 @@ import structlog
 from sqlalchemy import String, bindparam, case, cast, delete, func, insert, or_, select, update
 
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.envelope import TOPIC_ATTENDANCE, Event, stable_id
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound, Problem
 from shared.sql import among, insert_ignoring_conflicts, insert_many, upsert
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import (
-    LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_calls, roster,
+    LIVE, calendars, chronic_flags, episodes, leaves, marks, placements, roll_call_revisions, roll_calls, roster,
 )
-from attendance.domain import chronic, clock
+from attendance import completeness
+from attendance.domain import chronic, clock, national
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar, layered
-from attendance.domain.leave import IllegalTransition, LeaveStatus, decide
+from attendance.domain.leave import IllegalTransition, LeaveDays, LeaveStatus, chained_school_days, decide
 from attendance.entrypoints.schemas import CalendarEntriesIn, CalendarIn, LeaveIn, RollCallIn
 from attendance.settings import AttendanceSettings
 
@@ -39,7 +41,7 @@ SINCE_EVER = date(1900, 1, 1)
 
 # --- registry events -----------------------------------------------------------------------
 
-async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
+async def on_student_enrolled(uow: UnitOfWork, event: Event, *, settings: AttendanceSettings | None = None) -> None:
     d = event.data
     status = d.get("status", "enrolled")
     values = {
@@ -48,6 +50,9 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         "status": status, "updated_at": uow.clock.now(),
     }
     await upsert(uow.session, roster, {"student_id": d["student_id"]}, values)
+    # Wired with the settings (bootstrap); a caller without them gets the service's default zone.
+    zone = settings.timezone if settings is not None else AttendanceSettings.model_fields["timezone"].default
+    await completeness.school_heard_of(uow, zone, d["school_code"], d["org_path"], d.get("org_chain", []))
     # The first placement stands for every date before it, so its date matters only to a record
     # enrolled again; an event without `enrolled_on` (an older producer's) is placed since ever.
     await _place(uow, d["student_id"], _date_of(d.get("enrolled_on"), SINCE_EVER),
@@ -196,8 +201,9 @@ async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
     docs = dict((await uow.session.execute(
         select(calendars.c.school_code, calendars.c.body).where(calendars.c.school_code.in_(codes)))).all()) \
         if codes else {}
+    base = national.DAYS if settings.national_calendar == "cn" else national.NONE
     return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,
-                       am=settings.session_am_starts, pm=settings.session_pm_starts) for p in paths}
+                       am=settings.session_am_starts, pm=settings.session_pm_starts, national=base) for p in paths}
 
 
 async def calendar_of(uow: UnitOfWork, settings: AttendanceSettings, org_path: list[str]) -> Calendar:
@@ -237,6 +243,15 @@ async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal)
 
 async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn,
                            caller: Principal) -> dict[str, Any]:
+    stored = await store_roll_call(uow, settings, cmd, caller)
+    await uow.commit()
+    return stored
+
+
+async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn, caller: Principal, *,
+                          client_id: str | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+    """A roll call for a class-session, replacing the one received before (the last received
+    wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
     ids = [m.student_id for m in cmd.marks]
     known = {
         r.student_id: r
@@ -278,7 +293,8 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     calendar = await calendar_of(uow, settings, place.org_path)
     at = calendar.session_at(cmd.date, cmd.session)
     roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
-                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at}
+                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at,
+                 "sender": caller.subject, "client_id": client_id, "fingerprint": fingerprint}
     # Most roll calls are new: try the insert first, and look for the one to replace only when the
     # (class, date, session) is taken.
     roll_call_id = (await uow.session.execute(
@@ -286,12 +302,20 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     )).scalar_one_or_none()
     replaced = roll_call_id is None
     if replaced:
-        existing = (await uow.session.execute(
-            select(roll_calls.c.id).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
-                                          roll_calls.c.session == cmd.session))).scalar_one()
+        before = (await uow.session.execute(
+            select(roll_calls).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
+                                     roll_calls.c.session == cmd.session))).one()
+        existing = before.id
+        earlier = (await uow.session.execute(
+            select(marks.c.student_id, marks.c.status).where(marks.c.roll_call_id == existing))).all()
         # Re-posting replaces the roll call: every student named before or now is recomputed.
-        affected = set(ids) | set((await uow.session.execute(
-            select(marks.c.student_id).where(marks.c.roll_call_id == existing))).scalars())
+        affected = set(ids) | {m.student_id for m in earlier}
+        # The replaced send is kept, with who sent it and when (the last received wins).
+        await uow.session.execute(insert(roll_call_revisions).values(
+            client_id=before.client_id, class_id=before.class_id, date=before.date, session=before.session,
+            sender=before.sender, device_recorded_at=before.device_recorded_at, received_at=before.received_at,
+            fingerprint=before.fingerprint, replaced_at=roll_call["received_at"],
+            marks=json.dumps([{"student_id": m.student_id, "status": m.status} for m in earlier])))
         await uow.session.execute(delete(marks).where(marks.c.roll_call_id == existing))
         await uow.session.execute(delete(roll_calls).where(roll_calls.c.id == existing))
         roll_call_id = (await uow.session.execute(
@@ -301,10 +325,13 @@ async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: R
     # One statement for the whole class, not one per student.
     await insert_many(uow.session, marks, [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at,
                                             "status": m.status} for m in cmd.marks])
+    await completeness.roll_call_stored(
+        uow, settings, calendar, roll_call_id=roll_call_id, school_code=cmd.school_code, org_path=place.org_path,
+        class_id=cmd.class_id,
+        day=cmd.date, session=cmd.session, at=at, statuses=[m.status for m in cmd.marks], replaced=replaced)
     await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await _flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
-    await uow.commit()
     return {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
             "marks": len(cmd.marks), "replaced": replaced}
 
@@ -344,7 +371,7 @@ async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: Leave
                       errors=[{"field": "start", "pointer": "/start", "message": "not attending (status) on that date"}])
     row = {"id": str(uuid.uuid4()), "student_id": cmd.student_id, "start": cmd.start, "end": cmd.end,
            "reason": cmd.reason, "status": LeaveStatus.requested.value, "requested_by": caller.subject,
-           "created_at": uow.clock.now()}
+           "requested_via": cmd.requested_via, "created_at": uow.clock.now()}
     await uow.session.execute(insert(leaves).values(**row))
     await uow.commit()
     return row
@@ -358,13 +385,15 @@ async def decide_leave(uow: UnitOfWork, settings: AttendanceSettings, leave_id: 
     if row is None:
         raise NotFound(f"no leave with id {leave_id}")
     try:
-        await _student_in_scope(uow, row.student_id, caller)
+        student = await _student_in_scope(uow, row.student_id, caller)
     except NotFound:
         raise NotFound(f"no leave with id {leave_id}") from None
     try:
         status = decide(LeaveStatus(row.status), target)
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from None
+    if caller.role is Role.head_teacher:
+        await _within_head_teacher_allowance(uow, settings, row, student.org_path)
     decision = {"status": status.value, "decided_by": caller.subject, "decided_at": uow.clock.now(),
                 "decision_note": note}
     await uow.session.execute(update(leaves).where(leaves.c.id == leave_id).values(**decision))
@@ -372,6 +401,32 @@ async def decide_leave(uow: UnitOfWork, settings: AttendanceSettings, leave_id: 
         await sync_episodes(uow, settings, [row.student_id])
     await uow.commit()
     return {**row._asdict(), **decision}
+
+
+class NeedsSchoolOffice(Problem):
+    status, slug, title = 403, "leave-needs-school-office", "Leave this long is the school office's to decide"
+
+
+async def _within_head_teacher_allowance(uow: UnitOfWork, settings: AttendanceSettings, leave: Any,
+                                         org_path: list[str]) -> None:
+    """A head teacher decides leave of up to ``head_teacher_leave_max_days`` school days, counted
+    with the child's approved leave consecutive with it (so the allowance cannot be split into
+    one-day slices); beyond that the school office decides."""
+    calendar = await calendar_of(uow, settings, org_path)
+
+    def days(start: datetime, end: datetime) -> LeaveDays:
+        return LeaveDays(calendar.local_date(start), calendar.local_date(end - timedelta(microseconds=1)))
+
+    approved = (await uow.session.execute(select(leaves.c.start, leaves.c.end).where(
+        leaves.c.student_id == leave.student_id, leaves.c.status == LeaveStatus.approved.value,
+        leaves.c.id != leave.id))).all()
+    total = chained_school_days(days(leave.start, leave.end), [days(a.start, a.end) for a in approved],
+                                calendar.is_school_day)
+    cap = settings.head_teacher_leave_max_days
+    if total > cap:
+        raise NeedsSchoolOffice(
+            f"this leave makes {total} school days with the child's consecutive leave; a head teacher decides "
+            f"up to {cap}: the school office (school_staff) decides this one", school_days=total, allowance=cap)
 
 
 # --- calendars -----------------------------------------------------------------------------
@@ -427,7 +482,33 @@ def describe(cal: Calendar) -> dict[str, Any]:
             "terms": [{"name": t.name, "start": t.start.isoformat(), "end": t.end.isoformat()} for t in cal.terms],
             "holidays": sorted(d.isoformat() for d, k in cal.days.items() if k == "holiday"),
             "make_up_days": sorted(d.isoformat() for d, k in cal.days.items() if k == "school_day"),
-            "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()}}
+            "sessions": {k: v.strftime("%H:%M") for k, v in cal.sessions.items()},
+            "roll_calls": _roll_calls_expected(cal), "national": _national(cal)}
+
+
+def _national(cal: Calendar) -> dict[str, Any]:
+    """The national layer as it applies inside the stored terms, and until when it is known:
+    a term reaching past that date gets a warning (weekdays are the only rule there) until the
+    library is updated or the county enters the year's days itself."""
+    if not cal.national:
+        return {"source": None, "known_until": None, "holidays": [], "make_up_days": [], "warnings": []}
+    in_terms = sorted(d for d in cal.national if cal.term_of(d) is not None)
+    past = [t for t in cal.terms if t.end > national.KNOWN_UNTIL]
+    return {"source": national.SOURCE, "known_until": national.KNOWN_UNTIL.isoformat(),
+            "holidays": [d.isoformat() for d in in_terms if cal.national[d] == "holiday"],
+            "make_up_days": [d.isoformat() for d in in_terms if cal.national[d] == "school_day"],
+            "warnings": [f"national holidays and make-up days are known only until {national.KNOWN_UNTIL.isoformat()}; "
+                         f"term {t.name} runs to {t.end.isoformat()}: enter that year's days in the county calendar"
+                         for t in past]}
+
+
+def _roll_calls_expected(cal: Calendar) -> dict[str, Any]:
+    """Whether this calendar expects roll calls at all, and from when: without a stored term
+    nothing is expected (a vacation would otherwise be a flood of missing roll calls)."""
+    return {"expected": bool(cal.terms),
+            "reason": None if cal.terms else "no term stored: no roll call is expected until a term is",
+            "from": cal.roll_calls_from.isoformat() if cal.roll_calls_from else None,
+            "from_default": "the school's first roster day", "sync_interval_days": cal.sync_interval_days}
 
 
 class Inputs(NamedTuple):
@@ -567,10 +648,14 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
     )).first()
     now = uow.clock.now()
     hours = 0.0
+    unrecorded = 0
     if row is not None:
         got = await _inputs(uow, settings, [student_id], with_marks=False)
-        hours = clock.counted_hours(row.started_at, now, got.calendars[student_id], settings.absence_counting,
-                                    got.leaves[student_id])
+        cal = got.calendars[student_id]
+        hours = clock.counted_hours(row.started_at, now, cal, settings.absence_counting, got.leaves[student_id])
+        # Sessions of the episode nobody took a roll call for: the child may have been in class.
+        unrecorded = await completeness.unrecorded_in_episode(uow, settings, cal, got.places[student_id].class_id,
+                                                              row.started_at, now)
     return {
         "student_id": student_id,
         "since": row.started_at if row else None,
@@ -586,6 +671,7 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
         "due_at": row.due_at if row else None,
         "observed_at": row.observed_at if row else None,
         "threshold_fired_at": row.threshold_fired_at if row else None,
+        "unrecorded_sessions": unrecorded,
     }
 
 

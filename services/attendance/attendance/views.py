@@ -3,6 +3,7 @@ share of missed sessions in the term. Each is a few set-based queries, whatever 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from shared.pagination import Page, PageParams
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import chronic_flags, leaves, marks, roll_calls, roster
+from attendance.adapters.tables import chronic_flags, leaves, marks, roll_call_revisions, roll_calls, roster
 from attendance.domain import chronic
 from attendance.handlers import _class_in_scope, _student_in_scope, _term_counts, calendar_of
 from attendance.settings import AttendanceSettings
@@ -33,7 +34,7 @@ async def roll_call_history(uow: UnitOfWork, class_id: str, page: PageParams, ca
     rows, total = await fetch_page(
         uow.session,
         select(roll_calls.c.id, roll_calls.c.date, roll_calls.c.session, roll_calls.c.session_at,
-               roll_calls.c.received_at)
+               roll_calls.c.received_at, roll_calls.c.device_recorded_at, roll_calls.c.sender, roll_calls.c.client_id)
         .where(roll_calls.c.class_id == class_id)
         .order_by(roll_calls.c.date.desc(), roll_calls.c.session.desc()),
         limit=page.limit, offset=page.offset)
@@ -43,9 +44,34 @@ async def roll_call_history(uow: UnitOfWork, class_id: str, page: PageParams, ca
             select(marks.c.roll_call_id, marks.c.student_id, marks.c.status)
             .where(marks.c.roll_call_id.in_(list(by_call))).order_by(marks.c.student_id))).all():
             by_call[rc].append({"student_id": sid, "status": status})
-    items = [{**r, "marks": by_call[r["id"]],
-              "counts": {s: sum(m["status"] == s for m in by_call[r["id"]]) for s in STATUSES}} for r in rows]
+    replaced = await _replaced_sends(uow, class_id, [r["date"] for r in rows])
+    items = []
+    for r in rows:
+        current = {"client_id": r["client_id"], "sender": r["sender"], "device_recorded_at": r["device_recorded_at"],
+                   "received_at": r["received_at"], "marks": by_call[r["id"]]}
+        sends = [*replaced.get((r["date"], r["session"]), []), current]
+        items.append({
+            "id": r["id"], "date": r["date"], "session": r["session"], "session_at": r["session_at"],
+            "received_at": r["received_at"], "marks": by_call[r["id"]],
+            "revisions": [{**send, "result": "replaced" if i else "created"} for i, send in enumerate(sends)],
+            "counts": {s: sum(m["status"] == s for m in by_call[r["id"]]) for s in STATUSES}})
     return Page.of(items, total, page)
+
+
+async def _replaced_sends(uow: UnitOfWork, class_id: str, days: list[date]
+                          ) -> dict[tuple[date, str], list[dict[str, Any]]]:
+    """The sends later ones replaced, for the page's class-sessions, oldest first (one query)."""
+    if not days:
+        return {}
+    out: dict[tuple[date, str], list[dict[str, Any]]] = {}
+    for r in (await uow.session.execute(
+            select(roll_call_revisions).where(roll_call_revisions.c.class_id == class_id,
+                                              roll_call_revisions.c.date.between(min(days), max(days)))
+            .order_by(roll_call_revisions.c.id))).all():
+        out.setdefault((r.date, r.session), []).append({
+            "client_id": r.client_id, "sender": r.sender, "device_recorded_at": r.device_recorded_at,
+            "received_at": r.received_at, "marks": json.loads(r.marks)})
+    return out
 
 
 async def daily_rate(uow: UnitOfWork, settings: AttendanceSettings, school_code: str, start: date | None,

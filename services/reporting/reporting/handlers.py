@@ -16,7 +16,8 @@ from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import (absence_episodes, case_work, cases, class_grades, dual_reports, home_visits, orgs,
-                                       overdue_transfers, standing_assignments, student_statuses, students,
+                                       overdue_transfers, roll_call_sessions, standing_assignments, student_statuses,
+                                       students,
                                        watermarks)
 from reporting.read_model import level_sql, school_system
 
@@ -277,6 +278,39 @@ async def on_plan_item_added(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_CASES, event)
 
 
+# --- roll-call completeness (动态监测) ----------------------------------------------------------
+
+def _roll_call_day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+async def on_roll_call_recorded(uow: UnitOfWork, event: Event) -> None:
+    """Taken; on time if any recording of the session was (a later correction is not lateness)."""
+    d = event.data
+    key = {"class_id": d["class_id"], "date": _roll_call_day(d["date"]), "session": d["session"]}
+    counts = d.get("counts") or {}
+    seen, marked = int(counts.get("present", 0)) + int(counts.get("late", 0)), int(d.get("marks") or 0)
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, roll_call_sessions).values(
+        **key, path=path_key(d["org_path"]), expected=bool(d.get("expected")), taken=True, seen=seen, marked=marked,
+        on_time=bool(d.get("on_time"))))
+    await uow.session.execute(update(roll_call_sessions).where(
+        *(roll_call_sessions.c[k] == v for k, v in key.items())).values(
+        taken=True, seen=seen, marked=marked, on_time=roll_call_sessions.c.on_time | bool(d.get("on_time")),
+        expected=roll_call_sessions.c.expected | bool(d.get("expected"))))
+    await _advance(uow, TOPIC_ATTENDANCE, event)
+
+
+async def on_roll_call_missing(uow: UnitOfWork, event: Event) -> None:
+    """Expected and not taken by its due time; a roll call recorded for it later marks it taken."""
+    d = event.data
+    key = {"class_id": d["class_id"], "date": _roll_call_day(d["date"]), "session": d["session"]}
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, roll_call_sessions).values(
+        **key, path=path_key(d["org_path"]), expected=True, taken=False, on_time=False, seen=0, marked=0))
+    await uow.session.execute(update(roll_call_sessions).where(
+        *(roll_call_sessions.c[k] == v for k, v in key.items())).values(expected=True))
+    await _advance(uow, TOPIC_ATTENDANCE, event)
+
+
 HANDLERS = {
     "baoxue.registry.org.registered": on_org_registered,
     "baoxue.registry.student.enrolled": on_student_enrolled,
@@ -287,6 +321,8 @@ HANDLERS = {
     "baoxue.registry.transfer.overdue": on_transfer_overdue,
     "baoxue.attendance.absence.threshold_reached": on_threshold_reached,
     "baoxue.attendance.student.returned": on_student_returned,
+    "baoxue.attendance.roll_call.recorded": on_roll_call_recorded,
+    "baoxue.attendance.roll_call.missing": on_roll_call_missing,
     "baoxue.cases.case.opened": on_case_opened,
     "baoxue.cases.case.status_changed": on_case_status_changed,
     "baoxue.cases.case.closed": on_case_status_changed,

@@ -4,7 +4,7 @@ query over the status history for every class's counts, one for the month's home
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, text
@@ -13,9 +13,9 @@ from sqlalchemy import case as when
 from shared.auth import Principal
 from shared.uow import UnitOfWork
 
-from reporting.adapters.tables import cases, class_grades, home_visits, student_statuses
-from reporting.domain.monthly import (COUNTS, NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS, ClassCounts, rank_within_schools,
-                                      total)
+from reporting.adapters.tables import cases, class_grades, home_visits, roll_call_sessions, student_statuses
+from reporting.domain.monthly import (COUNTS, NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS, ClassCounts, RollCalls,
+                                      rank_within_schools, total)
 from reporting.domain.months import Month
 from reporting.domain.rates import ATTENDING, OFF_ROLL
 from reporting.read_model import Org, as_of, org_in_scope, orgs_under, statuses_as_of, unit_of
@@ -93,10 +93,29 @@ def _school(path: str) -> str:
     return path.strip("/").split("/")[-1]
 
 
-def _row(c: ClassCounts) -> dict[str, Any]:
+def _row(c: ClassCounts, calls: RollCalls = RollCalls()) -> dict[str, Any]:
     # on_roll_at_end only decides 无辍学班级 (the row says no_dropout); it is not a column.
     return {**{k: getattr(c, k) for k in COUNTS if k != "on_roll_at_end"},
-            "roll": c.roll, "dropout_rate": c.dropout_rate, **dict.fromkeys(UNKNOWN)}
+            "roll": c.roll, "dropout_rate": c.dropout_rate, "attendance_rate": calls.attendance_rate,
+            "roll_call_completeness": calls.completeness}
+
+
+async def _roll_calls(uow: UnitOfWork, org: Org, month: Month) -> dict[str, RollCalls]:
+    """class id -> its roll calls in the month, one grouped query (roll_call_sessions)."""
+    t = roll_call_sessions
+    expected = func.sum(when((t.c.expected, 1), else_=0))
+    taken = func.sum(when((t.c.expected & t.c.taken, 1), else_=0))
+    rows = (await uow.session.execute(
+        select(t.c.class_id, expected.label("expected"), taken.label("taken"), func.sum(t.c.seen).label("seen"),
+               func.sum(t.c.marked).label("marked"))
+        .where(t.c.path.contains(org.under, autoescape=True), t.c.date >= month.first, t.c.date <= month.last)
+        .group_by(t.c.class_id))).all()
+    return {r.class_id: RollCalls(int(r.expected or 0), int(r.taken or 0), int(r.seen or 0), int(r.marked or 0))
+            for r in rows}
+
+
+def _sum(calls: Iterable[RollCalls]) -> RollCalls:
+    return sum(calls, RollCalls())
 
 
 async def monthly(uow: UnitOfWork, org_code: str, caller: Principal, *, month: Month, tz: ZoneInfo) -> dict[str, Any]:
@@ -107,6 +126,7 @@ async def monthly(uow: UnitOfWork, org_code: str, caller: Principal, *, month: M
         # default 4 MB work_mem both sorts spill to disk. For this transaction (a read) only.
         await uow.session.execute(text("SET LOCAL work_mem = '64MB'"))
     visits = await _visits(uow, org, month, tz)
+    calls = await _roll_calls(uow, org, month)
     counted = []
     for r in (await uow.session.execute(_counts_query(org, month))).mappings().all():
         counted.append(ClassCounts(
@@ -123,23 +143,27 @@ async def monthly(uow: UnitOfWork, org_code: str, caller: Principal, *, month: M
 
     school = {code: names(code) for code in {rc.counts.school_code for rc in ranked}}
     classes = [{**school[rc.counts.school_code], "class_id": rc.counts.class_id, "grade": rc.counts.grade,
-                "rank": rc.rank, "no_dropout": rc.counts.no_dropout, **_row(rc.counts)} for rc in ranked]
+                "rank": rc.rank, "no_dropout": rc.counts.no_dropout,
+                **_row(rc.counts, calls.get(rc.counts.class_id, RollCalls()))} for rc in ranked]
     per_school: dict[str, list[ClassCounts]] = defaultdict(list)
     for rc in ranked:
         per_school[rc.counts.school_code].append(rc.counts)
     schools = []
     for code, mine in sorted(per_school.items()):
         schools.append({**school[code], "classes": len(mine),
-                        "no_dropout_classes": sum(1 for c in mine if c.no_dropout), **_row(total(mine))})
+                        "no_dropout_classes": sum(1 for c in mine if c.no_dropout),
+                        **_row(total(mine), _sum(calls.get(c.class_id, RollCalls()) for c in mine))})
     start, end = month.window(tz)
     return {
         "org_code": org.code, "org_name": org.name, "org_kind": org.kind, "month": str(month),
         "period": {"first_day": month.first, "last_day": month.last, "start": start, "end": end},
         "totals": {"classes": len(ranked), "no_dropout_classes": sum(1 for rc in ranked if rc.counts.no_dropout),
-                   **_row(total(rc.counts for rc in ranked))},
+                   **_row(total(rc.counts for rc in ranked),
+                          _sum(calls.get(rc.counts.class_id, RollCalls()) for rc in ranked))},
         "classes": classes, "schools": schools,
         "no_dropout_classes": [{k: c[k] for k in ("school_code", "school_name", "class_id", "grade", "enrolled_at_end")}
                                for c in classes if c["no_dropout"]],
-        "unknown": UNKNOWN, "as_of": await as_of(uow),
+        # Unknown (never 0) only while nothing was expected or recorded under the org in the month.
+        "unknown": {} if any(c.expected or c.marked for c in calls.values()) else UNKNOWN, "as_of": await as_of(uow),
     }
 

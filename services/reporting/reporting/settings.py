@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings
 
 from reporting.domain.rates import Targets
+from reporting.domain.statutory import SchoolYear, parse_year_start
 from reporting.domain.submissions import Deadline
 
 
@@ -20,6 +23,19 @@ class ReportingSettings(ServiceSettings):
     # When a county's weekly report is due, in local time within the report's ISO week (seed 000:
     # 每周五向市教体局报送周报表). A weekday name (or its first three letters) and HH:MM.
     weekly_deadline: str = "friday 18:00"
+    # The first day of the school year (学年), MM-DD: the statutory rates are flows from it to the
+    # day before the next year's, and its census (the end of that day) is the start-of-year roll.
+    school_year_start: str = "09-01"
+
+    @field_validator("school_year_start")
+    @classmethod
+    def _year_start(cls, value: str) -> str:
+        parse_year_start(value)
+        return value
+
+    def school_year(self, day: date) -> SchoolYear:
+        month, day_ = parse_year_start(self.school_year_start)
+        return SchoolYear.of(day, month, day_)
 
     @field_validator("weekly_deadline")
     @classmethod

@@ -71,7 +71,32 @@ roll_calls = Table(
     # Device time is recorded, never trusted; received_at is the server's.
     Column("device_recorded_at", UtcDateTime(), nullable=True),
     Column("received_at", UtcDateTime(), nullable=False),
+    # Who sent it (the token's subject), and for a batch item the device's id for the send and a
+    # digest of it, to tell a resend (unchanged) from a new send.
+    Column("sender", String(200), nullable=True),
+    Column("client_id", String(36), nullable=True, unique=True),
+    Column("fingerprint", String(64), nullable=True),
     UniqueConstraint("class_id", "date", "session", name="uq_roll_call_session"),
+)
+
+# The sends a later send of the same class-session replaced (the last received wins; the
+# current one is the roll_calls row), with who sent them, the device's clock and the receipt
+# time. Written only on a replacement, so a first send costs no extra statement.
+roll_call_revisions = Table(
+    "roll_call_revisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("client_id", String(36), nullable=True, index=True),
+    Column("class_id", String(36), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("session", String(2), nullable=False),
+    Column("sender", String(200), nullable=True),  # NULL: sent before senders were recorded
+    Column("device_recorded_at", UtcDateTime(), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("fingerprint", String(64), nullable=True),
+    Column("marks", Text, nullable=False),  # JSON [{"student_id", "status"}, ...] as sent
+    Column("replaced_at", UtcDateTime(), nullable=False),
+    Index("ix_roll_call_revisions_session", "class_id", "date", "session"),
 )
 
 marks = Table(
@@ -95,6 +120,7 @@ leaves = Table(
     Column("status", String(16), nullable=False),  # requested | approved | rejected
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
     Column("requested_by", String(128), nullable=True),
+    Column("requested_via", String(16), nullable=True),  # guardian_phone | in_person | note
     Column("decided_by", String(128), nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("decision_note", Text, nullable=True),
@@ -148,3 +174,46 @@ chronic_flags = Table(
     Column("flagged_at", UtcDateTime(), nullable=False),
 )
 Index("ix_roll_calls_school_date", roll_calls.c.school_code, roll_calls.c.date)
+
+# --- roll-call completeness (动态监测) ---------------------------------------------------------
+# Each school attendance has heard of, and the day its first pupil came onto the roster: roll
+# calls are expected from then (unless its calendar says `roll_calls_from`), not from the term's
+# start, so a county adopting the system is not buried in missing history.
+school_rosters = Table(
+    "school_rosters",
+    metadata,
+    Column("school_code", String(32), primary_key=True),
+    Column("org_path", JSON, nullable=False),
+    Column("org_chain", JSON, nullable=False),
+    Column("first_roster_day", Date, nullable=False),
+)
+
+# A class-session whose roll call was missing when the sweep looked: the primary key makes
+# `roll_call.missing` once per class-session whatever the replicas, and `filled_at` (set by one
+# conditional UPDATE when the roll call arrives) makes `roll_call.filled_late` once.
+roll_call_gaps = Table(
+    "roll_call_gaps",
+    metadata,
+    Column("class_id", String(36), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", String(2), primary_key=True),
+    Column("school_code", String(32), nullable=False),
+    Column("org_path", JSON, nullable=False),
+    Column("session_at", UtcDateTime(), nullable=False),
+    Column("missing_since", UtcDateTime(), nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("filled_at", UtcDateTime(), nullable=True),
+)
+Index("ix_roll_call_gaps_school_date", roll_call_gaps.c.school_code, roll_call_gaps.c.date)
+
+# A run of consecutive school days a class missed entirely, escalated once to the school's
+# township (named by the run's first day).
+roll_call_escalations = Table(
+    "roll_call_escalations",
+    metadata,
+    Column("class_id", String(36), primary_key=True),
+    Column("run_start", Date, primary_key=True),
+    Column("school_code", String(32), nullable=False),
+    Column("township_code", String(32), nullable=True),
+    Column("escalated_at", UtcDateTime(), nullable=False),
+)

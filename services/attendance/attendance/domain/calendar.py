@@ -34,6 +34,14 @@ class Calendar:
     terms: tuple[Term, ...] = ()  # none known: every date is in term
     days: Mapping[date, DayKind] = field(default_factory=dict)  # holidays and make-up days (调休)
     sessions: Mapping[str, time] = field(default_factory=lambda: {"am": time(8, 0), "pm": time(14, 0)})
+    # Roll calls are expected from this date (null: from the school's first roster day), so a
+    # county adopting the system is not buried in missing history.
+    roll_calls_from: date | None = None
+    # A teaching point that syncs its tablet weekly: its sessions are judged missing this many
+    # days later than the others.
+    sync_interval_days: int = 0
+    # The national layer (public holidays and 调休 working days), under every stored layer.
+    national: Mapping[date, DayKind] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -60,7 +68,7 @@ class Calendar:
     def is_school_day(self, day: date) -> bool:
         if not self.in_term(day):
             return False
-        kind = self.days.get(day)
+        kind = self.days.get(day) or self.national.get(day)
         if kind is not None:
             return kind == "school_day"
         return day.isoweekday() in self.weekdays
@@ -104,8 +112,10 @@ def _days(doc: Mapping[str, Any]) -> dict[date, DayKind]:
     return days
 
 
-def layered(docs: Iterable[Mapping[str, Any]], *, timezone_name: str, am: time, pm: time) -> Calendar:
-    """The effective calendar from stored documents, most general first (county, then school).
+def layered(docs: Iterable[Mapping[str, Any]], *, timezone_name: str, am: time, pm: time,
+            national: Mapping[date, DayKind] | None = None) -> Calendar:
+    """The effective calendar from stored documents, most general first (county, then school),
+    over the national layer (public holidays and 调休 working days) when one is given.
 
     A later document replaces the earlier's weekdays, terms and session times when it sets them;
     dated entries merge per date, the later (the school's) winning: a school may teach on a county
@@ -114,11 +124,19 @@ def layered(docs: Iterable[Mapping[str, Any]], *, timezone_name: str, am: time, 
     terms: tuple[Term, ...] = ()
     days: dict[date, DayKind] = {}
     sessions = {"am": am, "pm": pm}
+    roll_calls_from: date | None = None
+    sync_interval_days = 0
     for doc in docs:
+        if doc.get("roll_calls_from"):
+            roll_calls_from = date.fromisoformat(doc["roll_calls_from"])
+        if doc.get("sync_interval_days") is not None:
+            sync_interval_days = int(doc["sync_interval_days"])
         if doc.get("weekdays") is not None:
             weekdays = frozenset(doc["weekdays"])
         terms = _terms(doc) or terms
         days.update(_days(doc))
         for name, value in (doc.get("sessions") or {}).items():
             sessions[name] = time.fromisoformat(value)
-    return Calendar(timezone=timezone_name, weekdays=weekdays, terms=terms, days=days, sessions=sessions)
+    return Calendar(timezone=timezone_name, weekdays=weekdays, terms=terms, days=days, sessions=sessions,
+                    roll_calls_from=roll_calls_from, sync_interval_days=sync_interval_days,
+                    national=national if national is not None else {})

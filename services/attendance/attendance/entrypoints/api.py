@@ -16,11 +16,12 @@ from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 from shared.types import Day
 
-from attendance import handlers, views
+from attendance import batch, completeness, handlers, views
 from attendance.domain.leave import LeaveStatus
 from attendance.entrypoints.schemas import (
+    RollCallBatchIn, RollCallBatchOut,
     AbsenceOut, AttendanceOut, CalendarEntriesIn, CalendarIn, DailyRate, LeaveDecisionIn, LeaveIn, LeaveOut,
-    RollCallIn, RollCallOut, RollCallSummary,
+    MissingRollCall, RollCallIn, RollCallOut, RollCallSummary,
 )
 
 router = APIRouter(prefix="/v1")
@@ -86,10 +87,42 @@ async def post_roll_call(body: RollCallIn, uow: UoWDep, request: Request, caller
     return await handlers.record_roll_call(uow, _settings(request), body, caller)
 
 
+@router.post("/roll-calls/batch", response_model=RollCallBatchOut, response_model_exclude_none=True,
+             tags=["roll calls"],
+             **access(SCHOOL, OFFICIALS, scope="none"))
+async def post_roll_call_batch(body: RollCallBatchIn, uow: UoWDep, request: Request, caller: PrincipalDep):
+    """Roll calls taken offline (a teaching point's tablet), up to `BAOXUE_ROLL_CALL_BATCH_MAX`,
+    each with the device's `client_id` and its clock in `recorded_at` (shown, never used for a
+    deadline). 200 with one result per item, in order: `created`, `unchanged` (the same
+    `client_id` and roll call again: nothing written), `replaced` (a later send for that
+    class-session: the last received wins, the earlier send is kept as a revision) or `rejected`
+    with its problem (422 pointing into the batch, 404 for a class outside the caller's scope).
+    Each item is its own transaction: the valid ones are stored whatever the others are. Scope is
+    applied per item, so the route itself answers every caller 200."""
+    settings = _settings(request)
+    return {"results": await batch.record_batch(uow, settings, body.roll_calls, caller)}
+
+
+@router.get("/roll-calls/missing", response_model=Page[MissingRollCall], tags=["roll calls"],
+            **access(PEOPLE, scope="list"))
+async def get_missing_roll_calls(uow: UoWDep, request: Request, page: PageDep, caller: PrincipalDep,
+                                 org_code: str | None = None,
+                                 start: Annotated[Day | None, Query(alias="from")] = None,
+                                 end: Annotated[Day | None, Query(alias="to")] = None,
+                                 kind: Literal["missing", "unmarked"] = "missing"):
+    """Class-sessions whose roll call was missing (动态监测), newest first, in the caller's scope:
+    head teachers their classes, school staff their school, officials their region. A session
+    filled later stays listed with `filled_late`. `kind=unmarked`: taken roll calls that left off
+    pupils on the class's roll that day, with their ids. Default: the last 30 days."""
+    read = completeness.missing_list if kind == "missing" else completeness.unmarked_list
+    return await read(uow, _settings(request), page, caller, org_code=org_code, start=start, end=end)
+
+
 @router.get("/classes/{class_id}/roll-calls", response_model=Page[RollCallSummary], tags=["roll calls"],
             **access(PEOPLE, scope="object"))
 async def get_roll_calls(class_id: str, uow: UoWDep, page: PageDep, caller: PrincipalDep):
-    """The class's roll calls, newest first, with their marks."""
+    """The class's roll calls, newest first, with their marks and every send of each
+    (`revisions`: sender, device time, receipt time), the last received being the roll call."""
     return await views.roll_call_history(uow, class_id, page, caller)
 
 
@@ -109,18 +142,23 @@ async def list_leaves(uow: UoWDep, page: PageDep, caller: PrincipalDep, school_c
     return await views.leave_list(uow, page, caller, school_code=school_code, student_id=student_id, status=status)
 
 
-@router.post("/leaves/{leave_id}/approve", response_model=LeaveOut, tags=["leave"],
-             **access(Role.school_staff, scope="object"))
+_DECISION_RULE = access(SCHOOL, scope="object", responses={
+    403: {"description": "Role not allowed, or a head teacher deciding leave longer than the allowance "
+                         "(`leave-needs-school-office`, with `school_days` and `allowance`)"}})
+
+
+@router.post("/leaves/{leave_id}/approve", response_model=LeaveOut, tags=["leave"], **_DECISION_RULE)
 async def approve_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
                         body: LeaveDecisionIn | None = None):
-    """Approve a request (the principal or school office of the student's school). Absences in its
-    range are excused, even ones marked, or fired, before: the episodes are recomputed."""
+    """Approve a request: the school office of the student's school, or the head teacher of the
+    child's class for leave of up to `BAOXUE_HEAD_TEACHER_LEAVE_MAX_DAYS` school days (1), counted
+    with the child's consecutive approved leave. Absences in its range are excused, even ones
+    marked, or fired, before: the episodes are recomputed."""
     return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.approved,
                                        body.note if body else None, caller)
 
 
-@router.post("/leaves/{leave_id}/reject", response_model=LeaveOut, tags=["leave"],
-             **access(Role.school_staff, scope="object"))
+@router.post("/leaves/{leave_id}/reject", response_model=LeaveOut, tags=["leave"], **_DECISION_RULE)
 async def reject_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
                        body: LeaveDecisionIn | None = None):
     """Reject a request: the absences stay unexcused."""

@@ -1,36 +1,57 @@
-"""The scheduled 48-hour detector. Silence is found by sweeping stored episodes, never by
-counting ticks: a late or skipped pass still finds everything overdue."""
+"""Scheduled sweeps: the 48-hour detector and the roll-call completeness sweep. Silence is found
+by sweeping stored state, never by counting ticks: a late or skipped pass still finds everything
+overdue, and the database's claims make each announcement once across replicas."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Awaitable, Callable
 
 import structlog
 
 from shared import metrics
 from shared.service import Runtime
+from shared.uow import UnitOfWork
 
+from attendance.completeness import sweep
 from attendance.handlers import detect_overdue
 
 log = structlog.get_logger("baoxue.detector")
 
 
-async def run_detector(runtime: Runtime, stop: asyncio.Event) -> None:
-    settings = runtime.settings
+async def _every(runtime: Runtime, stop: asyncio.Event, interval_s: float, job: str,
+                 step: Callable[[UnitOfWork], Awaitable[object]]) -> None:
     # One interval before the first pass: a replica starting does not race the requests it is
     # about to serve, and a restart loses nothing (the sweep finds whatever came due meanwhile).
-    while not await _stopped_within(stop, settings.detector_interval_s):
+    while not await _stopped_within(stop, interval_s):
         try:
             async with runtime.uow() as uow:
-                fired = await detect_overdue(uow, settings)
-            metrics.JOB_RUNS.labels(settings.service_name, "absence_detector", "ok").inc()
-            if fired:
-                log.info("detector.fired", episodes=fired)
+                await step(uow)
+            metrics.JOB_RUNS.labels(runtime.settings.service_name, job, "ok").inc()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
-            metrics.JOB_RUNS.labels(settings.service_name, "absence_detector", "error").inc()
-            log.warning("detector.failed", error=exc)
+            metrics.JOB_RUNS.labels(runtime.settings.service_name, job, "error").inc()
+            log.warning(f"{job}.failed", error=exc)
+
+
+async def run_detector(runtime: Runtime, stop: asyncio.Event) -> None:
+    async def step(uow: UnitOfWork) -> None:
+        if fired := await detect_overdue(uow, runtime.settings):
+            log.info("detector.fired", episodes=fired)
+
+    await _every(runtime, stop, runtime.settings.detector_interval_s, "absence_detector", step)
+
+
+async def run_roll_call_sweep(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Roll calls never taken (动态监测): store and announce the class-sessions that became
+    missing and escalate runs of missed days."""
+    async def step(uow: UnitOfWork) -> None:
+        swept = await sweep(uow, runtime.settings)
+        if swept.missing or swept.escalated:
+            log.info("roll_calls.missing", sessions=swept.missing, escalated=swept.escalated)
+
+    await _every(runtime, stop, runtime.settings.roll_call_sweep_interval_s, "roll_call_sweep", step)
 
 
 async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:

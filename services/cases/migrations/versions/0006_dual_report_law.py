@@ -5,13 +5,13 @@ Cases opened before this revision keep the reports they had: ``reports_issued_at
 reports' issue time, and their reports' area is the org they were addressed to.
 
 Revision ID: 0006_dual_report_law
-Revises: 0007_persuasion_evidence
+Revises: 0009_idempotency
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_dual_report_law"
-down_revision = "0007_persuasion_evidence"
+down_revision = "0009_idempotency"
 branch_labels = None
 depends_on = None
 

@@ -2,13 +2,13 @@
 (government or education).
 
 Revision ID: 0006_dual_report_law
-Revises: 0005_hostile_input
+Revises: 0009_idempotency
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_dual_report_law"
-down_revision = "0005_hostile_input"
+down_revision = "0009_idempotency"
 branch_labels = None
 depends_on = None
 

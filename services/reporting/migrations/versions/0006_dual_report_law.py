@@ -2,13 +2,13 @@
 reports waiting for acknowledgement.
 
 Revision ID: 0006_dual_report_law
-Revises: 0007_persuasion_evidence
+Revises: 0010_roll_call_completeness
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0006_dual_report_law"
-down_revision = "0007_persuasion_evidence"
+down_revision = "0010_roll_call_completeness"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ need are kept dated (status history, case timestamps); current-state columns ser
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text
 
 from shared.types import UtcDateTime
 
@@ -210,6 +210,41 @@ submissions = Table(
 )
 Index("ix_reporting_submissions_period", submissions.c.kind, submissions.c.period, submissions.c.org_code)
 
+# An org's own targets (一县一策), set with PUT /v1/targets/{org_code}; a field left NULL is
+# inherited from the nearest org above that sets it, else the settings' default. Not a
+# projection: a rebuild keeps them.
+targets = Table(
+    "targets",
+    metadata,
+    Column("org_code", String(32), primary_key=True),
+    Column("org_path", String(400), nullable=False),  # "/province/.../org/"
+    Column("junior_dropout_max", Float, nullable=True),
+    Column("primary_dropout_max", Float, nullable=True),
+    Column("retention_min", Float, nullable=True),
+    Column("set_at", UtcDateTime(), nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("set_role", String(32), nullable=False),
+)
+
 # Every table the events build, emptied by a rebuild (watermarks included).
 PROJECTIONS = (orgs, students, student_statuses, class_grades, cases, home_visits, absence_episodes, overdue_transfers,
                dual_reports, watermarks)
+
+# One row per class-session attendance expected or took a roll call for (动态监测): from
+# `roll_call.recorded` (taken; on time if any recording of it was) and `roll_call.missing`
+# (expected, not taken by its due time). Expected = taken on an expected day, or missing.
+roll_call_sessions = Table(
+    "roll_call_sessions",
+    metadata,
+    Column("class_id", String(36), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", String(2), primary_key=True),
+    Column("path", String(400), nullable=False),
+    Column("expected", Boolean, nullable=False),
+    Column("taken", Boolean, nullable=False),
+    Column("on_time", Boolean, nullable=False),
+    # The last recording's marks: seen (present or late) out of marked, for the attendance rate.
+    Column("seen", Integer, nullable=False, default=0),
+    Column("marked", Integer, nullable=False, default=0),
+)
+Index("ix_reporting_roll_call_sessions_path_date", roll_call_sessions.c.path, roll_call_sessions.c.date)

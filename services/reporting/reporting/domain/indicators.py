@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from reporting.domain.monthly import NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS
 from reporting.domain.rates import ratio
 
 Standing = Literal["known", "partial", "unknown"]
@@ -48,9 +47,19 @@ class Part:
 
 
 @dataclass(frozen=True)
+class Lagging:
+    """A school named for lagging: its share of expected roll calls taken in the week."""
+    code: str
+    expected: int
+    taken: int
+    rate: float
+
+
+@dataclass(frozen=True)
 class Indicator:
     name: str
     parts: dict[str, Part] = field(default_factory=dict)
+    lagging: tuple[Lagging, ...] = ()
 
     @property
     def standing(self) -> Standing:
@@ -58,10 +67,32 @@ class Indicator:
         return "known" if all(known) else "partial" if any(known) else "unknown"
 
 
-def monitoring() -> Indicator:
-    """动态监测: roll-call completeness, unknown until attendance publishes roll-call events."""
-    return Indicator("动态监测", {"roll_call_completeness": Part(reason=NO_ROLL_CALL_EVENTS,
-                                                               awaiting=ROLL_CALL_EVENTS)})
+ROLL_CALLS_COUNTED = (
+    "class-sessions whose roll call was taken, over the class-sessions expected in the week: an am and "
+    "a pm roll call on each school day inside a stored term, for every class with pupils on the roll, "
+    "from the school's roll_calls_from date (attendance's roll_call.recorded and roll_call.missing). "
+    "A session not yet due, or a teaching point's still inside its sync interval, is not yet expected.")
+ON_TIME_COUNTED = ("class-sessions whose roll call was received by its due time (the session's start plus "
+                   "BAOXUE_ROLL_CALL_DUE_MINUTES and the school's sync interval), over those expected")
+
+
+def monitoring(by_school: dict[str, tuple[int, int, int]], lagging_below: float) -> Indicator:
+    """动态监测: roll-call completeness and timeliness for the week, and the schools that lag
+    (below ``lagging_below`` of their expected roll calls taken), worst first."""
+    expected = sum(e for e, _, _ in by_school.values())
+    taken = sum(t for _, t, _ in by_school.values())
+    on_time = sum(o for _, _, o in by_school.values())
+    if not expected:
+        nothing = "no roll call was expected this week (no stored term, or no class on the roll)"
+        return Indicator("动态监测", {"roll_call_completeness": Part(reason=nothing),
+                                     "roll_call_timeliness": Part(reason=nothing)})
+    lagging = sorted((Lagging(code, e, t, round(t / e, 6)) for code, (e, t, _) in by_school.items()
+                      if e and t / e < lagging_below), key=lambda s: (s.rate, s.code))
+    return Indicator("动态监测", {
+        "roll_call_completeness": Part(value=ratio(taken, expected), numerator=taken, denominator=expected,
+                                       counted=ROLL_CALLS_COUNTED),
+        "roll_call_timeliness": Part(value=ratio(on_time, expected), numerator=on_time, denominator=expected,
+                                     counted=ON_TIME_COUNTED)}, lagging=tuple(lagging))
 
 
 def case_standing(confirmed_at: datetime | None, persuading_at: datetime | None, cutoff: datetime,

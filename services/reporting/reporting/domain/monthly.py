@@ -14,8 +14,11 @@ from typing import Iterable
 
 from reporting.domain.rates import ratio
 
-# Why a figure is unknown rather than 0: the read model has no event to count it from yet.
-NO_ROLL_CALL_EVENTS = ("attendance publishes no roll-call events yet (baoxue.attendance.roll_call.recorded "
+# Why a figure is unknown rather than 0: no roll call was expected or recorded in the month.
+NO_ROLL_CALL_EVENTS = ("no roll call was expected or recorded under this org in the month (attendance's "
+                       "baoxue.attendance.roll_call.recorded and baoxue.attendance.roll_call.missing): "
+                       "nothing to count marks or roll calls not taken from")
+ROLL_CALL_EVENTS = ("attendance publishes no roll-call events yet (baoxue.attendance.roll_call.recorded "
                        "and baoxue.attendance.roll_call.missing); until it does, the read model cannot count "
                        "marks or roll calls not taken")
 ROLL_CALL_EVENTS = ("baoxue.attendance.roll_call.recorded", "baoxue.attendance.roll_call.missing")
@@ -63,6 +66,29 @@ class ClassCounts:
 
 
 COUNTS = tuple(f.name for f in fields(ClassCounts) if f.name not in ("school_code", "class_id", "grade"))
+
+
+@dataclass(frozen=True)
+class RollCalls:
+    """A class's roll calls in the month: expected and taken class-sessions, and the marks of
+    the taken ones (seen = present or late)."""
+
+    expected: int = 0
+    taken: int = 0
+    seen: int = 0
+    marked: int = 0
+
+    def __add__(self, other: "RollCalls") -> "RollCalls":
+        return RollCalls(self.expected + other.expected, self.taken + other.taken, self.seen + other.seen,
+                         self.marked + other.marked)
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return ratio(self.seen, self.marked)
+
+    @property
+    def completeness(self) -> float | None:
+        return ratio(self.taken, self.expected)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
+from reporting.domain.statutory import YearFlows
+
 LEVELS = ("primary", "junior")
 ATTENDING = frozenset({"enrolled", "transferred_in"})
 # Off the roll for good: neither in a denominator nor a dropout. (A transfer out confirmed by
@@ -28,13 +30,15 @@ def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 6) if whole else None
 
 
-def figures(tally: Mapping[str, int]) -> dict[str, float | int | None]:
-    """enrolled, dropped out, returned, and the two rates, from one tally.
+def figures(tally: Mapping[str, int], year: YearFlows | None = None) -> dict[str, float | int | None]:
+    """The day's counts from one tally, and the school year's statutory figures beside them.
 
-    on_roll = every record not graduated or deceased (attending, suspended, boarding elsewhere,
-    taught at home, unable to study, dropped out, or transferred out and not yet received);
-    dropout_rate = dropped_out / on_roll; cohort = on_roll + graduated;
-    retention_rate = (cohort - dropped_out) / cohort."""
+    Day counts (as of D, not the statutory rates): on_roll = every record not graduated or
+    deceased (attending, suspended, boarding elsewhere, taught at home, unable to study, dropped
+    out, or transferred out and not yet received); day_dropout_share = dropped_out / on_roll;
+    day_retention_share = (on_roll + graduated - dropped_out) / (on_roll + graduated), the old
+    figure that every graduate ever recorded pushes up. ``dropout_rate`` and ``retention_rate``
+    are the statutory 年辍学率 and 在校生巩固率 of the school year (domain/statutory.py)."""
     on_roll = sum(n for status, n in tally.items() if status != RETURNED and status not in OFF_ROLL)
     dropped = tally.get("dropped_out", 0)
     graduated = tally.get("graduated", 0)
@@ -45,9 +49,16 @@ def figures(tally: Mapping[str, int]) -> dict[str, float | int | None]:
         "returned": tally.get(RETURNED, 0),
         "graduated": graduated,
         "on_roll": on_roll,
-        "dropout_rate": ratio(dropped, on_roll),
-        "retention_rate": ratio(cohort - dropped, cohort),
+        "day_dropout_share": ratio(dropped, on_roll),
+        "day_retention_share": ratio(cohort - dropped, cohort),
+        **statutory(year or YearFlows()),
     }
+
+
+def statutory(year: YearFlows) -> dict[str, float | int | None]:
+    return {"start_roll": year.start_roll, "year_dropouts": year.dropouts, "transfers_in": year.transfers_in,
+            "transfers_out": year.transfers_out, "net_roll": year.net_roll,
+            "dropout_rate": year.dropout_rate, "retention_rate": year.retention_rate}
 
 
 def add(tallies: Mapping[str, Counter]) -> Counter:
@@ -95,3 +106,24 @@ def target_status(level: str, fig: Mapping[str, float | int | None], targets: Ta
 def worst(statuses: list[str | None]) -> str | None:
     known = [s for s in statuses if s is not None]
     return max(known, key=STATUS_ORDER.index) if known else None
+
+
+TARGET_FIELDS = ("junior_dropout_max", "primary_dropout_max", "retention_min")
+DEFAULT = "default"
+
+
+def resolve(path: list[str], own: Mapping[str, Mapping[str, float | None]], defaults: Targets
+            ) -> tuple[Targets, dict[str, str]]:
+    """An org's effective targets (一县一策): each one from the nearest org on its path (province
+    first, the org itself last) that set it, else the default; and where each came from (an org
+    code, or "default"). A school with no targets of its own is held to its county's."""
+    values: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for name in TARGET_FIELDS:
+        values[name], sources[name] = getattr(defaults, name), DEFAULT
+        for code in reversed(path):
+            value = own.get(code, {}).get(name)
+            if value is not None:
+                values[name], sources[name] = float(value), code
+                break
+    return Targets(margin=defaults.margin, **values), sources

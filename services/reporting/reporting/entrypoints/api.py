@@ -14,9 +14,10 @@ RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
 from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
-from shared.types import ORG_CODE_PATTERN
+from shared.types import ORG_CODE_PATTERN, Day
 
 from reporting import summary as summaries
+from reporting import targets as target_book
 from reporting import submissions as frozen
 from reporting.entrypoints.deps import DayDep, FormatQuery, MonthDep, OrgCode, WeekDep, ZoneDep, calendar_month, iso_week
 from reporting.entrypoints.page import CSP, submission_page, weekly_page
@@ -24,8 +25,10 @@ from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_
 from reporting.ledgers import Filters, Ledger, ledger_rows
 from reporting.monthly import monthly
 from reporting.rankings import RankBy, Unit, circular, rankings
-from reporting.entrypoints.schemas import (Circular, LedgerRow, MonthlyReport, Rankings, Submission, Submissions,
-                                           SubmissionSummary, Summary, WeeklyReport, WeeklyStandings)
+from reporting.completeness import Period as CompletenessPeriod, Unit as CompletenessUnit, completeness
+from reporting.entrypoints.schemas import (Circular, CompletenessReport, LedgerRow, MonthlyReport, Rankings, Submission,
+                                           Submissions, SubmissionSummary, Summary, TargetsIn, TargetsView,
+                                           WeeklyReport, WeeklyStandings)
 from reporting.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -40,7 +43,21 @@ async def get_summary(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
     """Enrolment, dropout, returns, rates against targets and open cases for any org level in the
     caller's region and any day, primary and junior middle apart. `as_of` is the time of the
     newest event the figures include."""
-    return await summaries.summary(uow, org_code, caller, day=day, tz=tz, targets=runtime.settings.targets)
+    return await summaries.summary(uow, org_code, caller, day=day, tz=tz, targets=runtime.settings.targets,
+                                   year=runtime.settings.school_year(day))
+
+
+@router.get("/reports/roll-call-completeness", response_model=CompletenessReport,
+            **access(Role.school_staff, OFFICIALS, scope="object"))
+async def get_roll_call_completeness(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode,
+                                     start: Annotated[Day, Query(alias="from")],
+                                     end: Annotated[Day, Query(alias="to")],
+                                     unit: CompletenessUnit = "school", period: CompletenessPeriod = "day"):
+    """Roll-call completeness (动态监测) under an org, per school, township or county and per day or
+    ISO week: class-sessions expected (am and pm on each school day inside a stored term, for each
+    class on the roll), taken, taken on time, and the two rates (null when nothing was expected).
+    Counted from attendance's roll_call.recorded and roll_call.missing."""
+    return await completeness(uow, org_code, caller, start=start, end=end, unit=unit, period=period)
 
 
 @router.get("/reports/weekly", response_model=WeeklyReport,
@@ -50,10 +67,11 @@ async def get_weekly(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org
     """The Friday weekly report (周报) of a county (or any org): rates against targets, new absence
     episodes, cases opened/returned/closed, open cases by age, unacknowledged dual reports,
     overdue transfers and home visits, in total and per township and school, with the previous
-    week beside it, and the two indicators (责任落实, 动态监测): unknown, never 0, where the events
-    they need do not exist yet. CSV and XLSX have Chinese headings, one sheet (or CSV section)
+    week beside it, and the two indicators (责任落实, 动态监测, naming the schools whose roll calls
+    lag): unknown, never 0, where there is nothing to count. CSV and XLSX have Chinese headings, one sheet (or CSV section)
     per part. Every read is audited (an export as it comes)."""
-    report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets)
+    report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets,
+                            year_of=runtime.settings.school_year)
     return sheets_response(format, weekly_sheets(report), filename=f"周报-{org_code}-{week}", body=report, model=WeeklyReport)
 
 
@@ -84,7 +102,7 @@ async def get_rankings(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, o
     handling: mean hours from a case's opening to its first home visit, or to the child's return.
     Equal values share a rank; units with nothing to measure come last without one."""
     return await rankings(uow, org_code, caller, by=by, unit=unit, level=level, day=day, tz=tz,
-                          targets=runtime.settings.targets)
+                          targets=runtime.settings.targets, year=runtime.settings.school_year(day))
 
 
 @router.get("/reports/circular", response_model=Circular, **access(Role.school_staff, OFFICIALS, scope="object"))
@@ -92,7 +110,8 @@ async def get_circular(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, o
                        day: DayDep):
     """What the circular (通报) names: the no-dropout classes (无辍学班级) and the laggards, every
     township and school whose rates are at risk or off target, the worst first."""
-    return await circular(uow, org_code, caller, day=day, targets=runtime.settings.targets)
+    return await circular(uow, org_code, caller, day=day, targets=runtime.settings.targets,
+                          year=runtime.settings.school_year(day))
 
 
 @router.get("/reports/weekly/{org_code}/{week}.html", response_class=HTMLResponse,
@@ -102,7 +121,8 @@ async def get_weekly_page(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep
     """The weekly report as a page to look at: a dropout-rate bar chart per township and the open
     cases at each of the last eight Friday cut-offs, drawn on the server as SVG (no external CDN)."""
     iso = iso_week(runtime, week)
-    report = await weekly(uow, org_code, caller, week=iso, tz=tz, targets=runtime.settings.targets)
+    report = await weekly(uow, org_code, caller, week=iso, tz=tz, targets=runtime.settings.targets,
+                          year_of=runtime.settings.school_year)
     trend = await open_cases_trend(uow, org_code, caller, week=iso, tz=tz)
     return HTMLResponse(weekly_page(report, trend, tz), headers={"Content-Security-Policy": CSP})
 
@@ -113,13 +133,39 @@ async def get_monthly(uow: UoWDep, caller: PrincipalDep, org_code: OrgCode, mont
                       format: FormatQuery = "json") -> Response:
     """The monthly dropout report per class (学校辍学月报表) of a school, township or county: per
     class, enrolled at the month's start, new enrolments, returns, transfers in and out,
-    dropouts, enrolled at its end, home visits; attendance and roll-call completeness as unknown
-    (with the reason) until attendance publishes roll-call events. Classes ranked within their
+    dropouts, enrolled at its end, home visits; the attendance rate and roll-call completeness
+    from attendance's roll-call events (null, never 0, for a class with none; `unknown` says why
+    when the org had none in the month). Classes ranked within their
     school by the month's dropout rate (量化评比), the no-dropout classes (无辍学班级) named. CSV
     and XLSX have Chinese headings. Every read is audited."""
     report = await monthly(uow, org_code, caller, month=month, tz=tz)
     return sheets_response(format, monthly_sheets(report), filename=f"辍学月报-{org_code}-{month}", body=report,
                            model=MonthlyReport)
+
+
+# --- targets (一县一策) ---------------------------------------------------------------------
+
+TargetOrg = Annotated[str, Path(pattern=ORG_CODE_PATTERN, description="The org whose own targets these are")]
+# Who sets targets: a county for itself and its schools, a city or province for itself and what
+# lies under it. Townships and schools read them.
+SETTERS = (Role.county_official, Role.city_official, Role.province_official)
+
+
+@router.put("/targets/{org_code}", response_model=TargetsView, **access(*SETTERS, scope="object"))
+async def put_targets(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: TargetOrg,
+                      body: TargetsIn):
+    """Set an org's own targets (一县一策): 初中/小学年辍学率 at most, 在校生巩固率 at least, as
+    fractions. Replaces what the org had; a field left out is inherited from the nearest org above
+    that sets it, else the default. Every report judges each org against its own."""
+    return await target_book.put(uow, org_code, caller, body.model_dump(), runtime.settings.targets,
+                                 runtime.clock.now())
+
+
+@router.get("/targets/{org_code}", response_model=TargetsView, **access(Role.school_staff, OFFICIALS, scope="object"))
+async def get_targets(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: TargetOrg):
+    """An org's own targets, the effective ones and where each comes from (the org, one above, or
+    the default)."""
+    return await target_book.show(uow, org_code, caller, runtime.settings.targets)
 
 
 # --- frozen submissions -------------------------------------------------------------------
@@ -137,7 +183,8 @@ def _report_now(uow, caller, runtime, tz, kind: Kind, org_code: str, period: str
         week = iso_week(runtime, period)
 
         async def compute():
-            report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets)
+            report = await weekly(uow, org_code, caller, week=week, tz=tz, targets=runtime.settings.targets,
+                            year_of=runtime.settings.school_year)
             return WeeklyReport.model_validate(report).model_dump(mode="json")
         return str(week), compute
     month = calendar_month(runtime, period)

@@ -3,19 +3,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 TargetStatus = Literal["on_target", "at_risk", "off_target"]
 
 
 class Figures(BaseModel):
+    # Counts on the day (as of D).
     enrolled: int
     dropped_out: int
     returned: int
     graduated: int
     on_roll: int
-    dropout_rate: float | None
-    retention_rate: float | None
+    # Shares on the day: NOT the statutory rates (dropouts on the roll / on roll; the old
+    # "retention" that every graduate ever recorded raises). Kept for continuity only.
+    day_dropout_share: float | None
+    day_retention_share: float | None
+    # The school year to D (README "Statutory rates"): 学年初在校学生数, the year's dropouts (each
+    # child once), normal transfers in and out, and the base net of them.
+    start_roll: int
+    year_dropouts: int
+    transfers_in: int
+    transfers_out: int
+    net_roll: int
+    dropout_rate: float | None      # 年辍学率 = year_dropouts / start_roll
+    retention_rate: float | None    # 在校生巩固率 = (net_roll - year_dropouts) / net_roll
     open_cases: int
     status: TargetStatus | None
 
@@ -27,8 +39,54 @@ class Targets(BaseModel):
     margin: float
 
 
+Share = Field(default=None, ge=0, le=1, description="A fraction: 0.02 is 2 %; null inherits it")
+
+
+class TargetsIn(BaseModel):
+    """An org's own targets (一县一策). A field left out or null is inherited from the nearest org
+    above that sets it, else the default (settings)."""
+    model_config = ConfigDict(extra="forbid")
+    junior_dropout_max: float | None = Share   # 初中年辍学率 at most
+    primary_dropout_max: float | None = Share  # 小学年辍学率 at most
+    retention_min: float | None = Share        # 在校生巩固率 at least
+
+
+class OwnTargets(BaseModel):
+    junior_dropout_max: float | None
+    primary_dropout_max: float | None
+    retention_min: float | None
+
+
+class TargetsView(BaseModel):
+    org_code: str
+    org_name: str
+    org_kind: str
+    own: OwnTargets
+    effective: Targets
+    # Where each effective target comes from: an org code (this one, or one above) or "default".
+    sources: dict[str, str]
+    set_at: datetime | None
+    set_by: str | None
+
+
 class SystemFigures(Figures):
     levels: dict[str, Figures]
+
+
+class SchoolYearInfo(BaseModel):
+    name: str          # 2026-2027
+    first_day: date
+    last_day: date
+    through: date      # the statutory flows are counted from first_day to this day
+
+
+class NineYearRetention(BaseModel):
+    """九年义务教育巩固率: null with the reason when the records do not reach the cohort's entry."""
+    value: float | None
+    graduates: int | None
+    entrants: int | None
+    cohort_entered: str
+    reason: str | None
 
 
 class Summary(Figures):
@@ -36,10 +94,13 @@ class Summary(Figures):
     org_name: str
     org_kind: str
     date: date
+    school_year: SchoolYearInfo
+    nine_year_retention: NineYearRetention
     levels: dict[str, Figures]
     # Keyed by school system (6+3, 5+4, nine_year, twelve_year): only those present under the org.
     systems: dict[str, SystemFigures]
-    targets: Targets
+    targets: Targets                 # the org's own (一县一策), else inherited, else the defaults
+    target_sources: dict[str, str]
     as_of: datetime | None
 
 
@@ -52,10 +113,45 @@ class IndicatorPart(BaseModel):
     awaiting: list[str]
 
 
+class LaggingSchool(BaseModel):
+    code: str
+    name: str | None
+    expected: int
+    taken: int
+    rate: float = Field(description="taken / expected roll calls in the week")
+
+
 class Indicator(BaseModel):
     name: str
     standing: Literal["known", "partial", "unknown"]
     parts: dict[str, IndicatorPart]
+    lagging: list[LaggingSchool] = Field(
+        default_factory=list, description="动态监测: schools below 95 % of their expected roll calls, worst first")
+
+
+class CompletenessFigures(BaseModel):
+    expected: int
+    taken: int
+    taken_on_time: int
+    completeness_rate: float | None = Field(description="taken / expected; null when nothing was expected")
+    timeliness_rate: float | None = Field(description="taken on time / expected")
+
+
+class CompletenessItem(CompletenessFigures):
+    unit_code: str | None = Field(description="null: sessions of schools with no unit of that kind (a county-run school has no township)")
+    unit_name: str | None
+    period: str = Field(description="a date, or an ISO week YYYY-Www")
+
+
+class CompletenessReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    org_code: str
+    from_: date = Field(alias="from")
+    to: date
+    unit: Literal["school", "township", "county"]
+    period: Literal["day", "week"]
+    totals: CompletenessFigures
+    items: list[CompletenessItem]
 
 
 class Indicators(BaseModel):
@@ -98,6 +194,17 @@ class UnitWeek(BaseModel):
     previous: WeekFigures
 
 
+class LaggingCounty(BaseModel):
+    code: str
+    name: str
+    status: TargetStatus
+    levels: list[str]
+    dropout_rate: float | None
+    retention_rate: float | None
+    year_dropouts: int
+    start_roll: int
+
+
 class WeeklyReport(BaseModel):
     org_code: str
     org_name: str
@@ -105,9 +212,12 @@ class WeeklyReport(BaseModel):
     week: str
     friday: date
     period: Period
+    school_year: SchoolYearInfo
     totals: WeekTotals
+    counties: list[UnitWeek]
     townships: list[UnitWeek]
     schools: list[UnitWeek]
+    lagging_counties: list[LaggingCounty]
     indicators: Indicators
     as_of: datetime | None
 
@@ -119,6 +229,8 @@ class RankRow(BaseModel):
     value: float | None
     enrolled: int | None = None
     dropped_out: int | None = None
+    start_roll: int | None = None
+    year_dropouts: int | None = None
     status: TargetStatus | None = None
     cases: int | None = None
     done: int | None = None
@@ -131,6 +243,7 @@ class Rankings(BaseModel):
     unit: str
     level: str | None
     date: date
+    school_year: str | None = None
     rows: list[RankRow]
     as_of: datetime | None
 
@@ -151,13 +264,15 @@ class Laggard(BaseModel):
     status: TargetStatus
     dropout_rate: float | None
     retention_rate: float | None
-    dropped_out: int
+    dropped_out: int   # the school year's dropouts (each child once)
+    start_roll: int
 
 
 class Circular(BaseModel):
     org_code: str
     org_name: str
     date: date
+    school_year: str
     classes: int
     no_dropout_classes: list[NoDropoutClass]
     laggards: list[Laggard]

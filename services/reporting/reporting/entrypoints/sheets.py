@@ -9,8 +9,10 @@ from reporting.domain.cases import AGE_BUCKETS
 
 FIGURES: list[Column] = [
     ("enrolled", "在读人数"), ("dropped_out", "辍学人数"), ("returned", "劝返复学人数"),
-    ("dropout_rate", "辍学率"), ("retention_rate", "巩固率"), ("status", "达标情况"),
-    ("levels.primary.dropout_rate", "小学辍学率"), ("levels.junior.dropout_rate", "初中辍学率"),
+    # The statutory figures of the school year to Friday (README "Statutory rates").
+    ("start_roll", "学年初在校学生数"), ("year_dropouts", "本学年辍学人数"),
+    ("dropout_rate", "年辍学率"), ("retention_rate", "在校生巩固率"), ("status", "达标情况"),
+    ("levels.primary.dropout_rate", "小学年辍学率"), ("levels.junior.dropout_rate", "初中年辍学率"),
     ("new_absence_episodes", "新增连续缺勤48小时"), ("cases_opened", "新立案"), ("cases_returned", "复学"),
     ("cases_closed", "销号"), ("home_visits", "家访次数"), ("open_cases", "在办案件"),
     ("unacknowledged_dual_reports", "双报告未回执"), ("overdue_transfers", "转学超期未回执"),
@@ -19,7 +21,7 @@ FIGURES: list[Column] = [
 
 def _unit_columns(first: list[Column]) -> list[Column]:
     return [*first, *((f"current.{k}", h) for k, h in FIGURES),
-            ("previous.dropped_out", "上周辍学人数"), ("previous.dropout_rate", "上周辍学率"),
+            ("previous.dropped_out", "上周辍学人数"), ("previous.dropout_rate", "上周年辍学率"),
             ("previous.open_cases", "上周在办案件")]
 
 
@@ -49,8 +51,16 @@ def weekly_sheets(report: dict[str, Any]) -> list[Sheet]:
                      "change": totals["change"].get(k)} for k, h in FIGURES]
     ages = [{"age": name, "current": totals["current"]["open_cases_by_age"][name],
              "previous": totals["previous"]["open_cases_by_age"][name]} for name, _, _ in AGE_BUCKETS]
+    # A city's (or province's) report: a row per county, and the counties it presses (seed 000).
+    counties = [
+        Sheet("县区", _unit_columns([("code", "县区代码"), ("name", "县区")]), report["counties"]),
+        Sheet("工作滞后县区", [("code", "县区代码"), ("name", "县区"), ("status", "达标情况"), ("start_roll", "学年初在校学生数"),
+                          ("year_dropouts", "本学年辍学人数"), ("dropout_rate", "年辍学率"), ("retention_rate", "在校生巩固率")],
+              report["lagging_counties"]),
+    ] if report["counties"] else []
     return [
         Sheet("汇总", [("metric", "指标"), ("current", "本周"), ("previous", "上周"), ("change", "变化")], summary_rows),
+        *counties,
         Sheet("乡镇", _unit_columns([("code", "乡镇代码"), ("name", "乡镇")]), report["townships"]),
         Sheet("学校", _unit_columns([("township_code", "乡镇代码"), ("code", "学校代码"), ("name", "学校")]),
               report["schools"]),

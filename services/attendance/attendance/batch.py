@@ -1,0 +1,117 @@
+"""Offline batches from a teaching point's tablet (教学点): a week of roll calls in one request.
+
+Each item is stored on its own: an item that fails (a class outside the caller's scope, a child
+not in the class, a field wrong) is rejected with its problem, and the others are stored. Each
+item is its own transaction (a savepoint, then a commit), so a batch cut off halfway keeps the
+items before the cut, and the tablet's retry finds them ``unchanged``. Under an
+``Idempotency-Key`` the commits are held and the whole batch commits with its stored answer
+(shared/idempotency.py); the savepoints still keep a failed item out.
+
+Each item carries the device's ``client_id``: the same id with the same roll call again is
+``unchanged`` (nothing written); a new send for a class-session that has a roll call replaces
+it (the last received wins) and the earlier send stays as a revision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from shared.auth import Principal
+from shared.errors import Invalid, Problem, field_errors
+from shared.uow import UnitOfWork
+
+from attendance.adapters.tables import marks, roll_call_revisions, roll_calls
+from attendance.entrypoints.schemas import BatchRollCallIn, BatchRollCallRef, BatchResult, RejectedItem
+from attendance.handlers import store_roll_call
+from attendance.settings import AttendanceSettings
+
+
+def _fingerprint(item: BatchRollCallIn) -> str:
+    return hashlib.sha256(json.dumps(item.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+                          .encode()).hexdigest()
+
+
+def _problem(exc: Problem, index: int) -> dict[str, Any]:
+    """The item's problem, its pointers moved from the roll call into the batch."""
+    prefix = f"/roll_calls/{index}"
+    errors = [{**e, "pointer": prefix + e.get("pointer", ""), "field": f"roll_calls.{index}.{e['field']}"
+               if e.get("field") else f"roll_calls.{index}"} for e in (exc.errors or [])]
+    if exc.status == 422 and not errors:
+        errors = [{"pointer": prefix, "field": f"roll_calls.{index}", "message": exc.detail}]
+    body: dict[str, Any] = {"type": f"/problems/{exc.slug}", "title": exc.title, "status": exc.status,
+                            "detail": exc.detail}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _invalid_item(item: RejectedItem) -> Invalid:
+    errors = field_errors([{**e, "loc": ("body", *e.get("loc", ()))} for e in item.errors])
+    first = errors[0] if errors else {"field": "", "message": "invalid"}
+    return Invalid(f"{first['field'] or 'roll call'}: {first['message']}", errors=errors)
+
+
+async def _earlier_send(uow: UnitOfWork, client_id: str) -> tuple[str | None, BatchRollCallRef] | None:
+    """(fingerprint, what it stored) of an earlier send with this client_id: the roll call it
+    still is, or a revision a later send replaced."""
+    current = (await uow.session.execute(
+        select(roll_calls.c.id, roll_calls.c.fingerprint, roll_calls.c.class_id, roll_calls.c.date,
+               roll_calls.c.session).where(roll_calls.c.client_id == client_id))).first()
+    if current is not None:
+        count = (await uow.session.execute(
+            select(func.count()).where(marks.c.roll_call_id == current.id))).scalar_one()
+        return current.fingerprint, BatchRollCallRef(class_id=current.class_id, date=current.date,
+                                                     session=current.session, marks=count)
+    replaced = (await uow.session.execute(
+        select(roll_call_revisions.c.fingerprint, roll_call_revisions.c.class_id, roll_call_revisions.c.date,
+               roll_call_revisions.c.session, roll_call_revisions.c.marks)
+        .where(roll_call_revisions.c.client_id == client_id).limit(1))).first()
+    if replaced is None:
+        return None
+    return replaced.fingerprint, BatchRollCallRef(class_id=replaced.class_id, date=replaced.date,
+                                                  session=replaced.session, marks=len(json.loads(replaced.marks)))
+
+
+async def _one(uow: UnitOfWork, settings: AttendanceSettings, index: int, item: BatchRollCallIn | RejectedItem,
+               caller: Principal) -> BatchResult:
+    if isinstance(item, RejectedItem):
+        return BatchResult(index=index, client_id=item.client_id, result="rejected",
+                           problem=_problem(_invalid_item(item), index))
+    client_id, fingerprint = str(item.client_id), _fingerprint(item)
+    for _attempt in range(2):  # a second go only when a concurrent send of this client_id won the race
+        earlier = await _earlier_send(uow, client_id)
+        if earlier is not None:
+            if earlier[0] != fingerprint:
+                reused = Invalid(f"client_id {client_id} was sent before with another roll call; a new send "
+                                 "needs a new client_id", errors=[{"field": "client_id", "pointer": "/client_id",
+                                                                   "message": "already used for another roll call"}])
+                return BatchResult(index=index, client_id=client_id, result="rejected", problem=_problem(reused, index))
+            return BatchResult(index=index, client_id=client_id, result="unchanged", roll_call=earlier[1])
+        try:
+            async with uow.savepoint():
+                stored = await store_roll_call(uow, settings, item, caller, client_id=client_id,
+                                               fingerprint=fingerprint)
+        except Problem as exc:
+            return BatchResult(index=index, client_id=client_id, result="rejected", problem=_problem(exc, index))
+        except IntegrityError:
+            continue  # the same client_id went in meanwhile (another replica): it is that send
+        await uow.commit()
+        return BatchResult(index=index, client_id=client_id, result="replaced" if stored["replaced"] else "created",
+                           roll_call=BatchRollCallRef(class_id=stored["class_id"], date=stored["date"],
+                                                      session=stored["session"], marks=stored["marks"]))
+    raise RuntimeError("unreachable: a client_id that conflicts is found on the second look")
+
+
+async def record_batch(uow: UnitOfWork, settings: AttendanceSettings, items: list[BatchRollCallIn | RejectedItem],
+                       caller: Principal) -> list[BatchResult]:
+    if len(items) > settings.roll_call_batch_max:
+        raise Invalid(f"a batch holds at most {settings.roll_call_batch_max} roll calls (got {len(items)}); "
+                      "send the rest in another batch",
+                      errors=[{"field": "roll_calls", "pointer": "/roll_calls",
+                               "message": f"at most {settings.roll_call_batch_max} items"}])
+    return [await _one(uow, settings, i, item, caller) for i, item in enumerate(items)]
