@@ -46,7 +46,7 @@ TOPIC_TYPES: dict[str, frozenset[str]] = {
         "baoxue.cases.plan_item.added", "baoxue.cases.legal_step.escalated"}),
     TOPIC_REPORTS: frozenset({
         "baoxue.cases.dual_report.issued", "baoxue.cases.dual_report.acknowledged",
-        "baoxue.cases.dual_report.escalated"}),
+        "baoxue.cases.dual_report.escalated", "baoxue.cases.dual_report.withdrawn"}),
     TOPIC_DEADLETTER: frozenset({DEAD_LETTER_RECORDED}),
 }
 

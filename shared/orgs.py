@@ -20,6 +20,7 @@ class OrgKind(str, enum.Enum):
     county = "county"      # a county, district or county-level city, under a city or a province
     township = "township"  # a town, township or sub-district (乡镇/街道)
     school = "school"
+    office = "office"      # a dual-report recipient office of its area (乡镇人民政府, 中心校, 县教育局...), with a line
 
 
 AREAS = (OrgKind.province, OrgKind.city, OrgKind.county, OrgKind.township)

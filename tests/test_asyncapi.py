@@ -39,7 +39,8 @@ TYPE_CONSTANTS = {
     "attendance.completeness": ["RECORDED", "MISSING", "FILLED_LATE", "ESCALATED"],
     "cases.ladder": ["LEGAL_STEP_ESCALATED"],
     "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",
-                       "REPORT_ESCALATED", "HOME_VISIT_RECORDED", "RESPONSIBILITY_ASSIGNED", "PLAN_ITEM_ADDED"],
+                       "REPORT_ESCALATED", "REPORT_WITHDRAWN", "HOME_VISIT_RECORDED", "RESPONSIBILITY_ASSIGNED",
+                       "PLAN_ITEM_ADDED"],
 }
 EVENT_TYPE = re.compile(r"^baoxue(\.[a-z_]+){3}$")  # baoxue.<service>.<entity>.<fact>; topics have 3 parts
 

@@ -32,6 +32,9 @@ def stack(databases, broker, tmp_path):
         # The story marks the last three calendar days absent, whatever weekday it runs on: wall clock.
         env={"BAOXUE_DETECTOR_INTERVAL_S": "0.5", "BAOXUE_OUTBOX_POLL_INTERVAL_S": "0.1",
              "BAOXUE_ABSENCE_COUNTING": "wall_clock",
+             # Nobody checks the story's cases: their dual reports leave at a verification
+             # deadline of about a second, unverified (the confirmation path: test_dual_report_law).
+             "BAOXUE_VERIFY_DEADLINE_HOURS": "0.0003", "BAOXUE_ESCALATION_INTERVAL_S": "0.5",
              "BAOXUE_JWT_SECRET": TEST_JWT_SECRET,
              # The write budget is per token subject, and every call of a role signs as one.
              "BAOXUE_WRITES_PER_MINUTE": "100000"},
@@ -65,7 +68,7 @@ async def issued_reports(stack: Stack, student_id: str):
     return [e for e in events if e.type == ISSUED and e.subject == student_id]
 
 
-async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports(stack: Stack, broker):
+async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports_to_two_offices(stack: Stack, broker):
     c = clients(stack)
     school = await register_school_and_students(c["registry"])
     await wait_until_attendance_knows(c["attendance"], school.absent_student, school.present_student)
@@ -76,8 +79,6 @@ async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports(stack: S
 
     case = await the_case(c["cases"], school.absent_student)
     assert case["status"] == "reported"
-    assert {(r["recipient"], r["recipient_org_code"]) for r in case["reports"]} == {
-        ("government", TOWNSHIP), ("education", COUNTY)}
     assert [e["kind"] for e in case["timeline"]][:1] == ["opened"]
 
     async def county_shows_the_case():
@@ -89,14 +90,17 @@ async def test_absence_of_48_hours_opens_one_case_with_two_dual_reports(stack: S
     assert summary["as_of"] is not None
 
     reports = await issued_reports(stack, school.absent_student)
-    assert sorted((e.data["recipient"], e.kafka_key.decode()) for e in reports) == [
-        ("education", COUNTY), ("government", TOWNSHIP)]
+    assert sorted((e.data["recipient"], e.kafka_key.decode(), e.data["unverified"]) for e in reports) == [
+        ("education", f"{TOWNSHIP}-EDU", True), ("government", f"{TOWNSHIP}-GOV", True)]
     assert all(e.data["student"]["national_id_masked"].count("*") == 10 for e in reports)
+    case = ok(await c["cases"].get(f"/v1/cases/{case['id']}"))
+    assert {(r["recipient"], r["recipient_org_code"]) for r in case["reports"]} == {
+        ("government", f"{TOWNSHIP}-GOV"), ("education", f"{TOWNSHIP}-EDU")}
 
     # The present classmate has no case; the acknowledgement is idempotent.
     assert ok(await c["cases"].get("/v1/cases", params={"student_id": school.present_student}))["total"] == 0
-    # The township government acknowledges its report (idempotently); nobody else can.
-    township = bearer("recipient", TOWNSHIP)
+    # The township government's office acknowledges its report (idempotently); nobody else can.
+    township = bearer("recipient", f"{TOWNSHIP}-GOV")
     first = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack", headers=township))
     again = ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/government/ack", headers=township))
     assert first["acknowledged_at"] == again["acknowledged_at"] is not None
@@ -154,17 +158,14 @@ async def test_a_case_at_a_school_directly_under_a_city_without_counties_is_pers
         stack: Stack, broker):
     """The whole lifecycle across services, on the most unusual shape: a school run directly by
     东莞, a prefecture city with no counties (no township, no county above it). Both dual reports
-    go to the city; attendance's own return event moves the case."""
+    go to the city's two offices; the registry follows the confirmation, and the re-enrolment moves
+    the case back."""
     c = clients(stack, province="440000")
     school = await register_school_and_students(c["registry"], DONGGUAN_CITY_SCHOOL)
     await wait_until_attendance_knows(c["attendance"], school.absent_student, school.present_student)
     await mark_absent_for_three_days(c["attendance"], school, date.today())
     case = await the_case(c["cases"], school.absent_student)
-    assert {(r["recipient"], r["recipient_org_code"]) for r in case["reports"]} == {
-        ("government", DONGGUAN), ("education", DONGGUAN)}
-    # The city's education bureau acknowledges its report with a city official's token.
     city = bearer("city_official", DONGGUAN)
-    ok(await c["cases"].post(f"/v1/cases/{case['id']}/reports/education/ack", headers=city))
 
     async def city_shows_the_case():
         summary = ok(await c["reporting"].get("/v1/reports/summary", params={"org_code": DONGGUAN}, headers=city))
@@ -173,8 +174,23 @@ async def test_a_case_at_a_school_directly_under_a_city_without_counties_is_pers
     summary = await eventually(city_shows_the_case, timeout=30)
     assert summary["enrolled"] == 2 and summary["levels"]["junior"]["open_cases"] == 1
     url = f"/v1/cases/{case['id']}"
-    for to in ("verifying", "confirmed"):
-        ok(await c["cases"].post(f"{url}/transitions", json={"to": to}))
+    for body in ({"to": "verifying"}, {"to": "confirmed", "causes": ["weariness_of_study"]}):
+        ok(await c["cases"].post(f"{url}/transitions", json=body))
+    # Both reports go to the city's two offices (its government, its education bureau); the city's
+    # officials acknowledge the education one for its office.
+    async def reported():
+        d = ok(await c["cases"].get(url))
+        return d if len(d["reports"]) == 2 else None
+
+    assert {(r["recipient"], r["recipient_org_code"]) for r in (await eventually(reported, timeout=60))["reports"]} == {
+        ("government", f"{DONGGUAN}-GOV"), ("education", f"{DONGGUAN}-EDU")}
+    ok(await c["cases"].post(f"{url}/reports/education/ack", headers=city))
+    # The registry follows the confirmation: the child is recorded as dropped out.
+    async def dropped_out():
+        record = ok(await c["registry"].get(f"/v1/students/{school.absent_student}"))
+        return record if record["status"] == "dropped_out" else None
+
+    await eventually(dropped_out, timeout=60)
     ok(await c["cases"].put(f"{url}/responsibility", json={"responsible_person": {"name": "李明", "title": "班主任"}}))
     ok(await c["cases"].post(f"{url}/plan-items", json={
         "kind": "persuasion", "description": "每周上门劝返", "owner": "李明",
@@ -183,18 +199,18 @@ async def test_a_case_at_a_school_directly_under_a_city_without_counties_is_pers
         "visited_on": date.today().isoformat(), "visitors": ["李明"], "met": ["父亲"], "outcome": "同意返校"}), 201)
     assert ok(await c["cases"].post(f"{url}/transitions", json={"to": "persuading"}))["status"] == "persuading"
 
-    # The child is back at the next roll call: attendance says so, and the case follows by itself.
-    ok(await c["attendance"].post("/v1/roll-calls", json={
-        "school_code": DONGGUAN_SCHOOL, "class_id": school.class_id, "date": date.today().isoformat(),
-        "session": "am", "marks": [{"student_id": school.absent_student, "status": "present"},
-                                   {"student_id": school.present_student, "status": "present"}]}))
+    # Persuaded back (劝返复学): the school re-enrols the child in the registry, and the case follows
+    # by itself (a dropped-out child is off attendance's roll, so no roll call could say so).
+    ok(await c["registry"].post(f"/v1/students/{school.absent_student}/status-changes", json={
+        "status": "enrolled", "reason": "劝返复学"}), 201)
 
     async def returned():
         d = ok(await c["cases"].get(url))
         return d if d["status"] == "returned" else None
 
     detail = await eventually(returned, timeout=60)
-    assert detail["evidence"]["confirmed_by"] == "attendance"
+    assert detail["evidence"]["confirmed_by"] == "registry"
+    assert detail["evidence"]["returned_on"] == date.today().isoformat()
     closed = ok(await c["cases"].post(f"{url}/transitions", json={"to": "closed"}))
     assert closed["outcome"] == "returned" and closed["closed_at"]
 

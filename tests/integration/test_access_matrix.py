@@ -84,7 +84,7 @@ def _NOTICE(place: Place) -> dict:
 CALLERS: dict[Role, str] = {
     Role.head_teacher: A["school"], Role.school_staff: A["school"], Role.township_official: A["township"],
     Role.county_official: A["county"], Role.city_official: A["city"], Role.province_official: A["province"],
-    Role.recipient: A["township"], Role.ops: A["province"],
+    Role.recipient: A["township"] + "-GOV", Role.ops: A["province"],  # an office: its area's derived one
 }
 LEVEL = {Role.township_official: "township", Role.county_official: "county", Role.city_official: "city",
          Role.province_official: "province", Role.school_staff: "school", Role.head_teacher: "school"}
@@ -278,6 +278,10 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("GET", "/v1/cases"): lambda w, r, p: (f"/v1/cases?org_code={p.codes['school']}", None),
     ("GET", "/v1/cases/{case_id}"): lambda w, r, p: (f"/v1/cases/{p.case_id}", None),
     ("POST", "/v1/cases/{case_id}/reports/{recipient}/ack"): lambda w, r, p: _ack(r, p),
+    ("GET", "/v1/recipients/{area_code}"): lambda w, r, p: (f"/v1/recipients/{p.codes[LEVEL.get(r, 'county')]}", None),
+    ("PUT", "/v1/recipients/{area_code}"): lambda w, r, p: (f"/v1/recipients/{p.codes[LEVEL.get(r, 'county')]}", {
+        "government": {"code": p.codes[LEVEL.get(r, "county")] + "-ZF"},
+        "education": {"code": p.codes[LEVEL.get(r, "county")] + "-JY"}}),
     ("POST", "/v1/cases"): lambda w, r, p: ("/v1/cases", {"student_id": p.student_id, "note": "连续三天未到校"}),
     ("GET", "/v1/cases/ledger"): lambda w, r, p: (f"/v1/cases/ledger?org_code={p.codes['school']}", None),
     # Moving to the state the case is in is a no-op: every role can ask it, only scope answers.
@@ -362,9 +366,10 @@ REQUESTS: dict[tuple[str, str], Request] = {
 
 
 def _ack(role: Role, place: Place) -> tuple[str, None]:
-    """Each recipient acknowledges the report addressed to its own org: the township its
-    government report, the county its education report, a city or a province the education
-    report of a school it runs."""
+    """Officials acknowledge for the offices of their area or of an area below it: the township's
+    and the county's officials a township school's reports, a city's or a province's officials the
+    education report of a school it runs (its own area's office); a recipient token is the
+    township's derived government office (CALLERS)."""
     if role in (Role.city_official, Role.province_official):
         return f"/v1/cases/{place.run_by[LEVEL[role]]}/reports/education/ack", None
     return f"/v1/cases/{place.case_id}/reports/{'education' if role is Role.county_official else 'government'}/ack", None
@@ -410,7 +415,7 @@ async def _seed(service: str, client, world: World) -> None:
                               "class_id": place.class_id, "grade": 7, "org_path": place.path, "org_chain": place.chain,
                               "flags": [], "guardians": [], "status": "enrolled"})]
         async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-            if service == "reporting":
+            if service in ("reporting", "cases"):
                 for level, code in place.codes.items():
                     await handlers.on_org_registered(uow, Event(
                         type="baoxue.registry.org.registered", source="/baoxue/registry", subject=code,
@@ -469,19 +474,23 @@ async def _seed(service: str, client, world: World) -> None:
                 page = (await client.get(f"/v1/cases?student_id={student_id}",
                                          headers=bearer("province_official", place.codes["province"]))).json()
                 place.run_by[level] = page["items"][0]["id"]
+                r = await client.post(f"/v1/cases/{place.run_by[level]}/transitions", headers=bearer(
+                    "province_official", place.codes["province"]), json={"to": "confirmed", "causes": ["other"]})
+                assert r.status_code == 200, r.text
             page = (await client.get(f"/v1/cases?student_id={place.student_id}",
                                      headers=bearer("province_official", place.codes["province"]))).json()
             place.case_id = page["items"][0]["id"]
+            # Confirmed: its two reports are out, to be acknowledged.
+            for body in ({"to": "verifying"}, {"to": "confirmed", "causes": ["poverty"]}):
+                r = await client.post(f"/v1/cases/{place.case_id}/transitions", headers=bearer(
+                    "province_official", place.codes["province"]), json=body)
+                assert r.status_code == 200, r.text
             r = await client.post(f"/v1/cases/{place.case_id}/plan-items", headers=bearer(
                 "province_official", place.codes["province"]), json={
                 "kind": "persuasion", "description": "上门劝返", "owner": "李老师", "due_on": "2026-12-01"})
             assert r.status_code == 201, r.text
             place.plan_item_id = r.json()["id"]
-            # Confirmed, with the school's parent notice served and past its deadline.
-            for to in ("verifying", "confirmed"):
-                r = await client.post(f"/v1/cases/{place.case_id}/transitions", json={"to": to},
-                                      headers=bearer("province_official", place.codes["province"]))
-                assert r.status_code == 200, r.text
+            # Confirmed (above), with the school's parent notice served and past its deadline.
             r = await client.post(f"/v1/cases/{place.case_id}/legal-steps", json=_NOTICE(place),
                                   headers=bearer("school_staff", place.codes["school"]))
             assert r.status_code == 201, r.text

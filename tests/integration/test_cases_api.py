@@ -30,20 +30,31 @@ NO_BROKER = "127.0.0.1:1"
 
 async def _feed(client, *events: Event) -> None:
     """Apply events with the service's consumer handlers, each in its own unit of work."""
-    from cases.bootstrap import HANDLERS
+    from cases.bootstrap import handlers_for
 
     runtime = client.app.state.runtime
+    handlers = handlers_for(runtime.settings)
     for event in events:
         async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=runtime.clock) as uow:
-            await HANDLERS[event.type](uow, event)
+            await handlers[event.type](uow, event)
             await uow.commit()
 
 
-async def _open(client, *, enrol: bool = True) -> tuple[str, str]:
+async def _open(client, *, enrol: bool = True, confirm: bool = False) -> tuple[str, str]:
     student = str(uuid.uuid4())
     await _feed(client, *([enrolled(student)] if enrol else []), threshold(student, T0.isoformat()))
     page = (await client.get("/v1/cases", params={"student_id": student})).json()
+    if confirm:
+        await _confirm(client, page["items"][0]["id"])
     return student, page["items"][0]["id"]
+
+
+async def _confirm(client, case_id: str) -> dict:
+    """Checked and confirmed a dropout: the moment the two dual reports go out."""
+    assert (await _move(client, case_id, "verifying")).status_code == 200
+    r = await _move(client, case_id, "confirmed", causes=["left_to_work"], cause_note="随父母外出务工")
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 async def _outbox(client, event_type: str) -> list[dict]:
@@ -72,9 +83,10 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
     clock = FixedClock(T0 + timedelta(days=2))
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
         _, case_id = await _open(cases)
-        illegal = await _move(cases, case_id, "confirmed")
+        illegal = await _move(cases, case_id, "persuading")
         assert illegal.status_code == 409 and illegal.headers["content-type"] == "application/problem+json"
         assert illegal.json()["current_status"] == "reported" and "verifying" in illegal.json()["detail"]
+        assert await _outbox(cases, "baoxue.cases.dual_report.issued") == []  # checked first
 
         clock.advance(hours=1)
         r = await _move(cases, case_id, "verifying", note="班主任已联系家长")
@@ -82,7 +94,21 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         assert datetime.fromisoformat(r.json()["verifying_at"]) == T0 + timedelta(days=2, hours=1)
         again = await _move(cases, case_id, "verifying")  # a retried request changes nothing
         assert again.status_code == 200 and len(again.json()["timeline"]) == len(r.json()["timeline"])
-        assert (await _move(cases, case_id, "confirmed")).status_code == 200
+        no_cause = await _move(cases, case_id, "confirmed")
+        assert no_cause.status_code == 422 and _fields(no_cause) == ["causes"]
+        wrong = await _move(cases, case_id, "confirmed", causes=["sick"])  # a false alarm's reason, not a cause
+        assert wrong.status_code == 422
+        assert (await _move(cases, case_id, "verifying", causes=["poverty"])).status_code == 422
+        confirmed = await _move(cases, case_id, "confirmed", causes=["poverty", "weariness_of_study"],
+                                cause_note="家庭困难，厌学")
+        assert confirmed.status_code == 200, confirmed.text
+        assert confirmed.json()["causes"] == ["poverty", "weariness_of_study"]
+        assert confirmed.json()["cause_note"] == "家庭困难，厌学"
+        # Confirmed: both reports leave at once, to two different offices, not marked unverified.
+        issued = await _outbox(cases, "baoxue.cases.dual_report.issued")
+        assert [(e["recipient"], e["recipient_org_code"], e["unverified"]) for e in issued] == [
+            ("government", "410122100-GOV", False), ("education", "410122100-EDU", False)]
+        assert issued[0]["causes"] == ["poverty", "weariness_of_study"] and issued[0]["origin"] == "absence"
 
         # Persuasion needs a responsible person and a plan: 422, and nothing is written.
         missing = await _move(cases, case_id, "persuading")
@@ -120,8 +146,12 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         assert [(e["previous_status"], e["status"]) for e in changed] == [
             ("reported", "verifying"), ("verifying", "confirmed"), ("confirmed", "persuading"),
             ("persuading", "returned")]
+        # The registry follows the confirmation: dropped out as of the absence's start.
+        assert changed[1]["causes"] == ["poverty", "weariness_of_study"]
+        assert changed[1]["dropped_out_since"] == T0.isoformat()
         [closed_event] = await _outbox(cases, "baoxue.cases.case.closed")
         assert closed_event["outcome"] == "returned" and closed_event["actor"] == "test-province_official"
+        assert closed_event["evidence"]["returned_on"] == "2026-11-23"  # the close-out names its evidence
 
         # The close-out is the school's or an official's: a head teacher may not reopen it.
         teacher = bearer("head_teacher", PATH[-1], classes=["c1"])
@@ -154,8 +184,7 @@ async def test_a_closed_case_is_not_reopened_while_the_child_has_another_open_ca
         assert (await cases.get(f"/v1/cases/{first}")).json()["status"] == "closed"
         # An official records the legal notice; a head teacher may not.
         case_id = second["items"][0]["id"]
-        for to in ("verifying", "confirmed"):
-            await _move(cases, case_id, to)
+        await _confirm(cases, case_id)
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
         await _plan(cases, case_id)
         await _move(cases, case_id, "persuading")
@@ -166,6 +195,15 @@ async def test_a_closed_case_is_not_reopened_while_the_child_has_another_open_ca
         r = await cases.post(f"/v1/cases/{case_id}/transitions", headers=county, json={
             "to": "judicial_notice", "evidence": {"document_ref": "中牟县劝返复学通知书〔2026〕3号"}})
         assert r.status_code == 200 and r.json()["judicial_notice_at"] and r.json()["outcome"] == "judicial_notice"
+        # A legal notice is not a close-out while the child is still out of school.
+        refused = await cases.post(f"/v1/cases/{case_id}/transitions", headers=county, json={
+            "to": "closed", "evidence": {"document_ref": "中牟县劝返复学通知书〔2026〕3号"}})
+        assert refused.status_code == 409 and refused.json()["current_status"] == "judicial_notice"
+        certified = await cases.post(f"/v1/cases/{case_id}/transitions", headers=county, json={
+            "to": "unable_to_study", "evidence": {"document_ref": "残疾评定-2026-7"}})
+        assert certified.status_code == 200 and certified.json()["unable_to_study_at"]
+        r = await cases.post(f"/v1/cases/{case_id}/transitions", headers=county, json={"to": "closed"})
+        assert r.status_code == 200 and r.json()["outcome"] == "unable_to_study"
 
 
 async def test_a_false_alarm_needs_its_reason_and_closes_with_evidence(databases):
@@ -179,10 +217,14 @@ async def test_a_false_alarm_needs_its_reason_and_closes_with_evidence(databases
         assert r.status_code == 200 and r.json()["false_alarm_reason"] == "sick"
         assert (await _move(cases, case_id, "persuading")).status_code == 409
         assert (await _move(cases, case_id, "closed", reason="sick")).status_code == 422
-        assert _fields(await _move(cases, case_id, "closed")) == ["evidence"]
+        assert _fields(await _move(cases, case_id, "closed")) == ["evidence.description"]
         r = await _move(cases, case_id, "closed", evidence={"document_ref": "病历-118", "description": "住院证明"})
         assert r.status_code == 200 and r.json()["outcome"] == "false_alarm"
         assert (await _outbox(cases, "baoxue.cases.case.closed"))[0]["previous_status"] == "false_alarm"
+        # Decided before the deadline: no report was issued, and the timeline says so.
+        assert await _outbox(cases, "baoxue.cases.dual_report.issued") == []
+        assert [e["detail"]["reason"] for e in r.json()["timeline"] if e["kind"] == "dual_reports_not_issued"] == [
+            "sick"]
         assert (await cases.post("/v1/cases/nope/transitions", json={"to": "verifying"})).status_code == 404
 
 
@@ -205,7 +247,7 @@ async def test_a_teacher_reports_a_child_and_a_second_report_joins_the_open_case
         assert (await cases.post("/v1/cases", json={"student_id": str(uuid.uuid4()), "note": "x"})).status_code == 404
         assert (await cases.post("/v1/cases", json={"student_id": student})).status_code == 422
         assert len(await _outbox(cases, "baoxue.cases.case.opened")) == 1
-        # A manual report issues no dual report: those go out when an absence opens a case.
+        # Checked first: a manual report, like any other, issues nothing until it is confirmed.
         assert await _outbox(cases, "baoxue.cases.dual_report.issued") == []
         # One audit row per request: the two reports committed with theirs (the joined one with
         # the 200 it answered), the refusals were recorded after their responses.
@@ -221,8 +263,9 @@ async def test_an_unacknowledged_report_is_escalated_once_even_with_two_replicas
     fast = {"escalation_interval_s": 0.05}
     async with running("cases", url, NO_BROKER, clock=clock, **fast) as one, \
             running("cases", url, NO_BROKER, clock=clock, migrated=True, **fast) as two:
-        _, case_id = await _open(one)
-        ack = await one.post(f"/v1/cases/{case_id}/reports/education/ack", headers=bearer("recipient", "410122"))
+        _, case_id = await _open(one, confirm=True)
+        ack = await one.post(f"/v1/cases/{case_id}/reports/education/ack",
+                             headers=bearer("recipient", "410122100-EDU"))
         assert ack.status_code == 200
         clock.advance(hours=23, minutes=59)
         await asyncio.sleep(0.5)
@@ -234,30 +277,33 @@ async def test_an_unacknowledged_report_is_escalated_once_even_with_two_replicas
         [event] = escalated
         assert (event["recipient"], event["recipient_org_code"], event["escalated_to_org_code"],
                 event["escalated_to_org_name"], event["deadline_hours"]) == (
-            "government", "410122100", "410122", "中牟县", 24.0)
+            "government", "410122100-GOV", "410122-GOV", "中牟县人民政府", 24.0)
         detail = (await one.get(f"/v1/cases/{case_id}")).json()
         gov = next(r for r in detail["reports"] if r["recipient"] == "government")
-        assert gov["escalated_to_org_code"] == "410122" and gov["acknowledged_at"] is None
+        assert gov["escalated_to_org_code"] == "410122-GOV" and gov["acknowledged_at"] is None
         assert [e["detail"]["to_org_code"] for e in detail["timeline"] if e["kind"] == "dual_report_escalated"] == [
-            "410122"]
+            "410122-GOV"]
         async with one.app.state.runtime.sessionmaker() as s:
             keys = (await s.execute(select(outbox.c.key).where(
                 outbox.c.event_type == "baoxue.cases.dual_report.escalated"))).scalars().all()
-        assert keys == ["410122"]
+        assert keys == ["410122-GOV"]
 
 
 async def test_the_ledger_filters_pages_puts_overdue_first_and_exports_csv_and_xlsx(databases):
     clock = FixedClock(T0)
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
-        _, quiet = await _open(cases)
-        for recipient, org in (("government", "410122100"), ("education", "410122")):
+        offices = (("government", "410122100-GOV"), ("education", "410122100-EDU"))
+        _, quiet = await _open(cases, confirm=True)
+        for recipient, org in offices:
             await cases.post(f"/v1/cases/{quiet}/reports/{recipient}/ack", headers=bearer("recipient", org))
-        _, late_plan = await _open(cases)
-        for recipient, org in (("government", "410122100"), ("education", "410122")):
+        # Confirmed, so it names its 劝返责任人 in time (a confirmed case without one is overdue).
+        await cases.put(f"/v1/cases/{quiet}/responsibility", json={"responsible_person": {"name": "赵老师"}})
+        _, late_plan = await _open(cases, confirm=True)
+        for recipient, org in offices:
             await cases.post(f"/v1/cases/{late_plan}/reports/{recipient}/ack", headers=bearer("recipient", org))
         await _plan(cases, late_plan, due_on="2026-11-16", owner="王老师")
         clock.advance(hours=1)
-        _, newest = await _open(cases, enrol=False)  # reports not acknowledged, but not late yet
+        _, newest = await _open(cases, enrol=False, confirm=True)  # reports not acknowledged, but not late yet
         await cases.put(f"/v1/cases/{late_plan}/responsibility", json={"responsible_person": {"name": "王老师"}})
         clock.set(T0 + timedelta(hours=20))  # 17 Nov in Shanghai: the item due on the 16th is late; no report is
 
@@ -266,7 +312,7 @@ async def test_the_ledger_filters_pages_puts_overdue_first_and_exports_csv_and_x
         first = page["items"][0]
         assert first["overdue"] and first["overdue_plan_items"] == 1 and first["responsible_person"] == "王老师"
         assert first["student_name"] == "王小明" and first["flags"] == ["left_behind"]
-        assert first["status_label"] == "已报告" and first["school_name"] == "城关镇第一初级中学"
+        assert first["status_label"] == "确认辍学" and first["school_name"] == "城关镇第一初级中学"
         assert page["items"][1]["unacknowledged_reports"] == 2 and not page["items"][1]["overdue"]
         clock.set(T0 + timedelta(hours=26))  # now newest's reports are past the 24-hour deadline too
         assert [i["overdue"] for i in (await cases.get("/v1/cases/ledger")).json()["items"]] == [True, True, False]
@@ -370,10 +416,18 @@ async def test_registry_and_attendance_events_open_and_move_cases_through_the_br
         assert (await cases.get(f"/v1/cases/{suspected['id']}", headers=township)).status_code == 200
 
         # The confirmed transfer moved the child: a manual report now files the case at the new school.
+        async def placed_at_the_new_school():  # once the registry's events about the child are read
+            from cases.adapters.tables import students
+
+            async with cases.app.state.runtime.sessionmaker() as s:
+                return (await s.execute(select(students.c.school_code).where(
+                    students.c.student_id == moved))).scalar_one_or_none() == new_path[-1]
+
+        await eventually(placed_at_the_new_school, timeout=60)
         r = await cases.post("/v1/cases", json={"student_id": moved, "note": "新学校反映未到校"})
         assert r.status_code == 201 and r.json()["org_path"] == new_path and r.json()["child"]["grade"] == 8
 
-        # A registry status change shows on the child's open case.
+        # A registry status change shows on the child's open case; a dropped_out confirms it.
         await publish(broker.bootstrap, TOPIC_REGISTRY, _registry(
             "baoxue.registry.student.status_changed", student, {
                 "student_id": student, "status": "dropped_out", "previous_status": "transferred_out",
@@ -384,11 +438,15 @@ async def test_registry_and_attendance_events_open_and_move_cases_through_the_br
             return [e["detail"] for e in d["timeline"] if e["kind"] == "registry_status_changed"]
 
         assert (await eventually(noted, timeout=60))[0]["status"] == "dropped_out"
+        confirmed = (await cases.get(f"/v1/cases/{transfer['id']}")).json()
+        assert confirmed["status"] == "confirmed" and confirmed["causes"] == ["other"]
+        assert "家长外出务工带走" in confirmed["cause_note"]
+        # The overdue transfer is reported like an absence: the sending school's township's offices.
+        assert [(r["recipient_org_code"], r["unverified"]) for r in confirmed["reports"]] == [
+            ("410122100-EDU", False), ("410122100-GOV", False)]
 
         # A persuading case moves to returned by itself when attendance sees the child back.
         case_id = transfer["id"]
-        for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to)).status_code == 200
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
         await _plan(cases, case_id)
         assert (await _move(cases, case_id, "persuading")).status_code == 200
@@ -411,8 +469,8 @@ async def test_registry_and_attendance_events_open_and_move_cases_through_the_br
 
 async def test_a_dual_report_written_before_the_registry_was_read_says_what_it_lacks(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
-        await _open(cases, enrol=False)
-        await _open(cases)
+        await _open(cases, enrol=False, confirm=True)
+        await _open(cases, confirm=True)
         without, with_record = (await _outbox(cases, "baoxue.cases.dual_report.issued"))[::2]
         assert without["student"] == {"id": without["student"]["id"], "grade": 7}
         assert without["missing_facts"] == ["student.name", "student.national_id_masked", "student.gender",
@@ -426,9 +484,7 @@ async def test_only_a_real_return_moves_a_persuading_case(databases):
     roll call corrected) or the child leaves the roll: those go on the timeline for the officials
     to judge; only the child seen in class again moves the case to returned."""
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
-        student, case_id = await _open(cases)
-        for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to)).status_code == 200
+        student, case_id = await _open(cases, confirm=True)
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
         await _plan(cases, case_id)
         assert (await _move(cases, case_id, "persuading")).status_code == 200

@@ -286,3 +286,18 @@ async def test_a_promotion_gives_the_same_figures_whichever_partition_arrives_fi
     assert (before["primary"]["enrolled"], before["primary"]["dropped_out"], before["junior"]["on_roll"]) == (2, 1, 0)
     assert (after["junior"]["enrolled"], after["junior"]["dropped_out"], after["primary"]["on_roll"]) == (2, 1, 0)
     assert dropouts == [("b", 7)]
+
+
+async def test_a_withdrawn_dual_report_no_longer_waits_for_acknowledgement(county):
+    """An unverified report whose case turned out a false alarm is withdrawn (dual_report.withdrawn):
+    from then on it is not counted as unacknowledged; before, it was."""
+    from shared.envelope import TOPIC_REPORTS
+    from tests.reporting_fixture import _event
+
+    await load(county, [(TOPIC_REPORTS, _event("baoxue.cases.dual_report.withdrawn", "rD-edu", "2026-11-17T00:00:00", {
+        "report_id": "rD-edu", "case_id": "cD", "recipient": "education", "recipient_org_code": COUNTY,
+        "issued_at": "2026-11-09T08:00:00+00:00", "unverified": True, "false_alarm_reason": "data_error",
+        "withdrawn_at": "2026-11-17T00:00:00+00:00"}))])
+    w = (await weekly(county, COUNTY, "2026-W47")).json()
+    assert w["totals"]["current"]["unacknowledged_dual_reports"] == 0
+    assert w["totals"]["previous"]["unacknowledged_dual_reports"] == 1

@@ -1,6 +1,6 @@
 import pytest
 
-from cases.domain.model import Recipient, dual_report_recipients, escalation_target
+from cases.domain.model import Recipient, dual_report_recipients, escalation_area
 from registry.domain.model import OrgKind, SchoolSystem, check_parent, check_system
 from shared.errors import Invalid
 from shared.orgs import county_level, graduating_grade, level_of, nearest, township_level
@@ -10,65 +10,65 @@ CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "
          {"code": "S1", "kind": "school", "name": "一中"}]
 
 
-def test_dual_report_goes_to_the_township_government_and_the_county_education_department():
+def test_dual_report_goes_to_the_township_government_and_the_township_education_office():
     got = dual_report_recipients(CHAIN, [c["code"] for c in CHAIN])
-    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122100"),
-                                                        (Recipient.education, "410122")]
+    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122100-GOV"),
+                                                        (Recipient.education, "410122100-EDU")]
 
 
-def test_a_county_run_school_reports_to_the_county_government():
+def test_a_county_run_school_reports_to_the_two_county_offices():
     chain = CHAIN[:3] + CHAIN[4:]
     got = dual_report_recipients(chain, [c["code"] for c in chain])
-    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122"), (Recipient.education, "410122")]
+    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, "410122-GOV"),
+                                                        (Recipient.education, "410122-EDU")]
 
 
-def test_without_the_chain_both_reports_go_to_the_org_the_school_sits_under_never_to_a_depth():
+def test_without_the_chain_the_area_is_the_org_the_school_sits_under_never_a_depth():
     got = dual_report_recipients([], ["410000", "410100", "410122", "410122100", "S1"])
-    assert {r.org_code for r in got} == {"410122100"}
+    assert [r.org_code for r in got] == ["410122100-GOV", "410122100-EDU"]
     # A school of a city without counties: the path is three long, and its third code is the school.
-    assert {r.org_code for r in dual_report_recipients([], ["440000", "441900", "S2"])} == {"441900"}
+    assert {r.area_code for r in dual_report_recipients([], ["440000", "441900", "S2"])} == {"441900"}
 
 
 def _chain(*orgs: tuple[str, str]) -> list[dict[str, str]]:
     return [{"code": code, "kind": kind, "name": code} for code, kind in orgs]
 
 
-# Every real shape: (chain down to the school, government recipient, education recipient).
+# Every real shape: (chain down to the school, the reporting area whose two offices receive).
 SHAPES = {
     "county under a province (济源)": (
-        _chain(("410000", "province"), ("419001", "county"), ("419001100", "township"), ("S", "school")),
-        "419001100", "419001"),
+        _chain(("410000", "province"), ("419001", "county"), ("419001100", "township"), ("S", "school")), "419001100"),
     "district under a municipality (上海 浦东)": (
-        _chain(("310000", "province"), ("310115", "county"), ("310115101", "township"), ("S", "school")),
-        "310115101", "310115"),
+        _chain(("310000", "province"), ("310115", "county"), ("310115101", "township"), ("S", "school")), "310115101"),
     "town under a city with no counties (东莞 虎门)": (
-        _chain(("440000", "province"), ("441900", "city"), ("441900121", "township"), ("S", "school")),
-        "441900121", "441900"),
+        _chain(("440000", "province"), ("441900", "city"), ("441900121", "township"), ("S", "school")), "441900121"),
     "school directly under a city with no counties (东莞)": (
-        _chain(("440000", "province"), ("441900", "city"), ("S", "school")), "441900", "441900"),
-    "city-run school (郑州 市直)": (_chain(("410000", "province"), ("410100", "city"), ("S", "school")),
-                                 "410100", "410100"),
-    "province-run school (省直)": (_chain(("410000", "province"), ("S", "school")), "410000", "410000"),
+        _chain(("440000", "province"), ("441900", "city"), ("S", "school")), "441900"),
+    "city-run school (郑州 市直)": (_chain(("410000", "province"), ("410100", "city"), ("S", "school")), "410100"),
+    "province-run school (省直)": (_chain(("410000", "province"), ("S", "school")), "410000"),
     "county-run school": (_chain(("410000", "province"), ("410100", "city"), ("410122", "county"), ("S", "school")),
-                          "410122", "410122"),
+                          "410122"),
+    "county-run school directly under a province (济源直属)": (
+        _chain(("410000", "province"), ("419001", "county"), ("S", "school")), "419001"),
 }
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_dual_report_routing_follows_the_kinds_above_the_school(shape):
-    chain, government, education = SHAPES[shape]
+def test_dual_report_routing_follows_the_kinds_above_the_school_to_two_distinct_offices(shape):
+    chain, area = SHAPES[shape]
     got = dual_report_recipients(chain, [o["code"] for o in chain])
-    assert [(r.recipient, r.org_code) for r in got] == [(Recipient.government, government),
-                                                        (Recipient.education, education)]
+    assert [(r.recipient, r.org_code, r.area_code) for r in got] == [
+        (Recipient.government, f"{area}-GOV", area), (Recipient.education, f"{area}-EDU", area)]
 
 
-def test_escalation_goes_to_the_parent_whatever_its_kind():
-    chain, _, _ = SHAPES["county under a province (济源)"]
+def test_each_line_escalates_to_the_parent_area_whatever_its_kind():
+    chain, _ = SHAPES["county under a province (济源)"]
     path = [o["code"] for o in chain]
-    assert escalation_target(chain, path, "419001") == ("410000", "410000")
-    assert escalation_target(chain, path, "410000") is None
-    dongguan, _, _ = SHAPES["school directly under a city with no counties (东莞)"]
-    assert escalation_target(dongguan, [o["code"] for o in dongguan], "441900") == ("440000", "440000")
+    assert escalation_area(path, "419001100") == "419001"
+    assert escalation_area(path, "419001") == "410000"
+    assert escalation_area(path, "410000") is None
+    dongguan, _ = SHAPES["school directly under a city with no counties (东莞)"]
+    assert escalation_area([o["code"] for o in dongguan], "441900") == "440000"
 
 
 @pytest.mark.parametrize("kind, parent, ok", [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import partial
+
 from fastapi import FastAPI
 
 from shared.clock import Clock
@@ -14,6 +17,7 @@ from cases.entrypoints.jobs import run_escalation
 from cases.settings import CasesSettings
 
 HANDLERS = {
+    "baoxue.registry.org.registered": handlers.on_org_registered,
     "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
     "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
     "baoxue.registry.student.flags_changed": handlers.on_student_flags_changed,
@@ -28,14 +32,26 @@ HANDLERS = {
 }
 
 
+# Opening handlers give the new case its verification deadline.
+OPENING = ("baoxue.registry.transfer.overdue", "baoxue.registry.boarding.overdue",
+           "baoxue.registry.suspension.overdue", "baoxue.registry.population.suspected_out_of_school",
+           "baoxue.attendance.absence.threshold_reached")
+
+
+def handlers_for(settings: CasesSettings) -> dict:
+    deadline = timedelta(hours=settings.verify_deadline_hours)
+    return {t: partial(h, verify_deadline=deadline) if t in OPENING else h for t, h in HANDLERS.items()}
+
+
 def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or CasesSettings()
     return create_service_app(
-        settings or CasesSettings(),
+        settings,
         title="Baoxue cases",
         description="One child, one case (一人一案): dual report, persuasion, close-out.",
         routers=[router],
         topics=[TOPIC_REGISTRY, TOPIC_ATTENDANCE],
-        handlers=HANDLERS,
+        handlers=handlers_for(settings),
         jobs=[run_escalation],
         clock=clock,
     )

@@ -86,8 +86,8 @@ async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, st
 # --- the ledger (台账) --------------------------------------------------------------------------
 
 STATUS_LABELS = {
-    "reported": "已报告", "verifying": "核实中", "confirmed": "确认辍学", "false_alarm": "误报",
-    "persuading": "劝返中", "returned": "已复学", "home_teaching": "送教上门", "transferred": "已转学",
+    "reported": "待核实", "verifying": "核实中", "confirmed": "确认辍学", "false_alarm": "误报",
+    "persuading": "劝返中", "returned": "已复学", "home_teaching": "送教上门", "transferred": "已转学", "unable_to_study": "不具备学习条件",
     "judicial_notice": "已发劝返复学通知书", "closed": "已销号",
 }
 ORIGIN_LABELS = {"absence": "缺勤48小时", "transfer_overdue": "转学逾期未接收",

@@ -26,6 +26,7 @@ from registry.domain.model import (
     ACTIVE_STATUSES,
     OrgKind,
     already_active,
+    check_line,
     check_parent,
     check_system,
     primary_or_junior,
@@ -54,6 +55,7 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
     else:
         raise NotFound("a province is registered by a province official of that province")
     check_parent(cmd.kind, OrgKind(parent["kind"]) if parent else None)
+    check_line(cmd.kind, cmd.line)
     system = check_system(cmd.kind, cmd.system)
     existing = (await uow.session.execute(select(orgs.c.parent_code).where(orgs.c.code == cmd.code))).first()
     if existing:
@@ -69,6 +71,8 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
         # Schools only: how the school divides the nine years; consumers take 6+3 when absent.
         "system": system.value if system else None,
     }
+    if cmd.line is not None:
+        row["line"] = cmd.line.value
     await uow.session.execute(insert(orgs).values(**row, path_key=path_key(row["path"])))
     uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=cmd.code, key=cmd.code, data=row)
     await uow.commit()

@@ -8,8 +8,11 @@ that missed an earlier event still lands the child in the right school.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
 
 from sqlalchemy import and_, or_, select, update
 
@@ -24,11 +27,17 @@ from shared.uow import UnitOfWork
 
 from registry import off_roll
 from registry.adapters.tables import classes, orgs, status_history, students, transfers
-from registry.domain.lifecycle import Side, cancelling_side, change_status, check_transfer_out, confirming_side
+from shared.envelope import Event
+
+from registry.domain.lifecycle import (
+    Side, can_change, cancelling_side, change_status, check_transfer_out, confirming_side,
+)
 from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
 from registry.domain.off_roll import Period, Terms, check_terms, missing
 from registry.entrypoints.schemas import StatusChangeIn, TransferConfirmIn, TransferIn, TransferRequestIn
 from registry.handlers import get_org, org_chain
+
+log = structlog.get_logger("baoxue.registry")
 
 STUDENT_STATUS_CHANGED = "baoxue.registry.student.status_changed"
 TRANSFER_OVERDUE = "baoxue.registry.transfer.overdue"
@@ -109,6 +118,38 @@ async def change_student_status(uow: UnitOfWork, student_id: str, cmd: StatusCha
     period = Period(kind=cmd.status, started_on=effective_on, expected_end=terms.expected_end,
                     names_host=terms.names_host)
     return {**change, "missing": missing(period, today)}
+
+
+# Why a case confirmed the dropout, in the record's own words (the status history's reason).
+CAUSE_LABELS = {"poverty": "因贫", "weariness_of_study": "厌学", "left_to_work": "外出务工", "illness": "疾病",
+                "disability": "残疾", "family": "家庭变故", "early_marriage": "早婚", "other": "其他"}
+
+
+async def on_case_status_changed(uow: UnitOfWork, event: Event, *, tz: str = "Asia/Shanghai") -> None:
+    """The registry follows a confirmed dropout (one truth for reporting): the record becomes
+    ``dropped_out`` as of the absence's start (the case's opening for other origins), unless it
+    says so already. The date is moved up to the record's last change if it was earlier, as a
+    school filing late would; a record whose status cannot become dropped out (graduated, taught
+    at home...) is left alone. A suspected out-of-school child has no record: nothing to do."""
+    d = event.data
+    if d.get("status") != "confirmed":
+        return
+    student = (await uow.session.execute(select(students).where(students.c.id == d["student_id"]))).mappings().first()
+    if student is None or student["status"] == StudentStatus.dropped_out.value:
+        return
+    if not can_change(StudentStatus(student["status"]), StudentStatus.dropped_out):
+        log.info("registry.case_confirmation_not_applied", student_id=d["student_id"], status=student["status"])
+        return
+    student = dict(student)
+    since = d.get("dropped_out_since") or d.get("at")
+    since = datetime.fromisoformat(since) if isinstance(since, str) else since
+    today = uow.clock.now().astimezone(ZoneInfo(tz)).date()
+    effective_on = min(max(since.astimezone(ZoneInfo(tz)).date(), await _last_effective_on(uow, student)), today)
+    causes = "、".join(CAUSE_LABELS.get(c, c) for c in d.get("causes") or []) or "其他"
+    reason = f"案件确认辍学（{causes}）" + (f"：{d['cause_note']}" if d.get("cause_note") else "")
+    await write_change(uow, student, status=StudentStatus.dropped_out.value, effective_on=effective_on,
+                       reason=reason[:500], actor=f"cases:{d['case_id']}", school_code=student["school_code"],
+                       class_id=student["class_id"])
 
 
 async def status_history_of(uow: UnitOfWork, student_id: str, caller: Principal) -> list[dict[str, Any]]:

@@ -243,6 +243,13 @@ async def on_dual_report_acknowledged(uow: UnitOfWork, event: Event) -> None:
     await _advance(uow, TOPIC_REPORTS, event)
 
 
+async def on_dual_report_withdrawn(uow: UnitOfWork, event: Event) -> None:
+    d = event.data
+    await upsert(uow.session, dual_reports, {"report_id": d["report_id"]}, {
+        "case_id": d["case_id"], "withdrawn_at": _instant(d.get("withdrawn_at"), event.time)})
+    await _advance(uow, TOPIC_REPORTS, event)
+
+
 async def _first(uow: UnitOfWork, case_id: str, column_name: str, at: datetime) -> None:
     """Keep the earliest instant: redelivered or reordered events never move it later."""
     column = case_work.c[column_name]
@@ -325,4 +332,5 @@ HANDLERS = {
     "baoxue.cases.plan_item.added": on_plan_item_added,
     "baoxue.cases.dual_report.issued": on_dual_report_issued,
     "baoxue.cases.dual_report.acknowledged": on_dual_report_acknowledged,
+    "baoxue.cases.dual_report.withdrawn": on_dual_report_withdrawn,
 }

@@ -192,11 +192,12 @@ async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime
                                                    within(cases.c.closed_at)),
         "home_visits": select(cases.c.path).join(home_visits, home_visits.c.case_id == cases.c.case_id).where(
             cases.c.path.contains(under, autoescape=True), within(home_visits.c.visited_at)),
-        # Issued by the cut-off and not acknowledged by then.
+        # Issued by the cut-off and neither acknowledged nor withdrawn by then.
         "unacknowledged_dual_reports": select(cases.c.path).join(
             dual_reports, dual_reports.c.case_id == cases.c.case_id).where(
             cases.c.path.contains(under, autoescape=True), dual_reports.c.issued_at < cutoff,
-            dual_reports.c.acknowledged_at.is_(None) | (dual_reports.c.acknowledged_at >= cutoff)),
+            dual_reports.c.acknowledged_at.is_(None) | (dual_reports.c.acknowledged_at >= cutoff),
+            dual_reports.c.withdrawn_at.is_(None) | (dual_reports.c.withdrawn_at >= cutoff)),
         # Flagged by the cut-off, and the child still transferred out (no receipt yet) on Friday.
         "overdue_transfers": select(overdue_transfers.c.path).join(
             s, s.c.student_id == overdue_transfers.c.student_id).where(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric, PrimaryKeyConstraint, String, Table,
-    Text,
+    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric, PrimaryKeyConstraint,
+    String, Table, Text,
     UniqueConstraint, func, text,
 )
 
@@ -66,7 +66,18 @@ cases = Table(
     *[Column(f"{s}_at", UtcDateTime(), nullable=True) for s in (
         "verifying", "confirmed", "false_alarm", "persuading", "returned", "home_teaching", "transferred",
         "judicial_notice", "reopened")],
+    # Check first: the school decides by verify_due_at; the two reports leave on confirmation or,
+    # unverified, at that deadline (claimed once: UPDATE ... WHERE reports_issued_at IS NULL).
+    Column("verify_due_at", UtcDateTime(), nullable=True),
+    Column("reports_issued_at", UtcDateTime(), nullable=True),
+    # When the child was first known to be back during this case (a return, a late-detected end).
+    Column("back_at", UtcDateTime(), nullable=True),
+    # Why a confirmed dropout left (DropoutCause values) and the school's words.
+    Column("causes", JSON, nullable=True),
+    Column("cause_note", Text, nullable=True),
+    Column("unable_to_study_at", UtcDateTime(), nullable=True),
 )
+Index("ix_cases_verify_due_at", cases.c.verify_due_at)
 # One open case per child: the database refuses a second, whatever is redelivered or raced.
 Index(
     "ux_cases_one_open_per_student",
@@ -91,7 +102,41 @@ dual_reports = Table(
     Column("escalated_at", UtcDateTime(), nullable=True),
     Column("escalated_to_org_code", String(32), nullable=True),
     Column("escalated_to_org_name", String(200), nullable=True),
+    # The area whose office received it: its officials may acknowledge for the office.
+    Column("area_code", String(32), nullable=True),
+    # Sent at the verification deadline before anyone had checked.
+    Column("unverified", Boolean, nullable=False, server_default=text("false")),
+    # A false alarm decided after an unverified report went out: the correction was sent.
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
     UniqueConstraint("case_id", "recipient", name="uq_dual_report_case_recipient"),
+)
+
+# The org tree as the registry announces it (org.registered): areas to name offices for, and the
+# offices themselves (kind ``office``, with a ``line``).
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("parent_code", String(32), nullable=True),
+    Column("path", JSON, nullable=False),
+    Column("line", String(16), nullable=True),
+)
+
+# Each area's two recipient offices (government line, education line): named over HTTP
+# (PUT /v1/recipients/{area}) or learned from the registry's offices (org kind ``office``).
+# An area with no row for a line reports to the derived ``<area>-GOV`` / ``<area>-EDU``.
+recipient_offices = Table(
+    "recipient_offices",
+    metadata,
+    Column("area_code", String(32), nullable=False),
+    Column("line", String(16), nullable=False),
+    Column("office_code", String(32), nullable=False),
+    Column("office_name", String(200), nullable=False),
+    Column("named_by", String(200), nullable=False),
+    Column("named_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("area_code", "line"),
 )
 
 timeline = Table(

@@ -23,7 +23,7 @@ from cases.domain.model import Recipient
 from cases.entrypoints.schemas import (
     CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary,
     AssistanceIn, AssistanceOut, HomeTeachingCounts, HomeTeachingOut, PovertyReport,
-    LedgerRow, LegalResponseIn, LegalStepIn, LegalStepOut, PlanItemIn, PlanItemOut, PlanItemUpdate, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
+    LedgerRow, LegalResponseIn, LegalStepIn, LegalStepOut, PlanItemIn, PlanItemOut, PlanItemUpdate, RecipientsIn, RecipientsOut, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
 )
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -36,6 +36,10 @@ def rule(*roles, scope: str, audit: bool = False, responses: dict | None = None)
     kwargs = access(*roles, scope=scope, audit=audit)
     kwargs["responses"] = {**kwargs["responses"], **(responses or {})}
     return kwargs
+
+
+def _verify_deadline(runtime) -> timedelta:
+    return timedelta(hours=runtime.settings.verify_deadline_hours)
 
 
 OrgCode = Annotated[str | None, Query(pattern=ORG_CODE_PATTERN, description="any level: school, township, county...")]
@@ -58,10 +62,12 @@ async def list_cases(
 @router.post("/cases", response_model=CaseDetail, status_code=201, **rule(
     PEOPLE, scope="create", responses={200: {"model": CaseDetail, "description": "The child already had an open "
                                                                                 "case: the report joined its timeline"}}))
-async def report_child(body: CaseReport, uow: UoWDep, caller: PrincipalDep, response: Response):
+async def report_child(body: CaseReport, uow: UoWDep, caller: PrincipalDep, response: Response,
+                       runtime: RuntimeDep):
     """A teacher or an official reports a child (manual opening). One open case per child: if
     the child has one, the report is added to its timeline and that case is returned with 200."""
-    case, created = await handlers.open_manually(uow, caller, body.student_id, body.note)
+    case, created = await handlers.open_manually(uow, caller, body.student_id, body.note,
+                                                 verify_deadline=_verify_deadline(runtime))
     response.status_code = 201 if created else 200
     return case
 
@@ -110,7 +116,9 @@ async def move_case(case_id: str, body: TransitionIn, uow: UoWDep, caller: Princ
     evidence = body.evidence.model_dump(mode="json", exclude_none=True) if body.evidence else None
     return await handlers.transition(
         uow, case_id, caller, to=body.to, reason=body.reason.value if body.reason else None, evidence=evidence,
-        note=body.note, reopen_window=timedelta(days=runtime.settings.reopen_window_days))
+        note=body.note, reopen_window=timedelta(days=runtime.settings.reopen_window_days),
+        verify_deadline=_verify_deadline(runtime), causes=[c.value for c in body.causes or []] or None,
+        cause_note=body.cause_note)
 
 
 @router.put("/cases/{case_id}/responsibility", response_model=CaseDetail,
@@ -158,10 +166,26 @@ async def home_visit_summary(
 @router.post("/cases/{case_id}/reports/{recipient}/ack", response_model=DualReportOut,
              **access(Role.recipient, OFFICIALS, scope="own"))
 async def acknowledge_report(case_id: str, recipient: Recipient, uow: UoWDep, caller: PrincipalDep):
-    """The recipient (the township government or the county-level education department the
-    report was sent to, which is a city's or a province's for a school they run or a city without
-    counties: a token whose org is that recipient) confirms it received the report. Idempotent."""
+    """The recipient office (a `recipient` token whose org is the office the report was sent to:
+    registered, or the derived `<area>-GOV` / `<area>-EDU`) confirms it received the report, or an
+    official of the office's area does so for it. Idempotent."""
     return await handlers.acknowledge(uow, case_id, recipient, caller)
+
+
+@router.get("/recipients/{area_code}", response_model=RecipientsOut, **access(OFFICIALS, scope="object"))
+async def get_recipients(area_code: str, uow: UoWDep, caller: PrincipalDep):
+    """The area's two dual-report offices (government line, education line)."""
+    return await handlers.get_recipients(uow, area_code, caller)
+
+
+@router.put("/recipients/{area_code}", response_model=RecipientsOut, **rule(
+    OFFICIALS, scope="object", responses={422: {"description": "The two offices are not two distinct offices "
+                                                               "of this area's lines"}}))
+async def put_recipients(area_code: str, body: RecipientsIn, uow: UoWDep, caller: PrincipalDep):
+    """Officials of the area or above name its two offices: the people's government (乡镇/县/市
+    人民政府) and the education office (乡镇教育办或中心校 / 县教育局 / 市教育局). Until then reports go to
+    `<area>-GOV` and `<area>-EDU`."""
+    return await handlers.put_recipients(uow, area_code, caller, body.model_dump())
 
 
 PlaceCode = Annotated[str, Path(min_length=1, max_length=36, description="an org code (county, township, school) "

@@ -8,16 +8,19 @@ from datetime import timedelta
 
 from shared.jobs import periodic
 
-from cases.handlers import escalate_overdue
+from cases.handlers import escalate_overdue, issue_unverified_reports
 from cases.ladder import escalate_overdue_steps
 
 
 async def _escalation_pass(runtime) -> int:
-    """Dual reports unacknowledged past their deadline, then legal steps past theirs: each once."""
+    """The verification deadline (reports nobody decided on go out, unverified), then dual reports
+    unacknowledged past their deadline, then legal steps past theirs: each once."""
+    async with runtime.uow() as uow:
+        issued = await issue_unverified_reports(uow)
     async with runtime.uow() as uow:
         reports = await escalate_overdue(uow, timedelta(hours=runtime.settings.escalation_deadline_hours))
     async with runtime.uow() as uow:
-        return reports + await escalate_overdue_steps(uow, tz=runtime.settings.timezone)
+        return issued + reports + await escalate_overdue_steps(uow, tz=runtime.settings.timezone)
 
 
 run_escalation = periodic("report_escalation", _escalation_pass, lambda runtime: runtime.settings.escalation_interval_s)

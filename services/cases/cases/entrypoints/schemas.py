@@ -12,7 +12,7 @@ from shared.types import Day, SchoolDay
 from shared.text import FreeText, LineText, Name, OrgName
 
 from cases.domain.ladder import Response, Step
-from cases.domain.lifecycle import CaseStatus, FalseAlarmReason
+from cases.domain.lifecycle import CaseStatus, DropoutCause, FalseAlarmReason
 
 Text = FreeText(2000, min_length=1)
 # An open object as stored, clipped so that any stored value can be answered.
@@ -30,6 +30,9 @@ class DualReportOut(BaseModel):
     escalated_at: datetime | None = None
     escalated_to_org_code: str | None = None
     escalated_to_org_name: str | None = None
+    area_code: str | None = None
+    unverified: bool = False
+    withdrawn_at: datetime | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -66,7 +69,14 @@ class CaseOut(BaseModel):
     home_teaching_at: datetime | None = None
     transferred_at: datetime | None = None
     judicial_notice_at: datetime | None = None
+    unable_to_study_at: datetime | None = None
     reopened_at: datetime | None = None
+    verify_due_at: datetime | None = Field(default=None, description="the school decides by then; "
+                                           "undecided, the reports go out marked unverified")
+    reports_issued_at: datetime | None = None
+    back_at: datetime | None = Field(default=None, description="when the child was first known to be back")
+    causes: list[DropoutCause] | None = None
+    cause_note: str | None = None
 
 
 class PlanItemIn(BaseModel):
@@ -228,12 +238,17 @@ class Evidence(BaseModel):
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"to": "verifying", "note": "班主任已联系家长"},
+        {"to": "confirmed", "causes": ["weariness_of_study", "left_to_work"], "cause_note": "随父母外出务工"},
         {"to": "false_alarm", "reason": "sick", "note": "住院，已补请假"},
         {"to": "transferred", "evidence": {"receipt": "回执-2026-118", "receiving_school_code": "4101221002"}},
         {"to": "closed", "evidence": {"returned_on": "2026-11-23", "description": "已复学，连续到校一周"}},
         {"to": "reported", "note": "本学期再次辍学，重新立案"}]})
     to: CaseStatus = Field(description="the target state; `reported` on a closed case reopens it")
     reason: FalseAlarmReason | None = Field(default=None, description="required for false_alarm, and only there")
+    causes: list[DropoutCause] | None = Field(default=None, min_length=1, max_length=len(DropoutCause),
+                                              description="why the child dropped out: required for confirmed, "
+                                                          "and only there")
+    cause_note: str | None = Field(default=None, max_length=2000)
     evidence: Evidence | None = None
     note: FreeText(2000) | None = None
 
@@ -241,6 +256,8 @@ class TransitionIn(BaseModel):
     def _reason_only_for_a_false_alarm(self) -> "TransitionIn":
         if self.reason is not None and self.to is not CaseStatus.false_alarm:
             raise ValueError("reason applies to a false_alarm only")
+        if (self.causes is not None or self.cause_note is not None) and self.to is not CaseStatus.confirmed:
+            raise ValueError("causes and cause_note apply to confirmed only")
         return self
 
 
@@ -385,6 +402,39 @@ class HomeVisitSummary(BaseModel):
     since: date
     until: date
     visitors: list[VisitorCount]
+
+
+class OfficeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=32, description="the office's org code (kind office), "
+                                                               "also the org of its recipient tokens")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class RecipientsIn(BaseModel):
+    """The area's two recipient offices, one per line: two different offices."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "government": {"code": "410122100-GOV", "name": "某某镇人民政府"},
+        "education": {"code": "410122100-ZXX", "name": "某某镇中心校"}}]})
+    government: OfficeIn
+    education: OfficeIn
+
+
+class OfficeOut(BaseModel):
+    code: str
+    name: str
+    derived: bool = Field(description="true: the area named none, reports go to <area>-GOV / <area>-EDU")
+    named_by: str | None = None
+    named_at: datetime | None = None
+
+
+class RecipientsOut(BaseModel):
+    area_code: str
+    area_name: str
+    area_kind: str
+    government: OfficeOut
+    education: OfficeOut
 
 
 class LessonPlanOut(BaseModel):

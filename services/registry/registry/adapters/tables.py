@@ -23,6 +23,7 @@ orgs = Table(
     Column("path_key", String(400), nullable=False, index=True),
     # Schools only: 6+3 | 5+4 | nine_year | twelve_year (shared.orgs.SchoolSystem); null for areas.
     Column("system", String(16), nullable=True),
+    Column("line", String(16), nullable=True),  # an office's line: government | education
     Column("created_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 

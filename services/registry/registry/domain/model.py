@@ -11,6 +11,14 @@ from shared.orgs import OrgKind, SchoolSystem, level_of  # noqa: F401
 
 from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, NationalId, parse
 
+
+class OfficeLine(str, enum.Enum):
+    """The two lines of the dual report, each office on one (双线)."""
+
+    government = "government"
+    education = "education"
+
+
 # Which kind may sit directly under which, for every shape the real tree has: a county-level unit
 # under a province (济源, 仙桃, Hainan's counties; a municipality's districts, the municipality
 # being province-level); towns directly under a city with no counties (东莞, 中山, 儋州); schools
@@ -21,7 +29,17 @@ PARENT_KINDS: dict[OrgKind, frozenset[OrgKind]] = {
     OrgKind.county: frozenset({OrgKind.city, OrgKind.province}),
     OrgKind.township: frozenset({OrgKind.county, OrgKind.city}),
     OrgKind.school: frozenset({OrgKind.township, OrgKind.county, OrgKind.city, OrgKind.province}),
+    # An office belongs to an area; nothing sits under an office.
+    OrgKind.office: frozenset({OrgKind.township, OrgKind.county, OrgKind.city, OrgKind.province}),
 }
+
+
+def check_line(kind: OrgKind, line: OfficeLine | None) -> None:
+    """An office names its line; nothing else has one."""
+    if (kind is OrgKind.office) != (line is not None):
+        message = "an office names its line: government or education" if kind is OrgKind.office \
+            else "only an office has a line"
+        raise Invalid(message, errors=[{"field": "line", "pointer": "/line", "message": message}])
 
 
 def check_parent(kind: OrgKind, parent_kind: OrgKind | None) -> None:

@@ -11,7 +11,7 @@ from shared.text import FreeText, LineText, Name, NameText, OrgName
 from shared.types import Day
 
 from registry.domain.lifecycle import Side
-from registry.domain.model import OrgKind, SchoolSystem, StudentStatus
+from registry.domain.model import OfficeLine, OrgKind, SchoolSystem, StudentStatus
 from registry.domain.off_roll import Missing, OverdueReason, Terms
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
@@ -35,6 +35,8 @@ class OrgCreate(BaseModel):
     kind: OrgKind
     parent_code: Code | None = None
     system: SchoolSystem | None = Field(default=None, description=SYSTEM_DOC)
+    line: OfficeLine | None = Field(default=None, description="an office's line (government, education): "
+                                                             "required for kind office, and only there")
 
 
 class OrgUpdate(BaseModel):
@@ -53,6 +55,7 @@ class OrgPublic(BaseModel):
     parent_code: str | None
     path: list[str]
     system: SchoolSystem | None = None
+    line: OfficeLine | None = None
 
 
 HostName = NameText(200)

@@ -179,6 +179,8 @@ dual_reports = Table(
     Column("recipient", String(16), nullable=True),
     Column("issued_at", UtcDateTime(), nullable=True),
     Column("acknowledged_at", UtcDateTime(), nullable=True),
+    # An unverified report withdrawn (the case was a false alarm): nothing left to acknowledge.
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
 )
 Index("ix_reporting_dual_reports_case", dual_reports.c.case_id)
 
