@@ -52,7 +52,7 @@ async def _confirmed_case(client) -> str:
     await _feed(client, enrolled(student), threshold(student, T0.isoformat()))
     case_id = (await client.get("/v1/cases", params={"student_id": student})).json()["items"][0]["id"]
     for to in ("verifying", "confirmed"):
-        assert (await _move(client, case_id, to)).status_code == 200
+        assert (await _move(client, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
     return case_id
 
 
@@ -68,7 +68,7 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
         early = await cases.post(steps, json=NOTICE, headers=SCHOOL_STAFF)
         assert early.status_code == 409 and "confirmed" in early.json()["detail"]
         for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to)).status_code == 200
+            assert (await _move(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
         # The school serves its notice; a county official does not record it for them.
         assert (await cases.post(steps, json=NOTICE, headers=COUNTY_OFFICIAL)).status_code == 403
         bad = await cases.post(steps, json={**NOTICE, "deadline": "2026-11-18"}, headers=SCHOOL_STAFF)

@@ -115,7 +115,7 @@ async def test_a_confirmed_case_with_no_responsible_person_after_24_hours_is_fla
         await _feed(cases, enrolled(student), threshold(student, T0.isoformat()))
         case_id = (await _case_of(cases, student))["id"]
         assert (await _move(cases, case_id, "verifying")).status_code == 200
-        assert (await _move(cases, case_id, "confirmed")).status_code == 200
+        assert (await _move(cases, case_id, "confirmed", causes=["weariness_of_study"])).status_code == 200
 
         async def row() -> dict:
             return next(r for r in (await cases.get("/v1/cases/ledger")).json()["items"] if r["id"] == case_id)
@@ -158,11 +158,11 @@ async def test_home_visits_to_any_child_make_the_register_per_recorder_and_list_
         await _feed(cases, _absent(relapsed))
         case_id = (await _case_of(cases, relapsed))["id"]
         for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to)).status_code == 200
+            assert (await _move(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李老师"}})
         await _plan(cases, case_id)
         for to in ("persuading", "returned"):
-            assert (await _move(cases, case_id, to)).status_code == 200
+            assert (await _move(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
         clock.advance(hours=240)  # visits are recorded after they happen (never after today)
         on_case = await cases.post(f"/v1/students/{relapsed}/home-visits", json={**visit, "visited_on": "2026-11-18"},
                                    headers=HEAD_TEACHER)

@@ -133,7 +133,19 @@ async def test_the_poverty_report_lists_poor_children_with_and_without_aid_and_p
         report = (await cases.get("/v1/reports/no-poverty-dropout", params={"org_code": COUNTY})).json()
         assert report["poor_household_dropouts"] == []  # an alarm is not a dropout until confirmed
         for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to)).status_code == 200
+            assert (await _move(cases, case_id, to, **({"causes": ["poverty"]} if to == "confirmed" else {}))).status_code == 200
         report = (await cases.get("/v1/reports/no-poverty-dropout", params={"org_code": COUNTY})).json()
         assert [d["case_id"] for d in report["poor_household_dropouts"]] == [case_id]
+        assert [d["case_id"] for d in report["poverty_dropouts"]] == [case_id]  # confirmed with cause poverty
         assert report["no_poverty_dropout"] is False
+
+        # A child from a household that is not registered poor, who dropped out to work: not a
+        # poverty dropout; one who dropped out for poverty is, flag or no flag.
+        for student, cause in ((not_poor, "left_to_work"), (aided, "poverty")):
+            await _feed(cases, threshold(student, NOW.isoformat()))
+            other = (await cases.get("/v1/cases", params={"student_id": student})).json()["items"][0]["id"]
+            for to in ("verifying", "confirmed"):
+                assert (await _move(cases, other, to, **({"causes": [cause]} if to == "confirmed" else {}))
+                        ).status_code == 200
+        report = (await cases.get("/v1/reports/no-poverty-dropout", params={"org_code": COUNTY})).json()
+        assert sorted(d["student_id"] for d in report["poverty_dropouts"]) == sorted([dropout, aided])

@@ -145,7 +145,8 @@ async def list_assistance(uow: UnitOfWork, student_id: str, caller: Principal) -
 
 async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, on: date) -> dict[str, Any]:
     """无因贫辍学: the registered-poor children on the roll, with and without targeted aid covering
-    ``on``, and the confirmed dropouts from registered-poor households. Two queries."""
+    ``on``; the confirmed dropouts whose cause is poverty (the proof is that there are none); and,
+    beside them, every confirmed dropout from a registered-poor household, whatever its cause."""
     path, _ = await locate_org(uow, org_code, caller)
     under = f"/{org_code}/"
     aid = assistance.alias("aid")
@@ -172,6 +173,16 @@ async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, o
         .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
                cases.c.confirmed_at.is_not(None), cases.c.flags.contains("/poor_household/", autoescape=True))
         .order_by(cases.c.confirmed_at))).mappings().all()
+    # The dropouts whose confirmation names poverty (因贫) as a cause, whatever the household's
+    # flag says: these are what "no child dropped out for poverty" must show to be none. Few rows
+    # (a county's confirmed dropouts), so the JSON list is read here rather than in SQL.
+    confirmed = (await uow.session.execute(
+        select(cases.c.id, cases.c.student_id, cases.c.child, cases.c.school_code, cases.c.status,
+               cases.c.confirmed_at, cases.c.causes)
+        .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
+               cases.c.confirmed_at.is_not(None), cases.c.causes.is_not(None))
+        .order_by(cases.c.confirmed_at))).mappings().all()
+    for_poverty = [d for d in confirmed if "poverty" in (d["causes"] or [])]
     return {
         "org_code": org_code, "org_path": path, "on": on,
         "poor_on_roll": len(children), "with_aid": sum(c["aided"] for c in children),
@@ -180,6 +191,9 @@ async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, o
         "poor_household_dropouts": [{"case_id": d["id"], "student_id": d["student_id"],
                                      "name": (d["child"] or {}).get("name"), "school_code": d["school_code"],
                                      "status": d["status"], "confirmed_at": d["confirmed_at"]} for d in dropouts],
-        "no_poverty_dropout": not dropouts,
+        "poverty_dropouts": [{"case_id": d["id"], "student_id": d["student_id"],
+                              "name": (d["child"] or {}).get("name"), "school_code": d["school_code"],
+                              "status": d["status"], "confirmed_at": d["confirmed_at"]} for d in for_poverty],
+        "no_poverty_dropout": not for_poverty,
     }
 

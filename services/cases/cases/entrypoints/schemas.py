@@ -531,5 +531,8 @@ class PovertyReport(BaseModel):
     with_aid: int
     without_aid: int
     children: list[PoorChild]
-    poor_household_dropouts: list[PoorHouseholdDropout]
-    no_poverty_dropout: bool
+    poor_household_dropouts: list[PoorHouseholdDropout] = Field(
+        description="confirmed dropouts from registered-poor households, whatever the cause")
+    poverty_dropouts: list[PoorHouseholdDropout] = Field(
+        description="confirmed dropouts whose causes include poverty (因贫辍学)")
+    no_poverty_dropout: bool = Field(description="true when no confirmed dropout names poverty as a cause")
