@@ -24,7 +24,7 @@ from shared.clock import Clock
 from shared.db import is_connection_problem
 from shared.deadletters import KNOWN_TYPES, set_aside
 from shared.envelope import Event, MalformedEvent, from_record
-from shared.kafka import ensure_topics, make_consumer
+from shared.kafka import ensure_topics, make_consumer, stop_quietly
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
@@ -192,7 +192,4 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def _quietly_stop(consumer: AIOKafkaConsumer) -> None:
-    try:
-        await asyncio.wait_for(consumer.stop(), 10)
-    except Exception as exc:  # noqa: BLE001
-        log.debug("consumer.stop_failed", error=repr(exc))
+    await stop_quietly(consumer, 10)

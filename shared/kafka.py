@@ -100,3 +100,20 @@ def make_consumer(settings: ServiceSettings, topics: list[str]) -> AIOKafkaConsu
         metadata_max_age_ms=5_000,
         max_poll_records=100,
     )
+
+
+async def stop_quietly(client: AIOKafkaConsumer | AIOKafkaProducer, timeout_s: float) -> None:
+    """Stop a client that may be broken (its broker gone, its start() failed) without raising.
+
+    aiokafka's stop() awaits its own background tasks; one cancelled inside it surfaces here as a
+    CancelledError that is not a request to cancel *this* task (seen when a consumer stops after
+    its broker went away). Only a cancellation of the caller itself is passed on."""
+    try:
+        await asyncio.wait_for(client.stop(), timeout_s)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.debug("kafka.stop_cancelled_inside", client=type(client).__name__)
+    except Exception as exc:  # noqa: BLE001 - stopping a broken client must not raise
+        log.debug("kafka.stop_failed", client=type(client).__name__, error=type(exc).__name__)

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import metrics, outbox_log
 from shared.clock import Clock
 from shared.envelope import CONTENT_TYPE, SPECVERSION, extension_headers
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import ensure_topics, make_producer, stop_quietly
 from shared.messaging import outbox
 from shared.settings import ServiceSettings
 from shared.sql import dialect_of
@@ -284,9 +284,4 @@ async def _sleep_or_wake(wake: asyncio.Event, seconds: float, stop: asyncio.Even
 
 
 async def _quietly_stop(producer: AIOKafkaProducer) -> None:
-    try:
-        await asyncio.wait_for(producer.stop(), 5)
-    except BaseException as exc:  # noqa: BLE001 - stopping a broken client must not raise
-        if isinstance(exc, asyncio.CancelledError):
-            raise
-        log.debug("relay.stop_failed", error=repr(exc))
+    await stop_quietly(producer, 5)
