@@ -50,11 +50,12 @@ async def test_headless_chromium_renders_the_numbers(county, tmp_path):  # noqa:
                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
-    # The rendered document has both charts with their numbers: 城关镇 1/14 = 7.14 %, 韩寺镇 0 %.
+    # The rendered document has both charts with their numbers: the school year's 年辍学率, 城关镇
+    # 2 of the 15 on its start-of-year roll = 13.33 %, 韩寺镇 0 % (test_reporting_figures counts them).
     assert dom.count("<svg") == 2
-    assert re.search(r"城关镇</text><rect[^>]*></rect><text class=\"value\"[^>]*>7\.14%", dom), dom[:3000]
+    assert re.search(r"城关镇</text><rect[^>]*></rect><text class=\"value\"[^>]*>13\.33%", dom), dom[:3000]
     assert re.search(r"韩寺镇</text><rect[^>]*></rect><text class=\"value\"[^>]*>0\.00%", dom)
-    assert "5.56%" in dom  # the county's dropout rate this week (1/18) in the summary table
+    assert "11.11%" in dom  # the county's 年辍学率 (2 of 18 at the start of the year) in the summary table
     shot = tmp_path / "weekly.png"
     done = await asyncio.to_thread(
         subprocess.run, [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
