@@ -18,7 +18,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.files import DEFAULT_STORE, BadFile, FileStore, sniff
 from cases.adapters.tables import assistance, cases, home_teaching_sessions, students
-from cases.standing import locate_org
+from cases.usecases.standing import locate_org
 
 # A child on the roll for the poverty proof: attending, or taught or placed by the school.
 ON_ROLL = ("enrolled", "transferred_in", "boarding_elsewhere", "suspended", "home_teaching")

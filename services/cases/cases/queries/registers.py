@@ -15,7 +15,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, home_visits
 from cases.domain.responsibility import RELAPSE_WINDOW, relapsed, visits_short
-from cases.standing import locate_org
+from cases.usecases.standing import locate_org
 
 RECORDER_COLUMNS = [
     Column("recorder", "记录人"), Column("visits", "家访人次"), Column("children", "家访学生数"),
