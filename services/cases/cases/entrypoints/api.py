@@ -19,6 +19,8 @@ from shared.types import EARLIEST_SCHOOL_DAY, ORG_CODE_PATTERN, Day
 from cases.adapters.files import ACCEPTED
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
+from cases.domain.moves import MoveRequest
+from cases.entrypoints.deps import VisibleCase, VisibleLadderCase
 from cases.entrypoints.schemas.case import CaseDetail, CaseOut, CaseReport, DualReportOut, LedgerRow, TransitionIn
 from cases.entrypoints.schemas.ladder import LegalResponseIn, LegalStepIn, LegalStepOut
 from cases.entrypoints.schemas.recipients import RecipientsIn, RecipientsOut
@@ -118,41 +120,42 @@ async def get_case(case_id: str, uow: UoWDep, caller: PrincipalDep, runtime: Run
 @router.post("/cases/{case_id}/transitions", response_model=CaseDetail, **rule(
     WORKERS, scope="object", responses={409: {"description": "Not a legal move from the case's state"},
                                         422: {"description": "A legal move missing its data (reason, plan, evidence)"}}))
-async def move_case(case_id: str, body: TransitionIn, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
+async def move_case(case: VisibleCase, body: TransitionIn, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
     """Move the case through its lifecycle (see the README's table). Moving to the state the case
     is already in changes nothing, so a retried request is harmless."""
-    evidence = body.evidence.model_dump(mode="json", exclude_none=True) if body.evidence else None
-    return await moves.transition(
-        uow, case_id, caller, to=body.to, reason=body.reason.value if body.reason else None, evidence=evidence,
-        note=body.note, reopen_window=timedelta(days=runtime.settings.reopen_window_days),
-        verify_deadline=_verify_deadline(runtime), causes=[c.value for c in body.causes or []] or None,
-        cause_note=body.cause_note)
+    request = MoveRequest(
+        body.to, actor=caller.subject, reason=body.reason.value if body.reason else None,
+        evidence=body.evidence.model_dump(mode="json", exclude_none=True) if body.evidence else None,
+        note=body.note, causes=tuple(c.value for c in body.causes or []), cause_note=body.cause_note)
+    return await moves.transition(uow, case, caller, request,
+                                  reopen_window=timedelta(days=runtime.settings.reopen_window_days),
+                                  verify_deadline=_verify_deadline(runtime))
 
 
 @router.put("/cases/{case_id}/responsibility", response_model=CaseDetail,
             **access(Role.school_staff, OFFICIALS, scope="object"))
-async def assign_responsibility(case_id: str, body: ResponsibilityIn, uow: UoWDep, caller: PrincipalDep):
+async def assign_responsibility(case: VisibleCase, body: ResponsibilityIn, uow: UoWDep, caller: PrincipalDep):
     """Name the person responsible for bringing the child back (劝返责任人) and the chain above."""
-    return await responsibility.assign_responsibility(uow, case_id, caller, body.model_dump(mode="json"))
+    return await responsibility.assign_responsibility(uow, case, caller, body.model_dump(mode="json"))
 
 
 @router.post("/cases/{case_id}/plan-items", response_model=PlanItemOut, status_code=201,
              **access(WORKERS, scope="object"))
-async def add_plan_item(case_id: str, body: PlanItemIn, uow: UoWDep, caller: PrincipalDep):
+async def add_plan_item(case: VisibleCase, body: PlanItemIn, uow: UoWDep, caller: PrincipalDep):
     """An item of the plan of persuasion, care and assistance, with its owner and due date."""
-    return await plans.add_plan_item(uow, case_id, caller, body.model_dump())
+    return await plans.add_plan_item(uow, case, caller, body.model_dump())
 
 
 @router.patch("/cases/{case_id}/plan-items/{item_id}", response_model=PlanItemOut, **access(WORKERS, scope="object"))
-async def update_plan_item(case_id: str, item_id: str, body: PlanItemUpdate, uow: UoWDep, caller: PrincipalDep):
-    return await plans.set_plan_item_done(uow, case_id, item_id, caller, body.done)
+async def update_plan_item(case: VisibleCase, item_id: str, body: PlanItemUpdate, uow: UoWDep, caller: PrincipalDep):
+    return await plans.set_plan_item_done(uow, case, item_id, caller, body.done)
 
 
 @router.post("/cases/{case_id}/home-visits", response_model=HomeVisitOut, status_code=201,
              **access(WORKERS, scope="object"))
-async def add_home_visit(case_id: str, body: HomeVisitIn, uow: UoWDep, caller: PrincipalDep):
+async def add_home_visit(case: VisibleCase, body: HomeVisitIn, uow: UoWDep, caller: PrincipalDep):
     """A home visit (家访登记): who went, whom they met, what came of it, the next step."""
-    return await home_visits.add_home_visit(uow, case_id, caller, body.model_dump())
+    return await home_visits.add_home_visit(uow, case, caller, body.model_dump())
 
 
 @router.get("/home-visits/summary", response_model=HomeVisitSummary,
@@ -258,23 +261,23 @@ LADDER_RECORDERS = (Role.school_staff, Role.township_official, Role.county_offic
     *LADDER_RECORDERS, scope="object", responses={
         409: {"description": "Not the step the case may take now (not verified, previous deadline not passed...)"},
         503: {"description": "No CJK font to write the PDF with"}}))
-async def serve_legal_step(case_id: CaseId, body: LegalStepIn, uow: UoWDep, caller: PrincipalDep,
+async def serve_legal_step(case: VisibleLadderCase, body: LegalStepIn, uow: UoWDep, caller: PrincipalDep,
                            runtime: RuntimeDep):
     """Record a step of the legal ladder served on the guardian (家长通知书 → 责令限期送学通知书 →
     劝返复学司法文书 → 行政处罚 → 起诉). Its DOCX and PDF are written from the case and stored with
     their SHA-256. The school records the parent notice, the township or county the order, the
     county the rest (403 otherwise). The next step opens only once the previous deadline has
     passed without compliance (409)."""
-    return await ladder.serve_step(uow, case_id, caller, body.model_dump(mode="python"),
+    return await ladder.serve_step(uow, case, caller, body.model_dump(mode="python"),
                                    tz=runtime.settings.timezone, font=runtime.settings.cjk_font)
 
 
 @router.patch("/cases/{case_id}/legal-steps/{step_id}", response_model=LegalStepOut,
               **access(*LADDER_RECORDERS, scope="object"))
-async def record_legal_response(case_id: CaseId, step_id: CaseId, body: LegalResponseIn, uow: UoWDep,
+async def record_legal_response(case: VisibleLadderCase, step_id: CaseId, body: LegalResponseIn, uow: UoWDep,
                                 caller: PrincipalDep, runtime: RuntimeDep):
     """The guardian's response to a step: complied (the ladder stops), refused or no response."""
-    return await ladder.record_response(uow, case_id, step_id, caller, body.model_dump(mode="python"),
+    return await ladder.record_response(uow, case, step_id, caller, body.model_dump(mode="python"),
                                         tz=runtime.settings.timezone)
 
 
@@ -283,9 +286,8 @@ async def record_legal_response(case_id: CaseId, step_id: CaseId, body: LegalRes
         case_queries.DOCUMENT_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}},
         case_queries.DOCUMENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}},
         "description": "The document as generated; X-Content-SHA256 is the digest on the timeline"}}))
-async def legal_document(case_id: CaseId, step_id: CaseId, fmt: Literal["docx", "pdf"], uow: UoWDep,
-                         caller: PrincipalDep):
-    content, digest = await ladder.document(uow, case_id, step_id, fmt, caller)
+async def legal_document(case: VisibleLadderCase, step_id: CaseId, fmt: Literal["docx", "pdf"], uow: UoWDep):
+    content, digest = await ladder.document(uow, case, step_id, fmt)
     return Response(content, media_type=case_queries.DOCUMENT_TYPES[fmt], headers={
         "X-Content-SHA256": digest, "Content-Disposition": f'attachment; filename="{step_id}.{fmt}"'})
 

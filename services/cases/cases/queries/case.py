@@ -36,12 +36,18 @@ def _case_out(row: Any) -> dict[str, Any]:
     return out
 
 
+async def visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
+    """The case as stored, if the caller's scope covers it; to anyone else it does not exist."""
+    case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
+    if case is None or not audit.sees(caller, path_codes(case["org_path"]), case["class_id"]):
+        raise NotFound(f"no case with id {case_id}")
+    return case
+
+
 async def get_case(uow: UnitOfWork, case_id: str, caller: Principal, *, tz: str = "UTC") -> dict[str, Any]:
     """The case and all its records. ``tz`` dates a legal step's deadline (local days); the GET
     route passes the schools' zone, the answers of writes UTC's."""
-    row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if row is None or not audit.sees(caller, path_codes(row["org_path"]), row["class_id"]):
-        raise NotFound(f"no case with id {case_id}")
+    row = await visible_case(uow, case_id, caller)
 
     async def rows(table, *order):
         return [dict(r) for r in (await uow.session.execute(

@@ -1,5 +1,5 @@
 """What the cases use cases share: the event types the service emits, the timeline, the
-student directory's lookups and the visible case."""
+student directory's lookups."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from typing import Any
 import structlog
 from sqlalchemy import insert, select
 
-from shared import audit
-from shared.auth import Principal, path_codes
-from shared.errors import NotFound
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, students, timeline
@@ -80,12 +77,3 @@ async def opening_of(uow: UnitOfWork, case_id: str) -> dict[str, Any]:
     return (await uow.session.execute(select(timeline.c.detail).where(
         timeline.c.case_id == case_id, timeline.c.kind == "opened").order_by(timeline.c.id).limit(1))
     ).scalar_one_or_none() or {}
-
-
-
-
-async def visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
-    case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if case is None or not audit.sees(caller, path_codes(case["org_path"]), case["class_id"]):
-        raise NotFound(f"no case with id {case_id}")
-    return case

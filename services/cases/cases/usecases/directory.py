@@ -15,6 +15,7 @@ from shared.uow import UnitOfWork
 from cases.adapters.tables import cases, orgs, recipient_offices, students
 from cases.domain.lifecycle import UNCHECKED, CaseStatus, DropoutCause
 from cases.domain.model import LINES
+from cases.domain.moves import MoveRequest
 from cases.usecases.common import ATTENDING, PLACEMENT, add_timeline, open_case_of
 from cases.usecases.moves import move_case
 
@@ -70,8 +71,9 @@ async def _return_from_registry(uow: UnitOfWork, case_id: str, d: dict[str, Any]
     case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().one()
     if CaseStatus(case["status"]) not in (CaseStatus.persuading, CaseStatus.judicial_notice):
         return
-    await move_case(uow, case, CaseStatus.returned, actor="registry", reason=None, note="re-enrolled in the registry",
-                evidence={"returned_on": str(d.get("effective_on")), "confirmed_by": "registry"})
+    await move_case(uow, case, MoveRequest(
+        CaseStatus.returned, actor="registry", note="re-enrolled in the registry",
+        evidence={"returned_on": str(d.get("effective_on")), "confirmed_by": "registry"}))
 
 
 async def _confirm_from_registry(uow: UnitOfWork, case_id: str, d: dict[str, Any]) -> None:
@@ -82,9 +84,9 @@ async def _confirm_from_registry(uow: UnitOfWork, case_id: str, d: dict[str, Any
     if CaseStatus(case["status"]) not in UNCHECKED:
         return
     note = f"recorded in the registry as dropped out on {d.get('effective_on')}: {d.get('reason') or ''}".strip()
-    await move_case(uow, case, CaseStatus.confirmed, actor="registry", reason=None, evidence=None,
-                note="confirmed by the registry's dropped_out", causes=[DropoutCause.other.value],
-                cause_note=note[:2000])
+    await move_case(uow, case, MoveRequest(
+        CaseStatus.confirmed, actor="registry", note="confirmed by the registry's dropped_out",
+        causes=(DropoutCause.other.value,), cause_note=note[:2000]))
 
 
 async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:

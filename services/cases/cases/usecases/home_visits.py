@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import insert, select
 
@@ -16,11 +16,11 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, home_visit_visitors, home_visits
 from cases.domain.lifecycle import CaseStatus
-from cases.usecases.common import HOME_VISIT_RECORDED, add_timeline, find_student, visible_case
+from cases.usecases.common import HOME_VISIT_RECORDED, add_timeline, find_student
 
 
-async def add_home_visit(uow: UnitOfWork, case_id: str, caller: Principal, visit: dict[str, Any]) -> dict[str, Any]:
-    case = await visible_case(uow, case_id, caller)
+async def add_home_visit(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
+                         visit: dict[str, Any]) -> dict[str, Any]:
     row = await _record_visit(uow, caller, visit, student_id=case["student_id"], case=case,
                               org_path=case["org_path"], class_id=case["class_id"])
     await uow.commit()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
@@ -26,7 +26,8 @@ from cases.domain.ladder import (
 )
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import escalation_target
-from cases.usecases.common import SYSTEM, add_timeline, visible_case
+from cases.domain.moves import MoveRequest
+from cases.usecases.common import SYSTEM, add_timeline
 from cases.usecases.moves import move_case
 from cases.queries.case import DOCUMENT_TYPES, _legal_steps
 
@@ -84,11 +85,11 @@ async def _absent_since(uow: UnitOfWork, case: Any) -> datetime:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-async def serve_step(uow: UnitOfWork, case_id: str, caller: Principal, body: dict[str, Any], *, tz: str,
+async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal, body: dict[str, Any], *, tz: str,
                      font: str | None) -> dict[str, Any]:
     """Record a step served on the guardian; its documents are written in the same transaction,
     so a step never exists without them and a failed document leaves nothing behind."""
-    case = await visible_case(uow, case_id, caller)
+    case_id = case["id"]
     step = Step(body["step"])
     if caller.role not in RECORDERS[step]:
         raise Forbidden(f"the {step.value} is recorded by its issuer: "
@@ -141,15 +142,16 @@ async def serve_step(uow: UnitOfWork, case_id: str, caller: Principal, body: dic
     # The judicial_notice status follows the ladder: from the order on, a persuading case is in
     # legal escalation; the steps stay the record of what was served.
     if step in LEGAL_STEPS and case["status"] == CaseStatus.persuading.value:
-        await move_case(uow, case, CaseStatus.judicial_notice, actor=caller.subject, reason=None,
-                    evidence={"document_ref": row["document_number"] or step_id}, note=f"legal ladder: {step.value}")
+        await move_case(uow, case, MoveRequest(
+            CaseStatus.judicial_notice, actor=caller.subject,
+            evidence={"document_ref": row["document_number"] or step_id}, note=f"legal ladder: {step.value}"))
     await uow.commit()
     return {**row, "documents": documents, "overdue": False}
 
 
-async def record_response(uow: UnitOfWork, case_id: str, step_id: str, caller: Principal, body: dict[str, Any], *,
+async def record_response(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, caller: Principal, body: dict[str, Any], *,
                           tz: str) -> dict[str, Any]:
-    case = await visible_case(uow, case_id, caller)
+    case_id = case["id"]
     step = (await uow.session.execute(select(legal_steps).where(
         legal_steps.c.id == step_id, legal_steps.c.case_id == case_id))).mappings().first()
     if step is None:
@@ -167,8 +169,8 @@ async def record_response(uow: UnitOfWork, case_id: str, step_id: str, caller: P
     return next(s for s in await _legal_steps(uow, case_id, tz) if s["id"] == step_id)
 
 
-async def document(uow: UnitOfWork, case_id: str, step_id: str, fmt: str, caller: Principal) -> tuple[bytes, str]:
-    await visible_case(uow, case_id, caller)
+async def document(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, fmt: str) -> tuple[bytes, str]:
+    case_id = case["id"]
     row = (await uow.session.execute(
         select(legal_documents.c.content, legal_documents.c.sha256).join(
             legal_steps, legal_steps.c.id == legal_documents.c.step_id)

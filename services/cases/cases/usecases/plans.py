@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import insert, select, update
 
@@ -13,11 +13,12 @@ from shared.errors import NotFound
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import plan_items
-from cases.usecases.common import PLAN_ITEM_ADDED, add_timeline, visible_case
+from cases.usecases.common import PLAN_ITEM_ADDED, add_timeline
 
 
-async def add_plan_item(uow: UnitOfWork, case_id: str, caller: Principal, item: dict[str, Any]) -> dict[str, Any]:
-    case = await visible_case(uow, case_id, caller)
+async def add_plan_item(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
+                        item: dict[str, Any]) -> dict[str, Any]:
+    case_id = case["id"]
     now, item_id = uow.clock.now(), str(uuid.uuid4())
     row = {"id": item_id, "case_id": case_id, **item, "done_at": None, "created_by": caller.subject, "created_at": now}
     await uow.session.execute(insert(plan_items).values(**row))
@@ -31,9 +32,9 @@ async def add_plan_item(uow: UnitOfWork, case_id: str, caller: Principal, item: 
     return row
 
 
-async def set_plan_item_done(uow: UnitOfWork, case_id: str, item_id: str, caller: Principal,
+async def set_plan_item_done(uow: UnitOfWork, case: Mapping[str, Any], item_id: str, caller: Principal,
                              done: bool) -> dict[str, Any]:
-    await visible_case(uow, case_id, caller)
+    case_id = case["id"]
     item = (await uow.session.execute(select(plan_items).where(
         plan_items.c.id == item_id, plan_items.c.case_id == case_id))).mappings().first()
     if item is None:

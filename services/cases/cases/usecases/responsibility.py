@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import update
 
@@ -13,13 +13,13 @@ from shared.uow import UnitOfWork
 from cases.adapters.tables import cases
 from cases.domain.responsibility import named_roles
 from cases.queries.case import get_case
-from cases.usecases.common import RESPONSIBILITY_ASSIGNED, add_timeline, visible_case
+from cases.usecases.common import RESPONSIBILITY_ASSIGNED, add_timeline
 
 
-async def assign_responsibility(uow: UnitOfWork, case_id: str, caller: Principal,
+async def assign_responsibility(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
                                 chain: dict[str, Any]) -> dict[str, Any]:
     """Replace the named people of the chain; levels not given keep what they had."""
-    case = await visible_case(uow, case_id, caller)
+    case_id = case["id"]
     now = uow.clock.now()
     merged = {**(case["responsibility"] or {}), **{k: v for k, v in chain.items() if v is not None}}
     values: dict[str, Any] = {"responsibility": merged, "updated_at": now}

@@ -11,6 +11,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, timeline
 from cases.domain.lifecycle import CaseStatus
+from cases.domain.moves import MoveRequest
 from cases.usecases.common import SYSTEM, add_timeline
 from cases.usecases.moves import move_case
 
@@ -40,9 +41,9 @@ async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
         await mark_back(uow, case["id"])
     if case["status"] == CaseStatus.persuading.value and reason == "returned":
         returned_on = str(d["returned_at"])[:10]
-        await move_case(uow, case, CaseStatus.returned, actor=SYSTEM, reason=None, note="confirmed by attendance",
-                    evidence={"returned_on": returned_on, "confirmed_by": "attendance",
-                              "episode_id": d.get("episode_id")})
+        await move_case(uow, case, MoveRequest(
+            CaseStatus.returned, actor=SYSTEM, note="confirmed by attendance",
+            evidence={"returned_on": returned_on, "confirmed_by": "attendance", "episode_id": d.get("episode_id")}))
 
 
 async def note_return(uow: UnitOfWork, case_id: str, *, episode_id: str | None, reason: str,
