@@ -31,6 +31,7 @@ DOCUMENT_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordpro
 
 def _case_out(row: Any) -> dict[str, Any]:
     out = dict(row)
+    out["student_id"] = out.pop("child_id")  # the wire keeps its name (a person id for a suspected child)
     out["org_path"] = path_codes(row["org_path"])
     out["flags"] = path_codes(row["flags"] or "/")
     return out
@@ -79,7 +80,7 @@ async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, st
                      status: str | None, org_code: str | None) -> tuple[list[dict[str, Any]], int]:
     conditions = caller.scope_filter(cases.c.org_path, cases.c.class_id)
     if student_id:
-        conditions.append(cases.c.student_id == student_id)
+        conditions.append(cases.c.child_id == student_id)
     if status:
         conditions.append(cases.c.status == status)
     if org_code:
@@ -182,7 +183,7 @@ def _ledger_row(r: Any) -> dict[str, Any]:
     responsible = (r["responsibility"] or {}).get("responsible_person") or {}
     flags = path_codes(r["flags"] or "/")
     return {
-        "id": r["id"], "student_id": r["student_id"], "student_name": child.get("name"),
+        "id": r["id"], "student_id": r["child_id"], "student_name": child.get("name"),
         "national_id_masked": child.get("national_id_masked"),
         "gender": {"male": "男", "female": "女"}.get(child.get("gender"), child.get("gender")),
         "grade": child.get("grade"), "school_code": r["school_code"],

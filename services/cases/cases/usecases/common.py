@@ -53,9 +53,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def open_case_of(uow: UnitOfWork, student_id: str) -> str | None:
+async def open_case_of(uow: UnitOfWork, child_id: str) -> str | None:
     return (await uow.session.execute(select(cases.c.id).where(
-        cases.c.student_id == student_id, cases.c.status != CaseStatus.closed.value))).scalar_one_or_none()
+        cases.c.child_id == child_id, cases.c.status != CaseStatus.closed.value))).scalar_one_or_none()
 
 
 async def find_student(uow: UnitOfWork, student_id: str) -> Any:

@@ -94,7 +94,7 @@ async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
     d = event.data
     flags = d.get("flags") or []
     await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(flags=flags))
-    await uow.session.execute(update(cases).where(cases.c.student_id == d["student_id"], cases.c.status != "closed")
+    await uow.session.execute(update(cases).where(cases.c.child_id == d["student_id"], cases.c.status != "closed")
                               .values(flags=path_key(flags)))
 
 

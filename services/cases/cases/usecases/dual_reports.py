@@ -20,7 +20,8 @@ from cases.adapters.tables import cases, dual_reports, recipient_offices, timeli
 from cases.domain.lifecycle import UNCHECKED, CaseStatus
 from cases.domain.model import Recipient, dual_report_recipients, escalation_area, office_for
 from cases.usecases.common import (
-    REPORT_ACKNOWLEDGED, REPORT_ESCALATED, REPORT_ISSUED, REPORT_WITHDRAWN, SYSTEM, add_timeline, find_student, log, opening_of,
+    REPORT_ACKNOWLEDGED, REPORT_ESCALATED, REPORT_ISSUED, REPORT_WITHDRAWN, SYSTEM, add_timeline, find_student, log,
+    opening_of,
 )
 
 # What a dual report says about the child when the student directory knows them.
@@ -33,7 +34,7 @@ def _report_facts(student: Any, case: Any, opening: dict[str, Any]) -> dict[str,
     registry's record has not been read the case's copy of the child fills what it can and
     ``missing_facts`` says what the recipient must ask the school for."""
     child = case["child"] or {}
-    who = {"id": case["student_id"], "grade": child.get("grade") if student is None else student["grade"]}
+    who = {"id": case["child_id"], "grade": child.get("grade") if student is None else student["grade"]}
     if student:
         who.update(name=student["name"], national_id_masked=student["national_id_masked"],
                    gender=student["gender"], birth_date=student["birth_date"],
@@ -80,7 +81,7 @@ async def issue_reports(uow: UnitOfWork, case_id: str, *, unverified: bool) -> b
     path, chain = path_codes(case["org_path"]), case["org_chain"] or []
     area_codes = set(path)
     targets = dual_report_recipients(chain, path, await _offices(uow, area_codes))
-    facts = _report_facts(await find_student(uow, case["student_id"]), case, await opening_of(uow, case_id))
+    facts = _report_facts(await find_student(uow, case["child_id"]), case, await opening_of(uow, case_id))
     for target in targets:
         report_id = str(uuid.uuid4())
         await uow.session.execute(insert(dual_reports).values(
@@ -91,7 +92,7 @@ async def issue_reports(uow: UnitOfWork, case_id: str, *, unverified: bool) -> b
             "recipient": target.recipient.value, "org_code": target.org_code, "area_code": target.area_code,
             "unverified": unverified}, at=now)
         uow.emit(
-            topic=TOPIC_REPORTS, type=REPORT_ISSUED, subject=case["student_id"], key=target.org_code,
+            topic=TOPIC_REPORTS, type=REPORT_ISSUED, subject=case["child_id"], key=target.org_code,
             event_id=stable_id("dual_report.issued", case_id, target.recipient.value),
             data={"report_id": report_id, "case_id": case_id, "recipient": target.recipient.value,
                   "recipient_org_code": target.org_code, "recipient_org_name": target.org_name,
@@ -115,7 +116,7 @@ async def withdraw_reports(uow: UnitOfWork, case: Any, *, reason: str | None) ->
         await add_timeline(uow, case["id"], "dual_report_withdrawn", {
             "recipient": report["recipient"], "org_code": report["recipient_org_code"], "reason": reason}, at=now)
         uow.emit(
-            topic=TOPIC_REPORTS, type=REPORT_WITHDRAWN, subject=case["student_id"], key=report["recipient_org_code"],
+            topic=TOPIC_REPORTS, type=REPORT_WITHDRAWN, subject=case["child_id"], key=report["recipient_org_code"],
             event_id=stable_id("dual_report.withdrawn", report["id"]),
             data={"report_id": report["id"], "case_id": case["id"], "recipient": report["recipient"],
                   "recipient_org_code": report["recipient_org_code"], "issued_at": report["issued_at"],
@@ -167,7 +168,7 @@ async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, calle
             .values(acknowledged_at=now).returning(dual_reports.c.id)
         )).first()
         if claimed:
-            case = (await uow.session.execute(select(cases.c.student_id).where(cases.c.id == case_id))).scalar_one()
+            case = (await uow.session.execute(select(cases.c.child_id).where(cases.c.id == case_id))).scalar_one()
             await add_timeline(uow, case_id, "dual_report_acknowledged", {"recipient": recipient.value}, at=now)
             uow.emit(
                 topic=TOPIC_REPORTS, type=REPORT_ACKNOWLEDGED, subject=case, key=report["recipient_org_code"],
@@ -210,7 +211,7 @@ async def escalate_overdue(uow: UnitOfWork, deadline: timedelta) -> int:
     if not claimed:
         return 0
     case_rows = {c["id"]: c for c in (await uow.session.execute(
-        select(cases.c.id, cases.c.student_id, cases.c.org_path, cases.c.org_chain)
+        select(cases.c.id, cases.c.child_id, cases.c.org_path, cases.c.org_chain)
         .where(cases.c.id.in_({r["case_id"] for r in claimed})))).mappings()}
     offices = await _offices(uow, {c for row in case_rows.values() for c in path_codes(row["org_path"])})
     targets, entries = [], []
@@ -231,7 +232,7 @@ async def escalate_overdue(uow: UnitOfWork, deadline: timedelta) -> int:
                         "detail": {"recipient": report["recipient"], "from_org_code": report["recipient_org_code"],
                                    "to_org_code": target_code, "to_area_code": area}})
         uow.emit(
-            topic=TOPIC_REPORTS, type=REPORT_ESCALATED, subject=case["student_id"], key=target_code,
+            topic=TOPIC_REPORTS, type=REPORT_ESCALATED, subject=case["child_id"], key=target_code,
             event_id=stable_id("dual_report.escalated", report["id"]),
             data={"report_id": report["id"], "case_id": report["case_id"], "recipient": report["recipient"],
                   "recipient_org_code": report["recipient_org_code"], "escalated_to_org_code": target_code,

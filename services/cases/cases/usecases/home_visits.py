@@ -21,7 +21,7 @@ from cases.usecases.common import HOME_VISIT_RECORDED, add_timeline, find_studen
 
 async def add_home_visit(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
                          visit: dict[str, Any]) -> dict[str, Any]:
-    row = await _record_visit(uow, caller, visit, student_id=case["student_id"], case=case,
+    row = await _record_visit(uow, caller, visit, student_id=case["child_id"], case=case,
                               org_path=case["org_path"], class_id=case["class_id"])
     await uow.commit()
     return row
@@ -35,7 +35,7 @@ async def add_student_home_visit(uow: UnitOfWork, student_id: str, caller: Princ
     if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
         raise NotFound(f"no student with id {student_id} in the cases directory")
     case = (await uow.session.execute(select(cases).where(
-        cases.c.student_id == student_id, cases.c.status != CaseStatus.closed.value))).mappings().first()
+        cases.c.child_id == student_id, cases.c.status != CaseStatus.closed.value))).mappings().first()
     row = await _record_visit(uow, caller, visit, student_id=student_id, case=case,
                               org_path=path_key(student["org_path"]), class_id=student["class_id"])
     await uow.commit()
@@ -63,9 +63,9 @@ async def _record_visit(uow: UnitOfWork, caller: Principal, visit: dict[str, Any
     await add_timeline(uow, case_id, "home_visit", {"visit_id": visit_id, "visited_on": visit["visited_on"],
                                                      "outcome": visit["outcome"]}, actor=caller.subject)
     # Reporting counts visits per week and the time from opening to the first visit.
-    uow.emit(topic=TOPIC_CASES, type=HOME_VISIT_RECORDED, subject=case["student_id"], data={
+    uow.emit(topic=TOPIC_CASES, type=HOME_VISIT_RECORDED, subject=case["child_id"], data={
         "case_id": case_id,
-        "student_id": case["student_id"],
+        "student_id": case["child_id"],
         "visit_id": visit_id,
         "visited_on": visit["visited_on"],
         "visited_at": visited_at(visit["visited_on"], row["recorded_at"]),

@@ -115,7 +115,7 @@ async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal
     except NoCjkFont as exc:
         raise DocumentsUnavailable(str(exc)) from None
     student = (await uow.session.execute(select(students.c.guardians).where(
-        students.c.student_id == case["student_id"]))).mappings().first()
+        students.c.student_id == case["child_id"]))).mappings().first()
     facts = _facts(case, body.get("guardian"), student, body, tz, await _absent_since(uow, case))
     now, step_id = uow.clock.now(), str(uuid.uuid4())
     row = {"id": step_id, "case_id": case_id, "step": step.value, "issuing_org_code": body.get("issuing_org_code")
@@ -149,8 +149,8 @@ async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal
     return {**row, "documents": documents, "overdue": False}
 
 
-async def record_response(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, caller: Principal, body: dict[str, Any], *,
-                          tz: str) -> dict[str, Any]:
+async def record_response(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, caller: Principal,
+                          body: dict[str, Any], *, tz: str) -> dict[str, Any]:
     case_id = case["id"]
     step = (await uow.session.execute(select(legal_steps).where(
         legal_steps.c.id == step_id, legal_steps.c.case_id == case_id))).mappings().first()
@@ -195,7 +195,7 @@ async def escalate_overdue_steps(uow: UnitOfWork, *, tz: str) -> int:
     if not claimed:
         return 0
     case_rows = {c["id"]: c for c in (await uow.session.execute(
-        select(cases.c.id, cases.c.student_id, cases.c.org_path, cases.c.org_chain)
+        select(cases.c.id, cases.c.child_id, cases.c.org_path, cases.c.org_chain)
         .where(cases.c.id.in_({r["case_id"] for r in claimed})))).mappings()}
     for step in claimed:
         case = case_rows[step["case_id"]]
@@ -205,8 +205,8 @@ async def escalate_overdue_steps(uow: UnitOfWork, *, tz: str) -> int:
         await add_timeline(uow, step["case_id"], "legal_step_escalated", {
             "step_id": step["id"], "step": step["step"], "deadline": step["deadline"], "to_org_code": target_code},
             at=now, actor=SYSTEM)
-        uow.emit(topic=TOPIC_CASES, type=LEGAL_STEP_ESCALATED, subject=case["student_id"], data={
-            "step_id": step["id"], "case_id": step["case_id"], "student_id": case["student_id"], "step": step["step"],
+        uow.emit(topic=TOPIC_CASES, type=LEGAL_STEP_ESCALATED, subject=case["child_id"], data={
+            "step_id": step["id"], "case_id": step["case_id"], "student_id": case["child_id"], "step": step["step"],
             "served_on": step["served_on"], "deadline": step["deadline"],
             "issuing_org_code": step["issuing_org_code"], "escalated_to_org_code": target_code,
             "escalated_at": now})

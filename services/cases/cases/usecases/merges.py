@@ -31,7 +31,7 @@ async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
                        "previous_status": before, "outcome": "merged",
                        "evidence": {"merged_into_case_id": kept_open, "kept_student_id": kept}, "at": now,
                        "actor": SYSTEM})
-    await uow.session.execute(update(cases).where(cases.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(update(cases).where(cases.c.child_id == merged).values(child_id=kept))
     await uow.session.execute(delete(students).where(students.c.student_id == merged))
     still_open = kept_open or merged_open
     if still_open:

@@ -58,7 +58,7 @@ async def case_state(uow: UnitOfWork, case: Mapping[str, Any], to: CaseStatus) -
         select(func.count()).select_from(plan_items).where(plan_items.c.case_id == case["id"]))).scalar_one()
     started = (await opening_of(uow, case["id"])).get("episode_started_at") if to is CaseStatus.confirmed else None
     return CaseState(
-        id=case["id"], child_id=case["student_id"], status=CaseStatus(case["status"]), origin=case["origin"],
+        id=case["id"], child_id=case["child_id"], status=CaseStatus(case["status"]), origin=case["origin"],
         opened_at=case["opened_at"], evidence=case["evidence"], outcome=case["outcome"],
         responsible_person=(case["responsibility"] or {}).get("responsible_person"), plan_items=plans,
         closed_at=case["closed_at"], false_alarm_reason=case["false_alarm_reason"],

@@ -34,7 +34,7 @@ async def on_transfer_overdue(uow: UnitOfWork, event: Event, *,
                                     "days_pending", "overdue_after_days")}
     student = await find_student(uow, d["student_id"])
     await _open_or_join(
-        uow, student_id=d["student_id"], origin="transfer_overdue", detail=detail, source_ref=d["transfer_id"],
+        uow, child_id=d["student_id"], origin="transfer_overdue", detail=detail, source_ref=d["transfer_id"],
         placement={k: d.get(k) for k in PLACEMENT}, child=child_of(student), verify_deadline=verify_deadline)
 
 
@@ -47,7 +47,7 @@ async def on_boarding_overdue(uow: UnitOfWork, event: Event, *,
                                     "host_school_name", "host_region", "days_off", "overdue_after_days")}
     student = await find_student(uow, d["student_id"])
     await _open_or_join(
-        uow, student_id=d["student_id"], origin="boarding_overdue", detail=detail, source_ref=d["period_id"],
+        uow, child_id=d["student_id"], origin="boarding_overdue", detail=detail, source_ref=d["period_id"],
         placement={k: d.get(k) for k in PLACEMENT}, child=child_of(student), verify_deadline=verify_deadline)
 
 
@@ -59,7 +59,7 @@ async def on_suspension_overdue(uow: UnitOfWork, event: Event, *,
                                     "overdue_after_days")}
     student = await find_student(uow, d["student_id"])
     await _open_or_join(
-        uow, student_id=d["student_id"], origin="suspension_overdue", detail=detail, source_ref=d["period_id"],
+        uow, child_id=d["student_id"], origin="suspension_overdue", detail=detail, source_ref=d["period_id"],
         placement={k: d.get(k) for k in PLACEMENT}, child=child_of(student), verify_deadline=verify_deadline)
 
 
@@ -71,7 +71,7 @@ async def on_suspected_out_of_school(uow: UnitOfWork, event: Event, *,
     child = {k: d.get(k) for k in ("name", "national_id_masked", "gender", "birth_date", "address")}
     placement = {"school_code": d["region_code"], "class_id": None, "grade": None, "org_path": d["org_path"],
                  "org_chain": d.get("org_chain") or []}
-    await _open_or_join(uow, student_id=d["person_id"], origin="suspected_out_of_school",
+    await _open_or_join(uow, child_id=d["person_id"], origin="suspected_out_of_school",
                         detail={"check_id": d["check_id"]}, source_ref=d["check_id"], placement=placement, child=child,
                         verify_deadline=verify_deadline)
 
@@ -96,7 +96,7 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event, *,
     # The event's own placement first: the registry topic may not have been read yet.
     placement = {k: d.get(k) for k in PLACEMENT}
     placement["org_chain"] = d.get("org_chain") or (student["org_chain"] if student else [])
-    case_id = await _open_or_join(uow, student_id=d["student_id"], origin="absence", detail=absence,
+    case_id = await _open_or_join(uow, child_id=d["student_id"], origin="absence", detail=absence,
                                   placement=placement, child=child_of(student, grade=d.get("grade")),
                                   episode_id=d.get("episode_id"), absence=absence, verify_deadline=verify_deadline)
     # A late-detected episode that had already ended (attendance's ``detected_late``): its end goes
@@ -114,7 +114,7 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event, *,
 
 # --- opening ----------------------------------------------------------------------------------
 
-async def _open_or_join(uow: UnitOfWork, *, student_id: str, origin: str, detail: dict[str, Any],
+async def _open_or_join(uow: UnitOfWork, *, child_id: str, origin: str, detail: dict[str, Any],
                         placement: dict[str, Any], child: dict[str, Any] | None, actor: str = SYSTEM,
                         source_ref: str | None = None, episode_id: str | None = None,
                         absence: dict[str, Any] | None = None, verify_deadline: timedelta) -> str | None:
@@ -122,16 +122,16 @@ async def _open_or_join(uow: UnitOfWork, *, student_id: str, origin: str, detail
     Returns the new case's id, None when it joined an open one. Every origin is checked by the
     same deadline and reported by the same rule."""
     now = uow.clock.now()
-    open_case = await open_case_of(uow, student_id)
+    open_case = await open_case_of(uow, child_id)
     if open_case is not None:
         kind = "absence_episode_added" if origin == "absence" else f"{origin}_reported_again"
         await add_timeline(uow, open_case, kind, detail, at=now, actor=actor)
         return None
     case_id = str(uuid.uuid4())
     org_path = placement["org_path"]
-    chain = await _standing_chain(uow, student_id, placement, child)
+    chain = await _standing_chain(uow, child_id, placement, child)
     await uow.session.execute(insert(cases).values(
-        id=case_id, student_id=student_id, status=CaseStatus.reported.value, origin=origin, episode_id=episode_id,
+        id=case_id, child_id=child_id, status=CaseStatus.reported.value, origin=origin, episode_id=episode_id,
         school_code=placement["school_code"], class_id=placement.get("class_id"), org_path=path_key(org_path),
         org_chain=placement.get("org_chain") or [], child=child,
         flags=path_key((child or {}).get("flags") or []), source_ref=source_ref,
@@ -140,8 +140,8 @@ async def _open_or_join(uow: UnitOfWork, *, student_id: str, origin: str, detail
     await add_timeline(uow, case_id, "opened", {"origin": origin, **detail, "verify_by": now + verify_deadline},
                         at=now, actor=actor)
     uow.emit(
-        topic=TOPIC_CASES, type=CASE_OPENED, subject=student_id, event_id=stable_id("case.opened", case_id),
-        data={"case_id": case_id, "student_id": student_id, "status": CaseStatus.reported.value,
+        topic=TOPIC_CASES, type=CASE_OPENED, subject=child_id, event_id=stable_id("case.opened", case_id),
+        data={"case_id": case_id, "student_id": child_id, "status": CaseStatus.reported.value,
               "origin": origin, "school_code": placement["school_code"], "org_path": org_path,
               "grade": placement.get("grade"), "opened_at": now, "absence": absence},
     )
@@ -157,7 +157,7 @@ async def open_manually(uow: UnitOfWork, caller: Principal, student_id: str, not
     if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
         raise NotFound(f"no student with id {student_id} in the cases directory")
     placement = {k: student[k] for k in PLACEMENT}
-    case_id = await _open_or_join(uow, student_id=student_id, origin="manual", detail={"note": note},
+    case_id = await _open_or_join(uow, child_id=student_id, origin="manual", detail={"note": note},
                                   placement=placement, child=child_of(student), actor=caller.subject,
                                   verify_deadline=verify_deadline)
     if case_id is None:

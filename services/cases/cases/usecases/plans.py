@@ -25,8 +25,8 @@ async def add_plan_item(uow: UnitOfWork, case: Mapping[str, Any], caller: Princi
     await add_timeline(uow, case_id, "plan_item_added",
                         {"item_id": item_id, "kind": item["kind"], "owner": item["owner"], "due_on": item["due_on"]},
                         actor=caller.subject)
-    uow.emit(topic=TOPIC_CASES, type=PLAN_ITEM_ADDED, subject=case["student_id"], data={
-        "case_id": case_id, "student_id": case["student_id"], "item_id": item_id, "kind": item["kind"],
+    uow.emit(topic=TOPIC_CASES, type=PLAN_ITEM_ADDED, subject=case["child_id"], data={
+        "case_id": case_id, "student_id": case["child_id"], "item_id": item_id, "kind": item["kind"],
         "owner": item["owner"], "due_on": item["due_on"], "added_at": now, "actor": caller.subject})
     await uow.commit()
     return row

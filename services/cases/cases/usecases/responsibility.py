@@ -31,8 +31,8 @@ async def assign_responsibility(uow: UnitOfWork, case: Mapping[str, Any], caller
     await add_timeline(uow, case_id, "responsibility_assigned", named, actor=caller.subject)
     # Reporting's weekly 责任落实 counts cases with a 劝返责任人 and a plan from this and plan_item.added.
     # Keyed by the place (the school), as a standing assignment is: one place's chain stays ordered.
-    uow.emit(topic=TOPIC_CASES, type=RESPONSIBILITY_ASSIGNED, subject=case["student_id"], key=case["school_code"], data={
-        "scope": "case", "case_id": case_id, "student_id": case["student_id"], "org_code": case["school_code"],
+    uow.emit(topic=TOPIC_CASES, type=RESPONSIBILITY_ASSIGNED, subject=case["child_id"], key=case["school_code"], data={
+        "scope": "case", "case_id": case_id, "student_id": case["child_id"], "org_code": case["school_code"],
         "org_path": path_codes(case["org_path"]), "class_id": case["class_id"], "level": None,
         "roles": named_roles(merged), "village_heads": _village_of(merged.get("village_head")),
         "responsible_person": responsible, "assigned_at": now,

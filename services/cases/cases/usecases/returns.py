@@ -31,7 +31,7 @@ async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
     d = event.data
     reason = d.get("reason", "returned")
     case = (await uow.session.execute(select(cases).where(
-        cases.c.student_id == d["student_id"], cases.c.status != CaseStatus.closed.value))).mappings().first()
+        cases.c.child_id == d["student_id"], cases.c.status != CaseStatus.closed.value))).mappings().first()
     if case is None:
         return
     if not await note_return(uow, case["id"], episode_id=d.get("episode_id"), reason=reason,
