@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from shared.events.base import TOPIC_DEADLETTER, EventModel, Uuid
+from shared.events.base import TOPIC_DEADLETTER, EventModel
 
 
 class DeadLetterRecorded(EventModel):
