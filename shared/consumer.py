@@ -1,7 +1,8 @@
 """Idempotent event consumers: inbox mark and effect in one transaction, offsets after.
 
 A record that is not a readable CloudEvent, whose type the contract does not know, or whose
-data does not fit its event model (shared/events/; the reason names the field) is a poison message: it is set aside as a dead letter with the reason (table and topic, see
+data does not fit its event model (shared/events/; the reason names the field) is a poison
+message: it is set aside at once as a dead letter with the reason (table and topic, see
 shared/deadletters.py) and the consumer moves on. A handler that fails because the database is
 unreachable is retried until it is back (the offset is not committed meanwhile); any other
 handler failure is retried a few times and then dead-lettered, so one bad event cannot stop a
@@ -26,8 +27,8 @@ from shared.deadletters import KNOWN_TYPES, set_aside
 from shared.envelope import MalformedEvent, from_record
 from shared.events import EventModel
 from shared.kafka import ensure_topics, make_consumer, stop_quietly
-from shared.settings import ServiceSettings
 from shared.routes import Handler, InvalidPayload, Routes
+from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("baoxue.consumer")
