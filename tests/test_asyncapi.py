@@ -28,13 +28,13 @@ TOPICS = {envelope.TOPIC_REGISTRY, envelope.TOPIC_ATTENDANCE, envelope.TOPIC_CAS
 SHARED_EMITTERS = {"shared.deadletters": ROOT / "shared" / "deadletters.py"}
 # The event-type constants each producing module declares (emitted or planned).
 TYPE_CONSTANTS = {
-    "registry.handlers": ["ORG_REGISTERED", "STUDENT_ENROLLED"],
-    "registry.records": ["STUDENT_STATUS_CHANGED", "TRANSFER_OVERDUE"],
-    "registry.promotion": ["CLASS_PROMOTED"],
-    "registry.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
-    "registry.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],
-    "registry.flags": ["STUDENT_FLAGS_CHANGED"],
-    "registry.merges": ["STUDENT_MERGED"],
+    "registry.usecases.registration": ["ORG_REGISTERED", "STUDENT_ENROLLED"],
+    "registry.usecases.records": ["STUDENT_STATUS_CHANGED", "TRANSFER_OVERDUE"],
+    "registry.usecases.promotion": ["CLASS_PROMOTED"],
+    "registry.usecases.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
+    "registry.queries.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],
+    "registry.usecases.flags": ["STUDENT_FLAGS_CHANGED"],
+    "registry.usecases.merges": ["STUDENT_MERGED"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED", "CHRONIC_ABSENCE_FLAGGED"],
     "attendance.completeness": ["RECORDED", "MISSING", "FILLED_LATE", "ESCALATED"],
     "cases.ladder": ["LEGAL_STEP_ESCALATED"],

@@ -9,7 +9,7 @@ from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC
 from shared.service import create_app as create_service_app
 
 from reporting.entrypoints.api import router
-from reporting.handlers import HANDLERS
+from reporting.usecases.projections import HANDLERS
 from reporting.settings import ReportingSettings
 
 

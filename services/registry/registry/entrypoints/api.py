@@ -17,8 +17,9 @@ from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 from shared.types import Day
 
-from registry import (bulk_import, flags, handlers, merges, off_roll, population, poverty, problems, promotion,
-                      records, watch)
+from registry.usecases import (bulk_import, flags, merges, off_roll, population, poverty, problems, promotion, records,
+                               registration)
+from registry.queries import watch
 from registry.adapters.spreadsheet import read_upload
 from registry.domain import roster_import
 from registry.domain.problems import ProblemKind
@@ -69,7 +70,7 @@ router = APIRouter(prefix="/v1")
 async def create_org(body: OrgCreate, uow: UoWDep, caller: PrincipalDep):
     """Register an administrative unit or a school under a parent in the caller's region (a
     province by its own province officials)."""
-    return await handlers.create_org(uow, body, caller)
+    return await registration.create_org(uow, body, caller)
 
 
 @router.patch("/orgs/{code}", response_model=OrgPublic, tags=["organisations"], **access(OFFICIALS, scope="object"))
@@ -77,26 +78,26 @@ async def update_org(code: str, body: OrgUpdate, uow: UoWDep, caller: PrincipalD
     """Rename an org below the caller's own, or correct a school's system (6+3, 5+4, nine_year,
     twelve_year). Moving an org under another parent (行政区划调整) is refused (409): register
     the new unit and transfer the students instead (README, "The org tree")."""
-    return await handlers.update_org(uow, code, body, caller)
+    return await registration.update_org(uow, code, body, caller)
 
 
 @router.get("/orgs/{code}", response_model=OrgPublic, tags=["organisations"], **access(EVERYONE, scope="none"))
 async def get_org(code: str, uow: UoWDep):
     """Names and places in the org tree are public to every signed-in caller."""
-    return await handlers.get_org(uow, code)
+    return await registration.get_org(uow, code)
 
 
 @router.post("/schools/{school_code}/classes", status_code=status.HTTP_201_CREATED, response_model=ClassPublic,
              tags=["classes"], **access(Role.school_staff, OFFICIALS, scope="create"))
 async def create_class(school_code: str, body: ClassCreate, uow: UoWDep, caller: PrincipalDep):
-    return await handlers.create_class(uow, school_code, body, caller)
+    return await registration.create_class(uow, school_code, body, caller)
 
 
 @router.get("/schools/{school_code}/classes", response_model=list[ClassPublic], tags=["classes"],
             **access(PEOPLE, scope="object"))
 async def list_classes(school_code: str, uow: UoWDep, caller: PrincipalDep):
     """A school's classes by grade (a school has dozens, so the list is not paginated)."""
-    return await handlers.list_classes(uow, school_code, caller)
+    return await registration.list_classes(uow, school_code, caller)
 
 
 @router.post("/students", status_code=status.HTTP_201_CREATED, response_model=StudentPublic, tags=["students"],
@@ -104,7 +105,7 @@ async def list_classes(school_code: str, uow: UoWDep, caller: PrincipalDep):
 async def enroll_student(body: StudentCreate, uow: UoWDep, caller: PrincipalDep):
     """Enroll a child. Refused (nothing written) if the ID is invalid, disagrees with the birth
     date or gender, or the child already has an active record anywhere."""
-    return await handlers.enroll_student(uow, body, caller)
+    return await registration.enroll_student(uow, body, caller)
 
 
 @router.post("/schools/{school_code}/promotions", status_code=status.HTTP_201_CREATED, response_model=PromotionPublic,
@@ -291,7 +292,7 @@ async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
 async def list_students(uow: UoWDep, page: PageDep, caller: PrincipalDep, search: Annotated[StudentSearch, Query()]):
     """Search the records in the caller's scope: by org at any level, school, class, grade,
     status, risk flag, household region, or part of the name."""
-    items, total = await handlers.list_students(uow, page, caller, search)
+    items, total = await registration.list_students(uow, page, caller, search)
     return Page.of(items, total, page)
 
 

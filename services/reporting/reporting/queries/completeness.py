@@ -17,7 +17,7 @@ from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import roll_call_sessions
 from reporting.domain.rates import ratio
-from reporting.read_model import org_in_scope, orgs_under, unit_of
+from reporting.queries.read_model import org_in_scope, orgs_under, unit_of
 
 Unit = Literal["school", "township", "county"]
 Period = Literal["day", "week"]

@@ -16,17 +16,17 @@ from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
                                        student_statuses)
-from reporting.completeness import LAGGING_BELOW, week_by_school
+from reporting.queries.completeness import LAGGING_BELOW, week_by_school
 from reporting.domain.cases import ages, open_at
 from reporting.domain.indicators import Indicator, case_standing, chain_set, monitoring, responsibility
 from reporting.domain.rates import STATUS_ORDER, Targets
 from reporting.domain.statutory import SchoolYear, flows_by_unit
 from reporting.domain.weeks import Week
-from reporting.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, standing_at,
+from reporting.queries.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, standing_at,
                                   statuses_as_of, unit_of)
-from reporting.school_year import Day, year_records
-from reporting.summary import level_block, year_info
-from reporting.targets import TargetBook, book
+from reporting.queries.school_year import Day, year_records
+from reporting.queries.summary import level_block, year_info
+from reporting.usecases.targets import TargetBook, book
 
 # Counts of the week's activity and of what stands open at the cut-off, in report order.
 ACTIVITY = ("new_absence_episodes", "cases_opened", "cases_returned", "cases_closed", "home_visits",

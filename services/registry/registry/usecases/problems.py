@@ -21,8 +21,8 @@ from registry.adapters.tables import orgs, problem_dismissals, students
 from registry.domain.problems import (Candidate, Problem, ProblemKind, county_of, same_id_problems,
                                       same_person_problems)
 from registry.entrypoints.schemas import DismissIn, ProblemMergeIn
-from registry.merges import merge_records
-from registry.handlers import student_number
+from registry.usecases.merges import merge_records
+from registry.usecases.registration import student_number
 
 
 async def _problems(uow: UnitOfWork, caller: Principal, org_code: str | None) -> tuple[list[Problem], dict]:

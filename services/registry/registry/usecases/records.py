@@ -25,7 +25,7 @@ from shared.sql import fetch_page
 from shared.text import name_key
 from shared.uow import UnitOfWork
 
-from registry import off_roll
+from registry.usecases import off_roll
 from registry.adapters.tables import classes, orgs, status_history, students, transfers
 from shared.envelope import Event
 
@@ -35,7 +35,7 @@ from registry.domain.lifecycle import (
 from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
 from registry.domain.off_roll import Period, Terms, check_terms, missing
 from registry.entrypoints.schemas import StatusChangeIn, TransferConfirmIn, TransferIn, TransferRequestIn
-from registry.handlers import get_org, org_chain
+from registry.usecases.registration import get_org, org_chain
 
 log = structlog.get_logger("baoxue.registry")
 

@@ -18,7 +18,7 @@ from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import cases, home_visits, orgs, student_statuses, students
 from reporting.domain.rates import OFF_ROLL
-from reporting.read_model import org_in_scope
+from reporting.queries.read_model import org_in_scope
 
 Ledger = Literal["poor-households", "unable-to-study", "dropouts"]
 # What was arranged for a child who cannot attend (the status says it).

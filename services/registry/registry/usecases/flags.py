@@ -18,8 +18,8 @@ from shared.uow import UnitOfWork
 from registry.adapters.tables import flag_history, student_flags
 from registry.domain.flags import FlagChange, change_flags
 from registry.entrypoints.schemas import FlagsPatch
-from registry.handlers import get_student, with_derived_flags
-from registry.records import _record_in_scope, placement
+from registry.usecases.registration import get_student, with_derived_flags
+from registry.usecases.records import _record_in_scope, placement
 
 STUDENT_FLAGS_CHANGED = "baoxue.registry.student.flags_changed"
 

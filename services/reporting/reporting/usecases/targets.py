@@ -15,7 +15,7 @@ from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import targets as targets_table
 from reporting.domain.rates import TARGET_FIELDS, Targets, resolve
-from reporting.read_model import Org, org_in_scope
+from reporting.queries.read_model import Org, org_in_scope
 
 
 @dataclass(frozen=True)

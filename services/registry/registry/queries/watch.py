@@ -21,7 +21,7 @@ from registry.adapters.tables import classes, off_roll_periods, orgs, students, 
 from registry.domain.lifecycle import Side
 from registry.domain.model import StudentStatus as S
 from registry.domain.off_roll import Cutoffs, Missing, OverdueReason, Period, missing, overdue, receipt_due_on
-from registry.records import placement
+from registry.usecases.records import placement
 
 BOARDING_OVERDUE = "baoxue.registry.boarding.overdue"
 SUSPENSION_OVERDUE = "baoxue.registry.suspension.overdue"

@@ -18,7 +18,7 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import class_grades, orgs, student_statuses
 from reporting.domain.rates import ATTENDING
 from reporting.domain.statutory import IN_SCHOOL, LAST_COMPULSORY_GRADE, SchoolYear, YearRecord
-from reporting.read_model import Org, statuses_as_of
+from reporting.queries.read_model import Org, statuses_as_of
 
 
 def _ever_here(org: Org) -> Any:

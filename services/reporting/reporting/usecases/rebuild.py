@@ -26,7 +26,7 @@ from shared.messaging import inbox
 from shared.topic_reader import read_to_end
 
 from reporting.adapters.tables import PROJECTIONS
-from reporting.handlers import HANDLERS
+from reporting.usecases.projections import HANDLERS
 from reporting.settings import ReportingSettings
 
 log = structlog.get_logger("baoxue.reporting.rebuild")

@@ -27,14 +27,14 @@ from shared.uow import UnitOfWork
 from registry.adapters.spreadsheet import Table
 from registry.adapters.tables import (orgs, population_checks, population_findings, poverty_lists, student_flags,
                                       students)
-from registry.bulk_import import CHUNK, mark_duplicates
+from registry.usecases.bulk_import import CHUNK, mark_duplicates
 from registry.domain.flags import FlagChange
 from registry.domain.model import ACTIVE_STATUSES, OrgKind
 from registry.domain.poverty import FLAG, Action, FlagState, decide
-from registry.flags import last_changed_on, write_flag_change
-from registry.handlers import get_org
-from registry.population import check_person, record_suspects, suspects_among
-from registry.records import placement
+from registry.usecases.flags import last_changed_on, write_flag_change
+from registry.usecases.registration import get_org
+from registry.usecases.population import check_person, record_suspects, suspects_among
+from registry.usecases.records import placement
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "学生身份证号", "national id", "id number"),

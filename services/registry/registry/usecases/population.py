@@ -25,14 +25,14 @@ from shared.uow import UnitOfWork
 
 from registry.adapters.spreadsheet import Table
 from registry.adapters.tables import classes, orgs, population_checks, population_findings, status_history, students
-from registry.bulk_import import CHUNK, mark_duplicates
+from registry.usecases.bulk_import import CHUNK, mark_duplicates
 from registry.domain.accounting import RecordFacts, Unaccounted, why_unaccounted
 from registry.domain.lifecycle import ATTENDING
 from registry.domain.model import OrgKind, StudentStatus
 from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
 from registry.domain.roster_import import RowResult, parse_date
 from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
-from registry.handlers import get_org, org_chain
+from registry.usecases.registration import get_org, org_chain
 
 SUSPECTED_OUT_OF_SCHOOL = "baoxue.registry.population.suspected_out_of_school"
 OUTSIDE_COMPULSORY_AGE = "baoxue.registry.population.outside_compulsory_age"

@@ -18,7 +18,7 @@ from reporting.domain.monthly import (COUNTS, NO_ROLL_CALL_EVENTS, ROLL_CALL_EVE
                                       rank_within_schools, total)
 from reporting.domain.months import Month
 from reporting.domain.rates import ATTENDING, OFF_ROLL
-from reporting.read_model import Org, as_of, org_in_scope, orgs_under, statuses_as_of, unit_of
+from reporting.queries.read_model import Org, as_of, org_in_scope, orgs_under, statuses_as_of, unit_of
 
 # Figures every row leaves null, and why: said once per report rather than once per class.
 UNKNOWN = {name: {"value": None, "reason": NO_ROLL_CALL_EVENTS, "awaiting": list(ROLL_CALL_EVENTS)}

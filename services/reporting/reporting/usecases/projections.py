@@ -19,7 +19,7 @@ from reporting.adapters.tables import (absence_episodes, case_work, cases, class
                                        overdue_transfers, roll_call_sessions, standing_assignments, student_statuses,
                                        students,
                                        watermarks)
-from reporting.read_model import level_sql, school_system
+from reporting.queries.read_model import level_sql, school_system
 
 
 def _date(value: Any, default: date) -> date:

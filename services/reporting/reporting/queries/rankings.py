@@ -18,9 +18,9 @@ from reporting.domain.cases import mean_hours, ranked
 from reporting.domain.rates import LEVELS, STATUS_ORDER, Targets, add, figures, target_status, worst
 from reporting.domain.statutory import SchoolYear, YearFlows, YearRecord, flows_by_unit, total
 from reporting.domain.weeks import end_of_day
-from reporting.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, tallies, unit_of
-from reporting.school_year import year_records
-from reporting.targets import book
+from reporting.queries.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, tallies, unit_of
+from reporting.queries.school_year import year_records
+from reporting.usecases.targets import book
 
 RankBy = Literal["dropout_rate", "time_to_first_visit", "time_to_return"]
 # Units are orgs of that kind under the ranked org, wherever they sit: 济源 ranks among the

@@ -27,8 +27,8 @@ from registry.adapters.tables import (flag_history, off_roll_periods, status_his
                                       students, transfers)
 from registry.domain.model import ACTIVE_STATUSES, validate_enrollment
 from registry.entrypoints.schemas import NationalIdIn
-from registry.handlers import OUTSIDE_REGION, get_org, get_student, student_number
-from registry.records import _record_in_scope, placement
+from registry.usecases.registration import OUTSIDE_REGION, get_org, get_student, student_number
+from registry.usecases.records import _record_in_scope, placement
 
 STUDENT_MERGED = "baoxue.registry.student.merged"
 

@@ -20,7 +20,7 @@ from shared.uow import UnitOfWork
 from reporting.adapters.tables import submissions
 from reporting.domain.submissions import Deadline, canonical, changes, digest, standing
 from reporting.domain.weeks import Week
-from reporting.read_model import org_in_scope, orgs_under
+from reporting.queries.read_model import org_in_scope, orgs_under
 
 Kind = Literal["weekly", "monthly"]
 # The report as the API answers it (JSON-ready), computed now.

@@ -17,8 +17,8 @@ from registry.domain.lifecycle import TRANSITIONS
 from registry.domain.model import OrgKind, StudentStatus
 from registry.domain.promotion import graduated_name, promoted_name
 from registry.entrypoints.schemas import PromotionIn
-from registry.handlers import get_org
-from registry.records import write_change
+from registry.usecases.registration import get_org
+from registry.usecases.records import write_change
 
 CLASS_PROMOTED = "baoxue.registry.class.promoted"
 
