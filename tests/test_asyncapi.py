@@ -29,7 +29,8 @@ SHARED_EMITTERS = {"shared.deadletters": ROOT / "shared" / "deadletters.py"}
 # The event-type constants each producing module declares (emitted or planned).
 TYPE_CONSTANTS = {
     "registry.usecases.registration": ["ORG_REGISTERED", "STUDENT_ENROLLED"],
-    "registry.usecases.records": ["STUDENT_STATUS_CHANGED", "TRANSFER_OVERDUE"],
+    "registry.usecases.records": ["STUDENT_STATUS_CHANGED"],
+    "registry.usecases.transfers": ["TRANSFER_OVERDUE"],
     "registry.usecases.promotion": ["CLASS_PROMOTED"],
     "registry.usecases.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
     "registry.queries.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],

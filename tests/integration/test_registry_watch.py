@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from registry.usecases.records import flag_overdue_transfers
+from registry.usecases.transfers import flag_overdue_transfers
 from registry.queries.watch import flag_overdue_off_roll
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY

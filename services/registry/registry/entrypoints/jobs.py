@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared.jobs import periodic
 from shared.service import Runtime
 
-from registry.usecases.records import flag_overdue_transfers
+from registry.usecases.transfers import flag_overdue_transfers
 from registry.queries.watch import flag_overdue_off_roll
 
 

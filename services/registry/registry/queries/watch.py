@@ -1,7 +1,7 @@
 """The watchdog over children off the roll by a status: the watch list, and the sweep that
 announces each missing receipt or return once (``boarding.overdue``, ``suspension.overdue``).
 
-Overdue transfers are swept by ``records.flag_overdue_transfers``; the watch list shows them too.
+Overdue transfers are swept by ``registry.usecases.transfers.flag_overdue_transfers``; the watch list shows them too.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from registry.adapters.tables import flag_history, student_flags
 from registry.domain.flags import FlagChange, change_flags
 from registry.entrypoints.schemas import FlagsPatch
 from registry.usecases.registration import get_student, with_derived_flags
-from registry.usecases.records import _record_in_scope, placement
+from registry.queries.students import visible_student
+from registry.usecases.records import placement
 
 STUDENT_FLAGS_CHANGED = "baoxue.registry.student.flags_changed"
 
@@ -86,7 +87,7 @@ async def write_flag_change(uow: UnitOfWork, student: dict[str, Any], change: Fl
 
 
 async def patch_flags(uow: UnitOfWork, student_id: str, cmd: FlagsPatch, caller: Principal) -> dict[str, Any]:
-    student = await _record_in_scope(uow, student_id, caller)
+    student = await visible_student(uow, student_id, caller)
     today = uow.clock.now().date()
     effective_on = cmd.effective_on or today
     change = change_flags(await current_flags(uow, student_id), add=set(cmd.add), remove=set(cmd.remove),
@@ -96,10 +97,3 @@ async def patch_flags(uow: UnitOfWork, student_id: str, cmd: FlagsPatch, caller:
                                 actor=caller.subject)
         await uow.commit()
     return await get_student(uow, student_id, caller)
-
-
-async def flag_history_of(uow: UnitOfWork, student_id: str, caller: Principal) -> list[dict[str, Any]]:
-    await _record_in_scope(uow, student_id, caller)
-    rows = (await uow.session.execute(select(flag_history).where(flag_history.c.student_id == student_id)
-                                      .order_by(flag_history.c.id))).mappings().all()
-    return [dict(r) for r in rows]

@@ -28,13 +28,14 @@ from registry.adapters.tables import (flag_history, off_roll_periods, status_his
 from registry.domain.model import ACTIVE_STATUSES, validate_enrollment
 from registry.entrypoints.schemas import NationalIdIn
 from registry.usecases.registration import OUTSIDE_REGION, get_org, get_student, student_number
-from registry.usecases.records import _record_in_scope, placement
+from registry.queries.students import visible_student
+from registry.usecases.records import placement
 
 STUDENT_MERGED = "baoxue.registry.student.merged"
 
 
 async def add_national_id(uow: UnitOfWork, student_id: str, cmd: NationalIdIn, caller: Principal) -> dict[str, Any]:
-    student = await _record_in_scope(uow, student_id, caller)
+    student = await visible_student(uow, student_id, caller)
     if student["national_id"] is not None:
         raise Conflict("this record has its national ID already", student_id=student_id)
     today = uow.clock.now().date()
