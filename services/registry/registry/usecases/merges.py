@@ -26,7 +26,7 @@ from shared.uow import UnitOfWork
 from registry.adapters.tables import (flag_history, off_roll_periods, status_history, student_flags, student_merges,
                                       students, transfers)
 from registry.domain.model import ACTIVE_STATUSES, validate_enrollment
-from registry.entrypoints.schemas import NationalIdIn
+from registry.entrypoints.schemas.students import NationalIdIn
 from registry.usecases.registration import OUTSIDE_REGION, get_org, get_student, student_number
 from registry.queries.students import visible_student
 from registry.usecases.records import placement

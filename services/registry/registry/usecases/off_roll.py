@@ -21,7 +21,7 @@ from shared.uow import UnitOfWork
 from registry.adapters.tables import off_roll_periods, orgs, students
 from registry.domain.model import OrgKind, StudentStatus as S
 from registry.domain.off_roll import WATCHED, Period, Terms, check_terms, missing, overdue
-from registry.entrypoints.schemas import OffRollUpdate, ReceiptIn
+from registry.entrypoints.schemas.watch import OffRollUpdate, ReceiptIn
 from registry.usecases.registration import get_org
 
 

@@ -20,7 +20,7 @@ from shared.uow import UnitOfWork
 from registry.adapters.tables import orgs, problem_dismissals, students
 from registry.domain.problems import (Candidate, Problem, ProblemKind, county_of, same_id_problems,
                                       same_person_problems)
-from registry.entrypoints.schemas import DismissIn, ProblemMergeIn
+from registry.entrypoints.schemas.problems import DismissIn, ProblemMergeIn
 from registry.usecases.merges import merge_records
 from registry.usecases.registration import student_number
 

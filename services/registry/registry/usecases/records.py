@@ -26,7 +26,7 @@ from shared.envelope import Event
 from registry.domain.lifecycle import can_change, change_status
 from registry.domain.model import StudentStatus
 from registry.domain.off_roll import Period, Terms, check_terms, missing
-from registry.entrypoints.schemas import StatusChangeIn
+from registry.entrypoints.schemas.students import StatusChangeIn
 from registry.queries.students import visible_student
 from registry.usecases.registration import get_org, org_chain
 

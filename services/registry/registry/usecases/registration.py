@@ -33,7 +33,8 @@ from registry.domain.model import (
     region_prefix,
     validate_enrollment,
 )
-from registry.entrypoints.schemas import ClassCreate, OrgCreate, OrgUpdate, StudentCreate, StudentSearch
+from registry.entrypoints.schemas.orgs import ClassCreate, OrgCreate, OrgUpdate
+from registry.entrypoints.schemas.students import StudentCreate, StudentSearch
 
 ORG_REGISTERED = "baoxue.registry.org.registered"
 STUDENT_ENROLLED = "baoxue.registry.student.enrolled"

@@ -23,7 +23,7 @@ from shared.uow import UnitOfWork
 from registry.adapters.tables import classes, status_history, students, transfers
 from registry.domain.lifecycle import Side, cancelling_side, check_transfer_out, confirming_side
 from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
-from registry.entrypoints.schemas import TransferConfirmIn, TransferIn, TransferRequestIn
+from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferIn, TransferRequestIn
 from registry.queries.students import visible_student
 from registry.queries.transfers import get_transfer
 from registry.usecases.records import last_effective_on, placement, write_change

@@ -26,9 +26,13 @@ from reporting.queries.ledgers import Filters, Ledger, ledger_rows
 from reporting.queries.monthly import monthly
 from reporting.queries.rankings import RankBy, Unit, circular, rankings
 from reporting.queries.completeness import Period as CompletenessPeriod, Unit as CompletenessUnit, completeness
-from reporting.entrypoints.schemas import (Circular, CompletenessReport, LedgerRow, MonthlyReport, Rankings, Submission,
-                                           Submissions, SubmissionSummary, Summary, TargetsIn, TargetsView,
-                                           WeeklyReport, WeeklyStandings)
+from reporting.entrypoints.schemas.completeness import CompletenessReport
+from reporting.entrypoints.schemas.ledgers import LedgerRow
+from reporting.entrypoints.schemas.monthly import MonthlyReport
+from reporting.entrypoints.schemas.rankings import Circular, Rankings
+from reporting.entrypoints.schemas.submissions import Submission, Submissions, SubmissionSummary
+from reporting.entrypoints.schemas.summary import Summary, TargetsIn, TargetsView
+from reporting.entrypoints.schemas.weekly import WeeklyReport, WeeklyStandings
 from reporting.queries.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])

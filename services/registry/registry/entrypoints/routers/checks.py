@@ -16,7 +16,7 @@ from shared.types import Day
 
 from registry.usecases import population, poverty
 from registry.adapters.spreadsheet import read_upload
-from registry.entrypoints.schemas import PopulationCheckPublic, PopulationFinding, PovertyListReport
+from registry.entrypoints.schemas.checks import PopulationCheckPublic, PopulationFinding, PovertyListReport
 
 router = APIRouter()
 

@@ -10,8 +10,8 @@ from shared.service import UoWDep
 
 from registry.usecases import promotion, registration
 from registry.entrypoints.deps import STAFF
-from registry.entrypoints.schemas import (ClassCreate, ClassPublic, OrgCreate, OrgPublic, OrgUpdate, PromotionIn,
-                                          PromotionPublic)
+from registry.entrypoints.schemas.orgs import (ClassCreate, ClassPublic, OrgCreate, OrgPublic, OrgUpdate, PromotionIn,
+                                               PromotionPublic)
 
 router = APIRouter()
 

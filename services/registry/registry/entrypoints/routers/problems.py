@@ -12,8 +12,8 @@ from shared.service import UoWDep
 
 from registry.usecases import problems
 from registry.domain.problems import ProblemKind
-from registry.entrypoints.schemas import (DismissalPublic, DismissIn, ProblemMergedPublic, ProblemMergeIn,
-                                          ProblemRecordPublic)
+from registry.entrypoints.schemas.problems import (DismissalPublic, DismissIn, ProblemMergedPublic, ProblemMergeIn,
+                                                   ProblemRecordPublic)
 
 router = APIRouter()
 

@@ -22,9 +22,10 @@ from registry.usecases import bulk_import, flags, merges, records, registration,
 from registry.adapters.spreadsheet import read_upload
 from registry.entrypoints.deps import STAFF, VisibleStudent
 from registry.domain import roster_import
-from registry.entrypoints.schemas import (FlagChangePublic, FlagsPatch, IdentifiedPublic, ImportReport, NationalIdIn,
-                                          StatusChangeIn, StatusChangePublic, StudentCreate, StudentPublic,
-                                          StudentSearch, TransferIn, TransferPublic)
+from registry.entrypoints.schemas.students import (FlagChangePublic, FlagsPatch, IdentifiedPublic, ImportReport,
+                                                   NationalIdIn, StatusChangeIn, StatusChangePublic, StudentCreate,
+                                                   StudentPublic, StudentSearch)
+from registry.entrypoints.schemas.transfers import TransferIn, TransferPublic
 
 NDJSON = "application/x-ndjson"
 

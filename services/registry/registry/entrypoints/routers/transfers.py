@@ -14,7 +14,7 @@ from shared.service import UoWDep
 from registry.queries import transfers as transfer_reads
 from registry.usecases import transfers
 from registry.entrypoints.deps import STAFF
-from registry.entrypoints.schemas import TransferConfirmIn, TransferPublic, TransferRequestIn
+from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferPublic, TransferRequestIn
 
 router = APIRouter()
 

@@ -13,7 +13,7 @@ from shared.service import RuntimeDep, UoWDep
 from registry.usecases import off_roll
 from registry.queries import watch
 from registry.entrypoints.deps import STAFF
-from registry.entrypoints.schemas import OffRollPublic, OffRollUpdate, ReceiptIn, WatchItem
+from registry.entrypoints.schemas.watch import OffRollPublic, OffRollUpdate, ReceiptIn, WatchItem
 
 router = APIRouter()
 
