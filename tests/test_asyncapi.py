@@ -33,7 +33,7 @@ TYPE_CONSTANTS = {
     "registry.usecases.transfers": ["TRANSFER_OVERDUE"],
     "registry.usecases.promotion": ["CLASS_PROMOTED"],
     "registry.usecases.population": ["SUSPECTED_OUT_OF_SCHOOL", "OUTSIDE_COMPULSORY_AGE"],
-    "registry.queries.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],
+    "registry.usecases.watch": ["BOARDING_OVERDUE", "SUSPENSION_OVERDUE"],
     "registry.usecases.flags": ["STUDENT_FLAGS_CHANGED"],
     "registry.usecases.merges": ["STUDENT_MERGED"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED", "CHRONIC_ABSENCE_FLAGGED"],

@@ -6,7 +6,7 @@ from shared.jobs import periodic
 from shared.service import Runtime
 
 from registry.usecases.transfers import flag_overdue_transfers
-from registry.queries.watch import flag_overdue_off_roll
+from registry.usecases.watch import flag_overdue_off_roll
 
 
 async def _overdue_pass(runtime: Runtime) -> int:

@@ -15,7 +15,7 @@ from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import orgs, transfers
-from registry.usecases.registration import get_org
+from registry.queries.orgs import get_org
 
 
 async def get_transfer(uow: UnitOfWork, transfer_id: str, caller: Principal | None = None) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from registry.adapters.spreadsheet import Table
 from registry.adapters.tables import classes, import_dry_runs, student_flags, students
 from registry.domain.model import OrgKind
 from registry.domain.roster_import import RowResult, check_row
-from registry.usecases.registration import active_records, emit_enrolled, get_org, new_student_row, org_chain
+from registry.queries.orgs import get_org, org_chain
+from registry.usecases.registration import active_records, emit_enrolled, new_student_row
 
 log = structlog.get_logger("baoxue.registry.import")
 Progress = Callable[[str, int, int], None]

@@ -18,7 +18,7 @@ from shared.uow import UnitOfWork
 from registry.adapters.tables import flag_history, student_flags
 from registry.domain.flags import FlagChange, change_flags
 from registry.entrypoints.schemas.students import FlagsPatch
-from registry.usecases.registration import get_student, with_derived_flags
+from registry.queries.students import get_student, with_derived_flags
 from registry.queries.students import visible_student
 from registry.usecases.records import placement
 

@@ -27,7 +27,9 @@ from registry.adapters.tables import (flag_history, off_roll_periods, status_his
                                       students, transfers)
 from registry.domain.model import ACTIVE_STATUSES, validate_enrollment
 from registry.entrypoints.schemas.students import NationalIdIn
-from registry.usecases.registration import OUTSIDE_REGION, get_org, get_student, student_number
+from registry.queries.orgs import get_org
+from registry.queries.students import get_student
+from registry.usecases.registration import OUTSIDE_REGION, student_number
 from registry.queries.students import visible_student
 from registry.usecases.records import placement
 

@@ -2,7 +2,7 @@
 the host's receipt (回执), and the facts supplied later (a host, an end date, an extension).
 
 The rules (what is required, missing, overdue) are ``registry.domain.off_roll``; the sweep and the
-watch list are ``registry.queries.watch``.
+watch list are ``registry.usecases.watch`` and ``registry.queries.watch``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from registry.adapters.tables import off_roll_periods, orgs, students
 from registry.domain.model import OrgKind, StudentStatus as S
 from registry.domain.off_roll import WATCHED, Period, Terms, check_terms, missing, overdue
 from registry.entrypoints.schemas.watch import OffRollUpdate, ReceiptIn
-from registry.usecases.registration import get_org
+from registry.queries.orgs import get_org
 
 
 async def check_host(uow: UnitOfWork, host_school_code: str | None, *, own_school: str) -> None:

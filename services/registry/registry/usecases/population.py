@@ -32,7 +32,7 @@ from registry.domain.model import OrgKind, StudentStatus
 from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
 from registry.domain.roster_import import RowResult, parse_date
 from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
-from registry.usecases.registration import get_org, org_chain
+from registry.queries.orgs import get_org, org_chain
 
 SUSPECTED_OUT_OF_SCHOOL = "baoxue.registry.population.suspected_out_of_school"
 OUTSIDE_COMPULSORY_AGE = "baoxue.registry.population.outside_compulsory_age"

@@ -32,7 +32,7 @@ from registry.domain.flags import FlagChange
 from registry.domain.model import ACTIVE_STATUSES, OrgKind
 from registry.domain.poverty import FLAG, Action, FlagState, decide
 from registry.usecases.flags import last_changed_on, write_flag_change
-from registry.usecases.registration import get_org
+from registry.queries.orgs import get_org
 from registry.usecases.population import check_person, record_suspects, suspects_among
 from registry.usecases.records import placement
 

@@ -17,7 +17,7 @@ from registry.domain.lifecycle import TRANSITIONS
 from registry.domain.model import OrgKind, StudentStatus
 from registry.domain.promotion import graduated_name, promoted_name
 from registry.entrypoints.schemas.orgs import PromotionIn
-from registry.usecases.registration import get_org
+from registry.queries.orgs import get_org
 from registry.usecases.records import write_change
 
 CLASS_PROMOTED = "baoxue.registry.class.promoted"

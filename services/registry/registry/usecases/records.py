@@ -28,7 +28,7 @@ from registry.domain.model import StudentStatus
 from registry.domain.off_roll import Period, Terms, check_terms, missing
 from registry.entrypoints.schemas.students import StatusChangeIn
 from registry.queries.students import visible_student
-from registry.usecases.registration import get_org, org_chain
+from registry.queries.orgs import get_org, org_chain
 
 log = structlog.get_logger("baoxue.registry")
 

@@ -10,42 +10,24 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared import audit
 from shared.auth import Principal, Role, path_key
-from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
+from shared.privacy import mask_national_id
 from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
-from shared.pagination import PageParams
-from shared.sql import fetch_page
 from shared.text import name_key
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import classes, orgs, student_flags, students
 from registry.domain.school_age import school_year_start
-from registry.domain.model import (
-    ACTIVE_STATUSES,
-    OrgKind,
-    already_active,
-    check_line,
-    check_parent,
-    check_system,
-    primary_or_junior,
-    region_prefix,
-    validate_enrollment,
-)
+from registry.domain.model import (ACTIVE_STATUSES, OrgKind, already_active, check_line, check_parent, check_system,
+                                   primary_or_junior, validate_enrollment)
 from registry.entrypoints.schemas.orgs import ClassCreate, OrgCreate, OrgUpdate
-from registry.entrypoints.schemas.students import StudentCreate, StudentSearch
+from registry.entrypoints.schemas.students import StudentCreate
+from registry.queries.orgs import get_org, org_chain
+from registry.queries.students import present_student, with_derived_flags
 
 ORG_REGISTERED = "baoxue.registry.org.registered"
 STUDENT_ENROLLED = "baoxue.registry.student.enrolled"
-
-
-async def get_org(uow: UnitOfWork, code: str, *, within: Principal | None = None) -> dict[str, Any]:
-    """The org; with ``within``, only if it lies in the caller's scope (else the same 404)."""
-    row = (await uow.session.execute(select(orgs).where(orgs.c.code == code))).mappings().first()
-    if row is None or (within is not None and not audit.sees_org(within, row["path"])):
-        raise NotFound(f"no organisation with code {code}")
-    return dict(row)
 
 
 async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict[str, Any]:
@@ -152,14 +134,6 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, call
     return row
 
 
-async def list_classes(uow: UnitOfWork, school_code: str, caller: Principal) -> list[dict[str, Any]]:
-    await get_org(uow, school_code, within=caller)  # 404 for an unknown school, not an empty list
-    rows = (await uow.session.execute(
-        select(classes.c.id, classes.c.school_code, classes.c.grade, classes.c.name, classes.c.school_year)
-        .where(classes.c.school_code == school_code).order_by(classes.c.grade, classes.c.name))).mappings().all()
-    return [dict(r) for r in rows]
-
-
 async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal) -> dict[str, Any]:
     today = uow.clock.now().date()
     # A child without an ID is enrolled on what the school was told (birth date, gender): the
@@ -255,14 +229,6 @@ def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, system: s
     )
 
 
-async def org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:
-    """The school's ancestors with their kinds and names, province first: consumers need to know
-    which code is the township and which the county without asking this service."""
-    rows = {r.code: r for r in (await uow.session.execute(
-        select(orgs.c.code, orgs.c.kind, orgs.c.name).where(orgs.c.code.in_(path)))).all()}
-    return [{"code": c, "kind": rows[c].kind, "name": rows[c].name} for c in path]
-
-
 async def _refuse_if_active(uow: UnitOfWork, national_id: str, caller: Principal) -> None:
     record = (await active_records(uow, [national_id], caller)).get(national_id)
     where = record.where if record else None
@@ -297,80 +263,3 @@ async def active_records(uow: UnitOfWork, national_ids: list[str], caller: Princ
             where=f"{r.name} ({r.school_code})" if caller.sees_org(r.path) else OUTSIDE_REGION,
             name=r.child, birth_date=r.birth_date) for r in rows})
     return found
-
-
-def with_derived_flags(flags: list[str]) -> list[str]:
-    # "Double difficulty" (双困生): a poor household and learning difficulty together.
-    if "poor_household" in flags and "learning_difficulty" in flags:
-        return [*flags, "double_difficulty"]
-    return flags
-
-
-def _student_select():
-    return (select(students, classes.c.grade, orgs.c.path.label("school_path"))
-            .join(classes, classes.c.id == students.c.class_id).join(orgs, orgs.c.code == students.c.school_code))
-
-
-async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
-    out = [dict(r) for r in rows]
-    if out:
-        stmt = (select(student_flags.c.student_id, student_flags.c.flag, student_flags.c.category)
-                .where(student_flags.c.student_id.in_([r["id"] for r in out])))
-        by_student: dict[str, list[str]] = {}
-        categories: dict[str, str] = {}
-        for sid, flag, category in (await uow.session.execute(stmt)).all():
-            by_student.setdefault(sid, []).append(flag)
-            if category:
-                categories[sid] = category
-        for r in out:
-            r["flags"] = with_derived_flags(sorted(by_student.get(r["id"], [])))
-            r["poverty_category"] = categories.get(r["id"])
-    return out
-
-
-async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
-    row = (await uow.session.execute(_student_select().where(students.c.id == student_id))).mappings().first()
-    if row is None or not audit.sees(caller, row["school_path"], row["class_id"]):
-        raise NotFound(f"no student with id {student_id}")
-    return present_student((await _with_flags(uow, [row]))[0], caller)
-
-
-async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, search: StudentSearch,
-                        ) -> tuple[list[dict[str, Any]], int]:
-    # Scope first: the caller's region (and a head teacher's classes), whatever the filters say.
-    conditions = caller.scope_filter(orgs.c.path_key, students.c.class_id)
-    if search.org_code:  # any level: a township's or a county's schools
-        conditions.append(orgs.c.path_key.contains(f"/{search.org_code}/", autoescape=True))
-    if search.school_code:
-        conditions.append(students.c.school_code == search.school_code)
-    if search.class_id:
-        conditions.append(students.c.class_id == search.class_id)
-    if search.grade:
-        conditions.append(classes.c.grade == search.grade)
-    if search.status:
-        conditions.append(students.c.status == search.status.value)
-    if search.household_region:
-        conditions.append(students.c.household_region.startswith(region_prefix(search.household_region),
-                                                                  autoescape=True))
-    if search.name:
-        conditions.append(students.c.name_key.contains(name_key(search.name), autoescape=True))
-    flag = search.flag
-    if flag:
-        conditions.append(
-            select(student_flags.c.student_id)
-            .where(student_flags.c.student_id == students.c.id, student_flags.c.flag == flag)
-            .exists()
-        )
-    stmt = _student_select().where(*conditions).order_by(students.c.created_at, students.c.id)
-    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
-    return [present_student(r, caller) for r in await _with_flags(uow, rows)], total
-
-
-def present_student(row: dict[str, Any], caller: Principal) -> dict[str, Any]:
-    """The record as this caller may see it: the ID number (and the student number, which
-    contains it) and guardians' phones masked unless the caller's role needs them."""
-    out = {**row, "guardians": guardians_for(row["guardians"], caller)}
-    if caller.role not in FULL_NATIONAL_ID and row["national_id"] is not None:
-        out["national_id"] = mask_national_id(row["national_id"])
-        out["student_number"] = "G" + out["national_id"]
-    return out

@@ -27,7 +27,7 @@ from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferIn
 from registry.queries.students import visible_student
 from registry.queries.transfers import get_transfer
 from registry.usecases.records import last_effective_on, placement, write_change
-from registry.usecases.registration import get_org
+from registry.queries.orgs import get_org
 
 TRANSFER_OVERDUE = "baoxue.registry.transfer.overdue"
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from shared.auth import EVERYONE, OFFICIALS, PEOPLE, Role, PrincipalDep, access
 from shared.service import UoWDep
 
+from registry.queries import orgs as org_reads
 from registry.usecases import promotion, registration
 from registry.entrypoints.deps import STAFF
 from registry.entrypoints.schemas.orgs import (ClassCreate, ClassPublic, OrgCreate, OrgPublic, OrgUpdate, PromotionIn,
@@ -35,7 +36,7 @@ async def update_org(code: str, body: OrgUpdate, uow: UoWDep, caller: PrincipalD
 @router.get("/orgs/{code}", response_model=OrgPublic, tags=["organisations"], **access(EVERYONE, scope="none"))
 async def get_org(code: str, uow: UoWDep):
     """Names and places in the org tree are public to every signed-in caller."""
-    return await registration.get_org(uow, code)
+    return await org_reads.get_org(uow, code)
 
 
 @router.post("/schools/{school_code}/classes", status_code=status.HTTP_201_CREATED, response_model=ClassPublic,
@@ -48,7 +49,7 @@ async def create_class(school_code: str, body: ClassCreate, uow: UoWDep, caller:
             **access(PEOPLE, scope="object"))
 async def list_classes(school_code: str, uow: UoWDep, caller: PrincipalDep):
     """A school's classes by grade (a school has dozens, so the list is not paginated)."""
-    return await registration.list_classes(uow, school_code, caller)
+    return await org_reads.list_classes(uow, school_code, caller)
 
 
 @router.post("/schools/{school_code}/promotions", status_code=status.HTTP_201_CREATED, response_model=PromotionPublic,

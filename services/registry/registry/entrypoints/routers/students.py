@@ -119,7 +119,7 @@ async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
 async def list_students(uow: UoWDep, page: PageDep, caller: PrincipalDep, search: Annotated[StudentSearch, Query()]):
     """Search the records in the caller's scope: by org at any level, school, class, grade,
     status, risk flag, household region, or part of the name."""
-    items, total = await registration.list_students(uow, page, caller, search)
+    items, total = await student_reads.list_students(uow, page, caller, search)
     return Page.of(items, total, page)
 
 
