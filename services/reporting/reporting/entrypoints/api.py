@@ -17,6 +17,7 @@ from shared.service import RuntimeDep, UoWDep
 from shared.types import ORG_CODE_PATTERN, Day
 
 from reporting.queries import summary as summaries
+from reporting.queries import targets as target_reads
 from reporting.usecases import targets as target_book
 from reporting.usecases import submissions as frozen
 from reporting.entrypoints.deps import DayDep, FormatQuery, MonthDep, OrgCode, WeekDep, ZoneDep, calendar_month, iso_week
@@ -169,7 +170,7 @@ async def put_targets(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
 async def get_targets(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: TargetOrg):
     """An org's own targets, the effective ones and where each comes from (the org, one above, or
     the default)."""
-    return await target_book.show(uow, org_code, caller, runtime.settings.targets)
+    return await target_reads.show(uow, org_code, caller, runtime.settings.targets)
 
 
 # --- frozen submissions -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from reporting.domain.statutory import SchoolYear, YearFlows, YearRecord, flows_
 from reporting.domain.weeks import end_of_day
 from reporting.queries.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, tallies, unit_of
 from reporting.queries.school_year import year_records
-from reporting.usecases.targets import book
+from reporting.queries.targets import book
 
 RankBy = Literal["dropout_rate", "time_to_first_visit", "time_to_return"]
 # Units are orgs of that kind under the ranked org, wherever they sit: 济源 ranks among the

@@ -15,7 +15,7 @@ from reporting.domain.statutory import SchoolYear, YearFlows, flows, nine_year, 
 from reporting.domain.weeks import end_of_day
 from reporting.queries.read_model import Org, as_of, group, open_cases, org_in_scope
 from reporting.queries.school_year import nine_year_counts, records_from, year_records
-from reporting.usecases.targets import book
+from reporting.queries.targets import book
 
 
 def level_block(by_level: dict[str, Counter], open_by_level: Counter, targets: Targets,

@@ -26,7 +26,7 @@ from reporting.queries.read_model import (Org, add_row, as_of, open_cases, org_i
                                   statuses_as_of, unit_of)
 from reporting.queries.school_year import Day, year_records
 from reporting.queries.summary import level_block, year_info
-from reporting.usecases.targets import TargetBook, book
+from reporting.queries.targets import TargetBook, book
 
 # Counts of the week's activity and of what stands open at the cut-off, in report order.
 ACTIVITY = ("new_absence_episodes", "cases_opened", "cases_returned", "cases_closed", "home_visits",
