@@ -382,6 +382,10 @@ LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/le
 ITEM_ID = {"/v1/students/watch": "student_id", "/v1/roll-calls/missing": "class_id"}
 
 
+# Where each service's event handlers live (issue 17: the use-case layer has one name).
+EVENT_HANDLERS = {"reporting": "reporting.usecases.projections"}
+
+
 async def _seed(service: str, client, world: World) -> None:
     """Both places, through each service's own public API or its event handlers."""
     runtime = client.app.state.runtime
@@ -407,7 +411,7 @@ async def _seed(service: str, client, world: World) -> None:
             await _seed_registry_writes(client, admin, place)
         await _seed_transfers_between(client, world)
         return
-    handlers = __import__(f"{service}.handlers", fromlist=["handlers"])
+    handlers = __import__(EVENT_HANDLERS.get(service, f"{service}.handlers"), fromlist=["handlers"])
     for place in (world.inside, world.outside):
         events = [Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=place.student_id,
                         data={"student_id": place.student_id, "name": "王小明", "national_id_masked": "4101**********0113",

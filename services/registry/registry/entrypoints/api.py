@@ -10,6 +10,8 @@ from fastapi import APIRouter
 
 from registry.entrypoints.routers import checks, orgs, problems, students, transfers, watch
 
-router = APIRouter(prefix="/v1")
+# Each area router carries the /v1 prefix itself, so a route's own path (the audit log's "route")
+# is the full template, as before the split.
+router = APIRouter()
 for area in (orgs, transfers, watch, students, checks, problems):
     router.include_router(area.router)

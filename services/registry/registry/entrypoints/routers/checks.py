@@ -18,7 +18,7 @@ from registry.usecases import population, poverty
 from registry.adapters.spreadsheet import read_upload
 from registry.entrypoints.schemas.checks import PopulationCheckPublic, PopulationFinding, PovertyListReport
 
-router = APIRouter()
+router = APIRouter(prefix="/v1")
 
 
 @router.post("/population-checks", response_model=PopulationCheckPublic, tags=["population checks"],

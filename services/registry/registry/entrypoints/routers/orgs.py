@@ -14,7 +14,7 @@ from registry.entrypoints.deps import STAFF
 from registry.entrypoints.schemas.orgs import (ClassCreate, ClassPublic, OrgCreate, OrgPublic, OrgUpdate, PromotionIn,
                                                PromotionPublic)
 
-router = APIRouter()
+router = APIRouter(prefix="/v1")
 
 
 @router.post("/orgs", status_code=status.HTTP_201_CREATED, response_model=OrgPublic, tags=["organisations"],

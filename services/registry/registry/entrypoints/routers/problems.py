@@ -15,7 +15,7 @@ from registry.domain.problems import ProblemKind
 from registry.entrypoints.schemas.problems import (DismissalPublic, DismissIn, ProblemMergedPublic, ProblemMergeIn,
                                                    ProblemRecordPublic)
 
-router = APIRouter()
+router = APIRouter(prefix="/v1")
 
 
 @router.get("/problem-records", response_model=Page[ProblemRecordPublic], tags=["problem records"],

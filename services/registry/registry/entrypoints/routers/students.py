@@ -29,7 +29,7 @@ from registry.entrypoints.schemas.transfers import TransferIn, TransferPublic
 
 NDJSON = "application/x-ndjson"
 
-router = APIRouter()
+router = APIRouter(prefix="/v1")
 
 
 @router.post("/students", status_code=status.HTTP_201_CREATED, response_model=StudentPublic, tags=["students"],

@@ -16,7 +16,7 @@ from registry.usecases import transfers
 from registry.entrypoints.deps import STAFF
 from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferPublic, TransferRequestIn
 
-router = APIRouter()
+router = APIRouter(prefix="/v1")
 
 
 @router.get("/students/transfers", response_model=Page[TransferPublic], tags=["transfers"],

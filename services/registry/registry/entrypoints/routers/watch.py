@@ -15,7 +15,7 @@ from registry.queries import watch
 from registry.entrypoints.deps import STAFF
 from registry.entrypoints.schemas.watch import OffRollPublic, OffRollUpdate, ReceiptIn, WatchItem
 
-router = APIRouter()
+router = APIRouter(prefix="/v1")
 
 
 @router.get("/students/watch", response_model=Page[WatchItem], tags=["watch"], **access(PEOPLE, scope="list"))
