@@ -16,7 +16,10 @@ from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 from shared.types import Day
 
-from attendance import batch, completeness, handlers, views
+from attendance.queries import attendance as views
+from attendance.queries import calendars as calendar_reads
+from attendance.queries import completeness
+from attendance.usecases import batch, calendars, leave, roll_calls
 from attendance.domain.leave import LeaveStatus
 from attendance.entrypoints.schemas import (
     RollCallBatchIn, RollCallBatchOut,
@@ -35,13 +38,13 @@ def _settings(request: Request):
 async def put_calendar(code: str, body: CalendarIn, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
     """Set one org's calendar layer: a school's own, or (a county or other region code) the default
     its schools inherit. Fields not sent are inherited. Open episodes below it are recomputed."""
-    return await handlers.put_calendar(uow, _settings(request), code, body, caller)
+    return await calendars.put_calendar(uow, _settings(request), code, body, caller)
 
 
 @router.get("/calendars/{code}", tags=["calendars"], **access(PEOPLE, scope="object"))
 async def get_calendar(code: str, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
     """The org's own layer and the effective calendar (inherited values filled in)."""
-    return await handlers.get_calendar(uow, _settings(request), code, caller)
+    return await calendar_reads.get_calendar(uow, _settings(request), code, caller)
 
 
 def _entries(raw: bytes, content_type: str) -> CalendarEntriesIn:
@@ -75,7 +78,7 @@ async def import_calendar_entries(code: str, uow: UoWDep, request: Request, call
     """Import dated entries (holiday, school_day, make_up_day) into an org's calendar layer, as JSON
     or CSV (`Content-Type: text/csv`). All or nothing: one bad line rejects the upload."""
     body = _entries(await request.body(), request.headers.get("content-type", "application/json"))
-    return await handlers.import_calendar_entries(uow, _settings(request), code, body, caller)
+    return await calendars.import_calendar_entries(uow, _settings(request), code, body, caller)
 
 
 @router.post("/roll-calls", response_model=RollCallOut, tags=["roll calls"],
@@ -84,7 +87,7 @@ async def post_roll_call(body: RollCallIn, uow: UoWDep, request: Request, caller
     """Record one session's roll call for a class (a head teacher: their own classes; an official
     may enter a paper roll call on a school's behalf). Re-posting the same (class, date, session)
     replaces it; the absence clock of every student named is recomputed."""
-    return await handlers.record_roll_call(uow, _settings(request), body, caller)
+    return await roll_calls.record_roll_call(uow, _settings(request), body, caller)
 
 
 @router.post("/roll-calls/batch", response_model=RollCallBatchOut, response_model_exclude_none=True,
@@ -130,7 +133,7 @@ async def get_roll_calls(class_id: str, uow: UoWDep, page: PageDep, caller: Prin
              **access(SCHOOL, scope="create"))
 async def post_leave(body: LeaveIn, uow: UoWDep, request: Request, caller: PrincipalDep):
     """Request leave for a student (status `requested`); it excuses absences once school staff approve it."""
-    return await handlers.record_leave(uow, _settings(request), body, caller)
+    return await leave.record_leave(uow, _settings(request), body, caller)
 
 
 @router.get("/leaves", response_model=Page[LeaveOut], tags=["leave"], **access(PEOPLE, scope="list"))
@@ -154,7 +157,7 @@ async def approve_leave(leave_id: str, uow: UoWDep, request: Request, caller: Pr
     child's class for leave of up to `BAOXUE_HEAD_TEACHER_LEAVE_MAX_DAYS` school days (1), counted
     with the child's consecutive approved leave. Absences in its range are excused, even ones
     marked, or fired, before: the episodes are recomputed."""
-    return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.approved,
+    return await leave.decide_leave(uow, _settings(request), leave_id, LeaveStatus.approved,
                                        body.note if body else None, caller)
 
 
@@ -162,7 +165,7 @@ async def approve_leave(leave_id: str, uow: UoWDep, request: Request, caller: Pr
 async def reject_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
                        body: LeaveDecisionIn | None = None):
     """Reject a request: the absences stay unexcused."""
-    return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.rejected,
+    return await leave.decide_leave(uow, _settings(request), leave_id, LeaveStatus.rejected,
                                        body.note if body else None, caller)
 
 
@@ -170,7 +173,7 @@ async def reject_leave(leave_id: str, uow: UoWDep, request: Request, caller: Pri
             **access(PEOPLE, scope="object"))
 async def get_absence(student_id: str, uow: UoWDep, request: Request, caller: PrincipalDep):
     """The student's current unexcused-absence episode, its counted hours and due instant."""
-    return await handlers.absence_of(uow, _settings(request), student_id, caller)
+    return await views.absence_of(uow, _settings(request), student_id, caller)
 
 
 @router.get("/students/{student_id}/attendance", response_model=AttendanceOut, tags=["absence"],

@@ -27,7 +27,7 @@ from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import marks, roll_call_revisions, roll_calls
 from attendance.entrypoints.schemas import BatchRollCallIn, BatchRollCallRef, BatchResult, RejectedItem
-from attendance.handlers import store_roll_call
+from attendance.usecases.roll_calls import store_roll_call
 from attendance.settings import AttendanceSettings
 
 
