@@ -36,7 +36,7 @@ from attendance.adapters.tables import episodes, marks, roll_calls, roster
 from attendance.domain import clock as school_clock
 from attendance.domain.calendar import Calendar
 from attendance.domain.episodes import Mark, episodes as compute_episodes, observed_at
-from attendance.entrypoints.schemas import MarkIn, RollCallIn
+from attendance.domain.roll_calls import RollCall, RollCallMark
 from attendance.settings import AttendanceSettings
 from shared.auth import Principal, Role
 from shared.clock import FixedClock
@@ -201,8 +201,8 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
                 await uow.commit()
             out[label] = time.perf_counter() - t0
         caller = Principal("bench", Role.province_official, "410000")
-        cmd = RollCallIn(school_code=school, class_id=class_id, date=after, session="am",
-                         marks=[MarkIn(student_id=sid, status="present") for sid in ids])
+        cmd = RollCall(school_code=school, class_id=class_id, date=after, session="am",
+                       marks=tuple(RollCallMark(sid, "present") for sid in ids))
         t0 = time.perf_counter()
         async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
             await roll_call_use.record_roll_call(uow, settings, cmd, caller)

@@ -3,7 +3,8 @@ entries; the episodes below the org are recomputed."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, Iterable
 
 from sqlalchemy import delete, insert, select
 
@@ -12,28 +13,28 @@ from shared.uow import UnitOfWork
 
 from attendance.adapters.inputs import calendar_of
 from attendance.adapters.tables import LIVE, calendars, episodes, roster
-from attendance.entrypoints.schemas import CalendarEntriesIn, CalendarIn
 from attendance.queries.calendars import describe
 from attendance.queries.scope import org_in_scope, under
 from attendance.settings import AttendanceSettings
 from attendance.usecases.episodes import sync_episodes
 
 
-async def put_calendar(uow: UnitOfWork, settings: AttendanceSettings, code: str, body: CalendarIn,
+async def put_calendar(uow: UnitOfWork, settings: AttendanceSettings, code: str, layer: dict[str, Any],
                        caller: Principal) -> dict[str, Any]:
-    """Replace one org's calendar layer (a county's default or a school's own)."""
+    """Replace one org's calendar layer (a county's default or a school's own); ``layer`` is the
+    layer's document as stored (JSON values, only the fields the caller set)."""
     path = await org_in_scope(uow, code, caller)
-    return await _store_layer(uow, settings, code, path, body.model_dump(mode="json", exclude_unset=True))
+    return await _store_layer(uow, settings, code, path, layer)
 
 
 async def import_calendar_entries(uow: UnitOfWork, settings: AttendanceSettings, code: str,
-                                  body: CalendarEntriesIn, caller: Principal) -> dict[str, Any]:
-    """Merge dated entries (holidays, school days, make-up days) into an org's calendar layer; a
-    date named again takes its new kind."""
+                                  entries: Iterable[tuple[date, str]], caller: Principal) -> dict[str, Any]:
+    """Merge dated entries ((date, kind): holiday, school_day, make_up_day) into an org's calendar
+    layer; a date named again takes its new kind."""
     path = await org_in_scope(uow, code, caller)
     doc = (await uow.session.execute(
         select(calendars.c.body).where(calendars.c.school_code == code))).scalar_one_or_none() or {}
-    named = {e.date.isoformat(): e.kind for e in body.entries}
+    named = {day.isoformat(): kind for day, kind in entries}
     doc = dict(doc)
     doc["holidays"] = sorted({d for d in doc.get("holidays", []) if d not in named}
                              | {d for d, k in named.items() if k == "holiday"})

@@ -17,14 +17,15 @@ from shared.uow import UnitOfWork
 
 from attendance.adapters.inputs import calendar_of, placement_on, placements_of
 from attendance.adapters.tables import leaves, roster
-from attendance.domain.leave import IllegalTransition, LeaveDays, LeaveStatus, chained_school_days, decide
-from attendance.entrypoints.schemas import LeaveIn
+from attendance.domain.leave import (
+    IllegalTransition, LeaveDays, LeaveRequest, LeaveStatus, chained_school_days, decide,
+)
 from attendance.queries.scope import student_in_scope
 from attendance.settings import AttendanceSettings
 from attendance.usecases.episodes import sync_episodes
 
 
-async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: LeaveIn,
+async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: LeaveRequest,
                        caller: Principal) -> dict[str, Any]:
     """A leave request (a head teacher or the school office files it); it excuses nothing until
     approved. A sick note handed in late is checked against where the child was on its first day:

@@ -20,7 +20,7 @@ from shared.uow import UnitOfWork
 from attendance.adapters.inputs import calendar_of, placement_on, placements_of
 from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls, roster
 from attendance.domain import episodes as rule
-from attendance.entrypoints.schemas import RollCallIn
+from attendance.domain.roll_calls import RollCall
 from attendance.queries.scope import class_in_scope
 from attendance.settings import AttendanceSettings
 from attendance.usecases import completeness
@@ -28,14 +28,14 @@ from attendance.usecases.chronic import flag_chronic
 from attendance.usecases.episodes import sync_episodes
 
 
-async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn,
+async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCall,
                            caller: Principal) -> dict[str, Any]:
     stored = await store_roll_call(uow, settings, cmd, caller)
     await uow.commit()
     return stored
 
 
-async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCallIn, caller: Principal, *,
+async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCall, caller: Principal, *,
                           client_id: str | None = None, fingerprint: str | None = None) -> dict[str, Any]:
     """A roll call for a class-session, replacing the one received before (the last received
     wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
@@ -123,7 +123,7 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
             "marks": len(cmd.marks), "replaced": replaced}
 
 
-async def _changed_by(uow: UnitOfWork, cmd: RollCallIn, at: datetime) -> set[str]:
+async def _changed_by(uow: UnitOfWork, cmd: RollCall, at: datetime) -> set[str]:
     """The students whose episodes a new roll call at ``at`` can change; most of a class is
     present with no episode, and recomputing them would only find what is stored.
 
