@@ -22,6 +22,7 @@ from attendance.queries import completeness
 from attendance.usecases import batch, calendars, leave, roll_calls
 from attendance.domain.leave import LeaveStatus
 from attendance.entrypoints import commands
+from attendance.entrypoints.deps import VisibleOrg, VisibleStudent
 from attendance.entrypoints.schemas import (
     RollCallBatchIn, RollCallBatchOut,
     AbsenceOut, AttendanceOut, CalendarEntriesIn, CalendarIn, DailyRate, LeaveDecisionIn, LeaveIn, LeaveOut,
@@ -44,9 +45,9 @@ async def put_calendar(code: str, body: CalendarIn, uow: UoWDep, request: Reques
 
 
 @router.get("/calendars/{code}", tags=["calendars"], **access(PEOPLE, scope="object"))
-async def get_calendar(code: str, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
+async def get_calendar(org: VisibleOrg, uow: UoWDep, request: Request) -> dict:
     """The org's own layer and the effective calendar (inherited values filled in)."""
-    return await calendar_reads.get_calendar(uow, _settings(request), code, caller)
+    return await calendar_reads.get_calendar(uow, _settings(request), org.code, org.path)
 
 
 def _entries(raw: bytes, content_type: str) -> CalendarEntriesIn:
@@ -175,9 +176,9 @@ async def reject_leave(leave_id: str, uow: UoWDep, request: Request, caller: Pri
 
 @router.get("/students/{student_id}/absence", response_model=AbsenceOut, tags=["absence"],
             **access(PEOPLE, scope="object"))
-async def get_absence(student_id: str, uow: UoWDep, request: Request, caller: PrincipalDep):
+async def get_absence(student: VisibleStudent, uow: UoWDep, request: Request):
     """The student's current unexcused-absence episode, its counted hours and due instant."""
-    return await views.absence_of(uow, _settings(request), student_id, caller)
+    return await views.absence_of(uow, _settings(request), student.student_id)
 
 
 @router.get("/students/{student_id}/attendance", response_model=AttendanceOut, tags=["absence"],

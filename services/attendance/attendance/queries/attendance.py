@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, case, cast, func, select
 
-from shared import audit
 from shared.auth import Principal, Role
-from shared.errors import Invalid, NotFound
+from shared.errors import Invalid
 from shared.pagination import Page, PageParams
 from shared.sql import among, fetch_page
 from shared.uow import UnitOfWork
@@ -24,7 +23,7 @@ from attendance.adapters.inputs import calendar_of, load_inputs
 from attendance.domain import clock
 from attendance.domain.calendar import Calendar
 from attendance.queries import completeness
-from attendance.queries.scope import class_in_scope, student_in_scope
+from attendance.queries.scope import class_in_scope, school_in_scope, student_in_scope
 from attendance.settings import AttendanceSettings
 
 STATUSES = ("present", "late", "absent", "leave")
@@ -81,10 +80,7 @@ async def _replaced_sends(uow: UnitOfWork, class_id: str, days: list[date]
 
 async def daily_rate(uow: UnitOfWork, settings: AttendanceSettings, school_code: str, start: date | None,
                      end: date | None, caller: Principal) -> dict[str, Any]:
-    row = (await uow.session.execute(
-        select(roster.c.org_path).where(roster.c.school_code == school_code).limit(1))).first()
-    if row is None or not audit.sees_org(caller, row.org_path):
-        raise NotFound(f"no school with code {school_code} known to attendance")
+    await school_in_scope(uow, school_code, caller)
     end = end or _today(uow, settings)
     start = start or end - timedelta(days=29)
     if start > end or (end - start).days > 366:
@@ -140,9 +136,8 @@ async def leave_list(uow: UnitOfWork, page: PageParams, caller: Principal, *, sc
     return Page.of([dict(r) for r in rows], total, page)
 
 
-async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: str,
-                     caller: Principal) -> dict[str, Any]:
-    await student_in_scope(uow, student_id, caller)
+async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: str) -> dict[str, Any]:
+    """The student's current episode; the caller's scope is checked before (``VisibleStudent``)."""
     row = (await uow.session.execute(
         select(episodes).where(episodes.c.student_id == student_id, episodes.c.ended_at.is_(None))
         .order_by(episodes.c.started_at.desc()).limit(1)

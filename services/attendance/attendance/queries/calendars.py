@@ -6,19 +6,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shared.auth import Principal
 from shared.uow import UnitOfWork
 
 from attendance.adapters.inputs import calendar_of
 from attendance.adapters.tables import calendars
 from attendance.domain import national
 from attendance.domain.calendar import Calendar
-from attendance.queries.scope import org_in_scope
 from attendance.settings import AttendanceSettings
 
 
-async def get_calendar(uow: UnitOfWork, settings: AttendanceSettings, code: str, caller: Principal) -> dict[str, Any]:
-    path = await org_in_scope(uow, code, caller)
+async def get_calendar(uow: UnitOfWork, settings: AttendanceSettings, code: str, path: list[str]) -> dict[str, Any]:
+    """The org's layer and effective calendar; ``path`` is the org's, checked visible (``VisibleOrg``)."""
     doc = (await uow.session.execute(
         select(calendars.c.body).where(calendars.c.school_code == code))).scalar_one_or_none()
     return {"code": code, "school_code": code, "layer": doc or {},

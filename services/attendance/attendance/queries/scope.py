@@ -44,3 +44,12 @@ async def student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) 
     if row is None or not audit.sees(caller, row.org_path, row.class_id):
         raise NotFound(f"no student with id {student_id} on any roster")
     return row
+
+
+async def school_in_scope(uow: UnitOfWork, school_code: str, caller: Principal) -> list[str]:
+    """The org path of a school attendance knows (through its roster) and the caller sees."""
+    row = (await uow.session.execute(
+        select(roster.c.org_path).where(roster.c.school_code == school_code).limit(1))).first()
+    if row is None or not audit.sees_org(caller, row.org_path):
+        raise NotFound(f"no school with code {school_code} known to attendance")
+    return row.org_path
