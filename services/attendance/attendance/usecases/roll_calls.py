@@ -20,7 +20,7 @@ from shared.uow import UnitOfWork
 from attendance.adapters.inputs import calendar_of, placement_on, placements_of
 from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls, roster
 from attendance.domain import episodes as rule
-from attendance.domain.roll_calls import RollCall
+from attendance.domain.roll_calls import Placed, RollCall, rejection
 from attendance.queries.scope import class_in_scope
 from attendance.settings import AttendanceSettings
 from attendance.usecases import completeness
@@ -53,30 +53,15 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     place = next((r for r in known.values() if r.class_id == cmd.class_id), None)
     if place is None or not audit.sees(caller, place.org_path, cmd.class_id):
         place = await class_in_scope(uow, cmd.class_id, caller)
-    if place.school_code != cmd.school_code:
-        raise Invalid(f"class {cmd.class_id} belongs to school {place.school_code}, not {cmd.school_code}",
-                      errors=[{"field": "school_code", "pointer": "/school_code", "message": "not the class's school"}])
-    # Checked against the class and status on the roll call's own date: a register typed in late
-    # still names the child who has since left the class or the roll.
+    # Checked against the class and status on the roll call's own date (the placement then).
     dated = await placements_of(uow, ids)
-    problems = []
-    for i, m in enumerate(cmd.marks):
-        r = known.get(m.student_id)
-        then = placement_on(dated[m.student_id], cmd.date) if m.student_id in dated else r
-        reason = ("unknown student" if r is None else
-                  f"not in this class on {cmd.date.isoformat()}" if then.class_id != cmd.class_id else
-                  f"not attending (status) on {cmd.date.isoformat()}" if not then.active else None)
-        if reason:
-            problems.append({"field": f"marks.{i}.student_id", "pointer": f"/marks/{i}/student_id",
-                             "message": f"{m.student_id}: {reason}"})
-    if problems:
-        raise Invalid(f"{len(problems)} mark(s) name students not attending class {cmd.class_id}: "
-                      + ", ".join(p["message"] for p in problems[:5]), errors=problems)
-
+    placed = {}
+    for sid, r in known.items():
+        then = placement_on(dated[sid], cmd.date) if sid in dated else r
+        placed[sid] = Placed(then.class_id, then.active)
     today_local = uow.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
-    if cmd.date > today_local:
-        raise Invalid(f"a roll call for {cmd.date.isoformat()} is in the future (today is {today_local.isoformat()})",
-                      errors=[{"field": "date", "pointer": "/date", "message": "in the future"}])
+    if refused := rejection(cmd, class_school=place.school_code, placed=placed, today=today_local):
+        raise Invalid(refused.detail, errors=refused.errors)
     calendar = await calendar_of(uow, settings, place.org_path)
     at = calendar.session_at(cmd.date, cmd.session)
     roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
