@@ -26,7 +26,7 @@ async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
     paths = {tuple(p) for p in org_paths}
     codes = {c for p in paths for c in p}
     docs = dict((await uow.session.execute(
-        select(calendars.c.school_code, calendars.c.body).where(calendars.c.school_code.in_(codes)))).all()) \
+        select(calendars.c.org_code, calendars.c.body).where(calendars.c.org_code.in_(codes)))).all()) \
         if codes else {}
     base = national.DAYS if settings.national_calendar == "cn" else national.NONE
     return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,

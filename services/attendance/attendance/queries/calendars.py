@@ -18,7 +18,7 @@ from attendance.settings import AttendanceSettings
 async def get_calendar(uow: UnitOfWork, settings: AttendanceSettings, code: str, path: list[str]) -> dict[str, Any]:
     """The org's layer and effective calendar; ``path`` is the org's, checked visible (``VisibleOrg``)."""
     doc = (await uow.session.execute(
-        select(calendars.c.body).where(calendars.c.school_code == code))).scalar_one_or_none()
+        select(calendars.c.body).where(calendars.c.org_code == code))).scalar_one_or_none()
     return {"code": code, "school_code": code, "layer": doc or {},
             "effective": describe(await calendar_of(uow, settings, path))}
 

@@ -33,7 +33,7 @@ async def import_calendar_entries(uow: UnitOfWork, settings: AttendanceSettings,
     layer; a date named again takes its new kind."""
     path = await org_in_scope(uow, code, caller)
     doc = (await uow.session.execute(
-        select(calendars.c.body).where(calendars.c.school_code == code))).scalar_one_or_none() or {}
+        select(calendars.c.body).where(calendars.c.org_code == code))).scalar_one_or_none() or {}
     named = {day.isoformat(): kind for day, kind in entries}
     doc = dict(doc)
     doc["holidays"] = sorted({d for d in doc.get("holidays", []) if d not in named}
@@ -45,8 +45,8 @@ async def import_calendar_entries(uow: UnitOfWork, settings: AttendanceSettings,
 
 async def _store_layer(uow: UnitOfWork, settings: AttendanceSettings, code: str, path: list[str],
                        doc: dict[str, Any]) -> dict[str, Any]:
-    await uow.session.execute(delete(calendars).where(calendars.c.school_code == code))
-    await uow.session.execute(insert(calendars).values(school_code=code, body=doc, updated_at=uow.clock.now()))
+    await uow.session.execute(delete(calendars).where(calendars.c.org_code == code))
+    await uow.session.execute(insert(calendars).values(org_code=code, body=doc, updated_at=uow.clock.now()))
     # Every episode below this org may be due at another instant now, an ended one too: its
     # observation may appear (it is due earlier) or go (a holiday moves it past the return).
     affected = (await uow.session.execute(
