@@ -44,7 +44,8 @@ async def test_the_calendar_key_renamed_to_org_code_keeps_the_layers(databases):
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("INSERT INTO calendars (school_code, body) VALUES ('410122', '{\"holidays\": []}')"))
+            await conn.execute(text("INSERT INTO calendars (school_code, body) "
+                                    "VALUES ('410122', '{\"holidays\": []}')"))
         await asyncio.to_thread(command.upgrade, config, "0012_calendar_org_code")
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT org_code, body FROM calendars"))).all() == [
