@@ -32,13 +32,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("next_on", sa.Date, nullable=True))
         batch.add_column(sa.Column("prev_status", sa.String(32), nullable=True))
         batch.add_column(sa.Column("was_out", sa.Boolean, nullable=False, server_default=sa.false()))
-        batch.create_index("ix_reporting_student_statuses_effective", ["effective_on"])
+        batch.create_index("ix_reporting_student_statuses_changes", ["effective_on", "prev_status"])
     op.execute(LINK)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("student_statuses") as batch:
-        batch.drop_index("ix_reporting_student_statuses_effective")
+        batch.drop_index("ix_reporting_student_statuses_changes")
         batch.drop_column("was_out")
         batch.drop_column("prev_status")
         batch.drop_column("next_on")
