@@ -31,7 +31,7 @@ from bench.registry_import import ROOT
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, orgs,
                                        overdue_transfers, student_statuses, students)
 from reporting.bootstrap import create_app
-from reporting.handlers import link_history
+from reporting.usecases.projections import link_history
 from reporting.settings import ReportingSettings
 from shared.auth import mint
 from shared.db import make_engine

@@ -68,7 +68,7 @@ student_statuses = Table(
     Column("level", String(8), nullable=False),
     Column("reason", String(500), nullable=True),
     # Links to the child's neighbouring rows in that order, kept by the projection in the same
-    # transaction as the row (handlers.link_history) so the school year's figures need no window
+    # transaction as the row (usecases/projections.link_history) so the school year's figures need no window
     # over every child: the next row's effective_on (NULL for the newest; the row is in force on
     # D when effective_on <= D < next_on), the previous row's status (NULL for the first), and
     # whether this row or an earlier one is a dropout.
