@@ -4,9 +4,9 @@ a row per kind of child (a few per school and grade), not per child.
 
 Most children have no row taking effect in the year: the one row in force at the census is in
 force all year. They are counted straight from that row (``steady_query``: one scan, no window,
-through the links the projection keeps on each row, ``usecases.projections.link_history``). The others (a
-dropout, a transfer, a joiner: a few in a hundred) go through the window pass over their whole
-history (``year_query``). The two sets are disjoint and together are every child."""
+through the links the projection keeps on each row, ``usecases.projections.link_history``). The
+others (a dropout, a transfer, a joiner: a few in a hundred) go through the window pass over
+their whole history (``year_query``). The two sets are disjoint and together are every child."""
 
 from __future__ import annotations
 
@@ -210,7 +210,7 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
     if uow.session.bind is not None and uow.session.bind.dialect.name == "postgresql":
         # The history of a county (100,000 children) sorts in some 15 MB: at the default 4 MB
         # work_mem the sort and the grouping spill to disk. Compiling the passes to machine code
-        # (JIT) costs more than it saves on a city (0.4 s of 3.5 s). For this transaction (a read) only.
+        # (JIT) costs more than it saves on a city (0.4 s of 3.5 s). For this read only.
         await uow.session.execute(text("SET LOCAL work_mem = '64MB'"))
         await uow.session.execute(text("SET LOCAL jit = off"))
     systems = await _systems(uow)
@@ -255,9 +255,11 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
         dropped = place(path, grade) if is_drop else None
         for i, now_grade in enumerate(grades):
             count(i, start, dropped, path, now_grade, status, was_out, 0, int(n))
-    return [Day(records=[YearRecord(start=st, dropped=dr, now=nw, arrived=ar, n=n) for (st, dr, nw, ar), n in rec.items()],
-                tallies=[{"path": path, "level": lv, "system": systems.get(path, DEFAULT_SYSTEM.value), "status": status,
-                          "returned": returned, "n": n} for (path, lv, status), (returned, n) in tal.items()])
+    return [Day(records=[YearRecord(start=st, dropped=dr, now=nw, arrived=ar, n=n)
+                         for (st, dr, nw, ar), n in rec.items()],
+                tallies=[{"path": path, "level": lv, "system": systems.get(path, DEFAULT_SYSTEM.value),
+                          "status": status, "returned": returned, "n": n}
+                         for (path, lv, status), (returned, n) in tal.items()])
             for rec, tal in zip(records, tallies)]
 
 
