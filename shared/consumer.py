@@ -20,13 +20,13 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared import metrics
-from shared.clock import Clock
 from shared.db import is_connection_problem
 from shared.deadletters import KNOWN_TYPES, set_aside
 from shared.envelope import Event, MalformedEvent, from_record
 from shared.kafka import ensure_topics, make_consumer, stop_quietly
 from shared.settings import ServiceSettings
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, UnitsOfWork
+from shared.waiting import wait_or_stop
 
 log = structlog.get_logger("baoxue.consumer")
 
@@ -39,22 +39,17 @@ class EventConsumer:
     def __init__(
         self,
         settings: ServiceSettings,
-        sessionmaker,
-        clock: Clock,
+        units: UnitsOfWork,
         *,
         topics: list[str],
         handlers: Mapping[str, Handler],
-        on_committed: Callable[[], None] | None = None,
-        source: str | None = None,
     ) -> None:
         self._settings = settings
-        # CloudEvents source of what the handlers emit: the service's, as for requests.
-        self._source = source or f"/baoxue/{settings.service_name}"
-        self._sessionmaker = sessionmaker
-        self._clock = clock
+        # Each event is handled in a unit of work of the service's, as a request is (its source,
+        # clock, commit hooks and relay wake-up).
+        self._uow = units
         self._topics = topics
         self._handlers = dict(handlers)
-        self._on_committed = on_committed
         self._consumer: AIOKafkaConsumer | None = None
 
     @property
@@ -89,7 +84,7 @@ class EventConsumer:
                 if self._consumer is not None:
                     await _quietly_stop(self._consumer)
                     self._consumer = None
-                await _sleep(stop, backoff)
+                await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
 
     async def apply(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
@@ -135,7 +130,7 @@ class EventConsumer:
                     log.warning("consumer.database_unavailable", event_type=event.type, error=exc)
                     if stop.is_set():
                         raise asyncio.CancelledError from exc
-                    await _sleep(stop, backoff)
+                    await wait_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 10.0)
                     attempt -= 1
                     continue
@@ -146,10 +141,7 @@ class EventConsumer:
             if attempt >= HANDLER_ATTEMPTS:
                 await self._dead_letter(record, f"handler failed {attempt} times: {_describe(failure)}")
                 return
-            await _sleep(stop, backoff)
-
-    def _uow(self) -> UnitOfWork:
-        return UnitOfWork(self._sessionmaker, source=self._source, clock=self._clock, on_commit=self._on_committed)
+            await wait_or_stop(stop, backoff)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         """Set the record aside, retrying while the database is away: skipping it unrecorded
@@ -182,13 +174,6 @@ def _describe(exc: BaseException) -> str:
     parameters (children's data), and the reason is shown to operators and published."""
     first = str(exc).splitlines()[0][:300] if str(exc) else ""
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 async def _quietly_stop(consumer: AIOKafkaConsumer) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from shared.clock import SystemClock
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
 
@@ -14,9 +12,9 @@ from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
 async def load(client, evs) -> None:
     from reporting.handlers import HANDLERS
 
-    sm = client.app.state.runtime.sessionmaker
+    runtime = client.app.state.runtime
     for _topic, event in evs:
-        async with UnitOfWork(sm, source="/baoxue/reporting", clock=SystemClock()) as uow:
+        async with runtime.uow() as uow:
             if await uow.claim(event):
                 await HANDLERS[event.type](uow, event)
                 await uow.commit()
