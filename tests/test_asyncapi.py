@@ -37,8 +37,8 @@ TYPE_CONSTANTS = {
     "registry.merges": ["STUDENT_MERGED"],
     "attendance.handlers": ["THRESHOLD_REACHED", "STUDENT_RETURNED", "CHRONIC_ABSENCE_FLAGGED"],
     "attendance.completeness": ["RECORDED", "MISSING", "FILLED_LATE", "ESCALATED"],
-    "cases.ladder": ["LEGAL_STEP_ESCALATED"],
-    "cases.handlers": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",
+    "cases.usecases.ladder": ["LEGAL_STEP_ESCALATED"],
+    "cases.usecases.common": ["CASE_OPENED", "CASE_STATUS_CHANGED", "CASE_CLOSED", "REPORT_ISSUED", "REPORT_ACKNOWLEDGED",
                        "REPORT_ESCALATED", "REPORT_WITHDRAWN", "HOME_VISIT_RECORDED", "RESPONSIBILITY_ASSIGNED",
                        "PLAN_ITEM_ADDED"],
 }
