@@ -22,6 +22,8 @@ from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer, Handler
+from shared.events import EventModel
+from shared.routes import Routes
 from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
@@ -92,7 +94,7 @@ def create_app(
     description: str,
     routers: Iterable[APIRouter],
     topics: list[str] | None = None,
-    handlers: Mapping[str, Handler] | None = None,
+    handlers: Mapping[str | type[EventModel], Handler] | None = None,
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
     body_limits: Mapping[str, int] | None = None,
@@ -107,7 +109,7 @@ def create_app(
         log.warning("auth.no_key", detail="no BAOXUE_JWT_SECRET or BAOXUE_JWT_JWKS_FILE: every request will be 401")
     units = units_of_work(settings, sessionmaker, clock, on_commit=relay.wake)
     runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier, units)
-    if topics and handlers:
+    if handlers:  # the subscription is the handled models' topics unless given (attendance, cases)
         runtime.consumers.append(EventConsumer(settings, units, topics=topics, handlers=handlers))
     keys = idempotency.KeyStore(sessionmaker, clock, ttl=timedelta(hours=settings.idempotency_ttl_hours),
                                 lease=idempotency.lease_for(settings.request_timeout_s))
@@ -154,7 +156,7 @@ def create_app(
     app.include_router(_health_router())
     app.include_router(_problems_router())
     app.include_router(_audit_router())
-    app.include_router(_dead_letters_router(handlers or {}))
+    app.include_router(_dead_letters_router(Routes(handlers or {})))
     for router in routers:
         app.include_router(router)
     return app
@@ -265,7 +267,7 @@ class DeadLetter(BaseModel):
     replay_outcome: Literal["applied", "duplicate", "ignored"] | None
 
 
-def _dead_letters_router(handlers: Mapping[str, Handler]) -> APIRouter:
+def _dead_letters_router(routes: Routes) -> APIRouter:
     router = APIRouter(prefix="/v1/dead-letters", tags=["operations"])
 
     @router.get("", response_model=Page[DeadLetter], **access(Role.ops, scope="none"))
@@ -289,7 +291,7 @@ def _dead_letters_router(handlers: Mapping[str, Handler]) -> APIRouter:
     async def replay_dead_letter(uow: UoWDep, dead_letter_id: Annotated[int, Path(ge=1, le=2**62)]):
         """Apply the record through this service's handler now (after a fix or an upgrade). An
         event applied before is not applied again; a replayed dead letter answers its outcome."""
-        return await deadletters.replay(uow, dead_letter_id, handlers)
+        return await deadletters.replay(uow, dead_letter_id, routes)
 
     return router
 

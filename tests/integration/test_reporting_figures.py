@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.routes import Routes
 from tests.conftest import bearer, running
 from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
 
@@ -12,11 +13,12 @@ from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
 async def load(client, evs) -> None:
     from reporting.handlers import HANDLERS
 
+    routes = Routes(HANDLERS)
     runtime = client.app.state.runtime
     for _topic, event in evs:
         async with runtime.uow() as uow:
             if await uow.claim(event):
-                await HANDLERS[event.type](uow, event)
+                await routes.deliver(uow, event)
                 await uow.commit()
 
 
