@@ -17,7 +17,6 @@ the app's clock (the one tests control), never the wall clock.
 from __future__ import annotations
 
 import contextvars
-import warnings
 from typing import TYPE_CHECKING, Any, Sequence
 
 import structlog
@@ -64,26 +63,6 @@ def note_place(org_path: Sequence[str]) -> None:
     holder = _current.get()
     if holder is not None:
         holder["scope_path"] = path_key(org_path)
-
-
-def sees(caller: Principal, org_path: Sequence[str], class_id: str | None = None) -> bool:
-    """Deprecated: check with ``caller.sees(...)``, then record with ``note_place(...)``."""
-    warnings.warn("audit.sees records state: use caller.sees() and audit.note_place()", DeprecationWarning,
-                  stacklevel=2)
-    visible = caller.sees(org_path, class_id)
-    if visible:
-        note_place(org_path)
-    return visible
-
-
-def sees_org(caller: Principal, org_path: Sequence[str]) -> bool:
-    """Deprecated: check with ``caller.sees_org(...)``, then record with ``note_place(...)``."""
-    warnings.warn("audit.sees_org records state: use caller.sees_org() and audit.note_place()",
-                  DeprecationWarning, stacklevel=2)
-    visible = caller.sees_org(org_path)
-    if visible:
-        note_place(org_path)
-    return visible
 
 
 def _row(scope: Scope, holder: dict[str, Any], status: int) -> dict[str, Any] | None:
