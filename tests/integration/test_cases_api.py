@@ -19,7 +19,6 @@ from shared.audit import audit_log
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, Event
 from shared.messaging import outbox
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.integration.test_cases_replay import CHAIN, PATH, enrolled, threshold
 from tests.kafka_helpers import eventually, publish
@@ -35,7 +34,7 @@ async def _feed(client, *events: Event) -> None:
     runtime = client.app.state.runtime
     handlers = handlers_for(runtime.settings)
     for event in events:
-        async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=runtime.clock) as uow:
+        async with runtime.uow() as uow:
             await handlers[event.type](uow, event)
             await uow.commit()
 

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from cases.adapters.tables import legal_documents, legal_steps
 from cases.usecases.ladder import escalate_overdue_steps
 from shared.clock import FixedClock
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.integration.test_cases_api import NO_BROKER, T0, _feed, _move, _outbox, _plan
 from tests.integration.test_cases_replay import PATH, enrolled, threshold
@@ -117,7 +116,7 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
         # Overdue with nothing recorded: escalated once, however many passes run.
         runtime = cases.app.state.runtime
         for expected in (1, 0):
-            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/cases", clock=clock) as uow:
+            async with runtime.uow(clock=clock) as uow:
                 assert await escalate_overdue_steps(uow, tz="Asia/Shanghai") == expected
         escalated = await _outbox(cases, "baoxue.cases.legal_step.escalated")
         assert [(e["step"], e["issuing_org_code"], e["escalated_to_org_code"]) for e in escalated] == [

@@ -15,7 +15,7 @@ from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.envelope import Event
 from shared.messaging import outbox
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, UnitsOfWork
 from tests.conftest import migrate, running, settings_for
 
 THRESHOLD = "baoxue.attendance.absence.threshold_reached"
@@ -29,7 +29,7 @@ WALL_CLOCK = {"absence_counting": "wall_clock", "absence_roll_call_grace_minutes
 
 
 def _uow(sm, clock) -> UnitOfWork:
-    return UnitOfWork(sm, source="/baoxue/attendance", clock=clock)
+    return UnitsOfWork(sm, source="/baoxue/attendance", clock=clock)()
 
 
 async def _enroll(sm, clock, n: int) -> list[str]:

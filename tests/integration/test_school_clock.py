@@ -16,7 +16,7 @@ from attendance.usecases.detector import detect_overdue
 from attendance.usecases.roster import on_student_enrolled, on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, UnitsOfWork
 from tests.conftest import bearer, running
 from tests.integration.test_detector import RETURNED, THRESHOLD, _emitted
 from tests.kafka_helpers import eventually, publish
@@ -45,7 +45,7 @@ class School:
         self.runtime = client.app.state.runtime
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.runtime.sessionmaker, source="/baoxue/attendance", clock=self.clock)
+        return self.runtime.uow(clock=self.clock)
 
     async def enroll(self, n: int = 1) -> list[str]:
         ids = [str(uuid.uuid4()) for _ in range(n)]
@@ -370,7 +370,7 @@ async def test_two_detectors_on_one_database_fire_each_school_hours_episode_exac
         async def passes(sm, n, at):
             fired = 0
             for _ in range(n):
-                async with UnitOfWork(sm, source="/baoxue/attendance", clock=FixedClock(at)) as uow:
+                async with UnitsOfWork(sm, source="/baoxue/attendance", clock=FixedClock(at))() as uow:
                     fired += await detect_overdue(uow, settings)
             return fired
 
