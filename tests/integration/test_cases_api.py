@@ -479,6 +479,26 @@ async def test_a_dual_report_written_before_the_registry_was_read_says_what_it_l
         assert with_record["missing_facts"] == [] and with_record["student"]["name"] == "王小明"
 
 
+async def test_a_case_opened_before_the_registry_was_read_names_the_child_when_the_record_arrives(databases):
+    """The registry and attendance topics race into cases: the absence may come first. The
+    registry's record, read later, fills in the case's copy of the child, and the reports issued
+    after it say who the child is."""
+    async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
+        student, case_id = await _open(cases, enrol=False)
+
+        async def ledger_row() -> dict:
+            return next(i for i in (await cases.get("/v1/cases/ledger")).json()["items"] if i["id"] == case_id)
+
+        assert ((await ledger_row())["student_name"], (await ledger_row())["flags"]) == (None, [])
+        await _feed(cases, enrolled(student))
+        row = await ledger_row()
+        assert (row["student_name"], row["national_id_masked"], row["gender"], row["grade"], row["flags"]) == (
+            "王小明", "4101**********0113", "男", 7, ["left_behind"])
+        await _confirm(cases, case_id)
+        reports = await _outbox(cases, "baoxue.cases.dual_report.issued")
+        assert len(reports) == 2 and all(r["missing_facts"] == [] and r["student"]["name"] == "王小明" for r in reports)
+
+
 async def test_only_a_real_return_moves_a_persuading_case(databases):
     """Attendance also ends a fired episode when the alarm is withdrawn (leave granted late, a
     roll call corrected) or the child leaves the roll: those go on the timeline for the officials
