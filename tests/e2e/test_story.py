@@ -9,13 +9,12 @@ import pytest
 
 from devtools.stack import SERVICES, Stack, free_port
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, TOPIC_REPORTS
-from shared.messaging import outbox
 from tests.e2e.story import (
     COUNTY, DONGGUAN, DONGGUAN_CITY_SCHOOL, DONGGUAN_SCHOOL, GUARDIAN_PHONE, TOWNSHIP, mark_absent_for_three_days, ok,
     register_school_and_students, the_case, wait_until_attendance_knows,
 )
 from tests.conftest import TEST_JWT_SECRET, bearer
-from tests.faults.conftest import Counter
+from tests.factories import outbox_drained, start_migrated
 from tests.kafka_helpers import eventually, group_has_consumed_everything, read_all, read_events
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +38,7 @@ def stack(databases, broker, tmp_path):
              # The write budget is per token subject, and every call of a role signs as one.
              "BAOXUE_WRITES_PER_MINUTE": "100000"},
     )
-    s.up()
+    start_migrated(s)
     yield s
     s.stop()
 
@@ -65,14 +64,7 @@ async def issued_reports(stack: Stack, student_id: str):
     would be seen too."""
     await read_events(stack.kafka_bootstrap, TOPIC_REPORTS, timeout=60, until=lambda evs: sum(
         e.type == ISSUED and e.subject == student_id for e in evs) >= 2)
-    cases_db = Counter(stack.database_url("cases"))
-    try:
-        async def drained():
-            return await cases_db.rows(outbox, outbox.c.sent_at.is_(None)) == 0
-
-        await eventually(drained, timeout=30)
-    finally:
-        await cases_db.close()
+    await outbox_drained(stack.database_url("cases"))
     events = await read_all(stack.kafka_bootstrap, TOPIC_REPORTS)
     return [e for e in events if e.type == ISSUED and e.subject == student_id]
 

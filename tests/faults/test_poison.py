@@ -11,7 +11,7 @@ import pytest
 from shared.deadletters import set_aside
 from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLETTER, Event
 from tests.conftest import bearer, running
-from tests.integration.test_cases_replay import threshold
+from tests.factories import threshold
 from tests.kafka_helpers import eventually, poison_record, publish, publish_raw, read_events
 
 pytestmark = pytest.mark.timeout(120)

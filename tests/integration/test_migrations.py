@@ -6,22 +6,14 @@ import asyncio
 
 import pytest
 from alembic import command
-from alembic.config import Config
 
-from tests.conftest import ROOT
+from tests.conftest import alembic_config
 
 SERVICES = ["registry", "attendance", "cases", "reporting"]
 
 
-def _config(service: str, url: str) -> Config:
-    config = Config(str(ROOT / "services" / service / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
-    config.set_main_option("sqlalchemy.url", url)
-    return config
-
-
 def _round_trip(service: str, url: str) -> None:
-    config = _config(service, url)
+    config = alembic_config(service, url)
     command.upgrade(config, "head")
     command.check(config)  # raises if the models have changes no migration carries
     command.downgrade(config, "base")
@@ -30,4 +22,4 @@ def _round_trip(service: str, url: str) -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_history_reaches_head_matches_models_and_reverses(service, databases):
-    await asyncio.to_thread(_round_trip, service, databases.url(service))
+    await asyncio.to_thread(_round_trip, service, databases.url(service, empty=True))
