@@ -26,6 +26,7 @@ from registry.domain.national_id import compose
 from shared.clock import FixedClock, SystemClock
 from shared.envelope import Event, stable_id
 from shared.messaging import inbox, outbox
+from shared.routes import Routes
 from shared.uow import UnitOfWork
 from tests import reporting_fixture as fixture_county
 from tests.conftest import TEST_JWT_SECRET, Databases, bearer, migrate, running, settings_for
@@ -210,11 +211,12 @@ async def add_plan_item(client, case_id: str, due_on: str = "2026-11-30", owner:
 async def feed_reporting(client, evs) -> None:
     from reporting.handlers import HANDLERS
 
+    routes = Routes(HANDLERS)
     sm = client.app.state.runtime.sessionmaker
     for _topic, event in evs:
         async with UnitOfWork(sm, source="/baoxue/reporting", clock=SystemClock()) as uow:
             if await uow.claim(event):
-                await HANDLERS[event.type](uow, event)
+                await routes.deliver(uow, event)
                 await uow.commit()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.clock import Clock
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
 from shared.service import create_app as create_service_app
 
 from reporting.entrypoints.api import router
@@ -19,7 +18,6 @@ def create_app(settings: ReportingSettings | None = None, *, clock: Clock | None
         title="Baoxue reporting",
         description="Rates, weekly reports and ledgers, from a read model built only from events.",
         routers=[router],
-        topics=[TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS],
         handlers=HANDLERS,
         clock=clock,
     )

@@ -18,7 +18,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.files import DEFAULT_STORE, BadFile, FileStore, sniff
 from cases.adapters.tables import assistance, cases, home_teaching_sessions, students
-from cases.standing import locate_org
+from cases.usecases.standing import locate_org
 
 # A child on the roll for the poverty proof: attending, or taught or placed by the school.
 ON_ROLL = ("enrolled", "transferred_in", "boarding_elsewhere", "suspended", "home_teaching")
@@ -168,8 +168,8 @@ async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, o
                  "class_id": r["class_id"], "aided": bool(r["aided"]), "amount": float(r["amount"] or 0)}
                 for r in poor]
     dropouts = (await uow.session.execute(
-        select(cases.c.id, cases.c.student_id, cases.c.child, cases.c.school_code, cases.c.status,
-               cases.c.confirmed_at)
+        select(cases.c.id, cases.c.child_id.label("student_id"), cases.c.child, cases.c.school_code,
+               cases.c.status, cases.c.confirmed_at)
         .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
                cases.c.confirmed_at.is_not(None), cases.c.flags.contains("/poor_household/", autoescape=True))
         .order_by(cases.c.confirmed_at))).mappings().all()
@@ -177,8 +177,8 @@ async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, o
     # flag says: these are what "no child dropped out for poverty" must show to be none. Few rows
     # (a county's confirmed dropouts), so the JSON list is read here rather than in SQL.
     confirmed = (await uow.session.execute(
-        select(cases.c.id, cases.c.student_id, cases.c.child, cases.c.school_code, cases.c.status,
-               cases.c.confirmed_at, cases.c.causes)
+        select(cases.c.id, cases.c.child_id.label("student_id"), cases.c.child, cases.c.school_code,
+               cases.c.status, cases.c.confirmed_at, cases.c.causes)
         .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
                cases.c.confirmed_at.is_not(None), cases.c.causes.is_not(None))
         .order_by(cases.c.confirmed_at))).mappings().all()

@@ -31,17 +31,24 @@ DOCUMENT_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordpro
 
 def _case_out(row: Any) -> dict[str, Any]:
     out = dict(row)
+    out["student_id"] = out.pop("child_id")  # the wire keeps its name (a person id for a suspected child)
     out["org_path"] = path_codes(row["org_path"])
     out["flags"] = path_codes(row["flags"] or "/")
     return out
 
 
+async def visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
+    """The case as stored, if the caller's scope covers it; to anyone else it does not exist."""
+    case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
+    if case is None or not audit.sees(caller, path_codes(case["org_path"]), case["class_id"]):
+        raise NotFound(f"no case with id {case_id}")
+    return case
+
+
 async def get_case(uow: UnitOfWork, case_id: str, caller: Principal, *, tz: str = "UTC") -> dict[str, Any]:
     """The case and all its records. ``tz`` dates a legal step's deadline (local days); the GET
     route passes the schools' zone, the answers of writes UTC's."""
-    row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if row is None or not audit.sees(caller, path_codes(row["org_path"]), row["class_id"]):
-        raise NotFound(f"no case with id {case_id}")
+    row = await visible_case(uow, case_id, caller)
 
     async def rows(table, *order):
         return [dict(r) for r in (await uow.session.execute(
@@ -73,7 +80,7 @@ async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, st
                      status: str | None, org_code: str | None) -> tuple[list[dict[str, Any]], int]:
     conditions = caller.scope_filter(cases.c.org_path, cases.c.class_id)
     if student_id:
-        conditions.append(cases.c.student_id == student_id)
+        conditions.append(cases.c.child_id == student_id)
     if status:
         conditions.append(cases.c.status == status)
     if org_code:
@@ -176,7 +183,7 @@ def _ledger_row(r: Any) -> dict[str, Any]:
     responsible = (r["responsibility"] or {}).get("responsible_person") or {}
     flags = path_codes(r["flags"] or "/")
     return {
-        "id": r["id"], "student_id": r["student_id"], "student_name": child.get("name"),
+        "id": r["id"], "student_id": r["child_id"], "student_name": child.get("name"),
         "national_id_masked": child.get("national_id_masked"),
         "gender": {"male": "男", "female": "女"}.get(child.get("gender"), child.get("gender")),
         "grade": child.get("grade"), "school_code": r["school_code"],
