@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from attendance.adapters.tables import episodes
-from attendance.handlers import detect_overdue, on_student_enrolled, sync_episodes
+from attendance.usecases.detector import detect_overdue
+from attendance.usecases.episodes import sync_episodes
+from attendance.usecases.roster import on_student_enrolled
 from devtools.stack import Stack, free_port
 from registry.domain.national_id import compose
 from shared.clock import FixedClock, SystemClock
@@ -209,7 +211,7 @@ async def add_plan_item(client, case_id: str, due_on: str = "2026-11-30", owner:
 # --- reporting: its projection handlers and figures in-process -------------------------------
 
 async def feed_reporting(client, evs) -> None:
-    from reporting.handlers import HANDLERS
+    from reporting.usecases.projections import HANDLERS
 
     routes = Routes(HANDLERS)
     sm = client.app.state.runtime.sessionmaker

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from tests.conftest import ROOT, TEST_JWT_SECRET, bearer, running
 from tests.factories import caught_up, inbox_rows, reporting_snapshot
-from reporting.rebuild import TOPICS
+from reporting.usecases.rebuild import TOPICS
 from tests.kafka_helpers import eventually, group_has_consumed_everything
 from tests.reporting_fixture import COUNTY, S1, _status, events
 

@@ -11,7 +11,7 @@ import random
 from sqlalchemy import func, select
 
 from attendance.adapters.tables import episodes
-from attendance.handlers import on_student_status_changed
+from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import Event
 from tests.factories import PATH, a_school, local, matches_a_recompute_from_scratch
