@@ -345,10 +345,10 @@ async def test_records_already_off_the_roll_get_a_period_at_migration(databases)
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from tests.integration.test_migrations import _config
+    from tests.conftest import alembic_config
 
-    url = databases.url("registry")
-    config = _config("registry", url)
+    url = databases.url("registry", empty=True)
+    config = alembic_config("registry", url)
     await asyncio.to_thread(command.upgrade, config, "0004")
     engine = create_async_engine(url)
     async with engine.begin() as conn:
