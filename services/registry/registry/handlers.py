@@ -11,7 +11,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
-from shared.auth import Principal, Role, path_key
+from shared.auth import Principal, Role
+from shared.paths import naming
 from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
 from shared.envelope import TOPIC_REGISTRY
 from shared.errors import Conflict, Invalid, NotFound
@@ -73,7 +74,7 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
     }
     if cmd.line is not None:
         row["line"] = cmd.line.value
-    await uow.session.execute(insert(orgs).values(**row, path_key=path_key(row["path"])))
+    await uow.session.execute(insert(orgs).values(**row))
     uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=cmd.code, key=cmd.code, data=row)
     await uow.commit()
     return row
@@ -337,9 +338,9 @@ async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> di
 async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, search: StudentSearch,
                         ) -> tuple[list[dict[str, Any]], int]:
     # Scope first: the caller's region (and a head teacher's classes), whatever the filters say.
-    conditions = caller.scope_filter(orgs.c.path_key, students.c.class_id)
+    conditions = caller.scope_filter(orgs.c.path, students.c.class_id)
     if search.org_code:  # any level: a township's or a county's schools
-        conditions.append(orgs.c.path_key.contains(f"/{search.org_code}/", autoescape=True))
+        conditions.append(naming(orgs.c.path, search.org_code))
     if search.school_code:
         conditions.append(students.c.school_code == search.school_code)
     if search.class_id:
