@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 from shared.clock import Clock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
+from shared.places import by_code
 from shared.service import create_app as create_service_app
 
 from reporting.entrypoints.api import router
 from reporting.handlers import HANDLERS
+from reporting.adapters.tables import orgs
 from reporting.settings import ReportingSettings
 
 
@@ -22,4 +24,5 @@ def create_app(settings: ReportingSettings | None = None, *, clock: Clock | None
         topics=[TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS],
         handlers=HANDLERS,
         clock=clock,
+        places=[by_code(orgs.c.code, orgs.c.path)],
     )

@@ -73,7 +73,7 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         **placement, "status": status, "school_code": d.get("school_code"), "name": d.get("name"),
         "national_id_masked": d.get("national_id_masked"), "gender": d.get("gender"),
         "birth_date": _date(d.get("birth_date"), None) if d.get("birth_date") else None,
-        "flags": "|" + "|".join(d.get("flags") or []) + "|", "status_reason": None, "status_since": enrolled_on,
+        "flags": list(d.get("flags") or []), "status_reason": None, "status_since": enrolled_on,
         "enrolled_on": enrolled_on, "placed_at": event.time})
     await uow.session.execute(student_statuses.insert().values(
         student_id=d["student_id"], effective_on=enrolled_on, at=event.time, status=status, **placement))
@@ -113,7 +113,7 @@ async def on_student_flags_changed(uow: UnitOfWork, event: Event) -> None:
     """The flags as they are after the change: the ledgers (poor households...) follow them."""
     d = event.data
     await uow.session.execute(update(students).where(students.c.student_id == d["student_id"]).values(
-        flags="|" + "|".join(d.get("flags") or []) + "|"))
+        flags=list(d.get("flags") or [])))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
