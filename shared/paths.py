@@ -76,7 +76,9 @@ def naming(column: Any, code: str) -> Any:
 
 def _bind(value: Any) -> str | None:
     """A list or tuple is encoded; a string is taken as already encoded, as it is."""
-    return None if value is None or isinstance(value, str) else encode(value)
+    if value is None or isinstance(value, str):
+        return value
+    return encode(value)
 
 
 class OrgPathKey(TypeDecorator):

@@ -9,11 +9,13 @@ from fastapi import FastAPI
 
 from shared.clock import Clock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY
+from shared.places import by_code, by_member
 from shared.service import create_app as create_service_app
 
 from cases import handlers
 from cases.entrypoints.api import router
 from cases.entrypoints.jobs import run_escalation
+from cases.adapters.tables import cases, orgs, students
 from cases.settings import CasesSettings
 
 HANDLERS = {
@@ -54,4 +56,8 @@ def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = N
         handlers=handlers_for(settings),
         jobs=[run_escalation],
         clock=clock,
+        # The org tree as announced; else the place of a child of that school or area (the
+        # student events may be read before the org events: Kafka orders nothing across topics).
+        places=[by_code(orgs.c.code, orgs.c.path), by_code(students.c.school_code, students.c.org_path),
+                by_member(students.c.org_path), by_member(cases.c.org_path)],
     )
