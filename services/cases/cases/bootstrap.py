@@ -15,7 +15,7 @@ from shared.service import create_app as create_service_app
 from cases import handlers
 from cases.entrypoints.api import router
 from cases.entrypoints.jobs import run_escalation
-from cases.adapters.tables import cases, orgs, students
+from cases.adapters import tables
 from cases.settings import CasesSettings
 
 HANDLERS = {
@@ -58,6 +58,7 @@ def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = N
         clock=clock,
         # The org tree as announced; else the place of a child of that school or area (the
         # student events may be read before the org events: Kafka orders nothing across topics).
-        places=[by_code(orgs.c.code, orgs.c.path), by_code(students.c.school_code, students.c.org_path),
-                by_member(students.c.org_path), by_member(cases.c.org_path)],
+        places=[by_code(tables.orgs.c.code, tables.orgs.c.path),
+                by_code(tables.students.c.school_code, tables.students.c.org_path),
+                by_member(tables.students.c.org_path), by_member(tables.cases.c.org_path)],
     )
