@@ -196,8 +196,9 @@ async def main() -> None:
         (reg_url, reg_db), (cases_url, cases_db) = (await database("postgresql", Path(tmp), "registry"),
                                                      await database("postgresql", Path(tmp), "cases"))
         try:
-            await asyncio.gather(asyncio.to_thread(upgrade, ROOT / "services" / "registry", reg_url),
-                                 asyncio.to_thread(upgrade, ROOT / "services" / "cases", cases_url))
+            # One after the other: Alembic's context is process-wide.
+            await asyncio.to_thread(upgrade, ROOT / "services" / "registry", reg_url)
+            await asyncio.to_thread(upgrade, ROOT / "services" / "cases", cases_url)
             started = time.perf_counter()
             await asyncio.gather(load_registry(reg_url, per_class), load_cases(cases_url, per_class))
             figures["data generated in (s)"] = time.perf_counter() - started
