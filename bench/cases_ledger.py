@@ -28,15 +28,15 @@ T0 = datetime(2026, 11, 16, tzinfo=timezone.utc)
 
 
 async def _seed(client, n: int) -> None:
-    from cases import handlers
+    from cases.usecases import directory, opening
 
     runtime = client.app.state.runtime
     for start in range(0, n, 200):
         async with UnitOfWork(runtime.sessionmaker, source="/bench", clock=runtime.clock) as uow:
             for _ in range(start, min(start + 200, n)):
                 student = str(uuid.uuid4())
-                await handlers.on_student_enrolled(uow, enrolled(student))
-                await handlers.on_threshold_reached(uow, threshold(student, T0.isoformat()))
+                await directory.on_student_enrolled(uow, enrolled(student))
+                await opening.on_threshold_reached(uow, threshold(student, T0.isoformat()))
             await uow.commit()
     page = (await client.get("/v1/cases", params={"limit": 500})).json()
     for case in page["items"][::3]:
@@ -70,7 +70,7 @@ async def main(cases: int, database_url: str | None) -> None:
                 "/v1/cases/ledger", params={"format": "xlsx", "limit": 500}))
             await _time("ledger, filtered by flag and township", lambda: client.get(
                 "/v1/cases/ledger", params={"flag": "left_behind", "org_code": "410122100"}))
-            from cases.handlers import escalate_overdue
+            from cases.usecases.dual_reports import escalate_overdue
 
             runtime = client.app.state.runtime
             t = time.perf_counter()

@@ -466,7 +466,7 @@ def main() -> None:
     import argparse
     import json
 
-    from devtools.stack import DEFAULT_PORTS
+    from devtools.ports import DEFAULT_PORTS
 
     parser = argparse.ArgumentParser(description="Load the demo county into running Baoxue services.")
     for service, port in DEFAULT_PORTS.items():

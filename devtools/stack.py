@@ -19,9 +19,10 @@ from pathlib import Path
 
 import httpx
 
+from devtools.ports import DEFAULT_PORTS
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("registry", "attendance", "cases", "reporting")
-DEFAULT_PORTS = {"registry": 8001, "attendance": 8002, "cases": 8003, "reporting": 8004}
 DEFAULT_BROKER_PORT = 9092
 
 

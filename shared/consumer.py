@@ -1,7 +1,8 @@
 """Idempotent event consumers: inbox mark and effect in one transaction, offsets after.
 
-A record that is not a readable CloudEvent, or whose type the contract does not know, is a
-poison message: it is set aside as a dead letter with the reason (table and topic, see
+A record that is not a readable CloudEvent, whose type the contract does not know, or whose
+data does not fit its event model (shared/events/; the reason names the field) is a poison
+message: it is set aside at once as a dead letter with the reason (table and topic, see
 shared/deadletters.py) and the consumer moves on. A handler that fails because the database is
 unreachable is retried until it is back (the offset is not committed meanwhile); any other
 handler failure is retried a few times and then dead-lettered, so one bad event cannot stop a
@@ -11,7 +12,7 @@ county's stream.
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Mapping
+from typing import Callable, Mapping
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -23,14 +24,16 @@ from shared import metrics
 from shared.clock import Clock
 from shared.db import is_connection_problem
 from shared.deadletters import KNOWN_TYPES, set_aside
-from shared.envelope import Event, MalformedEvent, from_record
+from shared.envelope import MalformedEvent, from_record
+from shared.events import EventModel
 from shared.kafka import ensure_topics, make_consumer, stop_quietly
+from shared.routes import Handler, InvalidPayload, Routes
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("baoxue.consumer")
 
-Handler = Callable[[UnitOfWork, Event], Awaitable[None]]
+__all__ = ["EventConsumer", "Handler"]
 
 HANDLER_ATTEMPTS = 3
 
@@ -42,8 +45,8 @@ class EventConsumer:
         sessionmaker,
         clock: Clock,
         *,
-        topics: list[str],
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str | type[EventModel], Handler],
+        topics: list[str] | None = None,
         on_committed: Callable[[], None] | None = None,
         source: str | None = None,
     ) -> None:
@@ -52,8 +55,9 @@ class EventConsumer:
         self._source = source or f"/baoxue/{settings.service_name}"
         self._sessionmaker = sessionmaker
         self._clock = clock
-        self._topics = topics
-        self._handlers = dict(handlers)
+        self.routes = Routes(handlers)
+        # The subscription is the topics of the models handled (attendance and cases still pass it).
+        self._topics = topics or self.routes.topics
         self._on_committed = on_committed
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -111,18 +115,22 @@ class EventConsumer:
         except MalformedEvent as exc:
             await self._dead_letter(record, f"malformed: {exc}")
             return
-        handler = self._handlers.get(event.type)
-        if handler is None:
+        if not self.routes.handles(event.type):
             if event.type not in KNOWN_TYPES:
                 await self._dead_letter(record, f"unknown event type {event.type!r}")
             return  # topics carry many types; each service handles the ones it needs
+        try:
+            apply = self.routes.prepare(event)
+        except InvalidPayload as exc:  # no retry can fix the data: set it aside on first delivery
+            await self._dead_letter(record, str(exc))
+            return
         attempt, backoff = 0, 0.5
         while True:
             attempt += 1
             try:
                 async with self._uow() as uow:
                     if await uow.claim(event):
-                        await handler(uow, event)
+                        await apply(uow)
                         await uow.commit()
                         metrics.EVENTS_CONSUMED.labels(service, event.type, "applied").inc()
                     else:

@@ -20,9 +20,11 @@ import structlog
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import insert, select, update
 
-from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_DEADLETTER, TOPIC_TYPES, Event, MalformedEvent, from_record, stable_id
+from shared.envelope import TOPIC_TYPES, Event, MalformedEvent, from_record, stable_id
+from shared.events.messaging import DeadLetterRecorded
 from shared.errors import Conflict, NotFound
 from shared.messaging import dead_letters, outbox
+from shared.routes import InvalidPayload, Routes
 from shared.uow import UnitOfWork
 
 log = structlog.get_logger("baoxue.deadletters")
@@ -55,19 +57,11 @@ async def set_aside(uow: UnitOfWork, service: str, record: ConsumerRecord, reaso
     )).scalar_one()
     where = f"{record.topic}/{record.partition}/{record.offset}"
     uow.emit(
-        topic=TOPIC_DEADLETTER, type=DEAD_LETTER_RECORDED, subject=where, event_id=event_id,
-        data={
-            "dead_letter_id": dead_letter_id,
-            "service": service,
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "reason": reason,
-            "key_base64": _b64(record.key),
-            "headers": pairs,
-            "value_base64": _b64(record.value),
-        },
-        extensions={"deadletterreason": reason[:REASON_HEADER_CHARS]},
+        DeadLetterRecorded(
+            dead_letter_id=dead_letter_id, service=service, topic=record.topic, partition=record.partition,
+            offset=record.offset, reason=reason, key_base64=_b64(record.key), headers=pairs,
+            value_base64=_b64(record.value)),
+        subject=where, event_id=event_id, extensions={"deadletterreason": reason[:REASON_HEADER_CHARS]},
     )
     return True
 
@@ -88,7 +82,7 @@ def summary(row: Mapping) -> dict:
     }
 
 
-async def replay(uow: UnitOfWork, dead_letter_id: int, handlers: Mapping) -> dict:
+async def replay(uow: UnitOfWork, dead_letter_id: int, routes: Routes) -> dict:
     """Apply a dead letter through the handler of its type, in one transaction with the inbox
     mark and the dead letter's outcome. Replaying a replayed one returns the recorded outcome."""
     row = (await uow.session.execute(
@@ -102,14 +96,18 @@ async def replay(uow: UnitOfWork, dead_letter_id: int, handlers: Mapping) -> dic
         event: Event = from_record(row["value"], [(k, v.encode()) for k, v in pairs])
     except MalformedEvent as exc:
         raise Conflict(f"dead letter {dead_letter_id} cannot be replayed: {exc}") from exc
-    handler = handlers.get(event.type)
-    if handler is None and event.type not in KNOWN_TYPES:
+    handled = routes.handles(event.type)
+    if not handled and event.type not in KNOWN_TYPES:
         raise Conflict(f"dead letter {dead_letter_id}: this service has no handler for {event.type!r}")
     outcome: Outcome = "ignored"
-    if handler is not None:
+    if handled:
+        try:
+            apply = routes.prepare(event)
+        except InvalidPayload as exc:
+            raise Conflict(f"dead letter {dead_letter_id} cannot be replayed: {exc}") from exc
         if await uow.claim(event):
             try:
-                await handler(uow, event)
+                await apply(uow)
             except Exception as exc:  # noqa: BLE001 - reported to the operator, the row stays pending
                 log.error("deadletter.replay_failed", dead_letter_id=dead_letter_id, error=exc)
                 raise Conflict(f"dead letter {dead_letter_id}: the handler failed again "

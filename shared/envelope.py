@@ -11,44 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Mapping, Sequence
 
+# Topic names and the types on each are defined by the event models (shared/events/).
+from shared.events import TOPIC_TYPES
+from shared.events.base import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_DEADLETTER, TOPIC_REGISTRY, TOPIC_REPORTS
+from shared.events.messaging import DeadLetterRecorded
+
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
-# Topic names are part of the public contract (README, "Event catalogue"): version, never rename.
-TOPIC_REGISTRY = "baoxue.registry.v1"
-TOPIC_ATTENDANCE = "baoxue.attendance.v1"
-TOPIC_CASES = "baoxue.cases.v1"
-TOPIC_REPORTS = "baoxue.reports.v1"
-# Records a consumer could not use, one topic for all services (ce_source says which one set it
-# aside); the reason travels in the ce_deadletterreason header (shared/deadletters.py).
-TOPIC_DEADLETTER = "baoxue.deadletter.v1"
-DEAD_LETTER_RECORDED = "baoxue.messaging.dead_letter.recorded"
-
-# Every event type the contract carries on each topic (docs/asyncapi.yaml; tests/test_asyncapi.py
-# keeps the two equal). A consumer skips a known type it does not handle, but sets aside a type
-# that is not here: most likely a newer producer's, which it can replay once upgraded.
-TOPIC_TYPES: dict[str, frozenset[str]] = {
-    TOPIC_REGISTRY: frozenset({
-        "baoxue.registry.org.registered", "baoxue.registry.student.enrolled",
-        "baoxue.registry.student.status_changed", "baoxue.registry.class.promoted",
-        "baoxue.registry.transfer.overdue", "baoxue.registry.population.suspected_out_of_school",
-        "baoxue.registry.population.outside_compulsory_age", "baoxue.registry.boarding.overdue",
-        "baoxue.registry.suspension.overdue", "baoxue.registry.student.flags_changed",
-        "baoxue.registry.student.merged"}),
-    TOPIC_ATTENDANCE: frozenset({
-        "baoxue.attendance.absence.threshold_reached", "baoxue.attendance.student.returned",
-        "baoxue.attendance.chronic_absence.flagged", "baoxue.attendance.roll_call.recorded",
-        "baoxue.attendance.roll_call.missing", "baoxue.attendance.roll_call.filled_late",
-        "baoxue.attendance.roll_call.missing_escalated"}),
-    TOPIC_CASES: frozenset({
-        "baoxue.cases.case.opened", "baoxue.cases.case.status_changed", "baoxue.cases.case.closed",
-        "baoxue.cases.home_visit.recorded", "baoxue.cases.responsibility.assigned",
-        "baoxue.cases.plan_item.added", "baoxue.cases.legal_step.escalated"}),
-    TOPIC_REPORTS: frozenset({
-        "baoxue.cases.dual_report.issued", "baoxue.cases.dual_report.acknowledged",
-        "baoxue.cases.dual_report.escalated", "baoxue.cases.dual_report.withdrawn"}),
-    TOPIC_DEADLETTER: frozenset({DEAD_LETTER_RECORDED}),
-}
+DEAD_LETTER_RECORDED = DeadLetterRecorded.TYPE
+__all__ = ["TOPIC_ATTENDANCE", "TOPIC_CASES", "TOPIC_DEADLETTER", "TOPIC_REGISTRY", "TOPIC_REPORTS", "TOPIC_TYPES",
+           "DEAD_LETTER_RECORDED", "Event", "MalformedEvent", "ce_headers", "dumps", "from_record", "stable_id"]
 
 
 class MalformedEvent(ValueError):
@@ -81,16 +54,8 @@ class Event:
     extensions: Mapping[str, str] = field(default_factory=dict)
 
     def headers(self) -> list[tuple[str, bytes]]:
-        return [
-            ("ce_specversion", SPECVERSION.encode()),
-            ("ce_id", self.id.encode()),
-            ("ce_source", self.source.encode()),
-            ("ce_type", self.type.encode()),
-            ("ce_time", self.time.isoformat().encode()),
-            ("ce_subject", self.subject.encode()),
-            ("content-type", CONTENT_TYPE.encode()),
-            *extension_headers(self.extensions),
-        ]
+        return ce_headers(id=self.id, source=self.source, type=self.type, time=self.time, subject=self.subject,
+                          extensions=self.extensions)
 
     def value(self) -> bytes:
         return dumps(self.data)
@@ -99,8 +64,20 @@ class Event:
 _CORE_ATTRIBUTES = frozenset({"specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"})
 
 
-def extension_headers(extensions: Mapping[str, str] | None) -> list[tuple[str, bytes]]:
-    return [(f"ce_{name}", str(value).encode()) for name, value in (extensions or {}).items()]
+def ce_headers(*, id: str, source: str, type: str, time: datetime, subject: str,
+               extensions: Mapping[str, str] | None = None) -> list[tuple[str, bytes]]:
+    """The Kafka headers of a CloudEvent in binary mode: the one place they are built (the
+    relay publishes outbox rows with them; ``Event.headers`` is the same for tests and tools)."""
+    return [
+        ("ce_specversion", SPECVERSION.encode()),
+        ("ce_id", id.encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", type.encode()),
+        ("ce_time", time.isoformat().encode()),
+        ("ce_subject", subject.encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+        *((f"ce_{name}", str(value).encode()) for name, value in (extensions or {}).items()),
+    ]
 
 
 def from_record(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Event:

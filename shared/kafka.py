@@ -11,12 +11,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_DEADLETTER, TOPIC_REGISTRY, TOPIC_REPORTS
+from shared.events import TOPICS
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger("baoxue.kafka")
 
-CONTRACT_TOPICS = (TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS, TOPIC_DEADLETTER)
+CONTRACT_TOPICS = TOPICS  # every topic an event model names (shared/events/)
 
 
 async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> dict[str, int]:

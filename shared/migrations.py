@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from shared import audit as _audit  # noqa: F401 - registers the audit table on the shared metadata
-from shared import idempotency as _idempotency  # noqa: F401 - and the idempotency keys
+from shared import idempotency as _idempotency  # noqa: F401 - and the idempotency keys table
 from shared.db import is_sqlite, make_engine
 from shared.settings import ServiceSettings
 

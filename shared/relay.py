@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, outbox_log
 from shared.clock import Clock
-from shared.envelope import CONTENT_TYPE, SPECVERSION, extension_headers
+from shared.envelope import ce_headers
 from shared.kafka import ensure_topics, make_producer, stop_quietly
 from shared.messaging import outbox
 from shared.settings import ServiceSettings
@@ -160,16 +160,8 @@ class OutboxRelay:
     async def _send(self, producer: AIOKafkaProducer, rows) -> list[Acked]:
         futures = []
         for row in rows:
-            headers = [
-                ("ce_specversion", SPECVERSION.encode()),
-                ("ce_id", row.event_id.encode()),
-                ("ce_source", row.source.encode()),
-                ("ce_type", row.event_type.encode()),
-                ("ce_time", row.event_time.isoformat().encode()),
-                ("ce_subject", row.subject.encode()),
-                ("content-type", CONTENT_TYPE.encode()),
-                *extension_headers(json.loads(row.extensions) if row.extensions else None),
-            ]
+            headers = ce_headers(id=row.event_id, source=row.source, type=row.event_type, time=row.event_time,
+                                 subject=row.subject, extensions=json.loads(row.extensions) if row.extensions else None)
             key = row.key.encode() if row.key else None
             futures.append(await producer.send(row.topic, value=row.payload, key=key, headers=headers))
         # Marking an acknowledged row unsent because an unrelated one failed would put it on the

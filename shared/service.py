@@ -22,6 +22,8 @@ from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, path_key, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer, Handler
+from shared.events import EventModel
+from shared.routes import Routes
 from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
@@ -84,7 +86,7 @@ def create_app(
     description: str,
     routers: Iterable[APIRouter],
     topics: list[str] | None = None,
-    handlers: Mapping[str, Handler] | None = None,
+    handlers: Mapping[str | type[EventModel], Handler] | None = None,
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
     body_limits: Mapping[str, int] | None = None,
@@ -99,7 +101,7 @@ def create_app(
     if not verifier.configured:
         log.warning("auth.no_key", detail="no BAOXUE_JWT_SECRET or BAOXUE_JWT_JWKS_FILE: every request will be 401")
     runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier, places=Places(sessionmaker, places))
-    if topics and handlers:
+    if handlers:  # the subscription is the handled models' topics unless given (attendance, cases)
         runtime.consumers.append(
             EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake,
                           source=runtime.source)
@@ -149,7 +151,7 @@ def create_app(
     app.include_router(_health_router())
     app.include_router(_problems_router())
     app.include_router(_audit_router())
-    app.include_router(_dead_letters_router(handlers or {}))
+    app.include_router(_dead_letters_router(Routes(handlers or {})))
     for router in routers:
         app.include_router(router)
     return app
@@ -260,7 +262,7 @@ class DeadLetter(BaseModel):
     replay_outcome: Literal["applied", "duplicate", "ignored"] | None
 
 
-def _dead_letters_router(handlers: Mapping[str, Handler]) -> APIRouter:
+def _dead_letters_router(routes: Routes) -> APIRouter:
     router = APIRouter(prefix="/v1/dead-letters", tags=["operations"])
 
     @router.get("", response_model=Page[DeadLetter], **access(Role.ops, scope="none"))
@@ -284,7 +286,7 @@ def _dead_letters_router(handlers: Mapping[str, Handler]) -> APIRouter:
     async def replay_dead_letter(uow: UoWDep, dead_letter_id: Annotated[int, Path(ge=1, le=2**62)]):
         """Apply the record through this service's handler now (after a fix or an upgrade). An
         event applied before is not applied again; a replayed dead letter answers its outcome."""
-        return await deadletters.replay(uow, dead_letter_id, handlers)
+        return await deadletters.replay(uow, dead_letter_id, routes)
 
     return router
 

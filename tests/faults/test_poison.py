@@ -3,13 +3,17 @@ keeps going, and the operator lists and replays them over HTTP (cases, through t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from shared.deadletters import set_aside
 from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLETTER, Event
+from shared.events.registry import OrgRegistered
+from reporting.adapters.tables import orgs
 from tests.conftest import bearer, running
 from tests.integration.test_cases_replay import threshold
 from tests.kafka_helpers import eventually, poison_record, publish, publish_raw, read_events
@@ -92,3 +96,23 @@ async def test_poison_is_set_aside_published_listed_and_replayable(databases, br
         assert (await cases.get("/v1/cases", params={"student_id": other})).json()["total"] == 1
         done = (await cases.get("/v1/dead-letters", params={"pending": "false"}, headers=OPS)).json()
         assert [d["id"] for d in done["items"]] == [fixed["id"], twin["id"]]
+
+
+async def test_a_payload_that_does_not_fit_its_model_is_set_aside_at_first_delivery_naming_the_field(databases):
+    # reporting registers models: the data is validated before any attempt, so the reason is the
+    # validation's (not "handler failed 3 times"), and a good event behind it is applied.
+    bad = Event(type=OrgRegistered.TYPE, source="/baoxue/registry", subject="410122",
+                data={"code": "410122", "name": "中牟县", "kind": "county", "path": "410122"})
+    good = Event(type=OrgRegistered.TYPE, source="/baoxue/registry", subject="410000",
+                 data=OrgRegistered(code="410000", name="河南省", kind="province", parent_code=None,
+                                    path=["410000"]).payload())
+    async with running("reporting", databases.url("reporting"), "127.0.0.1:1") as reporting:
+        consumer = reporting.app.state.runtime.consumers[0]
+        for event in (bad, good):
+            await consumer.apply(poison_record(event.value(), event.headers()), asyncio.Event())
+        (item,) = (await reporting.get("/v1/dead-letters", headers=OPS)).json()["items"]
+        assert item["event_id"] == bad.id
+        assert item["reason"].startswith(f"invalid {OrgRegistered.TYPE} data: ")
+        assert "/parent_code: Field required" in item["reason"] and "/path: Input should be a valid list" in item["reason"]
+        async with reporting.app.state.runtime.uow() as uow:  # the good one went through its handler
+            assert (await uow.session.execute(select(orgs.c.code))).scalars().all() == ["410000"]

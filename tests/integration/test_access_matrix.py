@@ -13,6 +13,7 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from types import SimpleNamespace
 from typing import Callable
 
 import pytest
@@ -407,7 +408,14 @@ async def _seed(service: str, client, world: World) -> None:
             await _seed_registry_writes(client, admin, place)
         await _seed_transfers_between(client, world)
         return
-    handlers = __import__(f"{service}.handlers", fromlist=["handlers"])
+    if service == "cases":  # its use cases are split by kind (cases/usecases/)
+        from cases.usecases import directory, opening
+
+        handlers = SimpleNamespace(on_org_registered=directory.on_org_registered,
+                                   on_student_enrolled=directory.on_student_enrolled,
+                                   on_threshold_reached=opening.on_threshold_reached)
+    else:
+        handlers = __import__(f"{service}.handlers", fromlist=["handlers"])
     for place in (world.inside, world.outside):
         events = [Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=place.student_id,
                         data={"student_id": place.student_id, "name": "王小明", "national_id_masked": "4101**********0113",

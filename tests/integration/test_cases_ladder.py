@@ -16,7 +16,7 @@ import pypdfium2 as pdfium
 from sqlalchemy import func, select
 
 from cases.adapters.tables import legal_documents, legal_steps
-from cases.ladder import escalate_overdue_steps
+from cases.usecases.ladder import escalate_overdue_steps
 from shared.clock import FixedClock
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, running

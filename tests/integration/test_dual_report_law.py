@@ -66,7 +66,7 @@ async def _open(client, origin: str) -> tuple[str, str]:
 
 async def _sweep(client) -> int:
     """One pass of the deadline sweep, as the scheduled job runs it."""
-    from cases.handlers import issue_unverified_reports
+    from cases.usecases.dual_reports import issue_unverified_reports
 
     async with client.app.state.runtime.uow() as uow:
         return await issue_unverified_reports(uow)
@@ -216,7 +216,7 @@ async def test_a_county_run_school_reports_to_two_county_offices_and_each_line_e
                              headers=bearer("recipient", "410122100-GOV"))
         assert r.status_code == 200
         clock.advance(hours=24)
-        from cases.handlers import escalate_overdue
+        from cases.usecases.dual_reports import escalate_overdue
 
         async with cases.app.state.runtime.uow() as uow:
             assert await escalate_overdue(uow, timedelta(hours=24)) == 3
@@ -281,7 +281,7 @@ async def test_an_area_names_its_two_offices_and_reports_go_to_them(databases):
         assert (await cases.post(mine, headers=bearer("recipient", "410122100-ZXX"))).status_code == 200
         # Unacknowledged, the government report escalates to the county's government office.
         clock.advance(hours=25)
-        from cases.handlers import escalate_overdue
+        from cases.usecases.dual_reports import escalate_overdue
 
         async with cases.app.state.runtime.uow() as uow:
             assert await escalate_overdue(uow, timedelta(hours=24)) == 1

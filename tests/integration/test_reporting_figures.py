@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.clock import SystemClock
+from shared.routes import Routes
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
@@ -14,11 +15,12 @@ from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
 async def load(client, evs) -> None:
     from reporting.handlers import HANDLERS
 
+    routes = Routes(HANDLERS)
     sm = client.app.state.runtime.sessionmaker
     for _topic, event in evs:
         async with UnitOfWork(sm, source="/baoxue/reporting", clock=SystemClock()) as uow:
             if await uow.claim(event):
-                await HANDLERS[event.type](uow, event)
+                await routes.deliver(uow, event)
                 await uow.commit()
 
 

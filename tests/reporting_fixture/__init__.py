@@ -107,7 +107,7 @@ def _report(report: str, case: str, recipient: str, at: str) -> tuple[str, Event
     return TOPIC_REPORTS, _event("baoxue.cases.dual_report.issued", report, at, {
         "report_id": report, "case_id": case, "recipient": recipient, "recipient_org_code": COUNTY,
         "recipient_org_name": "中牟县", "issued_at": t(at).isoformat(), "student": {}, "school": {}, "class_id": "",
-        "absence": {}, "acknowledge": {}})
+        "absence": {}, "acknowledge": f"/v1/cases/{case}/reports/{recipient}/ack"})
 
 
 def _ack(report: str, case: str, recipient: str, at: str) -> tuple[str, Event]:

@@ -12,25 +12,25 @@ from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY
 from shared.places import by_code, by_member
 from shared.service import create_app as create_service_app
 
-from cases import handlers
+from cases.usecases import directory, merges, opening, returns
 from cases.entrypoints.api import router
 from cases.entrypoints.jobs import run_escalation
 from cases.adapters import tables
 from cases.settings import CasesSettings
 
 HANDLERS = {
-    "baoxue.registry.org.registered": handlers.on_org_registered,
-    "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
-    "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
-    "baoxue.registry.student.flags_changed": handlers.on_student_flags_changed,
-    "baoxue.registry.class.promoted": handlers.on_class_promoted,
-    "baoxue.registry.student.merged": handlers.on_student_merged,
-    "baoxue.registry.transfer.overdue": handlers.on_transfer_overdue,
-    "baoxue.registry.boarding.overdue": handlers.on_boarding_overdue,
-    "baoxue.registry.suspension.overdue": handlers.on_suspension_overdue,
-    "baoxue.registry.population.suspected_out_of_school": handlers.on_suspected_out_of_school,
-    "baoxue.attendance.absence.threshold_reached": handlers.on_threshold_reached,
-    "baoxue.attendance.student.returned": handlers.on_student_returned,
+    "baoxue.registry.org.registered": directory.on_org_registered,
+    "baoxue.registry.student.enrolled": directory.on_student_enrolled,
+    "baoxue.registry.student.status_changed": directory.on_student_status_changed,
+    "baoxue.registry.student.flags_changed": directory.on_student_flags_changed,
+    "baoxue.registry.class.promoted": directory.on_class_promoted,
+    "baoxue.registry.student.merged": merges.on_student_merged,
+    "baoxue.registry.transfer.overdue": opening.on_transfer_overdue,
+    "baoxue.registry.boarding.overdue": opening.on_boarding_overdue,
+    "baoxue.registry.suspension.overdue": opening.on_suspension_overdue,
+    "baoxue.registry.population.suspected_out_of_school": opening.on_suspected_out_of_school,
+    "baoxue.attendance.absence.threshold_reached": opening.on_threshold_reached,
+    "baoxue.attendance.student.returned": returns.on_student_returned,
 }
 
 

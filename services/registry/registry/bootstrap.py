@@ -7,7 +7,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from shared.clock import Clock
-from shared.envelope import TOPIC_CASES
+from shared.events.cases import CaseStatusChanged
 from shared.places import by_code
 from shared.service import create_app as create_service_app
 
@@ -20,7 +20,7 @@ from registry.settings import RegistrySettings
 
 
 # The registry follows a dropout the cases service confirmed.
-HANDLERS = {"baoxue.cases.case.status_changed": on_case_status_changed}
+HANDLERS = {CaseStatusChanged: on_case_status_changed}
 
 
 def create_app(settings: RegistrySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -31,7 +31,6 @@ def create_app(settings: RegistrySettings | None = None, *, clock: Clock | None 
         description="Organisations, classes and the student record (学籍).",
         routers=[router],
         jobs=[overdue_transfers, overdue_off_roll],
-        topics=[TOPIC_CASES],
         handlers={t: partial(h, tz=settings.timezone) for t, h in HANDLERS.items()},
         clock=clock,
         places=[by_code(orgs.c.code, orgs.c.path)],

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from shared.auth import Principal
-from shared.envelope import TOPIC_REGISTRY
+from shared.events.registry import StudentFlagsChanged
 from shared.uow import UnitOfWork
 
 from registry.adapters.tables import flag_history, student_flags
@@ -21,7 +21,6 @@ from registry.entrypoints.schemas import FlagsPatch
 from registry.handlers import get_student, with_derived_flags
 from registry.records import _record_in_scope, placement
 
-STUDENT_FLAGS_CHANGED = "baoxue.registry.student.flags_changed"
 
 
 async def current_flags(uow: UnitOfWork, student_id: str) -> set[str]:
@@ -67,22 +66,22 @@ async def write_flag_change(uow: UnitOfWork, student: dict[str, Any], change: Fl
     if history:
         await uow.session.execute(insert(flag_history), history)
     where = where or await placement(uow, student["school_code"], student["class_id"])
-    uow.emit(topic=TOPIC_REGISTRY, type=STUDENT_FLAGS_CHANGED, subject=sid, data={
-        "student_id": sid,
-        "flags": with_derived_flags(list(change.flags)),
-        "added": list(change.added),
-        "removed": list(change.removed),
-        "category": category,
-        "effective_on": effective_on,
-        "reason": reason,
-        "source": source,
-        "source_ref": source_ref,
-        "actor": actor,
-        "school_code": where["school_code"],
-        "class_id": where["class_id"],
-        "grade": where["grade"],
-        "org_path": where["org_path"],
-    })
+    uow.emit(StudentFlagsChanged(
+        student_id=sid,
+        flags=with_derived_flags(list(change.flags)),
+        added=list(change.added),
+        removed=list(change.removed),
+        category=category,
+        effective_on=effective_on,
+        reason=reason,
+        source=source,
+        source_ref=source_ref,
+        actor=actor,
+        school_code=where["school_code"],
+        class_id=where["class_id"],
+        grade=where["grade"],
+        org_path=where["org_path"],
+    ), subject=sid)
 
 
 async def patch_flags(uow: UnitOfWork, student_id: str, cmd: FlagsPatch, caller: Principal) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from shared import audit
 from shared.auth import Principal, Role
 from shared.paths import naming
 from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
-from shared.envelope import TOPIC_REGISTRY
+from shared.events.registry import OrgRegistered, StudentEnrolled
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
@@ -36,8 +36,6 @@ from registry.domain.model import (
 )
 from registry.entrypoints.schemas import ClassCreate, OrgCreate, OrgUpdate, StudentCreate, StudentSearch
 
-ORG_REGISTERED = "baoxue.registry.org.registered"
-STUDENT_ENROLLED = "baoxue.registry.student.enrolled"
 
 
 async def get_org(uow: UnitOfWork, code: str, *, within: Principal | None = None) -> dict[str, Any]:
@@ -75,7 +73,7 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
     if cmd.line is not None:
         row["line"] = cmd.line.value
     await uow.session.execute(insert(orgs).values(**row))
-    uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=cmd.code, key=cmd.code, data=row)
+    uow.emit(OrgRegistered(**row), subject=cmd.code, key=cmd.code)
     await uow.commit()
     return row
 
@@ -127,7 +125,7 @@ async def update_org(uow: UnitOfWork, code: str, cmd: OrgUpdate, caller: Princip
         "system": values.get("system", org["system"]),
     }
     if values:
-        uow.emit(topic=TOPIC_REGISTRY, type=ORG_REGISTERED, subject=code, key=code, data=row)
+        uow.emit(OrgRegistered(**row), subject=code, key=code)
     await uow.commit()
     return row
 
@@ -230,29 +228,24 @@ def new_student_row(*, national_id: str | None, name: str, gender: str, birth_da
 
 def emit_enrolled(uow: UnitOfWork, row: dict[str, Any], *, grade: int, system: str | None, org_path: list[str],
                   chain: list[dict[str, str]], flags: list[str]) -> None:
-    uow.emit(
-        topic=TOPIC_REGISTRY,
-        type=STUDENT_ENROLLED,
-        subject=row["id"],
-        data={
-            "student_id": row["id"],
+    uow.emit(StudentEnrolled(
+            student_id=row["id"],
             # No student_number here: it is "G" + the full ID number, and the event is read widely.
-            "national_id_masked": mask_national_id(row["national_id"]) if row["national_id"] else None,
-            "name": row["name"],
-            "gender": row["gender"],
-            "birth_date": row["birth_date"],
-            "school_code": row["school_code"],
-            "class_id": row["class_id"],
-            "grade": grade,
-            "level": primary_or_junior(system, grade),
-            "org_path": org_path,
-            "org_chain": chain,
-            "enrolled_on": row["enrolled_on"],
-            "flags": with_derived_flags(flags),
-            "guardians": row["guardians"],
-            "status": row["status"],
-        },
-    )
+            national_id_masked=mask_national_id(row["national_id"]) if row["national_id"] else None,
+            name=row["name"],
+            gender=row["gender"],
+            birth_date=row["birth_date"],
+            school_code=row["school_code"],
+            class_id=row["class_id"],
+            grade=grade,
+            level=primary_or_junior(system, grade),
+            org_path=org_path,
+            org_chain=chain,
+            enrolled_on=row["enrolled_on"],
+            flags=with_derived_flags(flags),
+            guardians=row["guardians"],
+            status=row["status"],
+        ), subject=row["id"])
 
 
 async def org_chain(uow: UnitOfWork, path: list[str]) -> list[dict[str, str]]:

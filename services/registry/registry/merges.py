@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 
 from shared import audit
 from shared.auth import Principal
-from shared.envelope import TOPIC_REGISTRY
+from shared.events.registry import StudentMerged
 from shared.errors import Conflict, NotFound
 from shared.privacy import mask_national_id
 from shared.uow import UnitOfWork
@@ -30,7 +30,6 @@ from registry.entrypoints.schemas import NationalIdIn
 from registry.handlers import OUTSIDE_REGION, get_org, get_student, student_number
 from registry.records import _record_in_scope, placement
 
-STUDENT_MERGED = "baoxue.registry.student.merged"
 
 
 async def add_national_id(uow: UnitOfWork, student_id: str, cmd: NationalIdIn, caller: Principal) -> dict[str, Any]:
@@ -95,19 +94,19 @@ async def merge_records(uow: UnitOfWork, *, kept: dict[str, Any], merged: dict[s
     await uow.session.execute(insert(student_merges).values(**row))
     where = await placement(uow, kept["school_code"], kept["class_id"])
     # Keyed by the kept id: its events and this one stay in order on one partition.
-    uow.emit(topic=TOPIC_REGISTRY, type=STUDENT_MERGED, subject=kid, key=kid, data={
-        "kept_id": kid,
-        "merged_id": mid,
-        "source": source,
-        "reason": reason,
-        "merged_school_code": merged["school_code"],
-        "merged_status": merged["status"],
-        "status": kept["status"],
-        "school_code": where["school_code"],
-        "class_id": where["class_id"],
-        "grade": where["grade"],
-        "org_path": where["org_path"],
-    })
+    uow.emit(StudentMerged(
+        kept_id=kid,
+        merged_id=mid,
+        source=source,
+        reason=reason,
+        merged_school_code=merged["school_code"],
+        merged_status=merged["status"],
+        status=kept["status"],
+        school_code=where["school_code"],
+        class_id=where["class_id"],
+        grade=where["grade"],
+        org_path=where["org_path"],
+    ), subject=kid, key=kid)
     return {k: row[k] for k in ("kept_id", "merged_id", "source", "reason", "actor", "merged_at")}
 
 

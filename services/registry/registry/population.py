@@ -16,10 +16,11 @@ from sqlalchemy import func, insert, or_, select
 
 from shared import audit
 from shared.auth import Principal
-from shared.paths import within
-from shared.envelope import TOPIC_REGISTRY, stable_id
+from shared.envelope import stable_id
+from shared.events.registry import OutsideCompulsoryAge, SuspectedOutOfSchool
 from shared.errors import Invalid, NotFound
 from shared.pagination import PageParams
+from shared.paths import within
 from shared.privacy import FULL_NATIONAL_ID, mask_national_id
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
@@ -35,8 +36,6 @@ from registry.domain.roster_import import RowResult, parse_date
 from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
 from registry.handlers import get_org, org_chain
 
-SUSPECTED_OUT_OF_SCHOOL = "baoxue.registry.population.suspected_out_of_school"
-OUTSIDE_COMPULSORY_AGE = "baoxue.registry.population.outside_compulsory_age"
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "公民身份号码", "national id", "id number"),
@@ -124,15 +123,15 @@ async def run_check(uow: UnitOfWork, region_code: str, table: Table, caller: Pri
                          "national_id": s.national_id, "name": s.name, "gender": s.gender, "birth_date": s.birth_date,
                          "age": age, "address": None, "student_id": s.id, "school_code": s.school_code,
                          "reason": None})
-        uow.emit(topic=TOPIC_REGISTRY, type=OUTSIDE_COMPULSORY_AGE, subject=s.id, key=s.id,
-                 event_id=stable_id(check_id, "outside", s.id), data={
-                     "check_id": check_id,
-                     "student_id": s.id,
-                     "birth_date": s.birth_date,
-                     "age": age,
-                     "school_code": s.school_code,
-                     "org_path": s.path,
-                 })
+        uow.emit(OutsideCompulsoryAge(
+                     check_id=check_id,
+                     student_id=s.id,
+                     birth_date=s.birth_date,
+                     age=age,
+                     school_code=s.school_code,
+                     org_path=s.path,
+                 ), subject=s.id, key=s.id,
+                 event_id=stable_id(check_id, "outside", s.id))
     for i in range(0, len(findings), CHUNK):
         await uow.session.execute(insert(population_findings), findings[i:i + CHUNK])
     await uow.commit()
@@ -163,20 +162,20 @@ async def record_suspects(uow: UnitOfWork, check_id: str, suspected: list[RowRes
                          "birth_date": v["birth_date"], "age": age_at_cutoff(v["birth_date"], as_of),
                          "address": v["address"], "student_id": None, "school_code": None,
                          "reason": reasons[v["national_id"]].value})
-        uow.emit(topic=TOPIC_REGISTRY, type=SUSPECTED_OUT_OF_SCHOOL, subject=person_id, key=person_id,
-                 event_id=stable_id(check_id, "suspected", person_id), data={
-                     "check_id": check_id,
-                     "person_id": person_id,
-                     "national_id_masked": mask_national_id(v["national_id"]),
-                     "name": v["name"],
-                     "gender": v["gender"],
-                     "birth_date": v["birth_date"],
-                     "address": v["address"],
-                     "reason": reasons[v["national_id"]].value,
-                     "region_code": region["code"],
-                     "org_path": region["path"],
-                     "org_chain": chain,
-                 })
+        uow.emit(SuspectedOutOfSchool(
+                     check_id=check_id,
+                     person_id=person_id,
+                     national_id_masked=mask_national_id(v["national_id"]),
+                     name=v["name"],
+                     gender=v["gender"],
+                     birth_date=v["birth_date"],
+                     address=v["address"],
+                     reason=reasons[v["national_id"]].value,
+                     region_code=region["code"],
+                     org_path=region["path"],
+                     org_chain=chain,
+                 ), subject=person_id, key=person_id,
+                 event_id=stable_id(check_id, "suspected", person_id))
     return findings
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from shared.auth import Principal
-from shared.envelope import TOPIC_REGISTRY
+from shared.events.registry import ClassPromoted
 from shared.errors import Conflict, Invalid
 from shared.orgs import graduating_grade
 from shared.uow import UnitOfWork
@@ -20,7 +20,6 @@ from registry.entrypoints.schemas import PromotionIn
 from registry.handlers import get_org
 from registry.records import write_change
 
-CLASS_PROMOTED = "baoxue.registry.class.promoted"
 
 # Children in these statuses finish with their class; a suspended or dropped-out child does not.
 GRADUATES = frozenset(s.value for s, targets in TRANSITIONS.items() if StudentStatus.graduated in targets)
@@ -63,14 +62,14 @@ async def promote_school(uow: UnitOfWork, school_code: str, cmd: PromotionIn, ca
         name = promoted_name(klass["name"], klass["grade"])
         await uow.session.execute(update(classes).where(classes.c.id == klass["id"]).values(
             grade=klass["grade"] + 1, school_year=cmd.school_year + 1, name=name))
-        uow.emit(topic=TOPIC_REGISTRY, type=CLASS_PROMOTED, subject=klass["id"], data={
-            "class_id": klass["id"],
-            "school_code": school_code,
-            "name": name,
-            "grade": klass["grade"] + 1,
-            "previous_grade": klass["grade"],
-            "school_year": cmd.school_year + 1,
-        })
+        uow.emit(ClassPromoted(
+            class_id=klass["id"],
+            school_code=school_code,
+            name=name,
+            grade=klass["grade"] + 1,
+            previous_grade=klass["grade"],
+            school_year=cmd.school_year + 1,
+        ), subject=klass["id"])
         promoted += 1
     await uow.commit()
     return {"school_code": school_code, "school_year": cmd.school_year, "promoted_classes": promoted,

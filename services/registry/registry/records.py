@@ -8,7 +8,7 @@ that missed an earlier event still lands the child in the right school.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,9 @@ from sqlalchemy import and_, or_, select, update
 
 from shared import audit
 from shared.auth import Principal
-from shared.envelope import TOPIC_REGISTRY, stable_id
+from shared.envelope import stable_id
+from shared.events.cases import CaseStatusChanged
+from shared.events.registry import StudentStatusChanged, TransferOverdue
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
@@ -27,7 +29,7 @@ from shared.uow import UnitOfWork
 
 from registry import off_roll
 from registry.adapters.tables import classes, orgs, status_history, students, transfers
-from shared.envelope import Event
+from shared.routes import Received
 
 from registry.domain.lifecycle import (
     Side, can_change, cancelling_side, change_status, check_transfer_out, confirming_side,
@@ -39,8 +41,6 @@ from registry.handlers import get_org, org_chain
 
 log = structlog.get_logger("baoxue.registry")
 
-STUDENT_STATUS_CHANGED = "baoxue.registry.student.status_changed"
-TRANSFER_OVERDUE = "baoxue.registry.transfer.overdue"
 
 
 async def _record_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
@@ -82,19 +82,19 @@ async def write_change(uow: UnitOfWork, student: dict[str, Any], *, status: str,
     period_id = await off_roll.follow_status(uow, student, status=status, effective_on=effective_on, reason=reason,
                                              actor=actor, terms=terms)
     where = await placement(uow, school_code, class_id)
-    uow.emit(topic=TOPIC_REGISTRY, type=STUDENT_STATUS_CHANGED, subject=student["id"], data={
-        "student_id": student["id"],
-        "status": status,
-        "previous_status": student["status"],
-        "effective_on": effective_on,
-        "reason": reason,
-        "actor": actor,
-        "school_code": where["school_code"],
-        "class_id": where["class_id"],
-        "grade": where["grade"],
-        "org_path": where["org_path"],
-        "org_chain": where["org_chain"],
-    })
+    uow.emit(StudentStatusChanged(
+        student_id=student["id"],
+        status=status,
+        previous_status=student["status"],
+        effective_on=effective_on,
+        reason=reason,
+        actor=actor,
+        school_code=where["school_code"],
+        class_id=where["class_id"],
+        grade=where["grade"],
+        org_path=where["org_path"],
+        org_chain=where["org_chain"],
+    ), subject=student["id"])
     return {**change, "period_id": period_id}
 
 
@@ -125,30 +125,30 @@ CAUSE_LABELS = {"poverty": "因贫", "weariness_of_study": "厌学", "left_to_wo
                 "disability": "残疾", "family": "家庭变故", "early_marriage": "早婚", "other": "其他"}
 
 
-async def on_case_status_changed(uow: UnitOfWork, event: Event, *, tz: str = "Asia/Shanghai") -> None:
+async def on_case_status_changed(uow: UnitOfWork, event: Received[CaseStatusChanged], *,
+                                 tz: str = "Asia/Shanghai") -> None:
     """The registry follows a confirmed dropout (one truth for reporting): the record becomes
     ``dropped_out`` as of the absence's start (the case's opening for other origins), unless it
     says so already. The date is moved up to the record's last change if it was earlier, as a
     school filing late would; a record whose status cannot become dropped out (graduated, taught
     at home...) is left alone. A suspected out-of-school child has no record: nothing to do."""
     d = event.data
-    if d.get("status") != "confirmed":
+    if d.status != "confirmed":
         return
-    student = (await uow.session.execute(select(students).where(students.c.id == d["student_id"]))).mappings().first()
+    student = (await uow.session.execute(select(students).where(students.c.id == d.student_id))).mappings().first()
     if student is None or student["status"] == StudentStatus.dropped_out.value:
         return
     if not can_change(StudentStatus(student["status"]), StudentStatus.dropped_out):
-        log.info("registry.case_confirmation_not_applied", student_id=d["student_id"], status=student["status"])
+        log.info("registry.case_confirmation_not_applied", student_id=d.student_id, status=student["status"])
         return
     student = dict(student)
-    since = d.get("dropped_out_since") or d.get("at")
-    since = datetime.fromisoformat(since) if isinstance(since, str) else since
+    since = d.dropped_out_since or d.at or event.time
     today = uow.clock.now().astimezone(ZoneInfo(tz)).date()
     effective_on = min(max(since.astimezone(ZoneInfo(tz)).date(), await _last_effective_on(uow, student)), today)
-    causes = "、".join(CAUSE_LABELS.get(c, c) for c in d.get("causes") or []) or "其他"
-    reason = f"案件确认辍学（{causes}）" + (f"：{d['cause_note']}" if d.get("cause_note") else "")
+    causes = "、".join(CAUSE_LABELS.get(c, c) for c in d.causes or []) or "其他"
+    reason = f"案件确认辍学（{causes}）" + (f"：{d.cause_note}" if d.cause_note else "")
     await write_change(uow, student, status=StudentStatus.dropped_out.value, effective_on=effective_on,
-                       reason=reason[:500], actor=f"cases:{d['case_id']}", school_code=student["school_code"],
+                       reason=reason[:500], actor=f"cases:{d.case_id}", school_code=student["school_code"],
                        class_id=student["class_id"])
 
 
@@ -386,21 +386,21 @@ async def flag_overdue_transfers(uow: UnitOfWork, *, overdue_after_days: int) ->
                    transfers.c.to_school_code, transfers.c.requested_on, transfers.c.started_by))).all()
     for t in claimed:
         where = await placement(uow, t.from_school_code, t.from_class_id)
-        uow.emit(topic=TOPIC_REGISTRY, type=TRANSFER_OVERDUE, subject=t.student_id, key=t.student_id,
-                 event_id=stable_id("transfer-overdue", t.id), data={
-                     "transfer_id": t.id,
-                     "student_id": t.student_id,
-                     "from_school_code": t.from_school_code,
-                     "to_school_code": t.to_school_code,
-                     "requested_on": t.requested_on,
-                     "days_pending": (now.date() - t.requested_on).days,
-                     "overdue_after_days": overdue_after_days,
-                     "started_by": t.started_by,
-                     "school_code": where["school_code"],
-                     "class_id": where["class_id"],
-                     "grade": where["grade"],
-                     "org_path": where["org_path"],
-                     "org_chain": where["org_chain"],
-                 })
+        uow.emit(TransferOverdue(
+                     transfer_id=t.id,
+                     student_id=t.student_id,
+                     from_school_code=t.from_school_code,
+                     to_school_code=t.to_school_code,
+                     requested_on=t.requested_on,
+                     days_pending=(now.date() - t.requested_on).days,
+                     overdue_after_days=overdue_after_days,
+                     started_by=t.started_by,
+                     school_code=where["school_code"],
+                     class_id=where["class_id"],
+                     grade=where["grade"],
+                     org_path=where["org_path"],
+                     org_chain=where["org_chain"],
+                 ), subject=t.student_id, key=t.student_id,
+                 event_id=stable_id("transfer-overdue", t.id))
     await uow.commit()
     return len(claimed)

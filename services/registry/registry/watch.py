@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import and_, null, or_, select, union_all, update
 
 from shared.auth import Principal, Role
-from shared.paths import naming
-from shared.envelope import TOPIC_REGISTRY, stable_id
+from shared.envelope import stable_id
+from shared.events.registry import BoardingOverdue, SuspensionOverdue
 from shared.pagination import PageParams
+from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
@@ -24,8 +25,6 @@ from registry.domain.model import StudentStatus as S
 from registry.domain.off_roll import Cutoffs, Missing, OverdueReason, Period, missing, overdue, receipt_due_on
 from registry.records import placement
 
-BOARDING_OVERDUE = "baoxue.registry.boarding.overdue"
-SUSPENSION_OVERDUE = "baoxue.registry.suspension.overdue"
 
 P = off_roll_periods
 
@@ -64,32 +63,32 @@ async def flag_overdue_off_roll(uow: UnitOfWork, *, overdue_after_days: int) -> 
         if p.kind == S.boarding_elsewhere.value:
             # The id names the period, what is missing and the end promised: a new end date
             # (PATCH) that passes too is a new fact; a replay or a racing replica is not.
-            uow.emit(topic=TOPIC_REGISTRY, type=BOARDING_OVERDUE, subject=p.student_id, key=p.student_id,
-                     event_id=stable_id("boarding-overdue", p.id, what.value, str(p.expected_end)), data={
-                         "period_id": p.id,
-                         "student_id": p.student_id,
-                         "missing": what.value,
-                         "started_on": p.started_on,
-                         "expected_end": p.expected_end,
-                         "host_school_code": p.host_school_code,
-                         "host_school_name": p.host_school_name,
-                         "host_region": p.host_region,
-                         "days_off": days_off,
-                         "overdue_after_days": overdue_after_days,
+            uow.emit(BoardingOverdue(
+                         period_id=p.id,
+                         student_id=p.student_id,
+                         missing=what.value,
+                         started_on=p.started_on,
+                         expected_end=p.expected_end,
+                         host_school_code=p.host_school_code,
+                         host_school_name=p.host_school_name,
+                         host_region=p.host_region,
+                         days_off=days_off,
+                         overdue_after_days=overdue_after_days,
                          **_placed(where),
-                     })
+                     ), subject=p.student_id, key=p.student_id,
+                     event_id=stable_id("boarding-overdue", p.id, what.value, str(p.expected_end)))
         else:
-            uow.emit(topic=TOPIC_REGISTRY, type=SUSPENSION_OVERDUE, subject=p.student_id, key=p.student_id,
-                     event_id=stable_id("suspension-overdue", p.id, str(p.expected_end)), data={
-                         "period_id": p.id,
-                         "student_id": p.student_id,
-                         "started_on": p.started_on,
-                         "expected_end": p.expected_end,
-                         "reason": p.reason,
-                         "days_off": days_off,
-                         "overdue_after_days": overdue_after_days,
+            uow.emit(SuspensionOverdue(
+                         period_id=p.id,
+                         student_id=p.student_id,
+                         started_on=p.started_on,
+                         expected_end=p.expected_end,
+                         reason=p.reason,
+                         days_off=days_off,
+                         overdue_after_days=overdue_after_days,
                          **_placed(where),
-                     })
+                     ), subject=p.student_id, key=p.student_id,
+                     event_id=stable_id("suspension-overdue", p.id, str(p.expected_end)))
     await uow.commit()
     return len(claims)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.clock import Clock
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
 from shared.places import by_code
 from shared.service import create_app as create_service_app
 
@@ -21,7 +20,6 @@ def create_app(settings: ReportingSettings | None = None, *, clock: Clock | None
         title="Baoxue reporting",
         description="Rates, weekly reports and ledgers, from a read model built only from events.",
         routers=[router],
-        topics=[TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS],
         handlers=HANDLERS,
         clock=clock,
         places=[by_code(orgs.c.code, orgs.c.path)],

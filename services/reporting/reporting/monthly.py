@@ -12,13 +12,14 @@ from sqlalchemy import case as when
 
 from shared.auth import Principal
 from shared.paths import within as at_or_under
+from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import cases, class_grades, home_visits, roll_call_sessions, student_statuses
 from reporting.domain.monthly import (COUNTS, NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS, ClassCounts, RollCalls,
                                       rank_within_schools, total)
 from reporting.domain.months import Month
-from reporting.domain.rates import ATTENDING, OFF_ROLL
+from reporting.domain.rates import OFF_ROLL
 from reporting.read_model import Org, as_of, org_in_scope, orgs_under, statuses_as_of, unit_of
 
 # Figures every row leaves null, and why: said once per report rather than once per class.

@@ -20,17 +20,15 @@ from sqlalchemy import delete
 from shared.clock import SystemClock
 from shared.consumer import EventConsumer
 from shared.db import make_engine, make_sessionmaker
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
 from shared.kafka import ensure_topics
 from shared.messaging import inbox
 from shared.topic_reader import read_to_end
 
 from reporting.adapters.tables import PROJECTIONS
-from reporting.handlers import HANDLERS
+from reporting.handlers import HANDLERS, TOPICS
 from reporting.settings import ReportingSettings
 
 log = structlog.get_logger("baoxue.reporting.rebuild")
-TOPICS = [TOPIC_REGISTRY, TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS]
 
 
 async def rebuild(settings: ReportingSettings, *, timeout_s: float = 600) -> dict[str, float | int]:

@@ -14,10 +14,10 @@ from sqlalchemy import case as when
 
 from shared.orgs import DEFAULT_SYSTEM, level_of
 from shared.paths import within as at_or_under
+from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import class_grades, orgs, student_statuses
-from reporting.domain.rates import ATTENDING
 from reporting.domain.statutory import IN_SCHOOL, LAST_COMPULSORY_GRADE, SchoolYear, YearRecord
 from reporting.read_model import Org, statuses_as_of
 

@@ -38,7 +38,9 @@ cases = Table(
     "cases",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("student_id", String(36), nullable=False),
+    # The child: a student id, or the registry's person id of a suspected out-of-school child (no
+    # student record). HTTP and events call it student_id.
+    Column("child_id", String(36), nullable=False),
     Column("status", String(32), nullable=False),
     Column("origin", String(32), nullable=False),
     Column("episode_id", String(36), nullable=True),
@@ -82,8 +84,8 @@ cases = Table(
 Index("ix_cases_verify_due_at", cases.c.verify_due_at)
 # One open case per child: the database refuses a second, whatever is redelivered or raced.
 Index(
-    "ux_cases_one_open_per_student",
-    cases.c.student_id,
+    "ux_cases_one_open_per_child",
+    cases.c.child_id,
     unique=True,
     postgresql_where=cases.c.status != "closed",
     sqlite_where=cases.c.status != "closed",

@@ -16,14 +16,24 @@ from shared.service import RuntimeDep, UoWDep
 from shared.text import problem_with
 from shared.types import EARLIEST_SCHOOL_DAY, ORG_CODE_PATTERN, Day
 
-from cases import handlers, ladder, queries, registers, standing, support
 from cases.adapters.files import ACCEPTED
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
-from cases.entrypoints.schemas import (
-    CaseDetail, CaseOut, CaseReport, DualReportOut, HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary,
+from cases.domain.moves import MoveRequest
+from cases.entrypoints.deps import VisibleCase, VisibleLadderCase
+from cases.entrypoints.schemas.case import CaseDetail, CaseOut, CaseReport, DualReportOut, LedgerRow, TransitionIn
+from cases.entrypoints.schemas.ladder import LegalResponseIn, LegalStepIn, LegalStepOut
+from cases.entrypoints.schemas.recipients import RecipientsIn, RecipientsOut
+from cases.entrypoints.schemas.support import (
     AssistanceIn, AssistanceOut, HomeTeachingCounts, HomeTeachingOut, PovertyReport,
-    LedgerRow, LegalResponseIn, LegalStepIn, LegalStepOut, PlanItemIn, PlanItemOut, PlanItemUpdate, RecipientsIn, RecipientsOut, ResponsibilityIn, StandingIn, StandingOut, TransitionIn,
+)
+from cases.entrypoints.schemas.work import (
+    HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary, PlanItemIn, PlanItemOut, PlanItemUpdate,
+    ResponsibilityIn, StandingIn, StandingOut,
+)
+from cases.queries import case as case_queries, registers
+from cases.usecases import (
+    dual_reports, home_visits, ladder, moves, opening, plans, recipients, responsibility, standing, support,
 )
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -54,7 +64,7 @@ async def list_cases(
     status: CaseStatus | None = None,
     org_code: OrgCode = None,
 ):
-    items, total = await queries.list_cases(uow, page, caller, student_id=student_id,
+    items, total = await case_queries.list_cases(uow, page, caller, student_id=student_id,
                                             status=status.value if status else None, org_code=org_code)
     return Page.of(items, total, page)
 
@@ -66,7 +76,7 @@ async def report_child(body: CaseReport, uow: UoWDep, caller: PrincipalDep, resp
                        runtime: RuntimeDep):
     """A teacher or an official reports a child (manual opening). One open case per child: if
     the child has one, the report is added to its timeline and that case is returned with 200."""
-    case, created = await handlers.open_manually(uow, caller, body.student_id, body.note,
+    case, created = await opening.open_manually(uow, caller, body.student_id, body.note,
                                                  verify_deadline=_verify_deadline(runtime))
     response.status_code = 201 if created else 200
     return case
@@ -90,12 +100,12 @@ async def dropout_ledger(
     if opened_from and opened_to and opened_from > opened_to:
         raise Invalid("opened_from is after opened_to", errors=[
             {"field": "opened_from", "pointer": "/opened_from", "message": "must not be after opened_to"}])
-    rows, total = await queries.ledger(
+    rows, total = await case_queries.ledger(
         uow, page, caller, status=status.value if status else None, org_code=org_code, school_code=school_code,
         opened_from=opened_from, opened_to=opened_to, flag=flag, tz=runtime.settings.timezone,
         report_deadline=timedelta(hours=runtime.settings.escalation_deadline_hours))
     name = f"dropout-ledger-{org_code or caller.org}"
-    response = tabular_response(format, queries.LEDGER_COLUMNS, rows, filename=name, sheet="劝返台账",
+    response = tabular_response(format, case_queries.LEDGER_COLUMNS, rows, filename=name, sheet="劝返台账",
                                 json_body=Page.of(rows, total, page))
     response.headers["X-Total-Count"] = str(total)
     return response
@@ -104,47 +114,48 @@ async def dropout_ledger(
 @router.get("/cases/{case_id}", response_model=CaseDetail, **access(PEOPLE, scope="object", audit=True))
 async def get_case(case_id: str, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
     """The case with its dual reports, plan, home visits, legal steps and its timeline, oldest entry first."""
-    return await queries.get_case(uow, case_id, caller, tz=runtime.settings.timezone)
+    return await case_queries.get_case(uow, case_id, caller, tz=runtime.settings.timezone)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseDetail, **rule(
     WORKERS, scope="object", responses={409: {"description": "Not a legal move from the case's state"},
                                         422: {"description": "A legal move missing its data (reason, plan, evidence)"}}))
-async def move_case(case_id: str, body: TransitionIn, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
+async def move_case(case: VisibleCase, body: TransitionIn, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
     """Move the case through its lifecycle (see the README's table). Moving to the state the case
     is already in changes nothing, so a retried request is harmless."""
-    evidence = body.evidence.model_dump(mode="json", exclude_none=True) if body.evidence else None
-    return await handlers.transition(
-        uow, case_id, caller, to=body.to, reason=body.reason.value if body.reason else None, evidence=evidence,
-        note=body.note, reopen_window=timedelta(days=runtime.settings.reopen_window_days),
-        verify_deadline=_verify_deadline(runtime), causes=[c.value for c in body.causes or []] or None,
-        cause_note=body.cause_note)
+    request = MoveRequest(
+        body.to, actor=caller.subject, reason=body.reason.value if body.reason else None,
+        evidence=body.evidence.model_dump(mode="json", exclude_none=True) if body.evidence else None,
+        note=body.note, causes=tuple(c.value for c in body.causes or []), cause_note=body.cause_note)
+    return await moves.transition(uow, case, caller, request,
+                                  reopen_window=timedelta(days=runtime.settings.reopen_window_days),
+                                  verify_deadline=_verify_deadline(runtime))
 
 
 @router.put("/cases/{case_id}/responsibility", response_model=CaseDetail,
             **access(Role.school_staff, OFFICIALS, scope="object"))
-async def assign_responsibility(case_id: str, body: ResponsibilityIn, uow: UoWDep, caller: PrincipalDep):
+async def assign_responsibility(case: VisibleCase, body: ResponsibilityIn, uow: UoWDep, caller: PrincipalDep):
     """Name the person responsible for bringing the child back (劝返责任人) and the chain above."""
-    return await handlers.assign_responsibility(uow, case_id, caller, body.model_dump(mode="json"))
+    return await responsibility.assign_responsibility(uow, case, caller, body.model_dump(mode="json"))
 
 
 @router.post("/cases/{case_id}/plan-items", response_model=PlanItemOut, status_code=201,
              **access(WORKERS, scope="object"))
-async def add_plan_item(case_id: str, body: PlanItemIn, uow: UoWDep, caller: PrincipalDep):
+async def add_plan_item(case: VisibleCase, body: PlanItemIn, uow: UoWDep, caller: PrincipalDep):
     """An item of the plan of persuasion, care and assistance, with its owner and due date."""
-    return await handlers.add_plan_item(uow, case_id, caller, body.model_dump())
+    return await plans.add_plan_item(uow, case, caller, body.model_dump())
 
 
 @router.patch("/cases/{case_id}/plan-items/{item_id}", response_model=PlanItemOut, **access(WORKERS, scope="object"))
-async def update_plan_item(case_id: str, item_id: str, body: PlanItemUpdate, uow: UoWDep, caller: PrincipalDep):
-    return await handlers.set_plan_item_done(uow, case_id, item_id, caller, body.done)
+async def update_plan_item(case: VisibleCase, item_id: str, body: PlanItemUpdate, uow: UoWDep, caller: PrincipalDep):
+    return await plans.set_plan_item_done(uow, case, item_id, caller, body.done)
 
 
 @router.post("/cases/{case_id}/home-visits", response_model=HomeVisitOut, status_code=201,
              **access(WORKERS, scope="object"))
-async def add_home_visit(case_id: str, body: HomeVisitIn, uow: UoWDep, caller: PrincipalDep):
+async def add_home_visit(case: VisibleCase, body: HomeVisitIn, uow: UoWDep, caller: PrincipalDep):
     """A home visit (家访登记): who went, whom they met, what came of it, the next step."""
-    return await handlers.add_home_visit(uow, case_id, caller, body.model_dump())
+    return await home_visits.add_home_visit(uow, case, caller, body.model_dump())
 
 
 @router.get("/home-visits/summary", response_model=HomeVisitSummary,
@@ -159,7 +170,7 @@ async def home_visit_summary(
     if since > until:
         raise Invalid("since is after until", errors=[
             {"field": "since", "pointer": "/since", "message": "must not be after until"}])
-    visitors = await queries.home_visit_summary(uow, caller, org_code=org_code, since=since, until=until)
+    visitors = await case_queries.home_visit_summary(uow, caller, org_code=org_code, since=since, until=until)
     return {"org_code": org_code, "since": since, "until": until, "visitors": visitors}
 
 
@@ -169,13 +180,13 @@ async def acknowledge_report(case_id: str, recipient: Recipient, uow: UoWDep, ca
     """The recipient office (a `recipient` token whose org is the office the report was sent to:
     registered, or the derived `<area>-GOV` / `<area>-EDU`) confirms it received the report, or an
     official of the office's area does so for it. Idempotent."""
-    return await handlers.acknowledge(uow, case_id, recipient, caller)
+    return await dual_reports.acknowledge(uow, case_id, recipient, caller)
 
 
 @router.get("/recipients/{area_code}", response_model=RecipientsOut, **access(OFFICIALS, scope="object"))
 async def get_recipients(area_code: str, uow: UoWDep, caller: PrincipalDep):
     """The area's two dual-report offices (government line, education line)."""
-    return await handlers.get_recipients(uow, area_code, caller)
+    return await recipients.get_recipients(uow, area_code, caller)
 
 
 @router.put("/recipients/{area_code}", response_model=RecipientsOut, **rule(
@@ -185,7 +196,7 @@ async def put_recipients(area_code: str, body: RecipientsIn, uow: UoWDep, caller
     """Officials of the area or above name its two offices: the people's government (乡镇/县/市
     人民政府) and the education office (乡镇教育办或中心校 / 县教育局 / 市教育局). Until then reports go to
     `<area>-GOV` and `<area>-EDU`."""
-    return await handlers.put_recipients(uow, area_code, caller, body.model_dump())
+    return await recipients.put_recipients(uow, area_code, caller, body.model_dump())
 
 
 PlaceCode = Annotated[str, Path(min_length=1, max_length=36, description="an org code (county, township, school) "
@@ -213,7 +224,7 @@ async def add_student_home_visit(student_id: Annotated[str, Path(max_length=36)]
                                  uow: UoWDep, caller: PrincipalDep):
     """A home visit to any child, with or without a case: the register (家访登记表) counts the
     recorder (the token's subject). When the child has an open case the visit is on it as well."""
-    return await handlers.add_student_home_visit(uow, student_id, caller, body.model_dump())
+    return await home_visits.add_student_home_visit(uow, student_id, caller, body.model_dump())
 
 
 @router.get("/home-visits/register", response_model=HomeVisitRegister,
@@ -250,35 +261,34 @@ LADDER_RECORDERS = (Role.school_staff, Role.township_official, Role.county_offic
     *LADDER_RECORDERS, scope="object", responses={
         409: {"description": "Not the step the case may take now (not verified, previous deadline not passed...)"},
         503: {"description": "No CJK font to write the PDF with"}}))
-async def serve_legal_step(case_id: CaseId, body: LegalStepIn, uow: UoWDep, caller: PrincipalDep,
+async def serve_legal_step(case: VisibleLadderCase, body: LegalStepIn, uow: UoWDep, caller: PrincipalDep,
                            runtime: RuntimeDep):
     """Record a step of the legal ladder served on the guardian (家长通知书 → 责令限期送学通知书 →
     劝返复学司法文书 → 行政处罚 → 起诉). Its DOCX and PDF are written from the case and stored with
     their SHA-256. The school records the parent notice, the township or county the order, the
     county the rest (403 otherwise). The next step opens only once the previous deadline has
     passed without compliance (409)."""
-    return await ladder.serve_step(uow, case_id, caller, body.model_dump(mode="python"),
+    return await ladder.serve_step(uow, case, caller, body.model_dump(mode="python"),
                                    tz=runtime.settings.timezone, font=runtime.settings.cjk_font)
 
 
 @router.patch("/cases/{case_id}/legal-steps/{step_id}", response_model=LegalStepOut,
               **access(*LADDER_RECORDERS, scope="object"))
-async def record_legal_response(case_id: CaseId, step_id: CaseId, body: LegalResponseIn, uow: UoWDep,
+async def record_legal_response(case: VisibleLadderCase, step_id: CaseId, body: LegalResponseIn, uow: UoWDep,
                                 caller: PrincipalDep, runtime: RuntimeDep):
     """The guardian's response to a step: complied (the ladder stops), refused or no response."""
-    return await ladder.record_response(uow, case_id, step_id, caller, body.model_dump(mode="python"),
+    return await ladder.record_response(uow, case, step_id, caller, body.model_dump(mode="python"),
                                         tz=runtime.settings.timezone)
 
 
 @router.get("/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}", **rule(
     PEOPLE, scope="object", audit=True, responses={200: {"content": {
-        queries.DOCUMENT_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}},
-        queries.DOCUMENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}},
+        case_queries.DOCUMENT_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}},
+        case_queries.DOCUMENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}},
         "description": "The document as generated; X-Content-SHA256 is the digest on the timeline"}}))
-async def legal_document(case_id: CaseId, step_id: CaseId, fmt: Literal["docx", "pdf"], uow: UoWDep,
-                         caller: PrincipalDep):
-    content, digest = await ladder.document(uow, case_id, step_id, fmt, caller)
-    return Response(content, media_type=queries.DOCUMENT_TYPES[fmt], headers={
+async def legal_document(case: VisibleLadderCase, step_id: CaseId, fmt: Literal["docx", "pdf"], uow: UoWDep):
+    content, digest = await ladder.document(uow, case, step_id, fmt)
+    return Response(content, media_type=case_queries.DOCUMENT_TYPES[fmt], headers={
         "X-Content-SHA256": digest, "Content-Disposition": f'attachment; filename="{step_id}.{fmt}"'})
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from shared.jobs import periodic
 
-from cases.handlers import escalate_overdue, issue_unverified_reports
-from cases.ladder import escalate_overdue_steps
+from cases.usecases.dual_reports import escalate_overdue, issue_unverified_reports
+from cases.usecases.ladder import escalate_overdue_steps
 
 
 async def _escalation_pass(runtime) -> int:

@@ -3,14 +3,14 @@ JSON lists), byte-ordered so a scope is a prefix range on an index (shared/paths
 "/a/b/" everywhere (the students' were a JSON list, an empty case's "//").
 
 Revision ID: 0012_org_paths
-Revises: 0006_dual_report_law
+Revises: 0010_case_child_id
 """
 from alembic import op
 
 from shared.migration_steps import org_paths_v1
 
 revision = "0012_org_paths"
-down_revision = "0006_dual_report_law"
+down_revision = "0010_case_child_id"
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from shared import statuses
 from shared.errors import Conflict, Invalid
 
 from registry.domain.model import StudentStatus as S
@@ -40,7 +41,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 REASON_REQUIRED = frozenset({S.suspended, S.dropped_out, S.unable_to_study, S.home_teaching, S.deceased})
 
 # Attending statuses: the child is expected at roll call.
-ATTENDING = frozenset({S.enrolled, S.transferred_in})
+ATTENDING = frozenset(S(status) for status in statuses.ATTENDING)  # as the statuses the events carry
 
 # Entered only through the transfer routes.
 TRANSFER_STATUSES = frozenset({S.transferred_out, S.transferred_in})

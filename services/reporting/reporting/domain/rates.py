@@ -11,10 +11,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
+from shared.statuses import ATTENDING
+
 from reporting.domain.statutory import YearFlows
 
 LEVELS = ("primary", "junior")
-ATTENDING = frozenset({"enrolled", "transferred_in"})
 # Off the roll for good: neither in a denominator nor a dropout. (A transfer out confirmed by
 # the receiving school moves the record to that school, so it leaves the sender's tally anyway.)
 OFF_ROLL = frozenset({"graduated", "deceased"})

@@ -19,7 +19,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.files import DEFAULT_STORE, BadFile, FileStore, sniff
 from cases.adapters.tables import assistance, cases, home_teaching_sessions, students
-from cases.standing import locate_org
+from cases.usecases.standing import locate_org
 
 # A child on the roll for the poverty proof: attending, or taught or placed by the school.
 ON_ROLL = ("enrolled", "transferred_in", "boarding_elsewhere", "suspended", "home_teaching")
@@ -111,7 +111,7 @@ async def home_teaching_counts(uow: UnitOfWork, caller: Principal, *, org_code: 
     s = home_teaching_sessions
     rows = (await uow.session.execute(
         select(s.c.county_code, s.c.student_id, s.c.teachers, s.c.hours)
-        .where(*caller.scope_filter(s.c.org_path, s.c.class_id), s.c.org_path.contains(f"/{org_code}/", autoescape=True),
+        .where(*caller.scope_filter(s.c.org_path, s.c.class_id), naming(s.c.org_path, org_code),
                s.c.taught_on >= since, s.c.taught_on <= until))).all()
     counties: dict[str, dict[str, Any]] = {}
     for county, student, teachers, hours in rows:
@@ -167,8 +167,8 @@ async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, o
                  "class_id": r["class_id"], "aided": bool(r["aided"]), "amount": float(r["amount"] or 0)}
                 for r in poor]
     dropouts = (await uow.session.execute(
-        select(cases.c.id, cases.c.student_id, cases.c.child, cases.c.school_code, cases.c.status,
-               cases.c.confirmed_at)
+        select(cases.c.id, cases.c.child_id.label("student_id"), cases.c.child, cases.c.school_code,
+               cases.c.status, cases.c.confirmed_at)
         .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
                cases.c.confirmed_at.is_not(None), cases.c.flags.contains("/poor_household/", autoescape=True))
         .order_by(cases.c.confirmed_at))).mappings().all()
@@ -176,8 +176,8 @@ async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, o
     # flag says: these are what "no child dropped out for poverty" must show to be none. Few rows
     # (a county's confirmed dropouts), so the JSON list is read here rather than in SQL.
     confirmed = (await uow.session.execute(
-        select(cases.c.id, cases.c.student_id, cases.c.child, cases.c.school_code, cases.c.status,
-               cases.c.confirmed_at, cases.c.causes)
+        select(cases.c.id, cases.c.child_id.label("student_id"), cases.c.child, cases.c.school_code,
+               cases.c.status, cases.c.confirmed_at, cases.c.causes)
         .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
                cases.c.confirmed_at.is_not(None), cases.c.causes.is_not(None))
         .order_by(cases.c.confirmed_at))).mappings().all()

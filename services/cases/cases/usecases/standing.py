@@ -1,5 +1,5 @@
 """Standing responsibility (七长/五级) per county, township, school and class: set once, kept
-current, read when a case opens (``handlers._standing_chain``). The place is found in the
+current, read when a case opens (``cases.usecases.opening._standing_chain``). The place is found in the
 cases service's own student directory, which the registry's events fill: an org no student
 of which has been read yet is unknown here (404), like any object outside the caller's scope."""
 
@@ -19,7 +19,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.tables import standing_responsibility, students
 from cases.domain.responsibility import Level, WrongLevel, check_roles, level_of_kind, named_roles
-from cases.handlers import RESPONSIBILITY_ASSIGNED
+from cases.usecases.common import RESPONSIBILITY_ASSIGNED
 
 
 async def locate_org(uow: UnitOfWork, org_code: str, caller: Principal) -> tuple[list[str], str | None]:

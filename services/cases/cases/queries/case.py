@@ -14,6 +14,7 @@ from shared.auth import Principal, path_codes
 from shared.errors import NotFound
 from shared.export import Column
 from shared.pagination import PageParams
+from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
@@ -31,17 +32,24 @@ DOCUMENT_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordpro
 
 def _case_out(row: Any) -> dict[str, Any]:
     out = dict(row)
+    out["student_id"] = out.pop("child_id")  # the wire keeps its name (a person id for a suspected child)
     out["org_path"] = path_codes(row["org_path"])
     out["flags"] = path_codes(row["flags"] or "/")
     return out
 
 
+async def visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
+    """The case as stored, if the caller's scope covers it; to anyone else it does not exist."""
+    case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
+    if case is None or not audit.sees(caller, path_codes(case["org_path"]), case["class_id"]):
+        raise NotFound(f"no case with id {case_id}")
+    return case
+
+
 async def get_case(uow: UnitOfWork, case_id: str, caller: Principal, *, tz: str = "UTC") -> dict[str, Any]:
     """The case and all its records. ``tz`` dates a legal step's deadline (local days); the GET
     route passes the schools' zone, the answers of writes UTC's."""
-    row = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if row is None or not audit.sees(caller, path_codes(row["org_path"]), row["class_id"]):
-        raise NotFound(f"no case with id {case_id}")
+    row = await visible_case(uow, case_id, caller)
 
     async def rows(table, *order):
         return [dict(r) for r in (await uow.session.execute(
@@ -73,11 +81,11 @@ async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, st
                      status: str | None, org_code: str | None) -> tuple[list[dict[str, Any]], int]:
     conditions = caller.scope_filter(cases.c.org_path, cases.c.class_id)
     if student_id:
-        conditions.append(cases.c.student_id == student_id)
+        conditions.append(cases.c.child_id == student_id)
     if status:
         conditions.append(cases.c.status == status)
     if org_code:
-        conditions.append(cases.c.org_path.contains(f"/{org_code}/", autoescape=True))
+        conditions.append(naming(cases.c.org_path, org_code))
     stmt = select(cases).where(*conditions).order_by(cases.c.opened_at.desc(), cases.c.id)
     rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
     return [_case_out(r) for r in rows], total
@@ -155,7 +163,7 @@ async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status
     if status:
         stmt = stmt.where(cases.c.status == status)
     if org_code:
-        stmt = stmt.where(cases.c.org_path.contains(f"/{org_code}/", autoescape=True))
+        stmt = stmt.where(naming(cases.c.org_path, org_code))
     if school_code:
         stmt = stmt.where(cases.c.school_code == school_code)
     if opened_from:
@@ -163,7 +171,7 @@ async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status
     if opened_to:
         stmt = stmt.where(cases.c.opened_at < _local_day_start(opened_to + timedelta(days=1), tz))
     if flag:
-        stmt = stmt.where(cases.c.flags.contains(f"/{flag}/", autoescape=True))
+        stmt = stmt.where(naming(cases.c.flags, flag))
     stmt = stmt.order_by(overdue.desc(), cases.c.opened_at.desc(), cases.c.id)
     rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
     return [_ledger_row(r) for r in rows], total
@@ -176,7 +184,7 @@ def _ledger_row(r: Any) -> dict[str, Any]:
     responsible = (r["responsibility"] or {}).get("responsible_person") or {}
     flags = path_codes(r["flags"] or "/")
     return {
-        "id": r["id"], "student_id": r["student_id"], "student_name": child.get("name"),
+        "id": r["id"], "student_id": r["child_id"], "student_name": child.get("name"),
         "national_id_masked": child.get("national_id_masked"),
         "gender": {"male": "男", "female": "女"}.get(child.get("gender"), child.get("gender")),
         "grade": child.get("grade"), "school_code": r["school_code"],
@@ -201,7 +209,7 @@ async def home_visit_summary(uow: UnitOfWork, caller: Principal, *, org_code: st
                              until: date) -> list[dict[str, Any]]:
     """Visits per visitor in [since, until] (a term) under an org, in the caller's scope, most first."""
     known = (await uow.session.execute(select(cases.c.org_path).where(
-        cases.c.org_path.contains(f"/{org_code}/", autoescape=True)).limit(1))).scalar_one_or_none()
+        naming(cases.c.org_path, org_code)).limit(1))).scalar_one_or_none()
     place = path_codes(known)[: path_codes(known).index(org_code) + 1] if known else [org_code]
     if not audit.sees_org(caller, place):
         raise NotFound(f"no organisation with code {org_code} in the case ledger")
@@ -211,7 +219,7 @@ async def home_visit_summary(uow: UnitOfWork, caller: Principal, *, org_code: st
                .label("cases"), func.max(v.c.visited_on).label("last_visit_on"))
         .join(home_visits, home_visits.c.id == v.c.visit_id)
         .where(*caller.scope_filter(v.c.org_path, v.c.class_id),
-               v.c.org_path.contains(f"/{org_code}/", autoescape=True), v.c.visited_on >= since,
+               naming(v.c.org_path, org_code), v.c.visited_on >= since,
                v.c.visited_on <= until)
         .group_by(v.c.visitor).order_by(func.count().desc(), v.c.visitor))).mappings().all()
     return [dict(r) for r in rows]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
@@ -26,8 +26,11 @@ from cases.domain.ladder import (
 )
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import escalation_target
-from cases.handlers import SYSTEM, _add_timeline, _move, _visible_case
-from cases.queries import DOCUMENT_TYPES, _legal_steps
+from cases.domain.moves import MoveRequest
+from cases.usecases.common import SYSTEM, add_timeline
+from cases.usecases.moves import move_case
+from cases.queries.case import DOCUMENT_TYPES, _legal_steps
+
 
 LEGAL_STEP_ESCALATED = "baoxue.cases.legal_step.escalated"
 
@@ -82,11 +85,11 @@ async def _absent_since(uow: UnitOfWork, case: Any) -> datetime:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-async def serve_step(uow: UnitOfWork, case_id: str, caller: Principal, body: dict[str, Any], *, tz: str,
+async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal, body: dict[str, Any], *, tz: str,
                      font: str | None) -> dict[str, Any]:
     """Record a step served on the guardian; its documents are written in the same transaction,
     so a step never exists without them and a failed document leaves nothing behind."""
-    case = await _visible_case(uow, case_id, caller)
+    case_id = case["id"]
     step = Step(body["step"])
     if caller.role not in RECORDERS[step]:
         raise Forbidden(f"the {step.value} is recorded by its issuer: "
@@ -112,7 +115,7 @@ async def serve_step(uow: UnitOfWork, case_id: str, caller: Principal, body: dic
     except NoCjkFont as exc:
         raise DocumentsUnavailable(str(exc)) from None
     student = (await uow.session.execute(select(students.c.guardians).where(
-        students.c.student_id == case["student_id"]))).mappings().first()
+        students.c.student_id == case["child_id"]))).mappings().first()
     facts = _facts(case, body.get("guardian"), student, body, tz, await _absent_since(uow, case))
     now, step_id = uow.clock.now(), str(uuid.uuid4())
     row = {"id": step_id, "case_id": case_id, "step": step.value, "issuing_org_code": body.get("issuing_org_code")
@@ -132,22 +135,23 @@ async def serve_step(uow: UnitOfWork, case_id: str, caller: Principal, body: dic
         await uow.session.execute(insert(legal_documents).values(
             step_id=step_id, format=fmt, content=content, sha256=digest, size=len(content), created_at=now))
         documents.append({"format": fmt, "sha256": digest, "size": len(content), "media_type": DOCUMENT_TYPES[fmt]})
-    await _add_timeline(uow, case_id, "legal_step_served", {
+    await add_timeline(uow, case_id, "legal_step_served", {
         "step_id": step_id, "step": step.value, "issuing_org_code": row["issuing_org_code"],
         "served_on": row["served_on"], "served_how": row["served_how"], "deadline": row["deadline"],
         "documents": [{"format": d["format"], "sha256": d["sha256"]} for d in documents]}, actor=caller.subject)
     # The judicial_notice status follows the ladder: from the order on, a persuading case is in
     # legal escalation; the steps stay the record of what was served.
     if step in LEGAL_STEPS and case["status"] == CaseStatus.persuading.value:
-        await _move(uow, case, CaseStatus.judicial_notice, actor=caller.subject, reason=None,
-                    evidence={"document_ref": row["document_number"] or step_id}, note=f"legal ladder: {step.value}")
+        await move_case(uow, case, MoveRequest(
+            CaseStatus.judicial_notice, actor=caller.subject,
+            evidence={"document_ref": row["document_number"] or step_id}, note=f"legal ladder: {step.value}"))
     await uow.commit()
     return {**row, "documents": documents, "overdue": False}
 
 
-async def record_response(uow: UnitOfWork, case_id: str, step_id: str, caller: Principal, body: dict[str, Any], *,
-                          tz: str) -> dict[str, Any]:
-    case = await _visible_case(uow, case_id, caller)
+async def record_response(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, caller: Principal,
+                          body: dict[str, Any], *, tz: str) -> dict[str, Any]:
+    case_id = case["id"]
     step = (await uow.session.execute(select(legal_steps).where(
         legal_steps.c.id == step_id, legal_steps.c.case_id == case_id))).mappings().first()
     if step is None:
@@ -159,14 +163,14 @@ async def record_response(uow: UnitOfWork, case_id: str, step_id: str, caller: P
             {"field": "responded_on", "pointer": "/responded_on", "message": "must not be before the step was served"}])
     values = {"response": body["response"], "responded_on": body["responded_on"], "response_note": body.get("note")}
     await uow.session.execute(update(legal_steps).where(legal_steps.c.id == step_id).values(**values))
-    await _add_timeline(uow, case_id, "legal_step_response", {"step_id": step_id, "step": step["step"], **values},
+    await add_timeline(uow, case_id, "legal_step_response", {"step_id": step_id, "step": step["step"], **values},
                         actor=caller.subject)
     await uow.commit()
     return next(s for s in await _legal_steps(uow, case_id, tz) if s["id"] == step_id)
 
 
-async def document(uow: UnitOfWork, case_id: str, step_id: str, fmt: str, caller: Principal) -> tuple[bytes, str]:
-    await _visible_case(uow, case_id, caller)
+async def document(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, fmt: str) -> tuple[bytes, str]:
+    case_id = case["id"]
     row = (await uow.session.execute(
         select(legal_documents.c.content, legal_documents.c.sha256).join(
             legal_steps, legal_steps.c.id == legal_documents.c.step_id)
@@ -191,18 +195,18 @@ async def escalate_overdue_steps(uow: UnitOfWork, *, tz: str) -> int:
     if not claimed:
         return 0
     case_rows = {c["id"]: c for c in (await uow.session.execute(
-        select(cases.c.id, cases.c.student_id, cases.c.org_path, cases.c.org_chain)
+        select(cases.c.id, cases.c.child_id, cases.c.org_path, cases.c.org_chain)
         .where(cases.c.id.in_({r["case_id"] for r in claimed})))).mappings()}
     for step in claimed:
         case = case_rows[step["case_id"]]
         # The issuer's superior is told; an issuer off the org tree (a judicial office) stays the target.
         target = escalation_target(case["org_chain"] or [], path_codes(case["org_path"]), step["issuing_org_code"])
         target_code = target[0] if target else step["issuing_org_code"]
-        await _add_timeline(uow, step["case_id"], "legal_step_escalated", {
+        await add_timeline(uow, step["case_id"], "legal_step_escalated", {
             "step_id": step["id"], "step": step["step"], "deadline": step["deadline"], "to_org_code": target_code},
             at=now, actor=SYSTEM)
-        uow.emit(topic=TOPIC_CASES, type=LEGAL_STEP_ESCALATED, subject=case["student_id"], data={
-            "step_id": step["id"], "case_id": step["case_id"], "student_id": case["student_id"], "step": step["step"],
+        uow.emit(topic=TOPIC_CASES, type=LEGAL_STEP_ESCALATED, subject=case["child_id"], data={
+            "step_id": step["id"], "case_id": step["case_id"], "student_id": case["child_id"], "step": step["step"],
             "served_on": step["served_on"], "deadline": step["deadline"],
             "issuing_org_code": step["issuing_org_code"], "escalated_to_org_code": target_code,
             "escalated_at": now})

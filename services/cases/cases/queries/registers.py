@@ -15,7 +15,7 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, home_visits
 from cases.domain.responsibility import RELAPSE_WINDOW, relapsed, visits_short
-from cases.standing import locate_org
+from cases.usecases.standing import locate_org
 
 RECORDER_COLUMNS = [
     Column("recorder", "记录人"), Column("visits", "家访人次"), Column("children", "家访学生数"),
@@ -50,13 +50,13 @@ async def home_visit_register(uow: UnitOfWork, caller: Principal, *, org_code: s
     term_visits = (select(v.c.student_id, func.count().label("visits"), func.max(v.c.visited_on).label("last_on"))
                    .where(in_term).group_by(v.c.student_id).subquery())
     rows = (await uow.session.execute(
-        select(cases.c.student_id, cases.c.child, cases.c.school_code, cases.c.class_id, cases.c.returned_at,
-               cases.c.reopen_count, cases.c.opened_at, term_visits.c.visits, term_visits.c.last_on)
-        .outerjoin(term_visits, term_visits.c.student_id == cases.c.student_id)
+        select(cases.c.child_id.label("student_id"), cases.c.child, cases.c.school_code, cases.c.class_id,
+               cases.c.returned_at, cases.c.reopen_count, cases.c.opened_at, term_visits.c.visits, term_visits.c.last_on)
+        .outerjoin(term_visits, term_visits.c.student_id == cases.c.child_id)
         .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id),
                cases.c.org_path.contains(under, autoescape=True),
                or_(cases.c.reopen_count > 0, cases.c.returned_at >= now - RELAPSE_WINDOW))
-        .order_by(cases.c.student_id, cases.c.opened_at.desc()))).mappings().all()
+        .order_by(cases.c.child_id, cases.c.opened_at.desc()))).mappings().all()
     children: dict[str, dict[str, Any]] = {}
     for r in rows:
         if r["student_id"] in children or not relapsed(r["returned_at"], r["reopen_count"], now):

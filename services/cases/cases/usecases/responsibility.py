@@ -1,0 +1,49 @@
+"""The people responsible for a case (七长/五级)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import update
+
+from shared.auth import Principal, path_codes
+from shared.envelope import TOPIC_CASES
+from shared.uow import UnitOfWork
+
+from cases.adapters.tables import cases
+from cases.domain.responsibility import named_roles
+from cases.queries.case import get_case
+from cases.usecases.common import RESPONSIBILITY_ASSIGNED, add_timeline
+
+
+async def assign_responsibility(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
+                                chain: dict[str, Any]) -> dict[str, Any]:
+    """Replace the named people of the chain; levels not given keep what they had."""
+    case_id = case["id"]
+    now = uow.clock.now()
+    merged = {**(case["responsibility"] or {}), **{k: v for k, v in chain.items() if v is not None}}
+    values: dict[str, Any] = {"responsibility": merged, "updated_at": now}
+    responsible = (merged.get("responsible_person") or {}).get("name")
+    if responsible and case["responsible_assigned_at"] is None:
+        values["responsible_assigned_at"] = now
+    await uow.session.execute(update(cases).where(cases.c.id == case_id).values(**values))
+    named = {k: v.get("name") for k, v in chain.items() if isinstance(v, dict) and v.get("name")}
+    await add_timeline(uow, case_id, "responsibility_assigned", named, actor=caller.subject)
+    # Reporting's weekly 责任落实 counts cases with a 劝返责任人 and a plan from this and plan_item.added.
+    # Keyed by the place (the school), as a standing assignment is: one place's chain stays ordered.
+    uow.emit(topic=TOPIC_CASES, type=RESPONSIBILITY_ASSIGNED, subject=case["child_id"], key=case["school_code"], data={
+        "scope": "case", "case_id": case_id, "student_id": case["child_id"], "org_code": case["school_code"],
+        "org_path": path_codes(case["org_path"]), "class_id": case["class_id"], "level": None,
+        "roles": named_roles(merged), "village_heads": _village_of(merged.get("village_head")),
+        "responsible_person": responsible, "assigned_at": now,
+        "actor": caller.subject})
+    await uow.commit()
+    return await get_case(uow, case_id, caller)
+
+
+
+
+def _village_of(person: Any) -> dict[str, str]:
+    if isinstance(person, dict) and person.get("village") and person.get("name"):
+        return {person["village"]: person["name"]}
+    return {}
