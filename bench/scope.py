@@ -118,7 +118,7 @@ async def load_cases(url: str, per_class: int) -> None:
             "         array_to_string((string_to_array(b.path, '/'))[1:n + 1], '/') || '/' AS path "
             "  FROM bench_schools b, generate_series(1, 5) n) x ORDER BY code"))
         await conn.execute(text(
-            f"INSERT INTO cases (id, student_id, status, origin, school_code, class_id, org_path, opened_at, updated_at, "
+            f"INSERT INTO cases (id, child_id, status, origin, school_code, class_id, org_path, opened_at, updated_at, "
             f"flags, reopen_count) "
             f"SELECT md5('case-' || b.code || '-' || j || '-' || g)::uuid::text, "
             f"md5(md5(b.code || '-' || j)::uuid::text || '-' || g)::uuid::text, "
