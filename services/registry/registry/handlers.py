@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared import audit
@@ -17,7 +17,6 @@ from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
 from shared.events.registry import OrgRegistered, StudentEnrolled
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
-from shared.sql import fetch_page
 from shared.text import name_key
 from shared.uow import UnitOfWork
 
@@ -354,8 +353,19 @@ async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, se
             .where(student_flags.c.student_id == students.c.id, student_flags.c.flag == flag)
             .exists()
         )
-    stmt = _student_select().where(*conditions).order_by(students.c.created_at, students.c.id)
-    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
+    # The page's ids first, from the students and their schools' paths alone (the class is joined
+    # only to filter by grade), then the page's 50 rows in full: a township's count and page read
+    # the index of its schools' paths and their pupils, never every pupil's class row.
+    scoped = select(students.c.id).join(orgs, orgs.c.code == students.c.school_code)
+    if search.grade:
+        scoped = scoped.join(classes, classes.c.id == students.c.class_id)
+    scoped = scoped.where(*conditions)
+    order = (students.c.created_at, students.c.id)
+    total = (await uow.session.execute(select(func.count()).select_from(scoped.subquery()))).scalar_one()
+    ids = list((await uow.session.execute(
+        scoped.order_by(*order).limit(page.limit).offset(page.offset))).scalars())
+    rows = (await uow.session.execute(
+        _student_select().where(students.c.id.in_(ids)).order_by(*order))).mappings().all() if ids else []
     return [present_student(r, caller) for r in await _with_flags(uow, rows)], total
 
 
