@@ -13,7 +13,6 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from types import SimpleNamespace
 from typing import Callable
 
 import pytest
@@ -383,6 +382,7 @@ LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/le
 ITEM_ID = {"/v1/students/watch": "student_id", "/v1/roll-calls/missing": "class_id"}
 
 
+# Where each service's event handlers live (issue 17: the use-case layer has one name).
 async def _seed(service: str, client, world: World) -> None:
     """Both places, through each service's own public API or its event handlers."""
     runtime = client.app.state.runtime
@@ -408,14 +408,8 @@ async def _seed(service: str, client, world: World) -> None:
             await _seed_registry_writes(client, admin, place)
         await _seed_transfers_between(client, world)
         return
-    if service == "cases":  # its use cases are split by kind (cases/usecases/)
-        from cases.usecases import directory, opening
-
-        handlers = SimpleNamespace(on_org_registered=directory.on_org_registered,
-                                   on_student_enrolled=directory.on_student_enrolled,
-                                   on_threshold_reached=opening.on_threshold_reached)
-    else:
-        handlers = __import__(f"{service}.handlers", fromlist=["handlers"])
+    # Through the service's own routes, as its consumer applies them: validated into the models.
+    routes = runtime.consumers[0].routes
     for place in (world.inside, world.outside):
         events = [Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=place.student_id,
                         data={"student_id": place.student_id, "name": "王小明", "national_id_masked": "4101**********0113",
@@ -425,13 +419,13 @@ async def _seed(service: str, client, world: World) -> None:
         async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
             if service in ("reporting", "cases"):
                 for level, code in place.codes.items():
-                    await handlers.on_org_registered(uow, Event(
+                    await routes.deliver(uow, Event(
                         type="baoxue.registry.org.registered", source="/baoxue/registry", subject=code,
                         data={"code": code, "name": level, "kind": level,
                               "path": place.path[: place.path.index(code) + 1]}))
-            await handlers.on_student_enrolled(uow, events[0])
+            await routes.deliver(uow, events[0])
             if service == "cases":
-                await handlers.on_threshold_reached(uow, Event(
+                await routes.deliver(uow, Event(
                     type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
                     subject=place.student_id, data={
                         "student_id": place.student_id, "episode_id": str(uuid.uuid4()),
@@ -441,6 +435,7 @@ async def _seed(service: str, client, world: World) -> None:
             await uow.commit()
         if service == "attendance":
             from attendance.entrypoints.schemas import LeaveIn
+            from attendance import handlers
             from shared.auth import Principal
 
             school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
@@ -471,7 +466,7 @@ async def _seed(service: str, client, world: World) -> None:
                 chain = [o for o in place.chain if o["kind"] in ("province", level)] + [
                     {"code": school, "kind": "school", "name": "直属学校"}]
                 async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                    await handlers.on_threshold_reached(uow, Event(
+                    await routes.deliver(uow, Event(
                         type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
                         subject=student_id, data={
                             "student_id": student_id, "episode_id": str(uuid.uuid4()),
