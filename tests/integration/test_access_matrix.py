@@ -434,8 +434,10 @@ async def _seed(service: str, client, world: World) -> None:
                         "org_path": place.path, "org_chain": place.chain}))
             await uow.commit()
         if service == "attendance":
+            from attendance.entrypoints.commands import leave_request
             from attendance.entrypoints.schemas import LeaveIn
-            from attendance import handlers
+            from attendance.usecases.calendars import put_calendar
+            from attendance.usecases.leave import record_leave
             from shared.auth import Principal
 
             school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
@@ -443,20 +445,20 @@ async def _seed(service: str, client, world: World) -> None:
                 place.pools[decision] = []
                 for _ in range(3):
                     async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                        leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
+                        leave = await record_leave(uow, runtime.settings, leave_request(LeaveIn(
                             student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
-                            reason="病假"), school)
+                            reason="病假")), school)
                     place.pools[decision].append(leave["id"])
                 place.leave_ids[decision] = leave["id"]
             # A term and an expected Monday am with no roll call: the missing list has a row here.
-            from attendance.completeness import sweep
+            from attendance.usecases.completeness import sweep
             from attendance.entrypoints.schemas import CalendarIn
 
             official = Principal("test-province", Role.province_official, place.codes["province"])
             async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                await handlers.put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
+                await put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
                     terms=[{"name": "autumn", "start": "2026-11-02", "end": "2026-11-27"}],
-                    roll_calls_from=date(2026, 11, 16)), official)
+                    roll_calls_from=date(2026, 11, 16)).model_dump(mode="json", exclude_unset=True), official)
             monday_noon = FixedClock(datetime(2026, 11, 16, 4, tzinfo=timezone.utc))
             async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=monday_noon) as uow:
                 await sweep(uow, runtime.settings)

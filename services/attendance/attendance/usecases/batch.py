@@ -14,26 +14,39 @@ it (the last received wins) and the earlier send stays as a revision.
 
 from __future__ import annotations
 
-import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal
-from shared.errors import Invalid, Problem, field_errors
+from shared.errors import Invalid, Problem
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import marks, roll_call_revisions, roll_calls
-from attendance.entrypoints.schemas import BatchRollCallIn, BatchRollCallRef, BatchResult, RejectedItem
-from attendance.handlers import store_roll_call
+from attendance.domain.roll_calls import RollCall
+from attendance.usecases.roll_calls import store_roll_call
 from attendance.settings import AttendanceSettings
 
 
-def _fingerprint(item: BatchRollCallIn) -> str:
-    return hashlib.sha256(json.dumps(item.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-                          .encode()).hexdigest()
+@dataclass(frozen=True)
+class Send:
+    """One item of a batch: the roll call, the device's id for this send, and the fingerprint of
+    what it sent (the same id with the same fingerprint again is ``unchanged``)."""
+
+    roll_call: RollCall
+    client_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A batch item that is not a roll call, with why (rejected; the other items still go in)."""
+
+    problem: Invalid
+    client_id: str | None = None
 
 
 def _shown(value: Any) -> Any:
@@ -62,13 +75,11 @@ def _problem(exc: Problem, index: int) -> dict[str, Any]:
     return _shown(body)
 
 
-def _invalid_item(item: RejectedItem) -> Invalid:
-    errors = field_errors([{**e, "loc": ("body", *e.get("loc", ()))} for e in item.errors])
-    first = errors[0] if errors else {"field": "", "message": "invalid"}
-    return Invalid(f"{first['field'] or 'roll call'}: {first['message']}", errors=errors)
+def _ref(class_id: str, date: Any, session: str, marks: int) -> dict[str, Any]:
+    return {"class_id": class_id, "date": date, "session": session, "marks": marks}
 
 
-async def _earlier_send(uow: UnitOfWork, client_id: str) -> tuple[str | None, BatchRollCallRef] | None:
+async def _earlier_send(uow: UnitOfWork, client_id: str) -> tuple[str | None, dict[str, Any]] | None:
     """(fingerprint, what it stored) of an earlier send with this client_id: the roll call it
     still is, or a revision a later send replaced."""
     current = (await uow.session.execute(
@@ -77,24 +88,28 @@ async def _earlier_send(uow: UnitOfWork, client_id: str) -> tuple[str | None, Ba
     if current is not None:
         count = (await uow.session.execute(
             select(func.count()).where(marks.c.roll_call_id == current.id))).scalar_one()
-        return current.fingerprint, BatchRollCallRef(class_id=current.class_id, date=current.date,
-                                                     session=current.session, marks=count)
+        return current.fingerprint, _ref(current.class_id, current.date, current.session, count)
     replaced = (await uow.session.execute(
         select(roll_call_revisions.c.fingerprint, roll_call_revisions.c.class_id, roll_call_revisions.c.date,
                roll_call_revisions.c.session, roll_call_revisions.c.marks)
         .where(roll_call_revisions.c.client_id == client_id).limit(1))).first()
     if replaced is None:
         return None
-    return replaced.fingerprint, BatchRollCallRef(class_id=replaced.class_id, date=replaced.date,
-                                                  session=replaced.session, marks=len(json.loads(replaced.marks)))
+    return replaced.fingerprint, _ref(replaced.class_id, replaced.date, replaced.session,
+                                      len(json.loads(replaced.marks)))
 
 
-async def _one(uow: UnitOfWork, settings: AttendanceSettings, index: int, item: BatchRollCallIn | RejectedItem,
-               caller: Principal) -> BatchResult:
-    if isinstance(item, RejectedItem):
-        return BatchResult(index=index, client_id=item.client_id, result="rejected",
-                           problem=_problem(_invalid_item(item), index))
-    client_id, fingerprint = str(item.client_id), _fingerprint(item)
+def _result(index: int, client_id: str | None, result: str, *, roll_call: dict[str, Any] | None = None,
+            problem: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One item's answer (a BatchResult); absent fields are left out of the response."""
+    return {"index": index, "client_id": client_id, "result": result, "roll_call": roll_call, "problem": problem}
+
+
+async def _one(uow: UnitOfWork, settings: AttendanceSettings, index: int, item: Send | Unreadable,
+               caller: Principal) -> dict[str, Any]:
+    if isinstance(item, Unreadable):
+        return _result(index, item.client_id, "rejected", problem=_problem(item.problem, index))
+    client_id, fingerprint = item.client_id, item.fingerprint
     for _attempt in range(2):  # a second go only when a concurrent send of this client_id won the race
         earlier = await _earlier_send(uow, client_id)
         if earlier is not None:
@@ -102,25 +117,24 @@ async def _one(uow: UnitOfWork, settings: AttendanceSettings, index: int, item: 
                 reused = Invalid(f"client_id {client_id} was sent before with another roll call; a new send "
                                  "needs a new client_id", errors=[{"field": "client_id", "pointer": "/client_id",
                                                                    "message": "already used for another roll call"}])
-                return BatchResult(index=index, client_id=client_id, result="rejected", problem=_problem(reused, index))
-            return BatchResult(index=index, client_id=client_id, result="unchanged", roll_call=earlier[1])
+                return _result(index, client_id, "rejected", problem=_problem(reused, index))
+            return _result(index, client_id, "unchanged", roll_call=earlier[1])
         try:
             async with uow.savepoint():
-                stored = await store_roll_call(uow, settings, item, caller, client_id=client_id,
+                stored = await store_roll_call(uow, settings, item.roll_call, caller, client_id=client_id,
                                                fingerprint=fingerprint)
         except Problem as exc:
-            return BatchResult(index=index, client_id=client_id, result="rejected", problem=_problem(exc, index))
+            return _result(index, client_id, "rejected", problem=_problem(exc, index))
         except IntegrityError:
             continue  # the same client_id went in meanwhile (another replica): it is that send
         await uow.commit()
-        return BatchResult(index=index, client_id=client_id, result="replaced" if stored["replaced"] else "created",
-                           roll_call=BatchRollCallRef(class_id=stored["class_id"], date=stored["date"],
-                                                      session=stored["session"], marks=stored["marks"]))
+        return _result(index, client_id, "replaced" if stored["replaced"] else "created",
+                       roll_call=_ref(stored["class_id"], stored["date"], stored["session"], stored["marks"]))
     raise RuntimeError("unreachable: a client_id that conflicts is found on the second look")
 
 
-async def record_batch(uow: UnitOfWork, settings: AttendanceSettings, items: list[BatchRollCallIn | RejectedItem],
-                       caller: Principal) -> list[BatchResult]:
+async def record_batch(uow: UnitOfWork, settings: AttendanceSettings, items: list[Send | Unreadable],
+                       caller: Principal) -> list[dict[str, Any]]:
     if len(items) > settings.roll_call_batch_max:
         raise Invalid(f"a batch holds at most {settings.roll_call_batch_max} roll calls (got {len(items)}); "
                       "send the rest in another batch",

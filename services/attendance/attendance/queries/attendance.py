@@ -1,5 +1,6 @@
 """Attendance reads: a class's roll-call history, a school's daily attendance rate, a student's
-share of missed sessions in the term. Each is a few set-based queries, whatever the size."""
+share of missed sessions in the term, the current absence episode, leave lists. Each is a few
+set-based queries, whatever the size."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import case, func, select
 
-from shared import audit
 from shared.auth import Principal, Role
-from shared.errors import Invalid, NotFound
+from shared.errors import Invalid
 from shared.pagination import Page, PageParams
-from shared.sql import fetch_page
+from shared.sql import among, fetch_page
 from shared.uow import UnitOfWork
 
-from attendance.adapters.tables import chronic_flags, leaves, marks, roll_call_revisions, roll_calls, roster
+from attendance.adapters.tables import chronic_flags, episodes, leaves, marks, roll_call_revisions, roll_calls, roster
 from attendance.domain import chronic
-from attendance.handlers import _class_in_scope, _student_in_scope, _term_counts, calendar_of
+from attendance.adapters.inputs import calendar_of, load_inputs
+from attendance.domain import clock
+from attendance.domain.calendar import Calendar
+from attendance.queries import completeness
+from attendance.queries.scope import class_in_scope, school_in_scope, student_in_scope
 from attendance.settings import AttendanceSettings
 
 STATUSES = ("present", "late", "absent", "leave")
@@ -30,7 +34,7 @@ def _today(uow: UnitOfWork, settings: AttendanceSettings) -> date:
 
 
 async def roll_call_history(uow: UnitOfWork, class_id: str, page: PageParams, caller: Principal) -> Page:
-    await _class_in_scope(uow, class_id, caller)
+    await class_in_scope(uow, class_id, caller)
     rows, total = await fetch_page(
         uow.session,
         select(roll_calls.c.id, roll_calls.c.date, roll_calls.c.session, roll_calls.c.session_at,
@@ -76,10 +80,7 @@ async def _replaced_sends(uow: UnitOfWork, class_id: str, days: list[date]
 
 async def daily_rate(uow: UnitOfWork, settings: AttendanceSettings, school_code: str, start: date | None,
                      end: date | None, caller: Principal) -> dict[str, Any]:
-    row = (await uow.session.execute(
-        select(roster.c.org_path).where(roster.c.school_code == school_code).limit(1))).first()
-    if row is None or not audit.sees_org(caller, row.org_path):
-        raise NotFound(f"no school with code {school_code} known to attendance")
+    await school_in_scope(uow, school_code, caller)
     end = end or _today(uow, settings)
     start = start or end - timedelta(days=29)
     if start > end or (end - start).days > 366:
@@ -103,10 +104,10 @@ async def daily_rate(uow: UnitOfWork, settings: AttendanceSettings, school_code:
 
 async def term_attendance(uow: UnitOfWork, settings: AttendanceSettings, student_id: str, on: date | None,
                           caller: Principal) -> dict[str, Any]:
-    place = await _student_in_scope(uow, student_id, caller)
+    place = await student_in_scope(uow, student_id, caller)
     calendar = await calendar_of(uow, settings, place.org_path)
     term = calendar.term_for_counting(on or _today(uow, settings))
-    counted = (await uow.session.execute(_term_counts(uow.session, [student_id], calendar, term))).first()
+    counted = (await uow.session.execute(term_counts(uow.session, [student_id], calendar, term))).first()
     share = chronic.Share(counted.sessions, int(counted.missed or 0)) if counted else chronic.Share(0, 0)
     flag = (await uow.session.execute(
         select(chronic_flags.c.flagged_at).where(chronic_flags.c.student_id == student_id,
@@ -119,8 +120,7 @@ async def term_attendance(uow: UnitOfWork, settings: AttendanceSettings, student
 async def leave_list(uow: UnitOfWork, page: PageParams, caller: Principal, *, school_code: str | None,
                      student_id: str | None, status: str | None) -> Page:
     """Leave in the caller's scope, newest first: what school staff have to decide."""
-    # The roster's org path is a JSON list: an org is in it when its quoted code is.
-    conditions = [cast(roster.c.org_path, String).contains(f'"{caller.org}"', autoescape=True)]
+    conditions = [caller.within(roster.c.org_path)]
     if caller.role is Role.head_teacher:
         conditions.append(roster.c.class_id.in_(sorted(caller.classes)))
     for column, value in ((roster.c.school_code, school_code), (leaves.c.student_id, student_id),
@@ -133,3 +133,52 @@ async def leave_list(uow: UnitOfWork, page: PageParams, caller: Principal, *, sc
         .order_by(leaves.c.created_at.desc(), leaves.c.id),
         limit=page.limit, offset=page.offset)
     return Page.of([dict(r) for r in rows], total, page)
+
+
+async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: str) -> dict[str, Any]:
+    """The student's current episode; the caller's scope is checked before (``VisibleStudent``)."""
+    row = (await uow.session.execute(
+        select(episodes).where(episodes.c.student_id == student_id, episodes.c.ended_at.is_(None))
+        .order_by(episodes.c.started_at.desc()).limit(1)
+    )).first()
+    now = uow.clock.now()
+    hours = 0.0
+    unrecorded = 0
+    if row is not None:
+        got = await load_inputs(uow, settings, [student_id], with_marks=False)
+        cal = got.calendars[student_id]
+        hours = clock.counted_hours(row.started_at, now, cal, settings.absence_counting, got.leaves[student_id])
+        # Sessions of the episode nobody took a roll call for: the child may have been in class.
+        unrecorded = await completeness.unrecorded_in_episode(uow, settings, cal, got.places[student_id].class_id,
+                                                              row.started_at, now)
+    return {
+        "student_id": student_id,
+        "since": row.started_at if row else None,
+        "hours": round(hours, 2),
+        "absent_sessions": row.absent_sessions if row else 0,
+        "threshold_hours": settings.absence_threshold_hours,
+        # Reached when a roll call showed the child still away at or after the due instant: the
+        # hours alone may pass 48 over a stretch nobody took a roll call for.
+        "threshold_reached": bool(row) and row.observed_at is not None,
+        "counting": settings.absence_counting,
+        "episode_id": row.id if row else None,
+        "last_absent_at": row.last_absent_at if row else None,
+        "due_at": row.due_at if row else None,
+        "observed_at": row.observed_at if row else None,
+        "threshold_fired_at": row.threshold_fired_at if row else None,
+        "unrecorded_sessions": unrecorded,
+    }
+
+
+def term_counts(session, student_ids: list[str], calendar: Calendar, term):
+    """Sessions and missed sessions per student in a term: one grouped query. It walks the
+    (student, instant) index from the term's first local midnight to the one after its last day;
+    a join on the roll calls' dates would make the planner choose between them, and a fresh or
+    unanalysed table made PostgreSQL scan every mark of the term for each roll call."""
+    return (
+        select(marks.c.student_id, func.count().label("sessions"),
+               func.sum(case((marks.c.status.in_(chronic.MISSED), 1), else_=0)).label("missed"))
+        .where(among(session, marks.c.student_id, student_ids), marks.c.at >= calendar.local_midnight(term.start),
+               marks.c.at < calendar.local_midnight(term.end + timedelta(days=1)))
+        .group_by(marks.c.student_id)
+    )
