@@ -38,11 +38,11 @@ from attendance.domain.calendar import Calendar
 from attendance.domain.episodes import Mark, episodes as compute_episodes, observed_at
 from attendance.domain.roll_calls import RollCall, RollCallMark
 from attendance.settings import AttendanceSettings
-from shared.paths import encode
 from shared.auth import Principal, Role
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.migrations import upgrade
+from shared.paths import encode
 from shared.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
