@@ -3,14 +3,14 @@ shared/paths.py), flags "/a/b/" like paths (they were "|a|b|"), and the status h
 indexed (every "ever under the org" subquery reads them).
 
 Revision ID: 0012_org_paths
-Revises: 0006_dual_report_law
+Revises: 0011_history_links
 """
 from alembic import op
 
 from shared.migration_steps import org_paths_v1
 
 revision = "0012_org_paths"
-down_revision = "0006_dual_report_law"
+down_revision = "0011_history_links"
 branch_labels = None
 depends_on = None
 
