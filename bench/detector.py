@@ -42,6 +42,7 @@ from shared.auth import Principal, Role
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.migrations import upgrade
+from shared.paths import encode
 from shared.uow import UnitsOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +130,7 @@ async def load(url: str, students: int, days: int, settings: AttendanceSettings,
                 p = place(c)
                 ids = [str(uuid.UUID(int=rnd.getrandbits(128), version=4))
                        for _ in range(min(CLASS_SIZE, students - c * CLASS_SIZE))]
-                roster_rows += [(sid, p["school_code"], p["class_id"], p["grade"], p["org_path"], [], True, "enrolled",
+                roster_rows += [(sid, p["school_code"], p["class_id"], p["grade"], encode(p["org_path"]), [], True, "enrolled",
                                  now) for sid in ids]
                 call_ids = []
                 for (d, s), when in zip(sessions, at):

@@ -23,9 +23,10 @@ import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.auth import Principal, path_key
+from shared.auth import Principal
 from shared.clock import Clock
 from shared.messaging import metadata
+from shared.paths import OrgPath
 from shared.types import UtcDateTime
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ audit_log = Table(
     Column("route", String(200), nullable=False),
     Column("path", String(400), nullable=False),
     Column("status", Integer, nullable=False),
-    Column("scope_path", String(400), nullable=False),  # "/410000/.../" of the record touched
+    Column("scope_path", OrgPath(), nullable=False),  # "/410000/.../" of the record touched
     Column("request_id", String(64), nullable=True),
     Column("client", String(64), nullable=True),
 )
@@ -62,7 +63,7 @@ def note_place(org_path: Sequence[str]) -> None:
     (call it once the caller is known to see the object: the row is filed under that place)."""
     holder = _current.get()
     if holder is not None:
-        holder["scope_path"] = path_key(org_path)
+        holder["scope_path"] = list(org_path)
 
 
 def _row(scope: Scope, holder: dict[str, Any], status: int) -> dict[str, Any] | None:
@@ -77,7 +78,9 @@ def _row(scope: Scope, holder: dict[str, Any], status: int) -> dict[str, Any] | 
         "at": holder["clock"].now(), "actor": principal.subject, "actor_role": principal.role.value,
         "actor_org": principal.org, "action": "write" if write else "read", "method": scope["method"],
         "route": getattr(route, "path", "unmatched"), "path": scope["path"][:400], "status": status,
-        "scope_path": holder.get("scope_path") or principal.path_fragment,
+        # A request that reached no record is filed under the caller's own place (its full path,
+        # so everyone above sees it too).
+        "scope_path": holder.get("scope_path") or principal.place,
         # The request id the outer middleware gave this request (the caller's, or a new one).
         "request_id": structlog.contextvars.get_contextvars().get("request_id"),
         "client": str((scope.get("client") or ("",))[0])[:64] or None,

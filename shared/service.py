@@ -6,7 +6,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Literal, Mapping
+from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Literal, Mapping, Sequence
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared import audit, deadletters, errors, idempotency, openapi
 from shared import logging as baoxue_logging
 from shared.audit import AuditMiddleware, audit_log
-from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, public
+from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, path_key, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer, Handler
 from shared.events import EventModel
@@ -28,6 +28,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
 from shared.pagination import Page, PageDep
+from shared.places import Lookup, Places
 from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
@@ -49,6 +50,8 @@ class Runtime:
     verifier: TokenVerifier
     units: UnitsOfWork
     consumers: list[EventConsumer] = field(default_factory=list)
+    # Where each caller's org sits in the tree, from this service's own rows (shared/places.py).
+    places: Places = field(default_factory=lambda: Places(None))
 
     @property
     def source(self) -> str:
@@ -98,6 +101,7 @@ def create_app(
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
     body_limits: Mapping[str, int] | None = None,
+    places: Sequence[Lookup] = (),
 ) -> FastAPI:
     baoxue_logging.configure(settings.service_name, settings.log_level)
     engine = make_engine(settings.database_url)
@@ -108,7 +112,8 @@ def create_app(
     if not verifier.configured:
         log.warning("auth.no_key", detail="no BAOXUE_JWT_SECRET or BAOXUE_JWT_JWKS_FILE: every request will be 401")
     units = units_of_work(settings, sessionmaker, clock, on_commit=relay.wake)
-    runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier, units)
+    runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier, units,
+                      places=Places(sessionmaker, places))
     if handlers:  # the subscription is the handled models' topics unless given (attendance, cases)
         runtime.consumers.append(EventConsumer(settings, units, topics=topics, handlers=handlers))
     keys = idempotency.KeyStore(sessionmaker, clock, ttl=timedelta(hours=settings.idempotency_ttl_hours),
@@ -239,7 +244,7 @@ def _audit_router() -> APIRouter:
         """Who read or changed records in the caller's region, newest first (this service's log).
         An entry is filed under the place of the record it touched; a request refused before any
         record was reached (a malformed body) is filed under the caller's own org."""
-        stmt = select(audit_log).where(audit_log.c.scope_path.contains(caller.path_fragment, autoescape=True))
+        stmt = select(audit_log).where(caller.within(audit_log.c.scope_path))
         if actor:
             stmt = stmt.where(audit_log.c.actor == actor)
         if action:
@@ -248,7 +253,7 @@ def _audit_router() -> APIRouter:
             stmt = stmt.where(audit_log.c.at >= since)
         rows, total = await fetch_page(uow.session, stmt.order_by(audit_log.c.id.desc()),
                                        limit=page.limit, offset=page.offset)
-        return Page.of([dict(r) for r in rows], total, page)
+        return Page.of([{**r, "scope_path": path_key(r["scope_path"])} for r in rows], total, page)
 
     return router
 

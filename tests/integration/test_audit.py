@@ -26,11 +26,14 @@ async def test_reads_of_full_records_and_every_write_are_audited_for_the_officia
                 if e["actor_role"] in ("school_staff", "county_official")]
         assert mine == [
             ("county_official", "read", "/v1/students/{student_id}", 200),
+            ("school_staff", "write", "/v1/students", 422),
             ("school_staff", "write", "/v1/students", 201),
         ]
-        # The refused write reached no record: it is filed under the school, whose staff see it.
+        # The refused write reached no record: it is filed under the school's full path, so its
+        # staff and everyone above them see it.
         own = (await registry.get("/v1/audit", headers=school)).json()["items"]
-        assert [(e["status"], e["scope_path"]) for e in own if e["status"] == 422] == [(422, "/4101221001/")]
+        assert [(e["status"], e["scope_path"]) for e in own if e["status"] == 422] == [
+            (422, "/410000/410100/410122/410122100/4101221001/")]
         # A write's row commits in the write's own transaction, once, with the request's id.
         write = next(e for e in log["items"] if e["action"] == "write" and e["status"] == 201)
         assert write["request_id"] == created.headers["x-request-id"]

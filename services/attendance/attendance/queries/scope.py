@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import or_, select
 
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.paths import naming
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import roster
@@ -27,7 +28,7 @@ async def class_in_scope(uow: UnitOfWork, class_id: str, caller: Principal) -> A
 
 def under(code: str):
     """Roster rows at or below an org code (a school, or any region above it)."""
-    return or_(roster.c.school_code == code, cast(roster.c.org_path, String).contains(f'"{code}"', autoescape=True))
+    return or_(roster.c.school_code == code, naming(roster.c.org_path, code))
 
 
 async def org_in_scope(uow: UnitOfWork, code: str, caller: Principal) -> list[str]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 
 from shared import audit
 from shared.auth import Principal, path_key
 from shared.envelope import TOPIC_CASES
 from shared.errors import Invalid, NotFound
+from shared.paths import naming
 from shared.sql import upsert
 from shared.uow import UnitOfWork
 
@@ -23,9 +24,8 @@ from cases.usecases.common import RESPONSIBILITY_ASSIGNED
 
 async def locate_org(uow: UnitOfWork, org_code: str, caller: Principal) -> tuple[list[str], str | None]:
     """(the org's path, its kind) from the student directory, or 404 outside the caller's scope."""
-    # The directory keeps each child's path as a JSON list: a code in it appears quoted.
     row = (await uow.session.execute(select(students.c.org_path, students.c.org_chain).where(
-        cast(students.c.org_path, String).contains(f'"{org_code}"', autoescape=True)).limit(1))).first()
+        naming(students.c.org_path, org_code)).limit(1))).first()
     if row is None or org_code not in row.org_path:
         raise NotFound(f"no organisation or class with code {org_code} in the cases directory")
     path = list(row.org_path[: row.org_path.index(org_code) + 1])

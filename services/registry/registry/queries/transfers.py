@@ -44,9 +44,7 @@ async def list_transfers(uow: UnitOfWork, page: PageParams, caller: Principal, *
     cutoff = today - timedelta(days=overdue_after_days)
     sender = orgs.alias("sender")
     receiver = orgs.alias("receiver")
-    fragment = caller.path_fragment
-    conditions = [or_(sender.c.path_key.contains(fragment, autoescape=True),
-                      receiver.c.path_key.contains(fragment, autoescape=True))]
+    conditions = [or_(caller.within(sender.c.path), caller.within(receiver.c.path))]
     if status:
         conditions.append(transfers.c.status == status)
     if overdue is not None:
