@@ -18,8 +18,9 @@ from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLE
 from shared.events.registry import OrgRegistered
 from shared.messaging import dead_letters, inbox, outbox
 from reporting.adapters.tables import orgs
+from shared.uow import UnitsOfWork
 from tests.conftest import TEST_JWT_SECRET, bearer, migrate, running, settings_for
-from tests.integration.test_cases_replay import threshold
+from tests.factories import threshold
 from tests.kafka_helpers import (
     eventually, group_has_consumed_everything, poison_record, publish, publish_many, publish_raw, read_events,
 )
@@ -151,7 +152,8 @@ async def test_a_batch_applies_around_a_failing_handler_once_each_and_sets_the_p
     invalid = Event(type=OrgRegistered.TYPE, source="/baoxue/registry", subject="batch", data={"code": "x"})
     await publish_many(broker.bootstrap, TOPIC_REGISTRY, [*good[:3], poison, good[3], invalid, *good[4:], good[0]])
 
-    consumer = EventConsumer(settings, sm, SystemClock(), handlers={OrgRegistered: echo})
+    units = UnitsOfWork(sm, source="/baoxue/reporting", clock=SystemClock())
+    consumer = EventConsumer(settings, units, handlers={OrgRegistered: echo})
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
