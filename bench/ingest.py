@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 from datetime import datetime, time as dtime, timezone
@@ -109,7 +110,8 @@ async def main() -> None:
         raise SystemExit("--replicas: one or two counts of at least 1 (a burst per school session)")
     classes = layout(args.students)
     total = sum(len(s) for _, _, s in classes)
-    bursts: list[tuple[int, float, float]] = []  # (processes, seconds, attendance CPU ms per roll call)
+    bursts: list[tuple[int, float, float]] = []
+    loads: list[float] = []  # the machine's 1-minute load average as each burst starts (shared cores)  # (processes, seconds, attendance CPU ms per roll call)
     # All four services run, as in production: the others consume what attendance publishes,
     # and each one's peak memory during the burst is a figure.
     async with service_stack(args.backend, SERVICES, BAOXUE_REQUEST_TIMEOUT_S="120") as stack:
@@ -121,6 +123,7 @@ async def main() -> None:
         pids = {svc: proc.pid for svc, proc in stack.procs.items()}
         for count, session in zip(counts, ("am", "pm")):
             serving = replicas[:count]
+            loads.append(os.getloadavg()[0])
             cpu_before = sum(cpu_seconds(pids[r]) for r in serving)
             http_s = await post_all([stack.url(r) for r in serving], classes, args.clients, session)
             bursts.append((count, http_s, (sum(cpu_seconds(pids[r]) for r in serving) - cpu_before) * 1000 / len(classes)))
@@ -129,7 +132,8 @@ async def main() -> None:
         ceiling_runs = await ceiling(stack.database_url("attendance"), classes)
     direct_s = min(ceiling_runs)
     direct_rate = total / direct_s
-    figures: dict[str, object] = {"roll calls per burst": len(classes), "concurrent clients": args.clients}
+    figures: dict[str, object] = {"roll calls per burst": len(classes), "concurrent clients": args.clients,
+                                  "load average at each burst": ", ".join(f"{x:.1f}" for x in loads)}
     for count, http_s, cpu_ms in bursts:
         n = f"{count} attendance process{'es' if count > 1 else ''}"
         figures.update({
