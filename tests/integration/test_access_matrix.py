@@ -422,7 +422,8 @@ async def _seed(service: str, client, world: World) -> None:
                     await routes.deliver(uow, Event(
                         type="baoxue.registry.org.registered", source="/baoxue/registry", subject=code,
                         data={"code": code, "name": level, "kind": level,
-                              "path": place.path[: place.path.index(code) + 1]}))
+                              "path": place.path[: place.path.index(code) + 1],
+                              "parent_code": place.path[place.path.index(code) - 1] if place.path.index(code) else None}))
             await routes.deliver(uow, events[0])
             if service == "cases":
                 await routes.deliver(uow, Event(
