@@ -1,7 +1,7 @@
 """The read model, built only from events. Created only by Alembic migrations.
 
-Paths are "/province/city/county/township/school/" strings, so "everything under an org" is one
-`LIKE '%/code/%'` and a school's township is a path segment. Facts that figures "as of any date"
+Paths are "/province/city/county/township/school/" strings (shared/paths.py), so "everything under
+an org" is one prefix range on an index and a school's township is a path segment. Facts that figures "as of any date"
 need are kept dated (status history, case timestamps); current-state columns serve the ledgers.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text, false
 
+from shared.paths import Flags, OrgPathKey
 from shared.types import UtcDateTime
 
 metadata = MetaData()
@@ -19,7 +20,7 @@ orgs = Table(
     Column("code", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     # Schools: 6+3 | 5+4 | nine_year | twelve_year. A child's level (primary or junior) is read
     # from the grade and this, joined on the school's path, so a corrected system applies to every day.
     Column("system", String(16), nullable=True),
@@ -31,7 +32,7 @@ students = Table(
     "students",
     metadata,
     Column("student_id", String(36), primary_key=True),
-    Column("path", String(400), nullable=False),  # "/province/.../school/"
+    Column("path", OrgPathKey(), nullable=False),  # "/province/.../school/"
     Column("grade", Integer, nullable=False),
     Column("level", String(8), nullable=False),   # primary | junior
     Column("status", String(32), nullable=False),
@@ -41,7 +42,7 @@ students = Table(
     Column("national_id_masked", String(32), nullable=True),
     Column("gender", String(8), nullable=True),
     Column("birth_date", Date, nullable=True),
-    Column("flags", String(400), nullable=True),  # "|poor_household|left_behind|": one LIKE per flag
+    Column("flags", Flags(), nullable=True),  # "/poor_household/left_behind/": one LIKE per flag
     Column("status_reason", String(500), nullable=True),
     Column("status_since", Date, nullable=True),
     Column("enrolled_on", Date, nullable=True),
@@ -62,7 +63,7 @@ student_statuses = Table(
     Column("effective_on", Date, nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("status", String(32), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("class_id", String(36), nullable=True),
     Column("grade", Integer, nullable=False),
     Column("level", String(8), nullable=False),
@@ -77,6 +78,7 @@ student_statuses = Table(
     Column("was_out", Boolean, nullable=False, default=False, server_default=false()),
 )
 Index("ix_reporting_student_statuses_student", student_statuses.c.student_id, student_statuses.c.effective_on)
+Index("ix_reporting_student_statuses_path", student_statuses.c.path)
 # The rows that take effect in a school year (its census day only for a child's second row on):
 # the few children whose figures need the window pass.
 Index("ix_reporting_student_statuses_changes", student_statuses.c.effective_on, student_statuses.c.prev_status)
@@ -101,7 +103,7 @@ cases = Table(
     metadata,
     Column("case_id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("level", String(8), nullable=True),  # as first projected; reads derive it from grade and system
     Column("grade", Integer, nullable=True),
     Column("status", String(32), nullable=False),
@@ -158,7 +160,7 @@ absence_episodes = Table(
     metadata,
     Column("episode_id", String(64), primary_key=True),
     Column("student_id", String(36), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("level", String(8), nullable=True),
     Column("started_at", UtcDateTime(), nullable=False),
     Column("reached_at", UtcDateTime(), nullable=False),
@@ -174,7 +176,7 @@ overdue_transfers = Table(
     metadata,
     Column("transfer_id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False),
-    Column("path", String(400), nullable=False),  # the school the child left
+    Column("path", OrgPathKey(), nullable=False),  # the school the child left
     Column("level", String(8), nullable=True),
     Column("requested_on", Date, nullable=False),
     Column("flagged_at", UtcDateTime(), nullable=False),
@@ -211,7 +213,7 @@ submissions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(8), nullable=False),        # weekly | monthly
     Column("org_code", String(32), nullable=False),
-    Column("org_path", String(400), nullable=False),  # "/province/city/county/": the city's view reads it
+    Column("org_path", OrgPathKey(), nullable=False),  # "/province/city/county/": the city's view reads it
     Column("period", String(8), nullable=False),      # 2026-W47 | 2026-11
     Column("submitted_at", UtcDateTime(), nullable=False),
     Column("submitted_by", String(200), nullable=False),
@@ -228,7 +230,7 @@ targets = Table(
     "targets",
     metadata,
     Column("org_code", String(32), primary_key=True),
-    Column("org_path", String(400), nullable=False),  # "/province/.../org/"
+    Column("org_path", OrgPathKey(), nullable=False),  # "/province/.../org/"
     Column("junior_dropout_max", Float, nullable=True),
     Column("primary_dropout_max", Float, nullable=True),
     Column("retention_min", Float, nullable=True),
@@ -250,7 +252,7 @@ roll_call_sessions = Table(
     Column("class_id", String(36), primary_key=True),
     Column("date", Date, primary_key=True),
     Column("session", String(2), primary_key=True),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("expected", Boolean, nullable=False),
     Column("taken", Boolean, nullable=False),
     Column("on_time", Boolean, nullable=False),

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy import case as when
 
 from shared.orgs import DEFAULT_SYSTEM, level_of
+from shared.paths import within as at_or_under
 from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
 
@@ -29,7 +30,7 @@ from reporting.queries.read_model import Org, statuses_as_of
 
 def _ever_here(org: Org) -> Any:
     h = student_statuses
-    return h.c.student_id.in_(select(h.c.student_id).where(h.c.path.contains(org.under, autoescape=True)))
+    return h.c.student_id.in_(select(h.c.student_id).where(at_or_under(h.c.path, org.path)))
 
 
 def _changes_in(year: SchoolYear, last: date, rows: Any = student_statuses) -> Any:
@@ -267,7 +268,7 @@ async def records_from(uow: UnitOfWork, org: Org) -> date | None:
     """The earliest day the history under the org reaches back to."""
     h = student_statuses
     return (await uow.session.execute(select(func.min(h.c.effective_on)).where(
-        h.c.path.contains(org.under, autoescape=True)))).scalar_one_or_none()
+        at_or_under(h.c.path, org.path)))).scalar_one_or_none()
 
 
 async def nine_year_counts(uow: UnitOfWork, org: Org, year: SchoolYear, through: date) -> list[dict[str, Any]]:
@@ -289,6 +290,6 @@ async def nine_year_counts(uow: UnitOfWork, org: Org, year: SchoolYear, through:
     stmt = (select(now.c.path, graduated.label("graduated"), func.count().label("n"))
             .select_from(then.join(now, now.c.student_id == then.c.student_id))
             .where(then.c.grade == 1, then.c.status.in_(sorted(IN_SCHOOL)), now.c.status != "deceased",
-                   now.c.path.contains(org.under, autoescape=True))
+                   at_or_under(now.c.path, org.path))
             .group_by(now.c.path, graduated))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]

@@ -79,7 +79,7 @@ async def on_student_enrolled(uow: UnitOfWork, event: Received[StudentEnrolled])
         **placement, "status": status, "school_code": d.school_code, "name": d.name,
         "national_id_masked": d.national_id_masked, "gender": d.gender,
         "birth_date": _date(d.birth_date, None) if d.birth_date else None,
-        "flags": "|" + "|".join(d.flags or []) + "|", "status_reason": None, "status_since": enrolled_on,
+        "flags": list(d.flags or []), "status_reason": None, "status_since": enrolled_on,
         "enrolled_on": enrolled_on, "placed_at": event.time})
     await uow.session.execute(student_statuses.insert().values(
         student_id=d.student_id, effective_on=enrolled_on, at=event.time, status=status, **placement))
@@ -121,7 +121,7 @@ async def on_student_flags_changed(uow: UnitOfWork, event: Received[StudentFlags
     """The flags as they are after the change: the ledgers (poor households...) follow them."""
     d = event.data
     await uow.session.execute(update(students).where(students.c.student_id == d.student_id).values(
-        flags="|" + "|".join(d.flags or []) + "|"))
+        flags=list(d.flags or [])))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
