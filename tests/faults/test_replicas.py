@@ -22,8 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY
 from shared.kafka import CONTRACT_TOPICS
 from shared.messaging import inbox, outbox
-from tests.faults.conftest import Counter, stack_for
-from tests.integration.test_cases_replay import enrolled, threshold
+from tests.factories import Counter, enrolled, outbox_drained, stack_for, threshold
 from tests.kafka_helpers import eventually, group_has_consumed_everything, publish_many, read_all
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(180)]
@@ -115,7 +114,7 @@ async def test_two_replicas_share_the_partitions_and_a_killed_one_loses_nothing(
         # The jobs of both replicas claim in the database: two reports per case, none twice.
         issued = outbox.c.event_type == "baoxue.cases.dual_report.issued"
         await eventually(lambda: _at_least(dbs["cases"].rows(outbox, issued), 2 * len(students)), timeout=60)
-        await eventually(lambda: _none_unsent(dbs["cases"]), timeout=60)
+        await outbox_drained(stack.database_url("cases"), timeout=60)
         assert await dbs["cases"].rows(outbox, issued) == 2 * len(students)
 
         # On the output topic, read to the high watermark: one case.opened per student. The relay
@@ -143,7 +142,3 @@ async def _column(db: Counter, column) -> list:
 
 async def _at_least(count, n: int) -> bool:
     return await count >= n
-
-
-async def _none_unsent(db: Counter) -> bool:
-    return await db.rows(outbox, outbox.c.sent_at.is_(None)) == 0
