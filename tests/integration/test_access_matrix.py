@@ -408,12 +408,13 @@ async def _seed(service: str, client, world: World) -> None:
             await _seed_registry_writes(client, admin, place)
         await _seed_transfers_between(client, world)
         return
-    if service == "cases":  # its use cases are split by kind (cases/usecases/)
-        from cases.usecases import directory, opening
+    if service == "cases":  # its handlers take the validated model, as the consumer delivers it
+        from cases.bootstrap import handlers_for
+        from shared.routes import Routes
 
-        handlers = SimpleNamespace(on_org_registered=directory.on_org_registered,
-                                   on_student_enrolled=directory.on_student_enrolled,
-                                   on_threshold_reached=opening.on_threshold_reached)
+        deliver = Routes(handlers_for(runtime.settings)).deliver
+        handlers = SimpleNamespace(on_org_registered=deliver, on_student_enrolled=deliver,
+                                   on_threshold_reached=deliver)
     else:
         handlers = __import__(f"{service}.handlers", fromlist=["handlers"])
     for place in (world.inside, world.outside):
@@ -428,6 +429,7 @@ async def _seed(service: str, client, world: World) -> None:
                     await handlers.on_org_registered(uow, Event(
                         type="baoxue.registry.org.registered", source="/baoxue/registry", subject=code,
                         data={"code": code, "name": level, "kind": level,
+                              "parent_code": place.path[place.path.index(code) - 1] if place.path.index(code) else None,
                               "path": place.path[: place.path.index(code) + 1]}))
             await handlers.on_student_enrolled(uow, events[0])
             if service == "cases":
@@ -436,6 +438,7 @@ async def _seed(service: str, client, world: World) -> None:
                     subject=place.student_id, data={
                         "student_id": place.student_id, "episode_id": str(uuid.uuid4()),
                         "episode_started_at": "2026-11-14T00:00:00+00:00", "hours": 50, "absent_sessions": 4,
+                        "last_absent_at": "2026-11-16T00:00:00+00:00", "threshold_hours": 48, "counting": "school_hours",
                         "school_code": place.codes["school"], "class_id": place.class_id, "grade": 7,
                         "org_path": place.path, "org_chain": place.chain}))
             await uow.commit()
@@ -476,6 +479,7 @@ async def _seed(service: str, client, world: World) -> None:
                         subject=student_id, data={
                             "student_id": student_id, "episode_id": str(uuid.uuid4()),
                             "episode_started_at": "2026-11-14T00:00:00+00:00", "hours": 50, "absent_sessions": 4,
+                        "last_absent_at": "2026-11-16T00:00:00+00:00", "threshold_hours": 48, "counting": "school_hours",
                             "school_code": school, "class_id": str(uuid.uuid4()), "grade": 7,
                             "org_path": [o["code"] for o in chain], "org_chain": chain}))
                     await uow.commit()

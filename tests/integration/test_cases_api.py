@@ -19,6 +19,7 @@ from shared.audit import audit_log
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, Event
 from shared.messaging import outbox
+from shared.routes import Routes
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.integration.test_cases_replay import CHAIN, PATH, enrolled, threshold
@@ -33,10 +34,10 @@ async def _feed(client, *events: Event) -> None:
     from cases.bootstrap import handlers_for
 
     runtime = client.app.state.runtime
-    handlers = handlers_for(runtime.settings)
+    routes = Routes(handlers_for(runtime.settings))
     for event in events:
         async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=runtime.clock) as uow:
-            await handlers[event.type](uow, event)
+            await routes.deliver(uow, event)
             await uow.commit()
 
 
