@@ -29,12 +29,14 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from attendance import handlers
+from attendance.usecases import detector
+from attendance.usecases import episodes as episode_sync
+from attendance.usecases import roll_calls as roll_call_use
 from attendance.adapters.tables import episodes, marks, roll_calls, roster
 from attendance.domain import clock as school_clock
 from attendance.domain.calendar import Calendar
 from attendance.domain.episodes import Mark, episodes as compute_episodes, observed_at
-from attendance.entrypoints.schemas import MarkIn, RollCallIn
+from attendance.domain.roll_calls import RollCall, RollCallMark
 from attendance.settings import AttendanceSettings
 from shared.auth import Principal, Role
 from shared.clock import FixedClock
@@ -186,7 +188,7 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
         for label in ("first_pass", "second_pass"):
             t0 = time.perf_counter()
             async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
-                out[f"{label}_fired"] = await handlers.detect_overdue(uow, settings)
+                out[f"{label}_fired"] = await detector.detect_overdue(uow, settings)
             out[f"{label}_s"] = time.perf_counter() - t0
         # One roll call's recomputation: a class of 40, each with a term of marks.
         async with sm() as s:
@@ -195,15 +197,15 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
         for label in ("sync_cold_s", "sync_episodes_one_class_s"):  # the first compiles the statements
             t0 = time.perf_counter()
             async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
-                await handlers.sync_episodes(uow, settings, list(ids))
+                await episode_sync.sync_episodes(uow, settings, list(ids))
                 await uow.commit()
             out[label] = time.perf_counter() - t0
         caller = Principal("bench", Role.province_official, "410000")
-        cmd = RollCallIn(school_code=school, class_id=class_id, date=after, session="am",
-                         marks=[MarkIn(student_id=sid, status="present") for sid in ids])
+        cmd = RollCall(school_code=school, class_id=class_id, date=after, session="am",
+                       marks=tuple(RollCallMark(sid, "present") for sid in ids))
         t0 = time.perf_counter()
         async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
-            await handlers.record_roll_call(uow, settings, cmd, caller)
+            await roll_call_use.record_roll_call(uow, settings, cmd, caller)
         out["roll_call_one_class_s"] = time.perf_counter() - t0
     finally:
         await engine.dispose()

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 
-from reporting.rebuild import TOPICS, rebuild
+from reporting.usecases.rebuild import TOPICS, rebuild
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
 from tests.conftest import TEST_JWT_SECRET, running, settings_for

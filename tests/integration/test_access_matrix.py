@@ -13,7 +13,6 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from types import SimpleNamespace
 from typing import Callable
 
 import pytest
@@ -383,6 +382,7 @@ LIST_KEYS = {"/v1/students": "student_id", "/v1/cases": "case_id", "/v1/cases/le
 ITEM_ID = {"/v1/students/watch": "student_id", "/v1/roll-calls/missing": "class_id"}
 
 
+# Where each service's event handlers live (issue 17: the use-case layer has one name).
 async def _seed(service: str, client, world: World) -> None:
     """Both places, through each service's own public API or its event handlers."""
     runtime = client.app.state.runtime
@@ -408,15 +408,8 @@ async def _seed(service: str, client, world: World) -> None:
             await _seed_registry_writes(client, admin, place)
         await _seed_transfers_between(client, world)
         return
-    if service == "cases":  # its handlers take the validated model, as the consumer delivers it
-        from cases.bootstrap import handlers_for
-        from shared.routes import Routes
-
-        deliver = Routes(handlers_for(runtime.settings)).deliver
-        handlers = SimpleNamespace(on_org_registered=deliver, on_student_enrolled=deliver,
-                                   on_threshold_reached=deliver)
-    else:
-        handlers = __import__(f"{service}.handlers", fromlist=["handlers"])
+    # Through the service's own routes, as its consumer applies them: validated into the models.
+    routes = runtime.consumers[0].routes
     for place in (world.inside, world.outside):
         events = [Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=place.student_id,
                         data={"student_id": place.student_id, "name": "王小明", "national_id_masked": "4101**********0113",
@@ -426,14 +419,14 @@ async def _seed(service: str, client, world: World) -> None:
         async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
             if service in ("reporting", "cases"):
                 for level, code in place.codes.items():
-                    await handlers.on_org_registered(uow, Event(
+                    await routes.deliver(uow, Event(
                         type="baoxue.registry.org.registered", source="/baoxue/registry", subject=code,
                         data={"code": code, "name": level, "kind": level,
-                              "parent_code": place.path[place.path.index(code) - 1] if place.path.index(code) else None,
-                              "path": place.path[: place.path.index(code) + 1]}))
-            await handlers.on_student_enrolled(uow, events[0])
+                              "path": place.path[: place.path.index(code) + 1],
+                              "parent_code": place.path[place.path.index(code) - 1] if place.path.index(code) else None}))
+            await routes.deliver(uow, events[0])
             if service == "cases":
-                await handlers.on_threshold_reached(uow, Event(
+                await routes.deliver(uow, Event(
                     type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
                     subject=place.student_id, data={
                         "student_id": place.student_id, "episode_id": str(uuid.uuid4()),
@@ -443,7 +436,10 @@ async def _seed(service: str, client, world: World) -> None:
                         "org_path": place.path, "org_chain": place.chain}))
             await uow.commit()
         if service == "attendance":
+            from attendance.entrypoints.commands import leave_request
             from attendance.entrypoints.schemas import LeaveIn
+            from attendance.usecases.calendars import put_calendar
+            from attendance.usecases.leave import record_leave
             from shared.auth import Principal
 
             school = Principal("test-school-staff", Role.school_staff, place.codes["school"])
@@ -451,20 +447,20 @@ async def _seed(service: str, client, world: World) -> None:
                 place.pools[decision] = []
                 for _ in range(3):
                     async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                        leave = await handlers.record_leave(uow, runtime.settings, LeaveIn(
+                        leave = await record_leave(uow, runtime.settings, leave_request(LeaveIn(
                             student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
-                            reason="病假"), school)
+                            reason="病假")), school)
                     place.pools[decision].append(leave["id"])
                 place.leave_ids[decision] = leave["id"]
             # A term and an expected Monday am with no roll call: the missing list has a row here.
-            from attendance.completeness import sweep
+            from attendance.usecases.completeness import sweep
             from attendance.entrypoints.schemas import CalendarIn
 
             official = Principal("test-province", Role.province_official, place.codes["province"])
             async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                await handlers.put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
+                await put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
                     terms=[{"name": "autumn", "start": "2026-11-02", "end": "2026-11-27"}],
-                    roll_calls_from=date(2026, 11, 16)), official)
+                    roll_calls_from=date(2026, 11, 16)).model_dump(mode="json", exclude_unset=True), official)
             monday_noon = FixedClock(datetime(2026, 11, 16, 4, tzinfo=timezone.utc))
             async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=monday_noon) as uow:
                 await sweep(uow, runtime.settings)
@@ -474,12 +470,12 @@ async def _seed(service: str, client, world: World) -> None:
                 chain = [o for o in place.chain if o["kind"] in ("province", level)] + [
                     {"code": school, "kind": "school", "name": "直属学校"}]
                 async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
-                    await handlers.on_threshold_reached(uow, Event(
+                    await routes.deliver(uow, Event(
                         type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
                         subject=student_id, data={
                             "student_id": student_id, "episode_id": str(uuid.uuid4()),
                             "episode_started_at": "2026-11-14T00:00:00+00:00", "hours": 50, "absent_sessions": 4,
-                        "last_absent_at": "2026-11-16T00:00:00+00:00", "threshold_hours": 48, "counting": "school_hours",
+                            "last_absent_at": "2026-11-16T00:00:00+00:00", "threshold_hours": 48, "counting": "school_hours",
                             "school_code": school, "class_id": str(uuid.uuid4()), "grade": 7,
                             "org_path": [o["code"] for o in chain], "org_chain": chain}))
                     await uow.commit()

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from attendance.handlers import detect_overdue, on_student_enrolled
+from attendance.usecases.detector import detect_overdue
+from attendance.usecases.roster import on_student_enrolled
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.envelope import Event

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from attendance.adapters.tables import episodes
-from attendance.handlers import on_student_enrolled, on_student_status_changed
+from attendance.usecases.roster import on_student_enrolled, on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
 from shared.messaging import inbox

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from registry.domain.lifecycle import TRANSITIONS
 from registry.domain.model import StudentStatus as S
-from registry.records import flag_overdue_transfers
+from registry.usecases.transfers import flag_overdue_transfers
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox

@@ -16,8 +16,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from registry.records import flag_overdue_transfers
-from registry.watch import flag_overdue_off_roll
+from registry.usecases.transfers import flag_overdue_transfers
+from registry.usecases.watch import flag_overdue_off_roll
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox

@@ -13,7 +13,7 @@ from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
 
 
 async def load(client, evs) -> None:
-    from reporting.handlers import HANDLERS
+    from reporting.usecases.projections import HANDLERS
 
     routes = Routes(HANDLERS)
     sm = client.app.state.runtime.sessionmaker

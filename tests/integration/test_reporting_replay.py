@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from shared.messaging import inbox
 from tests.conftest import ROOT, TEST_JWT_SECRET, bearer, running
-from reporting.rebuild import TOPICS
+from reporting.usecases.rebuild import TOPICS
 from tests.kafka_helpers import eventually, group_has_consumed_everything
 from tests.reporting_fixture import COUNTY, S1, T1, _status, events
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timezone
 
-from attendance.completeness import ESCALATED, FILLED_LATE, MISSING, RECORDED, sweep
+from attendance.usecases.completeness import ESCALATED, FILLED_LATE, MISSING, RECORDED, sweep
 from shared.clock import FixedClock
 from tests.conftest import bearer
 from tests.integration.test_school_clock import CLASS, SCHOOL, a_school, local

@@ -11,7 +11,8 @@ import random
 from sqlalchemy import func, select
 
 from attendance.adapters.tables import episodes
-from attendance.handlers import on_student_status_changed, sync_episodes
+from attendance.usecases.episodes import sync_episodes
+from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import Event
 from tests.integration.test_school_clock import PATH, a_school, local

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from attendance.adapters.tables import roster
-from attendance.handlers import detect_overdue, on_student_enrolled, on_student_status_changed
+from attendance.usecases.detector import detect_overdue
+from attendance.usecases.roster import on_student_enrolled, on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
 from shared.uow import UnitOfWork

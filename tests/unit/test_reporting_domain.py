@@ -103,7 +103,7 @@ def test_the_sql_level_agrees_with_the_shared_rule_for_every_system_and_grade():
     """read_model.level_sql mirrors shared.orgs.level_of in SQL; the two must never drift."""
     from sqlalchemy import create_engine, literal, select
 
-    from reporting.read_model import level_sql
+    from reporting.queries.read_model import level_sql
     from shared.orgs import SchoolSystem, level_of
 
     cases = [(s.value, g) for s in SchoolSystem for g in (*range(1, 10), None)]

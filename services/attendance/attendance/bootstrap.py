@@ -10,16 +10,16 @@ from shared.clock import Clock
 from shared.envelope import TOPIC_REGISTRY
 from shared.service import create_app as create_service_app
 
-from attendance import handlers
+from attendance.usecases import roster
 from attendance.entrypoints.api import router
 from attendance.entrypoints.jobs import run_detector, run_roll_call_sweep
 from attendance.settings import AttendanceSettings
 
 HANDLERS = {
-    "baoxue.registry.student.enrolled": handlers.on_student_enrolled,
-    "baoxue.registry.student.status_changed": handlers.on_student_status_changed,
-    "baoxue.registry.class.promoted": handlers.on_class_promoted,
-    "baoxue.registry.student.merged": handlers.on_student_merged,
+    "baoxue.registry.student.enrolled": roster.on_student_enrolled,
+    "baoxue.registry.student.status_changed": roster.on_student_status_changed,
+    "baoxue.registry.class.promoted": roster.on_class_promoted,
+    "baoxue.registry.student.merged": roster.on_student_merged,
 }
 
 

@@ -10,7 +10,7 @@ from shared.clock import Clock
 from shared.events.cases import CaseStatusChanged
 from shared.service import create_app as create_service_app
 
-from registry.records import on_case_status_changed
+from registry.usecases.records import on_case_status_changed
 
 from registry.entrypoints.api import router
 from registry.entrypoints.jobs import overdue_off_roll, overdue_transfers

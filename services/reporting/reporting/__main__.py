@@ -2,7 +2,7 @@ from pathlib import Path
 
 from shared.cli import main
 
-from reporting import rebuild
+from reporting.usecases import rebuild
 from reporting.bootstrap import create_app
 from reporting.settings import ReportingSettings
 

@@ -8,7 +8,7 @@ from shared.clock import Clock
 from shared.service import create_app as create_service_app
 
 from reporting.entrypoints.api import router
-from reporting.handlers import HANDLERS
+from reporting.usecases.projections import HANDLERS
 from reporting.settings import ReportingSettings
 
 

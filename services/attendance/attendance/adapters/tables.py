@@ -54,7 +54,7 @@ placements = Table(
 calendars = Table(
     "calendars",
     metadata,
-    Column("school_code", String(32), primary_key=True),  # any org code, the name is historical
+    Column("org_code", String(32), primary_key=True),  # a school, or any region above it
     Column("body", JSON, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
 
 
@@ -15,6 +15,17 @@ class RequestedVia(str, enum.Enum):
     guardian_phone = "guardian_phone"
     in_person = "in_person"
     note = "note"
+
+
+@dataclass(frozen=True)
+class LeaveRequest:
+    """A leave request as filed: the child, the instants it covers, why, and how it reached the school."""
+
+    student_id: str
+    start: datetime
+    end: datetime
+    reason: str
+    requested_via: str | None = None  # a RequestedVia value
 
 
 @dataclass(frozen=True)

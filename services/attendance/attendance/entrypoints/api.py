@@ -16,8 +16,13 @@ from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 from shared.types import Day
 
-from attendance import batch, completeness, handlers, views
+from attendance.queries import attendance as views
+from attendance.queries import calendars as calendar_reads
+from attendance.queries import completeness
+from attendance.usecases import batch, calendars, leave, roll_calls
 from attendance.domain.leave import LeaveStatus
+from attendance.entrypoints import commands
+from attendance.entrypoints.deps import VisibleOrg, VisibleStudent
 from attendance.entrypoints.schemas import (
     RollCallBatchIn, RollCallBatchOut,
     AbsenceOut, AttendanceOut, CalendarEntriesIn, CalendarIn, DailyRate, LeaveDecisionIn, LeaveIn, LeaveOut,
@@ -35,13 +40,14 @@ def _settings(request: Request):
 async def put_calendar(code: str, body: CalendarIn, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
     """Set one org's calendar layer: a school's own, or (a county or other region code) the default
     its schools inherit. Fields not sent are inherited. Open episodes below it are recomputed."""
-    return await handlers.put_calendar(uow, _settings(request), code, body, caller)
+    return await calendars.put_calendar(uow, _settings(request), code, body.model_dump(mode="json", exclude_unset=True),
+                                        caller)
 
 
 @router.get("/calendars/{code}", tags=["calendars"], **access(PEOPLE, scope="object"))
-async def get_calendar(code: str, uow: UoWDep, request: Request, caller: PrincipalDep) -> dict:
+async def get_calendar(org: VisibleOrg, uow: UoWDep, request: Request) -> dict:
     """The org's own layer and the effective calendar (inherited values filled in)."""
-    return await handlers.get_calendar(uow, _settings(request), code, caller)
+    return await calendar_reads.get_calendar(uow, _settings(request), org.code, org.path)
 
 
 def _entries(raw: bytes, content_type: str) -> CalendarEntriesIn:
@@ -75,7 +81,8 @@ async def import_calendar_entries(code: str, uow: UoWDep, request: Request, call
     """Import dated entries (holiday, school_day, make_up_day) into an org's calendar layer, as JSON
     or CSV (`Content-Type: text/csv`). All or nothing: one bad line rejects the upload."""
     body = _entries(await request.body(), request.headers.get("content-type", "application/json"))
-    return await handlers.import_calendar_entries(uow, _settings(request), code, body, caller)
+    return await calendars.import_calendar_entries(uow, _settings(request), code,
+                                                   [(e.date, e.kind) for e in body.entries], caller)
 
 
 @router.post("/roll-calls", response_model=RollCallOut, tags=["roll calls"],
@@ -84,7 +91,7 @@ async def post_roll_call(body: RollCallIn, uow: UoWDep, request: Request, caller
     """Record one session's roll call for a class (a head teacher: their own classes; an official
     may enter a paper roll call on a school's behalf). Re-posting the same (class, date, session)
     replaces it; the absence clock of every student named is recomputed."""
-    return await handlers.record_roll_call(uow, _settings(request), body, caller)
+    return await roll_calls.record_roll_call(uow, _settings(request), commands.roll_call(body), caller)
 
 
 @router.post("/roll-calls/batch", response_model=RollCallBatchOut, response_model_exclude_none=True,
@@ -100,7 +107,8 @@ async def post_roll_call_batch(body: RollCallBatchIn, uow: UoWDep, request: Requ
     Each item is its own transaction: the valid ones are stored whatever the others are. Scope is
     applied per item, so the route itself answers every caller 200."""
     settings = _settings(request)
-    return {"results": await batch.record_batch(uow, settings, body.roll_calls, caller)}
+    items = [commands.batch_item(item) for item in body.roll_calls]
+    return {"results": await batch.record_batch(uow, settings, items, caller)}
 
 
 @router.get("/roll-calls/missing", response_model=Page[MissingRollCall], tags=["roll calls"],
@@ -130,7 +138,7 @@ async def get_roll_calls(class_id: str, uow: UoWDep, page: PageDep, caller: Prin
              **access(SCHOOL, scope="create"))
 async def post_leave(body: LeaveIn, uow: UoWDep, request: Request, caller: PrincipalDep):
     """Request leave for a student (status `requested`); it excuses absences once school staff approve it."""
-    return await handlers.record_leave(uow, _settings(request), body, caller)
+    return await leave.record_leave(uow, _settings(request), commands.leave_request(body), caller)
 
 
 @router.get("/leaves", response_model=Page[LeaveOut], tags=["leave"], **access(PEOPLE, scope="list"))
@@ -154,7 +162,7 @@ async def approve_leave(leave_id: str, uow: UoWDep, request: Request, caller: Pr
     child's class for leave of up to `BAOXUE_HEAD_TEACHER_LEAVE_MAX_DAYS` school days (1), counted
     with the child's consecutive approved leave. Absences in its range are excused, even ones
     marked, or fired, before: the episodes are recomputed."""
-    return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.approved,
+    return await leave.decide_leave(uow, _settings(request), leave_id, LeaveStatus.approved,
                                        body.note if body else None, caller)
 
 
@@ -162,15 +170,15 @@ async def approve_leave(leave_id: str, uow: UoWDep, request: Request, caller: Pr
 async def reject_leave(leave_id: str, uow: UoWDep, request: Request, caller: PrincipalDep,
                        body: LeaveDecisionIn | None = None):
     """Reject a request: the absences stay unexcused."""
-    return await handlers.decide_leave(uow, _settings(request), leave_id, LeaveStatus.rejected,
+    return await leave.decide_leave(uow, _settings(request), leave_id, LeaveStatus.rejected,
                                        body.note if body else None, caller)
 
 
 @router.get("/students/{student_id}/absence", response_model=AbsenceOut, tags=["absence"],
             **access(PEOPLE, scope="object"))
-async def get_absence(student_id: str, uow: UoWDep, request: Request, caller: PrincipalDep):
+async def get_absence(student: VisibleStudent, uow: UoWDep, request: Request):
     """The student's current unexcused-absence episode, its counted hours and due instant."""
-    return await handlers.absence_of(uow, _settings(request), student_id, caller)
+    return await views.absence_of(uow, _settings(request), student.student_id)
 
 
 @router.get("/students/{student_id}/attendance", response_model=AttendanceOut, tags=["absence"],

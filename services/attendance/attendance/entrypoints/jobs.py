@@ -13,8 +13,8 @@ from shared import metrics
 from shared.service import Runtime
 from shared.uow import UnitOfWork
 
-from attendance.completeness import sweep
-from attendance.handlers import detect_overdue
+from attendance.usecases.completeness import sweep
+from attendance.usecases.detector import detect_overdue
 
 log = structlog.get_logger("baoxue.detector")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from shared.jobs import periodic
 from shared.service import Runtime
 
-from registry.records import flag_overdue_transfers
-from registry.watch import flag_overdue_off_roll
+from registry.usecases.transfers import flag_overdue_transfers
+from registry.usecases.watch import flag_overdue_off_roll
 
 
 async def _overdue_pass(runtime: Runtime) -> int:

@@ -1,5 +1,5 @@
 """The school's monthly dropout report per class (学校辍学月报表) and its class ranking
-(量化评比). Pure: the counts come from one query (reporting/monthly.py); this decides what a
+(量化评比). Pure: the counts come from one query (reporting/queries/monthly.py); this decides what a
 class's month means, ranks the classes within each school and names the no-dropout classes.
 
 Seed 001: 对各班辍学情况，学校每月都要作出详细统计，进行量化评比. Seed 002: 《学校辍学月报表》.

@@ -16,20 +16,25 @@ from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 from shared.types import ORG_CODE_PATTERN, Day
 
-from reporting import summary as summaries
-from reporting import targets as target_book
-from reporting import submissions as frozen
+from reporting.queries import summary as summaries
+from reporting.queries import targets as target_reads
+from reporting.usecases import targets as target_book
+from reporting.usecases import submissions as frozen
 from reporting.entrypoints.deps import DayDep, FormatQuery, MonthDep, OrgCode, WeekDep, ZoneDep, calendar_month, iso_week
 from reporting.entrypoints.page import CSP, submission_page, weekly_page
 from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_sheets, weekly_sheets
-from reporting.ledgers import Filters, Ledger, ledger_rows
-from reporting.monthly import monthly
-from reporting.rankings import RankBy, Unit, circular, rankings
-from reporting.completeness import Period as CompletenessPeriod, Unit as CompletenessUnit, completeness
-from reporting.entrypoints.schemas import (Circular, CompletenessReport, LedgerRow, MonthlyReport, Rankings, Submission,
-                                           Submissions, SubmissionSummary, Summary, TargetsIn, TargetsView,
-                                           WeeklyReport, WeeklyStandings)
-from reporting.weekly import open_cases_trend, weekly
+from reporting.queries.ledgers import Filters, Ledger, ledger_rows
+from reporting.queries.monthly import monthly
+from reporting.queries.rankings import RankBy, Unit, circular, rankings
+from reporting.queries.completeness import Period as CompletenessPeriod, Unit as CompletenessUnit, completeness
+from reporting.entrypoints.schemas.completeness import CompletenessReport
+from reporting.entrypoints.schemas.ledgers import LedgerRow
+from reporting.entrypoints.schemas.monthly import MonthlyReport
+from reporting.entrypoints.schemas.rankings import Circular, Rankings
+from reporting.entrypoints.schemas.submissions import Submission, Submissions, SubmissionSummary
+from reporting.entrypoints.schemas.summary import Summary, TargetsIn, TargetsView
+from reporting.entrypoints.schemas.weekly import WeeklyReport, WeeklyStandings
+from reporting.queries.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 # format=csv|xlsx: the same report as a download (the document must name those media types too).
@@ -165,7 +170,7 @@ async def put_targets(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, or
 async def get_targets(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep, org_code: TargetOrg):
     """An org's own targets, the effective ones and where each comes from (the org, one above, or
     the default)."""
-    return await target_book.show(uow, org_code, caller, runtime.settings.targets)
+    return await target_reads.show(uow, org_code, caller, runtime.settings.targets)
 
 
 # --- frozen submissions -------------------------------------------------------------------

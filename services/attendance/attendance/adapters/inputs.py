@@ -1,0 +1,112 @@
+"""What the 48-hour clock reads for a set of students, one query per table for all of them:
+effective calendars, dated placements, roster rows, marks and approved leave."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable, NamedTuple
+
+from sqlalchemy import select
+
+from shared.sql import among
+from shared.uow import UnitOfWork
+
+from attendance.adapters.tables import calendars, leaves, marks, placements, roster
+from attendance.domain import episodes as rule
+from attendance.domain import national
+from attendance.domain.calendar import Calendar, layered
+from attendance.domain.leave import LeaveStatus
+from attendance.settings import AttendanceSettings
+
+
+async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
+                        org_paths: Iterable[list[str]]) -> dict[tuple[str, ...], Calendar]:
+    """The effective calendar of each org path (county default overlaid by the school's own), in
+    one query for all of them."""
+    paths = {tuple(p) for p in org_paths}
+    codes = {c for p in paths for c in p}
+    docs = dict((await uow.session.execute(
+        select(calendars.c.org_code, calendars.c.body).where(calendars.c.org_code.in_(codes)))).all()) \
+        if codes else {}
+    base = national.DAYS if settings.national_calendar == "cn" else national.NONE
+    return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,
+                       am=settings.session_am_starts, pm=settings.session_pm_starts, national=base) for p in paths}
+
+
+async def calendar_of(uow: UnitOfWork, settings: AttendanceSettings, org_path: list[str]) -> Calendar:
+    return (await calendars_for(uow, settings, [org_path]))[tuple(org_path)]
+
+
+async def placements_of(uow: UnitOfWork, student_ids: list[str]) -> dict[str, list[Any]]:
+    """Each child's dated placements, oldest first, in one query."""
+    found: dict[str, list[Any]] = {}
+    for row in (await uow.session.execute(
+            select(placements).where(among(uow.session, placements.c.student_id, student_ids))
+            .order_by(placements.c.student_id, placements.c.effective_on))).all():
+        found.setdefault(row.student_id, []).append(row)
+    return found
+
+
+def placement_on(rows: list[Any], day: date) -> Any:
+    """The placement in force on ``day``: the newest effective by then, else the first one."""
+    return next((r for r in reversed(rows) if r.effective_on <= day), rows[0])
+
+
+def attending_spans(rows: list[Any], calendar: Calendar) -> tuple[rule.Attending, ...]:
+    """The spans a child was on the roll, from the placements' dates (local midnight); a change
+    that keeps the child attending (a new class) does not cut a span."""
+    if not rows:
+        return rule.ALWAYS  # loaded without placements (a bulk load): attending all along
+    spans: list[rule.Attending] = []
+    for i, row in enumerate(rows):
+        start = None if i == 0 else calendar.local_midnight(row.effective_on)
+        end = calendar.local_midnight(rows[i + 1].effective_on) if i + 1 < len(rows) else None
+        if not row.active:
+            continue
+        if spans and spans[-1].end == start:
+            spans[-1] = rule.Attending(spans[-1].start, end)
+        else:
+            spans.append(rule.Attending(start, end))
+    return tuple(spans)
+
+
+class Inputs(NamedTuple):
+    """What the clock needs for a set of students, keyed by student id."""
+    places: dict[str, Any]  # roster rows
+    calendars: dict[str, Calendar]
+    marks: dict[str, list[rule.Mark]]
+    leaves: dict[str, list[rule.LeaveSpan]]  # approved
+    attending: dict[str, tuple[rule.Attending, ...]]
+
+
+async def load_inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
+                  with_marks: bool = True, calendar: Calendar | None = None, places: dict[str, Any] | None = None
+                  ) -> Inputs:
+    """What the clock needs for these students, one query per table for all of them: roster rows,
+    effective calendars, dated placements, marks and approved leave. A roll call has read its
+    class's roster rows and calendar already and passes them (``places``, ``calendar``); they are
+    used when they cover every student (a re-posted roll call also recomputes students it no
+    longer names, who may have moved to another class or school since)."""
+    if places is not None and calendar is not None and places.keys() >= set(student_ids):
+        places = {sid: places[sid] for sid in student_ids}
+        cal_by = {sid: calendar for sid in places}
+    else:
+        places = {r.student_id: r for r in (await uow.session.execute(
+            select(roster).where(among(uow.session, roster.c.student_id, student_ids)))).all()}
+        cals = await calendars_for(uow, settings, [r.org_path for r in places.values()])
+        cal_by = {sid: cals[tuple(r.org_path)] for sid, r in places.items()}
+    dated = await placements_of(uow, student_ids)
+    attending = {sid: attending_spans(dated.get(sid, []), cal_by[sid]) for sid in places}
+    marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
+    if with_marks:
+        for sid, at, status in (await uow.session.execute(
+            select(marks.c.student_id, marks.c.at, marks.c.status)
+            .where(among(uow.session, marks.c.student_id, student_ids)))).all():
+            marks_by[sid].append(rule.Mark(at, status))
+    leave_by: dict[str, list[rule.LeaveSpan]] = {s: [] for s in student_ids}
+    for sid, start, end in (await uow.session.execute(
+        select(leaves.c.student_id, leaves.c.start, leaves.c.end)
+        .where(among(uow.session, leaves.c.student_id, student_ids), leaves.c.status == LeaveStatus.approved.value)
+    )).all():
+        leave_by[sid].append(rule.LeaveSpan(start, end))
+    return Inputs(places, cal_by, marks_by, leave_by, attending)

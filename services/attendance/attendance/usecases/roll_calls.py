@@ -1,0 +1,126 @@
+"""Recording a roll call: checked against the class, placements and calendar of its date,
+stored (replacing an earlier send, kept as a revision), announced, and the named students'
+episodes and chronic-absence flags recomputed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, insert, or_, select
+
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Invalid
+from shared.sql import among, insert_ignoring_conflicts, insert_many
+from shared.uow import UnitOfWork
+
+from attendance.adapters.inputs import calendar_of, placement_on, placements_of
+from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls, roster
+from attendance.domain import episodes as rule
+from attendance.domain.roll_calls import Placed, RollCall, rejection
+from attendance.queries.scope import class_in_scope
+from attendance.settings import AttendanceSettings
+from attendance.usecases import completeness
+from attendance.usecases.chronic import flag_chronic
+from attendance.usecases.episodes import sync_episodes
+
+
+async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCall,
+                           caller: Principal) -> dict[str, Any]:
+    stored = await store_roll_call(uow, settings, cmd, caller)
+    await uow.commit()
+    return stored
+
+
+async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCall, caller: Principal, *,
+                          client_id: str | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+    """A roll call for a class-session, replacing the one received before (the last received
+    wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
+    ids = [m.student_id for m in cmd.marks]
+    known = {
+        r.student_id: r
+        for r in (await uow.session.execute(
+            select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
+                   roster.c.attending_since)
+            .where(among(uow.session, roster.c.student_id, ids))
+        )).all()
+    }
+    # A student of the class named in it tells where the class is, saving a query; when none is
+    # (a wrong list), the class is looked up on its own.
+    place = next((r for r in known.values() if r.class_id == cmd.class_id), None)
+    if place is None or not audit.sees(caller, place.org_path, cmd.class_id):
+        place = await class_in_scope(uow, cmd.class_id, caller)
+    # Checked against the class and status on the roll call's own date (the placement then).
+    dated = await placements_of(uow, ids)
+    placed = {}
+    for sid, r in known.items():
+        then = placement_on(dated[sid], cmd.date) if sid in dated else r
+        placed[sid] = Placed(then.class_id, then.active)
+    today_local = uow.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
+    if refused := rejection(cmd, class_school=place.school_code, placed=placed, today=today_local):
+        raise Invalid(refused.detail, errors=refused.errors)
+    calendar = await calendar_of(uow, settings, place.org_path)
+    at = calendar.session_at(cmd.date, cmd.session)
+    roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
+                 "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at,
+                 "sender": caller.subject, "client_id": client_id, "fingerprint": fingerprint}
+    # Most roll calls are new: try the insert first, and look for the one to replace only when the
+    # (class, date, session) is taken.
+    roll_call_id = (await uow.session.execute(
+        insert_ignoring_conflicts(uow.session, roll_calls).values(**roll_call).returning(roll_calls.c.id)
+    )).scalar_one_or_none()
+    replaced = roll_call_id is None
+    if replaced:
+        before = (await uow.session.execute(
+            select(roll_calls).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
+                                     roll_calls.c.session == cmd.session))).one()
+        existing = before.id
+        earlier = (await uow.session.execute(
+            select(marks.c.student_id, marks.c.status).where(marks.c.roll_call_id == existing))).all()
+        # Re-posting replaces the roll call: every student named before or now is recomputed.
+        affected = set(ids) | {m.student_id for m in earlier}
+        # The replaced send is kept, with who sent it and when (the last received wins).
+        await uow.session.execute(insert(roll_call_revisions).values(
+            client_id=before.client_id, class_id=before.class_id, date=before.date, session=before.session,
+            sender=before.sender, device_recorded_at=before.device_recorded_at, received_at=before.received_at,
+            fingerprint=before.fingerprint, replaced_at=roll_call["received_at"],
+            marks=json.dumps([{"student_id": m.student_id, "status": m.status} for m in earlier])))
+        await uow.session.execute(delete(marks).where(marks.c.roll_call_id == existing))
+        await uow.session.execute(delete(roll_calls).where(roll_calls.c.id == existing))
+        roll_call_id = (await uow.session.execute(
+            insert(roll_calls).values(**roll_call).returning(roll_calls.c.id))).scalar_one()
+    else:
+        affected = await _changed_by(uow, cmd, at)
+    # One statement for the whole class, not one per student.
+    await insert_many(uow.session, marks, [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at,
+                                            "status": m.status} for m in cmd.marks])
+    await completeness.roll_call_stored(
+        uow, settings, calendar, roll_call_id=roll_call_id, school_code=cmd.school_code, org_path=place.org_path,
+        class_id=cmd.class_id,
+        day=cmd.date, session=cmd.session, at=at, statuses=[m.status for m in cmd.marks], replaced=replaced)
+    await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
+    # Every student named: a present mark can bring a student to the minimum number of sessions.
+    await flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
+    return {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
+            "marks": len(cmd.marks), "replaced": replaced}
+
+
+async def _changed_by(uow: UnitOfWork, cmd: RollCall, at: datetime) -> set[str]:
+    """The students whose episodes a new roll call at ``at`` can change; most of a class is
+    present with no episode, and recomputing them would only find what is stored.
+
+    An absent mark can start or extend an episode. A present or late mark matters only inside an
+    episode (open, or ended after ``at``: a roll call posted late splits it). A leave mark neither
+    starts nor ends one (`rule.episodes`)."""
+    absent = {m.student_id for m in cmd.marks if m.status == "absent"}
+    seen = [m.student_id for m in cmd.marks if m.status in rule.SEEN]
+    if not seen:
+        return absent
+    inside = (await uow.session.execute(
+        select(episodes.c.student_id).where(
+            among(uow.session, episodes.c.student_id, seen), LIVE, episodes.c.started_at < at,
+            or_(episodes.c.ended_at.is_(None), episodes.c.ended_at > at)))).scalars()
+    return absent | set(inside)
