@@ -10,8 +10,9 @@ import sys
 import time
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
+from reporting.adapters.tables import student_statuses
 from shared.messaging import inbox
 from tests.conftest import ROOT, TEST_JWT_SECRET, bearer, running
 from reporting.usecases.rebuild import TOPICS
@@ -66,6 +67,23 @@ async def test_a_summary_reflects_an_event_within_five_seconds(databases, broker
         assert after["as_of"].startswith("2026-11-23T02:00:00")
 
 
+async def links_are_a_recount(client) -> None:
+    """The links the projection keeps on each status row (the next row's date, the previous
+    row's status, dropped out by then) are what windows over the whole history give now."""
+    h = student_statuses
+    order = (h.c.effective_on, h.c.at, h.c.id)
+    recount = select(h.c.id, func.lead(h.c.effective_on, type_=h.c.effective_on.type).over(
+                         partition_by=h.c.student_id, order_by=order),
+                     func.lag(h.c.status).over(partition_by=h.c.student_id, order_by=order),
+                     func.max(case((h.c.status == "dropped_out", 1), else_=0)).over(
+                         partition_by=h.c.student_id, order_by=order) == 1).order_by(h.c.id)
+    async with client.app.state.runtime.sessionmaker() as s:
+        kept = (await s.execute(select(h.c.id, h.c.next_on, h.c.prev_status, h.c.was_out).order_by(h.c.id))).all()
+        counted = (await s.execute(recount)).all()
+    assert [tuple(r) for r in kept] == [(i, n, p, bool(o)) for i, n, p, o in counted]
+    assert any(r.next_on for r in kept) and any(r.was_out for r in kept)  # the fixture has both
+
+
 async def snapshot(client) -> dict:
     """Every figure the service answers for the fixture county."""
     out = {}
@@ -94,6 +112,7 @@ async def test_a_rebuild_by_replay_gives_identical_figures(databases, broker):
                              headers=bearer("county_official", COUNTY))
         assert r.status_code == 200, r.text
         first = await snapshot(client)
+        await links_are_a_recount(client)
         # A county's submission is not a projection: the rebuild must keep it as it was.
         sent = (await client.post(SUBMISSIONS, headers=bearer("county_official", COUNTY))).json()
     assert first[f"summary {COUNTY} 2026-11-20"]["dropped_out"] == 1  # the figures are the fixture's
@@ -112,6 +131,7 @@ async def test_a_rebuild_by_replay_gives_identical_figures(databases, broker):
     async with running("reporting", url, broker.bootstrap, migrated=True) as client:
         assert await applied(client) == len(evs)
         again = await snapshot(client)
+        await links_are_a_recount(client)
         # The service's own group resumes after the replay and goes through every record again;
         # once it has, nothing was applied twice.
         settings = client.app.state.runtime.settings
