@@ -165,11 +165,13 @@ async def feed_cases(client, *events: Event) -> None:
     """Apply events with the service's consumer handlers, each in its own unit of work."""
     from cases.bootstrap import handlers_for
 
+    from shared.routes import Routes
+
     runtime = client.app.state.runtime
-    handlers = handlers_for(runtime.settings)
+    routes = Routes(handlers_for(runtime.settings))  # validated into the models, as the consumer does
     for event in events:
         async with runtime.uow() as uow:
-            await handlers[event.type](uow, event)
+            await routes.deliver(uow, event)
             await uow.commit()
 
 
