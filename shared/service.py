@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import deadletters, errors, idempotency, openapi
+from shared import audit, deadletters, errors, idempotency, openapi
 from shared import logging as baoxue_logging
 from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, public
@@ -32,7 +32,7 @@ from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.sql import fetch_page
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, UnitsOfWork
 
 log = structlog.get_logger("baoxue.service")
 
@@ -47,15 +47,26 @@ class Runtime:
     clock: Clock
     relay: OutboxRelay
     verifier: TokenVerifier
+    units: UnitsOfWork
     consumers: list[EventConsumer] = field(default_factory=list)
 
     @property
     def source(self) -> str:
-        # CloudEvents `source`: one per service, so (source, id) is unique across the system.
-        return f"/baoxue/{self.settings.service_name}"
+        return self.units.source
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker, source=self.source, clock=self.clock, on_commit=self.relay.wake)
+    def uow(self, *, clock: Clock | None = None) -> UnitOfWork:
+        """A unit of work of this service (``clock`` only for tests acting at a given moment)."""
+        return self.units(clock=clock)
+
+
+def units_of_work(settings: ServiceSettings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, *,
+                  on_commit: Callable[[], None] | None = None) -> UnitsOfWork:
+    """How every unit of work of a service is built, whoever asks (requests, the consumer, jobs,
+    tools): the service's CloudEvents ``source`` (one per service, so (source, id) is unique
+    across the system), the app's clock, and, before each commit, the request's audit row
+    (``audit.record_in``; outside a request it writes nothing). ``on_commit`` wakes the relay."""
+    return UnitsOfWork(sessionmaker, source=f"/baoxue/{settings.service_name}", clock=clock,
+                       before_commit=[audit.record_in], on_commit=on_commit)
 
 
 Job = Callable[[Runtime, asyncio.Event], Awaitable[None]]
@@ -96,12 +107,10 @@ def create_app(
     verifier = TokenVerifier(settings)
     if not verifier.configured:
         log.warning("auth.no_key", detail="no BAOXUE_JWT_SECRET or BAOXUE_JWT_JWKS_FILE: every request will be 401")
-    runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier)
+    units = units_of_work(settings, sessionmaker, clock, on_commit=relay.wake)
+    runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier, units)
     if handlers:  # the subscription is the handled models' topics unless given (attendance, cases)
-        runtime.consumers.append(
-            EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake,
-                          source=runtime.source)
-        )
+        runtime.consumers.append(EventConsumer(settings, units, topics=topics, handlers=handlers))
     keys = idempotency.KeyStore(sessionmaker, clock, ttl=timedelta(hours=settings.idempotency_ttl_hours),
                                 lease=idempotency.lease_for(settings.request_timeout_s))
 
@@ -135,7 +144,7 @@ def create_app(
     # Innermost: a held write commits with its stored answer before the audit row of a failure
     # is written, and the limits (size, rate, time) apply to a retry as to any request.
     app.add_middleware(idempotency.IdempotencyMiddleware, store=keys, verifier=verifier)
-    app.add_middleware(AuditMiddleware, sessionmaker_of=lambda _scope: sessionmaker)
+    app.add_middleware(AuditMiddleware, sessionmaker_of=lambda _scope: sessionmaker, clock=clock)
     app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes,
                        writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s,

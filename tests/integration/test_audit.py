@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from shared.clock import FixedClock
 from tests.conftest import bearer, running
 from tests.factories import school_with_class, student_body
 
@@ -41,3 +44,24 @@ async def test_reads_of_full_records_and_every_write_are_audited_for_the_officia
         assert (await registry.get("/v1/audit", headers=bearer("head_teacher", klass["school_code"]))).status_code == 403
         # No body, no personal data in the log.
         assert student_body(klass)["name"] not in str(log) and student["national_id"][-6:] not in str(log)
+
+
+async def test_every_audit_row_carries_the_time_of_the_apps_clock_not_the_wall_clock(databases):
+    """The rows written at a write's commit (the unit of work's hook) and those the middleware
+    writes (a read, a refusal) both take their time from the injected clock."""
+    clock = FixedClock(datetime(2031, 3, 4, 5, 6, 7, tzinfo=timezone.utc))
+    async with running("registry", databases.url("registry"), "127.0.0.1:1", clock=clock) as registry:
+        klass = await school_with_class(registry)
+        clock.advance(hours=1)
+        created = await registry.post("/v1/students", json=student_body(klass))
+        assert created.status_code == 201, created.text
+        clock.advance(hours=1)
+        assert (await registry.post("/v1/students", json={**student_body(klass), "gender": "x"})).status_code == 422
+        clock.advance(hours=1)
+        assert (await registry.get(f"/v1/students/{created.json()['id']}")).status_code == 200
+        log = (await registry.get("/v1/audit", params={"limit": 3})).json()["items"]
+    assert [(e["action"], e["status"], datetime.fromisoformat(e["at"])) for e in log] == [
+        ("read", 200, datetime(2031, 3, 4, 8, 6, 7, tzinfo=timezone.utc)),
+        ("write", 422, datetime(2031, 3, 4, 7, 6, 7, tzinfo=timezone.utc)),
+        ("write", 201, datetime(2031, 3, 4, 6, 6, 7, tzinfo=timezone.utc)),
+    ]

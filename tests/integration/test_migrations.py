@@ -6,22 +6,14 @@ import asyncio
 
 import pytest
 from alembic import command
-from alembic.config import Config
 
-from tests.conftest import ROOT
+from tests.conftest import alembic_config
 
 SERVICES = ["registry", "attendance", "cases", "reporting"]
 
 
-def _config(service: str, url: str) -> Config:
-    config = Config(str(ROOT / "services" / service / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
-    config.set_main_option("sqlalchemy.url", url)
-    return config
-
-
 def _round_trip(service: str, url: str) -> None:
-    config = _config(service, url)
+    config = alembic_config(service, url)
     command.upgrade(config, "head")
     command.check(config)  # raises if the models have changes no migration carries
     command.downgrade(config, "base")
@@ -30,7 +22,7 @@ def _round_trip(service: str, url: str) -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_history_reaches_head_matches_models_and_reverses(service, databases):
-    await asyncio.to_thread(_round_trip, service, databases.url(service))
+    await asyncio.to_thread(_round_trip, service, databases.url(service, empty=True))
 
 
 async def test_the_calendar_key_renamed_to_org_code_keeps_the_layers(databases):
@@ -38,8 +30,8 @@ async def test_the_calendar_key_renamed_to_org_code_keeps_the_layers(databases):
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    url = databases.url("attendance")
-    config = _config("attendance", url)
+    url = databases.url("attendance", empty=True)
+    config = alembic_config("attendance", url)
     await asyncio.to_thread(command.upgrade, config, "0010_roll_call_completeness")
     engine = create_async_engine(url)
     try:

@@ -38,10 +38,12 @@ def _case_out(row: Any) -> dict[str, Any]:
 
 
 async def visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
-    """The case as stored, if the caller's scope covers it; to anyone else it does not exist."""
+    """The case as stored, if the caller's scope covers it (its place is noted for this request's
+    audit row); to anyone else it does not exist."""
     case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if case is None or not audit.sees(caller, path_codes(case["org_path"]), case["class_id"]):
+    if case is None or not caller.sees(path_codes(case["org_path"]), case["class_id"]):
         raise NotFound(f"no case with id {case_id}")
+    audit.note_place(path_codes(case["org_path"]))
     return case
 
 
@@ -210,8 +212,9 @@ async def home_visit_summary(uow: UnitOfWork, caller: Principal, *, org_code: st
     known = (await uow.session.execute(select(cases.c.org_path).where(
         cases.c.org_path.contains(f"/{org_code}/", autoescape=True)).limit(1))).scalar_one_or_none()
     place = path_codes(known)[: path_codes(known).index(org_code) + 1] if known else [org_code]
-    if not audit.sees_org(caller, place):
+    if not caller.sees_org(place):
         raise NotFound(f"no organisation with code {org_code} in the case ledger")
+    audit.note_place(place)
     v = home_visit_visitors
     rows = (await uow.session.execute(
         select(v.c.visitor, func.count().label("visits"), func.count(func.distinct(home_visits.c.case_id))

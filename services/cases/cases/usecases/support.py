@@ -30,8 +30,9 @@ class TooLarge(Problem):
 
 async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) -> Any:
     student = (await uow.session.execute(select(students).where(students.c.student_id == student_id))).mappings().first()
-    if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
+    if student is None or not caller.sees(student["org_path"], student["class_id"]):
         raise NotFound(f"no student with id {student_id} in the cases directory")
+    audit.note_place(student["org_path"])
     return student
 
 

@@ -28,8 +28,9 @@ async def visible_student(uow: UnitOfWork, student_id: str, caller: Principal) -
         select(students, orgs.c.path.label("school_path"))
         .join(orgs, orgs.c.code == students.c.school_code)
         .where(students.c.id == student_id))).mappings().first()
-    if row is None or not audit.sees(caller, row["school_path"], row["class_id"]):
+    if row is None or not caller.sees(row["school_path"], row["class_id"]):
         raise NotFound(f"no student with id {student_id}")
+    audit.note_place(row["school_path"])
     return dict(row)
 
 
@@ -77,8 +78,9 @@ async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
 
 async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(_student_select().where(students.c.id == student_id))).mappings().first()
-    if row is None or not audit.sees(caller, row["school_path"], row["class_id"]):
+    if row is None or not caller.sees(row["school_path"], row["class_id"]):
         raise NotFound(f"no student with id {student_id}")
+    audit.note_place(row["school_path"])
     return present_student((await _with_flags(uow, [row]))[0], caller)
 
 

@@ -220,8 +220,9 @@ async def get_check(uow: UnitOfWork, check_id: str, caller: Principal) -> dict[s
     row = (await uow.session.execute(
         select(population_checks, orgs.c.path).join(orgs, orgs.c.code == population_checks.c.region_code)
         .where(population_checks.c.id == check_id))).mappings().first()
-    if row is None or not audit.sees_org(caller, row["path"]):
+    if row is None or not caller.sees_org(row["path"]):
         raise NotFound(f"no population check with id {check_id}")
+    audit.note_place(row["path"])
     return {k: v for k, v in row.items() if k != "path"}
 
 

@@ -7,7 +7,7 @@ need are kept dated (status history, case timestamps); current-state columns ser
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text, false
 
 from shared.types import UtcDateTime
 
@@ -67,8 +67,19 @@ student_statuses = Table(
     Column("grade", Integer, nullable=False),
     Column("level", String(8), nullable=False),
     Column("reason", String(500), nullable=True),
+    # Links to the child's neighbouring rows in that order, kept by the projection in the same
+    # transaction as the row (usecases/projections.link_history) so the school year's figures need no window
+    # over every child: the next row's effective_on (NULL for the newest; the row is in force on
+    # D when effective_on <= D < next_on), the previous row's status (NULL for the first), and
+    # whether this row or an earlier one is a dropout.
+    Column("next_on", Date, nullable=True),
+    Column("prev_status", String(32), nullable=True),
+    Column("was_out", Boolean, nullable=False, default=False, server_default=false()),
 )
 Index("ix_reporting_student_statuses_student", student_statuses.c.student_id, student_statuses.c.effective_on)
+# The rows that take effect in a school year (its census day only for a child's second row on):
+# the few children whose figures need the window pass.
+Index("ix_reporting_student_statuses_changes", student_statuses.c.effective_on, student_statuses.c.prev_status)
 
 # Every promotion of a class (the grade from a day on). Kept apart from the status history, so
 # that a promotion and a child's placement, keyed differently and so on different partitions,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy import case as when
 
-from shared.audit import sees_org
+from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.orgs import DEFAULT_SYSTEM, SchoolSystem, last_primary_grade
@@ -37,9 +37,10 @@ class Org:
 
 async def org_in_scope(uow: UnitOfWork, org_code: str, caller: Principal) -> Org:
     row = (await uow.session.execute(select(orgs).where(orgs.c.code == org_code))).mappings().first()
-    # sees_org also files the request's audit row (an export is audited) under this org.
-    if row is None or not sees_org(caller, row["path"].strip("/").split("/")):
+    path = row["path"].strip("/").split("/") if row is not None else None
+    if path is None or not caller.sees_org(path):
         raise NotFound(f"no organisation with code {org_code} in the reporting model")
+    audit.note_place(path)  # the request's audit row (an export is audited) is filed under this org
     return Org(row["code"], row["name"], row["kind"], row["path"])
 
 

@@ -124,11 +124,15 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     """unit code (or "all") -> the week's figures, for every township and school with any."""
     start, cutoff = week.window(tz)
 
+    known: dict[str, frozenset[str]] = {}
+
     def units(path: str) -> Iterable[str]:
         # The township, if the school has one above it (a school of a county, a city or a
-        # province has none), and the school.
-        return {ALL, path.strip("/").split("/")[-1]} | {u for kind in ("township", "county")
-                                                          if (u := unit_of(path, kind, kinds)) and u != org.code}
+        # province has none), and the school. Worked out once per path (a few hundred).
+        if path not in known:
+            known[path] = frozenset({ALL, path.strip("/").split("/")[-1]} | {
+                u for kind in ("township", "county") if (u := unit_of(path, kind, kinds)) and u != org.code})
+        return known[path]
 
     under = org.under
     unit_sets: dict[str, frozenset[str]] = {}
