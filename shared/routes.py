@@ -55,15 +55,9 @@ def describe(error: ValidationError) -> str:
 
 
 class Routes:
-    def __init__(self, handlers: Mapping[str | type[EventModel], Handler]) -> None:
-        self._routes: dict[str, tuple[type[EventModel] | None, Handler]] = {}
-        for key, handler in handlers.items():
-            if isinstance(key, str):
-                if key not in BY_TYPE:
-                    raise ValueError(f"no event model has the type {key!r}")
-                self._routes[key] = (None, handler)
-            else:
-                self._routes[key.TYPE] = (key, handler)
+    def __init__(self, handlers: Mapping[type[EventModel], Handler]) -> None:
+        self._routes: dict[str, tuple[type[EventModel], Handler]] = {
+            model.TYPE: (model, handler) for model, handler in handlers.items()}
 
     @property
     def types(self) -> frozenset[str]:
@@ -82,8 +76,6 @@ class Routes:
     def prepare(self, event: Event) -> Callable[["UnitOfWork"], Awaitable[None]]:
         """The call that applies the event in a unit of work; validates first (InvalidPayload)."""
         model, handler = self._routes[event.type]
-        if model is None:
-            return lambda uow: handler(uow, event)
         try:
             data = model.model_validate(event.data)
         except ValidationError as exc:
