@@ -5,9 +5,6 @@ gets a ``Received[StudentEnrolled]``: the model validated from ``data`` plus the
 attributes it may need. The topics a service subscribes to, and the types it handles, are those
 of the models it registers. A payload that does not validate is an ``InvalidPayload``, which the
 consumer sets aside as a dead letter at once, naming the field: retrying cannot fix it.
-
-(A type string as the key, with a handler taking the raw ``Event``, is the old form, kept only
-until attendance and cases register models.)
 """
 
 from __future__ import annotations

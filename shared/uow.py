@@ -29,9 +29,6 @@ from shared.sql import insert_ignoring_conflicts
 # commits with the state, or not at all.
 BeforeCommit = Callable[["UnitOfWork"], Awaitable[None]]
 
-# The topics whose producers (attendance, cases) still emit dict payloads: the transition, to be
-# deleted with the keyword form of ``emit`` once they emit models.
-
 
 class UnitOfWork:
     def __init__(
