@@ -132,7 +132,7 @@ def model(n_students: int, seed: int = 6, counties: int = 1) -> dict:
                                         "reason": "病休", **placement})
         rows["students"].append({"student_id": sid, "status": status, "school_code": placement["path"].split("/")[-2],
                                  "name": f"学生{i}", "national_id_masked": "4101**********0113", "gender": "male",
-                                 "birth_date": date(2012, 1, 1), "flags": "|poor_household|" if i % 20 == 0 else "||",
+                                 "birth_date": date(2012, 1, 1), "flags": "/poor_household/" if i % 20 == 0 else "/",
                                  "status_reason": None, "status_since": since, "enrolled_on": TERM, **placement})
     return rows
 

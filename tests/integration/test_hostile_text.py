@@ -87,7 +87,7 @@ async def test_a_stored_control_character_never_breaks_an_export(databases):
             await s.execute(insert(students).values(
                 student_id="s-1", path="/410000/410100/410122/410122100/4101221001/", grade=7, level="junior",
                 status="enrolled", class_id="c-1", school_code="4101221001", name="王\x07小\u202e明\x1b",  # PostgreSQL cannot hold a NUL
-                flags="|poor_household|", enrolled_on=date(2026, 9, 1)))
+                flags=["poor_household"], enrolled_on=date(2026, 9, 1)))
             await s.commit()
         for fmt in ("csv", "xlsx"):
             r = await reporting.get("/v1/ledgers/poor-households", params={"org_code": "410122", "format": fmt})
