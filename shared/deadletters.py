@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 import structlog
 from aiokafka.structs import ConsumerRecord
@@ -70,7 +70,7 @@ def _header(pairs: list[list[str]], name: str) -> str | None:
     return next((v for k, v in pairs if k == name), None)
 
 
-def summary(row: Mapping) -> dict:
+def summary(row: Mapping[Any, Any]) -> dict[str, Any]:
     """What an operator sees: where it came from and why; never the record's value or key,
     which carry children's data the ops role must not read."""
     pairs = json.loads(row["headers"])
@@ -82,7 +82,7 @@ def summary(row: Mapping) -> dict:
     }
 
 
-async def replay(uow: UnitOfWork, dead_letter_id: int, routes: Routes) -> dict:
+async def replay(uow: UnitOfWork, dead_letter_id: int, routes: Routes) -> dict[str, Any]:
     """Apply a dead letter through the handler of its type, in one transaction with the inbox
     mark and the dead letter's outcome. Replaying a replayed one returns the recorded outcome."""
     row = (await uow.session.execute(

@@ -38,13 +38,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from sqlalchemy import Column, Index, Integer, LargeBinary, String, Table, Text, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.errors import problem_response
 from shared.messaging import metadata
-from shared.sql import insert_ignoring_conflicts
+from shared.sql import affected, insert_ignoring_conflicts
 from shared.types import UtcDateTime
 
 if TYPE_CHECKING:
@@ -203,10 +204,10 @@ class KeyStore:
             return Outcome("in_flight", retry_after=max(1, math.ceil(wait))), None
 
     async def _take_over(self, session: AsyncSession, row_id: str, condition: Any, values: dict[str, Any]) -> bool:
-        result = await session.execute(
-            update(idempotency_keys).where(idempotency_keys.c.id == row_id, condition).values(**values))
+        won = await affected(session, update(idempotency_keys).where(idempotency_keys.c.id == row_id, condition)
+                             .values(**values))
         await session.commit()
-        return result.rowcount == 1
+        return won == 1
 
     async def complete(self, claim: Claim, answer: StoredAnswer) -> bool:
         """Store the answer, in the held write transaction when there is one, and commit. False
@@ -217,10 +218,10 @@ class KeyStore:
         held = [u for u in (claim.held, *claim.extra_held) if u is not None]
         if not held:
             async with self.sessionmaker() as session:
-                stored = (await session.execute(stmt)).rowcount == 1
+                stored = await affected(session, stmt) == 1
                 await session.commit()
             return stored
-        if (await held[0].session.execute(stmt)).rowcount != 1:
+        if await affected(held[0].session, stmt) != 1:
             for uow in held:
                 await uow.release(commit=False)
             return False
@@ -240,13 +241,13 @@ class KeyStore:
 
     async def prune(self) -> int:
         async with self.sessionmaker() as session:
-            result = await session.execute(delete(idempotency_keys).where(
+            pruned = await affected(session, delete(idempotency_keys).where(
                 idempotency_keys.c.expires_at <= self.clock.now()))
             await session.commit()
-        return result.rowcount or 0
+        return pruned
 
 
-def _problem(status: int, slug: str, title: str, detail: str, path: str, **extra: Any):
+def _problem(status: int, slug: str, title: str, detail: str, path: str, **extra: Any) -> JSONResponse:
     return problem_response(status, slug, title, detail, instance=path, **extra)
 
 

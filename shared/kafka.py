@@ -4,6 +4,7 @@ broker has it (Tansu has not), every send bounded by a timeout so nothing waits 
 from __future__ import annotations
 
 import asyncio
+from typing import Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -19,7 +20,7 @@ log = structlog.get_logger("baoxue.kafka")
 CONTRACT_TOPICS = TOPICS  # every topic an event model names (shared/events/)
 
 
-async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> dict[str, int]:
+async def ensure_topics(settings: ServiceSettings, topics: Sequence[str] = CONTRACT_TOPICS) -> dict[str, int]:
     """Create the contract topics that are missing, with the configured partitions and retention;
     return the existing ones whose retention would drop records (topic -> retention.ms), which are
     also logged: the services never change a topic's configuration, that is the operator's

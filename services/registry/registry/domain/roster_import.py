@@ -50,7 +50,7 @@ _REGION = re.compile(r"^[0-9]{6}$")
 class RowResult:
     row: int                                   # spreadsheet row number (heading = 1)
     values: dict[str, Any] = field(default_factory=dict)
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def fail(self, field_name: str, message: str) -> None:
         self.errors.append({"row": self.row, "field": field_name, "message": message})

@@ -18,9 +18,6 @@ from reporting.domain.rates import ratio
 NO_ROLL_CALL_EVENTS = ("no roll call was expected or recorded under this org in the month (attendance's "
                        "baoxue.attendance.roll_call.recorded and baoxue.attendance.roll_call.missing): "
                        "nothing to count marks or roll calls not taken from")
-ROLL_CALL_EVENTS = ("attendance publishes no roll-call events yet (baoxue.attendance.roll_call.recorded "
-                       "and baoxue.attendance.roll_call.missing); until it does, the read model cannot count "
-                       "marks or roll calls not taken")
 ROLL_CALL_EVENTS = ("baoxue.attendance.roll_call.recorded", "baoxue.attendance.roll_call.missing")
 
 

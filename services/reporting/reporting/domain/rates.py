@@ -62,8 +62,8 @@ def statutory(year: YearFlows) -> dict[str, float | int | None]:
             "dropout_rate": year.dropout_rate, "retention_rate": year.retention_rate}
 
 
-def add(tallies: Mapping[str, Counter]) -> Counter:
-    total: Counter = Counter()
+def add(tallies: Mapping[str, Counter[str]]) -> Counter[str]:
+    total: Counter[str] = Counter()
     for t in tallies.values():
         total.update(t)
     return total

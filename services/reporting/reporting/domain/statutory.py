@@ -171,8 +171,11 @@ def flows_by_unit(records: Iterable[YearRecord], units_of: Callable[[str], froze
     out: dict[str, dict[str, YearFlows]] = {}
     for r in records:
         paths = [p for p in (r.start and r.start[0], r.dropped and r.dropped[0], r.now and r.now[0], r.arrived) if p]
-        for unit in set().union(*(units_of(p) for p in paths)):
-            _apply(out.setdefault(unit, {}), r, lambda p, u=unit: u in units_of(p))
+        for unit in frozenset[str]().union(*(units_of(p) for p in paths)):
+            def touches(path: str, unit: str = unit) -> bool:
+                return unit in units_of(path)
+
+            _apply(out.setdefault(unit, {}), r, touches)
     return out
 
 
