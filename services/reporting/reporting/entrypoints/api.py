@@ -9,8 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from shared.auth import OFFICIALS, PrincipalDep, Role, access
 
-# Who reads a county's submissions: the county itself and those it reports to.
-RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
 from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
@@ -37,6 +35,8 @@ from reporting.entrypoints.schemas.weekly import WeeklyReport, WeeklyStandings
 from reporting.queries.weekly import open_cases_trend, weekly
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+# Who reads a county's submissions: the county itself and those it reports to.
+RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
 # format=csv|xlsx: the same report as a download (the document must name those media types too).
 DOWNLOADS = {200: {**EXPORT_RESPONSES[200], "description": "JSON, or with format=csv|xlsx the same report as "
                                                            "CSV (UTF-8 with BOM) or XLSX with Chinese headings"}}
