@@ -20,7 +20,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from shared.clock import FixedClock
-from shared.uow import UnitOfWork
 from tests.conftest import running
 from tests.integration.test_cases_replay import enrolled, threshold
 
@@ -32,7 +31,7 @@ async def _seed(client, n: int) -> None:
 
     runtime = client.app.state.runtime
     for start in range(0, n, 200):
-        async with UnitOfWork(runtime.sessionmaker, source="/bench", clock=runtime.clock) as uow:
+        async with runtime.uow() as uow:
             for _ in range(start, min(start + 200, n)):
                 student = str(uuid.uuid4())
                 await directory.on_student_enrolled(uow, enrolled(student))

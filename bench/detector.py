@@ -42,7 +42,8 @@ from shared.auth import Principal, Role
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.migrations import upgrade
-from shared.uow import UnitOfWork
+from shared.paths import encode
+from shared.uow import UnitsOfWork
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("BAOXUE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -129,7 +130,7 @@ async def load(url: str, students: int, days: int, settings: AttendanceSettings,
                 p = place(c)
                 ids = [str(uuid.UUID(int=rnd.getrandbits(128), version=4))
                        for _ in range(min(CLASS_SIZE, students - c * CLASS_SIZE))]
-                roster_rows += [(sid, p["school_code"], p["class_id"], p["grade"], p["org_path"], [], True, "enrolled",
+                roster_rows += [(sid, p["school_code"], p["class_id"], p["grade"], encode(p["org_path"]), [], True, "enrolled",
                                  now) for sid in ids]
                 call_ids = []
                 for (d, s), when in zip(sessions, at):
@@ -179,6 +180,7 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
     # The day after the last roll call, past the grace: every runaway whose clock reached 48 h is due.
     now = cal.session_at(after, "pm")
     clock = FixedClock(now)
+    units = UnitsOfWork(sm, source="/baoxue/attendance", clock=clock)
     out: dict[str, float] = {}
     try:
         async with sm() as s:
@@ -187,7 +189,7 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
                 episodes.c.observed_at <= now - timedelta(minutes=settings.absence_roll_call_grace_minutes)))).scalar()
         for label in ("first_pass", "second_pass"):
             t0 = time.perf_counter()
-            async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
+            async with units() as uow:
                 out[f"{label}_fired"] = await detector.detect_overdue(uow, settings)
             out[f"{label}_s"] = time.perf_counter() - t0
         # One roll call's recomputation: a class of 40, each with a term of marks.
@@ -196,7 +198,7 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
             ids = (await s.execute(select(roster.c.student_id).where(roster.c.class_id == class_id))).scalars().all()
         for label in ("sync_cold_s", "sync_episodes_one_class_s"):  # the first compiles the statements
             t0 = time.perf_counter()
-            async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
+            async with units() as uow:
                 await episode_sync.sync_episodes(uow, settings, list(ids))
                 await uow.commit()
             out[label] = time.perf_counter() - t0
@@ -204,7 +206,7 @@ async def measure(url: str, settings: AttendanceSettings, after: date) -> dict[s
         cmd = RollCall(school_code=school, class_id=class_id, date=after, session="am",
                        marks=tuple(RollCallMark(sid, "present") for sid in ids))
         t0 = time.perf_counter()
-        async with UnitOfWork(sm, source="/baoxue/attendance", clock=clock) as uow:
+        async with units() as uow:
             await roll_call_use.record_roll_call(uow, settings, cmd, caller)
         out["roll_call_one_class_s"] = time.perf_counter() - t0
     finally:

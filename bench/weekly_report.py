@@ -1,13 +1,14 @@
 """How long a county's weekly report takes over 100,000 students with a term of history.
 
-    python -m bench.weekly_report [--students 100000] [--backend sqlite|postgresql|both]
+    python -m bench.weekly_report [--students 100000] [--counties 1] [--backend sqlite|postgresql|both]
 
-The read model is bulk-inserted (not fed over HTTP or the broker): one county of 20 townships,
-10 schools each, 50-child classes across grades 1-9, every child enrolled on 2026-09-01; during
+The read model is bulk-inserted (not fed over HTTP or the broker): one county (or, with
+``--counties N``, a city of N counties sharing the students, whose report is then the city's)
+of 20 townships, 10 schools each, 50-child classes across grades 1-9, every child enrolled on 2026-09-01; during
 the term 2 % drop out (half of them return), 1 % transfer out (most confirmed elsewhere), 0.5 %
 are suspended; 3 % have a 48-hour episode and a case with two dual reports and home visits; 0.2 %
 transfers are overdue. Then the reporting app (in-process, ASGI, no network in the figure)
-answers the county's weekly report as JSON and XLSX, and the county summary.
+answers the county's (or city's) weekly report as JSON and XLSX, and its summary.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ from bench.registry_import import ROOT
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, orgs,
                                        overdue_transfers, student_statuses, students)
 from reporting.bootstrap import create_app
+from reporting.usecases.projections import link_history
 from reporting.settings import ReportingSettings
 from shared.auth import mint
 from shared.db import make_engine
 from shared.migrations import upgrade
 
 COUNTY_PATH = ["410000", "410100", "410122"]
+CITY = "410100"
 TERM = date(2026, 9, 1)
 WEEK = "2026-W47"
 CHUNK = 5_000
@@ -45,22 +48,30 @@ def at(day: date, hour: int = 2) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
 
 
-def model(n_students: int, seed: int = 6) -> dict:
+def county_paths(counties: int) -> list[list[str]]:
+    """The counties' paths: 410122 first, then its neighbours in the same city."""
+    return [[*COUNTY_PATH[:2], str(int(COUNTY_PATH[2]) + k)] for k in range(counties)]
+
+
+def model(n_students: int, seed: int = 6, counties: int = 1) -> dict:
     """Rows for every table of the read model, deterministic for a seed."""
     rnd = random.Random(seed)
     rows: dict = {t: [] for t in ("orgs", "students", "history", "cases", "visits", "episodes", "reports", "overdue")}
-    for i, (code, kind) in enumerate(zip(COUNTY_PATH, ("province", "city", "county"))):
+    for i, (code, kind) in enumerate(zip(COUNTY_PATH[:2], ("province", "city"))):
         rows["orgs"].append({"code": code, "name": code, "kind": kind, "path": "/" + "/".join(COUNTY_PATH[:i + 1]) + "/"})
     schools = []
-    for t in range(20):
-        township = f"410122{t + 1:03d}"
-        rows["orgs"].append({"code": township, "name": f"乡镇{t + 1}", "kind": "township",
-                             "path": "/" + "/".join([*COUNTY_PATH, township]) + "/"})
-        for s in range(10):
-            school = f"{township}{s + 1:02d}"
-            path = "/" + "/".join([*COUNTY_PATH, township, school]) + "/"
-            rows["orgs"].append({"code": school, "name": f"学校{school}", "kind": "school", "path": path})
-            schools.append((school, path))
+    for county_path in county_paths(counties):
+        county = county_path[-1]
+        rows["orgs"].append({"code": county, "name": county, "kind": "county", "path": "/" + "/".join(county_path) + "/"})
+        for t in range(20):
+            township = f"{county}{t + 1:03d}"
+            rows["orgs"].append({"code": township, "name": f"乡镇{t + 1}", "kind": "township",
+                                 "path": "/" + "/".join([*county_path, township]) + "/"})
+            for s in range(10):
+                school = f"{township}{s + 1:02d}"
+                path = "/" + "/".join([*county_path, township, school]) + "/"
+                rows["orgs"].append({"code": school, "name": f"学校{school}", "kind": "school", "path": path})
+                schools.append((school, path))
     term_days = (date(2026, 11, 20) - TERM).days
     for i in range(n_students):
         school, path = schools[i % len(schools)]
@@ -136,6 +147,9 @@ async def load(url: str, rows: dict) -> float:
         for name, table in tables.items():
             for i in range(0, len(rows[name]), CHUNK):
                 await conn.execute(insert(table), rows[name][i:i + CHUNK])
+        # The links the projection keeps on each status row as it writes it (one child at a
+        # time), for the whole history at once, as the migration that added them does.
+        await conn.execute(link_history())
     if engine.dialect.name == "postgresql":
         # What autovacuum does within a minute of a bulk load: without statistics the planner
         # takes 100,000 rows for a handful and joins them by index lookups, one child at a time.
@@ -145,23 +159,24 @@ async def load(url: str, rows: dict) -> float:
     return time.perf_counter() - started
 
 
-async def run(url: str, n_students: int) -> dict[str, float]:
+async def run(url: str, n_students: int, counties: int = 1) -> dict[str, float]:
     await asyncio.to_thread(upgrade, ROOT / "services" / "reporting", url)
-    rows = model(n_students)
+    rows = model(n_students, counties=counties)
     loaded = await load(url, rows)
     settings = ReportingSettings(database_url=url, kafka_bootstrap="127.0.0.1:1", jwt_secret=SECRET,
                                  environment="test", request_timeout_s=600)
     app = create_app(settings)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # after create_app configured logging
-    token = mint(SECRET, subject="bench", role="county_official", org="410122")
+    org, role = (COUNTY_PATH[2], "county_official") if counties == 1 else (CITY, "city_official")
+    token = mint(SECRET, subject="bench", role=role, org=org)
     figures = {"load_s": loaded, "history_rows": len(rows["history"]), "cases": len(rows["cases"])}
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting",
                                      headers={"Authorization": f"Bearer {token}"}, timeout=600) as client:
             for label, path, params in (
-                    ("weekly_json_s", "/v1/reports/weekly", {"org_code": "410122", "week": WEEK}),
-                    ("weekly_xlsx_s", "/v1/reports/weekly", {"org_code": "410122", "week": WEEK, "format": "xlsx"}),
-                    ("summary_s", "/v1/reports/summary", {"org_code": "410122", "date": "2026-11-20"})):
+                    ("weekly_json_s", "/v1/reports/weekly", {"org_code": org, "week": WEEK}),
+                    ("weekly_xlsx_s", "/v1/reports/weekly", {"org_code": org, "week": WEEK, "format": "xlsx"}),
+                    ("summary_s", "/v1/reports/summary", {"org_code": org, "date": "2026-11-20"})):
                 started = time.perf_counter()
                 r = await client.get(path, params=params)
                 figures[label] = time.perf_counter() - started
@@ -181,15 +196,17 @@ def show(backend: str, f: dict[str, float]) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--counties", type=int, default=1, help="more than one: a city of that many counties")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     os.environ.setdefault("BAOXUE_LOG_LEVEL", "ERROR")
-    print(f"county weekly report {WEEK} over {args.students} students with a term of history, {os.cpu_count()} CPUs")
+    unit = "county" if args.counties == 1 else f"city ({args.counties} counties)"
+    print(f"{unit} weekly report {WEEK} over {args.students} students with a term of history, {os.cpu_count()} CPUs")
     async for backend, url in databases(args.backend):
         if url is None:
             print(f"  {backend:<11} skipped: nothing answers on 127.0.0.1:5432")
         else:
-            show(backend, await run(url, args.students))
+            show(backend, await run(url, args.students, args.counties))
 
 
 async def databases(choice: str):

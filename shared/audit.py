@@ -6,22 +6,31 @@ path, status), from where (client address, request id), and where in the org tre
 lies, so officials can ask "who touched the children of my county" and see callers from above
 too. No body, no personal data. Nothing updates or deletes these rows: no route does, and the
 table has no foreign keys a cascade could follow.
+
+What records, and when, is said where it happens: a use case that has checked the caller may see
+a record (``caller.sees(...)``, a pure check) notes its place with ``note_place``; the unit of
+work writes the row before its commit through the ``record_in`` hook shared/service.py registers
+(``before_commit``); the middleware writes the rows of requests that did not commit. The time is
+the app's clock (the one tests control), never the wall clock.
 """
 
 from __future__ import annotations
 
 import contextvars
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.auth import Principal, path_key
+from shared.auth import Principal
+from shared.clock import Clock
 from shared.messaging import metadata
+from shared.paths import OrgPath
 from shared.types import UtcDateTime
+
+if TYPE_CHECKING:
+    from shared.uow import UnitOfWork
 
 log = structlog.get_logger("baoxue.audit")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -39,36 +48,22 @@ audit_log = Table(
     Column("route", String(200), nullable=False),
     Column("path", String(400), nullable=False),
     Column("status", Integer, nullable=False),
-    Column("scope_path", String(400), nullable=False),  # "/410000/.../" of the record touched
+    Column("scope_path", OrgPath(), nullable=False),  # "/410000/.../" of the record touched
     Column("request_id", String(64), nullable=True),
     Column("client", String(64), nullable=True),
 )
 Index("ix_audit_log_scope_at", audit_log.c.scope_path, audit_log.c.at)
 
-# Set per request by the middleware; the handler's scope check notes where the record lies.
+# Set per request by the middleware; a use case notes where the record it touches lies.
 _current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("baoxue_audit", default=None)
 
 
 def note_place(org_path: Sequence[str]) -> None:
-    """Record where in the org tree the object this request touches lies."""
+    """Record, for this request's audit row, where in the org tree the object it touches lies
+    (call it once the caller is known to see the object: the row is filed under that place)."""
     holder = _current.get()
     if holder is not None:
-        holder["scope_path"] = path_key(org_path)
-
-
-def sees(caller: Principal, org_path: Sequence[str], class_id: str | None = None) -> bool:
-    """``caller.sees(...)``, noting the object's place for the audit row when it is visible."""
-    visible = caller.sees(org_path, class_id)
-    if visible:
-        note_place(org_path)
-    return visible
-
-
-def sees_org(caller: Principal, org_path: Sequence[str]) -> bool:
-    visible = caller.sees_org(org_path)
-    if visible:
-        note_place(org_path)
-    return visible
+        holder["scope_path"] = list(org_path)
 
 
 def _row(scope: Scope, holder: dict[str, Any], status: int) -> dict[str, Any] | None:
@@ -80,10 +75,12 @@ def _row(scope: Scope, holder: dict[str, Any], status: int) -> dict[str, Any] | 
     if principal is None or not (write or rule.get("audit")):
         return None
     return {
-        "at": datetime.now(timezone.utc), "actor": principal.subject, "actor_role": principal.role.value,
+        "at": holder["clock"].now(), "actor": principal.subject, "actor_role": principal.role.value,
         "actor_org": principal.org, "action": "write" if write else "read", "method": scope["method"],
         "route": getattr(route, "path", "unmatched"), "path": scope["path"][:400], "status": status,
-        "scope_path": holder.get("scope_path") or principal.path_fragment,
+        # A request that reached no record is filed under the caller's own place (its full path,
+        # so everyone above sees it too).
+        "scope_path": holder.get("scope_path") or principal.place,
         # The request id the outer middleware gave this request (the caller's, or a new one).
         "request_id": structlog.contextvars.get_contextvars().get("request_id"),
         "client": str((scope.get("client") or ("",))[0])[:64] or None,
@@ -98,9 +95,9 @@ def answering(status: int) -> None:
         holder["answer"] = status
 
 
-async def record_in(session: AsyncSession) -> None:
-    """Write this request's audit row in the transaction about to commit (the unit of work calls
-    it): a write and its audit row then commit together, or neither does, and the request costs
+async def record_in(uow: "UnitOfWork") -> None:
+    """Write this request's audit row in the transaction about to commit (a ``before_commit`` hook
+    of every unit of work, see shared/service.py; outside a request it writes nothing): a write and its audit row then commit together, or neither does, and the request costs
     no second transaction. The status is the route's success status (or the one the handler
     announced with ``answering``); the middleware writes another row if the response turns out
     to be an error."""
@@ -111,20 +108,21 @@ async def record_in(session: AsyncSession) -> None:
     status = holder.get("answer") or getattr(scope.get("route"), "status_code", None) or 200
     row = _row(scope, holder, status)
     if row is not None:
-        await session.execute(insert(audit_log).values(**row))
+        await uow.session.execute(insert(audit_log).values(**row))
         holder["recorded"] = status
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, *, sessionmaker_of) -> None:
+    def __init__(self, app: ASGIApp, *, sessionmaker_of, clock: Clock) -> None:
         self.app = app
         self.sessionmaker_of = sessionmaker_of
+        self.clock = clock  # the app's: every row's time, whichever path writes it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        holder: dict[str, Any] = {"status": 500, "scope": scope}
+        holder: dict[str, Any] = {"status": 500, "scope": scope, "clock": self.clock}
         token = _current.set(holder)
 
         async def capture(message) -> None:

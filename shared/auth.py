@@ -18,7 +18,7 @@ import json
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Iterable, Sequence
 
 import jwt
@@ -27,6 +27,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Problem
+from shared.paths import decode, encode, within
 from shared.settings import ServiceSettings
 from shared.types import ORG_CODE_PATTERN
 
@@ -60,15 +61,9 @@ class Forbidden(Problem):
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
-def path_key(codes: Sequence[str]) -> str:
-    """A place in the org tree as one string, "/410000/410100/410122/": everything under an org
-    is one indexed ``LIKE '%/<code>/%'`` (see ``Principal.scope_filter``)."""
-    return "/" + "/".join(codes) + "/"
-
-
-def path_codes(key: str) -> list[str]:
-    """The codes of a ``path_key`` string, province first."""
-    return [c for c in key.split("/") if c]
+# The one encoding of a place ("/410000/410100/410122/"): see shared/paths.py.
+path_key = encode
+path_codes = decode
 
 
 @dataclass(frozen=True)
@@ -77,6 +72,10 @@ class Principal:
     role: Role
     org: str
     classes: frozenset[str] = field(default_factory=frozenset)
+    # The caller's org and its ancestors, province first, as this service's org tree knows them
+    # (filled in at authentication, ``authenticate``); empty: an org the service does not know,
+    # which sees nothing in a list.
+    path: tuple[str, ...] = ()
 
     def sees_org(self, org_path: Sequence[str]) -> bool:
         """An org (a school, a township) at or below the caller's org; a head teacher sees their school."""
@@ -90,18 +89,24 @@ class Principal:
             return class_id is not None and class_id in self.classes
         return True
 
-    def scope_filter(self, path_key_column: Any, class_column: Any) -> list[Any]:
-        """SQL conditions for a list: rows whose "/a/b/c/" path lies in the caller's region, and,
-        for a head teacher, only the classes the token names. Apply before any other filter."""
-        conditions = [path_key_column.contains(self.path_fragment, autoescape=True)]
+    def scope_filter(self, org_path_column: Any, class_column: Any) -> list[Any]:
+        """SQL conditions for a list: rows whose place lies under the caller's full path (a
+        prefix range an index serves, ``shared.paths.within``), and, for a head teacher, only
+        the classes the token names. Apply before any other filter."""
+        conditions = [self.within(org_path_column)]
         if self.role is Role.head_teacher:
             conditions.append(class_column.in_(sorted(self.classes)))
         return conditions
 
+    def within(self, org_path_column: Any) -> Any:
+        """SQL: rows at or under the caller's org (none when the service does not know the org)."""
+        return within(org_path_column, self.path if self.role is not Role.ops else None)
+
     @property
-    def path_fragment(self) -> str:
-        """For SQL: objects whose "/a/b/c/" path string contains this are in scope."""
-        return f"/{self.org}/"
+    def place(self) -> str:
+        """The caller's own place as stored ("/410000/410100/410122/"): where a request that
+        reached no record is filed in the audit log. An org the service does not know: "/org/"."""
+        return encode(self.path or (self.org,))
 
 
 class TokenVerifier:
@@ -218,7 +223,10 @@ async def authenticate(
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
-    principal = request.app.state.runtime.verifier.verify(credentials.credentials)
+    runtime = request.app.state.runtime
+    principal = runtime.verifier.verify(credentials.credentials)
+    if principal.role is not Role.ops:
+        principal = replace(principal, path=await runtime.places.path_of(principal.org))
     request.state.principal = principal  # for the audit log, written after the response
     structlog.contextvars.bind_contextvars(caller_role=principal.role.value, caller_org=principal.org)
     return principal

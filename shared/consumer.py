@@ -12,7 +12,7 @@ county's stream.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Mapping
+from typing import Mapping
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,7 +21,6 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared import metrics
-from shared.clock import Clock
 from shared.db import is_connection_problem
 from shared.deadletters import KNOWN_TYPES, set_aside
 from shared.envelope import MalformedEvent, from_record
@@ -29,7 +28,8 @@ from shared.events import EventModel
 from shared.kafka import ensure_topics, make_consumer, stop_quietly
 from shared.routes import Handler, InvalidPayload, Routes
 from shared.settings import ServiceSettings
-from shared.uow import UnitOfWork
+from shared.uow import UnitsOfWork
+from shared.waiting import wait_or_stop
 
 log = structlog.get_logger("baoxue.consumer")
 
@@ -42,23 +42,18 @@ class EventConsumer:
     def __init__(
         self,
         settings: ServiceSettings,
-        sessionmaker,
-        clock: Clock,
+        units: UnitsOfWork,
         *,
         handlers: Mapping[str | type[EventModel], Handler],
         topics: list[str] | None = None,
-        on_committed: Callable[[], None] | None = None,
-        source: str | None = None,
     ) -> None:
         self._settings = settings
-        # CloudEvents source of what the handlers emit: the service's, as for requests.
-        self._source = source or f"/baoxue/{settings.service_name}"
-        self._sessionmaker = sessionmaker
-        self._clock = clock
+        # Each event is handled in a unit of work of the service's, as a request is (its source,
+        # clock, commit hooks and relay wake-up).
+        self._uow = units
         self.routes = Routes(handlers)
         # The subscription is the topics of the models handled (attendance and cases still pass it).
         self._topics = topics or self.routes.topics
-        self._on_committed = on_committed
         self._consumer: AIOKafkaConsumer | None = None
 
     @property
@@ -93,7 +88,7 @@ class EventConsumer:
                 if self._consumer is not None:
                     await _quietly_stop(self._consumer)
                     self._consumer = None
-                await _sleep(stop, backoff)
+                await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
 
     async def apply(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
@@ -143,7 +138,7 @@ class EventConsumer:
                     log.warning("consumer.database_unavailable", event_type=event.type, error=exc)
                     if stop.is_set():
                         raise asyncio.CancelledError from exc
-                    await _sleep(stop, backoff)
+                    await wait_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 10.0)
                     attempt -= 1
                     continue
@@ -154,10 +149,7 @@ class EventConsumer:
             if attempt >= HANDLER_ATTEMPTS:
                 await self._dead_letter(record, f"handler failed {attempt} times: {_describe(failure)}")
                 return
-            await _sleep(stop, backoff)
-
-    def _uow(self) -> UnitOfWork:
-        return UnitOfWork(self._sessionmaker, source=self._source, clock=self._clock, on_commit=self._on_committed)
+            await wait_or_stop(stop, backoff)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         """Set the record aside, retrying while the database is away: skipping it unrecorded
@@ -190,13 +182,6 @@ def _describe(exc: BaseException) -> str:
     parameters (children's data), and the reason is shown to operators and published."""
     first = str(exc).splitlines()[0][:300] if str(exc) else ""
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 async def _quietly_stop(consumer: AIOKafkaConsumer) -> None:

@@ -47,6 +47,7 @@ from shared.errors import problem_response
 from shared.messaging import metadata
 from shared.sql import affected, insert_ignoring_conflicts
 from shared.types import UtcDateTime
+from shared.waiting import wait_or_stop
 
 if TYPE_CHECKING:
     from shared.uow import UnitOfWork
@@ -394,8 +395,6 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
 async def prune_job(store: KeyStore, stop: asyncio.Event, interval_s: float = 3600.0) -> None:
     """Drop expired keys every hour (an expired key is already ignored when met; this keeps the
     table small). A plain DELETE: several replicas pruning at once do no harm."""
-    import asyncio
-
     while not stop.is_set():
         try:
             pruned = await store.prune()
@@ -403,10 +402,7 @@ async def prune_job(store: KeyStore, stop: asyncio.Event, interval_s: float = 36
                 log.info("idempotency.pruned", keys=pruned)
         except Exception as exc:  # noqa: BLE001 - a job keeps running; the next pass tries again
             log.warning("idempotency.prune_failed", error=repr(exc))
-        try:
-            await asyncio.wait_for(stop.wait(), interval_s)
-        except asyncio.TimeoutError:
-            pass
+        await wait_or_stop(stop, interval_s)
 
 
 def lease_for(request_timeout_s: float) -> timedelta:

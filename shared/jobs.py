@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 import structlog
 
 from shared import metrics
+from shared.waiting import wait_or_stop
 
 if TYPE_CHECKING:
     from shared.service import Job, Runtime
@@ -35,10 +36,7 @@ def periodic(name: str, one_pass: Callable[[Runtime], Awaitable[int]], interval_
             except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
                 metrics.JOB_RUNS.labels(service, name, "error").inc()
                 log.warning("job.failed", job=name, error=exc)
-            try:
-                await asyncio.wait_for(stop.wait(), interval_s(runtime))
-            except asyncio.TimeoutError:
-                pass
+            await wait_or_stop(stop, interval_s(runtime))
 
     job.__name__ = name
     return job

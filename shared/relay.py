@@ -33,6 +33,7 @@ from shared.kafka import ensure_topics, make_producer, stop_quietly
 from shared.messaging import outbox
 from shared.settings import ServiceSettings
 from shared.sql import dialect_of
+from shared.waiting import wait_or_stop
 
 log = structlog.get_logger("baoxue.relay")
 
@@ -259,20 +260,12 @@ class OutboxRelay:
                     await _quietly_stop(self._producer)
                     self._producer = None
                 backoff = min(backoff * 2, 10.0)
-            await _sleep_or_wake(self._wake, backoff, stop)
+            await wait_or_stop(stop, backoff, wake=self._wake)
 
     async def close(self) -> None:
         if self._producer is not None:
             await _quietly_stop(self._producer)
             self._producer = None
-
-
-async def _sleep_or_wake(wake: asyncio.Event, seconds: float, stop: asyncio.Event) -> None:
-    try:
-        await asyncio.wait_for(wake.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
-    wake.clear()
 
 
 async def _quietly_stop(producer: AIOKafkaProducer) -> None:

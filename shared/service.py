@@ -6,7 +6,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Literal, Mapping
+from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Literal, Mapping, Sequence
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import deadletters, errors, idempotency, openapi
+from shared import audit, deadletters, errors, idempotency, openapi
 from shared import logging as baoxue_logging
 from shared.audit import AuditMiddleware, audit_log
-from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, public
+from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, path_key, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer, Handler
 from shared.events import EventModel
@@ -28,11 +28,12 @@ from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
 from shared.pagination import Page, PageDep
+from shared.places import Lookup, Places
 from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.sql import fetch_page
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, UnitsOfWork
 
 log = structlog.get_logger("baoxue.service")
 
@@ -47,15 +48,28 @@ class Runtime:
     clock: Clock
     relay: OutboxRelay
     verifier: TokenVerifier
+    units: UnitsOfWork
     consumers: list[EventConsumer] = field(default_factory=list)
+    # Where each caller's org sits in the tree, from this service's own rows (shared/places.py).
+    places: Places = field(default_factory=lambda: Places(None))
 
     @property
     def source(self) -> str:
-        # CloudEvents `source`: one per service, so (source, id) is unique across the system.
-        return f"/baoxue/{self.settings.service_name}"
+        return self.units.source
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker, source=self.source, clock=self.clock, on_commit=self.relay.wake)
+    def uow(self, *, clock: Clock | None = None) -> UnitOfWork:
+        """A unit of work of this service (``clock`` only for tests acting at a given moment)."""
+        return self.units(clock=clock)
+
+
+def units_of_work(settings: ServiceSettings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, *,
+                  on_commit: Callable[[], None] | None = None) -> UnitsOfWork:
+    """How every unit of work of a service is built, whoever asks (requests, the consumer, jobs,
+    tools): the service's CloudEvents ``source`` (one per service, so (source, id) is unique
+    across the system), the app's clock, and, before each commit, the request's audit row
+    (``audit.record_in``; outside a request it writes nothing). ``on_commit`` wakes the relay."""
+    return UnitsOfWork(sessionmaker, source=f"/baoxue/{settings.service_name}", clock=clock,
+                       before_commit=[audit.record_in], on_commit=on_commit)
 
 
 Job = Callable[[Runtime, asyncio.Event], Awaitable[None]]
@@ -87,6 +101,7 @@ def create_app(
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
     body_limits: Mapping[str, int] | None = None,
+    places: Sequence[Lookup] = (),
 ) -> FastAPI:
     baoxue_logging.configure(settings.service_name, settings.log_level)
     engine = make_engine(settings.database_url)
@@ -96,12 +111,11 @@ def create_app(
     verifier = TokenVerifier(settings)
     if not verifier.configured:
         log.warning("auth.no_key", detail="no BAOXUE_JWT_SECRET or BAOXUE_JWT_JWKS_FILE: every request will be 401")
-    runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier)
+    units = units_of_work(settings, sessionmaker, clock, on_commit=relay.wake)
+    runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier, units,
+                      places=Places(sessionmaker, places))
     if handlers:  # the subscription is the handled models' topics unless given (attendance, cases)
-        runtime.consumers.append(
-            EventConsumer(settings, sessionmaker, clock, topics=topics, handlers=handlers, on_committed=relay.wake,
-                          source=runtime.source)
-        )
+        runtime.consumers.append(EventConsumer(settings, units, topics=topics, handlers=handlers))
     keys = idempotency.KeyStore(sessionmaker, clock, ttl=timedelta(hours=settings.idempotency_ttl_hours),
                                 lease=idempotency.lease_for(settings.request_timeout_s))
 
@@ -135,7 +149,7 @@ def create_app(
     # Innermost: a held write commits with its stored answer before the audit row of a failure
     # is written, and the limits (size, rate, time) apply to a retry as to any request.
     app.add_middleware(idempotency.IdempotencyMiddleware, store=keys, verifier=verifier)
-    app.add_middleware(AuditMiddleware, sessionmaker_of=lambda _scope: sessionmaker)
+    app.add_middleware(AuditMiddleware, sessionmaker_of=lambda _scope: sessionmaker, clock=clock)
     app.add_middleware(LimitsMiddleware, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes,
                        writes_per_minute=settings.writes_per_minute, timeout_s=settings.request_timeout_s,
@@ -230,7 +244,7 @@ def _audit_router() -> APIRouter:
         """Who read or changed records in the caller's region, newest first (this service's log).
         An entry is filed under the place of the record it touched; a request refused before any
         record was reached (a malformed body) is filed under the caller's own org."""
-        stmt = select(audit_log).where(audit_log.c.scope_path.contains(caller.path_fragment, autoescape=True))
+        stmt = select(audit_log).where(caller.within(audit_log.c.scope_path))
         if actor:
             stmt = stmt.where(audit_log.c.actor == actor)
         if action:
@@ -239,7 +253,7 @@ def _audit_router() -> APIRouter:
             stmt = stmt.where(audit_log.c.at >= since)
         rows, total = await fetch_page(uow.session, stmt.order_by(audit_log.c.id.desc()),
                                        limit=page.limit, offset=page.offset)
-        return Page.of([dict(r) for r in rows], total, page)
+        return Page.of([{**r, "scope_path": path_key(r["scope_path"])} for r in rows], total, page)
 
     return router
 

@@ -2,6 +2,10 @@
 
 Rolls back unless ``commit()`` is called. Nothing is published from here: the relay does that
 after the transaction has committed, so a rolled-back request never leaks an event.
+
+Every unit of work of a process is built by one ``UnitsOfWork`` (shared/service.py makes it),
+which says what a commit does besides writing: the ``before_commit`` hooks run inside the
+transaction (the request's audit row), ``on_commit`` after it (waking the relay).
 """
 
 from __future__ import annotations
@@ -9,18 +13,21 @@ from __future__ import annotations
 import json
 import uuid
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import audit, idempotency
+from shared import idempotency
 from shared.clock import Clock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS, Event
 from shared.events import BY_TYPE, EventModel
 from shared.messaging import inbox, outbox
 from shared.sql import insert_ignoring_conflicts
 
+# Run by ``commit()`` inside the transaction, after the outbox rows are written: what it writes
+# commits with the state, or not at all.
+BeforeCommit = Callable[["UnitOfWork"], Awaitable[None]]
 
 # The topics whose producers (attendance, cases) still emit dict payloads: the transition, to be
 # deleted with the keyword form of ``emit`` once they emit models.
@@ -35,9 +42,11 @@ class UnitOfWork:
         source: str,
         clock: Clock,
         on_commit: Callable[[], None] | None = None,
+        before_commit: Sequence[BeforeCommit] = (),
     ) -> None:
         self._sessionmaker = sessionmaker
         self._on_commit = on_commit
+        self._before_commit = tuple(before_commit)
         self.source = source
         self.clock = clock
         self._staged: list[tuple[str, str | None, Event]] = []
@@ -129,7 +138,8 @@ class UnitOfWork:
                 ],
             )
             self._staged = []
-        await audit.record_in(self.session)
+        for hook in self._before_commit:
+            await hook(self)
         if idempotency.hold(self):
             # Under an Idempotency-Key the answer is stored in this same transaction, once it
             # is known: shared/idempotency.py commits both (release).
@@ -180,3 +190,30 @@ def _check_legacy(topic: str, type: str, data: Mapping[str, Any]) -> None:
     if unknown:
         raise TypeError(f"{type}: fields {sorted(unknown)} are not in {model.__name__}")
     model.model_validate(data)
+
+
+class UnitsOfWork:
+    """The one construction of a unit of work: a process builds one of these (shared/service.py,
+    ``units_of_work``) and every request, consumer, job and tool asks it for its units of work,
+    so each commits the same way (the same source, clock, hooks and relay wake-up)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        source: str,
+        clock: Clock,
+        before_commit: Sequence[BeforeCommit] = (),
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.source = source
+        self.clock = clock
+        self.before_commit = tuple(before_commit)
+        self.on_commit = on_commit
+
+    def __call__(self, *, clock: Clock | None = None) -> UnitOfWork:
+        """A new unit of work; ``clock`` replaces the process's clock for this one (tests that
+        act at a given moment)."""
+        return UnitOfWork(self.sessionmaker, source=self.source, clock=clock or self.clock,
+                          on_commit=self.on_commit, before_commit=self.before_commit)

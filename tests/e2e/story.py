@@ -9,14 +9,8 @@ import httpx
 
 from registry.domain.national_id import compose
 from tests.conftest import bearer
+from tests.factories import CITY, COUNTY, PROVINCE, SCHOOL, TOWNSHIP, ok  # noqa: F401 - the story's places
 from tests.kafka_helpers import eventually
-
-PROVINCE, CITY, COUNTY, TOWNSHIP, SCHOOL = "410000", "410100", "410122", "410122100", "4101221001"
-
-
-def ok(resp: httpx.Response, status: int = 200) -> dict:
-    assert resp.status_code == status, f"{resp.request.method} {resp.request.url}: {resp.status_code} {resp.text}"
-    return resp.json()
 
 
 GUARDIAN_PHONE = "13800000000"

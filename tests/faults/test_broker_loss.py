@@ -19,9 +19,7 @@ from reporting.usecases.rebuild import TOPICS, rebuild
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
 from tests.conftest import TEST_JWT_SECRET, running, settings_for
-from tests.e2e.story import ok
-from tests.factories import school_with_class, student_body
-from tests.integration.test_reporting_replay import applied, caught_up, snapshot
+from tests.factories import caught_up, inbox_rows, ok, reporting_snapshot, school_with_class, student_body
 from tests.kafka_helpers import eventually, read_all
 from tests.reporting_fixture import COUNTY, events
 
@@ -77,7 +75,7 @@ async def test_a_broker_restarted_empty_is_filled_again_and_the_rebuild_gives_th
 
     assert await run_rebuild(rep_url, broker.bootstrap) == published
     async with running("reporting", rep_url, broker.bootstrap, migrated=True) as reporting:
-        assert await applied(reporting) == published
+        assert await inbox_rows(reporting) == published
         after = await county_figures(reporting)
     assert after == before
 
@@ -113,9 +111,9 @@ async def test_a_rebuild_after_multi_record_batches_misses_nothing(fault_databas
     url = fault_databases.url("reporting")
     async with running("reporting", url, broker.bootstrap) as reporting:
         await caught_up(reporting, len(evs))
-        first = await snapshot(reporting)
+        first = await reporting_snapshot(reporting)
     assert await run_rebuild(url, broker.bootstrap) == len(evs)
     async with running("reporting", url, broker.bootstrap, migrated=True) as reporting:
-        assert await applied(reporting) == len(evs)
-        again = await snapshot(reporting)
+        assert await inbox_rows(reporting) == len(evs)
+        again = await reporting_snapshot(reporting)
     assert again == first

@@ -21,8 +21,9 @@ from registry.domain.national_id import compose
 from shared.envelope import TOPIC_REPORTS
 from shared.messaging import outbox
 from tests.conftest import bearer
-from tests.e2e.story import CITY, COUNTY, PROVINCE, SCHOOL, TOWNSHIP, ok
-from tests.faults.conftest import Counter, stack_for
+from tests.factories import (
+    CITY, COUNTY, PROVINCE, SCHOOL, TOWNSHIP, Counter, ok, outbox_drained, stack_for, start_migrated,
+)
 from tests.kafka_helpers import eventually, read_all, read_events
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
@@ -85,7 +86,7 @@ async def test_a_30_second_broker_outage_loses_no_case_and_duplicates_no_report(
     from cases.adapters.tables import students as case_students
 
     stack = stack_for(SERVICES, fault_databases, broker, tmp_path)
-    await asyncio.to_thread(stack.up)
+    await asyncio.to_thread(start_migrated, stack)
     api = {svc: httpx.AsyncClient(base_url=stack.url(svc), headers=bearer(), timeout=30) for svc in SERVICES}
     attendance_db = Counter(stack.database_url("attendance"))
     cases_db = Counter(stack.database_url("cases"))
@@ -138,11 +139,8 @@ async def test_a_30_second_broker_outage_loses_no_case_and_duplicates_no_report(
         await read_events(broker.bootstrap, TOPIC_REPORTS, timeout=60,
                           until=lambda evs: sum(e.type == ISSUED for e in evs) >= 2 * len(absent))
 
-        async def cases_outbox_drained():
-            return await cases_db.rows(outbox, outbox.c.sent_at.is_(None)) == 0
-
         # Nothing left to send, so the topic up to its high watermark is all there will be.
-        await eventually(cases_outbox_drained, timeout=30)
+        await outbox_drained(stack.database_url("cases"))
         events = await read_all(broker.bootstrap, TOPIC_REPORTS)
         issued = Tally((e.subject, e.data["recipient"]) for e in events if e.type == ISSUED)
         assert {student for student, _ in issued} == absent
@@ -154,6 +152,13 @@ async def test_a_30_second_broker_outage_loses_no_case_and_duplicates_no_report(
             return (await api["attendance"].get(f"/v1/students/{late['id']}/absence")).status_code == 200
 
         await eventually(late_student_known, timeout=30)
+
+        async def late_student_in_the_cases_directory():
+            return await cases_db.rows(case_students) == len(everyone) + 1
+
+        # The enrolment that waited in the registry's outbox reached both consumers, once each.
+        await eventually(late_student_in_the_cases_directory, timeout=30)
+        assert await attendance_db.rows(roster) == len(everyone) + 1
         assert (await api["attendance"].get("/readyz")).status_code == 200
     finally:
         for client in api.values():

@@ -9,11 +9,15 @@ import os
 import uuid
 
 import pytest
+import structlog
+from sqlalchemy import func, select
 
+from attendance.adapters.tables import marks
 from shared.envelope import TOPIC_REGISTRY
+from shared.messaging import inbox
 from tests.conftest import running
+from tests.factories import PATH, enrolled
 from tests.faults.private_postgres import PrivatePostgres, available
-from tests.integration.test_cases_replay import PATH, enrolled
 from tests.kafka_helpers import eventually, publish
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(150),
@@ -53,8 +57,14 @@ async def test_attendance_is_not_ready_while_its_database_restarts_then_recovers
         # Requests fail fast with a problem (they do not hang), and events wait in the topic.
         failed = await attendance.get(f"/v1/students/{before}/absence")
         assert failed.status_code >= 500 and failed.headers["content-type"] == "application/problem+json"
-        await publish(broker.bootstrap, TOPIC_REGISTRY, enrolled(during))
-        await asyncio.sleep(3)  # the consumer meets the dead database and keeps retrying
+        with structlog.testing.capture_logs() as logs:
+            await publish(broker.bootstrap, TOPIC_REGISTRY, enrolled(during))
+
+            async def met_the_dead_database():
+                return any(line.get("event") == "consumer.database_unavailable" for line in logs)
+
+            # The consumer has the record and meets the dead database: it keeps it and retries.
+            await eventually(met_the_dead_database, timeout=30)
 
         await asyncio.to_thread(pg.start)
         await eventually(lambda: status(200), timeout=30)  # nothing restarted the service
@@ -63,3 +73,8 @@ async def test_attendance_is_not_ready_while_its_database_restarts_then_recovers
             "school_code": PATH[-1], "class_id": "c1", "date": "2026-11-16", "session": "am",
             "marks": [{"student_id": before, "status": "present"}, {"student_id": during, "status": "present"}]})
         assert roll_call.status_code == 200, roll_call.text
+        # The event that waited is applied once, and the roll call is stored for both children.
+        async with attendance.app.state.runtime.sessionmaker() as session:
+            applied = (await session.execute(select(func.count()).select_from(inbox))).scalar_one()
+            marked = (await session.execute(select(marks.c.student_id))).scalars().all()
+        assert applied == 2 and sorted(marked) == sorted([before, during])

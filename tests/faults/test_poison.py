@@ -15,7 +15,7 @@ from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLE
 from shared.events.registry import OrgRegistered
 from reporting.adapters.tables import orgs
 from tests.conftest import bearer, running
-from tests.integration.test_cases_replay import threshold
+from tests.factories import threshold
 from tests.kafka_helpers import eventually, poison_record, publish, publish_raw, read_events
 
 pytestmark = pytest.mark.timeout(120)

@@ -5,46 +5,19 @@ dozen examples per operation, so the four services together take well under two 
 
 from __future__ import annotations
 
-import importlib
-from typing import Callable
-from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import TEST_JWT_SECRET, bearer, migrate, settings_for
+from tests.conftest import bearer
+from tests.factories import PREFERRED_ROLES, app_for, problems_checker
 from tests.contract.openapi_contract import Contract
 
 pytestmark = pytest.mark.timeout(180)
 EXAMPLES = 60
 # A valid token for each route: the widest role the route allows (its x-baoxue-access rule).
-PREFERRED_ROLES = ["province_official", "ops", "recipient"]
-
-
-def app_for(service: str, tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / (service + '.db')}"
-    migrate(service, url)
-    config = settings_for(service, database_url=url, kafka_bootstrap="127.0.0.1:1", environment="test",
-                          jwt_secret=TEST_JWT_SECRET, writes_per_minute=1_000_000, log_level="WARNING")
-    return importlib.import_module(f"{service}.bootstrap").create_app(config)
-
-
-def problems_checker(contract: Contract) -> Callable[..., list[str]]:
-    def problems_in(response, path: str) -> list[str]:
-        """What is wrong with a response (empty: nothing)."""
-        status = response.status_code
-        # Not ready is /readyz's documented answer here (no broker), and a problem like any other.
-        if status >= 500 and not (status == 503 and path == "/readyz"):
-            return [f"server error {status}: {response.content[:300]!r}"]
-        content_type = response.headers.get("content-type", [""])
-        content_type = content_type[0] if isinstance(content_type, list) else content_type
-        # The path as sent (still percent-encoded), so a generated "/" inside a parameter stays one.
-        sent = urlsplit(response.request.url).path
-        return contract.check(response.request.method, sent, status, content_type, response.content)
-
-    return problems_in
 
 
 @pytest.mark.parametrize("service", ["registry", "attendance", "cases", "reporting"])

@@ -24,7 +24,6 @@ from shared.clock import FixedClock, SystemClock
 from shared.deadletters import set_aside
 from shared.messaging import dead_letters
 from shared.envelope import Event
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.kafka_helpers import poison_record
 
@@ -416,7 +415,7 @@ async def _seed(service: str, client, world: World) -> None:
                               "gender": "male", "birth_date": "2013-04-01", "school_code": place.codes["school"],
                               "class_id": place.class_id, "grade": 7, "org_path": place.path, "org_chain": place.chain,
                               "flags": [], "guardians": [], "status": "enrolled"})]
-        async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+        async with runtime.uow(clock=SystemClock()) as uow:
             if service in ("reporting", "cases"):
                 for level, code in place.codes.items():
                     await routes.deliver(uow, Event(
@@ -445,7 +444,7 @@ async def _seed(service: str, client, world: World) -> None:
             for decision in ("approve", "reject"):
                 place.pools[decision] = []
                 for _ in range(3):
-                    async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                    async with runtime.uow(clock=SystemClock()) as uow:
                         leave = await record_leave(uow, runtime.settings, leave_request(LeaveIn(
                             student_id=place.student_id, start="2026-11-16T00:00:00Z", end="2026-11-16T09:00:00Z",
                             reason="病假")), school)
@@ -456,19 +455,19 @@ async def _seed(service: str, client, world: World) -> None:
             from attendance.entrypoints.schemas import CalendarIn
 
             official = Principal("test-province", Role.province_official, place.codes["province"])
-            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+            async with runtime.uow(clock=SystemClock()) as uow:
                 await put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
                     terms=[{"name": "autumn", "start": "2026-11-02", "end": "2026-11-27"}],
                     roll_calls_from=date(2026, 11, 16)).model_dump(mode="json", exclude_unset=True), official)
             monday_noon = FixedClock(datetime(2026, 11, 16, 4, tzinfo=timezone.utc))
-            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=monday_noon) as uow:
+            async with runtime.uow(clock=monday_noon) as uow:
                 await sweep(uow, runtime.settings)
         if service == "cases":
             for level in ("city", "province"):
                 student_id, school = str(uuid.uuid4()), f"{place.codes[level]}-run"
                 chain = [o for o in place.chain if o["kind"] in ("province", level)] + [
                     {"code": school, "kind": "school", "name": "直属学校"}]
-                async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=SystemClock()) as uow:
+                async with runtime.uow(clock=SystemClock()) as uow:
                     await routes.deliver(uow, Event(
                         type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
                         subject=student_id, data={

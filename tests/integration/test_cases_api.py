@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -19,99 +18,51 @@ from shared.audit import audit_log
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, Event
 from shared.messaging import outbox
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
-from tests.integration.test_cases_replay import CHAIN, PATH, enrolled, threshold
+from tests.factories import (
+    CHAIN, NO_BROKER, PATH, T0, add_plan_item, confirm_case, enrolled, feed_cases, move_case, open_case,
+    outbox_payloads, threshold,
+)
 from tests.kafka_helpers import eventually, publish
-
-T0 = datetime(2026, 11, 16, 0, 0, tzinfo=timezone.utc)
-NO_BROKER = "127.0.0.1:1"
-
-
-async def _feed(client, *events: Event) -> None:
-    """Apply events with the service's consumer handlers, each in its own unit of work."""
-    from cases.bootstrap import handlers_for
-
-    runtime = client.app.state.runtime
-    handlers = handlers_for(runtime.settings)
-    for event in events:
-        async with UnitOfWork(runtime.sessionmaker, source="/baoxue/test", clock=runtime.clock) as uow:
-            await handlers[event.type](uow, event)
-            await uow.commit()
-
-
-async def _open(client, *, enrol: bool = True, confirm: bool = False) -> tuple[str, str]:
-    student = str(uuid.uuid4())
-    await _feed(client, *([enrolled(student)] if enrol else []), threshold(student, T0.isoformat()))
-    page = (await client.get("/v1/cases", params={"student_id": student})).json()
-    if confirm:
-        await _confirm(client, page["items"][0]["id"])
-    return student, page["items"][0]["id"]
-
-
-async def _confirm(client, case_id: str) -> dict:
-    """Checked and confirmed a dropout: the moment the two dual reports go out."""
-    assert (await _move(client, case_id, "verifying")).status_code == 200
-    r = await _move(client, case_id, "confirmed", causes=["left_to_work"], cause_note="随父母外出务工")
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-async def _outbox(client, event_type: str) -> list[dict]:
-    async with client.app.state.runtime.sessionmaker() as s:
-        rows = (await s.execute(select(outbox.c.payload).where(outbox.c.event_type == event_type)
-                                .order_by(outbox.c.id))).scalars().all()
-    return [json.loads(r) for r in rows]
-
-
-async def _move(client, case_id: str, to: str, **body):
-    return await client.post(f"/v1/cases/{case_id}/transitions", json={"to": to, **body})
 
 
 def _fields(resp) -> list[str]:
     return [e["field"] for e in resp.json()["errors"]]
 
 
-async def _plan(client, case_id: str, due_on: str = "2026-11-30", owner: str = "李老师"):
-    r = await client.post(f"/v1/cases/{case_id}/plan-items", json={
-        "kind": "persuasion", "description": "每周上门劝返", "owner": owner, "due_on": due_on})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
 async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_term(databases):
     clock = FixedClock(T0 + timedelta(days=2))
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
-        _, case_id = await _open(cases)
-        illegal = await _move(cases, case_id, "persuading")
+        _, case_id = await open_case(cases)
+        illegal = await move_case(cases, case_id, "persuading")
         assert illegal.status_code == 409 and illegal.headers["content-type"] == "application/problem+json"
         assert illegal.json()["current_status"] == "reported" and "verifying" in illegal.json()["detail"]
-        assert await _outbox(cases, "baoxue.cases.dual_report.issued") == []  # checked first
+        assert await outbox_payloads(cases, "baoxue.cases.dual_report.issued") == []  # checked first
 
         clock.advance(hours=1)
-        r = await _move(cases, case_id, "verifying", note="班主任已联系家长")
+        r = await move_case(cases, case_id, "verifying", note="班主任已联系家长")
         assert r.status_code == 200 and r.json()["status"] == "verifying"
         assert datetime.fromisoformat(r.json()["verifying_at"]) == T0 + timedelta(days=2, hours=1)
-        again = await _move(cases, case_id, "verifying")  # a retried request changes nothing
+        again = await move_case(cases, case_id, "verifying")  # a retried request changes nothing
         assert again.status_code == 200 and len(again.json()["timeline"]) == len(r.json()["timeline"])
-        no_cause = await _move(cases, case_id, "confirmed")
+        no_cause = await move_case(cases, case_id, "confirmed")
         assert no_cause.status_code == 422 and _fields(no_cause) == ["causes"]
-        wrong = await _move(cases, case_id, "confirmed", causes=["sick"])  # a false alarm's reason, not a cause
+        wrong = await move_case(cases, case_id, "confirmed", causes=["sick"])  # a false alarm's reason, not a cause
         assert wrong.status_code == 422
-        assert (await _move(cases, case_id, "verifying", causes=["poverty"])).status_code == 422
-        confirmed = await _move(cases, case_id, "confirmed", causes=["poverty", "weariness_of_study"],
+        assert (await move_case(cases, case_id, "verifying", causes=["poverty"])).status_code == 422
+        confirmed = await move_case(cases, case_id, "confirmed", causes=["poverty", "weariness_of_study"],
                                 cause_note="家庭困难，厌学")
         assert confirmed.status_code == 200, confirmed.text
         assert confirmed.json()["causes"] == ["poverty", "weariness_of_study"]
         assert confirmed.json()["cause_note"] == "家庭困难，厌学"
         # Confirmed: both reports leave at once, to two different offices, not marked unverified.
-        issued = await _outbox(cases, "baoxue.cases.dual_report.issued")
+        issued = await outbox_payloads(cases, "baoxue.cases.dual_report.issued")
         assert [(e["recipient"], e["recipient_org_code"], e["unverified"]) for e in issued] == [
             ("government", "410122100-GOV", False), ("education", "410122100-EDU", False)]
         assert issued[0]["causes"] == ["poverty", "weariness_of_study"] and issued[0]["origin"] == "absence"
 
         # Persuasion needs a responsible person and a plan: 422, and nothing is written.
-        missing = await _move(cases, case_id, "persuading")
+        missing = await move_case(cases, case_id, "persuading")
         assert missing.status_code == 422 and _fields(missing) == ["responsible_person", "plan"]
         assert (await cases.get(f"/v1/cases/{case_id}")).json()["status"] == "confirmed"
         r = await cases.put(f"/v1/cases/{case_id}/responsibility", json={
@@ -119,21 +70,21 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         assert r.status_code == 200, r.text
         chain = r.json()["responsibility"]
         assert chain["responsible_person"]["name"] == "李明" and chain["county_official"] == {"org_code": "410122"}
-        item = await _plan(cases, case_id)
-        assert (await _move(cases, case_id, "persuading")).status_code == 200
+        item = await add_plan_item(cases, case_id)
+        assert (await move_case(cases, case_id, "persuading")).status_code == 200
 
         visit = await cases.post(f"/v1/cases/{case_id}/home-visits", json={
             "visited_on": "2026-11-18", "visitors": ["李明", "张主任"], "met": ["祖母"],
             "outcome": "家长同意周一送孩子返校", "next_step": "周一核实到校"})
         assert visit.status_code == 201, visit.text
-        no_receipt = await _move(cases, case_id, "transferred", evidence={"receiving_school_code": "4101221002"})
+        no_receipt = await move_case(cases, case_id, "transferred", evidence={"receiving_school_code": "4101221002"})
         assert no_receipt.status_code == 422 and _fields(no_receipt) == ["evidence.receipt"]
-        assert (await _move(cases, case_id, "returned")).status_code == 200
-        no_date = await _move(cases, case_id, "closed", evidence={"description": "已返校"})
+        assert (await move_case(cases, case_id, "returned")).status_code == 200
+        no_date = await move_case(cases, case_id, "closed", evidence={"description": "已返校"})
         assert no_date.status_code == 422 and _fields(no_date) == ["evidence.returned_on"]
         done = await cases.patch(f"/v1/cases/{case_id}/plan-items/{item['id']}", json={"done": True})
         assert done.status_code == 200 and done.json()["done_at"] is not None
-        closed = await _move(cases, case_id, "closed", evidence={"returned_on": "2026-11-23"})
+        closed = await move_case(cases, case_id, "closed", evidence={"returned_on": "2026-11-23"})
         assert closed.status_code == 200
         case = closed.json()
         assert case["status"] == "closed" and case["outcome"] == "returned" and case["closed_at"]
@@ -142,14 +93,14 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         kinds = [e["kind"] for e in case["timeline"]]
         assert kinds.count("status_changed") == 5 and "home_visit" in kinds and "plan_item_done" in kinds
 
-        changed = await _outbox(cases, "baoxue.cases.case.status_changed")
+        changed = await outbox_payloads(cases, "baoxue.cases.case.status_changed")
         assert [(e["previous_status"], e["status"]) for e in changed] == [
             ("reported", "verifying"), ("verifying", "confirmed"), ("confirmed", "persuading"),
             ("persuading", "returned")]
         # The registry follows the confirmation: dropped out as of the absence's start.
         assert changed[1]["causes"] == ["poverty", "weariness_of_study"]
         assert changed[1]["dropped_out_since"] == T0.isoformat()
-        [closed_event] = await _outbox(cases, "baoxue.cases.case.closed")
+        [closed_event] = await outbox_payloads(cases, "baoxue.cases.case.closed")
         assert closed_event["outcome"] == "returned" and closed_event["actor"] == "test-province_official"
         assert closed_event["evidence"]["returned_on"] == "2026-11-23"  # the close-out names its evidence
 
@@ -159,35 +110,35 @@ async def test_a_case_goes_from_report_to_close_out_and_is_reopened_within_the_t
         assert forbidden.status_code == 403
         # Reopened within the term (recorded), but not once the term is over.
         clock.advance(days=151)
-        late = await _move(cases, case_id, "reported")
+        late = await move_case(cases, case_id, "reported")
         assert late.status_code == 409 and "within the term" in late.json()["detail"]
         clock.advance(days=-60)
-        reopened = await _move(cases, case_id, "reported", note="本学期再次辍学")
+        reopened = await move_case(cases, case_id, "reported", note="本学期再次辍学")
         assert reopened.status_code == 200, reopened.text
         body = reopened.json()
         assert body["reopen_count"] == 1 and body["reopened_at"] and body["outcome"] is None
         assert body["timeline"][-1]["kind"] == "reopened" and body["timeline"][-1]["note"] == "本学期再次辍学"
-        assert (await _move(cases, case_id, "verifying")).status_code == 200
+        assert (await move_case(cases, case_id, "verifying")).status_code == 200
 
 
 async def test_a_closed_case_is_not_reopened_while_the_child_has_another_open_case(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
-        student, first = await _open(cases)
-        await _move(cases, first, "verifying")
-        await _move(cases, first, "false_alarm", reason="data_error")
-        assert (await _move(cases, first, "closed", evidence={"description": "点名录错"})).status_code == 200
-        await _feed(cases, threshold(student, (T0 + timedelta(days=3)).isoformat()))
+        student, first = await open_case(cases)
+        await move_case(cases, first, "verifying")
+        await move_case(cases, first, "false_alarm", reason="data_error")
+        assert (await move_case(cases, first, "closed", evidence={"description": "点名录错"})).status_code == 200
+        await feed_cases(cases, threshold(student, (T0 + timedelta(days=3)).isoformat()))
         second = (await cases.get("/v1/cases", params={"student_id": student, "status": "reported"})).json()
         assert second["total"] == 1 and second["items"][0]["id"] != first
-        r = await _move(cases, first, "reported")
+        r = await move_case(cases, first, "reported")
         assert r.status_code == 409 and "another open case" in r.json()["detail"]
         assert (await cases.get(f"/v1/cases/{first}")).json()["status"] == "closed"
         # An official records the legal notice; a head teacher may not.
         case_id = second["items"][0]["id"]
-        await _confirm(cases, case_id)
+        await confirm_case(cases, case_id)
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
-        await _plan(cases, case_id)
-        await _move(cases, case_id, "persuading")
+        await add_plan_item(cases, case_id)
+        await move_case(cases, case_id, "persuading")
         teacher = bearer("head_teacher", PATH[-1], classes=["c1"])
         assert (await cases.post(f"/v1/cases/{case_id}/transitions", headers=teacher,
                                  json={"to": "judicial_notice"})).status_code == 403
@@ -208,21 +159,21 @@ async def test_a_closed_case_is_not_reopened_while_the_child_has_another_open_ca
 
 async def test_a_false_alarm_needs_its_reason_and_closes_with_evidence(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
-        _, case_id = await _open(cases)
-        await _move(cases, case_id, "verifying")
-        assert _fields(await _move(cases, case_id, "false_alarm")) == ["reason"]
-        bad = await _move(cases, case_id, "false_alarm", reason="bored")
+        _, case_id = await open_case(cases)
+        await move_case(cases, case_id, "verifying")
+        assert _fields(await move_case(cases, case_id, "false_alarm")) == ["reason"]
+        bad = await move_case(cases, case_id, "false_alarm", reason="bored")
         assert bad.status_code == 422 and _fields(bad) == ["reason"]
-        r = await _move(cases, case_id, "false_alarm", reason="sick", note="住院，已补请假")
+        r = await move_case(cases, case_id, "false_alarm", reason="sick", note="住院，已补请假")
         assert r.status_code == 200 and r.json()["false_alarm_reason"] == "sick"
-        assert (await _move(cases, case_id, "persuading")).status_code == 409
-        assert (await _move(cases, case_id, "closed", reason="sick")).status_code == 422
-        assert _fields(await _move(cases, case_id, "closed")) == ["evidence.description"]
-        r = await _move(cases, case_id, "closed", evidence={"document_ref": "病历-118", "description": "住院证明"})
+        assert (await move_case(cases, case_id, "persuading")).status_code == 409
+        assert (await move_case(cases, case_id, "closed", reason="sick")).status_code == 422
+        assert _fields(await move_case(cases, case_id, "closed")) == ["evidence.description"]
+        r = await move_case(cases, case_id, "closed", evidence={"document_ref": "病历-118", "description": "住院证明"})
         assert r.status_code == 200 and r.json()["outcome"] == "false_alarm"
-        assert (await _outbox(cases, "baoxue.cases.case.closed"))[0]["previous_status"] == "false_alarm"
+        assert (await outbox_payloads(cases, "baoxue.cases.case.closed"))[0]["previous_status"] == "false_alarm"
         # Decided before the deadline: no report was issued, and the timeline says so.
-        assert await _outbox(cases, "baoxue.cases.dual_report.issued") == []
+        assert await outbox_payloads(cases, "baoxue.cases.dual_report.issued") == []
         assert [e["detail"]["reason"] for e in r.json()["timeline"] if e["kind"] == "dual_reports_not_issued"] == [
             "sick"]
         assert (await cases.post("/v1/cases/nope/transitions", json={"to": "verifying"})).status_code == 404
@@ -231,7 +182,7 @@ async def test_a_false_alarm_needs_its_reason_and_closes_with_evidence(databases
 async def test_a_teacher_reports_a_child_and_a_second_report_joins_the_open_case(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
         student = str(uuid.uuid4())
-        await _feed(cases, enrolled(student))
+        await feed_cases(cases, enrolled(student))
         teacher = bearer("head_teacher", PATH[-1], classes=["c1"])
         first = await cases.post("/v1/cases", headers=teacher, json={"student_id": student, "note": "三天未到校"})
         assert first.status_code == 201, first.text
@@ -246,9 +197,9 @@ async def test_a_teacher_reports_a_child_and_a_second_report_joins_the_open_case
                                  json={"student_id": student, "note": "x"})).status_code == 404
         assert (await cases.post("/v1/cases", json={"student_id": str(uuid.uuid4()), "note": "x"})).status_code == 404
         assert (await cases.post("/v1/cases", json={"student_id": student})).status_code == 422
-        assert len(await _outbox(cases, "baoxue.cases.case.opened")) == 1
+        assert len(await outbox_payloads(cases, "baoxue.cases.case.opened")) == 1
         # Checked first: a manual report, like any other, issues nothing until it is confirmed.
-        assert await _outbox(cases, "baoxue.cases.dual_report.issued") == []
+        assert await outbox_payloads(cases, "baoxue.cases.dual_report.issued") == []
         # One audit row per request: the two reports committed with theirs (the joined one with
         # the 200 it answered), the refusals were recorded after their responses.
         async with cases.app.state.runtime.sessionmaker() as s:
@@ -257,23 +208,32 @@ async def test_a_teacher_reports_a_child_and_a_second_report_joins_the_open_case
         assert audited == [201, 200, 404, 404, 422]
 
 
+async def sweep_both(*replicas) -> None:
+    """One whole pass of the escalation job on each replica, at once, as their schedules would run
+    it: what a pass does is then known to be done, with no waiting for the schedule."""
+    from cases.entrypoints.jobs import _escalation_pass
+
+    await asyncio.gather(*(_escalation_pass(r.app.state.runtime) for r in replicas))
+
+
 async def test_an_unacknowledged_report_is_escalated_once_even_with_two_replicas(databases):
     clock = FixedClock(T0)
     url = databases.url("cases")
     fast = {"escalation_interval_s": 0.05}
     async with running("cases", url, NO_BROKER, clock=clock, **fast) as one, \
             running("cases", url, NO_BROKER, clock=clock, migrated=True, **fast) as two:
-        _, case_id = await _open(one, confirm=True)
+        _, case_id = await open_case(one, confirm=True)
         ack = await one.post(f"/v1/cases/{case_id}/reports/education/ack",
                              headers=bearer("recipient", "410122100-EDU"))
         assert ack.status_code == 200
         clock.advance(hours=23, minutes=59)
-        await asyncio.sleep(0.5)
-        assert await _outbox(one, "baoxue.cases.dual_report.escalated") == []
+        # A whole pass of each replica's sweep on this clock, beside their own: a minute early.
+        await sweep_both(one, two)
+        assert await outbox_payloads(one, "baoxue.cases.dual_report.escalated") == []
         clock.advance(minutes=1)
-        escalated = await eventually(lambda: _outbox(two, "baoxue.cases.dual_report.escalated"), timeout=10)
-        await asyncio.sleep(0.5)  # both replicas swept several more times
-        assert escalated == await _outbox(one, "baoxue.cases.dual_report.escalated")
+        escalated = await eventually(lambda: outbox_payloads(two, "baoxue.cases.dual_report.escalated"), timeout=10)
+        await sweep_both(one, two)  # each replica swept at least once more after the escalation
+        assert escalated == await outbox_payloads(one, "baoxue.cases.dual_report.escalated")
         [event] = escalated
         assert (event["recipient"], event["recipient_org_code"], event["escalated_to_org_code"],
                 event["escalated_to_org_name"], event["deadline_hours"]) == (
@@ -293,17 +253,17 @@ async def test_the_ledger_filters_pages_puts_overdue_first_and_exports_csv_and_x
     clock = FixedClock(T0)
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
         offices = (("government", "410122100-GOV"), ("education", "410122100-EDU"))
-        _, quiet = await _open(cases, confirm=True)
+        _, quiet = await open_case(cases, confirm=True)
         for recipient, org in offices:
             await cases.post(f"/v1/cases/{quiet}/reports/{recipient}/ack", headers=bearer("recipient", org))
         # Confirmed, so it names its 劝返责任人 in time (a confirmed case without one is overdue).
         await cases.put(f"/v1/cases/{quiet}/responsibility", json={"responsible_person": {"name": "赵老师"}})
-        _, late_plan = await _open(cases, confirm=True)
+        _, late_plan = await open_case(cases, confirm=True)
         for recipient, org in offices:
             await cases.post(f"/v1/cases/{late_plan}/reports/{recipient}/ack", headers=bearer("recipient", org))
-        await _plan(cases, late_plan, due_on="2026-11-16", owner="王老师")
+        await add_plan_item(cases, late_plan, due_on="2026-11-16", owner="王老师")
         clock.advance(hours=1)
-        _, newest = await _open(cases, enrol=False, confirm=True)  # reports not acknowledged, but not late yet
+        _, newest = await open_case(cases, enrol=False, confirm=True)  # reports not acknowledged, but not late yet
         await cases.put(f"/v1/cases/{late_plan}/responsibility", json={"responsible_person": {"name": "王老师"}})
         clock.set(T0 + timedelta(hours=20))  # 17 Nov in Shanghai: the item due on the 16th is late; no report is
 
@@ -355,8 +315,8 @@ async def test_the_ledger_filters_pages_puts_overdue_first_and_exports_csv_and_x
 
 async def test_home_visits_are_counted_per_teacher_per_term(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
-        _, a = await _open(cases)
-        _, b = await _open(cases)
+        _, a = await open_case(cases)
+        _, b = await open_case(cases)
         for case_id, on, visitors in ((a, "2026-09-10", ["李老师", "张主任"]), (a, "2026-10-10", ["李老师"]),
                                       (b, "2026-11-10", ["李老师", "李老师"]), (b, "2026-03-01", ["李老师"])):
             r = await cases.post(f"/v1/cases/{case_id}/home-visits", json={
@@ -448,8 +408,8 @@ async def test_registry_and_attendance_events_open_and_move_cases_through_the_br
         # A persuading case moves to returned by itself when attendance sees the child back.
         case_id = transfer["id"]
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
-        await _plan(cases, case_id)
-        assert (await _move(cases, case_id, "persuading")).status_code == 200
+        await add_plan_item(cases, case_id)
+        assert (await move_case(cases, case_id, "persuading")).status_code == 200
         await publish(broker.bootstrap, TOPIC_ATTENDANCE, Event(
             type="baoxue.attendance.student.returned", source="/baoxue/attendance", subject=student, data={
                 "student_id": student, "episode_id": str(uuid.uuid4()),
@@ -464,14 +424,14 @@ async def test_registry_and_attendance_events_open_and_move_cases_through_the_br
                                     "episode_id": case["evidence"]["episode_id"]}
         assert case["timeline"][-1]["actor"] == "system"
         # Attendance's confirmation is the close-out's evidence: nothing more is needed.
-        assert (await _move(cases, case_id, "closed")).json()["outcome"] == "returned"
+        assert (await move_case(cases, case_id, "closed")).json()["outcome"] == "returned"
 
 
 async def test_a_dual_report_written_before_the_registry_was_read_says_what_it_lacks(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
-        await _open(cases, enrol=False, confirm=True)
-        await _open(cases, confirm=True)
-        without, with_record = (await _outbox(cases, "baoxue.cases.dual_report.issued"))[::2]
+        await open_case(cases, enrol=False, confirm=True)
+        await open_case(cases, confirm=True)
+        without, with_record = (await outbox_payloads(cases, "baoxue.cases.dual_report.issued"))[::2]
         assert without["student"] == {"id": without["student"]["id"], "grade": 7}
         assert without["missing_facts"] == ["student.name", "student.national_id_masked", "student.gender",
                                             "student.birth_date", "student.flags", "student.guardians"]
@@ -479,15 +439,35 @@ async def test_a_dual_report_written_before_the_registry_was_read_says_what_it_l
         assert with_record["missing_facts"] == [] and with_record["student"]["name"] == "王小明"
 
 
+async def test_a_case_opened_before_the_registry_was_read_names_the_child_when_the_record_arrives(databases):
+    """The registry and attendance topics race into cases: the absence may come first. The
+    registry's record, read later, fills in the case's copy of the child, and the reports issued
+    after it say who the child is."""
+    async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
+        student, case_id = await open_case(cases, enrol=False)
+
+        async def ledger_row() -> dict:
+            return next(i for i in (await cases.get("/v1/cases/ledger")).json()["items"] if i["id"] == case_id)
+
+        assert ((await ledger_row())["student_name"], (await ledger_row())["flags"]) == (None, [])
+        await feed_cases(cases, enrolled(student))
+        row = await ledger_row()
+        assert (row["student_name"], row["national_id_masked"], row["gender"], row["grade"], row["flags"]) == (
+            "王小明", "4101**********0113", "男", 7, ["left_behind"])
+        await confirm_case(cases, case_id)
+        reports = await outbox_payloads(cases, "baoxue.cases.dual_report.issued")
+        assert len(reports) == 2 and all(r["missing_facts"] == [] and r["student"]["name"] == "王小明" for r in reports)
+
+
 async def test_only_a_real_return_moves_a_persuading_case(databases):
     """Attendance also ends a fired episode when the alarm is withdrawn (leave granted late, a
     roll call corrected) or the child leaves the roll: those go on the timeline for the officials
     to judge; only the child seen in class again moves the case to returned."""
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
-        student, case_id = await _open(cases, confirm=True)
+        student, case_id = await open_case(cases, confirm=True)
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
-        await _plan(cases, case_id)
-        assert (await _move(cases, case_id, "persuading")).status_code == 200
+        await add_plan_item(cases, case_id)
+        assert (await move_case(cases, case_id, "persuading")).status_code == 200
 
         def ended(reason: str) -> Event:
             return Event(type="baoxue.attendance.student.returned", source="/baoxue/attendance", subject=student,
@@ -497,8 +477,8 @@ async def test_only_a_real_return_moves_a_persuading_case(databases):
                              "returned_at": "2026-11-16T08:00:00+00:00"})
 
         for reason, kind in (("withdrawn", "absence_withdrawn"), ("not_attending", "student_off_roll")):
-            await _feed(cases, ended(reason))
+            await feed_cases(cases, ended(reason))
             case = (await cases.get(f"/v1/cases/{case_id}")).json()
             assert case["status"] == "persuading" and case["timeline"][-1]["kind"] == kind
-        await _feed(cases, ended("returned"))
+        await feed_cases(cases, ended("returned"))
         assert (await cases.get(f"/v1/cases/{case_id}")).json()["status"] == "returned"

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from cases.adapters.tables import legal_documents, legal_steps
 from cases.usecases.ladder import escalate_overdue_steps
 from shared.clock import FixedClock
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
-from tests.integration.test_cases_api import NO_BROKER, T0, _feed, _move, _outbox, _plan
-from tests.integration.test_cases_replay import PATH, enrolled, threshold
+from tests.factories import (
+    NO_BROKER, PATH, T0, add_plan_item, enrolled, feed_cases, move_case, outbox_payloads, threshold,
+)
 
 COUNTY, TOWNSHIP, SCHOOL = PATH[2], PATH[3], PATH[4]
 SCHOOL_STAFF = bearer("school_staff", SCHOOL)
@@ -49,10 +49,10 @@ async def _count(client, table) -> int:
 
 async def _confirmed_case(client) -> str:
     student = str(uuid.uuid4())
-    await _feed(client, enrolled(student), threshold(student, T0.isoformat()))
+    await feed_cases(client, enrolled(student), threshold(student, T0.isoformat()))
     case_id = (await client.get("/v1/cases", params={"student_id": student})).json()["items"][0]["id"]
     for to in ("verifying", "confirmed"):
-        assert (await _move(client, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
+        assert (await move_case(client, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
     return case_id
 
 
@@ -60,7 +60,7 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
     clock = FixedClock(datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc))
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
         student = str(uuid.uuid4())
-        await _feed(cases, enrolled(student), threshold(student, T0.isoformat()))
+        await feed_cases(cases, enrolled(student), threshold(student, T0.isoformat()))
         case_id = (await cases.get("/v1/cases", params={"student_id": student})).json()["items"][0]["id"]
         steps = f"/v1/cases/{case_id}/legal-steps"
 
@@ -68,7 +68,7 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
         early = await cases.post(steps, json=NOTICE, headers=SCHOOL_STAFF)
         assert early.status_code == 409 and "confirmed" in early.json()["detail"]
         for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
+            assert (await move_case(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
         # The school serves its notice; a county official does not record it for them.
         assert (await cases.post(steps, json=NOTICE, headers=COUNTY_OFFICIAL)).status_code == 403
         bad = await cases.post(steps, json={**NOTICE, "deadline": "2026-11-18"}, headers=SCHOOL_STAFF)
@@ -103,8 +103,8 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
 
         # Persuasion goes on; the order may not be served before the notice's deadline has passed.
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
-        await _plan(cases, case_id)
-        assert (await _move(cases, case_id, "persuading")).status_code == 200
+        await add_plan_item(cases, case_id)
+        assert (await move_case(cases, case_id, "persuading")).status_code == 200
         clock.set(datetime(2026, 11, 25, 15, 59, tzinfo=timezone.utc))  # 11-25 23:59 in China: the last day
         assert (await cases.post(steps, json={**ORDER, "served_on": "2026-11-25"},
                                  headers=TOWNSHIP_OFFICIAL)).status_code == 409
@@ -117,9 +117,9 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
         # Overdue with nothing recorded: escalated once, however many passes run.
         runtime = cases.app.state.runtime
         for expected in (1, 0):
-            async with UnitOfWork(runtime.sessionmaker, source="/baoxue/cases", clock=clock) as uow:
+            async with runtime.uow(clock=clock) as uow:
                 assert await escalate_overdue_steps(uow, tz="Asia/Shanghai") == expected
-        escalated = await _outbox(cases, "baoxue.cases.legal_step.escalated")
+        escalated = await outbox_payloads(cases, "baoxue.cases.legal_step.escalated")
         assert [(e["step"], e["issuing_org_code"], e["escalated_to_org_code"]) for e in escalated] == [
             ("parent_notice", SCHOOL, TOWNSHIP)]
 

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from shared.audit import audit_log
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
-from tests.integration.test_cases_api import NO_BROKER, T0, _feed, _move, _outbox, _plan
-from tests.integration.test_cases_replay import PATH, enrolled, threshold
+from tests.factories import (
+    NO_BROKER, PATH, T0, add_plan_item, enrolled, feed_cases, move_case, outbox_payloads, threshold,
+)
 
 COUNTY, TOWNSHIP, SCHOOL = PATH[2], PATH[3], PATH[4]
 HEAD_TEACHER = bearer("head_teacher", SCHOOL, classes=["c1"])
@@ -46,7 +47,7 @@ async def test_standing_assignments_fill_a_new_cases_chain_and_a_case_may_overri
     clock = FixedClock(T0)
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
         student = str(uuid.uuid4())
-        await _feed(cases, _enrolled_in(student, address="城关镇李庄村3组"))
+        await feed_cases(cases, _enrolled_in(student, address="城关镇李庄村3组"))
 
         # Each level holds its own roles; a role on the wrong level is a 422 naming it.
         r = await cases.put(f"/v1/responsibility/{COUNTY}", json={
@@ -77,7 +78,7 @@ async def test_standing_assignments_fill_a_new_cases_chain_and_a_case_may_overri
                                            "bureau_leader": {"name": "孙副局长", "title": None, "phone": None,
                                                              "org_code": None}}
 
-        await _feed(cases, _absent(student))
+        await feed_cases(cases, _absent(student))
         case = await _case_of(cases, student)
         chain = case["responsibility"]
         named = {role: (p["name"], p["from_org"]) for role, p in chain.items() if p and "name" in p}
@@ -95,16 +96,16 @@ async def test_standing_assignments_fill_a_new_cases_chain_and_a_case_may_overri
         assert r.json()["responsibility"]["head_teacher"] == {"name": "刘老师", "title": None, "phone": None,
                                                               "org_code": None}
         assert (await cases.get("/v1/responsibility/c1")).json()["assignments"]["head_teacher"]["name"] == "李老师"
-        await _plan(cases, case["id"])
+        await add_plan_item(cases, case["id"])
 
-        assigned = await _outbox(cases, "baoxue.cases.responsibility.assigned")
+        assigned = await outbox_payloads(cases, "baoxue.cases.responsibility.assigned")
         assert [(e["scope"], e["org_code"], e["level"]) for e in assigned] == [
             ("org", COUNTY, "county"), ("org", TOWNSHIP, "township"), ("org", SCHOOL, "school"),
             ("org", "c1", "class"), ("org", SCHOOL, "school"), ("case", SCHOOL, None)]
         assert assigned[1]["village_heads"] == {"王庄村": "王村长", "李庄村": "李村长"}
         assert assigned[-1]["case_id"] == case["id"] and assigned[-1]["responsible_person"] == "刘老师"
         assert assigned[-1]["roles"]["county_head"] == "赵县长"
-        added = await _outbox(cases, "baoxue.cases.plan_item.added")
+        added = await outbox_payloads(cases, "baoxue.cases.plan_item.added")
         assert [(e["case_id"], e["kind"], e["owner"]) for e in added] == [(case["id"], "persuasion", "李老师")]
 
 
@@ -112,10 +113,10 @@ async def test_a_confirmed_case_with_no_responsible_person_after_24_hours_is_fla
     clock = FixedClock(T0)
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
         student = str(uuid.uuid4())
-        await _feed(cases, enrolled(student), threshold(student, T0.isoformat()))
+        await feed_cases(cases, enrolled(student), threshold(student, T0.isoformat()))
         case_id = (await _case_of(cases, student))["id"]
-        assert (await _move(cases, case_id, "verifying")).status_code == 200
-        assert (await _move(cases, case_id, "confirmed", causes=["weariness_of_study"])).status_code == 200
+        assert (await move_case(cases, case_id, "verifying")).status_code == 200
+        assert (await move_case(cases, case_id, "confirmed", causes=["weariness_of_study"])).status_code == 200
 
         async def row() -> dict:
             return next(r for r in (await cases.get("/v1/cases/ledger")).json()["items"] if r["id"] == case_id)
@@ -139,7 +140,7 @@ async def test_home_visits_to_any_child_make_the_register_per_recorder_and_list_
     clock = FixedClock(T0)
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock, home_visits_per_term=3) as cases:
         calm, relapsed, other_class = (str(uuid.uuid4()) for _ in range(3))
-        await _feed(cases, _enrolled_in(calm), _enrolled_in(relapsed), _enrolled_in(other_class, class_id="c2"))
+        await feed_cases(cases, _enrolled_in(calm), _enrolled_in(relapsed), _enrolled_in(other_class, class_id="c2"))
         visit = {"visited_on": "2026-11-10", "visitors": ["李老师"], "met": ["母亲"], "outcome": "家长配合"}
 
         # Any child, no case needed; a head teacher only for the classes on the token.
@@ -152,22 +153,22 @@ async def test_home_visits_to_any_child_make_the_register_per_recorder_and_list_
         bad = await cases.post(f"/v1/students/{calm}/home-visits", json={**visit, "visitors": []},
                                headers=HEAD_TEACHER)
         assert bad.status_code == 422
-        assert await _outbox(cases, "baoxue.cases.home_visit.recorded") == []  # no case: the register only
+        assert await outbox_payloads(cases, "baoxue.cases.home_visit.recorded") == []  # no case: the register only
 
         # A child who came back: returned within the year, so 2 visits a term are due.
-        await _feed(cases, _absent(relapsed))
+        await feed_cases(cases, _absent(relapsed))
         case_id = (await _case_of(cases, relapsed))["id"]
         for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
+            assert (await move_case(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李老师"}})
-        await _plan(cases, case_id)
+        await add_plan_item(cases, case_id)
         for to in ("persuading", "returned"):
-            assert (await _move(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
+            assert (await move_case(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
         clock.advance(hours=240)  # visits are recorded after they happen (never after today)
         on_case = await cases.post(f"/v1/students/{relapsed}/home-visits", json={**visit, "visited_on": "2026-11-18"},
                                    headers=HEAD_TEACHER)
         assert on_case.json()["case_id"] == case_id
-        assert [e["case_id"] for e in await _outbox(cases, "baoxue.cases.home_visit.recorded")] == [case_id]
+        assert [e["case_id"] for e in await outbox_payloads(cases, "baoxue.cases.home_visit.recorded")] == [case_id]
         assert "home_visit" in [e["kind"] for e in (await cases.get(f"/v1/cases/{case_id}")).json()["timeline"]]
         # Outside the term: not counted.
         await cases.post(f"/v1/students/{calm}/home-visits", json={**visit, "visited_on": "2026-08-20"},

@@ -14,33 +14,11 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 
 from shared.clock import FixedClock
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, TOPIC_REPORTS, Event, stable_id
+from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, TOPIC_REPORTS
 from shared.messaging import dead_letters, outbox
 from tests.conftest import bearer, running
+from tests.factories import enrolled, threshold
 from tests.kafka_helpers import eventually, publish, read_all
-
-CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "410100", "kind": "city", "name": "郑州市"},
-         {"code": "410122", "kind": "county", "name": "中牟县"},
-         {"code": "410122100", "kind": "township", "name": "城关镇"},
-         {"code": "4101221001", "kind": "school", "name": "城关镇第一初级中学"}]
-PATH = [o["code"] for o in CHAIN]
-
-
-def enrolled(student_id: str) -> Event:
-    return Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=student_id, data={
-        "student_id": student_id, "name": "王小明", "national_id_masked": "4101**********0113", "gender": "male",
-        "birth_date": "2013-04-01", "school_code": PATH[-1], "class_id": "c1", "grade": 7, "org_path": PATH,
-        "org_chain": CHAIN, "flags": ["left_behind"],
-        "guardians": [{"name": "王大山", "relation": "father", "phone": "13800000000"}], "status": "enrolled"})
-
-
-def threshold(student_id: str, started: str) -> Event:
-    return Event(type="baoxue.attendance.absence.threshold_reached", source="/baoxue/attendance",
-                 subject=student_id, id=stable_id("threshold", student_id, started), data={
-                     "student_id": student_id, "episode_id": str(uuid.uuid4()), "episode_started_at": started,
-                     "last_absent_at": started, "absent_sessions": 4, "hours": 50.0, "threshold_hours": 48,
-                     "counting": "wall_clock", "school_code": PATH[-1], "class_id": "c1", "grade": 7,
-                     "org_path": PATH, "org_chain": CHAIN})
 
 
 async def _count(sm, table, *where) -> int:

@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 from cases.adapters.tables import home_teaching_sessions, stored_files
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
-from tests.integration.test_cases_api import NO_BROKER, _feed, _move
-from tests.integration.test_cases_replay import CHAIN, PATH, enrolled, threshold
+from tests.factories import CHAIN, NO_BROKER, PATH, enrolled, feed_cases, move_case, threshold
 
 COUNTY, SCHOOL = PATH[2], PATH[4]
 SCHOOL_STAFF = bearer("school_staff", SCHOOL)
@@ -55,7 +54,7 @@ async def test_home_teaching_sessions_keep_their_lesson_plans_and_count_per_coun
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(NOW),
                        lesson_plan_max_bytes=4096) as cases:
         a, b = str(uuid.uuid4()), str(uuid.uuid4())
-        await _feed(cases, _in_school(a), _in_school(b))
+        await feed_cases(cases, _in_school(a), _in_school(b))
         first = await _teach(cases, a, "教案.pdf", PDF, teachers=("李老师", "王老师"))
         assert first.status_code == 201, first.text
         plan = first.json()["lesson_plan"]
@@ -103,7 +102,7 @@ async def test_home_teaching_sessions_keep_their_lesson_plans_and_count_per_coun
 async def test_the_poverty_report_lists_poor_children_with_and_without_aid_and_poor_dropouts(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(NOW)) as cases:
         aided, unaided, not_poor, dropout = (str(uuid.uuid4()) for _ in range(4))
-        await _feed(cases, _in_school(aided), _in_school(unaided), _in_school(not_poor, flags=()),
+        await feed_cases(cases, _in_school(aided), _in_school(unaided), _in_school(not_poor, flags=()),
                     _in_school(dropout))
         r = await cases.post(f"/v1/students/{aided}/assistance", headers=SCHOOL_STAFF, json={
             "kind": "boarding_subsidy", "amount": "625.00", "period_start": "2026-09-01", "period_end": "2027-01-31",
@@ -128,12 +127,12 @@ async def test_the_poverty_report_lists_poor_children_with_and_without_aid_and_p
         assert by_id[aided]["aided"] and by_id[aided]["amount"] == 625.0 and not by_id[unaided]["aided"]
         assert not_poor not in by_id
 
-        await _feed(cases, threshold(dropout, NOW.isoformat()))
+        await feed_cases(cases, threshold(dropout, NOW.isoformat()))
         case_id = (await cases.get("/v1/cases", params={"student_id": dropout})).json()["items"][0]["id"]
         report = (await cases.get("/v1/reports/no-poverty-dropout", params={"org_code": COUNTY})).json()
         assert report["poor_household_dropouts"] == []  # an alarm is not a dropout until confirmed
         for to in ("verifying", "confirmed"):
-            assert (await _move(cases, case_id, to, **({"causes": ["poverty"]} if to == "confirmed" else {}))).status_code == 200
+            assert (await move_case(cases, case_id, to, **({"causes": ["poverty"]} if to == "confirmed" else {}))).status_code == 200
         report = (await cases.get("/v1/reports/no-poverty-dropout", params={"org_code": COUNTY})).json()
         assert [d["case_id"] for d in report["poor_household_dropouts"]] == [case_id]
         assert [d["case_id"] for d in report["poverty_dropouts"]] == [case_id]  # confirmed with cause poverty
@@ -142,10 +141,10 @@ async def test_the_poverty_report_lists_poor_children_with_and_without_aid_and_p
         # A child from a household that is not registered poor, who dropped out to work: not a
         # poverty dropout; one who dropped out for poverty is, flag or no flag.
         for student, cause in ((not_poor, "left_to_work"), (aided, "poverty")):
-            await _feed(cases, threshold(student, NOW.isoformat()))
+            await feed_cases(cases, threshold(student, NOW.isoformat()))
             other = (await cases.get("/v1/cases", params={"student_id": student})).json()["items"][0]["id"]
             for to in ("verifying", "confirmed"):
-                assert (await _move(cases, other, to, **({"causes": [cause]} if to == "confirmed" else {}))
+                assert (await move_case(cases, other, to, **({"causes": [cause]} if to == "confirmed" else {}))
                         ).status_code == 200
         report = (await cases.get("/v1/reports/no-poverty-dropout", params={"org_code": COUNTY})).json()
         assert sorted(d["student_id"] for d in report["poverty_dropouts"]) == sorted([dropout, aided])

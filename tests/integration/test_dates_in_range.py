@@ -11,8 +11,7 @@ import pytest
 
 from registry.domain.national_id import compose
 from tests.conftest import bearer, running
-from tests.factories import school_with_class, student_body
-from tests.integration.test_cases_api import _open
+from tests.factories import open_case, school_with_class, student_body
 
 NO_BROKER = "127.0.0.1:1"
 ENDS = ["0001-01-01", "9999-12-31"]
@@ -74,7 +73,7 @@ async def test_attendance_dates(tmp_path):
 
 async def test_cases_dates_and_a_ledger_query_with_a_line_break(tmp_path):
     async with running("cases", sqlite(tmp_path, "cases"), NO_BROKER) as cases:
-        _, case_id = await _open(cases)
+        _, case_id = await open_case(cases)
         visit = {"visitors": ["李老师"], "outcome": "家长同意返校"}
         for end in ENDS:
             r = await cases.post(f"/v1/cases/{case_id}/home-visits", json={**visit, "visited_on": end})

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import select
 
 from attendance.usecases.detector import detect_overdue
 from attendance.usecases.roster import on_student_enrolled
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.envelope import Event
-from shared.messaging import outbox
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, UnitsOfWork
 from tests.conftest import migrate, running, settings_for
+from tests.factories import RETURNED, THRESHOLD, emitted_events
 
-THRESHOLD = "baoxue.attendance.absence.threshold_reached"
-RETURNED = "baoxue.attendance.student.returned"
 # Monday 16 Nov 2026, 12:00 in Beijing.
 MONDAY_NOON = datetime(2026, 11, 16, 4, 0, tzinfo=timezone.utc)
 CLASS = "class-1"
@@ -29,7 +25,7 @@ WALL_CLOCK = {"absence_counting": "wall_clock", "absence_roll_call_grace_minutes
 
 
 def _uow(sm, clock) -> UnitOfWork:
-    return UnitOfWork(sm, source="/baoxue/attendance", clock=clock)
+    return UnitsOfWork(sm, source="/baoxue/attendance", clock=clock)()
 
 
 async def _enroll(sm, clock, n: int) -> list[str]:
@@ -50,13 +46,6 @@ async def _roll_call(attendance, student: str, day: str, session: str, status: s
                                                       "session": session,
                                                       "marks": [{"student_id": student, "status": status}]})
     assert r.status_code == 200, r.text
-
-
-async def _emitted(sm, event_type: str) -> list[dict]:
-    async with sm() as s:
-        rows = (await s.execute(select(outbox.c.subject, outbox.c.event_id, outbox.c.payload)
-                                .where(outbox.c.event_type == event_type))).all()
-    return [{"subject": r.subject, "id": r.event_id, **json.loads(r.payload)} for r in rows]
 
 
 async def test_two_detectors_on_one_database_fire_each_episode_exactly_once(databases):
@@ -90,7 +79,7 @@ async def test_two_detectors_on_one_database_fire_each_episode_exactly_once(data
 
         counts = await asyncio.gather(*(passes(sm, 5) for sm in sms), passes(sms[0], 5), passes(sms[1], 5))
         assert sum(counts) == 20
-        emitted = await _emitted(sms[0], THRESHOLD)
+        emitted = await emitted_events(sms[0], THRESHOLD)
         assert sorted(e["subject"] for e in emitted) == sorted(students[:20])
         assert len({e["id"] for e in emitted}) == 20
         one = emitted[0]
@@ -132,13 +121,13 @@ async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(dat
         assert absence["threshold_reached"] is True and absence["observed_at"] == "2026-11-16T06:00:00Z"
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 1
-        (fired,) = await _emitted(sm, THRESHOLD)
+        (fired,) = await emitted_events(sm, THRESHOLD)
         assert fired["detected_late"] is False and fired["due_at"] == fired["observed_at"] == "2026-11-16T06:00:00+00:00"
 
         clock.set(datetime(2026, 11, 17, 1, 0, tzinfo=timezone.utc))  # Tuesday 09:00 local
         await roll_call("2026-11-17", "am", "present")
         await roll_call("2026-11-17", "am", "present")  # re-posted: replaces, no second return
-        assert len(await _emitted(sm, RETURNED)) == 1
+        assert len(await emitted_events(sm, RETURNED)) == 1
         assert (await attendance.get(f"/v1/students/{student}/absence")).json()["since"] is None
 
         # A new absence after the return is a new episode with its own 48 hours.
@@ -150,7 +139,7 @@ async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(dat
         await roll_call("2026-11-19", "pm", "absent")
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 1
-        assert len(await _emitted(sm, THRESHOLD)) == 2
+        assert len(await emitted_events(sm, THRESHOLD)) == 2
 
 
 async def test_roll_call_naming_a_student_not_in_the_class_is_refused_whole(databases):
@@ -190,12 +179,12 @@ async def test_absences_posted_late_extend_a_fired_episode_instead_of_firing_aga
         await roll_call("2026-11-18", "pm", "absent")
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 0
-        assert len(await _emitted(sm, THRESHOLD)) == 1
+        assert len(await emitted_events(sm, THRESHOLD)) == 1
         absence = (await attendance.get(f"/v1/students/{student}/absence")).json()
         assert absence["since"] == "2026-11-16T06:00:00Z" and absence["absent_sessions"] == 6
         # Due Wednesday 14:00 now: the Wednesday afternoon mark posted late is the observation.
         assert absence["due_at"] == absence["observed_at"] == "2026-11-18T06:00:00Z"
-        assert await _emitted(sm, RETURNED) == []
+        assert await emitted_events(sm, RETURNED) == []
 
         future = await attendance.post("/v1/roll-calls", json={"school_code": "S1", "class_id": CLASS,
                                                                 "date": "2026-11-21", "session": "am",

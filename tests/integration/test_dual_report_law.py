@@ -15,8 +15,7 @@ from datetime import datetime, timedelta, timezone
 from shared.clock import FixedClock
 from shared.envelope import Event
 from tests.conftest import bearer, running
-from tests.integration.test_cases_api import NO_BROKER, _feed, _outbox
-from tests.integration.test_cases_replay import CHAIN, PATH, enrolled, threshold
+from tests.factories import CHAIN, NO_BROKER, PATH, enrolled, feed_cases, outbox_payloads, threshold
 
 T0 = datetime(2026, 11, 16, 8, 0, tzinfo=timezone.utc)
 DEADLINE = timedelta(hours=24)  # BAOXUE_VERIFY_DEADLINE_HOURS' default
@@ -40,22 +39,22 @@ async def _open(client, origin: str) -> tuple[str, str]:
     """A case of this origin for a new child, opened at the clock's now."""
     who = str(uuid.uuid4())
     if origin != "suspected_out_of_school":
-        await _feed(client, enrolled(who))
+        await feed_cases(client, enrolled(who))
     if origin == "absence":
-        await _feed(client, threshold(who, (T0 - timedelta(days=2)).isoformat()))
+        await feed_cases(client, threshold(who, (T0 - timedelta(days=2)).isoformat()))
     elif origin == "manual":
         r = await client.post("/v1/cases", json={"student_id": who, "note": "连续三天未到校"})
         assert r.status_code == 201, r.text
     elif origin == "transfer_overdue":
-        await _feed(client, _registry("transfer.overdue", who, {
+        await feed_cases(client, _registry("transfer.overdue", who, {
             "transfer_id": str(uuid.uuid4()), "student_id": who, "from_school_code": PATH[-1], "to_school_code": None,
             "requested_on": "2026-10-01", "days_pending": 30, "overdue_after_days": 30, **PLACED}))
     elif origin in ("boarding_overdue", "suspension_overdue"):
-        await _feed(client, _registry(origin.replace("_", "."), who, {
+        await feed_cases(client, _registry(origin.replace("_", "."), who, {
             "period_id": str(uuid.uuid4()), "student_id": who, "started_on": "2026-09-01", "expected_end": None,
             "missing": "receipt", "days_off": 76, "overdue_after_days": 30, **PLACED}))
     else:
-        await _feed(client, _registry("population.suspected_out_of_school", who, {
+        await feed_cases(client, _registry("population.suspected_out_of_school", who, {
             "check_id": str(uuid.uuid4()), "person_id": who, "national_id_masked": "4101**********0035",
             "name": "赵小花", "gender": "female", "birth_date": "2014-05-01", "address": "城关镇东村3组",
             "region_code": PATH[3], "org_path": PATH[:4], "org_chain": CHAIN[:4]}))
@@ -74,7 +73,7 @@ async def _sweep(client) -> int:
 
 async def _reports(client, case_id: str) -> list[tuple[str, str, bool]]:
     return sorted((e["recipient"], e["recipient_org_code"], e["unverified"])
-                  for e in await _outbox(client, "baoxue.cases.dual_report.issued") if e["case_id"] == case_id)
+                  for e in await outbox_payloads(client, "baoxue.cases.dual_report.issued") if e["case_id"] == case_id)
 
 
 async def _decide(client, origin: str, case_id: str, to: str, **body):
@@ -140,7 +139,7 @@ async def test_a_false_alarm_before_the_deadline_issues_nothing_after_it_withdra
         for origin, (_, case_id) in late.items():
             await _decide(cases, origin, case_id, "false_alarm", reason="on_leave", note="请假条补交")
             await _decide(cases, origin, case_id, "false_alarm", reason="on_leave")  # a retried request
-        withdrawn = await _outbox(cases, "baoxue.cases.dual_report.withdrawn")
+        withdrawn = await outbox_payloads(cases, "baoxue.cases.dual_report.withdrawn")
         assert sorted((w["case_id"], w["recipient"]) for w in withdrawn) == sorted(
             (case_id, line) for _, case_id in late.values() for line in ("education", "government"))
         assert {(w["recipient_org_code"], w["unverified"], w["false_alarm_reason"]) for w in withdrawn} == {
@@ -164,7 +163,7 @@ async def test_a_child_known_to_be_back_is_not_reported_at_the_deadline_but_wait
         late_child = str(uuid.uuid4())
         event = threshold(late_child, (T0 - timedelta(days=5)).isoformat())
         event.data.update(detected_late=True, ended_at=(T0 - timedelta(days=1)).isoformat(), end_reason="returned")
-        await _feed(cases, enrolled(late_child), event)
+        await feed_cases(cases, enrolled(late_child), event)
         late_case = (await cases.get("/v1/cases", params={"student_id": late_child})).json()["items"][0]["id"]
         # A return recorded before the deadline (a manual case), and one recorded after it.
         manual_child, manual_case = await _open(cases, "manual")
@@ -176,9 +175,9 @@ async def test_a_child_known_to_be_back_is_not_reported_at_the_deadline_but_wait
                                                      "reason": "returned", "returned_at": clock.now().isoformat()})
 
         clock.advance(hours=5)
-        await _feed(cases, returned(manual_child))
+        await feed_cases(cases, returned(manual_child))
         clock.advance(hours=19, minutes=1)  # just past the deadline, before the sweep ran
-        await _feed(cases, returned(after_child))  # back, but only once the reports were due
+        await feed_cases(cases, returned(after_child))  # back, but only once the reports were due
         assert await _sweep(cases) == 1
         assert await _reports(cases, late_case) == [] and await _reports(cases, manual_case) == []
         assert len(await _reports(cases, after_case)) == 2
@@ -203,7 +202,7 @@ async def test_a_county_run_school_reports_to_two_county_offices_and_each_line_e
         child = str(uuid.uuid4())
         event = threshold(child, (T0 - timedelta(days=2)).isoformat())
         event.data.update(school_code=path[-1], org_path=path, org_chain=county_run)
-        await _feed(cases, event)
+        await feed_cases(cases, event)
         county_case = (await cases.get("/v1/cases", params={"student_id": child})).json()["items"][0]["id"]
         _, township_case = await _open(cases, "absence")
         for case_id in (county_case, township_case):
@@ -221,7 +220,7 @@ async def test_a_county_run_school_reports_to_two_county_offices_and_each_line_e
         async with cases.app.state.runtime.uow() as uow:
             assert await escalate_overdue(uow, timedelta(hours=24)) == 3
         escalated = {(e["case_id"], e["recipient"]): e["escalated_to_org_code"]
-                     for e in await _outbox(cases, "baoxue.cases.dual_report.escalated")}
+                     for e in await outbox_payloads(cases, "baoxue.cases.dual_report.escalated")}
         # Each up its own line: the township's education office to the county's, the county's
         # two offices to the city's two.
         assert escalated == {(township_case, "education"): "410122-EDU",
@@ -234,7 +233,7 @@ async def test_an_area_names_its_two_offices_and_reports_go_to_them(databases):
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
         for org in CHAIN:
             level = PATH.index(org["code"])
-            await _feed(cases, _registry("org.registered", org["code"], {
+            await feed_cases(cases, _registry("org.registered", org["code"], {
                 "code": org["code"], "name": org["name"], "kind": org["kind"],
                 "parent_code": PATH[level - 1] if level else None, "path": PATH[: level + 1]}))
         derived = await cases.get("/v1/recipients/410122100", headers=bearer("township_official", "410122100"))
@@ -242,7 +241,7 @@ async def test_an_area_names_its_two_offices_and_reports_go_to_them(databases):
         assert (derived.json()["government"]["code"], derived.json()["education"]["code"]) == (
             "410122100-GOV", "410122100-EDU") and derived.json()["government"]["derived"]
         # The county registers its education bureau as an office: it becomes the education line's.
-        await _feed(cases, _registry("org.registered", "410122-JYJ", {
+        await feed_cases(cases, _registry("org.registered", "410122-JYJ", {
             "code": "410122-JYJ", "name": "中牟县教育局", "kind": "office", "line": "education",
             "parent_code": "410122", "path": PATH[:3] + ["410122-JYJ"]}))
         county = (await cases.get("/v1/recipients/410122", headers=bearer("county_official", "410122"))).json()
@@ -285,7 +284,7 @@ async def test_an_area_names_its_two_offices_and_reports_go_to_them(databases):
 
         async with cases.app.state.runtime.uow() as uow:
             assert await escalate_overdue(uow, timedelta(hours=24)) == 1
-        [event] = await _outbox(cases, "baoxue.cases.dual_report.escalated")
+        [event] = await outbox_payloads(cases, "baoxue.cases.dual_report.escalated")
         assert (event["recipient_org_code"], event["escalated_to_org_code"], event["escalated_to_area_code"]) == (
             "410122100-ZF", "410122-GOV", "410122")
 

@@ -9,17 +9,16 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import func, select
 
 from shared.clock import FixedClock
 from shared.idempotency import KeyStore, fingerprint, idempotency_keys
 from shared.messaging import outbox
 from tests.conftest import bearer, running
-from tests.factories import school_with_class, student_body
-from tests.integration.test_cases_api import _open, _plan
-from tests.integration.test_reporting_figures import load
-from tests.integration.test_school_clock import SCHOOL, a_school, local
+from tests.factories import (
+    SCHOOL, a_school, add_plan_item, feed_reporting, local, open_case, post_and_lose_the_answer, school_with_class,
+    student_body,
+)
 from tests.reporting_fixture import COUNTY, events
 
 NO_BROKER = "127.0.0.1:1"
@@ -27,32 +26,6 @@ NO_BROKER = "127.0.0.1:1"
 
 def key() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
-
-
-async def post_and_lose_the_answer(app, path: str, body: dict, headers: dict[str, str]) -> None:
-    """The request reaches the service whole; the link drops before any byte of the answer."""
-    raw = json.dumps(body).encode()
-    all_headers = {**headers, "content-type": "application/json", "content-length": str(len(raw))}
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in all_headers.items()],
-             "client": ("10.0.0.9", 40000), "server": ("test", 80)}
-    received = False
-
-    async def receive():
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message):
-        raise ConnectionResetError("the 2G link dropped")
-
-    # Without an Idempotency-Key the route itself meets the dropped link, and the framework's
-    # OSError handler finds the answer already started.
-    with pytest.raises((ConnectionResetError, RuntimeError)):
-        await app(scope, receive, send)
 
 
 async def count(client, table, *where) -> int:
@@ -134,14 +107,14 @@ async def test_attendance_in_flight_is_409_then_a_dead_first_request_lets_the_re
 async def test_cases_a_plan_item_retried_is_added_once(databases):
     async with running("cases", databases.url("cases"), NO_BROKER,
                        clock=FixedClock(datetime(2026, 11, 17, tzinfo=timezone.utc))) as cases:
-        _, case_id = await _open(cases)
+        _, case_id = await open_case(cases)
         item = {"kind": "persuasion", "description": "每周上门劝返", "owner": "李老师", "due_on": "2026-11-30"}
         k = key()
         await post_and_lose_the_answer(cases.app, f"/v1/cases/{case_id}/plan-items", item,
                                        {**bearer(), **k})
         retry = await cases.post(f"/v1/cases/{case_id}/plan-items", json=item, headers=k)
         assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
-        await _plan(cases, case_id)  # without a key: a second item, as asked
+        await add_plan_item(cases, case_id)  # without a key: a second item, as asked
         detail = (await cases.get(f"/v1/cases/{case_id}")).json()
         assert len(detail["plan_items"]) == 2
 
@@ -149,7 +122,7 @@ async def test_cases_a_plan_item_retried_is_added_once(databases):
 async def test_reporting_a_submission_retried_is_kept_once(databases):
     clock = FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
     async with running("reporting", databases.url("reporting"), NO_BROKER, clock=clock) as reporting:
-        await load(reporting, events())
+        await feed_reporting(reporting, events())
         url, official = f"/v1/reports/weekly/{COUNTY}/2026-W47/submissions", bearer("county_official", COUNTY)
         k = key()
         first = await reporting.post(url, headers={**official, **k})

@@ -11,58 +11,27 @@ complete data says: A reached 48 hours, B and C did not."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timezone
 
 import pytest
 from sqlalchemy import select
 
 from attendance.adapters.tables import episodes
-from attendance.usecases.roster import on_student_enrolled, on_student_status_changed
+from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
 from shared.messaging import inbox
 from tests.conftest import BACKENDS, bearer, running
-from tests.integration.test_detector import RETURNED, THRESHOLD
-from tests.integration.test_school_clock import CLASS, PATH, SCHOOL, School, a_school, local
+from tests.factories import (
+    CLASS, FORTNIGHT, PATH, RETURNED, SCHOOL, THRESHOLD, a_school, approve_leave, enroll_on_roster, file_sick_leave,
+    fortnight_register, local,
+)
 from tests.kafka_helpers import eventually, publish
 
-FORTNIGHT = [9, 10, 11, 12, 13, 16, 17, 18, 19, 20]
 CHAIN = [{"code": "410000", "kind": "province", "name": "河南省"}, {"code": "410100", "kind": "city", "name": "郑州市"},
          {"code": "410122", "kind": "county", "name": "中牟县"},
          {"code": "410122100", "kind": "township", "name": "城关镇"},
          {"code": SCHOOL, "kind": "school", "name": "城关镇第一初级中学"}]
-
-
-def register(a: str, b: str, c: str) -> dict[int, dict[str, str]]:
-    """Each school day's marks (the same for both sessions)."""
-    away = {a: {11, 12, 13}, b: {13}, c: {10, 11, 12}}
-    return {day: {s: "absent" if day in days else "present" for s, days in away.items()} for day in FORTNIGHT}
-
-
-async def enroll(school: School, n: int) -> list[str]:
-    ids = [str(uuid.uuid4()) for _ in range(n)]
-    async with school.uow() as uow:
-        for sid in ids:
-            await on_student_enrolled(uow, Event(
-                type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=sid,
-                data={"student_id": sid, "school_code": SCHOOL, "class_id": CLASS, "grade": 7, "org_path": PATH,
-                      "org_chain": CHAIN, "status": "enrolled"}))
-        await uow.commit()
-    return ids
-
-
-async def sick_leave(school: School, student: str) -> str:
-    """C's sick note for Tuesday and Wednesday, filed; returns its id (approve it with `approve`)."""
-    r = await school.client.post("/v1/leaves", headers=bearer("head_teacher", SCHOOL, [CLASS]), json={
-        "student_id": student, "start": local(10).isoformat(), "end": local(12).isoformat(), "reason": "病假"})
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-async def approve(school: School, leave: str) -> None:
-    r = await school.client.post(f"/v1/leaves/{leave}/approve", headers=bearer("school_staff", SCHOOL))
-    assert r.status_code == 200, r.text
 
 
 async def test_the_fortnight_typed_in_day_by_day_with_the_detector_between_days_raises_a_alone(databases):
@@ -70,9 +39,9 @@ async def test_the_fortnight_typed_in_day_by_day_with_the_detector_between_days_
     A, B and C each got a case (B and C on 'absent since Friday / Thursday' before Monday was
     typed). Now only A, once, when Friday's roll call shows A still away at 48 hours."""
     async with a_school(databases, FixedClock(local(23, 18))) as school:
-        a, b, c = await enroll(school, 3)
-        await approve(school, await sick_leave(school, c))
-        marks = register(a, b, c)
+        a, b, c = await enroll_on_roster(school, 3)
+        await approve_leave(school, await file_sick_leave(school, c))
+        marks = fortnight_register(a, b, c)
         fired_after: dict[int, list[str]] = {}
         for day in FORTNIGHT:
             for session in ("am", "pm"):
@@ -93,9 +62,9 @@ async def test_the_fortnight_typed_in_day_by_day_with_the_detector_between_days_
 async def test_the_fortnight_posted_in_one_go_raises_a_alone_detected_late(databases):
     """Before, nobody got a case: A's episode had ended before any pass saw it open."""
     async with a_school(databases, FixedClock(local(23, 18))) as school:
-        a, b, c = await enroll(school, 3)
-        await approve(school, await sick_leave(school, c))
-        marks = register(a, b, c)
+        a, b, c = await enroll_on_roster(school, 3)
+        await approve_leave(school, await file_sick_leave(school, c))
+        marks = fortnight_register(a, b, c)
         for day in reversed(FORTNIGHT):  # and in any order
             for session in ("pm", "am"):
                 await school.roll_call(day, session, marks[day])
@@ -127,9 +96,9 @@ async def test_a_late_detection_opens_a_case_with_the_return_and_a_withdrawn_ala
     async with running("reporting", databases.url("reporting"), broker.bootstrap, clock=clock) as reporting, \
             running("cases", databases.url("cases"), broker.bootstrap, clock=clock) as cases, \
             a_school(databases, clock, broker=broker.bootstrap) as school:
-        a, b, c = await enroll(school, 3)
-        leave = await sick_leave(school, c)
-        marks = register(a, b, c)
+        a, b, c = await enroll_on_roster(school, 3)
+        leave = await file_sick_leave(school, c)
+        marks = fortnight_register(a, b, c)
         for day in FORTNIGHT:
             for session in ("am", "pm"):
                 await school.roll_call(day, session, marks[day])
@@ -140,7 +109,7 @@ async def test_a_late_detection_opens_a_case_with_the_return_and_a_withdrawn_ala
             return r.json()["totals"]["current"]["new_absence_episodes"] if r.status_code == 200 else -1
 
         assert await eventually(lambda: _equals(week_counts, 2), timeout=60)
-        await approve(school, leave)
+        await approve_leave(school, leave)
         (withdrawn,) = [e for e in await school.emitted(RETURNED) if e["reason"] == "withdrawn"]
         assert withdrawn["subject"] == c
         assert await eventually(lambda: _equals(week_counts, 1), timeout=60)
@@ -184,7 +153,7 @@ async def test_late_data_is_checked_against_the_class_and_status_on_its_own_date
     `effective_on`."""
     clock = FixedClock(local(23, 18))
     async with a_school(databases, clock) as school:
-        moved, suspended, stays = await enroll(school, 3)
+        moved, suspended, stays = await enroll_on_roster(school, 3)
         async with school.uow() as uow:
             for sid, data in [(moved, {"status": "enrolled", "class_id": "c-7-2", "school_code": SCHOOL, "grade": 7,
                                        "org_path": PATH, "effective_on": "2026-11-18"}),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from shared.clock import FixedClock
 from tests.conftest import bearer
-from tests.integration.test_school_clock import CLASS, SCHOOL, a_school, local
+from tests.factories import CLASS, SCHOOL, a_school, local
 
 HEAD = bearer("head_teacher", SCHOOL, classes=[CLASS])
 OFFICE = bearer("school_staff", SCHOOL)

@@ -31,8 +31,7 @@ from attendance.domain.calendar import Calendar
 from shared.clock import FixedClock
 from shared.messaging import outbox
 from tests.conftest import bearer
-from tests.integration.test_roll_call_recompute import _matches_a_recompute_from_scratch
-from tests.integration.test_school_clock import SCHOOL, a_school, local
+from tests.factories import SCHOOL, a_school, local, matches_a_recompute_from_scratch
 
 # Monday 9 to Tuesday 17 November 2026: seven school days with a weekend between.
 SESSIONS = [(day, s) for day in (9, 10, 11, 12, 13, 16, 17) for s in ("am", "pm")]
@@ -200,7 +199,7 @@ def test_uploads_in_any_order_fire_every_supported_alarm_once_and_withdraw_any_o
                 withdrawals = [e["episode_id"] for e in await harness.events(ids, RETURNED)
                                if e["reason"] == "withdrawn"]
                 assert sorted(withdrawals) == sorted(r.id for r in rows if r.end_reason == "withdrawn")
-                assert await _matches_a_recompute_from_scratch(harness.school, ids)
+                assert await matches_a_recompute_from_scratch(harness.school, ids)
 
             harness.run(example())
 

@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from shared.open_json import CLIPPED
 from tests.conftest import running
-from tests.integration.test_cases_api import NO_BROKER, _open
+from tests.factories import NO_BROKER, open_case
 
 
 def nested(levels: int) -> dict:
@@ -21,7 +21,7 @@ async def test_evidence_beyond_its_bounds_is_refused_and_a_stored_one_still_read
     from cases.adapters.tables import cases as cases_table
 
     async with running("cases", databases.url("cases"), NO_BROKER) as cases:
-        _, case_id = await _open(cases)
+        _, case_id = await open_case(cases)
         hostile = {
             "nested 255 levels": nested(255),
             "300 members": {f"k{i}": i for i in range(300)},

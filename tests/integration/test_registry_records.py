@@ -18,7 +18,6 @@ from registry.usecases.transfers import flag_overdue_transfers
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.factories import school_with_class, student_body
 from tests.kafka_helpers import eventually, read_events
@@ -197,7 +196,7 @@ async def test_overdue_transfers_are_announced_once_even_by_racing_replicas(data
             runtimes = [reg.app.state.runtime, replica.app.state.runtime]
 
             async def sweep(runtime):
-                async with UnitOfWork(runtime.sessionmaker, source="/baoxue/registry", clock=clock) as uow:
+                async with runtime.uow(clock=clock) as uow:
                     return await flag_overdue_transfers(uow, overdue_after_days=30)
             counts = await asyncio.gather(*(sweep(r) for r in runtimes))
             assert sum(counts) == 2 and await sweep(runtimes[1]) == 0

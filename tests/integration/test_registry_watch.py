@@ -21,7 +21,6 @@ from registry.usecases.watch import flag_overdue_off_roll
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY
 from shared.messaging import outbox
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
 from tests.factories import school_with_class, student_body
 from tests.kafka_helpers import eventually, read_events
@@ -216,7 +215,7 @@ async def test_the_watchdog_fires_once_on_two_replicas_and_cases_opens_the_case(
             runtimes = [reg.app.state.runtime, replica.app.state.runtime]
 
             async def sweep(runtime) -> int:
-                async with UnitOfWork(runtime.sessionmaker, source="/baoxue/registry", clock=clock) as uow:
+                async with runtime.uow(clock=clock) as uow:
                     return await flag_overdue_off_roll(uow, overdue_after_days=30)
             clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc))  # day 29: only past_end is late
             assert sum(await asyncio.gather(*(sweep(r) for r in runtimes))) == 1
@@ -240,10 +239,10 @@ async def test_the_watchdog_fires_once_on_two_replicas_and_cases_opens_the_case(
         period = watched[kids["suspended_past_end"]]["period_id"]
         r = await reg.patch(f"/v1/students/off-roll/{period}", json={"expected_end": "2026-10-15"})
         assert r.status_code == 200 and r.json()["overdue"] == [], r.text
-        async with UnitOfWork(reg.app.state.runtime.sessionmaker, source="/baoxue/registry", clock=clock) as uow:
+        async with reg.app.state.runtime.uow(clock=clock) as uow:
             assert await flag_overdue_off_roll(uow, overdue_after_days=30) == 0
         clock.set(datetime(2026, 10, 16, 2, 0, tzinfo=timezone.utc))
-        async with UnitOfWork(reg.app.state.runtime.sessionmaker, source="/baoxue/registry", clock=clock) as uow:
+        async with reg.app.state.runtime.uow(clock=clock) as uow:
             assert await flag_overdue_off_roll(uow, overdue_after_days=30) == 1
         events = await read_events(broker.bootstrap, TOPIC_REGISTRY, until=lambda evs: len(
             {e.id for e in evs if e.type in (BOARDING, SUSPENSION)}) >= 5, timeout=30)
@@ -320,8 +319,7 @@ async def test_the_receiving_school_asks_and_the_sending_school_confirms(registr
         "national_id": other["national_id"], "name": "王小明", "class_id": b["id"]})
     late = r.json()["id"]
     registry.clock.advance(days=30)
-    async with UnitOfWork(registry.app.state.runtime.sessionmaker, source="/baoxue/registry",
-                          clock=registry.clock) as uow:
+    async with registry.app.state.runtime.uow(clock=registry.clock) as uow:
         assert await flag_overdue_transfers(uow, overdue_after_days=30) == 1
     (event,) = await _outbox(registry, "baoxue.registry.transfer.overdue")
     assert (event["transfer_id"], event["started_by"], event["days_pending"]) == (late, "receiver", 30)
@@ -347,10 +345,10 @@ async def test_records_already_off_the_roll_get_a_period_at_migration(databases)
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from tests.integration.test_migrations import _config
+    from tests.conftest import alembic_config
 
-    url = databases.url("registry")
-    config = _config("registry", url)
+    url = databases.url("registry", empty=True)
+    config = alembic_config("registry", url)
     await asyncio.to_thread(command.upgrade, config, "0004")
     engine = create_async_engine(url)
     async with engine.begin() as conn:

@@ -3,42 +3,13 @@ PostgreSQL, against expectations computed by hand (see tests/reporting_fixture).
 
 from __future__ import annotations
 
-import pytest
-
-from shared.clock import SystemClock
-from shared.routes import Routes
-from shared.uow import UnitOfWork
 from tests.conftest import bearer, running
-from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2, events
-
-
-async def load(client, evs) -> None:
-    from reporting.usecases.projections import HANDLERS
-
-    routes = Routes(HANDLERS)
-    sm = client.app.state.runtime.sessionmaker
-    for _topic, event in evs:
-        async with UnitOfWork(sm, source="/baoxue/reporting", clock=SystemClock()) as uow:
-            if await uow.claim(event):
-                await routes.deliver(uow, event)
-                await uow.commit()
-
-
-@pytest.fixture
-async def county(databases):
-    async with running("reporting", databases.url("reporting"), "127.0.0.1:1") as client:
-        await load(client, events())
-        yield client
-
-
-async def summary(client, org: str, day: str) -> dict:
-    r = await client.get("/v1/reports/summary", params={"org_code": org, "date": day})
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.factories import feed_reporting, summary_of
+from tests.reporting_fixture import COUNTY, S1, S2, S3, T1, T2
 
 
 async def test_county_summary_counts_the_return_and_leaves_out_the_graduate_and_the_false_alarm(county):
-    s = await summary(county, COUNTY, "2026-11-20")
+    s = await summary_of(county, COUNTY, "2026-11-20")
     junior, primary = s["levels"]["junior"], s["levels"]["primary"]
     # Junior: S1 j1-j4, jR (returned), jF (false alarm) attend, jD dropped out, jG graduated;
     # S3 k1-k3 attend and jT transferred in. on_roll 11, cohort 12 (with the graduate).
@@ -67,38 +38,38 @@ async def test_county_summary_counts_the_return_and_leaves_out_the_graduate_and_
 
 
 async def test_a_transfer_confirmed_elsewhere_leaves_the_sending_school_and_joins_the_receiving_one(county):
-    s1 = await summary(county, S1, "2026-11-20")
+    s1 = await summary_of(county, S1, "2026-11-20")
     assert (s1["enrolled"], s1["dropped_out"], s1["on_roll"], s1["graduated"]) == (6, 1, 7, 1)
     assert s1["day_dropout_share"] == round(1 / 7, 6) and s1["day_retention_share"] == round(7 / 8, 6)
     # The year: S1 had 8 at the census; jR and jD dropped out; jT left by transfer, so the base
     # net of transfers is 7: 年辍学率 2/8, 在校生巩固率 (7 - 2)/7.
     assert (s1["start_roll"], s1["year_dropouts"], s1["transfers_out"], s1["net_roll"]) == (8, 2, 1, 7)
     assert s1["dropout_rate"] == 0.25 and s1["retention_rate"] == round(5 / 7, 6)
-    s3 = await summary(county, S3, "2026-11-20")
+    s3 = await summary_of(county, S3, "2026-11-20")
     assert (s3["enrolled"], s3["on_roll"], s3["dropout_rate"]) == (4, 4, 0)
     assert (s3["start_roll"], s3["transfers_in"], s3["net_roll"], s3["retention_rate"]) == (3, 1, 4, 1)
     # While the transfer waited for its receipt (11-04) jT was still on S1's roll, and jR was
     # the dropout (not yet returned) while jD still attended.
-    before = await summary(county, S1, "2026-11-04")
+    before = await summary_of(county, S1, "2026-11-04")
     assert (before["enrolled"], before["dropped_out"], before["returned"], before["on_roll"]) == (6, 1, 0, 8)
-    assert (await summary(county, S3, "2026-11-04"))["on_roll"] == 3
+    assert (await summary_of(county, S3, "2026-11-04"))["on_roll"] == 3
 
 
 async def test_any_level_and_date(county):
-    t1 = await summary(county, T1, "2026-11-20")
+    t1 = await summary_of(county, T1, "2026-11-20")
     assert (t1["enrolled"], t1["dropped_out"], t1["on_roll"]) == (11, 1, 14)
     assert t1["day_dropout_share"] == round(1 / 14, 6)
     assert (t1["start_roll"], t1["year_dropouts"]) == (15, 2) and t1["dropout_rate"] == round(2 / 15, 6)
-    t2 = await summary(county, T2, "2026-11-20")
+    t2 = await summary_of(county, T2, "2026-11-20")
     assert (t2["enrolled"], t2["status"]) == (4, "on_target")
-    assert (await summary(county, S2, "2026-11-20"))["levels"]["junior"]["status"] is None
+    assert (await summary_of(county, S2, "2026-11-20"))["levels"]["junior"]["status"] is None
     # Before the term: only jG's earlier record (enrolled 2023, graduated 2026-07-01). The day's
     # share has nobody to count; school year 2025-2026 had jG at its census, who graduated (no dropout).
-    summer = await summary(county, COUNTY, "2026-08-15")
+    summer = await summary_of(county, COUNTY, "2026-08-15")
     assert (summer["enrolled"], summer["graduated"], summer["day_dropout_share"]) == (0, 1, None)
     assert summer["school_year"]["name"] == "2025-2026"
     assert (summer["start_roll"], summer["dropout_rate"], summer["retention_rate"]) == (1, 0, 1)
-    province = await summary(county, "410000", "2026-11-20")
+    province = await summary_of(county, "410000", "2026-11-20")
     assert province["enrolled"] == 15
 
 
@@ -278,9 +249,9 @@ async def test_a_promotion_gives_the_same_figures_whichever_partition_arrives_fi
     results = []
     for name, order in (("in_order", [*orgs, *children, promoted]), ("promotion_first", [*orgs, promoted, *children])):
         async with running("reporting", databases.url(name), "127.0.0.1:1") as client:
-            await load(client, order)
-            before = await summary(client, S2, "2027-06-30")
-            after = await summary(client, S2, "2027-07-11")
+            await feed_reporting(client, order)
+            before = await summary_of(client, S2, "2027-06-30")
+            after = await summary_of(client, S2, "2027-07-11")
             dropouts = (await client.get("/v1/ledgers/dropouts", params={"org_code": S2})).json()["items"]
             results.append((before["levels"], after["levels"], [(r["name"], r["grade"]) for r in dropouts]))
     assert results[0] == results[1]
@@ -296,7 +267,7 @@ async def test_a_withdrawn_dual_report_no_longer_waits_for_acknowledgement(count
     from shared.envelope import TOPIC_REPORTS
     from tests.reporting_fixture import _event
 
-    await load(county, [(TOPIC_REPORTS, _event("baoxue.cases.dual_report.withdrawn", "rD-edu", "2026-11-17T00:00:00", {
+    await feed_reporting(county, [(TOPIC_REPORTS, _event("baoxue.cases.dual_report.withdrawn", "rD-edu", "2026-11-17T00:00:00", {
         "report_id": "rD-edu", "case_id": "cD", "recipient": "education", "recipient_org_code": COUNTY,
         "issued_at": "2026-11-09T08:00:00+00:00", "unverified": True, "false_alarm_reason": "data_error",
         "withdrawn_at": "2026-11-17T00:00:00+00:00"}))])

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
-from tests.integration.test_reporting_figures import load
+from tests.factories import feed_reporting
 from shared.envelope import TOPIC_CASES
 from tests.reporting_fixture import (CITY, COUNTY, PROVINCE, S1, S2, S3, T1, T2, _case, _case_status, _enrol,
                                      _event, _status, events, sid, t)
@@ -80,7 +80,7 @@ async def county(databases):
     # Friday 2026-11-20 17:00 China time: an hour before the weekly deadline.
     clock = FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
     async with running("reporting", databases.url("reporting"), "127.0.0.1:1", clock=clock) as client:
-        await load(client, [*events(), *extras()])
+        await feed_reporting(client, [*events(), *extras()])
         client.clock = clock
         yield client
 
@@ -237,7 +237,7 @@ async def test_a_submission_is_frozen_and_shows_what_changed_since(county):
 
     # A case in S3 opened on Thursday arrives after the submission: the figures move, the
     # submission does not, and its page names what changed.
-    await load(county, [_case("cK", "k1", S3, "2026-11-19T02:00:00")])
+    await feed_reporting(county, [_case("cK", "k1", S3, "2026-11-19T02:00:00")])
     page = (await county.get(f"{url}/{sent['id']}", headers=COUNTY_OFFICIAL)).json()
     assert sha(page["figures"]) == sent["sha256"] and page["changed"] is True
     moved = {c["path"]: (c["submitted"], c["now"]) for c in page["changes"]}
@@ -271,7 +271,7 @@ async def test_a_city_sees_who_submitted_by_the_deadline_and_who_is_late(county)
     try:
         topic, other = _org(COUNTY)
         other.data.update(code=OTHER_COUNTY, name="新密市", path=[PROVINCE, CITY, OTHER_COUNTY])
-        await load(county, [(topic, _event("baoxue.registry.org.registered", OTHER_COUNTY, "2026-08-01T00:00:00",
+        await feed_reporting(county, [(topic, _event("baoxue.registry.org.registered", OTHER_COUNTY, "2026-08-01T00:00:00",
                                            other.data))])
     finally:
         NAMES.pop(OTHER_COUNTY)

@@ -12,7 +12,6 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_reporting_figures import county  # noqa: F401 - the fixture county
 from tests.reporting_fixture import COUNTY
 
 PAGE = f"/v1/reports/weekly/{COUNTY}/2026-W47.html"

@@ -11,7 +11,7 @@ import pytest
 
 from shared.envelope import Event
 from tests.conftest import running
-from tests.integration.test_reporting_figures import load
+from tests.factories import feed_reporting
 from tests.reporting_fixture import CLASS, COUNTY, PATHS, S1, S2, S3, T1, events
 
 WEEK = [date(2026, 11, 16) + timedelta(days=i) for i in range(5)]  # W47, Monday to Friday
@@ -43,7 +43,7 @@ async def county(databases):
         s1 += [missing(S1, WEEK[4], "am"), missing(S1, WEEK[4], "pm"), recorded(S1, WEEK[4], "am", on_time=False),
                recorded(S1, WEEK[0], "am", on_time=False, replaced=True)]
         s2 = [recorded(S2, d, s) for d in WEEK for s in ("am", "pm")]
-        await load(client, [*events(), *s1, *s2])
+        await feed_reporting(client, [*events(), *s1, *s2])
         yield client
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import bearer, running
-from tests.integration.test_reporting_figures import load, summary
+from tests.factories import feed_reporting, summary_of
 from tests.reporting_fixture import CITY, COUNTY, PROVINCE, S1, S2, S3, T1, T2, events
 from tests.reporting_fixture.school_years import K2, S4, school_year_events
 
@@ -16,7 +16,7 @@ from tests.reporting_fixture.school_years import K2, S4, school_year_events
 @pytest.fixture
 async def county(databases):
     async with running("reporting", databases.url("reporting"), "127.0.0.1:1") as client:
-        await load(client, events() + school_year_events())
+        await feed_reporting(client, events() + school_year_events())
         yield client
 
 
@@ -30,11 +30,11 @@ async def test_the_school_year_story(county):
     # S3 on 09-30: jL (out since 2026-03-10) and w1 (did not come back on 09-01) are both out on
     # the day; only w1 dropped out in 2026-2027. At the census S3 had k1-k3, y1, z1 in school and
     # w1, whose dropout took effect on the census day itself: 6.
-    s3 = await summary(county, S3, "2026-09-30")
+    s3 = await summary_of(county, S3, "2026-09-30")
     assert s3["dropped_out"] == 2
     assert year(s3) == (6, 1, 0, 0, 6) and s3["dropout_rate"] == round(1 / 6, 6)
     # jL is 2025-2026's dropout: 1 of the 2 in school at that census (jL, w1).
-    last = await summary(county, S3, "2026-08-31")
+    last = await summary_of(county, S3, "2026-08-31")
     assert last["school_year"]["name"] == "2025-2026"
     assert year(last) == (2, 1, 0, 0, 2) and last["dropout_rate"] == 0.5
 
@@ -43,12 +43,12 @@ async def test_the_school_year_story(county):
     # S3 to 11-20: y1 (at S3's census, dropped out at S1 after moving there) is S3's; z1 dropped out
     # twice and counts once; x1 joined on 10-15, is on no census, and counts where it dropped out;
     # w1. jT came in by transfer: 6 + 1 in the base.
-    s3 = await summary(county, S3, "2026-11-20")
+    s3 = await summary_of(county, S3, "2026-11-20")
     assert year(s3) == (6, 4, 1, 0, 7)
     assert s3["dropout_rate"] == round(4 / 6, 6) and s3["retention_rate"] == round(3 / 7, 6)
     # S1: its eight and m1 at the census; jR and jD; jT left by transfer. y1 arrived and dropped
     # out here but was S3's at the start: not S1's.
-    s1 = await summary(county, S1, "2026-11-20")
+    s1 = await summary_of(county, S1, "2026-11-20")
     assert year(s1) == (9, 2, 0, 1, 8)
     assert s1["dropout_rate"] == round(2 / 9, 6) and s1["retention_rate"] == 0.75
     assert s1["dropped_out"] == 2 and s1["levels"]["junior"]["year_dropouts"] == 2  # on the day: jD, y1
@@ -59,10 +59,10 @@ async def test_the_school_year_story(county):
     # graduate in its cohort: (3 on the roll + 3 graduates - 1) / 6. The statutory rate counts
     # the three in school at the census: (3 - 1) / 3, and 2025-2026's class of graduates was
     # retained in its own year (6 of 6), not again in this one.
-    s4 = await summary(county, S4, "2026-11-20")
+    s4 = await summary_of(county, S4, "2026-11-20")
     assert s4["day_retention_share"] == round(5 / 6, 6)
     assert year(s4) == (3, 1, 0, 0, 3) and s4["retention_rate"] == round(2 / 3, 6)
-    last = await summary(county, S4, "2026-08-31")
+    last = await summary_of(county, S4, "2026-08-31")
     assert year(last) == (6, 0, 0, 0, 6) and last["retention_rate"] == 1
 
 
@@ -70,7 +70,7 @@ async def test_the_school_year_story(county):
     # m1p graduated from S2's grade 6 in July; as m1 the child is in S1's grade 7 from 09-01. The
     # day's cohort at county level holds them twice (m1 on the roll, m1p graduated); each school
     # year's census holds them once: junior in 2026-2027, primary in 2025-2026.
-    k = await summary(county, COUNTY, "2026-11-20")
+    k = await summary_of(county, COUNTY, "2026-11-20")
     junior, primary = k["levels"]["junior"], k["levels"]["primary"]
     # On the roll on the day: the 18 of the fixture, jL, w1, m1, x1, y1, z1, b1-b3.
     assert (k["on_roll"], k["graduated"]) == (27, 5)
@@ -80,16 +80,16 @@ async def test_the_school_year_story(county):
     assert year(junior) == (18, 7, 0, 0, 18)
     assert junior["dropout_rate"] == round(7 / 18, 6) and junior["retention_rate"] == round(11 / 18, 6)
     assert k["dropout_rate"] == 0.28 and k["retention_rate"] == 0.72
-    last = await summary(county, COUNTY, "2026-08-31")
+    last = await summary_of(county, COUNTY, "2026-08-31")
     # 2025-2026: m1p in primary; jG, jL, w1, a1-a3, b1-b3 in junior; jL dropped out.
     assert (last["levels"]["primary"]["start_roll"], last["levels"]["junior"]["start_roll"]) == (1, 9)
     assert last["levels"]["junior"]["year_dropouts"] == 1
-    s2 = await summary(county, S2, "2026-11-20")
+    s2 = await summary_of(county, S2, "2026-11-20")
     assert s2["start_roll"] == 7  # p1-p6, u1: m1p is no longer S2's
 
 
     # -- nine year retention is null where the records do not reach the cohorts entry.
-    k = await summary(county, COUNTY, "2026-11-20")
+    k = await summary_of(county, COUNTY, "2026-11-20")
     nine = k["nine_year_retention"]
     # The class graduating in 2026-2027 entered grade 1 in 2018-2019; the earliest record under
     # the county is jG's, from 2023-09-01.
@@ -127,11 +127,11 @@ async def test_each_org_is_judged_against_its_own_targets(county):
                                    "retention_min": COUNTY}
     # 0.333333 misses 0.33 by 0.33 points, inside the half-point margin: at risk.
     assert (await put_targets(county, S4, {"junior_dropout_max": 0.33, "retention_min": 0.6})).status_code == 200
-    s4 = await summary(county, S4, "2026-11-20")
+    s4 = await summary_of(county, S4, "2026-11-20")
     assert s4["status"] == "at_risk" and s4["target_sources"]["junior_dropout_max"] == S4
     # Replacing them: on target against its own, where the county's would have it off target.
     assert (await put_targets(county, S4, {"junior_dropout_max": 0.35, "retention_min": 0.6})).status_code == 200
-    s4 = await summary(county, S4, "2026-11-20")
+    s4 = await summary_of(county, S4, "2026-11-20")
     assert (s4["status"], s4["targets"]["junior_dropout_max"], s4["targets"]["retention_min"]) == ("on_target", 0.35, 0.6)
     # S3 has none of its own: the county's (junior 3 %, 97 %), primary from the settings (0).
     got = (await county.get(f"/v1/targets/{S3}", headers=bearer("school_staff", S3))).json()

@@ -12,8 +12,7 @@ from attendance.adapters.tables import marks, roll_call_revisions, roll_calls
 from shared.clock import FixedClock
 from shared.messaging import outbox
 from tests.conftest import bearer
-from tests.integration.test_idempotency import post_and_lose_the_answer
-from tests.integration.test_school_clock import CLASS, SCHOOL, a_school, local
+from tests.factories import CLASS, SCHOOL, a_school, local, post_and_lose_the_answer
 
 HEAD = bearer("head_teacher", SCHOOL, classes=[CLASS])
 
@@ -129,14 +128,14 @@ async def test_a_fortnight_synced_in_batches_with_detector_passes_between_raises
     alarms are those of the complete data, A alone, once."""
     import random
 
-    from tests.integration.test_detector import THRESHOLD
-    from tests.integration.test_late_register import FORTNIGHT, approve, enroll, register, sick_leave
+    from tests.factories import THRESHOLD
+    from tests.factories import FORTNIGHT, approve_leave, enroll_on_roster, file_sick_leave, fortnight_register
 
     rng = random.Random(25)
     async with a_school(databases, FixedClock(local(23, 18))) as school:
-        a, b, c = await enroll(school, 3)
-        await approve(school, await sick_leave(school, c))
-        register_ = register(a, b, c)
+        a, b, c = await enroll_on_roster(school, 3)
+        await approve_leave(school, await file_sick_leave(school, c))
+        register_ = fortnight_register(a, b, c)
         items = [item(day, session, register_[day]) for day in FORTNIGHT for session in ("am", "pm")]
         rng.shuffle(items)
         while items:

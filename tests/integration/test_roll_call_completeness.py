@@ -12,7 +12,7 @@ from datetime import timezone
 from attendance.usecases.completeness import ESCALATED, FILLED_LATE, MISSING, RECORDED, sweep
 from shared.clock import FixedClock
 from tests.conftest import bearer
-from tests.integration.test_school_clock import CLASS, SCHOOL, a_school, local
+from tests.factories import CLASS, SCHOOL, a_school, local
 
 # Term ends Wednesday 18 Nov; Friday 13 Nov is a holiday, Saturday 14 Nov a make-up day (调休).
 CALENDAR = {"terms": [{"name": "autumn", "start": "2026-11-02", "end": "2026-11-18"}],

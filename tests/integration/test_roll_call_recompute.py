@@ -11,37 +11,14 @@ import random
 from sqlalchemy import func, select
 
 from attendance.adapters.tables import episodes
-from attendance.usecases.episodes import sync_episodes
 from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import Event
-from tests.integration.test_school_clock import PATH, a_school, local
+from tests.factories import PATH, a_school, local, matches_a_recompute_from_scratch
 
 # Two school weeks (Mon 9 to Fri 20 November 2026, with the weekend between).
 SESSIONS = [(day, session) for day in (9, 10, 11, 12, 13, 16, 17, 18, 19, 20) for session in ("am", "pm")]
 STATUSES = ["present", "absent", "absent", "absent", "late", "leave"]
-
-
-EPISODE = (episodes.c.id, episodes.c.student_id, episodes.c.started_at, episodes.c.last_absent_at,
-           episodes.c.absent_sessions, episodes.c.ended_at, episodes.c.due_at, episodes.c.end_reason,
-           episodes.c.threshold_fired_at)
-
-
-async def _state(session, students: list[str]) -> list[tuple]:
-    rows = (await session.execute(select(*EPISODE).where(episodes.c.student_id.in_(students))
-                                  .order_by(episodes.c.student_id, episodes.c.started_at, episodes.c.id))).all()
-    return [tuple(r) for r in rows]
-
-
-async def _matches_a_recompute_from_scratch(school, students: list[str]) -> bool:
-    """Recompute every student in a transaction that is rolled back: nothing may change."""
-    async with school.uow() as uow:
-        stored = await _state(uow.session, students)
-        await sync_episodes(uow, school.runtime.settings, students)
-        recomputed = await _state(uow.session, students)
-        announced = uow.pending_events  # the outbox rows commit() would write
-        await uow.rollback()
-    return stored == recomputed and not announced
 
 
 async def test_incremental_recompute_matches_a_recompute_from_scratch_in_any_arrival_order(databases):
@@ -61,7 +38,7 @@ async def test_incremental_recompute_matches_a_recompute_from_scratch_in_any_arr
                     await school.roll_call(day, session, marks)
                 if i in (8, 16):  # the detector passes between arrivals: some alarms fire, then are corrected
                     await school.detect(local(23, 12))
-                assert await _matches_a_recompute_from_scratch(school, students), f"seed {seed}, after post {i}"
+                assert await matches_a_recompute_from_scratch(school, students), f"seed {seed}, after post {i}"
         # The histories did exercise the paths that matter: alarms fired, and some were withdrawn.
         async with school.uow() as uow:
             reasons = set((await uow.session.execute(select(episodes.c.end_reason).distinct())).scalars())
@@ -98,4 +75,4 @@ async def test_a_reposted_roll_call_recomputes_a_child_who_left_with_the_calenda
         assert (await school.absence(x))["due_at"] == "2026-11-20T00:00:00Z"
         await school.roll_call(16, "am", {y: "present"})  # A corrects Monday: X was not in that class then
         assert (await school.absence(x))["due_at"] == "2026-11-20T00:00:00Z"
-        assert await _matches_a_recompute_from_scratch(school, [x, y])
+        assert await matches_a_recompute_from_scratch(school, [x, y])

@@ -6,80 +6,22 @@ children taken off the roll, chronic absence, and the reads."""
 from __future__ import annotations
 
 import uuid
-from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from sqlalchemy import select
 
 from attendance.adapters.tables import roster
 from attendance.usecases.detector import detect_overdue
-from attendance.usecases.roster import on_student_enrolled, on_student_status_changed
+from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
-from shared.uow import UnitOfWork
+from shared.uow import UnitsOfWork
 from tests.conftest import bearer, running
-from tests.integration.test_detector import RETURNED, THRESHOLD, _emitted
+from tests.factories import CLASS, RETURNED, SCHOOL, THRESHOLD, School, a_school, emitted_events, local
 from tests.kafka_helpers import eventually, publish
 
-BEIJING = timezone(timedelta(hours=8))
-PATH = ["410000", "410100", "410122", "410122100", "4101221001"]
-COUNTY, SCHOOL, CLASS = "410122", "4101221001", "c-7-1"
+COUNTY = "410122"
 CHRONIC = "baoxue.attendance.chronic_absence.flagged"
-
-
-def local(d: int, hh: int = 0, mm: int = 0, month: int = 11) -> datetime:
-    return datetime(2026, month, d, hh, mm, tzinfo=BEIJING)
-
-
-def enrolled(student: str, class_id: str = CLASS) -> Event:
-    return Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=student,
-                 data={"student_id": student, "school_code": SCHOOL, "class_id": class_id, "grade": 7,
-                       "org_path": PATH, "org_chain": [], "status": "enrolled"})
-
-
-class School:
-    """One class of a school: students on the roster, roll calls and the detector under a fixed clock."""
-
-    def __init__(self, client, clock: FixedClock) -> None:
-        self.client, self.clock = client, clock
-        self.runtime = client.app.state.runtime
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.runtime.sessionmaker, source="/baoxue/attendance", clock=self.clock)
-
-    async def enroll(self, n: int = 1) -> list[str]:
-        ids = [str(uuid.uuid4()) for _ in range(n)]
-        async with self.uow() as uow:
-            for sid in ids:
-                await on_student_enrolled(uow, enrolled(sid))
-            await uow.commit()
-        return ids
-
-    async def roll_call(self, day: int, session: str, marks: dict[str, str], month: int = 11) -> None:
-        r = await self.client.post("/v1/roll-calls", json={
-            "school_code": SCHOOL, "class_id": CLASS, "date": f"2026-{month:02d}-{day:02d}", "session": session,
-            "marks": [{"student_id": s, "status": st} for s, st in marks.items()]})
-        assert r.status_code == 200, r.text
-
-    async def detect(self, at: datetime | None = None) -> int:
-        if at is not None:
-            self.clock.set(at.astimezone(timezone.utc))
-        async with self.uow() as uow:
-            return await detect_overdue(uow, self.runtime.settings)
-
-    async def absence(self, student: str) -> dict:
-        return (await self.client.get(f"/v1/students/{student}/absence")).json()
-
-    async def emitted(self, event_type: str) -> list[dict]:
-        return await _emitted(self.runtime.sessionmaker, event_type)
-
-
-@asynccontextmanager
-async def a_school(databases, clock: FixedClock, broker: str = "127.0.0.1:1", **settings):
-    """The attendance service under the fixed clock; its own detector pass is an hour away."""
-    async with running("attendance", databases.url("attendance"), broker, clock=clock, detector_interval_s=3600,
-                       **settings) as client:
-        yield School(client, clock)
 
 
 async def test_absent_from_thursday_0800_reaches_48_school_hours_on_monday_0800(databases):
@@ -370,7 +312,7 @@ async def test_two_detectors_on_one_database_fire_each_school_hours_episode_exac
         async def passes(sm, n, at):
             fired = 0
             for _ in range(n):
-                async with UnitOfWork(sm, source="/baoxue/attendance", clock=FixedClock(at)) as uow:
+                async with UnitsOfWork(sm, source="/baoxue/attendance", clock=FixedClock(at))() as uow:
                     fired += await detect_overdue(uow, settings)
             return fired
 
@@ -380,7 +322,7 @@ async def test_two_detectors_on_one_database_fire_each_school_hours_episode_exac
         counts = await asyncio.gather(*(passes(sm, 5, monday) for sm in sms), passes(sms[0], 5, monday),
                                       passes(sms[1], 5, monday))
         assert sum(counts) == 20
-        emitted = await _emitted(sms[0], THRESHOLD)
+        emitted = await emitted_events(sms[0], THRESHOLD)
         assert sorted(e["subject"] for e in emitted) == sorted(students[:20]) and len({e["id"] for e in emitted}) == 20
         assert {e["hours"] for e in emitted} == {50.0}
         # A restart a day later: nothing more to fire.

@@ -103,9 +103,9 @@ def test_the_subscription_is_the_topics_of_the_registered_models():
 
 def test_emit_takes_topic_and_type_from_the_model_and_the_old_form_only_where_it_remains():
     from shared.clock import SystemClock
-    from shared.uow import UnitOfWork
+    from shared.uow import UnitsOfWork
 
-    uow = UnitOfWork(None, source="/baoxue/cases", clock=SystemClock())  # staging needs no database
+    uow = UnitsOfWork(None, source="/baoxue/cases", clock=SystemClock())()  # staging needs no database
     event = uow.emit(ROUND_TRIPS[3], subject=SID, key="410122100-GOV")
     assert (event.type, dict(event.data)) == (DualReportAcknowledged.TYPE, ROUND_TRIPS[3].payload())
     assert uow._staged[0][:2] == ("baoxue.reports.v1", "410122100-GOV")

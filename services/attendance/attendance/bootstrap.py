@@ -8,11 +8,13 @@ from fastapi import FastAPI
 
 from shared.clock import Clock
 from shared.envelope import TOPIC_REGISTRY
+from shared.places import by_code, by_member
 from shared.service import create_app as create_service_app
 
 from attendance.usecases import roster
 from attendance.entrypoints.api import router
 from attendance.entrypoints.jobs import run_detector, run_roll_call_sweep
+from attendance.adapters import tables
 from attendance.settings import AttendanceSettings
 
 HANDLERS = {
@@ -40,4 +42,8 @@ def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | Non
         jobs=[run_detector, run_roll_call_sweep],
         clock=clock,
         body_limits={"/v1/roll-calls/batch": settings.roll_call_batch_max_bytes},
+        # Attendance hears of no org tree: a school's path is on its row of school_rosters, an
+        # area's on any of its schools' rows (one per school: a small table), else the roster's.
+        places=[by_code(tables.school_rosters.c.school_code, tables.school_rosters.c.org_path),
+                by_member(tables.school_rosters.c.org_path), by_member(tables.roster.c.org_path)],
     )

@@ -9,11 +9,13 @@ from fastapi import FastAPI
 
 from shared.clock import Clock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY
+from shared.places import by_code, by_member
 from shared.service import create_app as create_service_app
 
 from cases.usecases import directory, merges, opening, returns
 from cases.entrypoints.api import router
 from cases.entrypoints.jobs import run_escalation
+from cases.adapters import tables
 from cases.settings import CasesSettings
 
 HANDLERS = {
@@ -54,4 +56,9 @@ def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = N
         handlers=handlers_for(settings),
         jobs=[run_escalation],
         clock=clock,
+        # The org tree as announced; else the place of a child of that school or area (the
+        # student events may be read before the org events: Kafka orders nothing across topics).
+        places=[by_code(tables.orgs.c.code, tables.orgs.c.path),
+                by_code(tables.students.c.school_code, tables.students.c.org_path),
+                by_member(tables.students.c.org_path), by_member(tables.cases.c.org_path)],
     )

@@ -8,12 +8,14 @@ from fastapi import FastAPI
 
 from shared.clock import Clock
 from shared.events.cases import CaseStatusChanged
+from shared.places import by_code
 from shared.service import create_app as create_service_app
 
 from registry.usecases.records import on_case_status_changed
 
 from registry.entrypoints.api import router
 from registry.entrypoints.jobs import overdue_off_roll, overdue_transfers
+from registry.adapters.tables import orgs
 from registry.settings import RegistrySettings
 
 
@@ -31,4 +33,5 @@ def create_app(settings: RegistrySettings | None = None, *, clock: Clock | None 
         jobs=[overdue_transfers, overdue_off_roll],
         handlers={t: partial(h, tz=settings.timezone) for t, h in HANDLERS.items()},
         clock=clock,
+        places=[by_code(orgs.c.code, orgs.c.path)],
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.clock import Clock
+from shared.places import by_code
 from shared.service import create_app as create_service_app
 
+from reporting.adapters.tables import orgs
 from reporting.entrypoints.api import router
 from reporting.usecases.projections import HANDLERS
 from reporting.settings import ReportingSettings
@@ -20,4 +22,5 @@ def create_app(settings: ReportingSettings | None = None, *, clock: Clock | None
         routers=[router],
         handlers=HANDLERS,
         clock=clock,
+        places=[by_code(orgs.c.code, orgs.c.path)],
     )

@@ -8,6 +8,7 @@ from sqlalchemy import (
 )
 
 from shared.messaging import BigId
+from shared.paths import OrgPath
 from shared.types import UtcDateTime
 
 metadata = MetaData()
@@ -20,7 +21,7 @@ roster = Table(
     Column("school_code", String(32), nullable=False),
     Column("class_id", String(36), nullable=False),
     Column("grade", Integer, nullable=False),
-    Column("org_path", JSON, nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     # The school's ancestors with kinds and names: threshold events carry it, so cases can address
     # the dual reports without waiting for the registry topic (Kafka orders nothing across topics).
     Column("org_chain", JSON, nullable=False),
@@ -32,6 +33,8 @@ roster = Table(
     Column("updated_at", UtcDateTime(), nullable=False, server_default=func.current_timestamp()),
 )
 Index("ix_roster_class", roster.c.class_id)
+# "/410000/.../school/" (shared/paths.py): a scoped list is a prefix range on this index.
+Index("ix_roster_org_path", roster.c.org_path)
 
 # Where each child was, and whether on the roll, from each date on: one row per registry change
 # (its `effective_on`), so data typed in late is checked against the child's class and status on
@@ -45,7 +48,7 @@ placements = Table(
     Column("effective_on", Date, primary_key=True),
     Column("school_code", String(32), nullable=False),
     Column("class_id", String(36), nullable=False),
-    Column("org_path", JSON, nullable=False),  # the school's, for scope checks on that date
+    Column("org_path", OrgPath(), nullable=False),  # the school's, for scope checks on that date
     Column("status", String(32), nullable=False),
     Column("active", Boolean, nullable=False),
 )
@@ -183,7 +186,7 @@ school_rosters = Table(
     "school_rosters",
     metadata,
     Column("school_code", String(32), primary_key=True),
-    Column("org_path", JSON, nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     Column("org_chain", JSON, nullable=False),
     Column("first_roster_day", Date, nullable=False),
 )
@@ -198,13 +201,14 @@ roll_call_gaps = Table(
     Column("date", Date, primary_key=True),
     Column("session", String(2), primary_key=True),
     Column("school_code", String(32), nullable=False),
-    Column("org_path", JSON, nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     Column("session_at", UtcDateTime(), nullable=False),
     Column("missing_since", UtcDateTime(), nullable=False),
     Column("detected_at", UtcDateTime(), nullable=False),
     Column("filled_at", UtcDateTime(), nullable=True),
 )
 Index("ix_roll_call_gaps_school_date", roll_call_gaps.c.school_code, roll_call_gaps.c.date)
+Index("ix_roll_call_gaps_org_path", roll_call_gaps.c.org_path)
 
 # A run of consecutive school days a class missed entirely, escalated once to the school's
 # township (named by the run's first day).

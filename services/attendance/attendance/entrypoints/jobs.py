@@ -12,6 +12,7 @@ import structlog
 from shared import metrics
 from shared.service import Runtime
 from shared.uow import UnitOfWork
+from shared.waiting import wait_or_stop
 
 from attendance.usecases.completeness import sweep
 from attendance.usecases.detector import detect_overdue
@@ -23,7 +24,7 @@ async def _every(runtime: Runtime, stop: asyncio.Event, interval_s: float, job: 
                  step: Callable[[UnitOfWork], Awaitable[object]]) -> None:
     # One interval before the first pass: a replica starting does not race the requests it is
     # about to serve, and a restart loses nothing (the sweep finds whatever came due meanwhile).
-    while not await _stopped_within(stop, interval_s):
+    while not await wait_or_stop(stop, interval_s):
         try:
             async with runtime.uow() as uow:
                 await step(uow)
@@ -53,10 +54,3 @@ async def run_roll_call_sweep(runtime: Runtime, stop: asyncio.Event) -> None:
 
     await _every(runtime, stop, runtime.settings.roll_call_sweep_interval_s, "roll_call_sweep", step)
 
-
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        return False
-    return True

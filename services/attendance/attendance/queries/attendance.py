@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import case, func, select
 
 from shared.auth import Principal, Role
 from shared.errors import Invalid
@@ -120,8 +120,7 @@ async def term_attendance(uow: UnitOfWork, settings: AttendanceSettings, student
 async def leave_list(uow: UnitOfWork, page: PageParams, caller: Principal, *, school_code: str | None,
                      student_id: str | None, status: str | None) -> Page:
     """Leave in the caller's scope, newest first: what school staff have to decide."""
-    # The roster's org path is a JSON list: an org is in it when its quoted code is.
-    conditions = [cast(roster.c.org_path, String).contains(f'"{caller.org}"', autoescape=True)]
+    conditions = [caller.within(roster.c.org_path)]
     if caller.role is Role.head_teacher:
         conditions.append(roster.c.class_id.in_(sorted(caller.classes)))
     for column, value in ((roster.c.school_code, school_code), (leaves.c.student_id, student_id),

@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 
 from shared.auth import Principal, Role
 from shared.errors import Invalid
 from shared.pagination import Page, PageParams
+from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
@@ -34,13 +35,13 @@ async def missing_list(uow: UnitOfWork, settings: AttendanceSettings, page: Page
     if start > end or (end - start).days > 366:
         raise Invalid("from must be on or before to, at most 366 days apart",
                       errors=[{"field": "from", "pointer": "/from", "message": "range"}])
-    path = cast(roll_call_gaps.c.org_path, String)
-    conditions = [path.contains(f'"{caller.org}"', autoescape=True), roll_call_gaps.c.date >= start,
+    path = roll_call_gaps.c.org_path
+    conditions = [caller.within(path), roll_call_gaps.c.date >= start,
                   roll_call_gaps.c.date <= end]
     if caller.role is Role.head_teacher:
         conditions.append(roll_call_gaps.c.class_id.in_(sorted(caller.classes)))
     if org_code:
-        conditions.append(path.contains(f'"{org_code}"', autoescape=True))
+        conditions.append(naming(path, org_code))
     rows, total = await fetch_page(
         uow.session,
         select(roll_call_gaps.c.class_id, roll_call_gaps.c.school_code, roll_call_gaps.c.date,
@@ -64,7 +65,7 @@ async def unmarked_list(uow: UnitOfWork, settings: AttendanceSettings, page: Pag
         raise Invalid("from must be on or before to, at most 366 days apart",
                       errors=[{"field": "from", "pointer": "/from", "message": "range"}])
     later = placements.alias("later")
-    path = cast(placements.c.org_path, String)
+    path = placements.c.org_path
     conditions = [placements.c.class_id == roll_calls.c.class_id, placements.c.active,
                   placements.c.effective_on <= roll_calls.c.date,
                   ~select(later.c.student_id).where(
@@ -73,11 +74,11 @@ async def unmarked_list(uow: UnitOfWork, settings: AttendanceSettings, page: Pag
                   ~select(marks.c.student_id).where(
                       marks.c.roll_call_id == roll_calls.c.id, marks.c.student_id == placements.c.student_id).exists(),
                   roll_calls.c.date >= start, roll_calls.c.date <= end,
-                  path.contains(f'"{caller.org}"', autoescape=True)]
+                  caller.within(path)]
     if caller.role is Role.head_teacher:
         conditions.append(roll_calls.c.class_id.in_(sorted(caller.classes)))
     if org_code:
-        conditions.append(path.contains(f'"{org_code}"', autoescape=True))
+        conditions.append(naming(path, org_code))
     rows = (await uow.session.execute(
         select(roll_calls.c.class_id, roll_calls.c.school_code, roll_calls.c.date, roll_calls.c.session,
                roll_calls.c.session_at, placements.c.student_id)

@@ -34,9 +34,11 @@ async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: Leave
     student = (await uow.session.execute(select(roster).where(roster.c.student_id == cmd.student_id))).first()
     dated = (await placements_of(uow, [cmd.student_id])).get(cmd.student_id)
     then = placement_on(dated, day) if dated else student
-    if student is None or not (audit.sees(caller, then.org_path, then.class_id)
-                               or audit.sees(caller, student.org_path, student.class_id)):
+    # The class the child was in that day, or the one the child is in now.
+    seen = student and next((p for p in (then, student) if caller.sees(p.org_path, p.class_id)), None)
+    if seen is None:
         raise NotFound(f"no student with id {cmd.student_id} on any roster")
+    audit.note_place(seen.org_path)
     if not then.active:
         raise Invalid(f"student {cmd.student_id} was not attending on {day.isoformat()}",
                       errors=[{"field": "start", "pointer": "/start", "message": "not attending (status) on that date"}])

@@ -51,8 +51,10 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     # A student of the class named in it tells where the class is, saving a query; when none is
     # (a wrong list), the class is looked up on its own.
     place = next((r for r in known.values() if r.class_id == cmd.class_id), None)
-    if place is None or not audit.sees(caller, place.org_path, cmd.class_id):
-        place = await class_in_scope(uow, cmd.class_id, caller)
+    if place is None or not caller.sees(place.org_path, cmd.class_id):
+        place = await class_in_scope(uow, cmd.class_id, caller)  # answers 404, or notes its place
+    else:
+        audit.note_place(place.org_path)
     # Checked against the class and status on the roll call's own date (the placement then).
     dated = await placements_of(uow, ids)
     placed = {}

@@ -9,6 +9,7 @@ from sqlalchemy import (
 )
 
 from shared.messaging import BigId
+from shared.paths import Flags, OrgPath
 from shared.types import UtcDateTime
 
 metadata = MetaData()
@@ -25,12 +26,13 @@ students = Table(
     Column("school_code", String(32), nullable=False),
     Column("class_id", String(36), nullable=False),
     Column("grade", Integer, nullable=False),
-    Column("org_path", JSON, nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     Column("org_chain", JSON, nullable=False),
-    Column("flags", JSON, nullable=False),
+    Column("flags", Flags(), nullable=False),
     Column("guardians", JSON, nullable=False),
     Column("status", String(32), nullable=False),
 )
+Index("ix_cases_students_org_path", students.c.org_path)
 
 cases = Table(
     "cases",
@@ -44,15 +46,15 @@ cases = Table(
     Column("episode_id", String(36), nullable=True),
     Column("school_code", String(32), nullable=False),
     Column("class_id", String(36), nullable=True),  # a head teacher sees the cases of their classes
-    # "/410000/410100/410122/.../school/": filters by any org level are one LIKE.
-    Column("org_path", String(400), nullable=False),
+    # "/410000/410100/410122/.../school/" (shared/paths.py): a scope is a prefix range on the index.
+    Column("org_path", OrgPath(), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
     # Who the child is, copied when the case opens: a suspected out-of-school child has no
     # student record, and the ledger must not depend on the registry topic having been read.
     Column("child", JSON, nullable=True),
-    Column("flags", String(400), nullable=False, server_default=text("'/'")),  # "/left_behind/poor_household/"
+    Column("flags", Flags(), nullable=False, server_default=text("'/'")),  # "/left_behind/poor_household/"
     Column("org_chain", JSON, nullable=True),
     Column("source_ref", String(64), nullable=True),  # transfer_id, check_id: what opened it
     # The responsibility chain (劝返责任人 and head teacher, principal, township, county officials).
@@ -122,7 +124,7 @@ orgs = Table(
     Column("kind", String(16), nullable=False),
     Column("name", String(200), nullable=False),
     Column("parent_code", String(32), nullable=True),
-    Column("path", JSON, nullable=False),
+    Column("path", OrgPath(), nullable=False),
     Column("line", String(16), nullable=True),
 )
 
@@ -177,7 +179,7 @@ home_visits = Table(
     # A visit belongs to the child; it is also on the child's case when one was open.
     Column("case_id", String(36), ForeignKey("cases.id"), nullable=True, index=True),
     Column("student_id", String(36), nullable=True, index=True),
-    Column("org_path", String(400), nullable=True),
+    Column("org_path", OrgPath(), nullable=True),
     Column("class_id", String(36), nullable=True),
     Column("visited_on", Date, nullable=False),
     Column("visitors", JSON, nullable=False),
@@ -197,7 +199,7 @@ home_visit_visitors = Table(
     Column("visit_id", String(36), ForeignKey("home_visits.id"), nullable=False),
     Column("visitor", String(100), nullable=False),
     Column("visited_on", Date, nullable=False),
-    Column("org_path", String(400), nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     Column("class_id", String(36), nullable=True),
     PrimaryKeyConstraint("visit_id", "visitor"),
 )
@@ -213,7 +215,7 @@ standing_responsibility = Table(
     metadata,
     Column("org_code", String(36), primary_key=True),  # an org code, or a class id
     Column("level", String(16), nullable=False),  # county | township | school | class
-    Column("org_path", String(400), nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     Column("assignments", JSON, nullable=False),
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
@@ -278,7 +280,7 @@ home_teaching_sessions = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False, index=True),
-    Column("org_path", String(400), nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     Column("class_id", String(36), nullable=True),
     Column("county_code", String(32), nullable=True, index=True),
     Column("taught_on", Date, nullable=False),
@@ -297,7 +299,7 @@ assistance = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False, index=True),
-    Column("org_path", String(400), nullable=False),
+    Column("org_path", OrgPath(), nullable=False),
     Column("class_id", String(36), nullable=True),
     Column("kind", String(24), nullable=False),  # boarding_subsidy | county_grant | charity_grant | other
     Column("amount", Numeric(12, 2), nullable=False),  # yuan

@@ -14,6 +14,7 @@ from shared.auth import Principal, path_codes
 from shared.errors import NotFound
 from shared.export import Column
 from shared.pagination import PageParams
+from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
@@ -38,10 +39,12 @@ def _case_out(row: Any) -> dict[str, Any]:
 
 
 async def visible_case(uow: UnitOfWork, case_id: str, caller: Principal) -> Any:
-    """The case as stored, if the caller's scope covers it; to anyone else it does not exist."""
+    """The case as stored, if the caller's scope covers it (its place is noted for this request's
+    audit row); to anyone else it does not exist."""
     case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().first()
-    if case is None or not audit.sees(caller, path_codes(case["org_path"]), case["class_id"]):
+    if case is None or not caller.sees(path_codes(case["org_path"]), case["class_id"]):
         raise NotFound(f"no case with id {case_id}")
+    audit.note_place(path_codes(case["org_path"]))
     return case
 
 
@@ -84,7 +87,7 @@ async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, st
     if status:
         conditions.append(cases.c.status == status)
     if org_code:
-        conditions.append(cases.c.org_path.contains(f"/{org_code}/", autoescape=True))
+        conditions.append(naming(cases.c.org_path, org_code))
     stmt = select(cases).where(*conditions).order_by(cases.c.opened_at.desc(), cases.c.id)
     rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
     return [_case_out(r) for r in rows], total
@@ -162,7 +165,7 @@ async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status
     if status:
         stmt = stmt.where(cases.c.status == status)
     if org_code:
-        stmt = stmt.where(cases.c.org_path.contains(f"/{org_code}/", autoescape=True))
+        stmt = stmt.where(naming(cases.c.org_path, org_code))
     if school_code:
         stmt = stmt.where(cases.c.school_code == school_code)
     if opened_from:
@@ -170,7 +173,7 @@ async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status
     if opened_to:
         stmt = stmt.where(cases.c.opened_at < _local_day_start(opened_to + timedelta(days=1), tz))
     if flag:
-        stmt = stmt.where(cases.c.flags.contains(f"/{flag}/", autoescape=True))
+        stmt = stmt.where(naming(cases.c.flags, flag))
     stmt = stmt.order_by(overdue.desc(), cases.c.opened_at.desc(), cases.c.id)
     rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
     return [_ledger_row(r) for r in rows], total
@@ -208,17 +211,18 @@ async def home_visit_summary(uow: UnitOfWork, caller: Principal, *, org_code: st
                              until: date) -> list[dict[str, Any]]:
     """Visits per visitor in [since, until] (a term) under an org, in the caller's scope, most first."""
     known = (await uow.session.execute(select(cases.c.org_path).where(
-        cases.c.org_path.contains(f"/{org_code}/", autoescape=True)).limit(1))).scalar_one_or_none()
+        naming(cases.c.org_path, org_code)).limit(1))).scalar_one_or_none()
     place = path_codes(known)[: path_codes(known).index(org_code) + 1] if known else [org_code]
-    if not audit.sees_org(caller, place):
+    if not caller.sees_org(place):
         raise NotFound(f"no organisation with code {org_code} in the case ledger")
+    audit.note_place(place)
     v = home_visit_visitors
     rows = (await uow.session.execute(
         select(v.c.visitor, func.count().label("visits"), func.count(func.distinct(home_visits.c.case_id))
                .label("cases"), func.max(v.c.visited_on).label("last_visit_on"))
         .join(home_visits, home_visits.c.id == v.c.visit_id)
         .where(*caller.scope_filter(v.c.org_path, v.c.class_id),
-               v.c.org_path.contains(f"/{org_code}/", autoescape=True), v.c.visited_on >= since,
+               naming(v.c.org_path, org_code), v.c.visited_on >= since,
                v.c.visited_on <= until)
         .group_by(v.c.visitor).order_by(func.count().desc(), v.c.visitor))).mappings().all()
     return [dict(r) for r in rows]

@@ -16,7 +16,7 @@ from cases.adapters.tables import cases, orgs, recipient_offices, students
 from cases.domain.lifecycle import UNCHECKED, CaseStatus, DropoutCause
 from cases.domain.model import LINES
 from cases.domain.moves import MoveRequest
-from cases.usecases.common import ATTENDING, PLACEMENT, add_timeline, open_case_of
+from cases.usecases.common import ATTENDING, PLACEMENT, add_timeline, child_of, open_case_of
 from cases.usecases.moves import move_case
 
 
@@ -45,6 +45,23 @@ async def on_student_enrolled(uow: UnitOfWork, event: Event) -> None:
         "flags": d.get("flags", []), "guardians": d.get("guardians", []), "status": d.get("status", "enrolled"),
     }
     await upsert(uow.session, students, {"student_id": d["student_id"]}, values)
+    await _fill_child(uow, d["student_id"], values)
+
+
+async def _fill_child(uow: UnitOfWork, student_id: str, student: dict[str, Any]) -> None:
+    """The registry and attendance topics are read independently, so a case can open on an
+    absence before the registry's record of the child has been read: it holds only the grade.
+    The record, when it arrives, fills in who the child is (lists, ledgers, registers read the
+    case's copy); a case that already names the child keeps its copy."""
+    rows = (await uow.session.execute(select(cases.c.id, cases.c.child, cases.c.status).where(
+        cases.c.child_id == student_id))).mappings().all()
+    for row in rows:
+        if (row["child"] or {}).get("name") is not None:
+            continue
+        values: dict[str, Any] = {"child": child_of(student)}
+        if row["status"] != CaseStatus.closed.value:
+            values["flags"] = path_key(student["flags"] or [])
+        await uow.session.execute(update(cases).where(cases.c.id == row["id"]).values(**values))
 
 
 async def on_student_status_changed(uow: UnitOfWork, event: Event) -> None:

@@ -32,8 +32,9 @@ async def add_student_home_visit(uow: UnitOfWork, student_id: str, caller: Princ
     """A visit to any watched child, with or without a case (seed 002: every head teacher visits
     40 homes a term). When the child has an open case the visit is on it too."""
     student = await find_student(uow, student_id)
-    if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
+    if student is None or not caller.sees(student["org_path"], student["class_id"]):
         raise NotFound(f"no student with id {student_id} in the cases directory")
+    audit.note_place(student["org_path"])
     case = (await uow.session.execute(select(cases).where(
         cases.c.child_id == student_id, cases.c.status != CaseStatus.closed.value))).mappings().first()
     row = await _record_visit(uow, caller, visit, student_id=student_id, case=case,

@@ -154,8 +154,9 @@ async def open_manually(uow: UnitOfWork, caller: Principal, student_id: str, not
     """A teacher or an official reports a child. If the child already has an open case the report
     joins its timeline (200) rather than opening another (201)."""
     student = await find_student(uow, student_id)
-    if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
+    if student is None or not caller.sees(student["org_path"], student["class_id"]):
         raise NotFound(f"no student with id {student_id} in the cases directory")
+    audit.note_place(student["org_path"])
     placement = {k: student[k] for k in PLACEMENT}
     case_id = await _open_or_join(uow, child_id=student_id, origin="manual", detail={"note": note},
                                   placement=placement, child=child_of(student), actor=caller.subject,

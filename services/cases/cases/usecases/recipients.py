@@ -19,8 +19,9 @@ from cases.domain.model import AREA_KINDS, LINES, Recipient, derived_office, off
 async def _area(uow: UnitOfWork, area_code: str, caller: Principal) -> Any:
     """An area (township, county, city, province) the caller is an official of, or above."""
     area = (await uow.session.execute(select(orgs).where(orgs.c.code == area_code))).mappings().first()
-    if area is None or area["kind"] not in AREA_KINDS or not audit.sees_org(caller, area["path"]):
+    if area is None or area["kind"] not in AREA_KINDS or not caller.sees_org(area["path"]):
         raise NotFound(f"no area with code {area_code}")
+    audit.note_place(area["path"])
     return area
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 
 from shared import audit
 from shared.auth import Principal, path_key
 from shared.envelope import TOPIC_CASES
 from shared.errors import Invalid, NotFound
+from shared.paths import naming
 from shared.sql import upsert
 from shared.uow import UnitOfWork
 
@@ -23,14 +24,14 @@ from cases.usecases.common import RESPONSIBILITY_ASSIGNED
 
 async def locate_org(uow: UnitOfWork, org_code: str, caller: Principal) -> tuple[list[str], str | None]:
     """(the org's path, its kind) from the student directory, or 404 outside the caller's scope."""
-    # The directory keeps each child's path as a JSON list: a code in it appears quoted.
     row = (await uow.session.execute(select(students.c.org_path, students.c.org_chain).where(
-        cast(students.c.org_path, String).contains(f'"{org_code}"', autoescape=True)).limit(1))).first()
+        naming(students.c.org_path, org_code)).limit(1))).first()
     if row is None or org_code not in row.org_path:
         raise NotFound(f"no organisation or class with code {org_code} in the cases directory")
     path = list(row.org_path[: row.org_path.index(org_code) + 1])
-    if not audit.sees_org(caller, path):
+    if not caller.sees_org(path):
         raise NotFound(f"no organisation or class with code {org_code} in the cases directory")
+    audit.note_place(path)
     return path, next((o.get("kind") for o in row.org_chain or [] if o.get("code") == org_code), None)
 
 
@@ -39,8 +40,9 @@ async def _place(uow: UnitOfWork, org_code: str, caller: Principal) -> tuple[Lev
     by_class = (await uow.session.execute(select(students.c.org_path).where(
         students.c.class_id == org_code).limit(1))).scalar_one_or_none()
     if by_class is not None:
-        if not audit.sees(caller, by_class, org_code):
+        if not caller.sees(by_class, org_code):
             raise NotFound(f"no organisation or class with code {org_code} in the cases directory")
+        audit.note_place(by_class)
         return Level.klass, list(by_class), org_code
     path, kind = await locate_org(uow, org_code, caller)
     level = level_of_kind(kind)

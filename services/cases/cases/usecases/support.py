@@ -9,11 +9,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, exists, func, insert, select
+from sqlalchemy import exists, func, insert, select
 
 from shared import audit
 from shared.auth import Principal, path_key
 from shared.errors import Invalid, NotFound, Problem
+from shared.paths import naming, within
 from shared.uow import UnitOfWork
 
 from cases.adapters.files import DEFAULT_STORE, BadFile, FileStore, sniff
@@ -30,8 +31,9 @@ class TooLarge(Problem):
 
 async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) -> Any:
     student = (await uow.session.execute(select(students).where(students.c.student_id == student_id))).mappings().first()
-    if student is None or not audit.sees(caller, student["org_path"], student["class_id"]):
+    if student is None or not caller.sees(student["org_path"], student["class_id"]):
         raise NotFound(f"no student with id {student_id} in the cases directory")
+    audit.note_place(student["org_path"])
     return student
 
 
@@ -110,7 +112,7 @@ async def home_teaching_counts(uow: UnitOfWork, caller: Principal, *, org_code: 
     s = home_teaching_sessions
     rows = (await uow.session.execute(
         select(s.c.county_code, s.c.student_id, s.c.teachers, s.c.hours)
-        .where(*caller.scope_filter(s.c.org_path, s.c.class_id), s.c.org_path.contains(f"/{org_code}/", autoescape=True),
+        .where(*caller.scope_filter(s.c.org_path, s.c.class_id), naming(s.c.org_path, org_code),
                s.c.taught_on >= since, s.c.taught_on <= until))).all()
     counties: dict[str, dict[str, Any]] = {}
     for county, student, teachers, hours in rows:
@@ -158,9 +160,7 @@ async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, o
         select(students.c.student_id, students.c.name, students.c.school_code, students.c.class_id,
                students.c.org_path, students.c.flags, students.c.status, covered.label("aided"), total.label("amount"))
         .where(students.c.status.in_(ON_ROLL),
-               # The directory keeps paths and flags as JSON lists: an element appears quoted.
-               cast(students.c.org_path, String).contains(f'"{org_code}"', autoescape=True),
-               cast(students.c.flags, String).contains('"poor_household"', autoescape=True))
+               within(students.c.org_path, path), naming(students.c.flags, "poor_household"))
         .order_by(students.c.school_code, students.c.name))).mappings().all()
     poor = [r for r in poor if org_code in r["org_path"] and "poor_household" in (r["flags"] or [])
             and caller.sees(r["org_path"], r["class_id"])]

@@ -6,6 +6,7 @@ from sqlalchemy import (JSON, Column, Date, ForeignKey, Index, Integer, MetaData
                         UniqueConstraint, func)
 
 from shared.messaging import BigId
+from shared.paths import OrgPath
 from shared.types import UtcDateTime
 
 metadata = MetaData()
@@ -17,10 +18,9 @@ orgs = Table(
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("parent_code", String(32), ForeignKey("orgs.code"), nullable=True),
-    # Codes from the province down to this org, e.g. ["410000", "410100", "410122", ...].
-    Column("path", JSON, nullable=False),
-    # The same as "/410000/410100/410122/.../": "everything under X" is one indexed LIKE.
-    Column("path_key", String(400), nullable=False, index=True),
+    # Codes from the province down to this org, stored "/410000/410100/410122/.../" (shared/paths.py):
+    # "everything under X" is one prefix range on the index. Python sees ["410000", "410100", ...].
+    Column("path", OrgPath(), nullable=False, index=True),
     # Schools only: 6+3 | 5+4 | nine_year | twelve_year (shared.orgs.SchoolSystem); null for areas.
     Column("system", String(16), nullable=True),
     Column("line", String(16), nullable=True),  # an office's line: government | education

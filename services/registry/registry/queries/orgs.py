@@ -17,8 +17,10 @@ from registry.adapters.tables import classes, orgs
 async def get_org(uow: UnitOfWork, code: str, *, within: Principal | None = None) -> dict[str, Any]:
     """The org; with ``within``, only if it lies in the caller's scope (else the same 404)."""
     row = (await uow.session.execute(select(orgs).where(orgs.c.code == code))).mappings().first()
-    if row is None or (within is not None and not audit.sees_org(within, row["path"])):
+    if row is None or (within is not None and not within.sees_org(row["path"])):
         raise NotFound(f"no organisation with code {code}")
+    if within is not None:
+        audit.note_place(row["path"])
     return dict(row)
 
 

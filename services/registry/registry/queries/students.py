@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared import audit
 from shared.auth import Principal
 from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
 from shared.errors import NotFound
 from shared.pagination import PageParams
-from shared.sql import fetch_page
+from shared.paths import naming
 from shared.text import name_key
 from shared.uow import UnitOfWork
 
@@ -28,8 +28,9 @@ async def visible_student(uow: UnitOfWork, student_id: str, caller: Principal) -
         select(students, orgs.c.path.label("school_path"))
         .join(orgs, orgs.c.code == students.c.school_code)
         .where(students.c.id == student_id))).mappings().first()
-    if row is None or not audit.sees(caller, row["school_path"], row["class_id"]):
+    if row is None or not caller.sees(row["school_path"], row["class_id"]):
         raise NotFound(f"no student with id {student_id}")
+    audit.note_place(row["school_path"])
     return dict(row)
 
 
@@ -77,17 +78,18 @@ async def _with_flags(uow: UnitOfWork, rows) -> list[dict[str, Any]]:
 
 async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
     row = (await uow.session.execute(_student_select().where(students.c.id == student_id))).mappings().first()
-    if row is None or not audit.sees(caller, row["school_path"], row["class_id"]):
+    if row is None or not caller.sees(row["school_path"], row["class_id"]):
         raise NotFound(f"no student with id {student_id}")
+    audit.note_place(row["school_path"])
     return present_student((await _with_flags(uow, [row]))[0], caller)
 
 
 async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, search: StudentSearch,
                         ) -> tuple[list[dict[str, Any]], int]:
     # Scope first: the caller's region (and a head teacher's classes), whatever the filters say.
-    conditions = caller.scope_filter(orgs.c.path_key, students.c.class_id)
+    conditions = caller.scope_filter(orgs.c.path, students.c.class_id)
     if search.org_code:  # any level: a township's or a county's schools
-        conditions.append(orgs.c.path_key.contains(f"/{search.org_code}/", autoescape=True))
+        conditions.append(naming(orgs.c.path, search.org_code))
     if search.school_code:
         conditions.append(students.c.school_code == search.school_code)
     if search.class_id:
@@ -108,8 +110,19 @@ async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, se
             .where(student_flags.c.student_id == students.c.id, student_flags.c.flag == flag)
             .exists()
         )
-    stmt = _student_select().where(*conditions).order_by(students.c.created_at, students.c.id)
-    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
+    # The page's ids first, from the students and their schools' paths alone (the class is joined
+    # only to filter by grade), then the page's rows in full: a township's count and page read the
+    # index of its schools' paths and their pupils, never every pupil's class row.
+    scoped = select(students.c.id).join(orgs, orgs.c.code == students.c.school_code)
+    if search.grade:
+        scoped = scoped.join(classes, classes.c.id == students.c.class_id)
+    scoped = scoped.where(*conditions)
+    order = (students.c.created_at, students.c.id)
+    total = (await uow.session.execute(select(func.count()).select_from(scoped.subquery()))).scalar_one()
+    ids = list((await uow.session.execute(
+        scoped.order_by(*order).limit(page.limit).offset(page.offset))).scalars())
+    rows = (await uow.session.execute(
+        _student_select().where(students.c.id.in_(ids)).order_by(*order))).mappings().all() if ids else []
     return [present_student(r, caller) for r in await _with_flags(uow, rows)], total
 
 

@@ -20,17 +20,21 @@ from registry.queries.orgs import get_org
 
 async def get_transfer(uow: UnitOfWork, transfer_id: str, caller: Principal | None = None) -> dict[str, Any]:
     row = (await uow.session.execute(select(transfers).where(transfers.c.id == transfer_id))).mappings().first()
-    if row is None or (caller is not None and not await sees_transfer(uow, dict(row), caller)):
+    place = row and caller and await visible_side(uow, dict(row), caller)
+    if row is None or (caller is not None and place is None):
         raise NotFound(f"no transfer with id {transfer_id}")
+    if place:
+        audit.note_place(place)
     return present_transfer(dict(row), uow.clock.now().date(), None)
 
 
-async def sees_transfer(uow: UnitOfWork, transfer: dict[str, Any], caller: Principal) -> bool:
-    """The sending side and the receiving side both see a transfer."""
+async def visible_side(uow: UnitOfWork, transfer: dict[str, Any], caller: Principal) -> list[str] | None:
+    """The place of the first side of the transfer the caller sees (the sending side and the
+    receiving side both see it), or None."""
     for code in (transfer["from_school_code"], transfer["to_school_code"]):
-        if code and audit.sees_org(caller, (await get_org(uow, code))["path"]):
-            return True
-    return False
+        if code and caller.sees_org(path := (await get_org(uow, code))["path"]):
+            return path
+    return None
 
 
 async def list_transfers(uow: UnitOfWork, page: PageParams, caller: Principal, *, overdue_after_days: int,
@@ -40,9 +44,7 @@ async def list_transfers(uow: UnitOfWork, page: PageParams, caller: Principal, *
     cutoff = today - timedelta(days=overdue_after_days)
     sender = orgs.alias("sender")
     receiver = orgs.alias("receiver")
-    fragment = caller.path_fragment
-    conditions = [or_(sender.c.path_key.contains(fragment, autoescape=True),
-                      receiver.c.path_key.contains(fragment, autoescape=True))]
+    conditions = [or_(caller.within(sender.c.path), caller.within(receiver.c.path))]
     if status:
         conditions.append(transfers.c.status == status)
     if overdue is not None:

@@ -11,6 +11,7 @@ from sqlalchemy import and_, null, or_, select, union_all
 
 from shared.auth import Principal, Role
 from shared.pagination import PageParams
+from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
 
@@ -25,13 +26,10 @@ P = off_roll_periods
 def _visible(caller: Principal, org_code: str | None, home, other):
     """Scoped like every list: the home school in the caller's region (a head teacher: their
     classes); the host of a boarding child and the receiving school of a transfer see it too."""
-    home_ok = and_(*caller.scope_filter(home.c.path_key, students.c.class_id))
-    conditions = [home_ok if caller.role is Role.head_teacher
-                  else or_(home_ok, other.c.path_key.contains(caller.path_fragment, autoescape=True))]
+    home_ok = and_(*caller.scope_filter(home.c.path, students.c.class_id))
+    conditions = [home_ok if caller.role is Role.head_teacher else or_(home_ok, caller.within(other.c.path))]
     if org_code:
-        fragment = f"/{org_code}/"
-        conditions.append(or_(home.c.path_key.contains(fragment, autoescape=True),
-                              other.c.path_key.contains(fragment, autoescape=True)))
+        conditions.append(or_(naming(home.c.path, org_code), naming(other.c.path, org_code)))
     return conditions
 
 

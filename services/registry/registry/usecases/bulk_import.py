@@ -3,8 +3,9 @@ rows written in one transaction (all of them or none), with progress along the w
 
 from __future__ import annotations
 
+import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 import structlog
@@ -96,11 +97,9 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
     today = uow.clock.now().date()
     total = len(table.rows)
 
-    results = []
-    for i, raw in enumerate(table.rows):
-        results.append(check_row(table.first_row + i, raw, today=today, class_ids=class_ids))
-        if (i + 1) % CHUNK == 0:
-            progress("checked", i + 1, total)
+    loop = asyncio.get_running_loop()
+    results = await asyncio.to_thread(_check_rows, table, today, class_ids,
+                                      lambda done: loop.call_soon_threadsafe(progress, "checked", done, total))
     progress("checked", total, total)
     mark_duplicates(results, "national_id", "national ID")
     active = await active_records(uow, [r.values["national_id"] for r in results if "national_id" in r.values],
@@ -141,6 +140,18 @@ async def import_students(uow: UnitOfWork, school_code: str, table: Table, calle
     log.info("import.done", school=school_code, rows=total, imported=len(good), invalid=len(bad),
              seconds=report["seconds"])
     return report
+
+
+def _check_rows(table: Table, today: date, class_ids: dict[str, str],
+                checked: Callable[[int], None]) -> list[RowResult]:
+    """Every row checked: pure and CPU-bound (some 60 µs a row, over a second for a county's
+    file), so it runs on a worker thread and the event loop keeps serving requests and the relay."""
+    results = []
+    for i, raw in enumerate(table.rows):
+        results.append(check_row(table.first_row + i, raw, today=today, class_ids=class_ids))
+        if (i + 1) % CHUNK == 0:
+            checked(i + 1)
+    return results
 
 
 async def _write(uow: UnitOfWork, good: list[RowResult], school: dict[str, Any], grades: dict[str, int],

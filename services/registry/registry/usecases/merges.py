@@ -48,10 +48,11 @@ async def add_national_id(uow: UnitOfWork, student_id: str, cmd: NationalIdIn, c
     merged: list[dict[str, Any]] = []
     if other is not None:
         other_school = await get_org(uow, other["school_code"])
-        if not audit.sees_org(caller, other_school["path"]):
+        if not caller.sees_org(other_school["path"]):
             # Merging takes the child's record away from that school: its own region decides.
             raise Conflict(f"the child already has an active record at {OUTSIDE_REGION}; the county bureau "
                            "merges the two (GET /v1/problem-records)", active_at=OUTSIDE_REGION)
+        audit.note_place(other_school["path"])
         merged.append(await merge_records(uow, kept=student, merged=dict(other), source="national_id",
                                           reason="the national ID arrived: the same child", actor=caller.subject))
     await uow.session.execute(update(students).where(students.c.id == student_id).values(

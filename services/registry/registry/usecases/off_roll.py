@@ -98,10 +98,11 @@ async def _period(uow: UnitOfWork, period_id: str, caller: Principal, *, sides: 
         row = dict(row)
         class_id = row.pop("class_id")
         paths = await _paths(uow, row)
-        home = "home" in sides and audit.sees(caller, paths["home"], class_id)
+        home = "home" in sides and caller.sees(paths["home"], class_id)
         host = "host" in sides and "host" in paths and caller.role is not Role.head_teacher \
-            and audit.sees_org(caller, paths["host"])
+            and caller.sees_org(paths["host"])
         if home or host:
+            audit.note_place(paths["host"] if host else paths["home"])
             return row
     raise NotFound(f"no period off the roll with id {period_id}")
 

@@ -20,6 +20,7 @@ from shared.envelope import stable_id
 from shared.events.registry import OutsideCompulsoryAge, SuspectedOutOfSchool
 from shared.errors import Invalid, NotFound
 from shared.pagination import PageParams
+from shared.paths import within
 from shared.privacy import FULL_NATIONAL_ID, mask_national_id
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
@@ -205,12 +206,11 @@ async def _outside_age(uow: UnitOfWork, region_path: list[str], as_of: date) -> 
     year = school_year_start(as_of)
     youngest_born_after = date(year - YOUNGEST, 8, 31)     # born later: not yet 6
     oldest_born_on_or_before = date(year - OLDEST - 1, 8, 31)  # born on/before: 16 or more
-    fragment = "/" + region_path[-1] + "/"
     return list((await uow.session.execute(
         select(students.c.id, students.c.national_id, students.c.name, students.c.gender, students.c.birth_date,
                students.c.school_code, orgs.c.path)
         .join(orgs, orgs.c.code == students.c.school_code)
-        .where(orgs.c.path_key.contains(fragment, autoescape=True),
+        .where(within(orgs.c.path, region_path),
                students.c.status.in_([s.value for s in ATTENDING]),
                or_(students.c.birth_date > youngest_born_after, students.c.birth_date <= oldest_born_on_or_before))
         .order_by(students.c.school_code, students.c.id))).all())
@@ -220,8 +220,9 @@ async def get_check(uow: UnitOfWork, check_id: str, caller: Principal) -> dict[s
     row = (await uow.session.execute(
         select(population_checks, orgs.c.path).join(orgs, orgs.c.code == population_checks.c.region_code)
         .where(population_checks.c.id == check_id))).mappings().first()
-    if row is None or not audit.sees_org(caller, row["path"]):
+    if row is None or not caller.sees_org(row["path"]):
         raise NotFound(f"no population check with id {check_id}")
+    audit.note_place(row["path"])
     return {k: v for k, v in row.items() if k != "path"}
 
 

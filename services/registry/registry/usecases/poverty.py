@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from shared.auth import Principal
+from shared.paths import naming
 from shared.envelope import stable_id
 from shared.errors import Invalid
 from shared.uow import UnitOfWork
@@ -92,7 +93,7 @@ async def import_list(uow: UnitOfWork, region_code: str, category: str, list_dat
 
     # The records of listed children in the caller's region, and every record there flagged from
     # this category (those the list may clear).
-    scope = caller.scope_filter(orgs.c.path_key, students.c.class_id)
+    scope = caller.scope_filter(orgs.c.path, students.c.class_id)
     columns = (students.c.id, students.c.national_id, students.c.school_code, students.c.class_id,
                students.c.status, students.c.name)
     active = students.c.status.in_([s.value for s in ACTIVE_STATUSES])
@@ -106,7 +107,7 @@ async def import_list(uow: UnitOfWork, region_code: str, category: str, list_dat
         select(*columns, student_flags.c.category)
         .join(orgs, orgs.c.code == students.c.school_code)
         .join(student_flags, (student_flags.c.student_id == students.c.id) & (student_flags.c.flag == FLAG))
-        .where(active, *scope, orgs.c.path_key.contains(f"/{region_code}/", autoescape=True)))).all()
+        .where(active, *scope, naming(orgs.c.path, region_code)))).all()
     for r in flagged_here:
         records.setdefault(r.id, r)
     sids = list(records)

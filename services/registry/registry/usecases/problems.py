@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, literal, select, tuple_, update
 
 from shared.auth import Principal
+from shared.paths import naming
 from shared.errors import Conflict, Invalid, NotFound
 from shared.pagination import PageParams
 from shared.privacy import FULL_NATIONAL_ID, mask_national_id
@@ -27,9 +28,9 @@ from registry.usecases.registration import student_number
 
 async def _problems(uow: UnitOfWork, caller: Principal, org_code: str | None) -> tuple[list[Problem], dict]:
     """Every undismissed problem whose records all lie in the caller's region, with the records."""
-    in_scope = caller.scope_filter(orgs.c.path_key, students.c.class_id)
+    in_scope = caller.scope_filter(orgs.c.path, students.c.class_id)
     if org_code:
-        in_scope.append(orgs.c.path_key.contains(f"/{org_code}/", autoescape=True))
+        in_scope.append(naming(orgs.c.path, org_code))
     identity = func.coalesce(students.c.national_id, literal("tmp:") + students.c.id)
     scoped = select(students.c.id).join(orgs, orgs.c.code == students.c.school_code).where(*in_scope)
     alike = (select(students.c.name, students.c.gender, students.c.birth_date)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared.auth import Principal, Role, path_key
+from shared.auth import Principal, Role
 from shared.privacy import mask_national_id
 from shared.events.registry import OrgRegistered, StudentEnrolled
 from shared.errors import Conflict, Invalid, NotFound
@@ -54,7 +54,7 @@ async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict
     }
     if cmd.line is not None:
         row["line"] = cmd.line.value
-    await uow.session.execute(insert(orgs).values(**row, path_key=path_key(row["path"])))
+    await uow.session.execute(insert(orgs).values(**row))
     uow.emit(OrgRegistered(**row), subject=cmd.code, key=cmd.code)
     await uow.commit()
     return row

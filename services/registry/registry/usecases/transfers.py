@@ -73,8 +73,9 @@ async def request_transfer_in(uow: UnitOfWork, cmd: TransferRequestIn, caller: P
     enrolled from an ID number alone."""
     klass = (await uow.session.execute(select(classes).where(classes.c.id == cmd.class_id))).mappings().first()
     school = klass and await get_org(uow, klass["school_code"])
-    if klass is None or not audit.sees_org(caller, school["path"]):
+    if klass is None or not caller.sees_org(school["path"]):
         raise NotFound(f"no class with id {cmd.class_id} in a school of yours")
+    audit.note_place(school["path"])
     student = (await uow.session.execute(select(students).where(
         students.c.national_id == cmd.national_id, students.c.name_key == name_key(cmd.name),  # NFC
         students.c.status.in_([s.value for s in ACTIVE_STATUSES])))).mappings().first()
@@ -110,8 +111,10 @@ async def _pending_transfer_of(uow: UnitOfWork, student_id: str) -> str | None:
 async def _pending_in_scope(uow: UnitOfWork, transfer_id: str, caller: Principal, *, side: str) -> dict[str, Any]:
     row = (await uow.session.execute(select(transfers).where(transfers.c.id == transfer_id))).mappings().first()
     code = row and row[f"{side}_school_code"]
-    if row is None or code is None or not audit.sees_org(caller, (await get_org(uow, code))["path"]):
+    place = (await get_org(uow, code))["path"] if code else None
+    if place is None or not caller.sees_org(place):
         raise NotFound(f"no transfer with id {transfer_id} {'to' if side == 'to' else 'from'} a school of yours")
+    audit.note_place(place)
     if row["status"] != "pending":
         raise Conflict(f"transfer {transfer_id} is already {row['status']}", transfer_status=row["status"])
     return dict(row)

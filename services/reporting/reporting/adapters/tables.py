@@ -1,14 +1,15 @@
 """The read model, built only from events. Created only by Alembic migrations.
 
-Paths are "/province/city/county/township/school/" strings, so "everything under an org" is one
-`LIKE '%/code/%'` and a school's township is a path segment. Facts that figures "as of any date"
+Paths are "/province/city/county/township/school/" strings (shared/paths.py), so "everything under
+an org" is one prefix range on an index and a school's township is a path segment. Facts that figures "as of any date"
 need are kept dated (status history, case timestamps); current-state columns serve the ledgers.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, Float, Index, Integer, MetaData, String, Table, Text, false
 
+from shared.paths import Flags, OrgPathKey
 from shared.types import UtcDateTime
 
 metadata = MetaData()
@@ -19,7 +20,7 @@ orgs = Table(
     Column("code", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     # Schools: 6+3 | 5+4 | nine_year | twelve_year. A child's level (primary or junior) is read
     # from the grade and this, joined on the school's path, so a corrected system applies to every day.
     Column("system", String(16), nullable=True),
@@ -31,7 +32,7 @@ students = Table(
     "students",
     metadata,
     Column("student_id", String(36), primary_key=True),
-    Column("path", String(400), nullable=False),  # "/province/.../school/"
+    Column("path", OrgPathKey(), nullable=False),  # "/province/.../school/"
     Column("grade", Integer, nullable=False),
     Column("level", String(8), nullable=False),   # primary | junior
     Column("status", String(32), nullable=False),
@@ -41,7 +42,7 @@ students = Table(
     Column("national_id_masked", String(32), nullable=True),
     Column("gender", String(8), nullable=True),
     Column("birth_date", Date, nullable=True),
-    Column("flags", String(400), nullable=True),  # "|poor_household|left_behind|": one LIKE per flag
+    Column("flags", Flags(), nullable=True),  # "/poor_household/left_behind/": one LIKE per flag
     Column("status_reason", String(500), nullable=True),
     Column("status_since", Date, nullable=True),
     Column("enrolled_on", Date, nullable=True),
@@ -62,13 +63,25 @@ student_statuses = Table(
     Column("effective_on", Date, nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("status", String(32), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("class_id", String(36), nullable=True),
     Column("grade", Integer, nullable=False),
     Column("level", String(8), nullable=False),
     Column("reason", String(500), nullable=True),
+    # Links to the child's neighbouring rows in that order, kept by the projection in the same
+    # transaction as the row (usecases/projections.link_history) so the school year's figures need no window
+    # over every child: the next row's effective_on (NULL for the newest; the row is in force on
+    # D when effective_on <= D < next_on), the previous row's status (NULL for the first), and
+    # whether this row or an earlier one is a dropout.
+    Column("next_on", Date, nullable=True),
+    Column("prev_status", String(32), nullable=True),
+    Column("was_out", Boolean, nullable=False, default=False, server_default=false()),
 )
 Index("ix_reporting_student_statuses_student", student_statuses.c.student_id, student_statuses.c.effective_on)
+Index("ix_reporting_student_statuses_path", student_statuses.c.path)
+# The rows that take effect in a school year (its census day only for a child's second row on):
+# the few children whose figures need the window pass.
+Index("ix_reporting_student_statuses_changes", student_statuses.c.effective_on, student_statuses.c.prev_status)
 
 # Every promotion of a class (the grade from a day on). Kept apart from the status history, so
 # that a promotion and a child's placement, keyed differently and so on different partitions,
@@ -90,7 +103,7 @@ cases = Table(
     metadata,
     Column("case_id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("level", String(8), nullable=True),  # as first projected; reads derive it from grade and system
     Column("grade", Integer, nullable=True),
     Column("status", String(32), nullable=False),
@@ -147,7 +160,7 @@ absence_episodes = Table(
     metadata,
     Column("episode_id", String(64), primary_key=True),
     Column("student_id", String(36), nullable=False),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("level", String(8), nullable=True),
     Column("started_at", UtcDateTime(), nullable=False),
     Column("reached_at", UtcDateTime(), nullable=False),
@@ -163,7 +176,7 @@ overdue_transfers = Table(
     metadata,
     Column("transfer_id", String(36), primary_key=True),
     Column("student_id", String(36), nullable=False),
-    Column("path", String(400), nullable=False),  # the school the child left
+    Column("path", OrgPathKey(), nullable=False),  # the school the child left
     Column("level", String(8), nullable=True),
     Column("requested_on", Date, nullable=False),
     Column("flagged_at", UtcDateTime(), nullable=False),
@@ -200,7 +213,7 @@ submissions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(8), nullable=False),        # weekly | monthly
     Column("org_code", String(32), nullable=False),
-    Column("org_path", String(400), nullable=False),  # "/province/city/county/": the city's view reads it
+    Column("org_path", OrgPathKey(), nullable=False),  # "/province/city/county/": the city's view reads it
     Column("period", String(8), nullable=False),      # 2026-W47 | 2026-11
     Column("submitted_at", UtcDateTime(), nullable=False),
     Column("submitted_by", String(200), nullable=False),
@@ -217,7 +230,7 @@ targets = Table(
     "targets",
     metadata,
     Column("org_code", String(32), primary_key=True),
-    Column("org_path", String(400), nullable=False),  # "/province/.../org/"
+    Column("org_path", OrgPathKey(), nullable=False),  # "/province/.../org/"
     Column("junior_dropout_max", Float, nullable=True),
     Column("primary_dropout_max", Float, nullable=True),
     Column("retention_min", Float, nullable=True),
@@ -239,7 +252,7 @@ roll_call_sessions = Table(
     Column("class_id", String(36), primary_key=True),
     Column("date", Date, primary_key=True),
     Column("session", String(2), primary_key=True),
-    Column("path", String(400), nullable=False),
+    Column("path", OrgPathKey(), nullable=False),
     Column("expected", Boolean, nullable=False),
     Column("taken", Boolean, nullable=False),
     Column("on_time", Boolean, nullable=False),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from shared.auth import Principal
 from shared.errors import Invalid
+from shared.paths import within as at_or_under
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import roll_call_sessions
@@ -35,7 +36,7 @@ async def _rows(uow: UnitOfWork, under: str, start: date, end: date) -> list[Any
     return list((await uow.session.execute(
         select(roll_call_sessions.c.path, roll_call_sessions.c.date, roll_call_sessions.c.taken,
                roll_call_sessions.c.on_time)
-        .where(roll_call_sessions.c.path.contains(under, autoescape=True), roll_call_sessions.c.expected,
+        .where(at_or_under(roll_call_sessions.c.path, under), roll_call_sessions.c.expected,
                roll_call_sessions.c.date >= start, roll_call_sessions.c.date <= end))).all())
 
 
@@ -48,7 +49,7 @@ async def completeness(uow: UnitOfWork, org_code: str, caller: Principal, *, sta
     kinds = await orgs_under(uow, org)
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     total = [0, 0, 0]
-    for r in await _rows(uow, org.under, start, end):
+    for r in await _rows(uow, org.path, start, end):
         code = r.path.strip("/").split("/")[-1] if unit == "school" else unit_of(r.path, unit, kinds)
         iso = r.date.isocalendar()
         label = r.date.isoformat() if period == "day" else f"{iso.year}-W{iso.week:02d}"

@@ -14,6 +14,8 @@ from sqlalchemy.orm import aliased
 from shared.auth import Principal
 from shared.pagination import PageParams
 from shared.sql import fetch_page
+from shared.paths import naming
+from shared.paths import within as at_or_under
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import cases, home_visits, orgs, student_statuses, students
@@ -41,7 +43,7 @@ def _base(org_under: str, filters: Filters) -> Select:
                    students.c.grade, students.c.class_id, students.c.status, students.c.status_since,
                    students.c.status_reason, students.c.flags, students.c.enrolled_on)
             .select_from(students.outerjoin(school, school.c.code == students.c.school_code))
-            .where(students.c.path.contains(org_under, autoescape=True)))
+            .where(at_or_under(students.c.path, org_under)))
     if filters.school_code:
         stmt = stmt.where(students.c.school_code == filters.school_code)
     if filters.grade is not None:
@@ -49,7 +51,7 @@ def _base(org_under: str, filters: Filters) -> Select:
     if filters.status:
         stmt = stmt.where(students.c.status == filters.status)
     if filters.flag:
-        stmt = stmt.where(students.c.flags.contains(f"|{filters.flag}|", autoescape=True))
+        stmt = stmt.where(naming(students.c.flags, filters.flag))
     return stmt
 
 
@@ -76,7 +78,7 @@ def _dropouts(stmt: Select) -> Select:
 def query(ledger: Ledger, org_under: str, filters: Filters) -> Select:
     stmt = _base(org_under, filters)
     if ledger == "poor-households":
-        stmt = stmt.where(students.c.flags.contains("|poor_household|", autoescape=True),
+        stmt = stmt.where(naming(students.c.flags, "poor_household"),
                           students.c.status.not_in(sorted(OFF_ROLL)))
     elif ledger == "unable-to-study":
         stmt = stmt.add_columns(when(*((students.c.status == s, a) for s, a in ARRANGEMENTS.items()))
@@ -87,14 +89,13 @@ def query(ledger: Ledger, org_under: str, filters: Filters) -> Select:
 
 
 def _present(row: dict[str, Any]) -> dict[str, Any]:
-    flags = [f for f in (row.get("flags") or "").split("|") if f]
-    return {**row, "flags": flags}
+    return {**row, "flags": list(row.get("flags") or [])}
 
 
 async def ledger_rows(uow: UnitOfWork, ledger: Ledger, org_code: str, caller: Principal, filters: Filters,
                       page: PageParams | None) -> tuple[list[dict[str, Any]], int]:
     """A page of the ledger, or (``page`` None, for an export) all of it up to EXPORT_LIMIT rows."""
     org = await org_in_scope(uow, org_code, caller)
-    rows, total = await fetch_page(uow.session, query(ledger, org.under, filters),
+    rows, total = await fetch_page(uow.session, query(ledger, org.path, filters),
                                    limit=page.limit if page else EXPORT_LIMIT, offset=page.offset if page else 0)
     return [_present(dict(r)) for r in rows], total

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy import case as when
 
 from shared.auth import Principal
+from shared.paths import within as at_or_under
 from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
 
@@ -33,7 +34,7 @@ def _counts_query(org: Org, month: Month):
     it; the state at the end when no row follows it by the last day."""
     h = student_statuses
     order = (h.c.effective_on, h.c.at, h.c.id)
-    ever_here = h.c.student_id.in_(select(h.c.student_id).where(h.c.path.contains(org.under, autoescape=True)))
+    ever_here = h.c.student_id.in_(select(h.c.student_id).where(at_or_under(h.c.path, org.path)))
     rows = (select(h.c.student_id, h.c.status, h.c.path, h.c.class_id, h.c.grade, h.c.effective_on,
                    func.lag(h.c.status).over(partition_by=h.c.student_id, order_by=order).label("prev"),
                    func.lead(h.c.effective_on).over(partition_by=h.c.student_id, order_by=order).label("next_on"))
@@ -60,7 +61,7 @@ def _counts_query(org: Org, month: Month):
                      n(and_(at_end, attending)).label("enrolled_at_end"),
                      n(and_(at_end, rows.c.status == "dropped_out")).label("out_at_end"),
                      n(on_roll_at_end).label("on_roll_at_end"))
-              .where(rows.c.path.contains(org.under, autoescape=True), rows.c.class_id.is_not(None))
+              .where(at_or_under(rows.c.path, org.path), rows.c.class_id.is_not(None))
               .group_by(rows.c.path, rows.c.class_id).subquery("counts"))
     # The class's grade at the month's end: its newest promotion by then, else its children's rows.
     g = class_grades
@@ -78,14 +79,14 @@ async def _visits(uow: UnitOfWork, org: Org, month: Month, tz: ZoneInfo) -> Coun
     where the child was at the end of the month (a case carries its school, not its class)."""
     start, end = month.window(tz)
     visited = (select(cases.c.student_id).join(home_visits, home_visits.c.case_id == cases.c.case_id)
-               .where(cases.c.path.contains(org.under, autoescape=True), home_visits.c.visited_at >= start,
+               .where(at_or_under(cases.c.path, org.path), home_visits.c.visited_at >= start,
                       home_visits.c.visited_at < end))
     s = statuses_as_of(month.last, only=student_statuses.c.student_id.in_(visited))
     stmt = (select(s.c.path, s.c.class_id, func.count().label("n"))
             .select_from(home_visits.join(cases, cases.c.case_id == home_visits.c.case_id)
                          .join(s, s.c.student_id == cases.c.student_id))
             .where(home_visits.c.visited_at >= start, home_visits.c.visited_at < end,
-                   s.c.path.contains(org.under, autoescape=True), s.c.class_id.is_not(None))
+                   at_or_under(s.c.path, org.path), s.c.class_id.is_not(None))
             .group_by(s.c.path, s.c.class_id))
     return Counter({(r.path, r.class_id): r.n for r in (await uow.session.execute(stmt)).all()})
 
@@ -109,7 +110,7 @@ async def _roll_calls(uow: UnitOfWork, org: Org, month: Month) -> dict[str, Roll
     rows = (await uow.session.execute(
         select(t.c.class_id, expected.label("expected"), taken.label("taken"), func.sum(t.c.seen).label("seen"),
                func.sum(t.c.marked).label("marked"))
-        .where(t.c.path.contains(org.under, autoescape=True), t.c.date >= month.first, t.c.date <= month.last)
+        .where(at_or_under(t.c.path, org.path), t.c.date >= month.first, t.c.date <= month.last)
         .group_by(t.c.class_id))).all()
     return {r.class_id: RollCalls(int(r.expected or 0), int(r.taken or 0), int(r.seen or 0), int(r.marked or 0))
             for r in rows}

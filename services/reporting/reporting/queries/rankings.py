@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from shared.auth import Principal
+from shared.paths import within as at_or_under
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import cases
@@ -36,7 +37,7 @@ def _within(at: datetime | None, cutoff: datetime) -> datetime | None:
 async def _case_spans(uow: UnitOfWork, org: Org, cutoff: datetime) -> list[dict[str, Any]]:
     stmt = select(cases.c.path, case_level().label("level"), cases.c.opened_at, cases.c.first_visit_at,
                   cases.c.returned_at).where(
-        cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < cutoff)
+        at_or_under(cases.c.path, org.path), cases.c.opened_at < cutoff)
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 
 

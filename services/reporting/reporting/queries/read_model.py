@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy import case as when
 
-from shared.audit import sees_org
+from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.orgs import DEFAULT_SYSTEM, SchoolSystem, last_primary_grade
+from shared.paths import within as at_or_under
 from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
 
@@ -37,16 +38,17 @@ class Org:
 
 async def org_in_scope(uow: UnitOfWork, org_code: str, caller: Principal) -> Org:
     row = (await uow.session.execute(select(orgs).where(orgs.c.code == org_code))).mappings().first()
-    # sees_org also files the request's audit row (an export is audited) under this org.
-    if row is None or not sees_org(caller, row["path"].strip("/").split("/")):
+    path = row["path"].strip("/").split("/") if row is not None else None
+    if path is None or not caller.sees_org(path):
         raise NotFound(f"no organisation with code {org_code} in the reporting model")
+    audit.note_place(path)  # the request's audit row (an export is audited) is filed under this org
     return Org(row["code"], row["name"], row["kind"], row["path"])
 
 
 async def orgs_under(uow: UnitOfWork, org: Org) -> dict[str, dict[str, str]]:
     """code -> {code, name, kind, path} of the org and everything below it."""
     rows = (await uow.session.execute(
-        select(orgs.c.code, orgs.c.name, orgs.c.kind, orgs.c.path).where(orgs.c.path.contains(org.under, autoescape=True))
+        select(orgs.c.code, orgs.c.name, orgs.c.kind, orgs.c.path).where(at_or_under(orgs.c.path, org.path))
     )).mappings().all()
     return {r["code"]: dict(r) for r in rows}
 
@@ -108,12 +110,12 @@ async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
     day: one query; a returned child is an attending one with a dropped-out row before. Only
     children who were ever under the org are read (their newest row may lie elsewhere)."""
     h = student_statuses
-    ever_here = h.c.student_id.in_(select(h.c.student_id).where(h.c.path.contains(org.under, autoescape=True)))
+    ever_here = h.c.student_id.in_(select(h.c.student_id).where(at_or_under(h.c.path, org.path)))
     s = statuses_as_of(day, only=ever_here)
     returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), s.c.dropped_before == 1), 1), else_=0))
     stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.system, s.c.status,
                    returned.label("returned"), func.count().label("n"))
-            .where(s.c.path.contains(org.under, autoescape=True))
+            .where(at_or_under(s.c.path, org.path))
             .group_by(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.system, s.c.status))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 
@@ -138,7 +140,7 @@ async def open_cases(uow: UnitOfWork, org: Org, at: datetime) -> list[dict[str, 
                   school_system(cases.c.path).label("system"), cases.c.opened_at, cases.c.confirmed_at,
                   cases.c.persuading_at, case_work.c.responsible_at, case_work.c.planned_at).outerjoin(
         case_work, case_work.c.case_id == cases.c.case_id).where(
-        cases.c.path.contains(org.under, autoescape=True), cases.c.opened_at < at,
+        at_or_under(cases.c.path, org.path), cases.c.opened_at < at,
         (cases.c.closed_at.is_(None) & (cases.c.status != "closed")) | (cases.c.closed_at >= at))
     return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 

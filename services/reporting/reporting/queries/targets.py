@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from sqlalchemy import or_, select
 
 from shared.auth import Principal, path_codes
+from shared.paths import within as at_or_under
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import targets as targets_table
@@ -37,7 +38,7 @@ async def book(uow: UnitOfWork, org: Org, defaults: Targets) -> TargetBook:
     under it (its schools' and townships' own)."""
     t = targets_table
     rows = (await uow.session.execute(select(t).where(or_(
-        t.c.org_code.in_(path_codes(org.path)), t.c.org_path.contains(org.under, autoescape=True))))).mappings().all()
+        t.c.org_code.in_(path_codes(org.path)), at_or_under(t.c.org_path, org.path))))).mappings().all()
     return TargetBook({r["org_code"]: {f: r[f] for f in TARGET_FIELDS} for r in rows}, defaults)
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 
 from shared.auth import Principal
+from shared.paths import within as at_or_under
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
@@ -76,7 +77,7 @@ async def weekly(uow: UnitOfWork, org_code: str, caller: Principal, *, week: Wee
         # Seed 000: 市教体局对实施情况进行通报，对措施不力工作滞后的县(区)进行重点督促 — the counties a city
         # (or province) presses: at risk or off target on Friday against their own targets, worst first.
         "lagging_counties": lagging(counties),
-        "indicators": {"monitoring": _indicator(monitoring(await week_by_school(uow, org.under, week.friday),
+        "indicators": {"monitoring": _indicator(monitoring(await week_by_school(uow, org.path, week.friday),
                                                            LAGGING_BELOW), kinds),
                        "responsibility": _indicator(responsibility(*(current[ALL][k] for k in RESPONSIBILITY),
                                                                    *schools))},
@@ -124,11 +125,15 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
     """unit code (or "all") -> the week's figures, for every township and school with any."""
     start, cutoff = week.window(tz)
 
+    known: dict[str, frozenset[str]] = {}
+
     def units(path: str) -> Iterable[str]:
         # The township, if the school has one above it (a school of a county, a city or a
-        # province has none), and the school.
-        return {ALL, path.strip("/").split("/")[-1]} | {u for kind in ("township", "county")
-                                                          if (u := unit_of(path, kind, kinds)) and u != org.code}
+        # province has none), and the school. Worked out once per path (a few hundred).
+        if path not in known:
+            known[path] = frozenset({ALL, path.strip("/").split("/")[-1]} | {
+                u for kind in ("township", "county") if (u := unit_of(path, kind, kinds)) and u != org.code})
+        return known[path]
 
     under = org.under
     unit_sets: dict[str, frozenset[str]] = {}
@@ -174,7 +179,6 @@ async def _figures(uow: UnitOfWork, org: Org, kinds: dict[str, dict[str, str]], 
 
 async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime, week: Week) -> dict[str, list[str]]:
     """The school path of every fact counted this week: one query per kind of fact."""
-    under = org.under
 
     def within(col):
         return and_(col >= start, col < cutoff)
@@ -182,26 +186,26 @@ async def _activity(uow: UnitOfWork, org: Org, start: datetime, cutoff: datetime
     s = statuses_as_of(week.friday, only=student_statuses.c.student_id.in_(select(overdue_transfers.c.student_id)))
     queries = {
         "new_absence_episodes": select(absence_episodes.c.path).where(
-            absence_episodes.c.path.contains(under, autoescape=True), within(absence_episodes.c.reached_at),
+            at_or_under(absence_episodes.c.path, org.path), within(absence_episodes.c.reached_at),
             absence_episodes.c.withdrawn_at.is_(None)),
-        "cases_opened": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),
+        "cases_opened": select(cases.c.path).where(at_or_under(cases.c.path, org.path),
                                                    within(cases.c.opened_at)),
-        "cases_returned": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),
+        "cases_returned": select(cases.c.path).where(at_or_under(cases.c.path, org.path),
                                                      within(cases.c.returned_at)),
-        "cases_closed": select(cases.c.path).where(cases.c.path.contains(under, autoescape=True),
+        "cases_closed": select(cases.c.path).where(at_or_under(cases.c.path, org.path),
                                                    within(cases.c.closed_at)),
         "home_visits": select(cases.c.path).join(home_visits, home_visits.c.case_id == cases.c.case_id).where(
-            cases.c.path.contains(under, autoescape=True), within(home_visits.c.visited_at)),
+            at_or_under(cases.c.path, org.path), within(home_visits.c.visited_at)),
         # Issued by the cut-off and neither acknowledged nor withdrawn by then.
         "unacknowledged_dual_reports": select(cases.c.path).join(
             dual_reports, dual_reports.c.case_id == cases.c.case_id).where(
-            cases.c.path.contains(under, autoescape=True), dual_reports.c.issued_at < cutoff,
+            at_or_under(cases.c.path, org.path), dual_reports.c.issued_at < cutoff,
             dual_reports.c.acknowledged_at.is_(None) | (dual_reports.c.acknowledged_at >= cutoff),
             dual_reports.c.withdrawn_at.is_(None) | (dual_reports.c.withdrawn_at >= cutoff)),
         # Flagged by the cut-off, and the child still transferred out (no receipt yet) on Friday.
         "overdue_transfers": select(overdue_transfers.c.path).join(
             s, s.c.student_id == overdue_transfers.c.student_id).where(
-            overdue_transfers.c.path.contains(under, autoescape=True), overdue_transfers.c.flagged_at < cutoff,
+            at_or_under(overdue_transfers.c.path, org.path), overdue_transfers.c.flagged_at < cutoff,
             s.c.status == "transferred_out"),
     }
     return {name: list((await uow.session.execute(q)).scalars().all()) for name, q in queries.items()}
@@ -216,7 +220,7 @@ async def open_cases_trend(uow: UnitOfWork, org_code: str, caller: Principal, *,
     while len(series) < weeks:
         series.insert(0, series[0].previous())
     rows = (await uow.session.execute(select(cases.c.opened_at, cases.c.closed_at, cases.c.status).where(
-        cases.c.path.contains(org.under, autoescape=True)))).all()
+        at_or_under(cases.c.path, org.path)))).all()
     # A case closed before close times were recorded counts as closed from its opening.
     spans = [(o, c if c is not None or s != "closed" else o) for o, c, s in rows]
     return list(zip((str(w) for w in series), open_at(spans, [w.window(tz)[1] for w in series])))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, literal, select, update
+from sqlalchemy import and_, delete, func, literal, select, update
 from sqlalchemy import case as when
 
 from shared.auth import path_key
@@ -79,10 +79,11 @@ async def on_student_enrolled(uow: UnitOfWork, event: Received[StudentEnrolled])
         **placement, "status": status, "school_code": d.school_code, "name": d.name,
         "national_id_masked": d.national_id_masked, "gender": d.gender,
         "birth_date": _date(d.birth_date, None) if d.birth_date else None,
-        "flags": "|" + "|".join(d.flags or []) + "|", "status_reason": None, "status_since": enrolled_on,
+        "flags": list(d.flags or []), "status_reason": None, "status_since": enrolled_on,
         "enrolled_on": enrolled_on, "placed_at": event.time})
     await uow.session.execute(student_statuses.insert().values(
         student_id=d.student_id, effective_on=enrolled_on, at=event.time, status=status, **placement))
+    await uow.session.execute(link_history(d.student_id))
     await _catch_up_promotions(uow, d.student_id)
     await _advance(uow, TOPIC_REGISTRY, event)
 
@@ -111,6 +112,7 @@ async def on_student_status_changed(uow: UnitOfWork, event: Received[StudentStat
         select(*(students.c[c] for c in cols), students.c.status_reason,
                literal(effective_on, student_statuses.c.effective_on.type),
                literal(event.time, student_statuses.c.at.type)).where(students.c.student_id == d.student_id)))
+    await uow.session.execute(link_history(d.student_id))
     await _catch_up_promotions(uow, d.student_id)
     await _advance(uow, TOPIC_REGISTRY, event)
 
@@ -119,7 +121,7 @@ async def on_student_flags_changed(uow: UnitOfWork, event: Received[StudentFlags
     """The flags as they are after the change: the ledgers (poor households...) follow them."""
     d = event.data
     await uow.session.execute(update(students).where(students.c.student_id == d.student_id).values(
-        flags="|" + "|".join(d.flags or []) + "|"))
+        flags=list(d.flags or [])))
     await _advance(uow, TOPIC_REGISTRY, event)
 
 
@@ -129,8 +131,12 @@ async def on_student_merged(uow: UnitOfWork, event: Received[StudentMerged]) -> 
     now once, with both histories)."""
     d = event.data
     kept, merged = d.kept_id, d.merged_id
+    # The kept child's row is locked first (as a status change's UPDATE of it does), so that a
+    # change to them committing meanwhile is in the history this links.
+    await uow.session.execute(select(students.c.student_id).where(students.c.student_id == kept).with_for_update())
     for table in (student_statuses, cases, absence_episodes, overdue_transfers):
         await uow.session.execute(update(table).where(table.c.student_id == merged).values(student_id=kept))
+    await uow.session.execute(link_history(kept))
     await uow.session.execute(delete(students).where(students.c.student_id == merged))
     await _advance(uow, TOPIC_REGISTRY, event)
 
@@ -155,6 +161,25 @@ async def _catch_up_promotions(uow: UnitOfWork, student_id: str) -> None:
               .order_by(class_grades.c.at.desc()).limit(1).scalar_subquery())
     await uow.session.execute(update(students).where(students.c.student_id == student_id, latest.is_not(None))
                               .values(grade=latest, level=level_sql(latest, school_system(students.c.path))))
+
+
+def link_history(student_id: str | None = None) -> Any:
+    """UPDATE: the links of each status row to its neighbours in the child's history, in the
+    history's order (effective_on, then event time, then arrival): the next row's effective_on,
+    the previous row's status, and whether the child had dropped out by this row. Run for the
+    child after each row written (the student's row is locked by then: their events apply one at
+    a time), and for every child by the migration that added the links and by bulk loads."""
+    h = student_statuses
+    order = (h.c.effective_on, h.c.at, h.c.id)
+    w = select(h.c.id, func.lead(h.c.effective_on).over(partition_by=h.c.student_id, order_by=order).label("next_on"),
+               func.lag(h.c.status).over(partition_by=h.c.student_id, order_by=order).label("prev_status"),
+               func.max(when((h.c.status == "dropped_out", 1), else_=0)).over(
+                   partition_by=h.c.student_id, order_by=order).label("was_out"))
+    if student_id is not None:
+        w = w.where(h.c.student_id == student_id)
+    links = w.subquery("links")
+    return (update(h).where(h.c.id == links.c.id)
+            .values(next_on=links.c.next_on, prev_status=links.c.prev_status, was_out=links.c.was_out == 1))
 
 
 async def on_transfer_overdue(uow: UnitOfWork, event: Received[TransferOverdue]) -> None:

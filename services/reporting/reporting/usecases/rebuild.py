@@ -22,6 +22,7 @@ from shared.consumer import EventConsumer
 from shared.db import make_engine, make_sessionmaker
 from shared.kafka import ensure_topics
 from shared.messaging import inbox
+from shared.service import units_of_work
 from shared.topic_reader import read_to_end
 
 from reporting.adapters.tables import PROJECTIONS
@@ -41,7 +42,8 @@ async def rebuild(settings: ReportingSettings, *, timeout_s: float = 600) -> dic
             for table in (*PROJECTIONS, inbox):
                 await session.execute(delete(table))
             await session.commit()
-        applier = EventConsumer(settings, sessionmaker, SystemClock(), topics=TOPICS, handlers=HANDLERS)
+        applier = EventConsumer(settings, units_of_work(settings, sessionmaker, SystemClock()), topics=TOPICS,
+                                handlers=HANDLERS)
         stop = asyncio.Event()
 
         async def apply(record: ConsumerRecord) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 
 from shared.auth import Principal
 from shared.errors import Invalid, NotFound
+from shared.paths import within as at_or_under
 from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import submissions
@@ -81,7 +82,7 @@ async def standings(uow: UnitOfWork, org_code: str, week: Week, caller: Principa
     times: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     for r in (await uow.session.execute(select(submissions.c.org_code, submissions.c.submitted_at, submissions.c.id)
                                         .where(submissions.c.kind == "weekly", submissions.c.period == str(week),
-                                               submissions.c.org_path.contains(org.under, autoescape=True)))).all():
+                                               at_or_under(submissions.c.org_path, org.path)))).all():
         times[r.org_code].append((r.submitted_at, r.id))
     counties = []
     for code in sorted(c for c, o in kinds.items() if o["kind"] == "county"):

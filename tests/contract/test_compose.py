@@ -26,7 +26,7 @@ from registry.settings import RegistrySettings
 from reporting.settings import ReportingSettings
 from shared.settings import ServiceSettings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 INIT_SCRIPT = ROOT / "docker" / "postgres" / "init-databases.sql"
 ENV_EXAMPLE = ROOT / ".env.example"
