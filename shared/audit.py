@@ -17,11 +17,12 @@ the app's clock (the one tests control), never the wall clock.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
-from starlette.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal
 from shared.clock import Clock
@@ -113,7 +114,8 @@ async def record_in(uow: "UnitOfWork") -> None:
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, *, sessionmaker_of, clock: Clock) -> None:
+    def __init__(self, app: ASGIApp, *, sessionmaker_of: Callable[[Scope], async_sessionmaker[AsyncSession]],
+                 clock: Clock) -> None:
         self.app = app
         self.sessionmaker_of = sessionmaker_of
         self.clock = clock  # the app's: every row's time, whichever path writes it
@@ -125,7 +127,7 @@ class AuditMiddleware:
         holder: dict[str, Any] = {"status": 500, "scope": scope, "clock": self.clock}
         token = _current.set(holder)
 
-        async def capture(message) -> None:
+        async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 holder["status"] = message["status"]
             await send(message)
