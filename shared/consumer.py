@@ -33,7 +33,7 @@ from shared.waiting import wait_or_stop
 
 log = structlog.get_logger("baoxue.consumer")
 
-__all__ = ["EventConsumer", "Handler"]
+__all__ = ["EventConsumer"]
 
 HANDLER_ATTEMPTS = 3
 
@@ -44,16 +44,15 @@ class EventConsumer:
         settings: ServiceSettings,
         units: UnitsOfWork,
         *,
-        handlers: Mapping[str | type[EventModel], Handler],
-        topics: list[str] | None = None,
+        handlers: Mapping[type[EventModel], Handler],
     ) -> None:
         self._settings = settings
         # Each event is handled in a unit of work of the service's, as a request is (its source,
         # clock, commit hooks and relay wake-up).
         self._uow = units
         self.routes = Routes(handlers)
-        # The subscription is the topics of the models handled (attendance and cases still pass it).
-        self._topics = topics or self.routes.topics
+        # The subscription is the topics of the models handled.
+        self._topics = self.routes.topics
         self._consumer: AIOKafkaConsumer | None = None
 
     @property

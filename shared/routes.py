@@ -5,9 +5,6 @@ gets a ``Received[StudentEnrolled]``: the model validated from ``data`` plus the
 attributes it may need. The topics a service subscribes to, and the types it handles, are those
 of the models it registers. A payload that does not validate is an ``InvalidPayload``, which the
 consumer sets aside as a dead letter at once, naming the field: retrying cannot fix it.
-
-(A type string as the key, with a handler taking the raw ``Event``, is the old form, kept only
-until attendance and cases register models.)
 """
 
 from __future__ import annotations
@@ -55,15 +52,9 @@ def describe(error: ValidationError) -> str:
 
 
 class Routes:
-    def __init__(self, handlers: Mapping[str | type[EventModel], Handler]) -> None:
-        self._routes: dict[str, tuple[type[EventModel] | None, Handler]] = {}
-        for key, handler in handlers.items():
-            if isinstance(key, str):
-                if key not in BY_TYPE:
-                    raise ValueError(f"no event model has the type {key!r}")
-                self._routes[key] = (None, handler)
-            else:
-                self._routes[key.TYPE] = (key, handler)
+    def __init__(self, handlers: Mapping[type[EventModel], Handler]) -> None:
+        self._routes: dict[str, tuple[type[EventModel], Handler]] = {
+            model.TYPE: (model, handler) for model, handler in handlers.items()}
 
     @property
     def types(self) -> frozenset[str]:
@@ -82,8 +73,6 @@ class Routes:
     def prepare(self, event: Event) -> Callable[["UnitOfWork"], Awaitable[None]]:
         """The call that applies the event in a unit of work; validates first (InvalidPayload)."""
         model, handler = self._routes[event.type]
-        if model is None:
-            return lambda uow: handler(uow, event)
         try:
             data = model.model_validate(event.data)
         except ValidationError as exc:

@@ -21,9 +21,9 @@ from shared import logging as baoxue_logging
 from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, path_key, public
 from shared.clock import Clock, SystemClock
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import EventConsumer
 from shared.events import EventModel
-from shared.routes import Routes
+from shared.routes import Handler, Routes
 from shared.db import make_engine, make_sessionmaker
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
@@ -97,8 +97,7 @@ def create_app(
     title: str,
     description: str,
     routers: Iterable[APIRouter],
-    topics: list[str] | None = None,
-    handlers: Mapping[str | type[EventModel], Handler] | None = None,
+    handlers: Mapping[type[EventModel], Handler] | None = None,
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
     body_limits: Mapping[str, int] | None = None,
@@ -115,8 +114,8 @@ def create_app(
     units = units_of_work(settings, sessionmaker, clock, on_commit=relay.wake)
     runtime = Runtime(settings, engine, sessionmaker, clock, relay, verifier, units,
                       places=Places(sessionmaker, places))
-    if handlers:  # the subscription is the handled models' topics unless given (attendance, cases)
-        runtime.consumers.append(EventConsumer(settings, units, topics=topics, handlers=handlers))
+    if handlers:  # the subscription is the topics of the models handled
+        runtime.consumers.append(EventConsumer(settings, units, handlers=handlers))
     keys = idempotency.KeyStore(sessionmaker, clock, ttl=timedelta(hours=settings.idempotency_ttl_hours),
                                 lease=idempotency.lease_for(settings.request_timeout_s))
 

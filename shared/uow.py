@@ -13,25 +13,21 @@ from __future__ import annotations
 import json
 import uuid
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import idempotency
 from shared.clock import Clock
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS, Event
-from shared.events import BY_TYPE, EventModel
+from shared.envelope import Event
+from shared.events import EventModel
 from shared.messaging import inbox, outbox
 from shared.sql import insert_ignoring_conflicts
 
 # Run by ``commit()`` inside the transaction, after the outbox rows are written: what it writes
 # commits with the state, or not at all.
 BeforeCommit = Callable[["UnitOfWork"], Awaitable[None]]
-
-# The topics whose producers (attendance, cases) still emit dict payloads: the transition, to be
-# deleted with the keyword form of ``emit`` once they emit models.
-LEGACY_TOPICS = frozenset({TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REPORTS})
 
 
 class UnitOfWork:
@@ -66,41 +62,27 @@ class UnitOfWork:
 
     def emit(
         self,
-        model: EventModel | None = None,
+        model: EventModel,
         *,
         subject: str,
         key: str | None = None,
         event_id: str | None = None,
         extensions: Mapping[str, str] | None = None,
-        topic: str | None = None,
-        type: str | None = None,
-        data: Mapping[str, Any] | None = None,
     ) -> Event:
         """Stage an event; it is written to the outbox in the same transaction as the state.
 
         ``uow.emit(StudentEnrolled(...), subject=student_id)``: the topic and the CloudEvents type
-        come from the model. (``topic=``, ``type=``, ``data=`` without a model is the old form,
-        kept only until attendance and cases emit models; it is refused for any other type.)"""
-        if model is not None:
-            if topic is not None or type is not None or data is not None:
-                raise TypeError("emit(model) takes its topic, type and data from the model")
-            topic, type, data = model.TOPIC, model.TYPE, model.payload()
-        elif topic is None or type is None or data is None:
-            raise TypeError("emit() needs an event model")
-        elif topic not in LEGACY_TOPICS:
-            raise TypeError(f"emit() on {topic} takes an event model, not topic=/type=/data=")
-        else:
-            _check_legacy(topic, type, data)
+        come from the model."""
         event = Event(
-            type=type,
+            type=model.TYPE,
             source=self.source,
             subject=subject,
-            data=data,
+            data=model.payload(),
             id=event_id or str(uuid.uuid4()),
             time=self.clock.now(),
             extensions=dict(extensions or {}),
         )
-        self._staged.append((topic, key if key is not None else subject, event))
+        self._staged.append((model.TOPIC, key if key is not None else subject, event))
         return event
 
     @property
@@ -178,18 +160,6 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._staged = []
         await self.session.rollback()
-
-
-def _check_legacy(topic: str, type: str, data: Mapping[str, Any]) -> None:
-    """The old form's dict must be what its model describes (a field the model lacks would be
-    dropped by every typed consumer): the transition keeps the wire and shared/events in step."""
-    model = BY_TYPE.get(type)
-    if model is None or model.TOPIC != topic:
-        raise TypeError(f"no event model has the type {type!r} on {topic}")
-    unknown = set(data) - set(model.model_fields)
-    if unknown:
-        raise TypeError(f"{type}: fields {sorted(unknown)} are not in {model.__name__}")
-    model.model_validate(data)
 
 
 class UnitsOfWork:

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from attendance.adapters.tables import episodes
 from attendance.usecases.detector import detect_overdue
 from attendance.usecases.episodes import sync_episodes
-from attendance.usecases.roster import on_student_enrolled
 from devtools.stack import Stack, free_port
 from registry.domain.national_id import compose
 from shared.clock import FixedClock
@@ -165,11 +164,13 @@ async def feed_cases(client, *events: Event) -> None:
     """Apply events with the service's consumer handlers, each in its own unit of work."""
     from cases.bootstrap import handlers_for
 
+    from shared.routes import Routes
+
     runtime = client.app.state.runtime
-    handlers = handlers_for(runtime.settings)
+    routes = Routes(handlers_for(runtime.settings))  # validated into the models, as the consumer does
     for event in events:
         async with runtime.uow() as uow:
-            await handlers[event.type](uow, event)
+            await routes.deliver(uow, event)
             await uow.commit()
 
 
@@ -293,11 +294,15 @@ class School:
     def uow(self) -> UnitOfWork:
         return self.runtime.uow(clock=self.clock)
 
+    async def deliver(self, uow: UnitOfWork, event: Event) -> None:
+        """A registry event applied as the service's consumer applies it (validated into its model)."""
+        await self.runtime.consumers[0].routes.deliver(uow, event)
+
     async def enroll(self, n: int = 1) -> list[str]:
         ids = [str(uuid.uuid4()) for _ in range(n)]
         async with self.uow() as uow:
             for sid in ids:
-                await on_student_enrolled(uow, roster_enrolled(sid))
+                await self.deliver(uow, roster_enrolled(sid))
             await uow.commit()
         return ids
 
@@ -348,7 +353,7 @@ async def enroll_on_roster(school: School, n: int) -> list[str]:
     ids = [str(uuid.uuid4()) for _ in range(n)]
     async with school.uow() as uow:
         for sid in ids:
-            await on_student_enrolled(uow, Event(
+            await school.deliver(uow, Event(
                 type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=sid,
                 data={"student_id": sid, "school_code": SCHOOL, "class_id": CLASS, "grade": 7, "org_path": PATH,
                       "org_chain": CHAIN, "status": "enrolled"}))

@@ -430,6 +430,7 @@ async def _seed(service: str, client, world: World) -> None:
                     subject=place.student_id, data={
                         "student_id": place.student_id, "episode_id": str(uuid.uuid4()),
                         "episode_started_at": "2026-11-14T00:00:00+00:00", "hours": 50, "absent_sessions": 4,
+                        "last_absent_at": "2026-11-16T00:00:00+00:00", "threshold_hours": 48, "counting": "school_hours",
                         "school_code": place.codes["school"], "class_id": place.class_id, "grade": 7,
                         "org_path": place.path, "org_chain": place.chain}))
             await uow.commit()
@@ -473,6 +474,7 @@ async def _seed(service: str, client, world: World) -> None:
                         subject=student_id, data={
                             "student_id": student_id, "episode_id": str(uuid.uuid4()),
                             "episode_started_at": "2026-11-14T00:00:00+00:00", "hours": 50, "absent_sessions": 4,
+                            "last_absent_at": "2026-11-16T00:00:00+00:00", "threshold_hours": 48, "counting": "school_hours",
                             "school_code": school, "class_id": str(uuid.uuid4()), "grade": 7,
                             "org_path": [o["code"] for o in chain], "org_chain": chain}))
                     await uow.commit()

@@ -6,9 +6,7 @@ import asyncio
 import uuid
 from datetime import datetime, timezone
 
-
 from attendance.usecases.detector import detect_overdue
-from attendance.usecases.roster import on_student_enrolled
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
 from shared.envelope import Event
@@ -28,15 +26,16 @@ def _uow(sm, clock) -> UnitOfWork:
     return UnitsOfWork(sm, source="/baoxue/attendance", clock=clock)()
 
 
-async def _enroll(sm, clock, n: int) -> list[str]:
+async def _enroll(attendance, clock, n: int) -> list[str]:
+    """Enrolment events applied as the service's consumer applies them."""
+    runtime = attendance.app.state.runtime
     ids = [str(uuid.uuid4()) for _ in range(n)]
     for sid in ids:
-        async with _uow(sm, clock) as uow:
-            await on_student_enrolled(uow, Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry",
-                                                 subject=sid, data={"student_id": sid, "school_code": "S1",
-                                                                    "class_id": CLASS, "grade": 7,
-                                                                    "org_path": ["410000", "S1"],
-                                                                    "org_chain": []}))
+        async with _uow(runtime.sessionmaker, clock) as uow:
+            await runtime.consumers[0].routes.deliver(uow, Event(
+                type="baoxue.registry.student.enrolled", source="/baoxue/registry", subject=sid,
+                data={"student_id": sid, "school_code": "S1", "class_id": CLASS, "grade": 7,
+                      "org_path": ["410000", "S1"], "org_chain": []}))
             await uow.commit()
     return ids
 
@@ -57,9 +56,9 @@ async def test_two_detectors_on_one_database_fire_each_episode_exactly_once(data
     engines = [make_engine(url), make_engine(url)]
     sms = [make_sessionmaker(e) for e in engines]
     try:
-        students = await _enroll(sms[0], clock, 30)
         async with running("attendance", url, "127.0.0.1:1", clock=clock, migrated=True,
                            detector_interval_s=3600, **WALL_CLOCK) as attendance:
+            students = await _enroll(attendance, clock, 30)
             # Absent since Saturday morning 08:00 local (52 h before Monday noon) for 20 students;
             # 10 were seen on Monday morning.
             for day, session in [("2026-11-14", "am"), ("2026-11-14", "pm"), ("2026-11-15", "am"),
@@ -100,7 +99,7 @@ async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(dat
     async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
         sm = attendance.app.state.runtime.sessionmaker
         settings = attendance.app.state.runtime.settings
-        (student,) = await _enroll(sm, clock, 1)
+        (student,) = await _enroll(attendance, clock, 1)
 
         async def roll_call(day, session, status):
             await _roll_call(attendance, student, day, session, status)
@@ -147,7 +146,7 @@ async def test_roll_call_naming_a_student_not_in_the_class_is_refused_whole(data
     clock = FixedClock(MONDAY_NOON)
     async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
         sm = attendance.app.state.runtime.sessionmaker
-        (student,) = await _enroll(sm, clock, 1)
+        (student,) = await _enroll(attendance, clock, 1)
         r = await attendance.post("/v1/roll-calls", json={
             "school_code": "S1", "class_id": CLASS, "date": "2026-11-16", "session": "am",
             "marks": [{"student_id": student, "status": "absent"}, {"student_id": "stranger", "status": "absent"}]})
@@ -163,7 +162,7 @@ async def test_absences_posted_late_extend_a_fired_episode_instead_of_firing_aga
     async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
         sm = attendance.app.state.runtime.sessionmaker
         settings = attendance.app.state.runtime.settings
-        (student,) = await _enroll(sm, clock, 1)
+        (student,) = await _enroll(attendance, clock, 1)
 
         async def roll_call(day, session, status):
             await _roll_call(attendance, student, day, session, status)

@@ -52,7 +52,8 @@ async def _open(client, origin: str) -> tuple[str, str]:
     elif origin in ("boarding_overdue", "suspension_overdue"):
         await feed_cases(client, _registry(origin.replace("_", "."), who, {
             "period_id": str(uuid.uuid4()), "student_id": who, "started_on": "2026-09-01", "expected_end": None,
-            "missing": "receipt", "days_off": 76, "overdue_after_days": 30, **PLACED}))
+            "missing": "receipt", "host_school_code": None, "host_school_name": None, "host_region": None,
+            "reason": None, "days_off": 76, "overdue_after_days": 30, **PLACED}))
     else:
         await feed_cases(client, _registry("population.suspected_out_of_school", who, {
             "check_id": str(uuid.uuid4()), "person_id": who, "national_id_masked": "4101**********0035",
@@ -172,6 +173,7 @@ async def test_a_child_known_to_be_back_is_not_reported_at_the_deadline_but_wait
         def returned(student: str) -> Event:
             return Event(type="baoxue.attendance.student.returned", source="/baoxue/attendance", subject=student,
                          id=str(uuid.uuid4()), data={"student_id": student, "episode_id": str(uuid.uuid4()),
+                                                     "episode_started_at": (T0 - timedelta(days=2)).isoformat(),
                                                      "reason": "returned", "returned_at": clock.now().isoformat()})
 
         clock.advance(hours=5)

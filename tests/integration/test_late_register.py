@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 
 from attendance.adapters.tables import episodes
-from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
 from shared.messaging import inbox
@@ -158,10 +157,9 @@ async def test_late_data_is_checked_against_the_class_and_status_on_its_own_date
             for sid, data in [(moved, {"status": "enrolled", "class_id": "c-7-2", "school_code": SCHOOL, "grade": 7,
                                        "org_path": PATH, "effective_on": "2026-11-18"}),
                               (suspended, {"status": "suspended", "effective_on": "2026-11-18"})]:
-                await on_student_status_changed(uow, Event(
+                await school.deliver(uow, Event(
                     type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=sid,
-                    data={"student_id": sid, "previous_status": "enrolled", "reason": "病休", **data}),
-                    settings=school.runtime.settings)
+                    data={"student_id": sid, "previous_status": "enrolled", "reason": "病休", **data}))
             await uow.commit()
         # Last week's register, typed in now: Monday and Tuesday still name all three.
         for day in (16, 17):

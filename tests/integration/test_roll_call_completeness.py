@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timezone
 
-from attendance.usecases.completeness import ESCALATED, FILLED_LATE, MISSING, RECORDED, sweep
+from attendance.usecases.completeness import sweep
 from shared.clock import FixedClock
+from shared.events.attendance import RollCallFilledLate, RollCallMissing, RollCallMissingEscalated, RollCallRecorded
 from tests.conftest import bearer
 from tests.factories import CLASS, SCHOOL, a_school, local
 
@@ -64,9 +65,9 @@ async def test_expected_sessions_missing_filled_late_and_escalated_once(database
         assert all(i["class_id"] == CLASS and i["school_code"] == SCHOOL and not i["filled_late"] for i in listed)
         first = next(i for i in listed if (i["date"], i["session"]) == ("2026-11-10", "pm"))
         assert first["missing_since"] == "2026-11-10T08:00:00Z"  # 14:00 + 120 minutes, Beijing
-        missing = await school.emitted(MISSING)
+        missing = await school.emitted(RollCallMissing.TYPE)
         assert len(missing) == 13 and len({e["id"] for e in missing}) == 13
-        (escalated,) = await school.emitted(ESCALATED)
+        (escalated,) = await school.emitted(RollCallMissingEscalated.TYPE)
         assert escalated["run_start"] == "2026-11-11" and escalated["township_code"] == "410122100"
 
         # The child's episode since Tuesday 08:00 had 13 sessions nobody took a roll call for.
@@ -75,14 +76,14 @@ async def test_expected_sessions_missing_filled_late_and_escalated_once(database
         # Wednesday's register typed in late fills its gap: announced once, even when re-posted.
         await school.roll_call(11, "am", {away: "absent", other: "present"})
         await school.roll_call(11, "am", {away: "absent", other: "present"})
-        (filled,) = await school.emitted(FILLED_LATE)
+        (filled,) = await school.emitted(RollCallFilledLate.TYPE)
         assert filled["date"] == "2026-11-11" and filled["session"] == "am"
         assert [i["filled_late"] for i in await missing_of(client) if i["date"] == "2026-11-11"] == [False, True]
         assert (await school.absence(away))["unrecorded_sessions"] == 12
-        recorded = await school.emitted(RECORDED)
+        recorded = await school.emitted(RollCallRecorded.TYPE)
         assert [r["on_time"] for r in recorded] == [True, True, True, False, False]
         assert recorded[2]["counts"] == {"present": 1, "late": 0, "absent": 1, "leave": 0}
-        assert await swept(school) == (0, 0) and len(await school.emitted(ESCALATED)) == 1
+        assert await swept(school) == (0, 0) and len(await school.emitted(RollCallMissingEscalated.TYPE)) == 1
 
         # A roll call that leaves off a pupil on the roll lists the pupil (unmarked).
         await school.roll_call(12, "am", {away: "absent"})

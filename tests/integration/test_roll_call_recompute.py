@@ -11,7 +11,6 @@ import random
 from sqlalchemy import func, select
 
 from attendance.adapters.tables import episodes
-from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import Event
 from tests.factories import PATH, a_school, local, matches_a_recompute_from_scratch
@@ -60,10 +59,9 @@ async def test_a_reposted_roll_call_recomputes_a_child_who_left_with_the_calenda
                                   ("transferred_in", {"school_code": other_school, "class_id": other_class,
                                                       "grade": 7, "org_path": [*PATH[:-1], other_school],
                                                       "org_chain": []})]:
-                await on_student_status_changed(uow, Event(
+                await school.deliver(uow, Event(
                     type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=x,
-                    data={"student_id": x, "status": status, "effective_on": "2026-11-17", **place}),
-                    settings=school.runtime.settings)
+                    data={"student_id": x, "status": status, "effective_on": "2026-11-17", **place}))
             await uow.commit()
         r = await school.client.put(f"/v1/calendars/{other_school}", json={"holidays": ["2026-11-18"]})
         assert r.status_code == 200, r.text

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from attendance.adapters.tables import roster
 from attendance.usecases.detector import detect_overdue
-from attendance.usecases.roster import on_student_status_changed
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_REGISTRY, Event
 from shared.uow import UnitsOfWork
@@ -219,10 +218,10 @@ async def test_a_child_taken_off_the_roll_is_not_absent_and_cases_hears_of_it(da
             await school.roll_call(day, session, {fired: "absent", quiet: "absent"})
         clock.set(local(20, 10).astimezone(timezone.utc))
         async with school.uow() as uow:  # quiet's episode is younger; only `fired` passes 48 h on Monday
-            await on_student_status_changed(uow, Event(
+            await school.deliver(uow, Event(
                 type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=quiet,
                 data={"student_id": quiet, "status": "suspended", "previous_status": "enrolled",
-                      "effective_on": "2026-11-20", "actor": "test", "reason": None}), settings=school.runtime.settings)
+                      "effective_on": "2026-11-20", "actor": "test", "reason": None}))
             await uow.commit()
         clock.set(local(23, 8, 5).astimezone(timezone.utc))
         await school.roll_call(23, "am", {fired: "absent"})  # Monday's roll call: still away at 48 h

@@ -12,7 +12,8 @@ import pytest
 from cases.domain.lifecycle import (
     OUTCOMES, TIMESTAMP_COLUMN, TRANSITIONS, CaseStatus as S, IllegalTransition, MissingData,
 )
-from cases.domain.moves import CaseClosed, CaseState, MoveRequest, StatusChanged, decide_move
+from cases.domain.moves import CaseState, MoveRequest, decide_move
+from shared.events.cases import CaseClosed, CaseStatusChanged
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 OPENED = NOW - timedelta(days=10)
@@ -57,9 +58,9 @@ def test_every_legal_move_writes_its_state_timestamp_and_event(current, to):
         # The close-out names the outcome it closes and the evidence merged with the stored one.
         assert move.event.outcome == "returned" and move.event.evidence == {"note": "stored", **EVIDENCE}
     else:
-        assert isinstance(move.event, StatusChanged) and "closed_at" not in move.values
+        assert isinstance(move.event, CaseStatusChanged) and "closed_at" not in move.values
         assert move.event.origin == "absence"
-    assert (move.event.case_id, move.event.child_id, move.event.status, move.event.previous_status,
+    assert (move.event.case_id, move.event.student_id, move.event.status, move.event.previous_status,
             move.event.at, move.event.actor) == ("c-1", "s-1", to.value, current.value, NOW, "teacher-1")
     if to in OUTCOMES or to is S.false_alarm:
         assert move.values["outcome"] == to.value
@@ -80,7 +81,7 @@ def test_a_confirmation_names_its_causes_and_since_when():
     assert move.values["causes"] == ["poverty", "family"] and move.values["cause_note"] == "why"
     assert move.timeline_detail["causes"] == ["poverty", "family"]
     assert move.event.causes == ["poverty", "family"] and move.event.cause_note == "why"
-    assert move.event.dropped_out_since == "2026-11-10T00:00:00+00:00"
+    assert move.event.dropped_out_since == datetime(2026, 11, 10, tzinfo=timezone.utc)
     assert move.reports == "issue"
     opened = decide(state(S.reported, reports_issued=False), request(S.confirmed))
     assert opened.event.dropped_out_since == OPENED  # no absence: since the case's opening

@@ -7,7 +7,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from shared.clock import Clock
-from shared.envelope import TOPIC_REGISTRY
+from shared.events.registry import ClassPromoted, StudentEnrolled, StudentMerged, StudentStatusChanged
 from shared.places import by_code, by_member
 from shared.service import create_app as create_service_app
 
@@ -18,26 +18,23 @@ from attendance.adapters import tables
 from attendance.settings import AttendanceSettings
 
 HANDLERS = {
-    "baoxue.registry.student.enrolled": roster.on_student_enrolled,
-    "baoxue.registry.student.status_changed": roster.on_student_status_changed,
-    "baoxue.registry.class.promoted": roster.on_class_promoted,
-    "baoxue.registry.student.merged": roster.on_student_merged,
+    StudentEnrolled: roster.on_student_enrolled,
+    StudentStatusChanged: roster.on_student_status_changed,
+    ClassPromoted: roster.on_class_promoted,
+    StudentMerged: roster.on_student_merged,
 }
 
 
 def create_app(settings: AttendanceSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or AttendanceSettings()
     # A status change recomputes the child's episodes, which needs the counting settings.
-    status_changed = "baoxue.registry.student.status_changed"
-    enrolled = "baoxue.registry.student.enrolled"
-    wired = {**HANDLERS, status_changed: partial(HANDLERS[status_changed], settings=settings),
-             enrolled: partial(HANDLERS[enrolled], settings=settings)}
+    wired = {**HANDLERS, StudentStatusChanged: partial(roster.on_student_status_changed, settings=settings),
+             StudentEnrolled: partial(roster.on_student_enrolled, settings=settings)}
     return create_service_app(
         settings,
         title="Baoxue attendance",
         description="Roll calls, leave, school calendars and the 48-hour absence clock.",
         routers=[router],
-        topics=[TOPIC_REGISTRY],
         handlers=wired,
         jobs=[run_detector, run_roll_call_sweep],
         clock=clock,

@@ -8,8 +8,13 @@ from functools import partial
 from fastapi import FastAPI
 
 from shared.clock import Clock
-from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY
 from shared.places import by_code, by_member
+from shared.events.attendance import AbsenceThresholdReached, StudentReturned
+from shared.events.base import EventModel
+from shared.events.registry import (BoardingOverdue, ClassPromoted, OrgRegistered, StudentEnrolled, StudentFlagsChanged,
+                                    StudentMerged, StudentStatusChanged, SuspectedOutOfSchool, SuspensionOverdue,
+                                    TransferOverdue)
+from shared.routes import Handler
 from shared.service import create_app as create_service_app
 
 from cases.usecases import directory, merges, opening, returns
@@ -18,31 +23,30 @@ from cases.entrypoints.jobs import run_escalation
 from cases.adapters import tables
 from cases.settings import CasesSettings
 
-HANDLERS = {
-    "baoxue.registry.org.registered": directory.on_org_registered,
-    "baoxue.registry.student.enrolled": directory.on_student_enrolled,
-    "baoxue.registry.student.status_changed": directory.on_student_status_changed,
-    "baoxue.registry.student.flags_changed": directory.on_student_flags_changed,
-    "baoxue.registry.class.promoted": directory.on_class_promoted,
-    "baoxue.registry.student.merged": merges.on_student_merged,
-    "baoxue.registry.transfer.overdue": opening.on_transfer_overdue,
-    "baoxue.registry.boarding.overdue": opening.on_boarding_overdue,
-    "baoxue.registry.suspension.overdue": opening.on_suspension_overdue,
-    "baoxue.registry.population.suspected_out_of_school": opening.on_suspected_out_of_school,
-    "baoxue.attendance.absence.threshold_reached": opening.on_threshold_reached,
-    "baoxue.attendance.student.returned": returns.on_student_returned,
+HANDLERS: dict[type[EventModel], Handler] = {
+    OrgRegistered: directory.on_org_registered,
+    StudentEnrolled: directory.on_student_enrolled,
+    StudentStatusChanged: directory.on_student_status_changed,
+    StudentFlagsChanged: directory.on_student_flags_changed,
+    ClassPromoted: directory.on_class_promoted,
+    StudentMerged: merges.on_student_merged,
+    TransferOverdue: opening.on_transfer_overdue,
+    BoardingOverdue: opening.on_boarding_overdue,
+    SuspensionOverdue: opening.on_suspension_overdue,
+    SuspectedOutOfSchool: opening.on_suspected_out_of_school,
+    AbsenceThresholdReached: opening.on_threshold_reached,
+    StudentReturned: returns.on_student_returned,
 }
 
 
 # Opening handlers give the new case its verification deadline.
-OPENING = ("baoxue.registry.transfer.overdue", "baoxue.registry.boarding.overdue",
-           "baoxue.registry.suspension.overdue", "baoxue.registry.population.suspected_out_of_school",
-           "baoxue.attendance.absence.threshold_reached")
+OPENING: tuple[type[EventModel], ...] = (TransferOverdue, BoardingOverdue, SuspensionOverdue, SuspectedOutOfSchool,
+                                         AbsenceThresholdReached)
 
 
-def handlers_for(settings: CasesSettings) -> dict:
+def handlers_for(settings: CasesSettings) -> dict[type[EventModel], Handler]:
     deadline = timedelta(hours=settings.verify_deadline_hours)
-    return {t: partial(h, verify_deadline=deadline) if t in OPENING else h for t, h in HANDLERS.items()}
+    return {m: partial(h, verify_deadline=deadline) if m in OPENING else h for m, h in HANDLERS.items()}
 
 
 def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -52,7 +56,6 @@ def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = N
         title="Baoxue cases",
         description="One child, one case (一人一案): dual report, persuasion, close-out.",
         routers=[router],
-        topics=[TOPIC_REGISTRY, TOPIC_ATTENDANCE],
         handlers=handlers_for(settings),
         jobs=[run_escalation],
         clock=clock,

@@ -7,7 +7,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from shared.envelope import TOPIC_ATTENDANCE, stable_id
+from shared.envelope import stable_id
+from shared.events.attendance import ChronicAbsenceFlagged
 from shared.sql import insert_ignoring_conflicts
 from shared.uow import UnitOfWork
 
@@ -16,8 +17,6 @@ from attendance.domain import chronic
 from attendance.domain.calendar import Calendar
 from attendance.queries.attendance import term_counts
 from attendance.settings import AttendanceSettings
-
-CHRONIC_ABSENCE_FLAGGED = "baoxue.attendance.chronic_absence.flagged"
 
 
 async def flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str],
@@ -46,10 +45,10 @@ async def flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_id
     for sid in new:
         share, place = crossed[sid], places[sid]
         uow.emit(
-            topic=TOPIC_ATTENDANCE, type=CHRONIC_ABSENCE_FLAGGED, subject=sid,
-            event_id=stable_id("chronic", sid, term.name),
-            data={"student_id": sid, "term": term.name, "term_start": term.start, "term_end": term.end,
-                  "sessions": share.sessions, "missed": share.missed, "rate": round(share.rate, 4),
-                  "threshold": settings.chronic_absence_threshold, "school_code": place.school_code,
-                  "class_id": place.class_id, "grade": place.grade, "org_path": place.org_path},
+            ChronicAbsenceFlagged(
+                student_id=sid, term=term.name, term_start=term.start, term_end=term.end,
+                sessions=share.sessions, missed=share.missed, rate=round(share.rate, 4),
+                threshold=settings.chronic_absence_threshold, school_code=place.school_code,
+                class_id=place.class_id, grade=place.grade, org_path=place.org_path),
+            subject=sid, event_id=stable_id("chronic", sid, term.name),
         )

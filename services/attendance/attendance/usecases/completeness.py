@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from shared.envelope import TOPIC_ATTENDANCE, stable_id
+from shared.envelope import stable_id
+from shared.events.attendance import RollCallFilledLate, RollCallMissing, RollCallMissingEscalated, RollCallRecorded
 from shared.orgs import township_level
 from shared.sql import insert_ignoring_conflicts
 from shared.uow import UnitOfWork
@@ -28,10 +29,6 @@ from attendance.adapters.inputs import calendars_for
 from attendance.domain.calendar import Calendar
 from attendance.settings import AttendanceSettings
 
-RECORDED = "baoxue.attendance.roll_call.recorded"
-MISSING = "baoxue.attendance.roll_call.missing"
-FILLED_LATE = "baoxue.attendance.roll_call.filled_late"
-ESCALATED = "baoxue.attendance.roll_call.missing_escalated"
 MARK_STATUSES = ("present", "late", "absent", "leave")
 
 
@@ -63,22 +60,21 @@ async def roll_call_stored(uow: UnitOfWork, settings: AttendanceSettings, calend
     counts = {s: statuses.count(s) for s in MARK_STATUSES}
     # Every stored roll call is a fact of its own (a re-post replaces the marks, and reporting
     # keeps the last per class-session), so its id is fresh; the outbox row keeps it on replay.
-    uow.emit(topic=TOPIC_ATTENDANCE, type=RECORDED, subject=class_id,
-             data={"class_id": class_id, "school_code": school_code, "org_path": org_path, "date": day,
-                   "session": session, "session_at": at, "roll_call_id": roll_call_id, "received_at": now, "on_time": now <= deadline,
-                   "replaced": replaced, "expected": gaps.expects(calendar, day), "counts": counts,
-                   "marks": len(statuses)})
+    uow.emit(RollCallRecorded(class_id=class_id, school_code=school_code, org_path=org_path, date=day,
+                              session=session, session_at=at, roll_call_id=roll_call_id, received_at=now,
+                              on_time=now <= deadline, replaced=replaced, expected=gaps.expects(calendar, day),
+                              counts=counts, marks=len(statuses)),
+             subject=class_id)
     filled = (await uow.session.execute(
         update(roll_call_gaps)
         .where(roll_call_gaps.c.class_id == class_id, roll_call_gaps.c.date == day,
                roll_call_gaps.c.session == session, roll_call_gaps.c.filled_at.is_(None))
         .values(filled_at=now).returning(roll_call_gaps.c.missing_since, roll_call_gaps.c.org_path))).first()
     if filled is not None:
-        uow.emit(topic=TOPIC_ATTENDANCE, type=FILLED_LATE, subject=class_id,
-                 event_id=stable_id("roll_call_filled_late", class_id, day.isoformat(), session),
-                 data={"class_id": class_id, "school_code": school_code, "org_path": filled.org_path, "date": day,
-                       "session": session, "session_at": at, "missing_since": filled.missing_since,
-                       "filled_at": now})
+        uow.emit(RollCallFilledLate(class_id=class_id, school_code=school_code, org_path=filled.org_path,
+                                    date=day, session=session, session_at=at,
+                                    missing_since=filled.missing_since, filled_at=now),
+                 subject=class_id, event_id=stable_id("roll_call_filled_late", class_id, day.isoformat(), session))
 
 
 @dataclass(frozen=True)
@@ -141,11 +137,11 @@ async def sweep(uow: UnitOfWork, settings: AttendanceSettings) -> Swept:
     rows = {(r["class_id"], r["date"], r["session"]): r for r in new}
     for key in inserted:
         r = rows[tuple(key)]
-        uow.emit(topic=TOPIC_ATTENDANCE, type=MISSING, subject=r["class_id"],
-                 event_id=stable_id("roll_call_missing", r["class_id"], r["date"].isoformat(), r["session"]),
-                 data={"class_id": r["class_id"], "school_code": r["school_code"], "org_path": r["org_path"],
-                       "date": r["date"], "session": r["session"], "session_at": r["session_at"],
-                       "missing_since": r["missing_since"]})
+        uow.emit(RollCallMissing(class_id=r["class_id"], school_code=r["school_code"], org_path=r["org_path"],
+                                 date=r["date"], session=r["session"], session_at=r["session_at"],
+                                 missing_since=r["missing_since"]),
+                 subject=r["class_id"],
+                 event_id=stable_id("roll_call_missing", r["class_id"], r["date"].isoformat(), r["session"]))
         stored[tuple(key)] = None
     escalated = await _escalate(uow, settings, schools, classes, expected, stored, taken)
     await uow.commit()
@@ -187,11 +183,10 @@ async def _escalate(uow: UnitOfWork, settings: AttendanceSettings, schools, clas
         .returning(roll_call_escalations.c.class_id, roll_call_escalations.c.run_start))).all()
     for class_id, run_start in inserted:
         r = extra[(class_id, run_start)]
-        uow.emit(topic=TOPIC_ATTENDANCE, type=ESCALATED, subject=class_id,
-                 event_id=stable_id("roll_call_escalated", class_id, run_start.isoformat()),
-                 data={"class_id": class_id, "school_code": r["school_code"], "org_path": r["_org_path"],
-                       "township_code": r["township_code"], "run_start": run_start,
-                       "days": settings.roll_call_missing_alert_days})
+        uow.emit(RollCallMissingEscalated(class_id=class_id, school_code=r["school_code"], org_path=r["_org_path"],
+                                          township_code=r["township_code"], run_start=run_start,
+                                          days=settings.roll_call_missing_alert_days),
+                 subject=class_id, event_id=stable_id("roll_call_escalated", class_id, run_start.isoformat()))
     return len(inserted)
 
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from shared.envelope import TOPIC_ATTENDANCE, stable_id
+from shared.envelope import stable_id
+from shared.events.attendance import AbsenceThresholdReached
 from shared.uow import UnitOfWork
 
 from attendance.adapters.inputs import load_inputs
@@ -14,8 +15,6 @@ from attendance.adapters.tables import LIVE, episodes, roster
 from attendance.domain import clock
 from attendance.settings import AttendanceSettings
 from attendance.usecases.episodes import emit_ended
-
-THRESHOLD_REACHED = "baoxue.attendance.absence.threshold_reached"
 
 
 async def detect_overdue(uow: UnitOfWork, settings: AttendanceSettings) -> int:
@@ -60,19 +59,19 @@ async def detect_overdue(uow: UnitOfWork, settings: AttendanceSettings) -> int:
         hours = clock.counted_hours(ep.started_at, min(now, ep.ended_at) if late else now, got.calendars[ep.student_id],
                                     settings.absence_counting, got.leaves[ep.student_id])
         uow.emit(
-            topic=TOPIC_ATTENDANCE, type=THRESHOLD_REACHED, subject=ep.student_id,
+            AbsenceThresholdReached(
+                student_id=ep.student_id, episode_id=ep.id, episode_started_at=ep.started_at,
+                last_absent_at=ep.last_absent_at, absent_sessions=ep.absent_sessions,
+                hours=round(hours, 2),
+                threshold_hours=settings.absence_threshold_hours, counting=settings.absence_counting,
+                due_at=ep.due_at, observed_at=ep.observed_at, detected_late=late,
+                ended_at=ep.ended_at, end_reason=ep.end_reason,
+                school_code=r.school_code, class_id=r.class_id, grade=r.grade, org_path=r.org_path,
+                org_chain=r.org_chain,
+            ),
+            subject=ep.student_id,
             # The episode row's id: the same episode never gets a second id, whatever its start.
             event_id=stable_id("threshold", ep.id),
-            data={
-                "student_id": ep.student_id, "episode_id": ep.id, "episode_started_at": ep.started_at,
-                "last_absent_at": ep.last_absent_at, "absent_sessions": ep.absent_sessions,
-                "hours": round(hours, 2),
-                "threshold_hours": settings.absence_threshold_hours, "counting": settings.absence_counting,
-                "due_at": ep.due_at, "observed_at": ep.observed_at, "detected_late": late,
-                "ended_at": ep.ended_at, "end_reason": ep.end_reason,
-                "school_code": r.school_code, "class_id": r.class_id, "grade": r.grade, "org_path": r.org_path,
-                "org_chain": r.org_chain,
-            },
         )
         if late:
             # Same key, emitted after it: every fired episode that ends is announced once.

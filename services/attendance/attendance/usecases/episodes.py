@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 
-from shared.envelope import TOPIC_ATTENDANCE, stable_id
+from shared.envelope import stable_id
+from shared.events.attendance import StudentReturned
 from shared.sql import among, insert_many
 from shared.uow import UnitOfWork
 
@@ -19,8 +20,6 @@ from attendance.domain import clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar
 from attendance.settings import AttendanceSettings
-
-STUDENT_RETURNED = "baoxue.attendance.student.returned"
 
 
 async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
@@ -102,8 +101,8 @@ def emit_ended(uow: UnitOfWork, row: Any, at: datetime, reason: str) -> None:
     supported (`withdrawn`), or taken off the roll by the registry (`not_attending`). The id is
     derived from the episode and the reason: each is announced once."""
     uow.emit(
-        topic=TOPIC_ATTENDANCE, type=STUDENT_RETURNED, subject=row.student_id,
+        StudentReturned(student_id=row.student_id, episode_id=row.id, episode_started_at=row.started_at,
+                        returned_at=at, reason=reason),
+        subject=row.student_id,
         event_id=stable_id("returned", row.id) if reason == "returned" else stable_id(reason, row.id),
-        data={"student_id": row.student_id, "episode_id": row.id, "episode_started_at": row.started_at,
-              "returned_at": at, "reason": reason},
     )

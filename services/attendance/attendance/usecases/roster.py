@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from shared.envelope import Event
+from shared.events.registry import ClassPromoted, StudentEnrolled, StudentMerged, StudentStatusChanged
+from shared.routes import Received
 from shared.sql import upsert
+from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import chronic_flags, episodes, leaves, marks, placements, roster
@@ -17,72 +19,65 @@ from attendance.settings import AttendanceSettings
 from attendance.usecases import completeness
 from attendance.usecases.episodes import emit_ended, sync_episodes
 
-# Registry statuses in which a child is expected in class and so can be absent.
-ATTENDING = frozenset({"enrolled", "transferred_in"})
 SINCE_EVER = date(1900, 1, 1)
 
 
-async def on_student_enrolled(uow: UnitOfWork, event: Event, *, settings: AttendanceSettings | None = None) -> None:
+async def on_student_enrolled(uow: UnitOfWork, event: Received[StudentEnrolled], *,
+                              settings: AttendanceSettings | None = None) -> None:
     d = event.data
-    status = d.get("status", "enrolled")
+    chain = d.org_chain or []
     values = {
-        "school_code": d["school_code"], "class_id": d["class_id"], "grade": d["grade"],
-        "org_path": d["org_path"], "org_chain": d.get("org_chain", []), "active": status in ATTENDING,
-        "status": status, "updated_at": uow.clock.now(),
+        "school_code": d.school_code, "class_id": d.class_id, "grade": d.grade,
+        "org_path": d.org_path, "org_chain": chain, "active": d.status in ATTENDING,
+        "status": d.status, "updated_at": uow.clock.now(),
     }
-    await upsert(uow.session, roster, {"student_id": d["student_id"]}, values)
+    await upsert(uow.session, roster, {"student_id": d.student_id}, values)
     # Wired with the settings (bootstrap); a caller without them gets the service's default zone.
     zone = settings.timezone if settings is not None else AttendanceSettings.model_fields["timezone"].default
-    await completeness.school_heard_of(uow, zone, d["school_code"], d["org_path"], d.get("org_chain", []))
+    await completeness.school_heard_of(uow, zone, d.school_code, d.org_path, chain)
     # The first placement stands for every date before it, so its date matters only to a record
     # enrolled again; an event without `enrolled_on` (an older producer's) is placed since ever.
-    await _place(uow, d["student_id"], _date_of(d.get("enrolled_on"), SINCE_EVER),
-                 school_code=d["school_code"], class_id=d["class_id"], org_path=d["org_path"], status=status)
+    await _place(uow, d.student_id, d.enrolled_on or SINCE_EVER,
+                 school_code=d.school_code, class_id=d.class_id, org_path=d.org_path, status=d.status)
 
 
-async def on_class_promoted(uow: UnitOfWork, event: Event) -> None:
+async def on_class_promoted(uow: UnitOfWork, event: Received[ClassPromoted]) -> None:
     """A class moved up a grade at year end: the roster's grade follows (threshold events carry it)."""
     d = event.data
-    await uow.session.execute(update(roster).where(roster.c.class_id == d["class_id"]).values(
-        grade=d["grade"], updated_at=uow.clock.now()))
+    await uow.session.execute(update(roster).where(roster.c.class_id == d.class_id).values(
+        grade=d.grade, updated_at=uow.clock.now()))
 
 
-async def on_student_status_changed(uow: UnitOfWork, event: Event, *, settings: AttendanceSettings) -> None:
+async def on_student_status_changed(uow: UnitOfWork, event: Received[StudentStatusChanged], *,
+                                    settings: AttendanceSettings) -> None:
     """The change takes effect as of its ``effective_on`` (the date on the paperwork), not when
     the event is processed: the child's episodes are recomputed with the new placement dated,
     so an episode ends on the day the child left the roll, and one observed before that day
     still fires (the detector claims ended episodes too)."""
     d = event.data
-    active = d["status"] in ATTENDING
+    active = d.status in ATTENDING
     now = uow.clock.now()
-    effective_on = _date_of(d.get("effective_on"), event.time.date())
+    # An event without `effective_on` (an older producer's) takes effect on the day it was sent.
+    effective_on = d.effective_on or event.time.date()
     before = (await uow.session.execute(
-        select(roster.c.active).where(roster.c.student_id == d["student_id"]))).scalar_one_or_none()
-    values: dict[str, Any] = {"status": d["status"], "active": active, "updated_at": now}
+        select(roster.c.active).where(roster.c.student_id == d.student_id))).scalar_one_or_none()
+    values: dict[str, Any] = {"status": d.status, "active": active, "updated_at": now}
     for field in ("school_code", "class_id", "grade", "org_path", "org_chain"):
-        if field in d:
-            values[field] = d[field]
+        if field in d.model_fields_set:  # only the placement the event carries
+            values[field] = getattr(d, field)
     if active and before is False:
         # Kept for readers of the roster; episodes take the dated placements below. The date
         # begins first at UTC+14, so no session of it is cut off.
         values["attending_since"] = datetime.combine(effective_on, time.min, tzinfo=timezone(timedelta(hours=14)))
-    await uow.session.execute(update(roster).where(roster.c.student_id == d["student_id"]).values(**values))
+    await uow.session.execute(update(roster).where(roster.c.student_id == d.student_id).values(**values))
     now_placed = (await uow.session.execute(
         select(roster.c.school_code, roster.c.class_id, roster.c.org_path)
-        .where(roster.c.student_id == d["student_id"]))).first()
+        .where(roster.c.student_id == d.student_id))).first()
     if now_placed is None:
         return  # a child this service never heard enrolled: nothing to check marks against
-    await _place(uow, d["student_id"], effective_on, school_code=now_placed.school_code,
-                 class_id=now_placed.class_id, org_path=now_placed.org_path, status=d["status"])
-    await sync_episodes(uow, settings, [d["student_id"]])
-
-
-def _date_of(value: Any, default: date) -> date:
-    """A date field of a registry event, or ``default`` for an event without it (an older
-    producer's): a status change then takes effect on the day it was sent."""
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10]) if value else default
+    await _place(uow, d.student_id, effective_on, school_code=now_placed.school_code,
+                 class_id=now_placed.class_id, org_path=now_placed.org_path, status=d.status)
+    await sync_episodes(uow, settings, [d.student_id])
 
 
 async def _place(uow: UnitOfWork, student_id: str, effective_on: date, *, school_code: str, class_id: str,
@@ -94,14 +89,14 @@ async def _place(uow: UnitOfWork, student_id: str, effective_on: date, *, school
                   "active": status in ATTENDING})
 
 
-async def on_student_merged(uow: UnitOfWork, event: Event) -> None:
+async def on_student_merged(uow: UnitOfWork, event: Received[StudentMerged]) -> None:
     """Two records of one child made one: the merged id's marks, leave, episodes and chronic flags
     become the kept id's. A mark or flag the kept record already has for the same roll call or
     term wins. The merged record's open episodes end (it is not attending: the kept record says
     where the child is), announced once if they had fired, and its roster row goes. The kept
     record's episodes are recomputed from all its marks at its next roll call."""
     d = event.data
-    kept, merged = d["kept_id"], d["merged_id"]
+    kept, merged = d.kept_id, d.merged_id
     now = uow.clock.now()
     fired = (await uow.session.execute(
         update(episodes).where(episodes.c.student_id == merged, episodes.c.ended_at.is_(None))

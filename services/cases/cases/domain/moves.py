@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
+from shared.events.cases import CaseClosed, CaseStatusChanged
+
 from cases.domain.lifecycle import OUTCOMES, TIMESTAMP_COLUMN, CaseFacts, CaseStatus, check
 from cases.domain.model import reports_on_decision
 
@@ -50,37 +52,6 @@ class MoveRequest:
 
 
 @dataclass(frozen=True)
-class CaseClosed:
-    """``baoxue.cases.case.closed``: the close-out (销号), with the outcome it closes."""
-
-    case_id: str
-    child_id: str
-    status: str
-    previous_status: str
-    outcome: str | None
-    evidence: Mapping[str, Any] | None
-    at: datetime
-    actor: str
-
-
-@dataclass(frozen=True)
-class StatusChanged:
-    """``baoxue.cases.case.status_changed``. A confirmation carries why and since when: the registry
-    records the dropout from it, as of the absence's start (or the case's opening)."""
-
-    case_id: str
-    child_id: str
-    status: str
-    previous_status: str
-    at: datetime
-    actor: str
-    causes: list[str] | None
-    cause_note: str | None
-    origin: str
-    dropped_out_since: Any
-
-
-@dataclass(frozen=True)
 class Move:
     """What a checked move does; ``values`` are exactly the columns to write."""
 
@@ -90,7 +61,7 @@ class Move:
     reopened: bool
     timeline_kind: str
     timeline_detail: dict[str, Any]
-    event: CaseClosed | StatusChanged
+    event: CaseClosed | CaseStatusChanged  # the event to emit, as it goes on the wire
     reports: str | None = None  # issue, withdraw or none (``reports_on_decision``); None: untouched
 
 
@@ -129,15 +100,15 @@ def decide_move(state: CaseState, request: MoveRequest, *, now: datetime,
     detail: dict[str, Any] = {"from": current.value, "to": to.value, "reason": request.reason, "evidence": evidence}
     if to is CaseStatus.confirmed:
         detail.update(causes=causes, cause_note=request.cause_note)
-    event: CaseClosed | StatusChanged
+    event: CaseClosed | CaseStatusChanged
     if to is CaseStatus.closed:
-        event = CaseClosed(case_id=state.id, child_id=state.child_id, status=to.value, previous_status=current.value,
+        event = CaseClosed(case_id=state.id, student_id=state.child_id, status=to.value, previous_status=current.value,
                            outcome=state.outcome, evidence=values.get("evidence", state.evidence), at=now,
                            actor=request.actor)
     else:
         confirmed = to is CaseStatus.confirmed
-        event = StatusChanged(
-            case_id=state.id, child_id=state.child_id, status=to.value, previous_status=current.value, at=now,
+        event = CaseStatusChanged(
+            case_id=state.id, student_id=state.child_id, status=to.value, previous_status=current.value, at=now,
             actor=request.actor, causes=causes if confirmed else None,
             cause_note=request.cause_note if confirmed else None, origin=state.origin,
             dropped_out_since=(state.episode_started_at or state.opened_at) if confirmed else None)

@@ -1,5 +1,5 @@
-"""What the cases use cases share: the event types the service emits, the timeline, the
-student directory's lookups."""
+"""What the cases use cases share: the timeline, the student directory's lookups. (The events the
+service emits are models in shared/events/cases.py and shared/events/reports.py.)"""
 
 from __future__ import annotations
 
@@ -16,21 +16,10 @@ from cases.domain.lifecycle import CaseStatus
 
 log = structlog.get_logger("baoxue.cases")
 
-CASE_OPENED = "baoxue.cases.case.opened"
-CASE_STATUS_CHANGED = "baoxue.cases.case.status_changed"
-CASE_CLOSED = "baoxue.cases.case.closed"
-REPORT_ISSUED = "baoxue.cases.dual_report.issued"
-REPORT_ACKNOWLEDGED = "baoxue.cases.dual_report.acknowledged"
-REPORT_ESCALATED = "baoxue.cases.dual_report.escalated"
-REPORT_WITHDRAWN = "baoxue.cases.dual_report.withdrawn"
-HOME_VISIT_RECORDED = "baoxue.cases.home_visit.recorded"
-RESPONSIBILITY_ASSIGNED = "baoxue.cases.responsibility.assigned"
-PLAN_ITEM_ADDED = "baoxue.cases.plan_item.added"
 SYSTEM = "system"
 # The default verification deadline; the service binds BAOXUE_VERIFY_DEADLINE_HOURS (bootstrap).
 VERIFY_DEADLINE = timedelta(hours=24)
 PLACEMENT = ("school_code", "class_id", "grade", "org_path", "org_chain")
-ATTENDING = ("enrolled", "transferred_in")  # registry statuses of a child on a school's roll
 
 
 # --- the timeline -----------------------------------------------------------------------------

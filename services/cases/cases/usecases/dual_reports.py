@@ -11,18 +11,16 @@ from sqlalchemy import bindparam, insert, or_, select, update
 
 from shared import audit
 from shared.auth import OFFICIALS, Principal, Role, path_codes
-from shared.envelope import TOPIC_REPORTS, stable_id
+from shared.envelope import stable_id
 from shared.errors import NotFound
+from shared.events.reports import DualReportAcknowledged, DualReportEscalated, DualReportIssued, DualReportWithdrawn
 from shared.privacy import guardians_for
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, dual_reports, recipient_offices, timeline
 from cases.domain.lifecycle import UNCHECKED, CaseStatus
 from cases.domain.model import Recipient, dual_report_recipients, escalation_area, office_for
-from cases.usecases.common import (
-    REPORT_ACKNOWLEDGED, REPORT_ESCALATED, REPORT_ISSUED, REPORT_WITHDRAWN, SYSTEM, add_timeline, find_student, log,
-    opening_of,
-)
+from cases.usecases.common import SYSTEM, add_timeline, find_student, log, opening_of
 
 # What a dual report says about the child when the student directory knows them.
 STUDENT_FACTS = ("name", "national_id_masked", "gender", "birth_date", "flags", "guardians")
@@ -92,14 +90,13 @@ async def issue_reports(uow: UnitOfWork, case_id: str, *, unverified: bool) -> b
             "recipient": target.recipient.value, "org_code": target.org_code, "area_code": target.area_code,
             "unverified": unverified}, at=now)
         uow.emit(
-            topic=TOPIC_REPORTS, type=REPORT_ISSUED, subject=case["child_id"], key=target.org_code,
-            event_id=stable_id("dual_report.issued", case_id, target.recipient.value),
-            data={"report_id": report_id, "case_id": case_id, "recipient": target.recipient.value,
-                  "recipient_org_code": target.org_code, "recipient_org_name": target.org_name,
-                  "area_code": target.area_code, "issued_at": now, "unverified": unverified,
-                  "opened_at": case["opened_at"], **facts,
-                  "acknowledge": f"/v1/cases/{case_id}/reports/{target.recipient.value}/ack"},
-        )
+            DualReportIssued(
+                report_id=report_id, case_id=case_id, recipient=target.recipient.value,
+                recipient_org_code=target.org_code, recipient_org_name=target.org_name, area_code=target.area_code,
+                issued_at=now, unverified=unverified, opened_at=case["opened_at"], **facts,
+                acknowledge=f"/v1/cases/{case_id}/reports/{target.recipient.value}/ack"),
+            subject=case["child_id"], key=target.org_code,
+            event_id=stable_id("dual_report.issued", case_id, target.recipient.value))
     return True
 
 
@@ -116,12 +113,12 @@ async def withdraw_reports(uow: UnitOfWork, case: Any, *, reason: str | None) ->
         await add_timeline(uow, case["id"], "dual_report_withdrawn", {
             "recipient": report["recipient"], "org_code": report["recipient_org_code"], "reason": reason}, at=now)
         uow.emit(
-            topic=TOPIC_REPORTS, type=REPORT_WITHDRAWN, subject=case["child_id"], key=report["recipient_org_code"],
-            event_id=stable_id("dual_report.withdrawn", report["id"]),
-            data={"report_id": report["id"], "case_id": case["id"], "recipient": report["recipient"],
-                  "recipient_org_code": report["recipient_org_code"], "issued_at": report["issued_at"],
-                  "unverified": report["unverified"], "false_alarm_reason": reason, "withdrawn_at": now},
-        )
+            DualReportWithdrawn(
+                report_id=report["id"], case_id=case["id"], recipient=report["recipient"],
+                recipient_org_code=report["recipient_org_code"], issued_at=report["issued_at"],
+                unverified=report["unverified"], false_alarm_reason=reason, withdrawn_at=now),
+            subject=case["child_id"], key=report["recipient_org_code"],
+            event_id=stable_id("dual_report.withdrawn", report["id"]))
 
 
 async def issue_unverified_reports(uow: UnitOfWork) -> int:
@@ -171,11 +168,10 @@ async def acknowledge(uow: UnitOfWork, case_id: str, recipient: Recipient, calle
             case = (await uow.session.execute(select(cases.c.child_id).where(cases.c.id == case_id))).scalar_one()
             await add_timeline(uow, case_id, "dual_report_acknowledged", {"recipient": recipient.value}, at=now)
             uow.emit(
-                topic=TOPIC_REPORTS, type=REPORT_ACKNOWLEDGED, subject=case, key=report["recipient_org_code"],
-                event_id=stable_id("dual_report.acknowledged", case_id, recipient.value),
-                data={"report_id": report["id"], "case_id": case_id, "recipient": recipient.value,
-                      "recipient_org_code": report["recipient_org_code"], "acknowledged_at": now},
-            )
+                DualReportAcknowledged(report_id=report["id"], case_id=case_id, recipient=recipient.value,
+                                       recipient_org_code=report["recipient_org_code"], acknowledged_at=now),
+                subject=case, key=report["recipient_org_code"],
+                event_id=stable_id("dual_report.acknowledged", case_id, recipient.value))
         await uow.commit()
     row = (await uow.session.execute(
         select(dual_reports).where(dual_reports.c.case_id == case_id, dual_reports.c.recipient == recipient.value)
@@ -232,14 +228,12 @@ async def escalate_overdue(uow: UnitOfWork, deadline: timedelta) -> int:
                         "detail": {"recipient": report["recipient"], "from_org_code": report["recipient_org_code"],
                                    "to_org_code": target_code, "to_area_code": area}})
         uow.emit(
-            topic=TOPIC_REPORTS, type=REPORT_ESCALATED, subject=case["child_id"], key=target_code,
-            event_id=stable_id("dual_report.escalated", report["id"]),
-            data={"report_id": report["id"], "case_id": report["case_id"], "recipient": report["recipient"],
-                  "recipient_org_code": report["recipient_org_code"], "escalated_to_org_code": target_code,
-                  "escalated_to_area_code": area,
-                  "escalated_to_org_name": target_name, "issued_at": report["issued_at"],
-                  "deadline_hours": deadline.total_seconds() / 3600, "escalated_at": now},
-        )
+            DualReportEscalated(
+                report_id=report["id"], case_id=report["case_id"], recipient=report["recipient"],
+                recipient_org_code=report["recipient_org_code"], escalated_to_org_code=target_code,
+                escalated_to_area_code=area, escalated_to_org_name=target_name, issued_at=report["issued_at"],
+                deadline_hours=deadline.total_seconds() / 3600, escalated_at=now),
+            subject=case["child_id"], key=target_code, event_id=stable_id("dual_report.escalated", report["id"]))
     await uow.session.execute(insert(timeline), entries)
     await uow.session.execute(
         update(dual_reports).where(dual_reports.c.id == bindparam("rid"))

@@ -10,13 +10,13 @@ from sqlalchemy import insert, select
 
 from shared import audit
 from shared.auth import Principal, path_key
-from shared.envelope import TOPIC_CASES
+from shared.events.cases import HomeVisitRecorded
 from shared.errors import Invalid, NotFound
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, home_visit_visitors, home_visits
 from cases.domain.lifecycle import CaseStatus
-from cases.usecases.common import HOME_VISIT_RECORDED, add_timeline, find_student
+from cases.usecases.common import add_timeline, find_student
 
 
 async def add_home_visit(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
@@ -64,14 +64,11 @@ async def _record_visit(uow: UnitOfWork, caller: Principal, visit: dict[str, Any
     await add_timeline(uow, case_id, "home_visit", {"visit_id": visit_id, "visited_on": visit["visited_on"],
                                                      "outcome": visit["outcome"]}, actor=caller.subject)
     # Reporting counts visits per week and the time from opening to the first visit.
-    uow.emit(topic=TOPIC_CASES, type=HOME_VISIT_RECORDED, subject=case["child_id"], data={
-        "case_id": case_id,
-        "student_id": case["child_id"],
-        "visit_id": visit_id,
-        "visited_on": visit["visited_on"],
-        "visited_at": visited_at(visit["visited_on"], row["recorded_at"]),
-        "outcome": visit["outcome"],
-    })
+    uow.emit(HomeVisitRecorded(case_id=case_id, student_id=case["child_id"], visit_id=visit_id,
+                               visited_on=visit["visited_on"],
+                               visited_at=visited_at(visit["visited_on"], row["recorded_at"]),
+                               outcome=visit["outcome"]),
+             subject=case["child_id"])
     return row
 
 

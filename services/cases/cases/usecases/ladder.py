@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import audit
 from shared.auth import Forbidden, Principal, path_codes
-from shared.envelope import TOPIC_CASES
+from shared.events.cases import LegalStepEscalated
 from shared.errors import Conflict, Invalid, NotFound, Problem
 from shared.uow import UnitOfWork
 
@@ -30,9 +30,6 @@ from cases.domain.moves import MoveRequest
 from cases.usecases.common import SYSTEM, add_timeline
 from cases.usecases.moves import move_case
 from cases.queries.case import DOCUMENT_TYPES, _legal_steps
-
-
-LEGAL_STEP_ESCALATED = "baoxue.cases.legal_step.escalated"
 
 
 class DocumentsUnavailable(Problem):
@@ -205,10 +202,9 @@ async def escalate_overdue_steps(uow: UnitOfWork, *, tz: str) -> int:
         await add_timeline(uow, step["case_id"], "legal_step_escalated", {
             "step_id": step["id"], "step": step["step"], "deadline": step["deadline"], "to_org_code": target_code},
             at=now, actor=SYSTEM)
-        uow.emit(topic=TOPIC_CASES, type=LEGAL_STEP_ESCALATED, subject=case["child_id"], data={
-            "step_id": step["id"], "case_id": step["case_id"], "student_id": case["child_id"], "step": step["step"],
-            "served_on": step["served_on"], "deadline": step["deadline"],
-            "issuing_org_code": step["issuing_org_code"], "escalated_to_org_code": target_code,
-            "escalated_at": now})
+        uow.emit(LegalStepEscalated(
+            step_id=step["id"], case_id=step["case_id"], student_id=case["child_id"], step=step["step"],
+            served_on=step["served_on"], deadline=step["deadline"], issuing_org_code=step["issuing_org_code"],
+            escalated_to_org_code=target_code, escalated_at=now), subject=case["child_id"])
     await uow.commit()
     return len(claimed)

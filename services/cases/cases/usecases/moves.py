@@ -10,15 +10,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import OFFICIALS, Forbidden, Principal, Role
-from shared.envelope import TOPIC_CASES
 from shared.errors import Conflict, Invalid
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, plan_items
 from cases.domain.lifecycle import CaseStatus, IllegalTransition, MissingData
-from cases.domain.moves import CaseClosed, CaseState, MoveRequest, decide_move
+from cases.domain.moves import CaseState, MoveRequest, decide_move
 from cases.queries.case import get_case
-from cases.usecases.common import CASE_CLOSED, CASE_STATUS_CHANGED, add_timeline, opening_of
+from cases.usecases.common import add_timeline, opening_of
 from cases.usecases.dual_reports import issue_reports, withdraw_reports
 
 # Moves that not everyone who works on a case may make: the close-out (销号) and reopening are
@@ -86,17 +85,7 @@ async def move_case(uow: UnitOfWork, case: Mapping[str, Any], request: MoveReque
         raise Conflict("the case changed meanwhile; read it again")
     await add_timeline(uow, case["id"], move.timeline_kind, move.timeline_detail, at=now, actor=request.actor,
                        note=request.note)
-    e = move.event
-    if isinstance(e, CaseClosed):
-        uow.emit(topic=TOPIC_CASES, type=CASE_CLOSED, subject=e.child_id,
-                 data={"case_id": e.case_id, "student_id": e.child_id, "status": e.status,
-                       "previous_status": e.previous_status, "outcome": e.outcome, "evidence": e.evidence,
-                       "at": e.at, "actor": e.actor})
-    else:
-        uow.emit(topic=TOPIC_CASES, type=CASE_STATUS_CHANGED, subject=e.child_id,
-                 data={"case_id": e.case_id, "student_id": e.child_id, "status": e.status,
-                       "previous_status": e.previous_status, "at": e.at, "actor": e.actor, "causes": e.causes,
-                       "cause_note": e.cause_note, "origin": e.origin, "dropped_out_since": e.dropped_out_since})
+    uow.emit(move.event, subject=case["child_id"])
     decision = move.reports
     if decision == "issue":
         await issue_reports(uow, case["id"], unverified=False)

@@ -11,9 +11,13 @@ from sqlalchemy import insert, select
 
 from shared import audit
 from shared.auth import Principal, path_key
-from shared.envelope import TOPIC_CASES, Event, stable_id
+from shared.envelope import stable_id
+from shared.events.attendance import AbsenceThresholdReached
+from shared.events.cases import CaseOpened
+from shared.events.registry import BoardingOverdue, SuspectedOutOfSchool, SuspensionOverdue, TransferOverdue
 from shared.errors import NotFound
 from shared.orgs import county_level, township_level
+from shared.routes import Received
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, standing_responsibility, students
@@ -21,64 +25,74 @@ from cases.domain.lifecycle import CaseStatus
 from cases.domain.responsibility import Level, Standing, fill_chain
 from cases.queries.case import get_case
 from cases.usecases.common import (
-    CASE_OPENED, PLACEMENT, SYSTEM, VERIFY_DEADLINE, add_timeline, child_of, find_student, log, open_case_of,
+    PLACEMENT, SYSTEM, VERIFY_DEADLINE, add_timeline, child_of, find_student, log, open_case_of,
 )
 from cases.usecases.returns import mark_back, note_return
 
 
-async def on_transfer_overdue(uow: UnitOfWork, event: Event, *,
+async def on_transfer_overdue(uow: UnitOfWork, event: Received[TransferOverdue], *,
                              verify_deadline: timedelta = VERIFY_DEADLINE) -> None:
     """A transfer out nobody confirmed receiving: where children disappear. Placement = the school left."""
     d = event.data
-    detail = {k: d.get(k) for k in ("transfer_id", "from_school_code", "to_school_code", "requested_on",
-                                    "days_pending", "overdue_after_days")}
-    student = await find_student(uow, d["student_id"])
+    detail = {"transfer_id": d.transfer_id, "from_school_code": d.from_school_code, "to_school_code": d.to_school_code,
+              "requested_on": d.requested_on, "days_pending": d.days_pending,
+              "overdue_after_days": d.overdue_after_days}
+    student = await find_student(uow, d.student_id)
     await _open_or_join(
-        uow, child_id=d["student_id"], origin="transfer_overdue", detail=detail, source_ref=d["transfer_id"],
-        placement={k: d.get(k) for k in PLACEMENT}, child=child_of(student), verify_deadline=verify_deadline)
+        uow, child_id=d.student_id, origin="transfer_overdue", detail=detail, source_ref=d.transfer_id,
+        placement=_placement(d), child=child_of(student), verify_deadline=verify_deadline)
 
 
-async def on_boarding_overdue(uow: UnitOfWork, event: Event, *,
+async def on_boarding_overdue(uow: UnitOfWork, event: Received[BoardingOverdue], *,
                              verify_deadline: timedelta = VERIFY_DEADLINE) -> None:
     """A child boarding elsewhere with no host's receipt (回执), or past the expected end and not
     back: nobody has confirmed where the child is (人籍分离). Placement = the home school."""
     d = event.data
-    detail = {k: d.get(k) for k in ("period_id", "missing", "started_on", "expected_end", "host_school_code",
-                                    "host_school_name", "host_region", "days_off", "overdue_after_days")}
-    student = await find_student(uow, d["student_id"])
+    detail = {"period_id": d.period_id, "missing": d.missing, "started_on": d.started_on,
+              "expected_end": d.expected_end, "host_school_code": d.host_school_code,
+              "host_school_name": d.host_school_name, "host_region": d.host_region, "days_off": d.days_off,
+              "overdue_after_days": d.overdue_after_days}
+    student = await find_student(uow, d.student_id)
     await _open_or_join(
-        uow, child_id=d["student_id"], origin="boarding_overdue", detail=detail, source_ref=d["period_id"],
-        placement={k: d.get(k) for k in PLACEMENT}, child=child_of(student), verify_deadline=verify_deadline)
+        uow, child_id=d.student_id, origin="boarding_overdue", detail=detail, source_ref=d.period_id,
+        placement=_placement(d), child=child_of(student), verify_deadline=verify_deadline)
 
 
-async def on_suspension_overdue(uow: UnitOfWork, event: Event, *,
+async def on_suspension_overdue(uow: UnitOfWork, event: Received[SuspensionOverdue], *,
                                verify_deadline: timedelta = VERIFY_DEADLINE) -> None:
     """A suspension (休学) past its end date, or with none, and the child not back."""
     d = event.data
-    detail = {k: d.get(k) for k in ("period_id", "started_on", "expected_end", "reason", "days_off",
-                                    "overdue_after_days")}
-    student = await find_student(uow, d["student_id"])
+    detail = {"period_id": d.period_id, "started_on": d.started_on, "expected_end": d.expected_end,
+              "reason": d.reason, "days_off": d.days_off, "overdue_after_days": d.overdue_after_days}
+    student = await find_student(uow, d.student_id)
     await _open_or_join(
-        uow, child_id=d["student_id"], origin="suspension_overdue", detail=detail, source_ref=d["period_id"],
-        placement={k: d.get(k) for k in PLACEMENT}, child=child_of(student), verify_deadline=verify_deadline)
+        uow, child_id=d.student_id, origin="suspension_overdue", detail=detail, source_ref=d.period_id,
+        placement=_placement(d), child=child_of(student), verify_deadline=verify_deadline)
 
 
-async def on_suspected_out_of_school(uow: UnitOfWork, event: Event, *,
+def _placement(d: TransferOverdue | BoardingOverdue | SuspensionOverdue | AbsenceThresholdReached) -> dict[str, Any]:
+    """Where the event places the child (``PLACEMENT``'s columns)."""
+    return {"school_code": d.school_code, "class_id": d.class_id, "grade": d.grade, "org_path": d.org_path,
+            "org_chain": d.org_chain}
+
+
+async def on_suspected_out_of_school(uow: UnitOfWork, event: Received[SuspectedOutOfSchool], *,
                                     verify_deadline: timedelta = VERIFY_DEADLINE) -> None:
     """A school-age child on a household list with no active record. There is no student record, so
     the case is keyed by the stable person_id, and its place is the region (no school, no class)."""
     d = event.data
-    child = {k: d.get(k) for k in ("name", "national_id_masked", "gender", "birth_date", "address")}
-    placement = {"school_code": d["region_code"], "class_id": None, "grade": None, "org_path": d["org_path"],
-                 "org_chain": d.get("org_chain") or []}
-    await _open_or_join(uow, child_id=d["person_id"], origin="suspected_out_of_school",
-                        detail={"check_id": d["check_id"]}, source_ref=d["check_id"], placement=placement, child=child,
+    child = {"name": d.name, "national_id_masked": d.national_id_masked, "gender": d.gender,
+             "birth_date": d.birth_date.isoformat(), "address": d.address}  # the case's JSON copy: as sent
+    placement = {"school_code": d.region_code, "class_id": None, "grade": None, "org_path": d.org_path,
+                 "org_chain": d.org_chain or []}
+    await _open_or_join(uow, child_id=d.person_id, origin="suspected_out_of_school",
+                        detail={"check_id": d.check_id}, source_ref=d.check_id, placement=placement, child=child,
                         verify_deadline=verify_deadline)
 
 
 # --- attendance events ----------------------------------------------------------------------
 
-async def on_threshold_reached(uow: UnitOfWork, event: Event, *,
+async def on_threshold_reached(uow: UnitOfWork, event: Received[AbsenceThresholdReached], *,
                               verify_deadline: timedelta = VERIFY_DEADLINE) -> None:
     """Open the student's case, to be checked by the verification deadline (the dual reports wait
     for the decision: ``move_case``, ``issue_unverified_reports``), or, if a case is already open, add
@@ -89,23 +103,24 @@ async def on_threshold_reached(uow: UnitOfWork, event: Event, *,
     roll) opens its case with that end already on the timeline: the case is to be verified and
     closed with the return as its evidence."""
     d = event.data
-    absence = {k: d.get(k) for k in ("episode_id", "episode_started_at", "hours", "absent_sessions",
-                                      "last_absent_at", "threshold_hours", "counting", "due_at", "observed_at",
-                                      "detected_late")}
-    student = await find_student(uow, d["student_id"])
+    absence = {"episode_id": d.episode_id, "episode_started_at": d.episode_started_at, "hours": d.hours,
+               "absent_sessions": d.absent_sessions, "last_absent_at": d.last_absent_at,
+               "threshold_hours": d.threshold_hours, "counting": d.counting, "due_at": d.due_at,
+               "observed_at": d.observed_at, "detected_late": d.detected_late}
+    student = await find_student(uow, d.student_id)
     # The event's own placement first: the registry topic may not have been read yet.
-    placement = {k: d.get(k) for k in PLACEMENT}
-    placement["org_chain"] = d.get("org_chain") or (student["org_chain"] if student else [])
-    case_id = await _open_or_join(uow, child_id=d["student_id"], origin="absence", detail=absence,
-                                  placement=placement, child=child_of(student, grade=d.get("grade")),
-                                  episode_id=d.get("episode_id"), absence=absence, verify_deadline=verify_deadline)
+    placement = _placement(d)
+    placement["org_chain"] = d.org_chain or (student["org_chain"] if student else [])
+    case_id = await _open_or_join(uow, child_id=d.student_id, origin="absence", detail=absence,
+                                  placement=placement, child=child_of(student, grade=d.grade),
+                                  episode_id=d.episode_id, absence=absence, verify_deadline=verify_deadline)
     # A late-detected episode that had already ended (attendance's ``detected_late``): its end goes
     # on the timeline at once; a child back in class is known to be back, so the case waits for
     # the school rather than being reported at the deadline.
-    if d.get("detected_late") and d.get("ended_at"):
-        joined = case_id or await open_case_of(uow, d["student_id"])
-        end_reason = d.get("end_reason") or "returned"
-        await note_return(uow, joined, episode_id=d.get("episode_id"), reason=end_reason, returned_at=d["ended_at"])
+    if d.detected_late and d.ended_at:
+        joined = case_id or await open_case_of(uow, d.student_id)
+        end_reason = d.end_reason or "returned"
+        await note_return(uow, joined, episode_id=d.episode_id, reason=end_reason, returned_at=d.ended_at)
         if end_reason == "returned":
             await mark_back(uow, joined)
 
@@ -139,12 +154,10 @@ async def _open_or_join(uow: UnitOfWork, *, child_id: str, origin: str, detail: 
     ))
     await add_timeline(uow, case_id, "opened", {"origin": origin, **detail, "verify_by": now + verify_deadline},
                         at=now, actor=actor)
-    uow.emit(
-        topic=TOPIC_CASES, type=CASE_OPENED, subject=child_id, event_id=stable_id("case.opened", case_id),
-        data={"case_id": case_id, "student_id": child_id, "status": CaseStatus.reported.value,
-              "origin": origin, "school_code": placement["school_code"], "org_path": org_path,
-              "grade": placement.get("grade"), "opened_at": now, "absence": absence},
-    )
+    uow.emit(CaseOpened(case_id=case_id, student_id=child_id, status=CaseStatus.reported.value, origin=origin,
+                        school_code=placement["school_code"], org_path=org_path, grade=placement.get("grade"),
+                        opened_at=now, absence=absence),
+             subject=child_id, event_id=stable_id("case.opened", case_id))
     log.info("case.opened", case_id=case_id, origin=origin)
     return case_id
 

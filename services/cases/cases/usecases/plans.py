@@ -8,12 +8,12 @@ from typing import Any, Mapping
 from sqlalchemy import insert, select, update
 
 from shared.auth import Principal
-from shared.envelope import TOPIC_CASES
+from shared.events.cases import PlanItemAdded
 from shared.errors import NotFound
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import plan_items
-from cases.usecases.common import PLAN_ITEM_ADDED, add_timeline
+from cases.usecases.common import add_timeline
 
 
 async def add_plan_item(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
@@ -25,9 +25,9 @@ async def add_plan_item(uow: UnitOfWork, case: Mapping[str, Any], caller: Princi
     await add_timeline(uow, case_id, "plan_item_added",
                         {"item_id": item_id, "kind": item["kind"], "owner": item["owner"], "due_on": item["due_on"]},
                         actor=caller.subject)
-    uow.emit(topic=TOPIC_CASES, type=PLAN_ITEM_ADDED, subject=case["child_id"], data={
-        "case_id": case_id, "student_id": case["child_id"], "item_id": item_id, "kind": item["kind"],
-        "owner": item["owner"], "due_on": item["due_on"], "added_at": now, "actor": caller.subject})
+    uow.emit(PlanItemAdded(case_id=case_id, student_id=case["child_id"], item_id=item_id, kind=item["kind"],
+                           owner=item["owner"], due_on=item["due_on"], added_at=now, actor=caller.subject),
+             subject=case["child_id"])
     await uow.commit()
     return row
 

@@ -7,13 +7,13 @@ from typing import Any, Mapping
 from sqlalchemy import update
 
 from shared.auth import Principal, path_codes
-from shared.envelope import TOPIC_CASES
+from shared.events.cases import ResponsibilityAssigned
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases
 from cases.domain.responsibility import named_roles
 from cases.queries.case import get_case
-from cases.usecases.common import RESPONSIBILITY_ASSIGNED, add_timeline
+from cases.usecases.common import add_timeline
 
 
 async def assign_responsibility(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
@@ -31,12 +31,11 @@ async def assign_responsibility(uow: UnitOfWork, case: Mapping[str, Any], caller
     await add_timeline(uow, case_id, "responsibility_assigned", named, actor=caller.subject)
     # Reporting's weekly 责任落实 counts cases with a 劝返责任人 and a plan from this and plan_item.added.
     # Keyed by the place (the school), as a standing assignment is: one place's chain stays ordered.
-    uow.emit(topic=TOPIC_CASES, type=RESPONSIBILITY_ASSIGNED, subject=case["child_id"], key=case["school_code"], data={
-        "scope": "case", "case_id": case_id, "student_id": case["child_id"], "org_code": case["school_code"],
-        "org_path": path_codes(case["org_path"]), "class_id": case["class_id"], "level": None,
-        "roles": named_roles(merged), "village_heads": _village_of(merged.get("village_head")),
-        "responsible_person": responsible, "assigned_at": now,
-        "actor": caller.subject})
+    uow.emit(ResponsibilityAssigned(
+        scope="case", case_id=case_id, student_id=case["child_id"], org_code=case["school_code"],
+        org_path=path_codes(case["org_path"]), class_id=case["class_id"], level=None, roles=named_roles(merged),
+        village_heads=_village_of(merged.get("village_head")), responsible_person=responsible, assigned_at=now,
+        actor=caller.subject), subject=case["child_id"], key=case["school_code"])
     await uow.commit()
     return await get_case(uow, case_id, caller)
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from shared.envelope import Event
+from shared.events.attendance import StudentReturned
+from shared.routes import Received
 from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, timeline
@@ -23,27 +24,27 @@ RETURN_TIMELINE = {
 }
 
 
-async def on_student_returned(uow: UnitOfWork, event: Event) -> None:
+async def on_student_returned(uow: UnitOfWork, event: Received[StudentReturned]) -> None:
     """Attendance says the episode that opened the case has ended: noted on an open case's
     timeline. Only a real return (the child seen in class) moves a persuading case to returned
     by itself, with the return date as its evidence; a withdrawn alarm or a child taken off the
     roll is for the case's officials to judge (a false alarm, a transfer)."""
     d = event.data
-    reason = d.get("reason", "returned")
+    reason = d.reason or "returned"
     case = (await uow.session.execute(select(cases).where(
-        cases.c.child_id == d["student_id"], cases.c.status != CaseStatus.closed.value))).mappings().first()
+        cases.c.child_id == d.student_id, cases.c.status != CaseStatus.closed.value))).mappings().first()
     if case is None:
         return
-    if not await note_return(uow, case["id"], episode_id=d.get("episode_id"), reason=reason,
-                              returned_at=d.get("returned_at")):
+    if not await note_return(uow, case["id"], episode_id=d.episode_id, reason=reason,
+                              returned_at=d.returned_at):
         return
     if reason == "returned":
         await mark_back(uow, case["id"])
     if case["status"] == CaseStatus.persuading.value and reason == "returned":
-        returned_on = str(d["returned_at"])[:10]
+        returned_on = str(d.returned_at)[:10]
         await move_case(uow, case, MoveRequest(
             CaseStatus.returned, actor=SYSTEM, note="confirmed by attendance",
-            evidence={"returned_on": returned_on, "confirmed_by": "attendance", "episode_id": d.get("episode_id")}))
+            evidence={"returned_on": returned_on, "confirmed_by": "attendance", "episode_id": d.episode_id}))
 
 
 async def note_return(uow: UnitOfWork, case_id: str, *, episode_id: str | None, reason: str,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shared import audit
 from shared.auth import Principal, path_key
-from shared.envelope import TOPIC_CASES
+from shared.events.cases import ResponsibilityAssigned
 from shared.errors import Invalid, NotFound
 from shared.paths import naming
 from shared.sql import upsert
@@ -19,7 +19,6 @@ from shared.uow import UnitOfWork
 
 from cases.adapters.tables import standing_responsibility, students
 from cases.domain.responsibility import Level, WrongLevel, check_roles, level_of_kind, named_roles
-from cases.usecases.common import RESPONSIBILITY_ASSIGNED
 
 
 async def locate_org(uow: UnitOfWork, org_code: str, caller: Principal) -> tuple[list[str], str | None]:
@@ -69,10 +68,10 @@ async def set_standing(uow: UnitOfWork, org_code: str, caller: Principal, given:
     roles = named_roles(present)
     villages = {e["village"]: e["person"]["name"] for e in present.get("village_heads") or []}
     # Keyed by the place, not a student: reporting counts the places whose chain is set.
-    uow.emit(topic=TOPIC_CASES, type=RESPONSIBILITY_ASSIGNED, subject=org_code, key=org_code, data={
-        "scope": "org", "case_id": None, "student_id": None, "org_code": org_code, "org_path": path,
-        "class_id": class_id, "level": level.value, "roles": roles, "village_heads": villages,
-        "responsible_person": None, "assigned_at": now, "actor": caller.subject})
+    uow.emit(ResponsibilityAssigned(
+        scope="org", case_id=None, student_id=None, org_code=org_code, org_path=path, class_id=class_id,
+        level=level.value, roles=roles, village_heads=villages, responsible_person=None, assigned_at=now,
+        actor=caller.subject), subject=org_code, key=org_code)
     await uow.commit()
     return {"org_code": org_code, **row, "org_path": path, "class_id": class_id}
 

@@ -7,7 +7,7 @@ that missed an earlier event still lands the child in the right school.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -115,21 +115,20 @@ async def on_case_status_changed(uow: UnitOfWork, event: Received[CaseStatusChan
     school filing late would; a record whose status cannot become dropped out (graduated, taught
     at home...) is left alone. A suspected out-of-school child has no record: nothing to do."""
     d = event.data
-    if d.get("status") != "confirmed":
+    if d.status != "confirmed":
         return
-    student = (await uow.session.execute(select(students).where(students.c.id == d["student_id"]))).mappings().first()
+    student = (await uow.session.execute(select(students).where(students.c.id == d.student_id))).mappings().first()
     if student is None or student["status"] == StudentStatus.dropped_out.value:
         return
     if not can_change(StudentStatus(student["status"]), StudentStatus.dropped_out):
-        log.info("registry.case_confirmation_not_applied", student_id=d["student_id"], status=student["status"])
+        log.info("registry.case_confirmation_not_applied", student_id=d.student_id, status=student["status"])
         return
     student = dict(student)
-    since = d.get("dropped_out_since") or d.get("at")
-    since = datetime.fromisoformat(since) if isinstance(since, str) else since
+    since = d.dropped_out_since or d.at or event.time
     today = uow.clock.now().astimezone(ZoneInfo(tz)).date()
     effective_on = min(max(since.astimezone(ZoneInfo(tz)).date(), await last_effective_on(uow, student)), today)
-    causes = "、".join(CAUSE_LABELS.get(c, c) for c in d.get("causes") or []) or "其他"
-    reason = f"案件确认辍学（{causes}）" + (f"：{d['cause_note']}" if d.get("cause_note") else "")
+    causes = "、".join(CAUSE_LABELS.get(c, c) for c in d.causes or []) or "其他"
+    reason = f"案件确认辍学（{causes}）" + (f"：{d.cause_note}" if d.cause_note else "")
     await write_change(uow, student, status=StudentStatus.dropped_out.value, effective_on=effective_on,
-                       reason=reason[:500], actor=f"cases:{d['case_id']}", school_code=student["school_code"],
+                       reason=reason[:500], actor=f"cases:{d.case_id}", school_code=student["school_code"],
                        class_id=student["class_id"])

@@ -42,7 +42,7 @@ async def rebuild(settings: ReportingSettings, *, timeout_s: float = 600) -> dic
             for table in (*PROJECTIONS, inbox):
                 await session.execute(delete(table))
             await session.commit()
-        applier = EventConsumer(settings, units_of_work(settings, sessionmaker, SystemClock()), topics=TOPICS,
+        applier = EventConsumer(settings, units_of_work(settings, sessionmaker, SystemClock()),
                                 handlers=HANDLERS)
         stop = asyncio.Event()
 
