@@ -1,4 +1,12 @@
-"""Idempotent event consumers: inbox mark and effect in one transaction, offsets after.
+"""Idempotent event consumers: inbox marks and effects in one transaction, offsets after.
+
+Each batch a fetch returns for a partition is applied in one transaction: every record's inbox
+mark and effects, committed together, and the partition's offset is committed only after that.
+A repeat within the batch (the same ``ce_source`` and ``ce_id``) is applied once. If the batch
+fails, it is rolled back and split in two, each half applied on its own, down to one record at a
+time, where the rules below apply: the others are applied once and only the bad one is set aside.
+(A handler's own ``uow.commit()`` waits for the batch's; its ``uow.rollback()`` fails the batch,
+so it is split, rather than undoing the other records' work.)
 
 A record that is not a readable CloudEvent, whose type the contract does not know, or whose
 data does not fit its event model (shared/events/; the reason names the field) is a poison
@@ -12,7 +20,8 @@ county's stream.
 from __future__ import annotations
 
 import asyncio
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -23,12 +32,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shared import metrics
 from shared.db import is_connection_problem
 from shared.deadletters import KNOWN_TYPES, set_aside
-from shared.envelope import MalformedEvent, from_record
+from shared.envelope import Event, MalformedEvent, from_record
 from shared.events import EventModel
 from shared.kafka import ensure_topics, make_consumer, stop_quietly
+from shared.messaging import inbox
 from shared.routes import Handler, InvalidPayload, Routes
 from shared.settings import ServiceSettings
-from shared.uow import UnitsOfWork
+from shared.sql import insert_ignoring_conflicts
+from shared.uow import UnitOfWork, UnitsOfWork
 from shared.waiting import wait_or_stop
 
 log = structlog.get_logger("baoxue.consumer")
@@ -36,6 +47,39 @@ log = structlog.get_logger("baoxue.consumer")
 __all__ = ["EventConsumer"]
 
 HANDLER_ATTEMPTS = 3
+# Records per partition a fetch hands over, and so at most in one transaction.
+BATCH_RECORDS = 500
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A record read, understood and validated: what remains is to apply it."""
+
+    record: ConsumerRecord
+    event: Event
+    apply: Callable[[UnitOfWork], Awaitable[None]]
+
+
+class _BatchFailed(Exception):
+    """A handler rolled the shared transaction back: the batch is split, so that only its own
+    record is tried alone."""
+
+
+class _BatchUnitOfWork(UnitOfWork):
+    """The unit of work a batch's handlers share (see the module's doc)."""
+
+    _closing = False
+
+    async def commit(self) -> None:
+        if self._closing:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        raise _BatchFailed("a handler rolled back its transaction")
+
+    async def close_batch(self) -> None:
+        self._closing = True
+        await super().commit()
 
 
 class EventConsumer:
@@ -74,10 +118,9 @@ class EventConsumer:
                     self._consumer = consumer
                     log.info("consumer.started", topics=self._topics, group=self._settings.consumer_group)
                 # An empty result may only mean the assignment changed (aiokafka#117); just poll again.
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=100)
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=BATCH_RECORDS)
                 for tp, records in batches.items():
-                    for record in records:
-                        await self._process(record, stop)
+                    await self._process_batch(records, stop)
                     await self._commit(tp, records[-1].offset + 1)
                 backoff = 0.5
             except asyncio.CancelledError:
@@ -102,22 +145,90 @@ class EventConsumer:
             # The group rebalanced; the batch will be redelivered and the inbox drops repeats.
             log.warning("consumer.commit_failed", partition=tp.partition, error=repr(exc))
 
+    async def _process_batch(self, records: Sequence[ConsumerRecord], stop: asyncio.Event) -> None:
+        """Apply a partition's batch: together, or split on failure (see the module's doc)."""
+        ready: list[_Ready] = []
+        seen: set[tuple[str, str]] = set()
+        for record in records:
+            item = await self._prepare(record)
+            if item is None:
+                continue
+            if (item.event.source, item.event.id) in seen:
+                metrics.EVENTS_CONSUMED.labels(self._settings.service_name, item.event.type, "duplicate").inc()
+                continue
+            seen.add((item.event.source, item.event.id))
+            ready.append(item)
+        await self._apply_all(ready, stop)
+
+    async def _apply_all(self, items: Sequence[_Ready], stop: asyncio.Event) -> None:
+        if len(items) <= 1:
+            for item in items:
+                await self._apply_one(item, stop)
+            return
+        backoff = 0.5
+        while True:
+            try:
+                await self._apply_together(items)
+                return
+            except asyncio.CancelledError:
+                raise
+            except (OperationalError, DBAPIError, OSError) as exc:
+                if not is_connection_problem(exc):
+                    failure: Exception = exc
+                    break
+                log.warning("consumer.database_unavailable", records=len(items), error=exc)
+                if stop.is_set():
+                    raise asyncio.CancelledError from exc
+                await wait_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+            except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
+                failure = exc
+                break
+        log.info("consumer.batch_split", records=len(items), error=_describe(failure))
+        half = len(items) // 2
+        await self._apply_all(items[:half], stop)
+        await self._apply_all(items[half:], stop)
+
+    async def _apply_together(self, items: Sequence[_Ready]) -> None:
+        outcomes: list[tuple[str, str]] = []
+        async with self._batch_uow() as uow:
+            claimed = await _claim_all(uow, [item.event for item in items])
+            for item in items:
+                if (item.event.source, item.event.id) in claimed:
+                    await item.apply(uow)
+                    outcomes.append((item.event.type, "applied"))
+                else:
+                    outcomes.append((item.event.type, "duplicate"))
+            await uow.close_batch()
+        for event_type, outcome in outcomes:
+            metrics.EVENTS_CONSUMED.labels(self._settings.service_name, event_type, outcome).inc()
+
     async def _process(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
-        service = self._settings.service_name
+        item = await self._prepare(record)
+        if item is not None:
+            await self._apply_one(item, stop)
+
+    async def _prepare(self, record: ConsumerRecord) -> _Ready | None:
+        """The record read and validated, or None when there is nothing to apply: not a type this
+        service handles, or a poison message, which is set aside here."""
         try:
             event = from_record(record.value, record.headers)
         except MalformedEvent as exc:
             await self._dead_letter(record, f"malformed: {exc}")
-            return
+            return None
         if not self.routes.handles(event.type):
             if event.type not in KNOWN_TYPES:
                 await self._dead_letter(record, f"unknown event type {event.type!r}")
-            return  # topics carry many types; each service handles the ones it needs
+            return None  # topics carry many types; each service handles the ones it needs
         try:
             apply = self.routes.prepare(event)
         except InvalidPayload as exc:  # no retry can fix the data: set it aside on first delivery
             await self._dead_letter(record, str(exc))
-            return
+            return None
+        return _Ready(record, event, apply)
+
+    async def _apply_one(self, item: _Ready, stop: asyncio.Event) -> None:
+        service, record, event, apply = self._settings.service_name, item.record, item.event, item.apply
         attempt, backoff = 0, 0.5
         while True:
             attempt += 1
@@ -150,6 +261,11 @@ class EventConsumer:
                 return
             await wait_or_stop(stop, backoff)
 
+    def _batch_uow(self) -> _BatchUnitOfWork:
+        units = self._uow
+        return _BatchUnitOfWork(units.sessionmaker, source=units.source, clock=units.clock,
+                                before_commit=units.before_commit, on_commit=units.on_commit)
+
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         """Set the record aside, retrying while the database is away: skipping it unrecorded
         would lose it, since the offset is committed after."""
@@ -174,6 +290,15 @@ class EventConsumer:
         if self._consumer is not None:
             await _quietly_stop(self._consumer)
             self._consumer = None
+
+
+async def _claim_all(uow: UnitOfWork, events: Sequence[Event]) -> set[tuple[str, str]]:
+    """Record the batch's events in the inbox in one statement (``UnitOfWork.claim`` for many;
+    the batch holds no repeats); returns the (source, id) of those not processed before."""
+    stmt = (insert_ignoring_conflicts(uow.session, inbox)
+            .values([{"source": e.source, "event_id": e.id, "event_type": e.type} for e in events])
+            .returning(inbox.c.source, inbox.c.event_id))
+    return {(row.source, row.event_id) for row in await uow.session.execute(stmt)}
 
 
 def _describe(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ import asyncio
 from typing import Sequence
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
@@ -85,9 +85,24 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
+class LogAssignment(ConsumerRebalanceListener):
+    """Logs the partitions the group gives this process at each rebalance (`consumer.assigned`):
+    which replica reads what, for operators and for the replica tests (Tansu's DescribeGroups
+    answers the members but not their assignments)."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+
+    def on_partitions_revoked(self, revoked) -> None:
+        return None
+
+    def on_partitions_assigned(self, assigned) -> None:
+        log.info("consumer.assigned", group=self.group,
+                 partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+
 def make_consumer(settings: ServiceSettings, topics: list[str]) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        *topics,
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=f"baoxue-{settings.service_name}",
         group_id=settings.consumer_group,
@@ -101,6 +116,8 @@ def make_consumer(settings: ServiceSettings, topics: list[str]) -> AIOKafkaConsu
         metadata_max_age_ms=5_000,
         max_poll_records=100,
     )
+    consumer.subscribe(topics, listener=LogAssignment(settings.consumer_group))
+    return consumer
 
 
 async def stop_quietly(client: AIOKafkaConsumer | AIOKafkaProducer, timeout_s: float) -> None:

@@ -40,7 +40,7 @@ class ServiceSettings(BaseSettings):
     kafka_topic_retention_ms: int = Field(default=-1, ge=-1)
     kafka_send_timeout_s: float = Field(default=10.0, gt=0)
     outbox_poll_interval_s: float = Field(default=0.2, gt=0)
-    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # The outbox is the durable log (shared/outbox_log.py): sent rows are kept this long (a school
     # year and its summer), so what a broker loses can be published again.
     outbox_retention_days: int = Field(default=400, ge=1)

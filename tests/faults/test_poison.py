@@ -10,13 +10,20 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from shared.clock import SystemClock
+from shared.consumer import EventConsumer
+from shared.db import make_engine, make_sessionmaker
 from shared.deadletters import set_aside
-from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLETTER, Event
+from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLETTER, TOPIC_REGISTRY, Event
 from shared.events.registry import OrgRegistered
+from shared.messaging import dead_letters, inbox, outbox
 from reporting.adapters.tables import orgs
-from tests.conftest import bearer, running
+from shared.uow import UnitsOfWork
+from tests.conftest import TEST_JWT_SECRET, bearer, migrate, running, settings_for
 from tests.factories import threshold
-from tests.kafka_helpers import eventually, poison_record, publish, publish_raw, read_events
+from tests.kafka_helpers import (
+    eventually, group_has_consumed_everything, poison_record, publish, publish_many, publish_raw, read_events,
+)
 
 pytestmark = pytest.mark.timeout(120)
 OPS = bearer("ops", "410000")
@@ -116,3 +123,51 @@ async def test_a_payload_that_does_not_fit_its_model_is_set_aside_at_first_deliv
         assert "/parent_code: Field required" in item["reason"] and "/path: Input should be a valid list" in item["reason"]
         async with reporting.app.state.runtime.uow() as uow:  # the good one went through its handler
             assert (await uow.session.execute(select(orgs.c.code))).scalars().all() == ["410000"]
+
+
+async def test_a_batch_applies_around_a_failing_handler_once_each_and_sets_the_poison_aside(databases, broker):
+    # One partition's burst, fetched together: good events, a repeat, a payload that does not
+    # fit its model and one whose handler fails. The batch's transaction is rolled back and split;
+    # every good event's effect (an outbox row with a fresh id: applying twice would leave two)
+    # is there once, and the failing one and the invalid one are set aside, once each.
+    url = databases.url("reporting")
+    await asyncio.to_thread(migrate, "reporting", url)
+    group = f"batch-{uuid.uuid4().hex[:8]}"
+    settings = settings_for("reporting", database_url=url, kafka_bootstrap=broker.bootstrap, environment="test",
+                            jwt_secret=TEST_JWT_SECRET, consumer_group=group)
+    engine = make_engine(url)
+    sm = make_sessionmaker(engine)
+
+    async def echo(uow, received) -> None:
+        if received.data.name == "poison":
+            raise RuntimeError("a handler bug")
+        uow.emit(received.data, subject=received.data.code)
+
+    def org(code: str, name: str = "乡镇") -> Event:
+        return Event(type=OrgRegistered.TYPE, source="/baoxue/registry", subject="batch", data=OrgRegistered(
+            code=code, name=name, kind="township", parent_code="410122", path=["410000", code]).payload())
+
+    good = [org(f"41012210{i}") for i in range(8)]
+    poison = org("410122199", name="poison")
+    invalid = Event(type=OrgRegistered.TYPE, source="/baoxue/registry", subject="batch", data={"code": "x"})
+    await publish_many(broker.bootstrap, TOPIC_REGISTRY, [*good[:3], poison, good[3], invalid, *good[4:], good[0]])
+
+    units = UnitsOfWork(sm, source="/baoxue/reporting", clock=SystemClock())
+    consumer = EventConsumer(settings, units, handlers={OrgRegistered: echo})
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await eventually(lambda: group_has_consumed_everything(broker.bootstrap, group, [TOPIC_REGISTRY]), timeout=60)
+    finally:
+        stop.set()
+        await task
+        await consumer.close()
+    async with sm() as s:
+        echoed = (await s.execute(select(outbox.c.subject).where(outbox.c.event_type == OrgRegistered.TYPE))).scalars()
+        claimed = (await s.execute(select(inbox.c.event_id))).scalars().all()
+        set_aside_ids = (await s.execute(select(dead_letters.c.reason, dead_letters.c.value))).all()
+    await engine.dispose()
+    assert sorted(echoed) == sorted(e.data["code"] for e in good)
+    assert sorted(claimed) == sorted(e.id for e in good)
+    reasons = sorted(reason.split(":")[0] for reason, _ in set_aside_ids)
+    assert reasons == ["handler failed 3 times", f"invalid {OrgRegistered.TYPE} data"]

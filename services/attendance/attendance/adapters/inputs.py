@@ -80,22 +80,25 @@ class Inputs(NamedTuple):
 
 
 async def load_inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
-                  with_marks: bool = True, calendar: Calendar | None = None, places: dict[str, Any] | None = None
-                  ) -> Inputs:
+                  with_marks: bool = True, calendar: Calendar | None = None, places: dict[str, Any] | None = None,
+                  dated: dict[str, list[Any]] | None = None) -> Inputs:
     """What the clock needs for these students, one query per table for all of them: roster rows,
     effective calendars, dated placements, marks and approved leave. A roll call has read its
     class's roster rows and calendar already and passes them (``places``, ``calendar``); they are
     used when they cover every student (a re-posted roll call also recomputes students it no
-    longer names, who may have moved to another class or school since)."""
+    longer names, who may have moved to another class or school since), and so are the dated
+    placements it read for those roster rows (``dated``)."""
     if places is not None and calendar is not None and places.keys() >= set(student_ids):
         places = {sid: places[sid] for sid in student_ids}
         cal_by = {sid: calendar for sid in places}
     else:
+        dated = None
         places = {r.student_id: r for r in (await uow.session.execute(
             select(roster).where(among(uow.session, roster.c.student_id, student_ids)))).all()}
         cals = await calendars_for(uow, settings, [r.org_path for r in places.values()])
         cal_by = {sid: cals[tuple(r.org_path)] for sid, r in places.items()}
-    dated = await placements_of(uow, student_ids)
+    if dated is None:
+        dated = await placements_of(uow, student_ids)
     attending = {sid: attending_spans(dated.get(sid, []), cal_by[sid]) for sid in places}
     marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
     if with_marks:

@@ -23,7 +23,8 @@ from attendance.settings import AttendanceSettings
 
 
 async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,
-                        calendar: Calendar | None = None, places: dict[str, Any] | None = None) -> None:
+                        calendar: Calendar | None = None, places: dict[str, Any] | None = None,
+                        dated: dict[str, list[Any]] | None = None, live: dict[str, list[Any]] | None = None) -> None:
     """Recompute the students' episodes, due instants and observations from all their marks,
     approved leave, dated placements and calendar, and store the difference (`rule.reconcile`
     keeps identities across corrections).
@@ -34,15 +35,22 @@ async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_i
     with `student.returned` (`reason: withdrawn`) so the case hears of the false alarm; what is
     left of the streak is a new episode with its own clock. A fired episode that ends is announced
     with its reason: `returned` (a present or late mark) or `not_attending` (off the roll from
-    the registry's effective date)."""
+    the registry's effective date).
+
+    A caller that has read them passes the students' roster rows and calendar (``places``,
+    ``calendar``), dated placements (``dated``, read for a superset of ``places``) and live episode
+    rows (``live``, by student); each is used only where it covers every student."""
     if not student_ids:
         return
     now = uow.clock.now()
-    got = await load_inputs(uow, settings, student_ids, calendar=calendar, places=places)
-    stored_by: dict[str, list[Any]] = {s: [] for s in student_ids}
-    for row in (await uow.session.execute(
-        select(episodes).where(among(uow.session, episodes.c.student_id, student_ids), LIVE))).all():
-        stored_by[row.student_id].append(row)
+    got = await load_inputs(uow, settings, student_ids, calendar=calendar, places=places, dated=dated)
+    if live is not None and live.keys() >= set(student_ids):
+        stored_by = {s: live[s] for s in student_ids}
+    else:
+        stored_by = {s: [] for s in student_ids}
+        for row in (await uow.session.execute(
+            select(episodes).where(among(uow.session, episodes.c.student_id, student_ids), LIVE))).all():
+            stored_by[row.student_id].append(row)
 
     # New and changed rows are written after the loop, a statement for each kind rather than one
     # per episode. Updates keep their order and go before inserts: every insert then meets its

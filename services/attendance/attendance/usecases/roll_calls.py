@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 
 from shared import audit
 from shared.auth import Principal
@@ -75,6 +75,7 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
         insert_ignoring_conflicts(uow.session, roll_calls).values(**roll_call).returning(roll_calls.c.id)
     )).scalar_one_or_none()
     replaced = roll_call_id is None
+    live: dict[str, list[Any]] | None = None
     if replaced:
         before = (await uow.session.execute(
             select(roll_calls).where(roll_calls.c.class_id == cmd.class_id, roll_calls.c.date == cmd.date,
@@ -95,7 +96,8 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
         roll_call_id = (await uow.session.execute(
             insert(roll_calls).values(**roll_call).returning(roll_calls.c.id))).scalar_one()
     else:
-        affected = await _changed_by(uow, cmd, at)
+        live = await _live_episodes(uow, ids)
+        affected = _changed_by(cmd, at, live)
     # One statement for the whole class, not one per student.
     await insert_many(uow.session, marks, [{"roll_call_id": roll_call_id, "student_id": m.student_id, "at": at,
                                             "status": m.status} for m in cmd.marks])
@@ -103,14 +105,26 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
         uow, settings, calendar, roll_call_id=roll_call_id, school_code=cmd.school_code, org_path=place.org_path,
         class_id=cmd.class_id,
         day=cmd.date, session=cmd.session, at=at, statuses=[m.status for m in cmd.marks], replaced=replaced)
-    await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known)
+    # What was read above is handed on (placements; the live episodes of a new roll call's
+    # students): a roll call's clock recomputation reads marks and leave only.
+    await sync_episodes(uow, settings, sorted(affected), calendar=calendar, places=known, dated=dated,
+                        live=live)
     # Every student named: a present mark can bring a student to the minimum number of sessions.
     await flag_chronic(uow, settings, sorted(set(ids) | affected), calendar, cmd.date)
     return {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
             "marks": len(cmd.marks), "replaced": replaced}
 
 
-async def _changed_by(uow: UnitOfWork, cmd: RollCall, at: datetime) -> set[str]:
+async def _live_episodes(uow: UnitOfWork, ids: list[str]) -> dict[str, list[Any]]:
+    """The live episodes of the students named, in one query (most have none)."""
+    found: dict[str, list[Any]] = {sid: [] for sid in ids}
+    for row in (await uow.session.execute(
+            select(episodes).where(among(uow.session, episodes.c.student_id, ids), LIVE))).all():
+        found[row.student_id].append(row)
+    return found
+
+
+def _changed_by(cmd: RollCall, at: datetime, live: dict[str, list[Any]]) -> set[str]:
     """The students whose episodes a new roll call at ``at`` can change; most of a class is
     present with no episode, and recomputing them would only find what is stored.
 
@@ -118,11 +132,6 @@ async def _changed_by(uow: UnitOfWork, cmd: RollCall, at: datetime) -> set[str]:
     episode (open, or ended after ``at``: a roll call posted late splits it). A leave mark neither
     starts nor ends one (`rule.episodes`)."""
     absent = {m.student_id for m in cmd.marks if m.status == "absent"}
-    seen = [m.student_id for m in cmd.marks if m.status in rule.SEEN]
-    if not seen:
-        return absent
-    inside = (await uow.session.execute(
-        select(episodes.c.student_id).where(
-            among(uow.session, episodes.c.student_id, seen), LIVE, episodes.c.started_at < at,
-            or_(episodes.c.ended_at.is_(None), episodes.c.ended_at > at)))).scalars()
-    return absent | set(inside)
+    inside = {m.student_id for m in cmd.marks if m.status in rule.SEEN and any(
+        e.started_at < at and (e.ended_at is None or e.ended_at > at) for e in live[m.student_id])}
+    return absent | inside

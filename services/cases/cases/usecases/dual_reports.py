@@ -22,6 +22,10 @@ from cases.domain.lifecycle import UNCHECKED, CaseStatus
 from cases.domain.model import Recipient, dual_report_recipients, escalation_area, office_for
 from cases.usecases.common import SYSTEM, add_timeline, find_student, log, opening_of
 
+# The deadline sweep commits after this many cases (each is claimed on its own, so a pass cut
+# short leaves the rest to the next).
+SWEEP_COMMIT_EVERY = 20
+
 # What a dual report says about the child when the student directory knows them.
 STUDENT_FACTS = ("name", "national_id_masked", "gender", "birth_date", "flags", "guardians")
 
@@ -134,8 +138,10 @@ async def issue_unverified_reports(uow: UnitOfWork) -> int:
             or_(cases.c.back_at.is_(None), cases.c.back_at > cases.c.verify_due_at))
         .order_by(cases.c.verify_due_at))).scalars().all()
     issued = 0
-    for case_id in due:
+    for n, case_id in enumerate(due, 1):
         issued += await issue_reports(uow, case_id, unverified=True)
+        if n % SWEEP_COMMIT_EVERY == 0:
+            await uow.commit()  # a burst's reports leave as they are decided, not after the last
     await uow.commit()
     if issued:
         log.info("dual_reports.issued_unverified", cases=issued)
