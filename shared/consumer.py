@@ -140,6 +140,7 @@ class EventConsumer:
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         try:
+            assert self._consumer is not None  # only called from the loop that holds one
             await self._consumer.commit({tp: offset})
         except CommitFailedError as exc:
             # The group rebalanced; the batch will be redelivered and the inbox drops repeats.

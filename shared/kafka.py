@@ -4,7 +4,7 @@ broker has it (Tansu has not), every send bounded by a timeout so nothing waits 
 from __future__ import annotations
 
 import asyncio
-from typing import Sequence
+from typing import Any, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -85,7 +85,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-class LogAssignment(ConsumerRebalanceListener):
+class LogAssignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no type information
     """Logs the partitions the group gives this process at each rebalance (`consumer.assigned`):
     which replica reads what, for operators and for the replica tests (Tansu's DescribeGroups
     answers the members but not their assignments)."""
@@ -93,10 +93,10 @@ class LogAssignment(ConsumerRebalanceListener):
     def __init__(self, group: str) -> None:
         self.group = group
 
-    def on_partitions_revoked(self, revoked) -> None:
+    def on_partitions_revoked(self, revoked: Any) -> None:
         return None
 
-    def on_partitions_assigned(self, assigned) -> None:
+    def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("consumer.assigned", group=self.group,
                  partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 

@@ -18,12 +18,13 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Sequence
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, outbox_log
@@ -158,7 +159,7 @@ class OutboxRelay:
             raise BrokerUnavailable("broker did not acknowledge every record")
         return len(sent_ids)
 
-    async def _send(self, producer: AIOKafkaProducer, rows) -> list[Acked]:
+    async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]) -> list[Acked]:
         futures = []
         for row in rows:
             headers = ce_headers(id=row.event_id, source=row.source, type=row.event_type, time=row.event_time,
