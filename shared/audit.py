@@ -17,7 +17,8 @@ the app's clock (the one tests control), never the wall clock.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
@@ -96,7 +97,7 @@ def answering(status: int) -> None:
         holder["answer"] = status
 
 
-async def record_in(uow: "UnitOfWork") -> None:
+async def record_in(uow: UnitOfWork) -> None:
     """Write this request's audit row in the transaction about to commit (a ``before_commit`` hook
     of every unit of work, see shared/service.py; outside a request it writes nothing): a write and its audit row then commit together, or neither does, and the request costs
     no second transaction. The status is the route's success status (or the one the handler
@@ -150,5 +151,5 @@ class AuditMiddleware:
             async with self.sessionmaker_of(scope)() as session:
                 await session.execute(insert(audit_log).values(**row))
                 await session.commit()
-        except Exception as exc:  # noqa: BLE001 - the response is gone; an operator must hear of it
+        except Exception as exc:
             log.error("audit.write_failed", route=row["route"], error=exc)

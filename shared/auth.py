@@ -18,8 +18,9 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Iterable, Sequence
+from typing import Annotated, Any
 
 import jwt
 import structlog

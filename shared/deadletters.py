@@ -14,15 +14,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import structlog
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import insert, select, update
 
 from shared.envelope import TOPIC_TYPES, Event, MalformedEvent, from_record, stable_id
-from shared.events.messaging import DeadLetterRecorded
 from shared.errors import Conflict, NotFound
+from shared.events.messaging import DeadLetterRecorded
 from shared.messaging import dead_letters, outbox
 from shared.routes import InvalidPayload, Routes
 from shared.uow import UnitOfWork
@@ -108,7 +109,7 @@ async def replay(uow: UnitOfWork, dead_letter_id: int, routes: Routes) -> dict[s
         if await uow.claim(event):
             try:
                 await apply(uow)
-            except Exception as exc:  # noqa: BLE001 - reported to the operator, the row stays pending
+            except Exception as exc:
                 log.error("deadletter.replay_failed", dead_letter_id=dead_letter_id, error=exc)
                 raise Conflict(f"dead letter {dead_letter_id}: the handler failed again "
                                f"({type(exc).__name__}); see the service log") from exc

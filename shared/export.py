@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Iterator, Literal, Mapping, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from fastapi.encoders import jsonable_encoder

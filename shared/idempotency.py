@@ -100,17 +100,17 @@ class Outcome:
 class Claim:
     """A claimed key, while its request runs."""
 
-    store: "KeyStore"
+    store: KeyStore
     id: str
     lease: str
-    held: "UnitOfWork | None" = None
-    extra_held: list["UnitOfWork"] = field(default_factory=list)
+    held: UnitOfWork | None = None
+    extra_held: list[UnitOfWork] = field(default_factory=list)
 
 
 _current: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("baoxue_idempotency", default=None)
 
 
-def hold(uow: "UnitOfWork") -> bool:
+def hold(uow: UnitOfWork) -> bool:
     """Called by a unit of work at commit: True when the request runs under a claimed key, and the
     transaction is then held, to commit with the stored answer."""
     claim = _current.get()
@@ -342,7 +342,7 @@ class IdempotencyMiddleware:
             return None
         try:
             return self.verifier.verify(credentials.strip())
-        except Exception:  # noqa: BLE001 - the route's own authentication answers the 401
+        except Exception:
             return None
 
 
@@ -400,7 +400,7 @@ async def prune_job(store: KeyStore, stop: asyncio.Event, interval_s: float = 36
             pruned = await store.prune()
             if pruned:
                 log.info("idempotency.pruned", keys=pruned)
-        except Exception as exc:  # noqa: BLE001 - a job keeps running; the next pass tries again
+        except Exception as exc:
             log.warning("idempotency.prune_failed", error=repr(exc))
         await wait_or_stop(stop, interval_s)
 

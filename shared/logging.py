@@ -8,7 +8,8 @@ import sys
 import time
 import traceback
 import uuid
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

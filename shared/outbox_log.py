@@ -28,9 +28,10 @@ still send a row once more than needed; consumers drop it.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from aiokafka import TopicPartition
 from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, select, update

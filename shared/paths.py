@@ -23,7 +23,8 @@ string, for code that works with the keys themselves (the reporting read model).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import String, and_, false, type_coerce
 from sqlalchemy.engine import Dialect

@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -226,7 +227,7 @@ class OutboxRelay:
                     log.info("relay.pruned", rows=pruned, retention_days=self._settings.outbox_retention_days)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the database may be restarting
+            except Exception as exc:
                 self._prune_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_prune_interval_s)
                 log.warning("relay.prune_failed", error=repr(exc))
         await self._ensure_producer()
@@ -237,7 +238,7 @@ class OutboxRelay:
                 log.info("relay.log_checked", republishing=marked)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - see the docstring
+            except Exception as exc:
                 self._check_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_check_interval_s)
                 log.warning("relay.log_check_failed", error=repr(exc))
 

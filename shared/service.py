@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, AsyncIterator, Callable, Coroutine, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -22,15 +23,15 @@ from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, path_key, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer
-from shared.events import EventModel
-from shared.routes import Handler, Routes
 from shared.db import make_engine, make_sessionmaker
+from shared.events import EventModel
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
 from shared.pagination import Page, PageDep
 from shared.places import Lookup, Places
 from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
+from shared.routes import Handler, Routes
 from shared.settings import ServiceSettings
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork, UnitsOfWork
@@ -306,6 +307,6 @@ async def _database_ready(runtime: Runtime) -> bool:
         async with runtime.engine.connect() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
         return True
-    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+    except Exception as exc:
         log.warning("readyz.database_unreachable", error=repr(exc))
         return False

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Collection, Mapping, cast
+from collections.abc import Collection, Mapping
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Executable, Select, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Executable,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.dml import Insert as PgInsert
 from sqlalchemy.dialects.sqlite.dml import Insert as SqliteInsert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 

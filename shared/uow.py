@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable, Mapping, Self, Sequence
+from typing import Self
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -10,9 +10,9 @@ A new case's chain is filled from the places above it; the case may then overrid
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Mapping, Sequence
 
 
 class Level(str, enum.Enum):

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shared.text import name_key, problem_with
-
 from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
+from shared.text import name_key, problem_with
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "身份证件号", "公民身份号码", "national id", "id number"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 # Open cases by age in whole days since opening (the buckets the weekly report shows).
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (

@@ -8,9 +8,9 @@ Seed 001: 对各班辍学情况，学校每月都要作出详细统计，进行�
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Iterable
 
 from reporting.domain.rates import ratio
 
@@ -75,7 +75,7 @@ class RollCalls:
     seen: int = 0
     marked: int = 0
 
-    def __add__(self, other: "RollCalls") -> "RollCalls":
+    def __add__(self, other: RollCalls) -> RollCalls:
         return RollCalls(self.expected + other.expected, self.taken + other.taken, self.seen + other.seen,
                          self.marked + other.marked)
 
