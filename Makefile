@@ -25,6 +25,8 @@ run: $(STAMP)
 	$(BIN)/python -m devtools.stack $(if $(DEMO),--demo,)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 openapi: $(STAMP)

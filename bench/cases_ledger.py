@@ -16,14 +16,14 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared.clock import FixedClock
 from tests.conftest import running
 from tests.integration.test_cases_replay import enrolled, threshold
 
-T0 = datetime(2026, 11, 16, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 16, tzinfo=UTC)
 
 
 async def _seed(client, n: int) -> None:

@@ -24,20 +24,21 @@ import random
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from attendance.adapters.tables import episodes, roster
+from attendance.domain import clock as school_clock
+from attendance.domain.calendar import Calendar
+from attendance.domain.episodes import Mark, observed_at
+from attendance.domain.episodes import episodes as compute_episodes
+from attendance.domain.roll_calls import RollCall, RollCallMark
+from attendance.settings import AttendanceSettings
 from attendance.usecases import detector
 from attendance.usecases import episodes as episode_sync
 from attendance.usecases import roll_calls as roll_call_use
-from attendance.adapters.tables import episodes, marks, roll_calls, roster
-from attendance.domain import clock as school_clock
-from attendance.domain.calendar import Calendar
-from attendance.domain.episodes import Mark, episodes as compute_episodes, observed_at
-from attendance.domain.roll_calls import RollCall, RollCallMark
-from attendance.settings import AttendanceSettings
 from shared.auth import Principal, Role
 from shared.clock import FixedClock
 from shared.db import make_engine, make_sessionmaker
@@ -107,7 +108,7 @@ class Loader:
         else:
             def lite(v):
                 if isinstance(v, datetime):  # the format SQLAlchemy's SQLite DateTime stores
-                    return v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+                    return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
                 return json.dumps(v) if isinstance(v, list) else v
             self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                   [tuple(lite(v) for v in r) for r in records])
@@ -119,7 +120,7 @@ async def load(url: str, students: int, days: int, settings: AttendanceSettings,
     sessions = [(d, s) for d in term for s in ("am", "pm")]
     at = [cal.session_at(d, s) for d, s in sessions]
     rnd = random.Random(seed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     counts = {"marks": 0, "roll_calls": 0, "episodes": 0, "open": 0}
     classes = (students + CLASS_SIZE - 1) // CLASS_SIZE
     rc_id = 0

@@ -10,14 +10,14 @@ import os
 import platform
 import shlex
 import sys
+import tempfile
 import time
 import uuid
-import tempfile
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import AsyncIterator, Iterator, Mapping, Sequence
 
 from sqlalchemy import insert
 
@@ -163,7 +163,7 @@ def report(title: str, figures: Mapping[str, object], *, results: Path | None = 
            command: str | None = None) -> str:
     """Print the figures, and append them with the machine and the command to RESULTS.md."""
     command = command or _command_line()
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     host = machine()
     lines = [f"## {title}", "", f"`{command}` — {when}", "",
              f"Machine: {host['cpu']}, {host['cores']} cores, {host['memory']}, {host['os']}, Python {host['python']}",

@@ -22,18 +22,27 @@ import json
 import os
 import random
 import time
-from datetime import datetime, time as dtime, timezone
+from datetime import UTC, datetime
+from datetime import time as dtime
 
 import httpx
 from sqlalchemy import delete, insert, text
 
 from attendance.adapters.tables import marks, roll_calls
 from bench.harness import (
-    DAY, cpu_seconds, layout, load_roster, peak_rss_mib, report, service_stack, token,
+    DAY,
+    cpu_seconds,
+    layout,
+    load_roster,
+    peak_rss_mib,
+    report,
+    service_stack,
+    token,
 )
 from devtools.stack import SERVICES
 from shared.db import make_engine, make_sessionmaker
 from shared.sql import insert_many
+
 
 def marks_of(sids: list[str], rng: random.Random) -> list[dict[str, str]]:
     # Mostly present; a few absent or late, as on a real morning.
@@ -74,7 +83,7 @@ async def ceiling(url: str, classes, runs: int = 3) -> list[float]:
     single connection is at the mercy of the machine's other load, so the bench takes the best."""
     engine = make_engine(url)
     sessionmaker = make_sessionmaker(engine)
-    at = datetime.combine(DAY, dtime(0, 0), tzinfo=timezone.utc)
+    at = datetime.combine(DAY, dtime(0, 0), tzinfo=UTC)
     seconds = []
     for _ in range(runs):
         async with engine.begin() as conn:
@@ -89,7 +98,7 @@ async def ceiling(url: str, classes, runs: int = 3) -> list[float]:
             async with sessionmaker() as session, session.begin():
                 rc = (await session.execute(insert(roll_calls).values(
                     school_code=school, class_id=cid, date=DAY, session="am", session_at=at,
-                    received_at=datetime.now(timezone.utc)).returning(roll_calls.c.id))).scalar_one()
+                    received_at=datetime.now(UTC)).returning(roll_calls.c.id))).scalar_one()
                 await insert_many(session, marks, [{"roll_call_id": rc, "student_id": m["student_id"], "at": at,
                                                     "status": m["status"]} for m in marks_of(sids, rng)])
         seconds.append(time.perf_counter() - started)

@@ -19,20 +19,28 @@ import logging
 import os
 import random
 import tempfile
-from pathlib import Path
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import insert, text
 
 from bench.harness import SECRET, database, drop
 from bench.registry_import import ROOT
-from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, orgs,
-                                       overdue_transfers, student_statuses, students)
+from reporting.adapters.tables import (
+    absence_episodes,
+    cases,
+    dual_reports,
+    home_visits,
+    orgs,
+    overdue_transfers,
+    student_statuses,
+    students,
+)
 from reporting.bootstrap import create_app
-from reporting.usecases.projections import link_history
 from reporting.settings import ReportingSettings
+from reporting.usecases.projections import link_history
 from shared.auth import mint
 from shared.db import make_engine
 from shared.migrations import upgrade
@@ -45,7 +53,7 @@ CHUNK = 5_000
 
 
 def at(day: date, hour: int = 2) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
 def county_paths(counties: int) -> list[list[str]]:

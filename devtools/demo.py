@@ -24,9 +24,10 @@ import os
 import random
 import time as _time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -211,7 +212,7 @@ def _sessions(today: date, now: datetime) -> list[tuple[date, str, datetime]]:
     out = []
     for day in reversed(days):
         for session in ("am", "pm"):
-            at = datetime.combine(day, starts[session], tzinfo=tz).astimezone(timezone.utc)
+            at = datetime.combine(day, starts[session], tzinfo=tz).astimezone(UTC)
             if at <= now:
                 out.append((day, session, at))
     return out
@@ -389,7 +390,7 @@ def load_demo(urls: dict[str, str], progress: Callable[[str], None] = print, *, 
     run again on the same databases: what exists is found and reused, roll calls are replaced."""
     t0 = _time.monotonic()
     today = today or date.today()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     registry = urls["registry"].rstrip("/")
     attendance = urls["attendance"].rstrip("/")
     plan = _plan(today)

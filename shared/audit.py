@@ -17,11 +17,13 @@ the app's clock (the one tests control), never the wall clock.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, insert
-from starlette.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal
 from shared.clock import Clock
@@ -95,7 +97,7 @@ def answering(status: int) -> None:
         holder["answer"] = status
 
 
-async def record_in(uow: "UnitOfWork") -> None:
+async def record_in(uow: UnitOfWork) -> None:
     """Write this request's audit row in the transaction about to commit (a ``before_commit`` hook
     of every unit of work, see shared/service.py; outside a request it writes nothing): a write and its audit row then commit together, or neither does, and the request costs
     no second transaction. The status is the route's success status (or the one the handler
@@ -113,7 +115,8 @@ async def record_in(uow: "UnitOfWork") -> None:
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, *, sessionmaker_of, clock: Clock) -> None:
+    def __init__(self, app: ASGIApp, *, sessionmaker_of: Callable[[Scope], async_sessionmaker[AsyncSession]],
+                 clock: Clock) -> None:
         self.app = app
         self.sessionmaker_of = sessionmaker_of
         self.clock = clock  # the app's: every row's time, whichever path writes it
@@ -125,7 +128,7 @@ class AuditMiddleware:
         holder: dict[str, Any] = {"status": 500, "scope": scope, "clock": self.clock}
         token = _current.set(holder)
 
-        async def capture(message) -> None:
+        async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 holder["status"] = message["status"]
             await send(message)
@@ -148,5 +151,5 @@ class AuditMiddleware:
             async with self.sessionmaker_of(scope)() as session:
                 await session.execute(insert(audit_log).values(**row))
                 await session.commit()
-        except Exception as exc:  # noqa: BLE001 - the response is gone; an operator must hear of it
+        except Exception as exc:
             log.error("audit.write_failed", route=row["route"], error=exc)

@@ -18,8 +18,9 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Iterable, Sequence
+from typing import Annotated, Any
 
 import jwt
 import structlog
@@ -208,7 +209,7 @@ def mint(secret: str, *, subject: str, role: Role | str, org: str, classes: Iter
          issuer: str = "baoxue", audience: str = "baoxue", ttl_s: int = 3600) -> str:
     """An HS256 token (for development and tests; production tokens come from the identity provider)."""
     now = int(time.time())
-    claims = {"sub": subject, "role": Role(role).value, "org": org, "iss": issuer, "aud": audience,
+    claims: dict[str, Any] = {"sub": subject, "role": Role(role).value, "org": org, "iss": issuer, "aud": audience,
               "iat": now, "exp": now + ttl_s, "jti": uuid.uuid4().hex}
     if classes:
         claims["classes"] = sorted(classes)
@@ -224,7 +225,7 @@ async def authenticate(
     if credentials is None:
         raise Unauthenticated("send Authorization: Bearer <token>")
     runtime = request.app.state.runtime
-    principal = runtime.verifier.verify(credentials.credentials)
+    principal: Principal = runtime.verifier.verify(credentials.credentials)
     if principal.role is not Role.ops:
         principal = replace(principal, path=await runtime.places.path_of(principal.org))
     request.state.principal = principal  # for the audit log, written after the response

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import uvicorn
+from fastapi import FastAPI
 
 from shared.migrations import upgrade
 from shared.settings import ServiceSettings
 
 
-def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Callable[..., object],
+def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Callable[..., FastAPI],
          commands: Mapping[str, tuple[str, Callable[[ServiceSettings], None]]] | None = None) -> None:
     """``commands`` adds a service's own commands: name -> (help, function of the settings)."""
     commands = dict(commands or {})
@@ -31,13 +32,13 @@ def main(service_dir: Path, settings_cls: type[ServiceSettings], app_factory: Ca
     if args.command in commands:
         commands[args.command][1](settings)
         return
-    serve = {"host": settings.http_host, "port": settings.http_port,
-             "log_config": None,  # our JSON logging is configured by the app
-             "timeout_graceful_shutdown": 10}
+    # log_config None: our JSON logging is configured by the app.
     if settings.http_workers > 1:
         # Each worker process imports the factory by name and builds its app from the same
         # environment these settings were read from.
         uvicorn.run(f"{app_factory.__module__}:{app_factory.__qualname__}", factory=True,
-                    workers=settings.http_workers, **serve)
+                    workers=settings.http_workers, host=settings.http_host, port=settings.http_port,
+                    log_config=None, timeout_graceful_shutdown=10)
     else:
-        uvicorn.run(app_factory(settings), **serve)
+        uvicorn.run(app_factory(settings), host=settings.http_host, port=settings.http_port,
+                    log_config=None, timeout_graceful_shutdown=10)

@@ -20,8 +20,8 @@ county's stream.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -125,7 +125,7 @@ class EventConsumer:
                 backoff = 0.5
             except asyncio.CancelledError:
                 raise
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, KafkaError, OSError) as exc:
                 log.warning("consumer.broker_unavailable", error=repr(exc), retry_in_s=backoff)
                 if self._consumer is not None:
                     await _quietly_stop(self._consumer)
@@ -140,6 +140,7 @@ class EventConsumer:
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         try:
+            assert self._consumer is not None  # only called from the loop that holds one
             await self._consumer.commit({tp: offset})
         except CommitFailedError as exc:
             # The group rebalanced; the batch will be redelivered and the inbox drops repeats.
@@ -181,7 +182,7 @@ class EventConsumer:
                     raise asyncio.CancelledError from exc
                 await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
-            except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
+            except Exception as exc:
                 failure = exc
                 break
         log.info("consumer.batch_split", records=len(items), error=_describe(failure))
@@ -253,7 +254,7 @@ class EventConsumer:
                     attempt -= 1
                     continue
                 failure: Exception = exc
-            except Exception as exc:  # noqa: BLE001 - a handler bug must not stop the stream
+            except Exception as exc:
                 failure = exc
             log.error("consumer.handler_failed", event_type=event.type, event_id=event.id, attempt=attempt, error=failure)
             if attempt >= HANDLER_ATTEMPTS:
@@ -281,7 +282,7 @@ class EventConsumer:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - most likely the database is away; keep the record
+            except Exception as exc:
                 log.warning("consumer.dead_letter_failed", error=repr(exc), retry_in_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -40,15 +41,15 @@ IDLE_PING_S = 5.0
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _fresh(_dbapi_conn, record):
+    def _fresh(_dbapi_conn: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine.sync_engine, "checkin")
-    def _returned(_dbapi_conn, record):
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine.sync_engine, "checkout")
-    def _ping(dbapi_conn, record, _proxy):
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         if time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_PING_S:
             return
         try:
@@ -61,7 +62,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     # SQLite serialises writers: WAL lets readers run beside the writer, and the busy timeout
     # makes a second writer wait instead of failing with "database is locked".
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - exercised by every SQLite test
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
@@ -73,11 +74,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     # (the recipe from SQLAlchemy's SQLite dialect docs) and begin IMMEDIATE so two writers
     # queue on the busy timeout instead of deadlocking on a lock upgrade.
     @event.listens_for(engine.sync_engine, "connect")
-    def _no_autobegin(dbapi_conn, _record):  # pragma: no cover
+    def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover
         dbapi_conn.isolation_level = None
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn):  # pragma: no cover
+    def _begin(conn: Any) -> None:  # pragma: no cover
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import structlog
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import insert, select, update
 
 from shared.envelope import TOPIC_TYPES, Event, MalformedEvent, from_record, stable_id
-from shared.events.messaging import DeadLetterRecorded
 from shared.errors import Conflict, NotFound
+from shared.events.messaging import DeadLetterRecorded
 from shared.messaging import dead_letters, outbox
 from shared.routes import InvalidPayload, Routes
 from shared.uow import UnitOfWork
@@ -70,7 +71,7 @@ def _header(pairs: list[list[str]], name: str) -> str | None:
     return next((v for k, v in pairs if k == name), None)
 
 
-def summary(row: Mapping) -> dict:
+def summary(row: Mapping[Any, Any]) -> dict[str, Any]:
     """What an operator sees: where it came from and why; never the record's value or key,
     which carry children's data the ops role must not read."""
     pairs = json.loads(row["headers"])
@@ -82,7 +83,7 @@ def summary(row: Mapping) -> dict:
     }
 
 
-async def replay(uow: UnitOfWork, dead_letter_id: int, routes: Routes) -> dict:
+async def replay(uow: UnitOfWork, dead_letter_id: int, routes: Routes) -> dict[str, Any]:
     """Apply a dead letter through the handler of its type, in one transaction with the inbox
     mark and the dead letter's outcome. Replaying a replayed one returns the recorded outcome."""
     row = (await uow.session.execute(
@@ -108,7 +109,7 @@ async def replay(uow: UnitOfWork, dead_letter_id: int, routes: Routes) -> dict:
         if await uow.claim(event):
             try:
                 await apply(uow)
-            except Exception as exc:  # noqa: BLE001 - reported to the operator, the row stays pending
+            except Exception as exc:
                 log.error("deadletter.replay_failed", dead_letter_id=dead_letter_id, error=exc)
                 raise Conflict(f"dead letter {dead_letter_id}: the handler failed again "
                                f"({type(exc).__name__}); see the service log") from exc

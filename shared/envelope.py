@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 # Topic names and the types on each are defined by the event models (shared/events/).
 from shared.events import TOPIC_TYPES
@@ -49,7 +50,7 @@ class Event:
     subject: str
     data: Mapping[str, Any]
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
     # CloudEvents extension attributes (lowercase alphanumeric names), sent as ce_<name> headers.
     extensions: Mapping[str, str] = field(default_factory=dict)
 
@@ -95,11 +96,11 @@ def from_record(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Ev
     if not isinstance(data, dict):
         raise MalformedEvent("value must be a JSON object")
     try:
-        time = datetime.fromisoformat(attrs["ce_time"]) if attrs.get("ce_time") else datetime.now(timezone.utc)
+        time = datetime.fromisoformat(attrs["ce_time"]) if attrs.get("ce_time") else datetime.now(UTC)
     except ValueError as exc:
         raise MalformedEvent(f"ce_time is not RFC 3339: {attrs['ce_time']!r}") from exc
     if time.tzinfo is None:  # RFC 3339 requires an offset; a producer that left it out meant UTC
-        time = time.replace(tzinfo=timezone.utc)
+        time = time.replace(tzinfo=UTC)
     return Event(
         type=attrs["ce_type"],
         source=attrs["ce_source"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -98,7 +99,7 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _field_error(e: dict[str, Any]) -> dict[str, Any]:
+def _field_error(e: Mapping[str, Any]) -> dict[str, Any]:
     loc = tuple(e.get("loc", ()))
     if e.get("type") == "json_invalid":
         # Pydantic puts the character position where the field path goes ("body", 22): that is
@@ -117,7 +118,7 @@ def _field_error(e: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic's errors as the problem's ``errors[]``: the field path, a JSON pointer into the
     body (``("body", "marks", 0)`` -> ``/marks/0``), the message and pydantic's code."""
     return [_field_error(e) for e in errors]

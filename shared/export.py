@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Literal, Mapping, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from fastapi.encoders import jsonable_encoder
@@ -82,7 +83,7 @@ def _xlsx_cell(value: Any) -> Any:
     return value
 
 
-def _table(sheet: Sheet) -> Iterable[list[Any]]:
+def _table(sheet: Sheet) -> Iterator[list[Any]]:
     yield [heading for _, heading in sheet.columns]
     for row in sheet.rows:
         yield [cell(value_at(row, key)) for key, _ in sheet.columns]

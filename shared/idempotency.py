@@ -38,13 +38,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from sqlalchemy import Column, Index, Integer, LargeBinary, String, Table, Text, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.errors import problem_response
 from shared.messaging import metadata
-from shared.sql import insert_ignoring_conflicts
+from shared.sql import affected, insert_ignoring_conflicts
 from shared.types import UtcDateTime
 from shared.waiting import wait_or_stop
 
@@ -99,17 +100,17 @@ class Outcome:
 class Claim:
     """A claimed key, while its request runs."""
 
-    store: "KeyStore"
+    store: KeyStore
     id: str
     lease: str
-    held: "UnitOfWork | None" = None
-    extra_held: list["UnitOfWork"] = field(default_factory=list)
+    held: UnitOfWork | None = None
+    extra_held: list[UnitOfWork] = field(default_factory=list)
 
 
 _current: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("baoxue_idempotency", default=None)
 
 
-def hold(uow: "UnitOfWork") -> bool:
+def hold(uow: UnitOfWork) -> bool:
     """Called by a unit of work at commit: True when the request runs under a claimed key, and the
     transaction is then held, to commit with the stored answer."""
     claim = _current.get()
@@ -204,10 +205,10 @@ class KeyStore:
             return Outcome("in_flight", retry_after=max(1, math.ceil(wait))), None
 
     async def _take_over(self, session: AsyncSession, row_id: str, condition: Any, values: dict[str, Any]) -> bool:
-        result = await session.execute(
-            update(idempotency_keys).where(idempotency_keys.c.id == row_id, condition).values(**values))
+        won = await affected(session, update(idempotency_keys).where(idempotency_keys.c.id == row_id, condition)
+                             .values(**values))
         await session.commit()
-        return result.rowcount == 1
+        return won == 1
 
     async def complete(self, claim: Claim, answer: StoredAnswer) -> bool:
         """Store the answer, in the held write transaction when there is one, and commit. False
@@ -218,10 +219,10 @@ class KeyStore:
         held = [u for u in (claim.held, *claim.extra_held) if u is not None]
         if not held:
             async with self.sessionmaker() as session:
-                stored = (await session.execute(stmt)).rowcount == 1
+                stored = await affected(session, stmt) == 1
                 await session.commit()
             return stored
-        if (await held[0].session.execute(stmt)).rowcount != 1:
+        if await affected(held[0].session, stmt) != 1:
             for uow in held:
                 await uow.release(commit=False)
             return False
@@ -241,13 +242,13 @@ class KeyStore:
 
     async def prune(self) -> int:
         async with self.sessionmaker() as session:
-            result = await session.execute(delete(idempotency_keys).where(
+            pruned = await affected(session, delete(idempotency_keys).where(
                 idempotency_keys.c.expires_at <= self.clock.now()))
             await session.commit()
-        return result.rowcount or 0
+        return pruned
 
 
-def _problem(status: int, slug: str, title: str, detail: str, path: str, **extra: Any):
+def _problem(status: int, slug: str, title: str, detail: str, path: str, **extra: Any) -> JSONResponse:
     return problem_response(status, slug, title, detail, instance=path, **extra)
 
 
@@ -341,7 +342,7 @@ class IdempotencyMiddleware:
             return None
         try:
             return self.verifier.verify(credentials.strip())
-        except Exception:  # noqa: BLE001 - the route's own authentication answers the 401
+        except Exception:
             return None
 
 
@@ -399,7 +400,7 @@ async def prune_job(store: KeyStore, stop: asyncio.Event, interval_s: float = 36
             pruned = await store.prune()
             if pruned:
                 log.info("idempotency.pruned", keys=pruned)
-        except Exception as exc:  # noqa: BLE001 - a job keeps running; the next pass tries again
+        except Exception as exc:
             log.warning("idempotency.prune_failed", error=repr(exc))
         await wait_or_stop(stop, interval_s)
 

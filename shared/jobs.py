@@ -6,7 +6,8 @@ due) and be safe when every replica runs it at once (claims in the database, not
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -33,7 +34,7 @@ def periodic(name: str, one_pass: Callable[[Runtime], Awaitable[int]], interval_
                     log.info("job.done", job=name, count=done)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
+            except Exception as exc:
                 metrics.JOB_RUNS.labels(service, name, "error").inc()
                 log.warning("job.failed", job=name, error=exc)
             await wait_or_stop(stop, interval_s(runtime))

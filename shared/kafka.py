@@ -4,6 +4,8 @@ broker has it (Tansu has not), every send bounded by a timeout so nothing waits 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -19,7 +21,7 @@ log = structlog.get_logger("baoxue.kafka")
 CONTRACT_TOPICS = TOPICS  # every topic an event model names (shared/events/)
 
 
-async def ensure_topics(settings: ServiceSettings, topics=CONTRACT_TOPICS) -> dict[str, int]:
+async def ensure_topics(settings: ServiceSettings, topics: Sequence[str] = CONTRACT_TOPICS) -> dict[str, int]:
     """Create the contract topics that are missing, with the configured partitions and retention;
     return the existing ones whose retention would drop records (topic -> retention.ms), which are
     also logged: the services never change a topic's configuration, that is the operator's
@@ -61,7 +63,7 @@ async def _finite_retention(admin: AIOKafkaAdminClient, topics: list[str], timeo
         # Every entry, not a filter by name: the embedded broker drops the connection on a filter.
         responses = await asyncio.wait_for(admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]), timeout_s)
-    except Exception as exc:  # noqa: BLE001 - a broker without DescribeConfigs (or an ACL) says nothing
+    except Exception as exc:
         log.debug("kafka.describe_configs_failed", error=repr(exc))
         return {}
     finite: dict[str, int] = {}
@@ -84,7 +86,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-class LogAssignment(ConsumerRebalanceListener):
+class LogAssignment(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no type information
     """Logs the partitions the group gives this process at each rebalance (`consumer.assigned`):
     which replica reads what, for operators and for the replica tests (Tansu's DescribeGroups
     answers the members but not their assignments)."""
@@ -92,10 +94,10 @@ class LogAssignment(ConsumerRebalanceListener):
     def __init__(self, group: str) -> None:
         self.group = group
 
-    def on_partitions_revoked(self, revoked) -> None:
+    def on_partitions_revoked(self, revoked: Any) -> None:
         return None
 
-    def on_partitions_assigned(self, assigned) -> None:
+    def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("consumer.assigned", group=self.group,
                  partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 
@@ -132,5 +134,5 @@ async def stop_quietly(client: AIOKafkaConsumer | AIOKafkaProducer, timeout_s: f
         if task is not None and task.cancelling():
             raise
         log.debug("kafka.stop_cancelled_inside", client=type(client).__name__)
-    except Exception as exc:  # noqa: BLE001 - stopping a broken client must not raise
+    except Exception as exc:
         log.debug("kafka.stop_failed", client=type(client).__name__, error=type(exc).__name__)

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import math
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,7 +82,7 @@ class LimitsMiddleware:
 
         try:
             await asyncio.wait_for(self.app(scope, counting_receive, tracking_send), self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if not started:
                 await self._problem(scope, send, 504, "timeout", "Request timed out",
                                     f"the request took longer than {self.timeout_s:g} s and was abandoned")

@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -43,7 +44,7 @@ def error_location(exc: BaseException) -> str:
     return " > ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}:{f.name}" for f in frames)
 
 
-def _safe_errors(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _safe_errors(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: ``exc_info`` and any exception passed as a value become summaries."""
     exc_info = event.pop("exc_info", None)
     if exc_info:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from shared import audit as _audit  # noqa: F401 - registers the audit table on the shared metadata
@@ -22,7 +22,7 @@ def run_env(target_metadata: list[MetaData], settings_cls: type[ServiceSettings]
     config = context.config
     url = config.get_main_option("sqlalchemy.url") or settings_cls().database_url
 
-    def do_run(connection) -> None:
+    def do_run(connection: Connection) -> None:
         sqlite = is_sqlite(url)
         if sqlite:
             # Batch mode rebuilds a table (copy, drop, rename); with foreign keys enforced, dropping
@@ -61,8 +61,10 @@ def run_env(target_metadata: list[MetaData], settings_cls: type[ServiceSettings]
         asyncio.run(run_async())
 
 
-def _pragma(connection, sql: str) -> None:
-    cursor = connection.connection.dbapi_connection.cursor()
+def _pragma(connection: Connection, sql: str) -> None:
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None  # a live connection of the migration's own
+    cursor = dbapi.cursor()
     try:
         cursor.execute(sql)
     finally:

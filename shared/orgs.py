@@ -11,7 +11,7 @@ area above it, which may be a city or a province doing a county's work.
 from __future__ import annotations
 
 import enum
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 
 class OrgKind(str, enum.Enum):

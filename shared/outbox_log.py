@@ -28,16 +28,18 @@ still send a row once more than needed; consumers drop it.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Any
 
 from aiokafka import TopicPartition
-from sqlalchemy import Select, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.kafka import CONTRACT_TOPICS
 from shared.messaging import outbox
+from shared.sql import affected
 from shared.topic_reader import ce_ids_at
 
 
@@ -83,18 +85,18 @@ class Reader:
         return {row.id: found[(row.tp, row.offset)] == row.event_id for row in rows}
 
 
-def _acknowledged(stmt: Select) -> Select:
+def _acknowledged(stmt: Select[Any]) -> Select[Any]:
     return stmt.where(outbox.c.kafka_offset.is_not(None))
 
 
-def _row(r) -> Acknowledged:
+def _row(r: Row[Any]) -> Acknowledged:
     return Acknowledged(r.id, TopicPartition(r.topic, r.kafka_partition), r.kafka_offset, r.event_id)
 
 
 _COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.kafka_partition, outbox.c.kafka_offset, outbox.c.event_id)
 
 
-def _in(tp: TopicPartition):
+def _in(tp: TopicPartition) -> ColumnElement[bool]:
     return and_(outbox.c.topic == tp.topic, outbox.c.kafka_partition == tp.partition)
 
 
@@ -175,13 +177,13 @@ async def republish(session: AsyncSession, loss: Loss, *, checked_from: datetime
     """Mark the partition's rows from the first lost one on unsent (the relay sends them again);
     returns how many. Only rows sent before ``checked_from`` are touched (see the module's doc)."""
     reset = {"sent_at": None, "kafka_partition": None, "kafka_offset": None}
-    marked = (await session.execute(update(outbox).where(
-        _in(loss.tp), outbox.c.id >= loss.first_lost_id, outbox.c.sent_at <= checked_from).values(**reset))).rowcount
+    marked = await affected(session, update(outbox).where(
+        _in(loss.tp), outbox.c.id >= loss.first_lost_id, outbox.c.sent_at <= checked_from).values(**reset))
     legacy = outbox.c.kafka_offset.is_(None) & outbox.c.sent_at.is_not(None) & (outbox.c.sent_at <= checked_from)
     if not loss.from_the_start:
         legacy &= outbox.c.id >= loss.first_lost_id
-    marked += (await session.execute(update(outbox).where(outbox.c.topic == loss.tp.topic, legacy)
-                                     .values(**reset))).rowcount
+    marked += await affected(session, update(outbox).where(outbox.c.topic == loss.tp.topic, legacy)
+                             .values(**reset))
     return marked
 
 
@@ -190,4 +192,4 @@ async def prune(session: AsyncSession, *, older_than: datetime, batch: int = 10_
     rows are never deleted, however old: they have not reached the broker yet."""
     old = (select(outbox.c.id).where(outbox.c.sent_at.is_not(None), outbox.c.created_at < older_than)
            .order_by(outbox.c.id).limit(batch))
-    return (await session.execute(delete(outbox).where(outbox.c.id.in_(old.scalar_subquery())))).rowcount
+    return await affected(session, delete(outbox).where(outbox.c.id.in_(old.scalar_subquery())))

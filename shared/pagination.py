@@ -35,7 +35,7 @@ class Page(BaseModel, Generic[T]):
     next_offset: int | None
 
     @classmethod
-    def of(cls, items: list[T], total: int, params: PageParams) -> "Page[T]":
+    def of(cls, items: list[T], total: int, params: PageParams) -> Page[T]:
         nxt = params.offset + len(items)
         return cls(items=items, total=total, limit=params.limit, offset=params.offset,
                    next_offset=nxt if nxt < total else None)

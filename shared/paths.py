@@ -23,10 +23,12 @@ string, for code that works with the keys themselves (the reporting read model).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import String, and_, false, type_coerce
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 SEP = "/"
 MAX_LENGTH = 400
@@ -60,7 +62,7 @@ def prefix_bounds(path: Iterable[str] | str) -> tuple[str, str]:
 def within(column: Any, path: Iterable[str] | str | None) -> Any:
     """SQL: the rows whose place lies at or under ``path`` (a range the column's index serves);
     nothing at all for no path (an org the service does not know)."""
-    codes = decode(path) if path is not None else []
+    codes = decode(path if isinstance(path, str) else list(path)) if path is not None else []
     if not codes:
         return false()
     low, high = prefix_bounds(codes)
@@ -81,19 +83,19 @@ def _bind(value: Any) -> str | None:
     return encode(value)
 
 
-class OrgPathKey(TypeDecorator):
+class OrgPathKey(TypeDecorator[Any]):
     """A place in the org tree as its stored string ("/a/b/c/"), byte-ordered on PostgreSQL so a
     prefix range is served by the column's B-tree index."""
 
     impl = String(MAX_LENGTH)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
             return dialect.type_descriptor(String(MAX_LENGTH, collation="C"))
         return dialect.type_descriptor(String(MAX_LENGTH))
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return _bind(value)
 
 
@@ -102,19 +104,19 @@ class OrgPath(OrgPathKey):
 
     cache_ok = True
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str] | None:
         return None if value is None else decode(value)
 
 
-class Flags(TypeDecorator):
+class Flags(TypeDecorator[list[str]]):
     """A set of flags ("left_behind", "poor_household"): stored as "/left_behind/poor_household/"
     ("/" for none), handed to Python as the list, in the order given."""
 
     impl = String(MAX_LENGTH)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return _bind(value)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str] | None:
         return None if value is None else decode(value)

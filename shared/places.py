@@ -13,7 +13,8 @@ moment later is seen at once. It sees nothing meanwhile (an empty path matches n
 from __future__ import annotations
 
 import time
-from typing import Any, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -16,14 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics, outbox_log
@@ -158,7 +160,7 @@ class OutboxRelay:
             raise BrokerUnavailable("broker did not acknowledge every record")
         return len(sent_ids)
 
-    async def _send(self, producer: AIOKafkaProducer, rows) -> list[Acked]:
+    async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]) -> list[Acked]:
         futures = []
         for row in rows:
             headers = ce_headers(id=row.event_id, source=row.source, type=row.event_type, time=row.event_time,
@@ -225,7 +227,7 @@ class OutboxRelay:
                     log.info("relay.pruned", rows=pruned, retention_days=self._settings.outbox_retention_days)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the database may be restarting
+            except Exception as exc:
                 self._prune_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_prune_interval_s)
                 log.warning("relay.prune_failed", error=repr(exc))
         await self._ensure_producer()
@@ -236,7 +238,7 @@ class OutboxRelay:
                 log.info("relay.log_checked", republishing=marked)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - see the docstring
+            except Exception as exc:
                 self._check_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_check_interval_s)
                 log.warning("relay.log_check_failed", error=repr(exc))
 

@@ -9,9 +9,10 @@ consumer sets aside as a dead letter at once, naming the field: retrying cannot 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -70,7 +71,7 @@ class Routes:
     def handles(self, event_type: str) -> bool:
         return event_type in self._routes
 
-    def prepare(self, event: Event) -> Callable[["UnitOfWork"], Awaitable[None]]:
+    def prepare(self, event: Event) -> Callable[[UnitOfWork], Awaitable[None]]:
         """The call that applies the event in a unit of work; validates first (InvalidPayload)."""
         model, handler = self._routes[event.type]
         try:
@@ -81,6 +82,6 @@ class Routes:
                             time=event.time, extensions=event.extensions)
         return lambda uow: handler(uow, received)
 
-    async def deliver(self, uow: "UnitOfWork", event: Event) -> None:
+    async def deliver(self, uow: UnitOfWork, event: Event) -> None:
         """Validate and apply one event (tests and tools that hold an Event)."""
         await self.prepare(event)(uow)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, AsyncIterator, Awaitable, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -22,15 +23,15 @@ from shared.audit import AuditMiddleware, audit_log
 from shared.auth import OFFICIALS, PrincipalDep, Role, TokenVerifier, access, path_key, public
 from shared.clock import Clock, SystemClock
 from shared.consumer import EventConsumer
-from shared.events import EventModel
-from shared.routes import Handler, Routes
 from shared.db import make_engine, make_sessionmaker
+from shared.events import EventModel
 from shared.limits import LimitsMiddleware
 from shared.messaging import dead_letters
 from shared.pagination import Page, PageDep
 from shared.places import Lookup, Places
 from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
+from shared.routes import Handler, Routes
 from shared.settings import ServiceSettings
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork, UnitsOfWork
@@ -72,11 +73,12 @@ def units_of_work(settings: ServiceSettings, sessionmaker: async_sessionmaker[As
                        before_commit=[audit.record_in], on_commit=on_commit)
 
 
-Job = Callable[[Runtime, asyncio.Event], Awaitable[None]]
+Job = Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -173,7 +175,7 @@ def _health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    not_ready = {503: {"description": "Not ready: `checks` names what is unreachable", "content": {
+    not_ready: dict[int | str, dict[str, Any]] = {503: {"description": "Not ready: `checks` names what is unreachable", "content": {
         errors.PROBLEM_JSON: {"schema": {"allOf": [openapi.PROBLEM_REF, {"type": "object", "properties": {
             "checks": {"type": "object", "additionalProperties": {"type": "boolean"}}}}]},
             "example": {"type": "/problems/not-ready", "title": "Not ready", "status": 503,
@@ -184,7 +186,7 @@ def _health_router() -> APIRouter:
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks = {"database": await _database_ready(runtime), "broker": await runtime.relay.broker_ready()}
         ready = all(checks.values())
-        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks}
         if not ready:
             body.update(type="/problems/not-ready", title="Not ready", status=503,
                         detail=", ".join(k for k, ok in checks.items() if not ok) + " unreachable")
@@ -239,7 +241,7 @@ def _audit_router() -> APIRouter:
         actor: Annotated[str | None, Query(max_length=200)] = None,
         action: Annotated[Literal["read", "write"] | None, Query()] = None,
         since: datetime | None = None,
-    ):
+    ) -> Page[Any]:  # rows; response_model shapes them
         """Who read or changed records in the caller's region, newest first (this service's log).
         An entry is filed under the place of the record it touched; a request refused before any
         record was reached (a malformed body) is filed under the caller's own org."""
@@ -278,7 +280,7 @@ def _dead_letters_router(routes: Routes) -> APIRouter:
     async def list_dead_letters(
         uow: UoWDep, page: PageDep,
         pending: Annotated[bool | None, Query(description="true: not replayed yet; false: replayed")] = None,
-    ):
+    ) -> Page[Any]:  # rows; response_model shapes them
         """Records this service's consumer set aside, oldest first, with the reason. Their
         contents are not shown (they carry children's data); the topic has them."""
         stmt = select(dead_letters)
@@ -292,7 +294,7 @@ def _dead_letters_router(routes: Routes) -> APIRouter:
                           409: {"description": "Still unreadable, no handler, or the handler failed again"}}
 
     @router.post("/{dead_letter_id}/replay", response_model=DeadLetter, **rule)
-    async def replay_dead_letter(uow: UoWDep, dead_letter_id: Annotated[int, Path(ge=1, le=2**62)]):
+    async def replay_dead_letter(uow: UoWDep, dead_letter_id: Annotated[int, Path(ge=1, le=2**62)]) -> dict[str, Any]:
         """Apply the record through this service's handler now (after a fix or an upgrade). An
         event applied before is not applied again; a replayed dead letter answers its outcome."""
         return await deadletters.replay(uow, dead_letter_id, routes)
@@ -305,6 +307,6 @@ async def _database_ready(runtime: Runtime) -> bool:
         async with runtime.engine.connect() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
         return True
-    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+    except Exception as exc:
         log.warning("readyz.database_unreachable", error=repr(exc))
         return False

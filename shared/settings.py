@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "change_me", "secret", "dev", "development", "test",
                                  "baoxue", "please-change"})
 
@@ -73,7 +72,7 @@ class ServiceSettings(BaseSettings):
         return None if value == "" else value
 
     @model_validator(mode="after")
-    def _defaults_from_service_name(self) -> "ServiceSettings":
+    def _defaults_from_service_name(self) -> ServiceSettings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///var/{self.service_name}.db"
         if not self.consumer_group:

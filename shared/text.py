@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -45,7 +46,7 @@ def _shows(ch: str) -> bool:
     return ch not in _BLANK_LETTERS and category[0] in "LNMPS" or category == "Co"
 
 
-def _checked(*, multiline: bool, name: bool):
+def _checked(*, multiline: bool, name: bool) -> Callable[[str], str]:
     def check(value: str) -> str:
         reason = problem_with(value, multiline=multiline, name=name)
         if reason:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -100,7 +100,7 @@ async def ce_ids_at(bootstrap: str, wanted: Mapping[TopicPartition, Sequence[int
     found: dict[tuple[TopicPartition, int], str | None] = {}
     deadline = time.monotonic() + timeout_s
     try:
-        existing = {tp for tps in (await _partitions(consumer, {tp.topic for tp in wanted})).values() for tp in tps}
+        existing = {tp for tps in (await _partitions(consumer, sorted({tp.topic for tp in wanted}))).values() for tp in tps}
         present = [tp for tp in wanted if tp in existing]
         for tp in wanted:
             if tp not in existing:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
 from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 # The org tree's alphabet (administrative division codes, school codes): what an org code in a
@@ -16,7 +17,7 @@ ORG_CODE_PATTERN = r"^[0-9A-Za-z_-]{1,32}$"
 
 def _to_utc(value: datetime) -> datetime:
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:
         # "0001-01-01T00:00+08:00" has no UTC instant Python can hold: a 422, not a 500.
         raise ValueError("out of range") from None
@@ -45,7 +46,7 @@ def _school_era(value: datetime) -> datetime:
 SchoolInstant = Annotated[UtcDatetime, AfterValidator(_school_era)]
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp column that always hands back aware UTC datetimes.
 
     PostgreSQL keeps the offset; SQLite keeps none and returns naive values. Converting on the
@@ -54,12 +55,12 @@ class UtcDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

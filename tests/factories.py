@@ -8,10 +8,10 @@ import importlib
 import itertools
 import json
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -155,7 +155,7 @@ def threshold(student_id: str, started: str) -> Event:
                      "org_path": PATH, "org_chain": CHAIN})
 
 
-T0 = datetime(2026, 11, 16, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
 
 NO_BROKER = "127.0.0.1:1"
 
@@ -163,7 +163,6 @@ NO_BROKER = "127.0.0.1:1"
 async def feed_cases(client, *events: Event) -> None:
     """Apply events with the service's consumer handlers, each in its own unit of work."""
     from cases.bootstrap import handlers_for
-
     from shared.routes import Routes
 
     runtime = client.app.state.runtime
@@ -314,7 +313,7 @@ class School:
 
     async def detect(self, at: datetime | None = None) -> int:
         if at is not None:
-            self.clock.set(at.astimezone(timezone.utc))
+            self.clock.set(at.astimezone(UTC))
         async with self.uow() as uow:
             return await detect_overdue(uow, self.runtime.settings)
 

@@ -10,8 +10,14 @@ tests/contract/test_asyncapi.py checks docs/asyncapi.yaml against each ``model_j
 from __future__ import annotations
 
 from shared.events import attendance, cases, messaging, registry, reports
-from shared.events.base import (TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_DEADLETTER, TOPIC_REGISTRY, TOPIC_REPORTS,
-                                EventModel)
+from shared.events.base import (
+                                TOPIC_ATTENDANCE,
+                                TOPIC_CASES,
+                                TOPIC_DEADLETTER,
+                                TOPIC_REGISTRY,
+                                TOPIC_REPORTS,
+                                EventModel,
+)
 
 MODELS: tuple[type[EventModel], ...] = tuple(
     value for module in (registry, attendance, cases, reports, messaging) for value in vars(module).values()

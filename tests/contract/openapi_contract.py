@@ -21,15 +21,15 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import httpx
 import jsonschema_rs
 
 from shared.errors import PROBLEM_JSON
 from shared.problem_types import PREFIX, TYPES
-
 
 # FastAPI's own pages, which no document lists (they serve the document itself).
 UNDOCUMENTED_BY_DESIGN = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})

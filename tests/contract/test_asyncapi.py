@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -128,7 +128,7 @@ def test_the_servers_are_the_compose_broker_and_the_local_one():
 
 def test_the_headers_trait_is_the_envelope_the_code_writes():
     # envelope.ce_headers is the one place headers are built (the relay and Event.headers use it).
-    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
     names = [n for n, _ in envelope.ce_headers(id="i", source="/baoxue/x", type="t", time=now, subject="s")]
     dead = [n for n, _ in envelope.ce_headers(id="i", source="/baoxue/x", type="t", time=now, subject="s",
                                               extensions={"deadletterreason": "why"})]

@@ -9,9 +9,8 @@ import httpx
 
 from registry.domain.national_id import compose
 from tests.conftest import bearer
-from tests.factories import CITY, COUNTY, PROVINCE, SCHOOL, TOWNSHIP, ok  # noqa: F401 - the story's places
+from tests.factories import CITY, COUNTY, PROVINCE, SCHOOL, TOWNSHIP, ok
 from tests.kafka_helpers import eventually
-
 
 GUARDIAN_PHONE = "13800000000"
 

@@ -9,11 +9,20 @@ import pytest
 
 from devtools.stack import SERVICES, Stack, free_port
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, TOPIC_REPORTS
-from tests.e2e.story import (
-    COUNTY, DONGGUAN, DONGGUAN_CITY_SCHOOL, DONGGUAN_SCHOOL, GUARDIAN_PHONE, TOWNSHIP, mark_absent_for_three_days, ok,
-    register_school_and_students, the_case, wait_until_attendance_knows,
-)
 from tests.conftest import TEST_JWT_SECRET, bearer
+from tests.e2e.story import (
+    COUNTY,
+    DONGGUAN,
+    DONGGUAN_CITY_SCHOOL,
+    DONGGUAN_SCHOOL,
+    GUARDIAN_PHONE,
+    TOWNSHIP,
+    mark_absent_for_three_days,
+    ok,
+    register_school_and_students,
+    the_case,
+    wait_until_attendance_knows,
+)
 from tests.factories import outbox_drained, start_migrated
 from tests.kafka_helpers import eventually, group_has_consumed_everything, read_all, read_events
 

@@ -35,7 +35,7 @@ class PrivatePostgres:
     def _run(self, *args: str, timeout: float = 60) -> None:
         subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=timeout)
 
-    def init(self) -> "PrivatePostgres":
+    def init(self) -> PrivatePostgres:
         self._run(str(BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--no-sync")
         return self

@@ -22,7 +22,16 @@ from shared.envelope import TOPIC_REPORTS
 from shared.messaging import outbox
 from tests.conftest import bearer
 from tests.factories import (
-    CITY, COUNTY, PROVINCE, SCHOOL, TOWNSHIP, Counter, ok, outbox_drained, stack_for, start_migrated,
+    CITY,
+    COUNTY,
+    PROVINCE,
+    SCHOOL,
+    TOWNSHIP,
+    Counter,
+    ok,
+    outbox_drained,
+    stack_for,
+    start_migrated,
 )
 from tests.kafka_helpers import eventually, read_all, read_events
 

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from reporting.adapters.tables import orgs
 from shared.clock import SystemClock
 from shared.consumer import EventConsumer
 from shared.db import make_engine, make_sessionmaker
@@ -17,12 +18,17 @@ from shared.deadletters import set_aside
 from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLETTER, TOPIC_REGISTRY, Event
 from shared.events.registry import OrgRegistered
 from shared.messaging import dead_letters, inbox, outbox
-from reporting.adapters.tables import orgs
 from shared.uow import UnitsOfWork
 from tests.conftest import TEST_JWT_SECRET, bearer, migrate, running, settings_for
 from tests.factories import threshold
 from tests.kafka_helpers import (
-    eventually, group_has_consumed_everything, poison_record, publish, publish_many, publish_raw, read_events,
+    eventually,
+    group_has_consumed_everything,
+    poison_record,
+    publish,
+    publish_many,
+    publish_raw,
+    read_events,
 )
 
 pytestmark = pytest.mark.timeout(120)

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
 from tests.conftest import bearer
+from tests.contract.openapi_contract import Contract
 from tests.factories import PREFERRED_ROLES, app_for, problems_checker
 from tests.fuzz.hostile import make_hostile
-from tests.contract.openapi_contract import Contract
 
 pytestmark = pytest.mark.timeout(180)
 EXAMPLES = 4

@@ -5,15 +5,14 @@ dozen examples per operation, so the four services together take well under two 
 
 from __future__ import annotations
 
-
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from tests.conftest import bearer
-from tests.factories import PREFERRED_ROLES, app_for, problems_checker
 from tests.contract.openapi_contract import Contract
+from tests.factories import PREFERRED_ROLES, app_for, problems_checker
 
 pytestmark = pytest.mark.timeout(180)
 EXAMPLES = 60

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Callable
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -22,8 +22,8 @@ from registry.domain.national_id import compose
 from shared.auth import Role
 from shared.clock import FixedClock, SystemClock
 from shared.deadletters import set_aside
-from shared.messaging import dead_letters
 from shared.envelope import Event
+from shared.messaging import dead_letters
 from tests.conftest import bearer, running
 from tests.kafka_helpers import poison_record
 
@@ -452,15 +452,15 @@ async def _seed(service: str, client, world: World) -> None:
                     place.pools[decision].append(leave["id"])
                 place.leave_ids[decision] = leave["id"]
             # A term and an expected Monday am with no roll call: the missing list has a row here.
-            from attendance.usecases.completeness import sweep
             from attendance.entrypoints.schemas import CalendarIn
+            from attendance.usecases.completeness import sweep
 
             official = Principal("test-province", Role.province_official, place.codes["province"])
             async with runtime.uow(clock=SystemClock()) as uow:
                 await put_calendar(uow, runtime.settings, place.codes["school"], CalendarIn(
                     terms=[{"name": "autumn", "start": "2026-11-02", "end": "2026-11-27"}],
                     roll_calls_from=date(2026, 11, 16)).model_dump(mode="json", exclude_unset=True), official)
-            monday_noon = FixedClock(datetime(2026, 11, 16, 4, tzinfo=timezone.utc))
+            monday_noon = FixedClock(datetime(2026, 11, 16, 4, tzinfo=UTC))
             async with runtime.uow(clock=monday_noon) as uow:
                 await sweep(uow, runtime.settings)
         if service == "cases":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
@@ -52,7 +52,7 @@ async def test_reads_of_full_records_and_every_write_are_audited_for_the_officia
 async def test_every_audit_row_carries_the_time_of_the_apps_clock_not_the_wall_clock(databases):
     """The rows written at a write's commit (the unit of work's hook) and those the middleware
     writes (a read, a refusal) both take their time from the injected clock."""
-    clock = FixedClock(datetime(2031, 3, 4, 5, 6, 7, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC))
     async with running("registry", databases.url("registry"), "127.0.0.1:1", clock=clock) as registry:
         klass = await school_with_class(registry)
         clock.advance(hours=1)
@@ -64,7 +64,7 @@ async def test_every_audit_row_carries_the_time_of_the_apps_clock_not_the_wall_c
         assert (await registry.get(f"/v1/students/{created.json()['id']}")).status_code == 200
         log = (await registry.get("/v1/audit", params={"limit": 3})).json()["items"]
     assert [(e["action"], e["status"], datetime.fromisoformat(e["at"])) for e in log] == [
-        ("read", 200, datetime(2031, 3, 4, 8, 6, 7, tzinfo=timezone.utc)),
-        ("write", 422, datetime(2031, 3, 4, 7, 6, 7, tzinfo=timezone.utc)),
-        ("write", 201, datetime(2031, 3, 4, 6, 6, 7, tzinfo=timezone.utc)),
+        ("read", 200, datetime(2031, 3, 4, 8, 6, 7, tzinfo=UTC)),
+        ("write", 422, datetime(2031, 3, 4, 7, 6, 7, tzinfo=UTC)),
+        ("write", 201, datetime(2031, 3, 4, 6, 6, 7, tzinfo=UTC)),
     ]

@@ -20,8 +20,18 @@ from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, Event
 from shared.messaging import outbox
 from tests.conftest import bearer, running
 from tests.factories import (
-    CHAIN, NO_BROKER, PATH, T0, add_plan_item, confirm_case, enrolled, feed_cases, move_case, open_case,
-    outbox_payloads, threshold,
+    CHAIN,
+    NO_BROKER,
+    PATH,
+    T0,
+    add_plan_item,
+    confirm_case,
+    enrolled,
+    feed_cases,
+    move_case,
+    open_case,
+    outbox_payloads,
+    threshold,
 )
 from tests.kafka_helpers import eventually, publish
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import docx
 import pypdfium2 as pdfium
@@ -20,7 +20,15 @@ from cases.usecases.ladder import escalate_overdue_steps
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
 from tests.factories import (
-    NO_BROKER, PATH, T0, add_plan_item, enrolled, feed_cases, move_case, outbox_payloads, threshold,
+    NO_BROKER,
+    PATH,
+    T0,
+    add_plan_item,
+    enrolled,
+    feed_cases,
+    move_case,
+    outbox_payloads,
+    threshold,
 )
 
 COUNTY, TOWNSHIP, SCHOOL = PATH[2], PATH[3], PATH[4]
@@ -57,7 +65,7 @@ async def _confirmed_case(client) -> str:
 
 
 async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_after_its_deadline(databases):
-    clock = FixedClock(datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 11, 18, 2, 0, tzinfo=UTC))
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
         student = str(uuid.uuid4())
         await feed_cases(cases, enrolled(student), threshold(student, T0.isoformat()))
@@ -105,12 +113,12 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
         await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
         await add_plan_item(cases, case_id)
         assert (await move_case(cases, case_id, "persuading")).status_code == 200
-        clock.set(datetime(2026, 11, 25, 15, 59, tzinfo=timezone.utc))  # 11-25 23:59 in China: the last day
+        clock.set(datetime(2026, 11, 25, 15, 59, tzinfo=UTC))  # 11-25 23:59 in China: the last day
         assert (await cases.post(steps, json={**ORDER, "served_on": "2026-11-25"},
                                  headers=TOWNSHIP_OFFICIAL)).status_code == 409
         ledger = {r["id"]: r for r in (await cases.get("/v1/cases/ledger")).json()["items"]}
         assert ledger[case_id]["legal_overdue"] is False
-        clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc))
+        clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
         ledger = {r["id"]: r for r in (await cases.get("/v1/cases/ledger")).json()["items"]}
         assert ledger[case_id]["legal_overdue"] is True and ledger[case_id]["overdue"] is True
 
@@ -140,7 +148,7 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
         r = await cases.patch(f"{steps}/{order.json()['id']}", headers=TOWNSHIP_OFFICIAL, json={
             "response": "complied", "responded_on": "2026-11-30", "note": "已送孩子返校"})
         assert r.status_code == 200 and r.json()["response"] == "complied"
-        clock.set(datetime(2026, 12, 10, 1, 0, tzinfo=timezone.utc))
+        clock.set(datetime(2026, 12, 10, 1, 0, tzinfo=UTC))
         stopped = await cases.post(steps, headers=COUNTY_OFFICIAL, json={
             **ORDER, "step": "judicial_notice", "issuing_org_name": "中牟县司法局", "served_on": "2026-12-10",
             "deadline": "2026-12-17"})
@@ -151,7 +159,7 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
 
 
 async def test_without_a_cjk_font_no_step_is_recorded_and_the_problem_says_why(databases):
-    clock = FixedClock(datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 11, 18, 2, 0, tzinfo=UTC))
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock,
                        cjk_font="/nonexistent/NotoSansCJK.ttc") as cases:
         case_id = await _confirmed_case(cases)

@@ -17,7 +17,15 @@ from shared.audit import audit_log
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
 from tests.factories import (
-    NO_BROKER, PATH, T0, add_plan_item, enrolled, feed_cases, move_case, outbox_payloads, threshold,
+    NO_BROKER,
+    PATH,
+    T0,
+    add_plan_item,
+    enrolled,
+    feed_cases,
+    move_case,
+    outbox_payloads,
+    threshold,
 )
 
 COUNTY, TOWNSHIP, SCHOOL = PATH[2], PATH[3], PATH[4]

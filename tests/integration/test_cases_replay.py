@@ -6,10 +6,9 @@ however often events are redelivered, replicas sweep or the service restarts, on
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -31,7 +30,7 @@ async def test_the_same_threshold_event_ten_times_and_after_a_restart_gives_one_
     student = str(uuid.uuid4())
     first = threshold(student, "2026-11-14T00:00:00+00:00")
     await publish(broker.bootstrap, TOPIC_REGISTRY, enrolled(student))
-    clock = FixedClock(datetime(2026, 11, 16, 8, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
     fast = {"escalation_interval_s": 0.05}
 
     async with running("cases", url, broker.bootstrap, clock=clock, **fast) as cases, \

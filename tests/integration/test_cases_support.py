@@ -8,7 +8,7 @@ import hashlib
 import io
 import uuid
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -19,7 +19,7 @@ from tests.factories import CHAIN, NO_BROKER, PATH, enrolled, feed_cases, move_c
 
 COUNTY, SCHOOL = PATH[2], PATH[4]
 SCHOOL_STAFF = bearer("school_staff", SCHOOL)
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

@@ -5,9 +5,7 @@ after today, leave of at most a school year; CR/LF in a ledger's query."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-
-import pytest
+from datetime import UTC, date, datetime, timedelta
 
 from registry.domain.national_id import compose
 from tests.conftest import bearer, running
@@ -61,7 +59,7 @@ async def test_attendance_dates(tmp_path):
         r = await attendance.post("/v1/leaves", json={**leave, "start": "0001-01-01T00:00:00+00:00",
                                                       "end": "9999-12-31T00:00:00+00:00"})
         assert pointers(r) == ["/start", "/end"]
-        start = datetime(2026, 9, 1, tzinfo=timezone.utc)
+        start = datetime(2026, 9, 1, tzinfo=UTC)
         r = await attendance.post("/v1/leaves", json={**leave, "start": start.isoformat(),
                                                       "end": (start + timedelta(days=400)).isoformat()})
         assert pointers(r) == ["/"] or "school year" in r.json()["detail"], r.text
@@ -83,7 +81,7 @@ async def test_cases_dates_and_a_ledger_query_with_a_line_break(tmp_path):
             assert pointers(r) == ["/due_on"]
             r = await cases.get("/v1/home-visits/summary", params={"org_code": "410122", "since": end, "until": end})
             assert "/query/since" in pointers(r)
-        ahead = (datetime.now(timezone.utc) + timedelta(days=3)).date().isoformat()
+        ahead = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
         r = await cases.post(f"/v1/cases/{case_id}/home-visits", json={**visit, "visited_on": ahead})
         assert pointers(r) == ["/visited_on"]
         r = await cases.get(f"/v1/cases/{case_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from attendance.usecases.detector import detect_overdue
 from shared.clock import FixedClock
@@ -15,7 +15,7 @@ from tests.conftest import migrate, running, settings_for
 from tests.factories import RETURNED, THRESHOLD, emitted_events
 
 # Monday 16 Nov 2026, 12:00 in Beijing.
-MONDAY_NOON = datetime(2026, 11, 16, 4, 0, tzinfo=timezone.utc)
+MONDAY_NOON = datetime(2026, 11, 16, 4, 0, tzinfo=UTC)
 CLASS = "class-1"
 # These tests pin the detector's mechanics on the wall clock without a grace period; the school
 # clock has its own tests (test_school_clock.py and below).
@@ -123,16 +123,16 @@ async def test_not_yet_48_hours_does_not_fire_and_a_return_is_announced_once(dat
         (fired,) = await emitted_events(sm, THRESHOLD)
         assert fired["detected_late"] is False and fired["due_at"] == fired["observed_at"] == "2026-11-16T06:00:00+00:00"
 
-        clock.set(datetime(2026, 11, 17, 1, 0, tzinfo=timezone.utc))  # Tuesday 09:00 local
+        clock.set(datetime(2026, 11, 17, 1, 0, tzinfo=UTC))  # Tuesday 09:00 local
         await roll_call("2026-11-17", "am", "present")
         await roll_call("2026-11-17", "am", "present")  # re-posted: replaces, no second return
         assert len(await emitted_events(sm, RETURNED)) == 1
         assert (await attendance.get(f"/v1/students/{student}/absence")).json()["since"] is None
 
         # A new absence after the return is a new episode with its own 48 hours.
-        clock.set(datetime(2026, 11, 17, 7, 0, tzinfo=timezone.utc))  # Tuesday 15:00 local
+        clock.set(datetime(2026, 11, 17, 7, 0, tzinfo=UTC))  # Tuesday 15:00 local
         await roll_call("2026-11-17", "pm", "absent")
-        clock.set(datetime(2026, 11, 19, 7, 0, tzinfo=timezone.utc))  # Thursday 15:00 local
+        clock.set(datetime(2026, 11, 19, 7, 0, tzinfo=UTC))  # Thursday 15:00 local
         async with _uow(sm, clock) as uow:
             assert await detect_overdue(uow, settings) == 0
         await roll_call("2026-11-19", "pm", "absent")
@@ -145,7 +145,6 @@ async def test_roll_call_naming_a_student_not_in_the_class_is_refused_whole(data
     url = databases.url("attendance")
     clock = FixedClock(MONDAY_NOON)
     async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
-        sm = attendance.app.state.runtime.sessionmaker
         (student,) = await _enroll(attendance, clock, 1)
         r = await attendance.post("/v1/roll-calls", json={
             "school_code": "S1", "class_id": CLASS, "date": "2026-11-16", "session": "am",
@@ -158,7 +157,7 @@ async def test_roll_call_naming_a_student_not_in_the_class_is_refused_whole(data
 async def test_absences_posted_late_extend_a_fired_episode_instead_of_firing_again(databases):
     """A teacher catches up on Wednesday's and Thursday's roll calls after the streak fired."""
     url = databases.url("attendance")
-    clock = FixedClock(datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc))  # Friday 10:00 local
+    clock = FixedClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))  # Friday 10:00 local
     async with running("attendance", url, "127.0.0.1:1", clock=clock, detector_interval_s=3600, **WALL_CLOCK) as attendance:
         sm = attendance.app.state.runtime.sessionmaker
         settings = attendance.app.state.runtime.settings

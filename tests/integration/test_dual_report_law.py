@@ -10,14 +10,14 @@ reports go to two different offices of the reporting area and escalate each up i
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shared.clock import FixedClock
 from shared.envelope import Event
 from tests.conftest import bearer, running
 from tests.factories import CHAIN, NO_BROKER, PATH, enrolled, feed_cases, outbox_payloads, threshold
 
-T0 = datetime(2026, 11, 16, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
 DEADLINE = timedelta(hours=24)  # BAOXUE_VERIFY_DEADLINE_HOURS' default
 ORIGINS = ("absence", "manual", "transfer_overdue", "boarding_overdue", "suspension_overdue",
            "suspected_out_of_school")
@@ -330,8 +330,9 @@ async def test_the_registry_follows_a_confirmation_and_a_confirmation_follows_th
             return page["items"][0] if page["total"] else None
 
         async def directory_has(student):
-            from cases.adapters.tables import students
             from sqlalchemy import select
+
+            from cases.adapters.tables import students
 
             async with cases.app.state.runtime.sessionmaker() as s:
                 return (await s.execute(select(students.c.student_id).where(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -16,7 +16,14 @@ from shared.idempotency import KeyStore, fingerprint, idempotency_keys
 from shared.messaging import outbox
 from tests.conftest import bearer, running
 from tests.factories import (
-    SCHOOL, a_school, add_plan_item, feed_reporting, local, open_case, post_and_lose_the_answer, school_with_class,
+    SCHOOL,
+    a_school,
+    add_plan_item,
+    feed_reporting,
+    local,
+    open_case,
+    post_and_lose_the_answer,
+    school_with_class,
     student_body,
 )
 from tests.reporting_fixture import COUNTY, events
@@ -106,7 +113,7 @@ async def test_attendance_in_flight_is_409_then_a_dead_first_request_lets_the_re
 
 async def test_cases_a_plan_item_retried_is_added_once(databases):
     async with running("cases", databases.url("cases"), NO_BROKER,
-                       clock=FixedClock(datetime(2026, 11, 17, tzinfo=timezone.utc))) as cases:
+                       clock=FixedClock(datetime(2026, 11, 17, tzinfo=UTC))) as cases:
         _, case_id = await open_case(cases)
         item = {"kind": "persuasion", "description": "每周上门劝返", "owner": "李老师", "due_on": "2026-11-30"}
         k = key()
@@ -120,7 +127,7 @@ async def test_cases_a_plan_item_retried_is_added_once(databases):
 
 
 async def test_reporting_a_submission_retried_is_kept_once(databases):
-    clock = FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     async with running("reporting", databases.url("reporting"), NO_BROKER, clock=clock) as reporting:
         await feed_reporting(reporting, events())
         url, official = f"/v1/reports/weekly/{COUNTY}/2026-W47/submissions", bearer("county_official", COUNTY)

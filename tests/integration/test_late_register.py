@@ -11,7 +11,7 @@ complete data says: A reached 48 hours, B and C did not."""
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from sqlalchemy import select
@@ -22,8 +22,18 @@ from shared.envelope import TOPIC_REGISTRY, Event
 from shared.messaging import inbox
 from tests.conftest import BACKENDS, bearer, running
 from tests.factories import (
-    CLASS, FORTNIGHT, PATH, RETURNED, SCHOOL, THRESHOLD, a_school, approve_leave, enroll_on_roster, file_sick_leave,
-    fortnight_register, local,
+    CLASS,
+    FORTNIGHT,
+    PATH,
+    RETURNED,
+    SCHOOL,
+    THRESHOLD,
+    a_school,
+    approve_leave,
+    enroll_on_roster,
+    file_sick_leave,
+    fortnight_register,
+    local,
 )
 from tests.kafka_helpers import eventually, publish
 
@@ -50,7 +60,7 @@ async def test_the_fortnight_typed_in_day_by_day_with_the_detector_between_days_
         assert {day: subjects for day, subjects in fired_after.items() if subjects} == {
             day: [a] for day in FORTNIGHT if day >= 13}
         (fired,) = await school.emitted(THRESHOLD)
-        assert fired["observed_at"] == fired["due_at"] == local(13, 8).astimezone(timezone.utc).isoformat()
+        assert fired["observed_at"] == fired["due_at"] == local(13, 8).astimezone(UTC).isoformat()
         assert fired["detected_late"] is False  # Monday had not been typed yet: A was still away
         (back,) = await school.emitted(RETURNED)
         assert (back["subject"], back["reason"]) == (a, "returned")
@@ -71,7 +81,7 @@ async def test_the_fortnight_posted_in_one_go_raises_a_alone_detected_late(datab
         assert await school.detect() == 0
         (fired,) = await school.emitted(THRESHOLD)
         assert fired["subject"] == a and fired["detected_late"] is True
-        assert fired["ended_at"] == local(16, 8).astimezone(timezone.utc).isoformat()
+        assert fired["ended_at"] == local(16, 8).astimezone(UTC).isoformat()
         assert fired["end_reason"] == "returned" and fired["hours"] == 72.0  # Wed 16 + Thu 24 + Fri 24 + Mon 8, until Monday 08:00
         (back,) = await school.emitted(RETURNED)
         assert (back["subject"], back["reason"], back["returned_at"]) == (a, "returned", fired["ended_at"])
@@ -179,7 +189,7 @@ async def test_late_data_is_checked_against_the_class_and_status_on_its_own_date
         async with school.uow() as uow:
             ended = (await uow.session.execute(select(episodes.c.ended_at, episodes.c.end_reason).where(
                 episodes.c.student_id == suspended))).one()
-        assert tuple(ended) == (local(18).astimezone(timezone.utc), "not_attending")
+        assert tuple(ended) == (local(18).astimezone(UTC), "not_attending")
         # The head teacher of the old class may still file the moved child's sick note for Monday.
         r = await school.client.post("/v1/leaves", headers=bearer("head_teacher", SCHOOL, [CLASS]), json={
             "student_id": moved, "start": local(16).isoformat(), "end": local(17).isoformat(), "reason": "病假"})

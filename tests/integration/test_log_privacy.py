@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from devtools.stack import Stack, free_port
 from registry.domain.national_id import compose
-from tests.conftest import TEST_JWT_SECRET, _pg_admin, bearer, run_sync
+from tests.conftest import TEST_JWT_SECRET, bearer, run_sync
 
 pytestmark = pytest.mark.timeout(120)
 NAME = "拒绝王小明"

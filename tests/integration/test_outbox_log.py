@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -134,7 +134,7 @@ async def test_sent_rows_past_the_retention_are_pruned_and_unsent_ones_kept(data
         await enrol(registry, 2)
         rows = await sent_rows(registry)
         assert len(rows) == 7
-        old = datetime.now(timezone.utc) - timedelta(days=31)
+        old = datetime.now(UTC) - timedelta(days=31)
         async with registry.app.state.runtime.sessionmaker() as s:
             # Two old rows, one sent long ago and one that never reached the broker; one recent sent row.
             await s.execute(update(outbox).where(outbox.c.id.in_([rows[0].id, rows[1].id])).values(created_at=old))

@@ -4,7 +4,7 @@ from the next school year on."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -18,7 +18,7 @@ COUNTY = bearer("county_official", "410122")
 
 
 def at(day: str) -> datetime:
-    return datetime.fromisoformat(day + "T02:00:00").replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(day + "T02:00:00").replace(tzinfo=UTC)
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ async def test_suspected_duplicates_are_listed_merged_and_dismissed(databases):
         new = await enrol(registry, here, **no_id, no_id_reason="未落户")
         # Two children who share a name and a birthday, with their own IDs.
         twin_a = await enrol(registry, here, **student_body(here, born=date(2012, 1, 1), seq=93, name="李四"))
-        twin_b = await enrol(registry, there, **student_body(there, born=date(2012, 1, 1), seq=95, name="李四"))
+        await enrol(registry, there, **student_body(there, born=date(2012, 1, 1), seq=95, name="李四"))
         # One ID on a deceased record and a living one.
         dead = await enrol(registry, here, **student_body(here, born=date(2014, 2, 2), seq=97, name="王五"))
         r = await registry.post(f"/v1/students/{dead['id']}/status-changes",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from prometheus_client import REGISTRY
@@ -164,7 +164,7 @@ async def test_a_cancelled_transfer_restores_the_status(registry):
 
 async def test_overdue_transfers_are_announced_once_even_by_racing_replicas(databases, broker):
     url = databases.url("registry")
-    clock = FixedClock(datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 10, 1, 2, 0, tzinfo=UTC))
     async with running("registry", url, broker.bootstrap, clock=clock, transfer_sweep_interval_s=3600) as reg:
         a = await school_with_class(reg)
         pending = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client import REGISTRY
@@ -27,7 +27,7 @@ from tests.kafka_helpers import eventually, read_events
 
 NO_BROKER = "127.0.0.1:1"
 SCHOOL_A, SCHOOL_B, SCHOOL_C = "4101221001", "4101221002", "4101221003"
-T0 = datetime(2026, 9, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in China, 1 September 2026
+T0 = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)  # 10:00 in China, 1 September 2026
 BOARDING, SUSPENSION = "baoxue.registry.boarding.overdue", "baoxue.registry.suspension.overdue"
 
 
@@ -70,7 +70,7 @@ def _fields(resp) -> list[str]:
 
 async def test_boarding_elsewhere_names_its_host_and_end_and_gets_the_hosts_receipt(registry):
     a = await school_with_class(registry, school=SCHOOL_A)
-    b = await school_with_class(registry, school=SCHOOL_B)
+    await school_with_class(registry, school=SCHOOL_B)
     await school_with_class(registry, school=SCHOOL_C)
     home, host, third = (bearer("school_staff", s) for s in (SCHOOL_A, SCHOOL_B, SCHOOL_C))
     registry.clock.advance(days=3)
@@ -217,9 +217,9 @@ async def test_the_watchdog_fires_once_on_two_replicas_and_cases_opens_the_case(
             async def sweep(runtime) -> int:
                 async with runtime.uow(clock=clock) as uow:
                     return await flag_overdue_off_roll(uow, overdue_after_days=30)
-            clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc))  # day 29: only past_end is late
+            clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))  # day 29: only past_end is late
             assert sum(await asyncio.gather(*(sweep(r) for r in runtimes))) == 1
-            clock.set(datetime(2026, 10, 1, 2, 0, tzinfo=timezone.utc))  # day 30; suspended_past_end ended 09-30
+            clock.set(datetime(2026, 10, 1, 2, 0, tzinfo=UTC))  # day 30; suspended_past_end ended 09-30
             counts = await asyncio.gather(*(sweep(r) for r in runtimes))
             assert sum(counts) == 3 and await sweep(runtimes[1]) == 0 and await sweep(runtimes[0]) == 0
         watched = await _watch(reg)
@@ -241,7 +241,7 @@ async def test_the_watchdog_fires_once_on_two_replicas_and_cases_opens_the_case(
         assert r.status_code == 200 and r.json()["overdue"] == [], r.text
         async with reg.app.state.runtime.uow(clock=clock) as uow:
             assert await flag_overdue_off_roll(uow, overdue_after_days=30) == 0
-        clock.set(datetime(2026, 10, 16, 2, 0, tzinfo=timezone.utc))
+        clock.set(datetime(2026, 10, 16, 2, 0, tzinfo=UTC))
         async with reg.app.state.runtime.uow(clock=clock) as uow:
             assert await flag_overdue_off_roll(uow, overdue_after_days=30) == 1
         events = await read_events(broker.bootstrap, TOPIC_REGISTRY, until=lambda evs: len(

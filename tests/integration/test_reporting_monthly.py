@@ -13,17 +13,33 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
 
 from shared.clock import FixedClock
+from shared.envelope import TOPIC_CASES
 from tests.conftest import bearer, running
 from tests.factories import feed_reporting
-from shared.envelope import TOPIC_CASES
-from tests.reporting_fixture import (CITY, COUNTY, PROVINCE, S1, S2, S3, T1, T2, _case, _case_status, _enrol,
-                                     _event, _status, events, sid, t)
+from tests.reporting_fixture import (
+    CITY,
+    COUNTY,
+    PROVINCE,
+    S1,
+    S2,
+    S3,
+    T1,
+    T2,
+    _case,
+    _case_status,
+    _enrol,
+    _event,
+    _status,
+    events,
+    sid,
+    t,
+)
 
 OTHER_COUNTY = "410183"  # 新密市: a second county of the city, which submits late or not at all
 COUNTY_OFFICIAL = bearer("county_official", COUNTY)
@@ -78,7 +94,7 @@ def extras() -> list:
 @pytest.fixture
 async def county(databases):
     # Friday 2026-11-20 17:00 China time: an hour before the weekly deadline.
-    clock = FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     async with running("reporting", databases.url("reporting"), "127.0.0.1:1", clock=clock) as client:
         await feed_reporting(client, [*events(), *extras()])
         client.clock = clock
@@ -265,7 +281,7 @@ async def test_a_submission_is_frozen_and_shows_what_changed_since(county):
 
 
 async def test_a_city_sees_who_submitted_by_the_deadline_and_who_is_late(county):
-    from tests.reporting_fixture import _org, NAMES, PATHS
+    from tests.reporting_fixture import NAMES, PATHS, _org
 
     NAMES[OTHER_COUNTY] = ("新密市", "county")
     try:
@@ -288,7 +304,7 @@ async def test_a_city_sees_who_submitted_by_the_deadline_and_who_is_late(county)
 
     assert await standings() == {COUNTY: "pending", OTHER_COUNTY: "pending"}
     assert (await county.post(f"/v1/reports/weekly/{COUNTY}/2026-W47/submissions", headers=COUNTY_OFFICIAL)).status_code == 201
-    county.clock.set(datetime(2026, 11, 20, 10, 30, tzinfo=timezone.utc))  # 18:30: past the deadline
+    county.clock.set(datetime(2026, 11, 20, 10, 30, tzinfo=UTC))  # 18:30: past the deadline
     assert await standings() == {COUNTY: "on_time", OTHER_COUNTY: "missing"}
     r = await county.post(f"/v1/reports/weekly/{OTHER_COUNTY}/2026-W47/submissions",
                           headers=bearer("county_official", OTHER_COUNTY))

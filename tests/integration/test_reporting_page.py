@@ -26,7 +26,7 @@ def chromium() -> str:
     return path
 
 
-async def test_the_page_is_self_contained_svg_with_the_figures(county):  # noqa: F811
+async def test_the_page_is_self_contained_svg_with_the_figures(county):
     r = await county.get(PAGE)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert r.headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'"
@@ -40,7 +40,7 @@ async def test_the_page_is_self_contained_svg_with_the_figures(county):  # noqa:
     assert (await county.get(f"/v1/reports/weekly/{COUNTY}/2026-W99.html")).status_code == 422
 
 
-async def test_headless_chromium_renders_the_numbers(county, tmp_path):  # noqa: F811
+async def test_headless_chromium_renders_the_numbers(county, tmp_path):
     browser = chromium()
     page = tmp_path / "weekly.html"
     page.write_text((await county.get(PAGE)).text, encoding="utf-8")

@@ -13,13 +13,11 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import case, func, select
 
 from reporting.adapters.tables import student_statuses
-
+from reporting.usecases.rebuild import TOPICS
 from tests.conftest import ROOT, TEST_JWT_SECRET, bearer, running
 from tests.factories import caught_up, inbox_rows, reporting_snapshot
-from reporting.usecases.rebuild import TOPICS
 from tests.kafka_helpers import eventually, group_has_consumed_everything
 from tests.reporting_fixture import COUNTY, S1, _status, events
-
 
 SUBMISSIONS = f"/v1/reports/weekly/{COUNTY}/2026-W47/submissions"
 

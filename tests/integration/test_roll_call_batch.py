@@ -128,8 +128,14 @@ async def test_a_fortnight_synced_in_batches_with_detector_passes_between_raises
     alarms are those of the complete data, A alone, once."""
     import random
 
-    from tests.factories import THRESHOLD
-    from tests.factories import FORTNIGHT, approve_leave, enroll_on_roster, file_sick_leave, fortnight_register
+    from tests.factories import (
+        FORTNIGHT,
+        THRESHOLD,
+        approve_leave,
+        enroll_on_roster,
+        file_sick_leave,
+        fortnight_register,
+    )
 
     rng = random.Random(25)
     async with a_school(databases, FixedClock(local(23, 18))) as school:

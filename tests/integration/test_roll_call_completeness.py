@@ -7,7 +7,7 @@ once however many sweeps run, and the scoped missing list."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timezone
+from datetime import UTC
 
 from attendance.usecases.completeness import sweep
 from shared.clock import FixedClock
@@ -45,15 +45,15 @@ async def test_expected_sessions_missing_filled_late_and_escalated_once(database
         away, other = await school.enroll(2)  # the first roster day: Monday 9 Nov
         assert (await client.put(f"/v1/calendars/{SCHOOL}", json=CALENDAR)).status_code == 200
         await school.roll_call(9, "am", {away: "present", other: "present"})
-        clock.set(local(9, 14, 5).astimezone(timezone.utc))
+        clock.set(local(9, 14, 5).astimezone(UTC))
         await school.roll_call(9, "pm", {away: "present", other: "present"})
-        clock.set(local(10, 8, 5).astimezone(timezone.utc))
+        clock.set(local(10, 8, 5).astimezone(UTC))
         await school.roll_call(10, "am", {away: "absent", other: "present"})
         # Nothing is missing before its due time: Tuesday's pm session is due at 16:00.
-        clock.set(local(10, 15, 59).astimezone(timezone.utc))
+        clock.set(local(10, 15, 59).astimezone(UTC))
         assert await swept(school) == (0, 0)
 
-        clock.set(local(19, 23).astimezone(timezone.utc))
+        clock.set(local(19, 23).astimezone(UTC))
         # Two replicas sweeping at once announce each gap and the escalation once.
         results = await asyncio.gather(swept(school), swept(school))
         expected = sessions(SCHOOL_DAYS, taken=[("2026-11-09", "am"), ("2026-11-09", "pm"), ("2026-11-10", "am")])
@@ -112,7 +112,7 @@ async def test_a_teaching_point_is_chased_after_its_sync_interval_and_nothing_wi
     clock = FixedClock(local(9, 8, 5))
     async with a_school(databases, clock, roll_call_sweep_interval_s=3600) as school:
         await school.enroll(1)
-        clock.set(local(19, 23).astimezone(timezone.utc))
+        clock.set(local(19, 23).astimezone(UTC))
         # No term stored: nothing is expected (vacation would flood the list).
         assert await swept(school) == (0, 0)
         calendar = (await school.client.get(f"/v1/calendars/{SCHOOL}")).json()
@@ -125,9 +125,9 @@ async def test_a_teaching_point_is_chased_after_its_sync_interval_and_nothing_wi
         # Nothing before roll_calls_from (Tuesday 10) is chased.
         assert await swept(school) == (6, 1)
         assert {(i["date"], i["session"]) for i in await missing_of(school.client)} == sessions([10, 11, 12])
-        clock.set(local(21, 15, 59).astimezone(timezone.utc))
+        clock.set(local(21, 15, 59).astimezone(UTC))
         assert await swept(school) == (1, 0)  # Saturday 08:00 + 2 h + 7 days
-        clock.set(local(21, 16, 0).astimezone(timezone.utc))
+        clock.set(local(21, 16, 0).astimezone(UTC))
         assert await swept(school) == (1, 0)  # the run from Tuesday was escalated already
 
 
@@ -141,11 +141,11 @@ async def test_the_national_calendar_lies_under_every_school_and_drives_both_clo
         r = await school.client.put(f"/v1/calendars/{SCHOOL}", json={
             "terms": [{"name": "2026 autumn", "start": "2026-09-01", "end": "2027-01-22"}], "holidays": ["2026-09-20"]})
         assert r.status_code == 200, r.text
-        clock.set(local(30, 8, 5, month=9).astimezone(timezone.utc))
+        clock.set(local(30, 8, 5, month=9).astimezone(UTC))
         await school.roll_call(30, "am", {away: "absent"}, month=9)
         # Wed 30 Sep 08:00: 16 h on Wednesday, nothing for 1-7 Oct, 24 h on Thu 8, 8 h on Fri 9.
         assert (await school.absence(away))["due_at"] == "2026-10-09T00:00:00Z"
-        clock.set(local(12, 12, month=10).astimezone(timezone.utc))
+        clock.set(local(12, 12, month=10).astimezone(UTC))
         await swept(school)
         days = {i["date"] for i in await missing_of(school.client, **{"from": "2026-09-01", "to": "2026-10-31"})}
         assert "2026-10-10" in days and "2026-09-21" in days and "2026-09-14" in days and "2026-09-11" not in days

@@ -6,7 +6,7 @@ children taken off the roll, chronic absence, and the reads."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
@@ -26,25 +26,24 @@ CHRONIC = "baoxue.attendance.chronic_absence.flagged"
 async def test_absent_from_thursday_0800_reaches_48_school_hours_on_monday_0800(databases):
     clock = FixedClock(local(19, 8, 5))
     async with a_school(databases, clock) as school:
-        client = school.client
         away, back = await school.enroll(2)
         for day, session in [(19, "am"), (19, "pm"), (20, "am"), (20, "pm")]:
-            clock.set(local(day, 8 if session == "am" else 14, 5).astimezone(timezone.utc))
+            clock.set(local(day, 8 if session == "am" else 14, 5).astimezone(UTC))
             await school.roll_call(day, session, {away: "absent", back: "absent"})
         absence = await school.absence(away)
         assert absence["since"] == "2026-11-19T00:00:00Z" and absence["counting"] == "school_hours"
         assert absence["due_at"] == "2026-11-23T00:00:00Z"  # Monday 08:00 Beijing
         # Wall clock would fire on Saturday 08:00; school time stands still over the weekend.
         assert await school.detect(local(21, 8)) == 0
-        clock.set(local(22, 23, 59).astimezone(timezone.utc))
+        clock.set(local(22, 23, 59).astimezone(UTC))
         assert (await school.absence(away))["hours"] == 40.0
         # Monday 08:00: 48 h, but only Monday's roll call can say the child is still away. Until
         # it is taken nothing fires, however late (the old rule fired at 10:00 on silence).
-        clock.set(local(23, 8, 0).astimezone(timezone.utc))
+        clock.set(local(23, 8, 0).astimezone(UTC))
         absence = await school.absence(away)
         assert absence["hours"] == 48.0 and absence["threshold_reached"] is False and absence["observed_at"] is None
         assert await school.detect(local(23, 12)) == 0
-        clock.set(local(23, 8, 10).astimezone(timezone.utc))
+        clock.set(local(23, 8, 10).astimezone(UTC))
         await school.roll_call(23, "am", {away: "absent", back: "present"})
         assert (await school.absence(away))["observed_at"] == "2026-11-23T00:00:00Z"
         # The 120-minute window after the observed session leaves the roll call time to be corrected.
@@ -67,10 +66,10 @@ async def test_no_roll_call_at_the_due_session_raises_nothing_and_a_corrected_ab
         for day, session in [(19, "am"), (19, "pm"), (20, "am"), (20, "pm")]:
             await school.roll_call(day, session, {student: "absent", mistaken: "absent"})
         assert await school.detect() == 0
-        clock.set(local(23, 8, 5).astimezone(timezone.utc))
+        clock.set(local(23, 8, 5).astimezone(UTC))
         await school.roll_call(23, "am", {mistaken: "absent"})
         assert await school.detect(local(23, 10)) == 1
-        clock.set(local(23, 11).astimezone(timezone.utc))
+        clock.set(local(23, 11).astimezone(UTC))
         await school.roll_call(23, "am", {student: "present", mistaken: "present"})
         (ended,) = await school.emitted(RETURNED)
         (fired,) = await school.emitted(THRESHOLD)
@@ -150,10 +149,10 @@ async def test_leave_approved_after_the_alarm_withdraws_it_and_the_rest_fires_ag
         absence = await school.absence(student)
         assert absence["since"] == "2026-11-23T00:00:00Z" and absence["due_at"] == "2026-11-25T00:00:00Z"
         assert absence["episode_id"] != withdrawn["episode_id"] and absence["threshold_fired_at"] is None
-        clock.set(local(25, 8).astimezone(timezone.utc))
+        clock.set(local(25, 8).astimezone(UTC))
         await school.roll_call(24, "am", {student: "absent"})
         assert await school.detect(local(25, 12)) == 0  # due Wednesday 08:00, but nobody has looked yet
-        clock.set(local(25, 8, 5).astimezone(timezone.utc))
+        clock.set(local(25, 8, 5).astimezone(UTC))
         await school.roll_call(25, "am", {student: "absent"})
         assert await school.detect(local(25, 9, 59)) == 0
         assert await school.detect(local(25, 10)) == 1
@@ -188,7 +187,6 @@ async def test_roll_calls_posted_late_and_out_of_order_give_the_same_clock(datab
     another class's marks are replaced in the reverse order. Both give the same episode."""
     clock = FixedClock(local(26, 18))
     async with a_school(databases, clock) as school:
-        client = school.client
         a, b = await school.enroll(2)
         sessions = [(23, "am", "present"), (24, "pm", "absent"), (23, "pm", "absent"), (26, "am", "absent"),
                     (25, "am", "absent"), (24, "am", "absent"), (25, "pm", "absent")]
@@ -216,19 +214,19 @@ async def test_a_child_taken_off_the_roll_is_not_absent_and_cases_hears_of_it(da
         fired, quiet = await school.enroll(2)
         for day, session in [(19, "am"), (20, "am")]:
             await school.roll_call(day, session, {fired: "absent", quiet: "absent"})
-        clock.set(local(20, 10).astimezone(timezone.utc))
+        clock.set(local(20, 10).astimezone(UTC))
         async with school.uow() as uow:  # quiet's episode is younger; only `fired` passes 48 h on Monday
             await school.deliver(uow, Event(
                 type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=quiet,
                 data={"student_id": quiet, "status": "suspended", "previous_status": "enrolled",
                       "effective_on": "2026-11-20", "actor": "test", "reason": None}))
             await uow.commit()
-        clock.set(local(23, 8, 5).astimezone(timezone.utc))
+        clock.set(local(23, 8, 5).astimezone(UTC))
         await school.roll_call(23, "am", {fired: "absent"})  # Monday's roll call: still away at 48 h
         assert await school.detect(local(23, 10)) == 1
         # Taken off the roll from Tuesday (after the observation on Monday): the alarm stands, the
         # episode ends as of that day.
-        clock.set(local(24, 9).astimezone(timezone.utc))
+        clock.set(local(24, 9).astimezone(UTC))
         for status, effective in [("home_teaching", "2026-11-24"), ("enrolled", "2026-11-30")]:
             await publish(broker.bootstrap, TOPIC_REGISTRY, Event(
                 type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=fired,
@@ -244,7 +242,7 @@ async def test_a_child_taken_off_the_roll_is_not_absent_and_cases_hears_of_it(da
             r = await client.get(f"/v1/students/{fired}/attendance")
             return r.status_code == 200 and (await school.absence(fired))["since"] is None and await _active(school, fired)
         await eventually(back_on_the_roll, timeout=60)
-        clock.set(local(30, 9).astimezone(timezone.utc))
+        clock.set(local(30, 9).astimezone(UTC))
         await school.roll_call(30, "am", {fired: "absent"})
         assert (await school.absence(fired))["since"] == "2026-11-30T00:00:00Z"
         refused = await client.post("/v1/roll-calls", json={
@@ -315,9 +313,9 @@ async def test_two_detectors_on_one_database_fire_each_school_hours_episode_exac
                     fired += await detect_overdue(uow, settings)
             return fired
 
-        saturday = local(21, 12).astimezone(timezone.utc)  # 52 wall-clock hours, 40 school hours: nothing
+        saturday = local(21, 12).astimezone(UTC)  # 52 wall-clock hours, 40 school hours: nothing
         assert sum(await asyncio.gather(*(passes(sm, 3, saturday) for sm in sms))) == 0
-        monday = local(23, 10).astimezone(timezone.utc)
+        monday = local(23, 10).astimezone(UTC)
         counts = await asyncio.gather(*(passes(sm, 5, monday) for sm in sms), passes(sms[0], 5, monday),
                                       passes(sms[1], 5, monday))
         assert sum(counts) == 20

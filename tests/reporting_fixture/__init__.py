@@ -16,7 +16,7 @@ S3 (junior, class c-s3): k1-k3 attend, and jT from 11-05.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS, Event
 
@@ -38,7 +38,7 @@ def sid(name: str) -> str:
 
 
 def t(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def chain(path: list[str]) -> list[dict[str, str]]:

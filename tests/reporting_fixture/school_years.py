@@ -18,8 +18,22 @@ School years run from 1 September: 2025-2026 and 2026-2027 (census: the end of 1
 
 from __future__ import annotations
 
-from tests.reporting_fixture import (CITY, CLASS, COUNTY, NAMES, PATHS, PROVINCE, S1, S2, S3, T2, TOPIC_REGISTRY,
-                                     _enrol, _event, _org, _status)
+from tests.reporting_fixture import (
+    CITY,
+    CLASS,
+    COUNTY,
+    NAMES,
+    PATHS,
+    PROVINCE,
+    S1,
+    S2,
+    S3,
+    T2,
+    TOPIC_REGISTRY,
+    _enrol,
+    _org,
+    _status,
+)
 
 S4 = "4101222002"
 NAMES[S4] = ("韩寺镇第二初级中学", "school")

@@ -6,8 +6,15 @@ from datetime import date
 
 import pytest
 
-from registry.domain.accounting import (RecordFacts, Stage, Unaccounted, accounts, next_school_year_starts,
-                                        stage_finished, why_unaccounted)
+from registry.domain.accounting import (
+    RecordFacts,
+    Stage,
+    Unaccounted,
+    accounts,
+    next_school_year_starts,
+    stage_finished,
+    why_unaccounted,
+)
 from registry.domain.model import StudentStatus as S
 
 

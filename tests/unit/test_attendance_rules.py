@@ -1,7 +1,7 @@
 """Leave lifecycle (every pair of states), the chronic-absence share, and when an episode has
 really passed its threshold: a stored mark shows the child still away at or after the due instant."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import product
 
 import pytest
@@ -10,7 +10,7 @@ from attendance.domain.chronic import Share
 from attendance.domain.episodes import Attending, LeaveSpan, Mark, Stored, episodes, observed_at, reconcile
 from attendance.domain.leave import TRANSITIONS, IllegalTransition, LeaveDays, LeaveStatus, chained_school_days, decide
 
-T0 = datetime(2026, 11, 19, 0, 0, tzinfo=timezone.utc)  # Thursday 08:00 in Beijing
+T0 = datetime(2026, 11, 19, 0, 0, tzinfo=UTC)  # Thursday 08:00 in Beijing
 LEGAL = {(LeaveStatus.requested, LeaveStatus.approved), (LeaveStatus.requested, LeaveStatus.rejected)}
 
 

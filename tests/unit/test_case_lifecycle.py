@@ -8,19 +8,33 @@ education department: two different offices, each with its own line upwards."""
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cases.domain.lifecycle import (
-    OUTCOMES, RESOLUTIONS, TRANSITIONS, CaseFacts, CaseStatus as S, DropoutCause, IllegalTransition, MissingData,
+    OUTCOMES,
+    RESOLUTIONS,
+    TRANSITIONS,
+    CaseFacts,
+    DropoutCause,
+    IllegalTransition,
+    MissingData,
     check,
 )
+from cases.domain.lifecycle import (
+    CaseStatus as S,
+)
 from cases.domain.model import (
-    Recipient, deadline_reports_due, dual_report_recipients, escalation_area, known_back, reports_on_decision,
+    Recipient,
+    deadline_reports_due,
+    dual_report_recipients,
+    escalation_area,
+    known_back,
+    reports_on_decision,
 )
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 TERM = timedelta(days=150)
 
 LEGAL = {

@@ -5,17 +5,24 @@ does to the dual reports; the refusals; a reopen starting a new round."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cases.domain.lifecycle import (
-    OUTCOMES, TIMESTAMP_COLUMN, TRANSITIONS, CaseStatus as S, IllegalTransition, MissingData,
+    OUTCOMES,
+    TIMESTAMP_COLUMN,
+    TRANSITIONS,
+    IllegalTransition,
+    MissingData,
+)
+from cases.domain.lifecycle import (
+    CaseStatus as S,
 )
 from cases.domain.moves import CaseState, MoveRequest, decide_move
 from shared.events.cases import CaseClosed, CaseStatusChanged
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 OPENED = NOW - timedelta(days=10)
 TERM = timedelta(days=150)
 DEADLINE = timedelta(hours=24)
@@ -81,7 +88,7 @@ def test_a_confirmation_names_its_causes_and_since_when():
     assert move.values["causes"] == ["poverty", "family"] and move.values["cause_note"] == "why"
     assert move.timeline_detail["causes"] == ["poverty", "family"]
     assert move.event.causes == ["poverty", "family"] and move.event.cause_note == "why"
-    assert move.event.dropped_out_since == datetime(2026, 11, 10, tzinfo=timezone.utc)
+    assert move.event.dropped_out_since == datetime(2026, 11, 10, tzinfo=UTC)
     assert move.reports == "issue"
     opened = decide(state(S.reported, reports_issued=False), request(S.confirmed))
     assert opened.event.dropped_out_since == OPENED  # no absence: since the case's opening

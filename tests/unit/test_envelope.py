@@ -1,5 +1,5 @@
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -9,7 +9,7 @@ from shared.envelope import Event, MalformedEvent, from_record, stable_id
 def test_binary_mode_round_trip_keeps_every_attribute():
     ev = Event(type="baoxue.test.happened", source="/baoxue/test", subject="s-1",
                data={"n": 1, "day": date(2026, 11, 23), "名字": "王小明"},
-               time=datetime(2026, 11, 23, 1, 2, 3, tzinfo=timezone.utc))
+               time=datetime(2026, 11, 23, 1, 2, 3, tzinfo=UTC))
     headers = dict(ev.headers())
     assert headers["ce_specversion"] == b"1.0" and headers["content-type"] == b"application/json"
     back = from_record(ev.value(), ev.headers())
@@ -39,4 +39,4 @@ def test_stable_ids_are_deterministic_and_distinct():
 def test_a_ce_time_without_offset_is_read_as_utc():
     ev = from_record(b"{}", [("ce_id", b"1"), ("ce_source", b"/x"), ("ce_type", b"t"),
                              ("ce_time", b"2026-11-23T01:02:03")])
-    assert ev.time == datetime(2026, 11, 23, 1, 2, 3, tzinfo=timezone.utc)
+    assert ev.time == datetime(2026, 11, 23, 1, 2, 3, tzinfo=UTC)

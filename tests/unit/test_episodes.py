@@ -1,8 +1,8 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from attendance.domain.episodes import LeaveSpan, Mark, current_episode, episodes, threshold_reached
 
-T0 = datetime(2026, 11, 16, 0, 0, tzinfo=timezone.utc)  # a Monday, 08:00 in Beijing
+T0 = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)  # a Monday, 08:00 in Beijing
 
 
 def at(hours: float) -> datetime:

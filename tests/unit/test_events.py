@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from shared.events.registry import OrgRegistered, StudentStatusChanged
 from shared.events.reports import DualReportAcknowledged
 from shared.routes import InvalidPayload, Routes, describe
 
-AT = datetime(2026, 11, 18, 0, 0, 41, 207311, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 18, 0, 0, 41, 207311, tzinfo=UTC)
 SID = "6f1c2d9e-0b7a-4c55-9d0e-3b1f2a7c8d90"
 ROUND_TRIPS = [
     StudentStatusChanged(student_id=SID, status="dropped_out", previous_status="enrolled",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from openpyxl import load_workbook
 
@@ -14,7 +14,7 @@ from shared.export import Column, cell, tabular_response
 COLUMNS = [Column("name", "姓名"), Column("flags", "关注类别"), Column("overdue", "是否逾期"),
            Column("opened_at", "立案时间"), Column("note", "备注")]
 ROWS = [{"name": "王小明", "flags": ["留守儿童", "学困生"], "overdue": True,
-         "opened_at": datetime(2026, 11, 16, 8, 0, tzinfo=timezone.utc), "note": "=HYPERLINK(\"x\")"},
+         "opened_at": datetime(2026, 11, 16, 8, 0, tzinfo=UTC), "note": "=HYPERLINK(\"x\")"},
         {"name": "李小红", "flags": [], "overdue": False, "opened_at": None, "note": None}]
 
 

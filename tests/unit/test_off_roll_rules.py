@@ -15,7 +15,16 @@ import pytest
 from registry.domain.lifecycle import Side, cancelling_side, confirming_side
 from registry.domain.model import StudentStatus as S
 from registry.domain.off_roll import (
-    WATCHED, Cutoffs, Missing, OverdueReason, Period, Terms, check_terms, missing, overdue, receipt_due_on,
+    WATCHED,
+    Cutoffs,
+    Missing,
+    OverdueReason,
+    Period,
+    Terms,
+    check_terms,
+    missing,
+    overdue,
+    receipt_due_on,
     return_due_on,
 )
 from shared.errors import Invalid

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from registry.domain.problems import (Candidate, ProblemKind, county_of, problem_id, same_id_problems,
-                                      same_person_problems)
+from registry.domain.problems import (
+    Candidate,
+    ProblemKind,
+    county_of,
+    problem_id,
+    same_id_problems,
+    same_person_problems,
+)
 
 BORN = date(2013, 4, 1)
 

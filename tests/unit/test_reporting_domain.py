@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from reporting.domain.cases import age_bucket, ages, mean_hours, open_at, ranked
-from reporting.entrypoints.charts import bar_chart, percent
 from reporting.domain.rates import Targets, figures, ratio, target_status, worst
 from reporting.domain.weeks import Week, end_of_day
+from reporting.entrypoints.charts import bar_chart, percent
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_rates_are_none_for_an_empty_population_not_zero():

@@ -7,8 +7,16 @@ from datetime import date
 
 import pytest
 
-from reporting.domain.statutory import (SchoolYear, YearFlows, YearRecord, flows, flows_by_unit, nine_year,
-                                        parse_year_start, total)
+from reporting.domain.statutory import (
+    SchoolYear,
+    YearFlows,
+    YearRecord,
+    flows,
+    flows_by_unit,
+    nine_year,
+    parse_year_start,
+    total,
+)
 
 A, B, C = "/p/c/k/T/A/", "/p/c/k/T/B/", "/p/c/k/U/C/"
 

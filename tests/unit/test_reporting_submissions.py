@@ -3,7 +3,7 @@ canonical JSON and its diff, the weekly deadline."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,8 +20,8 @@ def test_months_parse_and_bound_local_days():
     assert (m.first, m.last, str(m)) == (date(2026, 2, 1), date(2026, 2, 28), "2026-02")
     assert Month.parse("2026-12").last == date(2026, 12, 31)
     assert Month.parse("2028-02").last == date(2028, 2, 29)
-    assert Month.parse("2026-11").window(CHINA) == (datetime(2026, 10, 31, 16, tzinfo=timezone.utc),
-                                                    datetime(2026, 11, 30, 16, tzinfo=timezone.utc))
+    assert Month.parse("2026-11").window(CHINA) == (datetime(2026, 10, 31, 16, tzinfo=UTC),
+                                                    datetime(2026, 11, 30, 16, tzinfo=UTC))
     for bad in ("2026-13", "2026-00", "2026-1", "202611"):
         with pytest.raises(ValueError):
             Month.parse(bad)
@@ -64,12 +64,12 @@ def test_the_weekly_deadline_and_a_countys_standing():
     friday = Deadline.parse("friday 18:00")
     assert friday == Deadline.parse("Fri 18:00")
     due = friday.instant(2026, 47, CHINA)
-    assert due == datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
-    assert Deadline.parse("monday 9:30").instant(2026, 47, CHINA) == datetime(2026, 11, 16, 1, 30, tzinfo=timezone.utc)
+    assert due == datetime(2026, 11, 20, 10, tzinfo=UTC)
+    assert Deadline.parse("monday 9:30").instant(2026, 47, CHINA) == datetime(2026, 11, 16, 1, 30, tzinfo=UTC)
     for bad in ("friday", "someday 18:00", "friday 25:00", "18:00 friday"):
         with pytest.raises(ValueError):
             Deadline.parse(bad)
-    before, after = datetime(2026, 11, 20, 9, tzinfo=timezone.utc), datetime(2026, 11, 20, 11, tzinfo=timezone.utc)
+    before, after = datetime(2026, 11, 20, 9, tzinfo=UTC), datetime(2026, 11, 20, 11, tzinfo=UTC)
     assert standing(None, due, before) == "pending" and standing(None, due, after) == "missing"
     assert standing(due, due, after) == "on_time" and standing(after, due, after) == "late"
 
@@ -77,8 +77,8 @@ def test_the_weekly_deadline_and_a_countys_standing():
 def test_a_cases_responsibility_standing_at_a_cut_off():
     from reporting.domain.indicators import case_standing, monitoring, responsibility
 
-    cut = datetime(2026, 11, 20, 16, tzinfo=timezone.utc)
-    before, after = datetime(2026, 11, 11, tzinfo=timezone.utc), datetime(2026, 11, 21, tzinfo=timezone.utc)
+    cut = datetime(2026, 11, 20, 16, tzinfo=UTC)
+    before, after = datetime(2026, 11, 11, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)
     assert case_standing(None, None, cut) == (False, False)            # reported or being verified
     assert case_standing(before, None, cut) == (True, False)           # confirmed, nobody yet
     assert case_standing(before, after, cut) == (True, False)          # persuading only after the cut-off

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cases.domain.responsibility import (
-    Level, Standing, WrongLevel, check_roles, fill_chain, level_of_kind, named_roles, relapsed, unassigned,
+    Level,
+    Standing,
+    WrongLevel,
+    check_roles,
+    fill_chain,
+    level_of_kind,
+    named_roles,
+    relapsed,
+    unassigned,
     visits_short,
 )
 
-NOW = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def test_each_level_holds_its_own_roles():

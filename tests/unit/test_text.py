@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from pydantic import BaseModel, ValidationError
 
-from shared.export import sheets_csv, sheets_xlsx, Sheet
+from shared.export import Sheet, sheets_csv, sheets_xlsx
 from shared.text import FreeText, NameText, exportable, name_key, problem_with
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -13,7 +13,7 @@ INSTANT = TypeAdapter(UtcDatetime)
 
 
 def test_an_instant_with_an_offset_is_stored_as_utc():
-    assert INSTANT.validate_python("2026-11-16T08:00:00+08:00") == datetime(2026, 11, 16, tzinfo=timezone.utc)
+    assert INSTANT.validate_python("2026-11-16T08:00:00+08:00") == datetime(2026, 11, 16, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("edge", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"])

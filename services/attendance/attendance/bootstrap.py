@@ -6,16 +6,15 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from attendance.adapters import tables
+from attendance.entrypoints.api import router
+from attendance.entrypoints.jobs import run_detector, run_roll_call_sweep
+from attendance.settings import AttendanceSettings
+from attendance.usecases import roster
 from shared.clock import Clock
 from shared.events.registry import ClassPromoted, StudentEnrolled, StudentMerged, StudentStatusChanged
 from shared.places import by_code, by_member
 from shared.service import create_app as create_service_app
-
-from attendance.usecases import roster
-from attendance.entrypoints.api import router
-from attendance.entrypoints.jobs import run_detector, run_roll_call_sweep
-from attendance.adapters import tables
-from attendance.settings import AttendanceSettings
 
 HANDLERS = {
     StudentEnrolled: roster.on_student_enrolled,

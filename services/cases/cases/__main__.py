@@ -1,8 +1,7 @@
 from pathlib import Path
 
-from shared.cli import main
-
 from cases.bootstrap import create_app
 from cases.settings import CasesSettings
+from shared.cli import main
 
 main(Path(__file__).resolve().parents[1], CasesSettings, create_app)

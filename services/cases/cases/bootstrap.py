@@ -7,21 +7,29 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from shared.clock import Clock
-from shared.places import by_code, by_member
-from shared.events.attendance import AbsenceThresholdReached, StudentReturned
-from shared.events.base import EventModel
-from shared.events.registry import (BoardingOverdue, ClassPromoted, OrgRegistered, StudentEnrolled, StudentFlagsChanged,
-                                    StudentMerged, StudentStatusChanged, SuspectedOutOfSchool, SuspensionOverdue,
-                                    TransferOverdue)
-from shared.routes import Handler
-from shared.service import create_app as create_service_app
-
-from cases.usecases import directory, merges, opening, returns
+from cases.adapters import tables
 from cases.entrypoints.api import router
 from cases.entrypoints.jobs import run_escalation
-from cases.adapters import tables
 from cases.settings import CasesSettings
+from cases.usecases import directory, merges, opening, returns
+from shared.clock import Clock
+from shared.events.attendance import AbsenceThresholdReached, StudentReturned
+from shared.events.base import EventModel
+from shared.events.registry import (
+    BoardingOverdue,
+    ClassPromoted,
+    OrgRegistered,
+    StudentEnrolled,
+    StudentFlagsChanged,
+    StudentMerged,
+    StudentStatusChanged,
+    SuspectedOutOfSchool,
+    SuspensionOverdue,
+    TransferOverdue,
+)
+from shared.places import by_code, by_member
+from shared.routes import Handler
+from shared.service import create_app as create_service_app
 
 HANDLERS: dict[type[EventModel], Handler] = {
     OrgRegistered: directory.on_org_registered,

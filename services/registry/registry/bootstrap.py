@@ -6,18 +6,15 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from registry.adapters.tables import orgs
+from registry.entrypoints.api import router
+from registry.entrypoints.jobs import overdue_off_roll, overdue_transfers
+from registry.settings import RegistrySettings
+from registry.usecases.records import on_case_status_changed
 from shared.clock import Clock
 from shared.events.cases import CaseStatusChanged
 from shared.places import by_code
 from shared.service import create_app as create_service_app
-
-from registry.usecases.records import on_case_status_changed
-
-from registry.entrypoints.api import router
-from registry.entrypoints.jobs import overdue_off_roll, overdue_transfers
-from registry.adapters.tables import orgs
-from registry.settings import RegistrySettings
-
 
 # The registry follows a dropout the cases service confirmed.
 HANDLERS = {CaseStatusChanged: on_case_status_changed}

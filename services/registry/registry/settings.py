@@ -32,7 +32,7 @@ class RegistrySettings(ServiceSettings):
     import_dry_runs_per_day: int = Field(default=20, ge=1)
 
     @property
-    def upload_limits(self) -> "UploadLimits":
+    def upload_limits(self) -> UploadLimits:
         from registry.adapters.xlsx_guard import UploadLimits
 
         return UploadLimits(max_rows=self.import_max_rows, max_columns=self.import_max_columns,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from reporting.adapters.tables import orgs
+from reporting.entrypoints.api import router
+from reporting.settings import ReportingSettings
+from reporting.usecases.projections import HANDLERS
 from shared.clock import Clock
 from shared.places import by_code
 from shared.service import create_app as create_service_app
-
-from reporting.adapters.tables import orgs
-from reporting.entrypoints.api import router
-from reporting.usecases.projections import HANDLERS
-from reporting.settings import ReportingSettings
 
 
 def create_app(settings: ReportingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -4,11 +4,10 @@ from datetime import date
 
 from pydantic import Field, field_validator
 
-from shared.settings import ServiceSettings
-
 from reporting.domain.rates import Targets
 from reporting.domain.statutory import SchoolYear, parse_year_start
 from reporting.domain.submissions import Deadline
+from shared.settings import ServiceSettings
 
 
 class ReportingSettings(ServiceSettings):

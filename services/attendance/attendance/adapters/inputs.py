@@ -3,13 +3,11 @@ effective calendars, dated placements, roster rows, marks and approved leave."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
-
-from shared.sql import among
-from shared.uow import UnitOfWork
 
 from attendance.adapters.tables import calendars, leaves, marks, placements, roster
 from attendance.domain import episodes as rule
@@ -17,6 +15,8 @@ from attendance.domain import national
 from attendance.domain.calendar import Calendar, layered
 from attendance.domain.leave import LeaveStatus
 from attendance.settings import AttendanceSettings
+from shared.sql import among
+from shared.uow import UnitOfWork
 
 
 async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,

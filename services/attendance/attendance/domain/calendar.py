@@ -8,9 +8,10 @@ and outside every term (vacation) no day is a school day.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, Literal, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 DayKind = Literal["holiday", "school_day"]
@@ -75,14 +76,14 @@ class Calendar:
 
     def local_midnight(self, day: date) -> datetime:
         """The instant (UTC) a local date begins."""
-        return datetime.combine(day, time(0, 0), tzinfo=self.tz).astimezone(timezone.utc)
+        return datetime.combine(day, time(0, 0), tzinfo=self.tz).astimezone(UTC)
 
     def local_date(self, at: datetime) -> date:
         return at.astimezone(self.tz).date()
 
     def session_at(self, day: date, session: str) -> datetime:
         """The instant (UTC) a roll-call session of a local date starts: the mark's time."""
-        return datetime.combine(day, self.sessions[session], tzinfo=self.tz).astimezone(timezone.utc)
+        return datetime.combine(day, self.sessions[session], tzinfo=self.tz).astimezone(UTC)
 
     def school_days(self, start: date, end: date) -> Iterable[date]:
         day = start

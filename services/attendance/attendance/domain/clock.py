@@ -14,8 +14,9 @@ hours count Thursday 16 h + Friday 24 h, skip the weekend, and reach 48 h on Mon
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Iterable, Iterator, Literal
+from typing import Literal
 
 from attendance.domain.calendar import Calendar
 from attendance.domain.episodes import LeaveSpan
@@ -40,7 +41,7 @@ def _school_spans(start: datetime, calendar: Calendar, until: datetime) -> Itera
 def _minus(spans: Iterable[tuple[datetime, datetime]], excused: list[LeaveSpan]) -> Iterator[tuple[datetime, datetime]]:
     """The spans with the leave taken out, in order."""
     for a, b in spans:
-        cuts = sorted((max(a, l.start), min(b, l.end)) for l in excused if l.start < b and l.end > a)
+        cuts = sorted((max(a, leave.start), min(b, leave.end)) for leave in excused if leave.start < b and leave.end > a)
         for ca, cb in cuts:
             if ca > a:
                 yield a, ca

@@ -12,9 +12,10 @@ nothing, so silence never raises an alarm and never ends one (``observed_at``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 MarkStatus = Literal["present", "absent", "late", "leave"]
 SEEN = frozenset({"present", "late"})

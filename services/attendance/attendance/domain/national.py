@@ -9,10 +9,10 @@ weekdays are then the only rule, and the calendar read says so (a warning, not a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from importlib.metadata import version
 from types import MappingProxyType
-from typing import Mapping
 
 from chinese_calendar import constants
 

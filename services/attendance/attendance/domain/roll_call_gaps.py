@@ -16,9 +16,9 @@ mark about any child: nothing here touches episodes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Sequence
 
 from attendance.domain.calendar import SESSIONS, Calendar
 

@@ -3,9 +3,9 @@ what one may record: the checks decided before anything is stored."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import datetime as dt
-from typing import Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -10,24 +10,34 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
+from attendance.domain.leave import LeaveStatus
+from attendance.entrypoints import commands
+from attendance.entrypoints.deps import VisibleOrg, VisibleStudent
+from attendance.entrypoints.schemas import (
+    AbsenceOut,
+    AttendanceOut,
+    CalendarEntriesIn,
+    CalendarIn,
+    DailyRate,
+    LeaveDecisionIn,
+    LeaveIn,
+    LeaveOut,
+    MissingRollCall,
+    RollCallBatchIn,
+    RollCallBatchOut,
+    RollCallIn,
+    RollCallOut,
+    RollCallSummary,
+)
+from attendance.queries import attendance as views
+from attendance.queries import calendars as calendar_reads
+from attendance.queries import completeness
+from attendance.usecases import batch, calendars, leave, roll_calls
 from shared.auth import OFFICIALS, PEOPLE, SCHOOL, PrincipalDep, Role, access
 from shared.errors import Invalid, field_errors
 from shared.pagination import Page, PageDep
 from shared.service import UoWDep
 from shared.types import Day
-
-from attendance.queries import attendance as views
-from attendance.queries import calendars as calendar_reads
-from attendance.queries import completeness
-from attendance.usecases import batch, calendars, leave, roll_calls
-from attendance.domain.leave import LeaveStatus
-from attendance.entrypoints import commands
-from attendance.entrypoints.deps import VisibleOrg, VisibleStudent
-from attendance.entrypoints.schemas import (
-    RollCallBatchIn, RollCallBatchOut,
-    AbsenceOut, AttendanceOut, CalendarEntriesIn, CalendarIn, DailyRate, LeaveDecisionIn, LeaveIn, LeaveOut,
-    MissingRollCall, RollCallIn, RollCallOut, RollCallSummary,
-)
 
 router = APIRouter(prefix="/v1")
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from shared.errors import Invalid, field_errors
-
 from attendance.domain.leave import LeaveRequest
 from attendance.domain.roll_calls import RollCall, RollCallMark
 from attendance.entrypoints.schemas import BatchItem, BatchRollCallIn, LeaveIn, RejectedItem, RollCallIn
 from attendance.usecases.batch import Send, Unreadable
+from shared.errors import Invalid, field_errors
 
 
 def roll_call(body: RollCallIn) -> RollCall:

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
+from attendance.queries.scope import org_in_scope, student_in_scope
 from shared.auth import PrincipalDep
 from shared.service import UoWDep
-
-from attendance.queries.scope import org_in_scope, student_in_scope
 
 
 async def visible_student(student_id: str, uow: UoWDep, caller: PrincipalDep) -> Any:

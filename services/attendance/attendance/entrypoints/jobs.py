@@ -5,17 +5,16 @@ overdue, and the database's claims make each announcement once across replicas."
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 
+from attendance.usecases.completeness import sweep
+from attendance.usecases.detector import detect_overdue
 from shared import metrics
 from shared.service import Runtime
 from shared.uow import UnitOfWork
 from shared.waiting import wait_or_stop
-
-from attendance.usecases.completeness import sweep
-from attendance.usecases.detector import detect_overdue
 
 log = structlog.get_logger("baoxue.detector")
 
@@ -31,7 +30,7 @@ async def _every(runtime: Runtime, stop: asyncio.Event, interval_s: float, job: 
             metrics.JOB_RUNS.labels(runtime.settings.service_name, job, "ok").inc()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - the next pass retries; the DB may be restarting
+        except Exception as exc:
             metrics.JOB_RUNS.labels(runtime.settings.service_name, job, "error").inc()
             log.warning(f"{job}.failed", error=exc)
 

@@ -5,12 +5,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from shared.types import ORG_CODE_PATTERN, SchoolDay, SchoolInstant, UtcDatetime
-from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidatorFunctionWrapHandler,
-                      WrapValidator, model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
 from shared.errors import ProblemDetails
 from shared.text import FreeText, LineText
+from shared.types import ORG_CODE_PATTERN, SchoolDay, SchoolInstant, UtcDatetime
 
 MAX_LEAVE = timedelta(days=366)
 
@@ -35,7 +43,7 @@ class RollCallIn(BaseModel):
     recorded_at: UtcDatetime | None = Field(default=None, description="the device's clock; recorded, not trusted")
 
     @model_validator(mode="after")
-    def _one_mark_per_student(self) -> "RollCallIn":
+    def _one_mark_per_student(self) -> RollCallIn:
         seen: set[str] = set()
         for m in self.marks:
             if m.student_id in seen:
@@ -63,7 +71,7 @@ class LeaveIn(BaseModel):
                           "`requested_by` is always the caller who recorded it")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "LeaveIn":
+    def _ordered(self) -> LeaveIn:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         if self.end - self.start > MAX_LEAVE:
@@ -95,7 +103,7 @@ class TermIn(BaseModel):
     end: SchoolDay
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TermIn":
+    def _ordered(self) -> TermIn:
         if self.end < self.start:
             raise ValueError("end must not be before start")
         return self
@@ -134,7 +142,7 @@ class CalendarIn(BaseModel):
         description="a teaching point that syncs its roll calls every N days: sessions are missing N days later")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CalendarIn":
+    def _consistent(self) -> CalendarIn:
         if self.term_start and self.term_end and self.term_end < self.term_start:
             raise ValueError("term_end must not be before term_start")
         if both := set(self.holidays) & set(self.make_up_days):
@@ -217,7 +225,7 @@ class RollCallSummary(BaseModel):
     received_at: datetime
     counts: dict[str, int]
     marks: list[MarkOut]
-    revisions: list["RevisionOut"] = Field(default_factory=list, description=(
+    revisions: list[RevisionOut] = Field(default_factory=list, description=(
         "every send of this class-session, oldest first; the last received is the roll call"))
 
 

@@ -11,20 +11,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 
+from attendance.adapters.inputs import calendar_of, load_inputs
+from attendance.adapters.tables import chronic_flags, episodes, leaves, marks, roll_call_revisions, roll_calls, roster
+from attendance.domain import chronic, clock
+from attendance.domain.calendar import Calendar
+from attendance.queries import completeness
+from attendance.queries.scope import class_in_scope, school_in_scope, student_in_scope
+from attendance.settings import AttendanceSettings
 from shared.auth import Principal, Role
 from shared.errors import Invalid
 from shared.pagination import Page, PageParams
 from shared.sql import among, fetch_page
 from shared.uow import UnitOfWork
-
-from attendance.adapters.tables import chronic_flags, episodes, leaves, marks, roll_call_revisions, roll_calls, roster
-from attendance.domain import chronic
-from attendance.adapters.inputs import calendar_of, load_inputs
-from attendance.domain import clock
-from attendance.domain.calendar import Calendar
-from attendance.queries import completeness
-from attendance.queries.scope import class_in_scope, school_in_scope, student_in_scope
-from attendance.settings import AttendanceSettings
 
 STATUSES = ("present", "late", "absent", "leave")
 

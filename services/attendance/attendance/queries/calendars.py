@@ -6,13 +6,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shared.uow import UnitOfWork
-
 from attendance.adapters.inputs import calendar_of
 from attendance.adapters.tables import calendars
 from attendance.domain import national
 from attendance.domain.calendar import Calendar
 from attendance.settings import AttendanceSettings
+from shared.uow import UnitOfWork
 
 
 async def get_calendar(uow: UnitOfWork, settings: AttendanceSettings, code: str, path: list[str]) -> dict[str, Any]:

@@ -9,17 +9,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from attendance.adapters.tables import marks, placements, roll_call_gaps, roll_calls
+from attendance.domain import roll_call_gaps as gaps
+from attendance.domain.calendar import Calendar
+from attendance.settings import AttendanceSettings
 from shared.auth import Principal, Role
 from shared.errors import Invalid
 from shared.pagination import Page, PageParams
 from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
-
-from attendance.adapters.tables import marks, placements, roll_call_gaps, roll_calls
-from attendance.domain import roll_call_gaps as gaps
-from attendance.domain.calendar import Calendar
-from attendance.settings import AttendanceSettings
 
 
 def _today(uow: UnitOfWork, settings: AttendanceSettings) -> date:

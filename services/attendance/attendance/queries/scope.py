@@ -7,13 +7,12 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from attendance.adapters.tables import roster
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.paths import naming
 from shared.uow import UnitOfWork
-
-from attendance.adapters.tables import roster
 
 
 async def class_in_scope(uow: UnitOfWork, class_id: str, caller: Principal) -> Any:

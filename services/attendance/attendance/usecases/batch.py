@@ -21,14 +21,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from attendance.adapters.tables import marks, roll_call_revisions, roll_calls
+from attendance.domain.roll_calls import RollCall
+from attendance.settings import AttendanceSettings
+from attendance.usecases.roll_calls import store_roll_call
 from shared.auth import Principal
 from shared.errors import Invalid, Problem
 from shared.uow import UnitOfWork
-
-from attendance.adapters.tables import marks, roll_call_revisions, roll_calls
-from attendance.domain.roll_calls import RollCall
-from attendance.usecases.roll_calls import store_roll_call
-from attendance.settings import AttendanceSettings
 
 
 @dataclass(frozen=True)

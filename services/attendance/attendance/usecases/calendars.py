@@ -3,13 +3,11 @@ entries; the episodes below the org are recomputed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import delete, insert, select
-
-from shared.auth import Principal
-from shared.uow import UnitOfWork
 
 from attendance.adapters.inputs import calendar_of
 from attendance.adapters.tables import LIVE, calendars, episodes, roster
@@ -17,6 +15,8 @@ from attendance.queries.calendars import describe
 from attendance.queries.scope import org_in_scope, under
 from attendance.settings import AttendanceSettings
 from attendance.usecases.episodes import sync_episodes
+from shared.auth import Principal
+from shared.uow import UnitOfWork
 
 
 async def put_calendar(uow: UnitOfWork, settings: AttendanceSettings, code: str, layer: dict[str, Any],

@@ -7,16 +7,15 @@ from datetime import date
 
 from sqlalchemy import select
 
-from shared.envelope import stable_id
-from shared.events.attendance import ChronicAbsenceFlagged
-from shared.sql import insert_ignoring_conflicts
-from shared.uow import UnitOfWork
-
 from attendance.adapters.tables import chronic_flags, roster
 from attendance.domain import chronic
 from attendance.domain.calendar import Calendar
 from attendance.queries.attendance import term_counts
 from attendance.settings import AttendanceSettings
+from shared.envelope import stable_id
+from shared.events.attendance import ChronicAbsenceFlagged
+from shared.sql import insert_ignoring_conflicts
+from shared.uow import UnitOfWork
 
 
 async def flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str],

@@ -15,19 +15,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
+from attendance.adapters.inputs import calendars_for
+from attendance.adapters.tables import (
+    roll_call_escalations,
+    roll_call_gaps,
+    roll_calls,
+    roster,
+    school_rosters,
+)
+from attendance.domain import roll_call_gaps as gaps
+from attendance.domain.calendar import Calendar
+from attendance.settings import AttendanceSettings
 from shared.envelope import stable_id
 from shared.events.attendance import RollCallFilledLate, RollCallMissing, RollCallMissingEscalated, RollCallRecorded
 from shared.orgs import township_level
 from shared.sql import insert_ignoring_conflicts
 from shared.uow import UnitOfWork
-
-from attendance.adapters.tables import (
-    roll_call_escalations, roll_call_gaps, roll_calls, roster, school_rosters,
-)
-from attendance.domain import roll_call_gaps as gaps
-from attendance.adapters.inputs import calendars_for
-from attendance.domain.calendar import Calendar
-from attendance.settings import AttendanceSettings
 
 MARK_STATUSES = ("present", "late", "absent", "leave")
 

@@ -6,15 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from shared.envelope import stable_id
-from shared.events.attendance import AbsenceThresholdReached
-from shared.uow import UnitOfWork
-
 from attendance.adapters.inputs import load_inputs
 from attendance.adapters.tables import LIVE, episodes, roster
 from attendance.domain import clock
 from attendance.settings import AttendanceSettings
 from attendance.usecases.episodes import emit_ended
+from shared.envelope import stable_id
+from shared.events.attendance import AbsenceThresholdReached
+from shared.uow import UnitOfWork
 
 
 async def detect_overdue(uow: UnitOfWork, settings: AttendanceSettings) -> int:

@@ -9,17 +9,16 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 
-from shared.envelope import stable_id
-from shared.events.attendance import StudentReturned
-from shared.sql import among, insert_many
-from shared.uow import UnitOfWork
-
 from attendance.adapters.inputs import load_inputs
 from attendance.adapters.tables import LIVE, episodes
 from attendance.domain import clock
 from attendance.domain import episodes as rule
 from attendance.domain.calendar import Calendar
 from attendance.settings import AttendanceSettings
+from shared.envelope import stable_id
+from shared.events.attendance import StudentReturned
+from shared.sql import among, insert_many
+from shared.uow import UnitOfWork
 
 
 async def sync_episodes(uow: UnitOfWork, settings: AttendanceSettings, student_ids: list[str], *,

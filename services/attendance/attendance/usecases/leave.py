@@ -10,19 +10,23 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
-from shared import audit
-from shared.auth import Principal, Role
-from shared.errors import Conflict, Invalid, NotFound, Problem
-from shared.uow import UnitOfWork
-
 from attendance.adapters.inputs import calendar_of, placement_on, placements_of
 from attendance.adapters.tables import leaves, roster
 from attendance.domain.leave import (
-    IllegalTransition, LeaveDays, LeaveRequest, LeaveStatus, chained_school_days, decide,
+    IllegalTransition,
+    LeaveDays,
+    LeaveRequest,
+    LeaveStatus,
+    chained_school_days,
+    decide,
 )
 from attendance.queries.scope import student_in_scope
 from attendance.settings import AttendanceSettings
 from attendance.usecases.episodes import sync_episodes
+from shared import audit
+from shared.auth import Principal, Role
+from shared.errors import Conflict, Invalid, NotFound, Problem
+from shared.uow import UnitOfWork
 
 
 async def record_leave(uow: UnitOfWork, settings: AttendanceSettings, cmd: LeaveRequest,

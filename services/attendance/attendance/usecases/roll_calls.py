@@ -11,12 +11,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, select
 
-from shared import audit
-from shared.auth import Principal
-from shared.errors import Invalid
-from shared.sql import among, insert_ignoring_conflicts, insert_many
-from shared.uow import UnitOfWork
-
 from attendance.adapters.inputs import calendar_of, placement_on, placements_of
 from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls, roster
 from attendance.domain import episodes as rule
@@ -26,6 +20,11 @@ from attendance.settings import AttendanceSettings
 from attendance.usecases import completeness
 from attendance.usecases.chronic import flag_chronic
 from attendance.usecases.episodes import sync_episodes
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Invalid
+from shared.sql import among, insert_ignoring_conflicts, insert_many
+from shared.uow import UnitOfWork
 
 
 async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCall,

@@ -8,16 +8,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from attendance.adapters.tables import chronic_flags, episodes, leaves, marks, placements, roster
+from attendance.settings import AttendanceSettings
+from attendance.usecases import completeness
+from attendance.usecases.episodes import emit_ended, sync_episodes
 from shared.events.registry import ClassPromoted, StudentEnrolled, StudentMerged, StudentStatusChanged
 from shared.routes import Received
 from shared.sql import upsert
 from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
-
-from attendance.adapters.tables import chronic_flags, episodes, leaves, marks, placements, roster
-from attendance.settings import AttendanceSettings
-from attendance.usecases import completeness
-from attendance.usecases.episodes import emit_ended, sync_episodes
 
 SINCE_EVER = date(1900, 1, 1)
 

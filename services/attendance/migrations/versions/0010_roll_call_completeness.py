@@ -14,7 +14,6 @@ from datetime import date
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0010_roll_call_completeness"
 down_revision = "0011_roll_call_revisions"
 branch_labels = None

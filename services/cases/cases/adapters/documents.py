@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from cases.domain.ladder import TITLES, Step
@@ -120,7 +120,7 @@ def to_pdf(f: DocumentFacts, font: Path) -> bytes:
     title, body, signature = paragraphs(f)
     pdf = FPDF(format="A4")
     # Dated the day it was served, not the moment it was written: the same step gives the same bytes.
-    pdf.set_creation_date(datetime.combine(f.served_on, time(), tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime.combine(f.served_on, time(), tzinfo=UTC))
     pdf.add_page()
     pdf.add_font("cjk", fname=str(font))
     pdf.set_font("cjk", size=18)

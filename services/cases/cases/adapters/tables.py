@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric, PrimaryKeyConstraint,
-    String, Table, Text,
-    UniqueConstraint, func, text,
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
 )
 
 from shared.messaging import BigId

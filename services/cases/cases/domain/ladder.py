@@ -13,9 +13,9 @@ dropout), never on an unchecked alarm.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
 
 from shared.auth import Role
 

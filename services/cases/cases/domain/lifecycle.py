@@ -16,9 +16,10 @@ child must still come back, be taught at home, move with a receipt or be certifi
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 
 class CaseStatus(str, enum.Enum):

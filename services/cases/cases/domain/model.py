@@ -9,13 +9,12 @@ township's education office or 中心校 / 县教育局 / 市教育局), each wi
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
 
+from cases.domain.lifecycle import UNCHECKED, CaseStatus
 from shared.orgs import county_level, township_level
-
-from cases.domain.lifecycle import UNCHECKED, CaseStatus  # noqa: F401 - re-exported
 
 
 class Recipient(str, enum.Enum):

@@ -7,14 +7,14 @@ persists exactly what it returns; the rules of what may move where are ``cases.d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping
-
-from shared.events.cases import CaseClosed, CaseStatusChanged
+from typing import Any
 
 from cases.domain.lifecycle import OUTCOMES, TIMESTAMP_COLUMN, CaseFacts, CaseStatus, check
 from cases.domain.model import reports_on_decision
+from shared.events.cases import CaseClosed, CaseStatusChanged
 
 
 @dataclass(frozen=True)

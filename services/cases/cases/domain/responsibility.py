@@ -10,9 +10,9 @@ A new case's chain is filled from the places above it; the case may then overrid
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Mapping, Sequence
 
 
 class Level(str, enum.Enum):
@@ -95,7 +95,8 @@ def fill_chain(base: Mapping[str, object], standing: Sequence[Standing], *,
             if isinstance(person, Mapping) and person.get("name"):
                 chain[role] = {**person, "from_org": place.org_code}
         if place.level is Level.township:
-            for entry in place.assignments.get("village_heads") or []:
+            heads = place.assignments.get("village_heads")
+            for entry in heads if isinstance(heads, list) else []:
                 if isinstance(entry, Mapping) and any(entry.get("village") and entry["village"] in a
                                                       for a in addresses):
                     chain["village_head"] = {**entry["person"], "village": entry["village"],

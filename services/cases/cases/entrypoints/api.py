@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
-
-from shared.auth import OFFICIALS, PEOPLE, PrincipalDep, Role, access
-from shared.errors import Invalid
-from shared.export import EXPORT_RESPONSES, Sheet, sheets_response, tabular_response
-from shared.pagination import Page, PageDep
-from shared.service import RuntimeDep, UoWDep
-from shared.text import problem_with
-from shared.types import EARLIEST_SCHOOL_DAY, ORG_CODE_PATTERN, Day
 
 from cases.adapters.files import ACCEPTED
 from cases.domain.lifecycle import CaseStatus
@@ -25,16 +17,45 @@ from cases.entrypoints.schemas.case import CaseDetail, CaseOut, CaseReport, Dual
 from cases.entrypoints.schemas.ladder import LegalResponseIn, LegalStepIn, LegalStepOut
 from cases.entrypoints.schemas.recipients import RecipientsIn, RecipientsOut
 from cases.entrypoints.schemas.support import (
-    AssistanceIn, AssistanceOut, HomeTeachingCounts, HomeTeachingOut, PovertyReport,
+    AssistanceIn,
+    AssistanceOut,
+    HomeTeachingCounts,
+    HomeTeachingOut,
+    PovertyReport,
 )
 from cases.entrypoints.schemas.work import (
-    HomeVisitIn, HomeVisitOut, HomeVisitRegister, HomeVisitSummary, PlanItemIn, PlanItemOut, PlanItemUpdate,
-    ResponsibilityIn, StandingIn, StandingOut,
+    HomeVisitIn,
+    HomeVisitOut,
+    HomeVisitRegister,
+    HomeVisitSummary,
+    PlanItemIn,
+    PlanItemOut,
+    PlanItemUpdate,
+    ResponsibilityIn,
+    StandingIn,
+    StandingOut,
 )
-from cases.queries import case as case_queries, registers
+from cases.queries import case as case_queries
+from cases.queries import registers
 from cases.usecases import (
-    dual_reports, home_visits, ladder, moves, opening, plans, recipients, responsibility, standing, support,
+    dual_reports,
+    home_visits,
+    ladder,
+    moves,
+    opening,
+    plans,
+    recipients,
+    responsibility,
+    standing,
+    support,
 )
+from shared.auth import OFFICIALS, PEOPLE, PrincipalDep, Role, access
+from shared.errors import Invalid
+from shared.export import EXPORT_RESPONSES, Sheet, sheets_response, tabular_response
+from shared.pagination import Page, PageDep
+from shared.service import RuntimeDep, UoWDep
+from shared.text import problem_with
+from shared.types import EARLIEST_SCHOOL_DAY, ORG_CODE_PATTERN, Day
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 # Who runs the work on a case: the school and the officials (a head teacher for their classes).

@@ -4,14 +4,14 @@ route names ``VisibleCase`` rather than repeating the lookup."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Mapping
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import Depends, Path
 
+from cases.queries.case import visible_case
 from shared.auth import PrincipalDep
 from shared.service import UoWDep
-
-from cases.queries.case import visible_case
 
 
 async def _visible_case(case_id: str, uow: UoWDep, caller: PrincipalDep) -> Mapping[str, Any]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.jobs import periodic
-
 from cases.usecases.dual_reports import escalate_overdue, issue_unverified_reports
 from cases.usecases.ladder import escalate_overdue_steps
+from shared.jobs import periodic
 
 
 async def _escalation_pass(runtime) -> int:

@@ -3,12 +3,26 @@ home visits per teacher. Every query is filtered to the caller's scope first."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case as when, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import case as when
 
+from cases.adapters.tables import (
+    cases,
+    dual_reports,
+    home_visit_visitors,
+    home_visits,
+    legal_documents,
+    legal_steps,
+    plan_items,
+    timeline,
+)
+from cases.domain.ladder import Response, overdue
+from cases.domain.lifecycle import CaseStatus
+from cases.domain.responsibility import UNASSIGNED_AFTER
 from shared import audit
 from shared.auth import Principal, path_codes
 from shared.errors import NotFound
@@ -17,14 +31,6 @@ from shared.pagination import PageParams
 from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
-
-from cases.adapters.tables import (
-    cases, dual_reports, home_visit_visitors, home_visits, legal_documents, legal_steps, plan_items, timeline,
-)
-from cases.domain.ladder import Response, overdue
-from cases.domain.lifecycle import CaseStatus
-from cases.domain.responsibility import UNASSIGNED_AFTER
-
 
 DOCUMENT_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                   "pdf": "application/pdf"}
@@ -121,7 +127,7 @@ LEDGER_COLUMNS = [
 
 
 def _local_day_start(day: date, tz: str) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 async def ledger(uow: UnitOfWork, page: PageParams, caller: Principal, *, status: str | None,

@@ -9,13 +9,12 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from shared.auth import Principal
-from shared.export import Column
-from shared.uow import UnitOfWork
-
 from cases.adapters.tables import cases, home_visits
 from cases.domain.responsibility import RELAPSE_WINDOW, relapsed, visits_short
 from cases.usecases.standing import locate_org
+from shared.auth import Principal
+from shared.export import Column
+from shared.uow import UnitOfWork
 
 RECORDER_COLUMNS = [
     Column("recorder", "记录人"), Column("visits", "家访人次"), Column("children", "家访学生数"),

@@ -3,16 +3,15 @@ service emits are models in shared/events/cases.py and shared/events/reports.py.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy import insert, select
 
-from shared.uow import UnitOfWork
-
 from cases.adapters.tables import cases, students, timeline
 from cases.domain.lifecycle import CaseStatus
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("baoxue.cases")
 
@@ -36,7 +35,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -7,20 +7,24 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from shared.auth import path_key
-from shared.events.registry import (ClassPromoted, OrgRegistered, StudentEnrolled, StudentFlagsChanged,
-                                    StudentStatusChanged)
-from shared.routes import Received
-from shared.sql import upsert
-from shared.statuses import ATTENDING
-from shared.uow import UnitOfWork
-
 from cases.adapters.tables import cases, orgs, recipient_offices, students
 from cases.domain.lifecycle import UNCHECKED, CaseStatus, DropoutCause
 from cases.domain.model import LINES
 from cases.domain.moves import MoveRequest
 from cases.usecases.common import add_timeline, child_of, open_case_of
 from cases.usecases.moves import move_case
+from shared.auth import path_key
+from shared.events.registry import (
+    ClassPromoted,
+    OrgRegistered,
+    StudentEnrolled,
+    StudentFlagsChanged,
+    StudentStatusChanged,
+)
+from shared.routes import Received
+from shared.sql import upsert
+from shared.statuses import ATTENDING
+from shared.uow import UnitOfWork
 
 
 async def on_org_registered(uow: UnitOfWork, event: Received[OrgRegistered]) -> None:

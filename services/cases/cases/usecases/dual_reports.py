@@ -9,6 +9,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, update
 
+from cases.adapters.tables import cases, dual_reports, recipient_offices, timeline
+from cases.domain.lifecycle import UNCHECKED, CaseStatus
+from cases.domain.model import Recipient, dual_report_recipients, escalation_area, office_for
+from cases.usecases.common import SYSTEM, add_timeline, find_student, log, opening_of
 from shared import audit
 from shared.auth import OFFICIALS, Principal, Role, path_codes
 from shared.envelope import stable_id
@@ -16,11 +20,6 @@ from shared.errors import NotFound
 from shared.events.reports import DualReportAcknowledged, DualReportEscalated, DualReportIssued, DualReportWithdrawn
 from shared.privacy import guardians_for
 from shared.uow import UnitOfWork
-
-from cases.adapters.tables import cases, dual_reports, recipient_offices, timeline
-from cases.domain.lifecycle import UNCHECKED, CaseStatus
-from cases.domain.model import Recipient, dual_report_recipients, escalation_area, office_for
-from cases.usecases.common import SYSTEM, add_timeline, find_student, log, opening_of
 
 # The deadline sweep commits after this many cases (each is claimed on its own, so a pass cut
 # short leaves the rest to the next).

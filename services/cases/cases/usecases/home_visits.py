@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select
-
-from shared import audit
-from shared.auth import Principal, path_key
-from shared.events.cases import HomeVisitRecorded
-from shared.errors import Invalid, NotFound
-from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, home_visit_visitors, home_visits
 from cases.domain.lifecycle import CaseStatus
 from cases.usecases.common import add_timeline, find_student
+from shared import audit
+from shared.auth import Principal, path_key
+from shared.errors import Invalid, NotFound
+from shared.events.cases import HomeVisitRecorded
+from shared.uow import UnitOfWork
 
 
 async def add_home_visit(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
@@ -79,4 +79,4 @@ def visited_at(visited_on: date, recorded_at: datetime) -> datetime:
     the same (UTC) day, else noon UTC of the visit date (a visit is recorded by date)."""
     if recorded_at.date() == visited_on:
         return recorded_at
-    return datetime.combine(visited_on, time(12, 0), tzinfo=timezone.utc)
+    return datetime.combine(visited_on, time(12, 0), tzinfo=UTC)

@@ -6,30 +6,37 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared import audit
-from shared.auth import Forbidden, Principal, path_codes
-from shared.events.cases import LegalStepEscalated
-from shared.errors import Conflict, Invalid, NotFound, Problem
-from shared.uow import UnitOfWork
-
 from cases.adapters.documents import DocumentFacts, NoCjkFont, find_font, to_docx, to_pdf
 from cases.adapters.tables import cases, legal_documents, legal_steps, students, timeline
 from cases.domain.ladder import (
-    LEGAL_STEPS, RECORDERS, RESPONDERS, LadderRefused, Response, Step, StepRecord, check_next,
+    LEGAL_STEPS,
+    RECORDERS,
+    RESPONDERS,
+    LadderRefused,
+    Response,
+    Step,
+    StepRecord,
+    check_next,
 )
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import escalation_target
 from cases.domain.moves import MoveRequest
+from cases.queries.case import DOCUMENT_TYPES, _legal_steps
 from cases.usecases.common import SYSTEM, add_timeline
 from cases.usecases.moves import move_case
-from cases.queries.case import DOCUMENT_TYPES, _legal_steps
+from shared import audit
+from shared.auth import Forbidden, Principal, path_codes
+from shared.errors import Conflict, Invalid, NotFound, Problem
+from shared.events.cases import LegalStepEscalated
+from shared.uow import UnitOfWork
 
 
 class DocumentsUnavailable(Problem):
@@ -79,7 +86,7 @@ async def _absent_since(uow: UnitOfWork, case: Any) -> datetime:
         started = datetime.fromisoformat(str(opened.get("episode_started_at")))
     except ValueError:
         return case["opened_at"]
-    return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
 async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal, body: dict[str, Any], *, tz: str,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
+from cases.adapters.tables import cases, students
+from cases.domain.lifecycle import CaseStatus
+from cases.usecases.common import SYSTEM, add_timeline, open_case_of
 from shared.events.cases import CaseClosed
 from shared.events.registry import StudentMerged
 from shared.routes import Received
 from shared.uow import UnitOfWork
-
-from cases.adapters.tables import cases, students
-from cases.domain.lifecycle import CaseStatus
-from cases.usecases.common import SYSTEM, add_timeline, open_case_of
 
 
 async def on_student_merged(uow: UnitOfWork, event: Received[StudentMerged]) -> None:

@@ -3,15 +3,12 @@ of ``cases.domain.lifecycle``); this loads the case, and writes what was decided
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-
-from shared.auth import OFFICIALS, Forbidden, Principal, Role
-from shared.errors import Conflict, Invalid
-from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases, plan_items
 from cases.domain.lifecycle import CaseStatus, IllegalTransition, MissingData
@@ -19,6 +16,9 @@ from cases.domain.moves import CaseState, MoveRequest, decide_move
 from cases.queries.case import get_case
 from cases.usecases.common import add_timeline, opening_of
 from cases.usecases.dual_reports import issue_reports, withdraw_reports
+from shared.auth import OFFICIALS, Forbidden, Principal, Role
+from shared.errors import Conflict, Invalid
+from shared.uow import UnitOfWork
 
 # Moves that not everyone who works on a case may make: the close-out (销号) and reopening are
 # the principal's or an official's (the school owns its ledger); a legal notice is issued by the

@@ -9,25 +9,31 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from shared import audit
-from shared.auth import Principal, path_key
-from shared.envelope import stable_id
-from shared.events.attendance import AbsenceThresholdReached
-from shared.events.cases import CaseOpened
-from shared.events.registry import BoardingOverdue, SuspectedOutOfSchool, SuspensionOverdue, TransferOverdue
-from shared.errors import NotFound
-from shared.orgs import county_level, township_level
-from shared.routes import Received
-from shared.uow import UnitOfWork
-
 from cases.adapters.tables import cases, standing_responsibility, students
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.responsibility import Level, Standing, fill_chain
 from cases.queries.case import get_case
 from cases.usecases.common import (
-    PLACEMENT, SYSTEM, VERIFY_DEADLINE, add_timeline, child_of, find_student, log, open_case_of,
+    PLACEMENT,
+    SYSTEM,
+    VERIFY_DEADLINE,
+    add_timeline,
+    child_of,
+    find_student,
+    log,
+    open_case_of,
 )
 from cases.usecases.returns import mark_back, note_return
+from shared import audit
+from shared.auth import Principal, path_key
+from shared.envelope import stable_id
+from shared.errors import NotFound
+from shared.events.attendance import AbsenceThresholdReached
+from shared.events.cases import CaseOpened
+from shared.events.registry import BoardingOverdue, SuspectedOutOfSchool, SuspensionOverdue, TransferOverdue
+from shared.orgs import county_level, township_level
+from shared.routes import Received
+from shared.uow import UnitOfWork
 
 
 async def on_transfer_overdue(uow: UnitOfWork, event: Received[TransferOverdue], *,

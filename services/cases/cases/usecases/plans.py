@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from shared.auth import Principal
-from shared.events.cases import PlanItemAdded
-from shared.errors import NotFound
-from shared.uow import UnitOfWork
-
 from cases.adapters.tables import plan_items
 from cases.usecases.common import add_timeline
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.events.cases import PlanItemAdded
+from shared.uow import UnitOfWork
 
 
 async def add_plan_item(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,

@@ -6,14 +6,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cases.adapters.tables import orgs, recipient_offices
+from cases.domain.model import AREA_KINDS, LINES, Recipient, derived_office, office_for
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Invalid, NotFound
 from shared.sql import upsert
 from shared.uow import UnitOfWork
-
-from cases.adapters.tables import orgs, recipient_offices
-from cases.domain.model import AREA_KINDS, LINES, Recipient, derived_office, office_for
 
 
 async def _area(uow: UnitOfWork, area_code: str, caller: Principal) -> Any:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import update
-
-from shared.auth import Principal, path_codes
-from shared.events.cases import ResponsibilityAssigned
-from shared.uow import UnitOfWork
 
 from cases.adapters.tables import cases
 from cases.domain.responsibility import named_roles
 from cases.queries.case import get_case
 from cases.usecases.common import add_timeline
+from shared.auth import Principal, path_codes
+from shared.events.cases import ResponsibilityAssigned
+from shared.uow import UnitOfWork
 
 
 async def assign_responsibility(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,

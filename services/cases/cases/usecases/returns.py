@@ -6,15 +6,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from shared.events.attendance import StudentReturned
-from shared.routes import Received
-from shared.uow import UnitOfWork
-
 from cases.adapters.tables import cases, timeline
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.moves import MoveRequest
 from cases.usecases.common import SYSTEM, add_timeline
 from cases.usecases.moves import move_case
+from shared.events.attendance import StudentReturned
+from shared.routes import Received
+from shared.uow import UnitOfWork
 
 # What attendance's "the episode that fired has ended" means for a case, by its reason.
 RETURN_TIMELINE = {

@@ -9,16 +9,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cases.adapters.tables import standing_responsibility, students
+from cases.domain.responsibility import Level, WrongLevel, check_roles, level_of_kind, named_roles
 from shared import audit
 from shared.auth import Principal, path_key
-from shared.events.cases import ResponsibilityAssigned
 from shared.errors import Invalid, NotFound
+from shared.events.cases import ResponsibilityAssigned
 from shared.paths import naming
 from shared.sql import upsert
 from shared.uow import UnitOfWork
-
-from cases.adapters.tables import standing_responsibility, students
-from cases.domain.responsibility import Level, WrongLevel, check_roles, level_of_kind, named_roles
 
 
 async def locate_org(uow: UnitOfWork, org_code: str, caller: Principal) -> tuple[list[str], str | None]:

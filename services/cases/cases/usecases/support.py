@@ -11,15 +11,14 @@ from typing import Any
 
 from sqlalchemy import exists, func, insert, select
 
+from cases.adapters.files import DEFAULT_STORE, BadFile, FileStore, sniff
+from cases.adapters.tables import assistance, cases, home_teaching_sessions, students
+from cases.usecases.standing import locate_org
 from shared import audit
 from shared.auth import Principal, path_key
 from shared.errors import Invalid, NotFound, Problem
 from shared.paths import naming, within
 from shared.uow import UnitOfWork
-
-from cases.adapters.files import DEFAULT_STORE, BadFile, FileStore, sniff
-from cases.adapters.tables import assistance, cases, home_teaching_sessions, students
-from cases.usecases.standing import locate_org
 
 # A child on the roll for the poverty proof: attending, or taught or placed by the school.
 ON_ROLL = ("enrolled", "transferred_in", "boarding_elsewhere", "suspended", "home_teaching")

@@ -7,8 +7,8 @@ reports' issue time, and their reports' area is the org they were addressed to.
 Revision ID: 0006_dual_report_law
 Revises: 0009_idempotency
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006_dual_report_law"
 down_revision = "0009_idempotency"

@@ -6,9 +6,8 @@ ladder's steps with their generated documents, home teaching sessions with their
 Revision ID: 0007_persuasion_evidence
 Revises: 0006_population_truth
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0007_persuasion_evidence"
 down_revision = "0006_population_truth"

@@ -5,8 +5,8 @@ index are kept (SQLite rebuilds the table: batch mode); HTTP and events still sa
 Revision ID: 0010_case_child_id
 Revises: 0006_dual_report_law
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0010_case_child_id"
 down_revision = "0006_dual_report_law"

@@ -4,8 +4,8 @@
 Revision ID: 0006_dual_report_law
 Revises: 0009_idempotency
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006_dual_report_law"
 down_revision = "0009_idempotency"

@@ -3,9 +3,8 @@
 Revision ID: 0006_population_truth
 Revises: 0005_outbox_log
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0006_population_truth"
 down_revision = "0005_outbox_log"

@@ -4,8 +4,8 @@ a path_key string holding the same), byte-ordered and indexed, so a scope is a p
 Revision ID: 0012_org_paths
 Revises: 0006_dual_report_law
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from shared.migration_steps import org_paths_v1
 

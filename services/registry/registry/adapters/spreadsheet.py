@@ -17,15 +17,15 @@ import csv
 import io
 import re
 import threading
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterator, Mapping
-
-from shared.errors import Invalid, Problem
+from typing import Any
 
 from registry.adapters import xlsx_guard
 from registry.adapters.xlsx_guard import UploadLimits
+from shared.errors import Invalid, Problem
 
 XLSX_MAGIC = b"PK\x03\x04"
 # Two parses at a time per process: more uploads queue here rather than multiply the memory.
@@ -183,7 +183,7 @@ def _xlsx_rows(data: bytes, limits: UploadLimits, cancelled: threading.Event | N
         return
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a broken file
+    except Exception as exc:
         raise Invalid(f"the file is not a readable XLSX workbook ({type(exc).__name__})",
                       errors=[{"field": "file", "pointer": "/file", "message": "not an xlsx workbook"}]) from None
     try:
@@ -191,7 +191,7 @@ def _xlsx_rows(data: bytes, limits: UploadLimits, cancelled: threading.Event | N
         for row in workbook.worksheets[0].iter_rows(min_row=1, max_row=extent.rows, min_col=1,
                                                     max_col=extent.columns, values_only=True):
             yield list(row)
-    except Exception as exc:  # noqa: BLE001 - a cell openpyxl cannot convert (a date past 9999...)
+    except Exception as exc:
         raise Invalid(f"the file is not a readable XLSX workbook ({type(exc).__name__})",
                       errors=[{"field": "file", "pointer": "/file", "message": "unreadable cell"}]) from None
     finally:

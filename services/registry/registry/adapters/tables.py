@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, func)
+from sqlalchemy import (
+                        JSON,
+                        Column,
+                        Date,
+                        ForeignKey,
+                        Index,
+                        Integer,
+                        MetaData,
+                        String,
+                        Table,
+                        Text,
+                        UniqueConstraint,
+                        func,
+)
 
 from shared.messaging import BigId
 from shared.paths import OrgPath

@@ -18,8 +18,8 @@ import re
 import struct
 import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 _EOCD = b"PK\x05\x06"

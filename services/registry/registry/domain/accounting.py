@@ -15,10 +15,10 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from shared.orgs import LAST_COMPULSORY_GRADE
-
 from registry.domain.model import FINAL_STATUSES, StudentStatus
 from registry.domain.school_age import school_year_start
+from shared.orgs import LAST_COMPULSORY_GRADE
+
 
 class Stage(str, enum.Enum):
     primary = "primary"        # finished primary school: junior middle is still owed

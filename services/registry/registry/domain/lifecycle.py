@@ -11,10 +11,9 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from registry.domain.model import StudentStatus as S
 from shared import statuses
 from shared.errors import Conflict, Invalid
-
-from registry.domain.model import StudentStatus as S
 
 # From each status, the statuses a direct status change may lead to. Graduated and deceased
 # records are history: nothing leaves them (a graduate who comes back is a new enrolment).
@@ -55,7 +54,7 @@ class Side(str, enum.Enum):
     receiver = "receiver"
 
     @property
-    def other(self) -> "Side":
+    def other(self) -> Side:
         return Side.receiver if self is Side.sender else Side.sender
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from shared.errors import Conflict, Invalid
-# OrgKind and SchoolSystem are shared (cases and reporting read the same kinds); re-exported here.
-from shared.orgs import OrgKind, SchoolSystem, level_of  # noqa: F401
-
 from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, NationalId, parse
+from shared.errors import Conflict, Invalid
+
+# OrgKind and SchoolSystem are shared (cases and reporting read the same kinds); re-exported here.
+from shared.orgs import OrgKind, SchoolSystem, level_of
 
 
 class OfficeLine(str, enum.Enum):

@@ -17,9 +17,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from shared.errors import Invalid
-
 from registry.domain.model import StudentStatus as S
+from shared.errors import Invalid
 
 # The statuses that take a child off the roll with a period of their own to watch.
 WATCHED = frozenset({S.boarding_elsewhere, S.suspended})
@@ -133,5 +132,5 @@ class Cutoffs:
     ended_before: date
 
     @classmethod
-    def on(cls, today: date, overdue_days: int) -> "Cutoffs":
+    def on(cls, today: date, overdue_days: int) -> Cutoffs:
         return cls(started_by=today - timedelta(days=overdue_days), ended_before=today)

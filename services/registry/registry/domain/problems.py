@@ -11,9 +11,9 @@ record beside a living one does.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Mapping, Sequence
 
 from shared.envelope import stable_id
 

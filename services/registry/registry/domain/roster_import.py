@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shared.text import name_key, problem_with
-
 from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
+from shared.text import name_key, problem_with
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "身份证件号", "公民身份号码", "national id", "id number"),
@@ -50,7 +49,7 @@ _REGION = re.compile(r"^[0-9]{6}$")
 class RowResult:
     row: int                                   # spreadsheet row number (heading = 1)
     values: dict[str, Any] = field(default_factory=dict)
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def fail(self, field_name: str, message: str) -> None:
         self.errors.append({"row": self.row, "field": field_name, "message": message})

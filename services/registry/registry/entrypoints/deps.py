@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
+from registry.queries.students import visible_student
 from shared.auth import OFFICIALS, PrincipalDep, Role
 from shared.service import UoWDep
-
-from registry.queries.students import visible_student
 
 STAFF = (Role.school_staff, OFFICIALS)
 

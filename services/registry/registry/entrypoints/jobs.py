@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from shared.jobs import periodic
-from shared.service import Runtime
-
 from registry.usecases.transfers import flag_overdue_transfers
 from registry.usecases.watch import flag_overdue_off_roll
+from shared.jobs import periodic
+from shared.service import Runtime
 
 
 async def _overdue_pass(runtime: Runtime) -> int:

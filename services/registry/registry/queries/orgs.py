@@ -6,12 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from registry.adapters.tables import classes, orgs
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.uow import UnitOfWork
-
-from registry.adapters.tables import classes, orgs
 
 
 async def get_org(uow: UnitOfWork, code: str, *, within: Principal | None = None) -> dict[str, Any]:

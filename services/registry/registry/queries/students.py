@@ -7,18 +7,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from shared import audit
-from shared.auth import Principal
-from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
-from shared.errors import NotFound
-from shared.pagination import PageParams
-from shared.paths import naming
-from shared.text import name_key
-from shared.uow import UnitOfWork
-
 from registry.adapters.tables import classes, flag_history, orgs, status_history, student_flags, students
 from registry.domain.model import region_prefix
 from registry.entrypoints.schemas.students import StudentSearch
+from shared import audit
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.pagination import PageParams
+from shared.paths import naming
+from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
+from shared.text import name_key
+from shared.uow import UnitOfWork
 
 
 async def visible_student(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:

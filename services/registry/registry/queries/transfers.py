@@ -7,15 +7,14 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from registry.adapters.tables import orgs, transfers
+from registry.queries.orgs import get_org
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.pagination import PageParams
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
-
-from registry.adapters.tables import orgs, transfers
-from registry.queries.orgs import get_org
 
 
 async def get_transfer(uow: UnitOfWork, transfer_id: str, caller: Principal | None = None) -> dict[str, Any]:

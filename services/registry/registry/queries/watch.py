@@ -9,16 +9,15 @@ from typing import Any
 
 from sqlalchemy import and_, null, or_, select, union_all
 
+from registry.adapters.tables import classes, off_roll_periods, orgs, students, transfers
+from registry.domain.lifecycle import Side
+from registry.domain.model import StudentStatus as S
+from registry.domain.off_roll import Missing, OverdueReason, Period, missing, overdue, receipt_due_on
 from shared.auth import Principal, Role
 from shared.pagination import PageParams
 from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
-
-from registry.adapters.tables import classes, off_roll_periods, orgs, students, transfers
-from registry.domain.lifecycle import Side
-from registry.domain.model import StudentStatus as S
-from registry.domain.off_roll import Missing, OverdueReason, Period, missing, overdue, receipt_due_on
 
 P = off_roll_periods
 

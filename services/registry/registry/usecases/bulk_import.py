@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-
-from shared.auth import Principal
-from shared.errors import Conflict, Invalid, Problem
-from shared.sql import insert_ignoring_conflicts
-from shared.text import name_key
-from shared.uow import UnitOfWork
 
 from registry.adapters.spreadsheet import Table
 from registry.adapters.tables import classes, import_dry_runs, student_flags, students
@@ -24,6 +19,11 @@ from registry.domain.model import OrgKind
 from registry.domain.roster_import import RowResult, check_row
 from registry.queries.orgs import get_org, org_chain
 from registry.usecases.registration import active_records, emit_enrolled, new_student_row
+from shared.auth import Principal
+from shared.errors import Conflict, Invalid, Problem
+from shared.sql import insert_ignoring_conflicts
+from shared.text import name_key
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("baoxue.registry.import")
 Progress = Callable[[str, int, int], None]
@@ -68,7 +68,7 @@ async def count_dry_run(uow: UnitOfWork, caller: Principal, *, rows: int, per_da
     runs = (await uow.session.execute(select(import_dry_runs.c.runs).where(
         *(import_dry_runs.c[k] == v for k, v in key.items())))).scalar()
     if (runs or 0) >= per_day:
-        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         wait = max(1, int((midnight - now).total_seconds()))
         refused = TooManyDryRuns(f"at most {per_day} dry-run imports a day; the next one from 00:00 UTC")
         refused.headers = {"Retry-After": str(wait)}

@@ -11,17 +11,14 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from shared.auth import Principal
-from shared.events.registry import StudentFlagsChanged
-from shared.uow import UnitOfWork
-
 from registry.adapters.tables import flag_history, student_flags
 from registry.domain.flags import FlagChange, change_flags
 from registry.entrypoints.schemas.students import FlagsPatch
-from registry.queries.students import get_student, with_derived_flags
-from registry.queries.students import visible_student
+from registry.queries.students import get_student, visible_student, with_derived_flags
 from registry.usecases.records import placement
-
+from shared.auth import Principal
+from shared.events.registry import StudentFlagsChanged
+from shared.uow import UnitOfWork
 
 
 async def current_flags(uow: UnitOfWork, student_id: str) -> set[str]:

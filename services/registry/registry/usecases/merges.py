@@ -16,23 +16,27 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from shared import audit
-from shared.auth import Principal
-from shared.events.registry import StudentMerged
-from shared.errors import Conflict, NotFound
-from shared.privacy import mask_national_id
-from shared.uow import UnitOfWork
-
-from registry.adapters.tables import (flag_history, off_roll_periods, status_history, student_flags, student_merges,
-                                      students, transfers)
+from registry.adapters.tables import (
+    flag_history,
+    off_roll_periods,
+    status_history,
+    student_flags,
+    student_merges,
+    students,
+    transfers,
+)
 from registry.domain.model import ACTIVE_STATUSES, validate_enrollment
 from registry.entrypoints.schemas.students import NationalIdIn
 from registry.queries.orgs import get_org
-from registry.queries.students import get_student
-from registry.usecases.registration import OUTSIDE_REGION, student_number
-from registry.queries.students import visible_student
+from registry.queries.students import get_student, visible_student
 from registry.usecases.records import placement
-
+from registry.usecases.registration import OUTSIDE_REGION, student_number
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Conflict, NotFound
+from shared.events.registry import StudentMerged
+from shared.privacy import mask_national_id
+from shared.uow import UnitOfWork
 
 
 async def add_national_id(uow: UnitOfWork, student_id: str, cmd: NationalIdIn, caller: Principal) -> dict[str, Any]:

@@ -13,16 +13,16 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from registry.adapters.tables import off_roll_periods, orgs, students
+from registry.domain.model import OrgKind
+from registry.domain.model import StudentStatus as S
+from registry.domain.off_roll import WATCHED, Period, Terms, check_terms, missing, overdue
+from registry.entrypoints.schemas.watch import OffRollUpdate, ReceiptIn
+from registry.queries.orgs import get_org
 from shared import audit
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
-
-from registry.adapters.tables import off_roll_periods, orgs, students
-from registry.domain.model import OrgKind, StudentStatus as S
-from registry.domain.off_roll import WATCHED, Period, Terms, check_terms, missing, overdue
-from registry.entrypoints.schemas.watch import OffRollUpdate, ReceiptIn
-from registry.queries.orgs import get_org
 
 
 async def check_host(uow: UnitOfWork, host_school_code: str | None, *, own_school: str) -> None:

@@ -14,20 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select
 
-from shared import audit
-from shared.auth import Principal
-from shared.envelope import stable_id
-from shared.events.registry import OutsideCompulsoryAge, SuspectedOutOfSchool
-from shared.errors import Invalid, NotFound
-from shared.pagination import PageParams
-from shared.paths import within
-from shared.privacy import FULL_NATIONAL_ID, mask_national_id
-from shared.sql import fetch_page
-from shared.uow import UnitOfWork
-
 from registry.adapters.spreadsheet import Table
 from registry.adapters.tables import classes, orgs, population_checks, population_findings, status_history, students
-from registry.usecases.bulk_import import CHUNK, mark_duplicates
 from registry.domain.accounting import RecordFacts, Unaccounted, why_unaccounted
 from registry.domain.lifecycle import ATTENDING
 from registry.domain.model import OrgKind, StudentStatus
@@ -35,7 +23,17 @@ from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, parse
 from registry.domain.roster_import import RowResult, parse_date
 from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
 from registry.queries.orgs import get_org, org_chain
-
+from registry.usecases.bulk_import import CHUNK, mark_duplicates
+from shared import audit
+from shared.auth import Principal
+from shared.envelope import stable_id
+from shared.errors import Invalid, NotFound
+from shared.events.registry import OutsideCompulsoryAge, SuspectedOutOfSchool
+from shared.pagination import PageParams
+from shared.paths import within
+from shared.privacy import FULL_NATIONAL_ID, mask_national_id
+from shared.sql import fetch_page
+from shared.uow import UnitOfWork
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "公民身份号码", "national id", "id number"),

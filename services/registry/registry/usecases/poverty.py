@@ -19,23 +19,28 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from shared.auth import Principal
-from shared.paths import naming
-from shared.envelope import stable_id
-from shared.errors import Invalid
-from shared.uow import UnitOfWork
-
 from registry.adapters.spreadsheet import Table
-from registry.adapters.tables import (orgs, population_checks, population_findings, poverty_lists, student_flags,
-                                      students)
-from registry.usecases.bulk_import import CHUNK, mark_duplicates
+from registry.adapters.tables import (
+    orgs,
+    population_checks,
+    population_findings,
+    poverty_lists,
+    student_flags,
+    students,
+)
 from registry.domain.flags import FlagChange
 from registry.domain.model import ACTIVE_STATUSES, OrgKind
 from registry.domain.poverty import FLAG, Action, FlagState, decide
-from registry.usecases.flags import last_changed_on, write_flag_change
 from registry.queries.orgs import get_org
+from registry.usecases.bulk_import import CHUNK, mark_duplicates
+from registry.usecases.flags import last_changed_on, write_flag_change
 from registry.usecases.population import check_person, record_suspects, suspects_among
 from registry.usecases.records import placement
+from shared.auth import Principal
+from shared.envelope import stable_id
+from shared.errors import Invalid
+from shared.paths import naming
+from shared.uow import UnitOfWork
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "national_id": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "学生身份证号", "national id", "id number"),

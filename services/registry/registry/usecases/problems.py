@@ -11,19 +11,17 @@ from typing import Any
 
 from sqlalchemy import case, func, insert, literal, select, tuple_, update
 
-from shared.auth import Principal
-from shared.paths import naming
-from shared.errors import Conflict, Invalid, NotFound
-from shared.pagination import PageParams
-from shared.privacy import FULL_NATIONAL_ID, mask_national_id
-from shared.uow import UnitOfWork
-
 from registry.adapters.tables import orgs, problem_dismissals, students
-from registry.domain.problems import (Candidate, Problem, ProblemKind, county_of, same_id_problems,
-                                      same_person_problems)
+from registry.domain.problems import Candidate, Problem, ProblemKind, county_of, same_id_problems, same_person_problems
 from registry.entrypoints.schemas.problems import DismissIn, ProblemMergeIn
 from registry.usecases.merges import merge_records
 from registry.usecases.registration import student_number
+from shared.auth import Principal
+from shared.errors import Conflict, Invalid, NotFound
+from shared.pagination import PageParams
+from shared.paths import naming
+from shared.privacy import FULL_NATIONAL_ID, mask_national_id
+from shared.uow import UnitOfWork
 
 
 async def _problems(uow: UnitOfWork, caller: Principal, org_code: str | None) -> tuple[list[Problem], dict]:

@@ -6,12 +6,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from shared.auth import Principal
-from shared.events.registry import ClassPromoted
-from shared.errors import Conflict, Invalid
-from shared.orgs import graduating_grade
-from shared.uow import UnitOfWork
-
 from registry.adapters.tables import classes, students
 from registry.domain.lifecycle import TRANSITIONS
 from registry.domain.model import OrgKind, StudentStatus
@@ -19,7 +13,11 @@ from registry.domain.promotion import graduated_name, promoted_name
 from registry.entrypoints.schemas.orgs import PromotionIn
 from registry.queries.orgs import get_org
 from registry.usecases.records import write_change
-
+from shared.auth import Principal
+from shared.errors import Conflict, Invalid
+from shared.events.registry import ClassPromoted
+from shared.orgs import graduating_grade
+from shared.uow import UnitOfWork
 
 # Children in these statuses finish with their class; a suspended or dropped-out child does not.
 GRADUATES = frozenset(s.value for s, targets in TRANSITIONS.items() if StudentStatus.graduated in targets)

@@ -12,24 +12,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-
 from sqlalchemy import select, update
 
-from shared.auth import Principal
-from shared.events.cases import CaseStatusChanged
-from shared.events.registry import StudentStatusChanged
-from shared.uow import UnitOfWork
-
-from registry.usecases import off_roll
 from registry.adapters.tables import classes, status_history, students
-from shared.routes import Received
-
 from registry.domain.lifecycle import can_change, change_status
 from registry.domain.model import StudentStatus
 from registry.domain.off_roll import Period, Terms, check_terms, missing
 from registry.entrypoints.schemas.students import StatusChangeIn
-from registry.queries.students import visible_student
 from registry.queries.orgs import get_org, org_chain
+from registry.queries.students import visible_student
+from registry.usecases import off_roll
+from shared.auth import Principal
+from shared.events.cases import CaseStatusChanged
+from shared.events.registry import StudentStatusChanged
+from shared.routes import Received
+from shared.uow import UnitOfWork
 
 log = structlog.get_logger("baoxue.registry")
 

@@ -10,22 +10,28 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared.auth import Principal, Role
-from shared.privacy import mask_national_id
-from shared.events.registry import OrgRegistered, StudentEnrolled
-from shared.errors import Conflict, Invalid, NotFound
-from shared.text import name_key
-from shared.uow import UnitOfWork
-
 from registry.adapters.tables import classes, orgs, student_flags, students
+from registry.domain.model import (
+    ACTIVE_STATUSES,
+    OrgKind,
+    already_active,
+    check_line,
+    check_parent,
+    check_system,
+    primary_or_junior,
+    validate_enrollment,
+)
 from registry.domain.school_age import school_year_start
-from registry.domain.model import (ACTIVE_STATUSES, OrgKind, already_active, check_line, check_parent, check_system,
-                                   primary_or_junior, validate_enrollment)
 from registry.entrypoints.schemas.orgs import ClassCreate, OrgCreate, OrgUpdate
 from registry.entrypoints.schemas.students import StudentCreate
 from registry.queries.orgs import get_org, org_chain
 from registry.queries.students import present_student, with_derived_flags
-
+from shared.auth import Principal, Role
+from shared.errors import Conflict, Invalid, NotFound
+from shared.events.registry import OrgRegistered, StudentEnrolled
+from shared.privacy import mask_national_id
+from shared.text import name_key
+from shared.uow import UnitOfWork
 
 
 async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict[str, Any]:

@@ -13,23 +13,21 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from shared import audit
-from shared.auth import Principal
-from shared.envelope import stable_id
-from shared.events.registry import TransferOverdue
-from shared.errors import Conflict, Invalid, NotFound
-from shared.text import name_key
-from shared.uow import UnitOfWork
-
 from registry.adapters.tables import classes, status_history, students, transfers
 from registry.domain.lifecycle import Side, cancelling_side, check_transfer_out, confirming_side
 from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
 from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferIn, TransferRequestIn
+from registry.queries.orgs import get_org
 from registry.queries.students import visible_student
 from registry.queries.transfers import get_transfer
 from registry.usecases.records import last_effective_on, placement, write_change
-from registry.queries.orgs import get_org
-
+from shared import audit
+from shared.auth import Principal
+from shared.envelope import stable_id
+from shared.errors import Conflict, Invalid, NotFound
+from shared.events.registry import TransferOverdue
+from shared.text import name_key
+from shared.uow import UnitOfWork
 
 
 async def request_transfer(uow: UnitOfWork, student_id: str, cmd: TransferIn, caller: Principal) -> dict[str, Any]:

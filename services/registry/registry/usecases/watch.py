@@ -9,15 +9,13 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
-from shared.envelope import stable_id
-from shared.events.registry import BoardingOverdue, SuspensionOverdue
-from shared.uow import UnitOfWork
-
 from registry.adapters.tables import off_roll_periods, students
 from registry.domain.model import StudentStatus as S
 from registry.domain.off_roll import Cutoffs, Missing
 from registry.usecases.records import placement
-
+from shared.envelope import stable_id
+from shared.events.registry import BoardingOverdue, SuspensionOverdue
+from shared.uow import UnitOfWork
 
 P = off_roll_periods
 

@@ -1,13 +1,12 @@
 """initial
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from shared.migration_steps import messaging_v1
-
 
 revision = '0001'
 down_revision = None

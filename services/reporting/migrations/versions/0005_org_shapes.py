@@ -3,9 +3,8 @@
 Revision ID: 0005_org_shapes
 Revises: 0005_submissions
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0005_org_shapes"
 down_revision = "0005_submissions"

@@ -4,8 +4,8 @@ reports waiting for acknowledgement.
 Revision ID: 0006_dual_report_law
 Revises: 0010_roll_call_completeness
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006_dual_report_law"
 down_revision = "0010_roll_call_completeness"

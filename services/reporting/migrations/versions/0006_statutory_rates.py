@@ -3,9 +3,8 @@
 Revision ID: 0006_statutory_rates
 Revises: 0007_persuasion_evidence
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0006_statutory_rates"
 down_revision = "0007_persuasion_evidence"

@@ -4,9 +4,8 @@ every standing responsibility assignment (七长/五级) as it was put.
 Revision ID: 0007_persuasion_evidence
 Revises: 0005_observed_absence
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0007_persuasion_evidence"
 down_revision = "0005_observed_absence"

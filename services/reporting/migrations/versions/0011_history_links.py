@@ -7,8 +7,8 @@ Revises: 0006_dual_report_law
 
 The existing rows are linked here with the same windows the projection's ``link_history`` uses.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0011_history_links"
 down_revision = "0006_dual_report_law"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
+from typing import Any
 
 # Open cases by age in whole days since opening (the buckets the weekly report shows).
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -31,11 +32,12 @@ def mean_hours(spans: Iterable[tuple[datetime, datetime | None]]) -> float | Non
     return round(sum(hours) / len(hours), 2) if hours else None
 
 
-def ranked(rows: list[dict], key: str) -> list[dict]:
+def ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """Standard competition ranking (1, 2, 2, 4), lowest value first; units without a value come
     last, unranked (a township with no case has no time to first visit)."""
     with_value = sorted((r for r in rows if r[key] is not None), key=lambda r: (r[key], r["code"]))
-    out, rank, previous = [], 0, object()
+    out: list[dict[str, Any]] = []
+    rank, previous = 0, object()
     for i, row in enumerate(with_value, start=1):
         if row[key] != previous:
             rank, previous = i, row[key]

@@ -8,9 +8,9 @@ Seed 001: 对各班辍学情况，学校每月都要作出详细统计，进行�
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Iterable
 
 from reporting.domain.rates import ratio
 
@@ -18,9 +18,6 @@ from reporting.domain.rates import ratio
 NO_ROLL_CALL_EVENTS = ("no roll call was expected or recorded under this org in the month (attendance's "
                        "baoxue.attendance.roll_call.recorded and baoxue.attendance.roll_call.missing): "
                        "nothing to count marks or roll calls not taken from")
-ROLL_CALL_EVENTS = ("attendance publishes no roll-call events yet (baoxue.attendance.roll_call.recorded "
-                       "and baoxue.attendance.roll_call.missing); until it does, the read model cannot count "
-                       "marks or roll calls not taken")
 ROLL_CALL_EVENTS = ("baoxue.attendance.roll_call.recorded", "baoxue.attendance.roll_call.missing")
 
 
@@ -78,7 +75,7 @@ class RollCalls:
     seen: int = 0
     marked: int = 0
 
-    def __add__(self, other: "RollCalls") -> "RollCalls":
+    def __add__(self, other: RollCalls) -> RollCalls:
         return RollCalls(self.expected + other.expected, self.taken + other.taken, self.seen + other.seen,
                          self.marked + other.marked)
 

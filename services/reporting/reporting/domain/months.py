@@ -21,14 +21,14 @@ class Month:
     month: int
 
     @classmethod
-    def parse(cls, text: str) -> "Month":
+    def parse(cls, text: str) -> Month:
         m = MONTH.match(text)
         if not m or not 1 <= int(m[2]) <= 12:
             raise ValueError("expected a month as YYYY-MM, e.g. 2026-11")
         return cls(int(m[1]), int(m[2]))
 
     @classmethod
-    def of(cls, day: date) -> "Month":
+    def of(cls, day: date) -> Month:
         return cls(day.year, day.month)
 
     def __str__(self) -> str:

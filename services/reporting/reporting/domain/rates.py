@@ -8,12 +8,11 @@ township's, a county's, and so on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
-
-from shared.statuses import ATTENDING
 
 from reporting.domain.statutory import YearFlows
+from shared.statuses import ATTENDING
 
 LEVELS = ("primary", "junior")
 # Off the roll for good: neither in a denominator nor a dropout. (A transfer out confirmed by
@@ -62,8 +61,8 @@ def statutory(year: YearFlows) -> dict[str, float | int | None]:
             "dropout_rate": year.dropout_rate, "retention_rate": year.retention_rate}
 
 
-def add(tallies: Mapping[str, Counter]) -> Counter:
-    total: Counter = Counter()
+def add(tallies: Mapping[str, Counter[str]]) -> Counter[str]:
+    total: Counter[str] = Counter()
     for t in tallies.values():
         total.update(t)
     return total

@@ -16,9 +16,9 @@ up and a child counts once a year wherever they moved.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable, Iterable
 
 # In school at the census day: on the roll and attending, or away from the classroom with their
 # record here (suspended, boarding elsewhere, taught at home, or transferred out with no receipt
@@ -42,7 +42,7 @@ class SchoolYear:
     day: int = 1
 
     @classmethod
-    def of(cls, on: date, month: int = 9, day: int = 1) -> "SchoolYear":
+    def of(cls, on: date, month: int = 9, day: int = 1) -> SchoolYear:
         year = on.year if (on.month, on.day) >= (month, day) else on.year - 1
         return cls(year, month, day)
 
@@ -54,7 +54,7 @@ class SchoolYear:
     def last(self) -> date:
         return date(self.start_year + 1, self.month, self.day) - timedelta(days=1)
 
-    def back(self, years: int) -> "SchoolYear":
+    def back(self, years: int) -> SchoolYear:
         return SchoolYear(self.start_year - years, self.month, self.day)
 
     def __str__(self) -> str:
@@ -100,7 +100,7 @@ class YearFlows:
     transfers_in: int = 0    # 正常流动: arrived by transfer during the year
     transfers_out: int = 0   # left by transfer (or died) during the year
 
-    def add(self, other: "YearFlows") -> "YearFlows":
+    def add(self, other: YearFlows) -> YearFlows:
         return YearFlows(self.start_roll + other.start_roll, self.dropouts + other.dropouts,
                          self.transfers_in + other.transfers_in, self.transfers_out + other.transfers_out)
 
@@ -171,8 +171,11 @@ def flows_by_unit(records: Iterable[YearRecord], units_of: Callable[[str], froze
     out: dict[str, dict[str, YearFlows]] = {}
     for r in records:
         paths = [p for p in (r.start and r.start[0], r.dropped and r.dropped[0], r.now and r.now[0], r.arrived) if p]
-        for unit in set().union(*(units_of(p) for p in paths)):
-            _apply(out.setdefault(unit, {}), r, lambda p, u=unit: u in units_of(p))
+        for unit in frozenset[str]().union(*(units_of(p) for p in paths)):
+            def touches(path: str, unit: str = unit) -> bool:
+                return unit in units_of(path)
+
+            _apply(out.setdefault(unit, {}), r, touches)
     return out
 
 

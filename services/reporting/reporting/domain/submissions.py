@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone, tzinfo
-from typing import Any, Iterator, Literal
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any, Literal
 
 # Not figures: the newest event time moves with any event, even one that changes nothing here.
 NOT_FIGURES = frozenset({"as_of"})
@@ -69,7 +70,7 @@ class Deadline:
     at: time
 
     @classmethod
-    def parse(cls, text: str) -> "Deadline":
+    def parse(cls, text: str) -> Deadline:
         m = DEADLINE.match(text)
         names = {n: i for i, n in enumerate(WEEKDAYS, start=1)} | {n[:3]: i for i, n in enumerate(WEEKDAYS, start=1)}
         if not m or m[1].lower() not in names or int(m[2]) > 23 or int(m[3]) > 59:
@@ -79,7 +80,7 @@ class Deadline:
     def instant(self, year: int, week: int, tz: tzinfo) -> datetime:
         """The deadline of ISO week ``year-Wweek`` in UTC."""
         day = date.fromisocalendar(year, week, self.weekday)
-        return datetime.combine(day, self.at, tz).astimezone(timezone.utc)
+        return datetime.combine(day, self.at, tz).astimezone(UTC)
 
 
 def standing(first_submitted_at: datetime | None, deadline: datetime, now: datetime) -> Standing:

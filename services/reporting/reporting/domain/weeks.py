@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -19,7 +19,7 @@ class Week:
     week: int
 
     @classmethod
-    def parse(cls, text: str) -> "Week":
+    def parse(cls, text: str) -> Week:
         m = WEEK.match(text)
         if not m:
             raise ValueError("expected an ISO week as YYYY-Www, e.g. 2026-W47")
@@ -37,7 +37,7 @@ class Week:
     def friday(self) -> date:
         return date.fromisocalendar(self.year, self.week, 5)
 
-    def previous(self) -> "Week":
+    def previous(self) -> Week:
         y, w, _ = (self.friday - timedelta(days=7)).isocalendar()
         return Week(y, w)
 
@@ -49,7 +49,7 @@ class Week:
 
 def end_of_day(day: date, tz: tzinfo) -> datetime:
     """The first instant after ``day`` in local time, in UTC: "as of D" includes all of D."""
-    return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
 
 
 def week_of(day: date) -> Week:

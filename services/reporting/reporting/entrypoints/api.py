@@ -7,26 +7,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
-from shared.auth import OFFICIALS, PrincipalDep, Role, access
-
-# Who reads a county's submissions: the county itself and those it reports to.
-RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
-from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
-from shared.pagination import Page, PageDep
-from shared.service import RuntimeDep, UoWDep
-from shared.types import ORG_CODE_PATTERN, Day
-
-from reporting.queries import summary as summaries
-from reporting.queries import targets as target_reads
-from reporting.usecases import targets as target_book
-from reporting.usecases import submissions as frozen
-from reporting.entrypoints.deps import DayDep, FormatQuery, MonthDep, OrgCode, WeekDep, ZoneDep, calendar_month, iso_week
+from reporting.entrypoints.deps import (
+    DayDep,
+    FormatQuery,
+    MonthDep,
+    OrgCode,
+    WeekDep,
+    ZoneDep,
+    calendar_month,
+    iso_week,
+)
 from reporting.entrypoints.page import CSP, submission_page, weekly_page
-from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_sheets, weekly_sheets
-from reporting.queries.ledgers import Filters, Ledger, ledger_rows
-from reporting.queries.monthly import monthly
-from reporting.queries.rankings import RankBy, Unit, circular, rankings
-from reporting.queries.completeness import Period as CompletenessPeriod, Unit as CompletenessUnit, completeness
 from reporting.entrypoints.schemas.completeness import CompletenessReport
 from reporting.entrypoints.schemas.ledgers import LedgerRow
 from reporting.entrypoints.schemas.monthly import MonthlyReport
@@ -34,9 +25,27 @@ from reporting.entrypoints.schemas.rankings import Circular, Rankings
 from reporting.entrypoints.schemas.submissions import Submission, Submissions, SubmissionSummary
 from reporting.entrypoints.schemas.summary import Summary, TargetsIn, TargetsView
 from reporting.entrypoints.schemas.weekly import WeeklyReport, WeeklyStandings
+from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_sheets, weekly_sheets
+from reporting.queries import summary as summaries
+from reporting.queries import targets as target_reads
+from reporting.queries.completeness import Period as CompletenessPeriod
+from reporting.queries.completeness import Unit as CompletenessUnit
+from reporting.queries.completeness import completeness
+from reporting.queries.ledgers import Filters, Ledger, ledger_rows
+from reporting.queries.monthly import monthly
+from reporting.queries.rankings import RankBy, Unit, circular, rankings
 from reporting.queries.weekly import open_cases_trend, weekly
+from reporting.usecases import submissions as frozen
+from reporting.usecases import targets as target_book
+from shared.auth import OFFICIALS, PrincipalDep, Role, access
+from shared.export import EXPORT_RESPONSES, Sheet, sheets_response
+from shared.pagination import Page, PageDep
+from shared.service import RuntimeDep, UoWDep
+from shared.types import ORG_CODE_PATTERN, Day
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+# Who reads a county's submissions: the county itself and those it reports to.
+RECEIVERS = (Role.county_official, Role.city_official, Role.province_official)
 # format=csv|xlsx: the same report as a download (the document must name those media types too).
 DOWNLOADS = {200: {**EXPORT_RESPONSES[200], "description": "JSON, or with format=csv|xlsx the same report as "
                                                            "CSV (UTF-8 with BOM) or XLSX with Chinese headings"}}

@@ -8,13 +8,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query
 
-from shared.errors import Invalid
-from shared.service import RuntimeDep
-
-from shared.export import Format
-from shared.types import EARLIEST_DAY, LATEST_DAY, ORG_CODE_PATTERN, Day
 from reporting.domain.months import Month
 from reporting.domain.weeks import Week, week_of
+from shared.errors import Invalid
+from shared.export import Format
+from shared.service import RuntimeDep
+from shared.types import EARLIEST_DAY, LATEST_DAY, ORG_CODE_PATTERN, Day
 
 OrgCode = Annotated[str, Query(pattern=ORG_CODE_PATTERN,
                                description="Any org: school, township, county, city, province")]

@@ -7,9 +7,9 @@ from datetime import datetime, tzinfo
 from html import escape
 from typing import Any
 
-from shared.export import value_at
 from reporting.entrypoints.charts import bar_chart, line_chart, percent
 from reporting.entrypoints.sheets import FIGURES, indicator_rows
+from shared.export import value_at
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STATUS = {"on_target": "达标", "at_risk": "临界", "off_target": "未达标", None: "—"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.export import Column, Sheet, value_at
 from reporting.domain.cases import AGE_BUCKETS
+from shared.export import Column, Sheet, value_at
 
 FIGURES: list[Column] = [
     ("enrolled", "在读人数"), ("dropped_out", "辍学人数"), ("returned", "劝返复学人数"),

@@ -11,14 +11,13 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
+from reporting.adapters.tables import roll_call_sessions
+from reporting.domain.rates import ratio
+from reporting.queries.read_model import org_in_scope, orgs_under, unit_of
 from shared.auth import Principal
 from shared.errors import Invalid
 from shared.paths import within as at_or_under
 from shared.uow import UnitOfWork
-
-from reporting.adapters.tables import roll_call_sessions
-from reporting.domain.rates import ratio
-from reporting.queries.read_model import org_in_scope, orgs_under, unit_of
 
 Unit = Literal["school", "township", "county"]
 Period = Literal["day", "week"]

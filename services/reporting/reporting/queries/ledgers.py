@@ -11,16 +11,15 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy import case as when
 from sqlalchemy.orm import aliased
 
-from shared.auth import Principal
-from shared.pagination import PageParams
-from shared.sql import fetch_page
-from shared.paths import naming
-from shared.paths import within as at_or_under
-from shared.uow import UnitOfWork
-
 from reporting.adapters.tables import cases, home_visits, orgs, student_statuses, students
 from reporting.domain.rates import OFF_ROLL
 from reporting.queries.read_model import org_in_scope
+from shared.auth import Principal
+from shared.pagination import PageParams
+from shared.paths import naming
+from shared.paths import within as at_or_under
+from shared.sql import fetch_page
+from shared.uow import UnitOfWork
 
 Ledger = Literal["poor-households", "unable-to-study", "dropouts"]
 # What was arranged for a child who cannot attend (the status says it).

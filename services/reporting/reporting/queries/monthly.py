@@ -4,23 +4,30 @@ query over the status history for every class's counts, one for the month's home
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy import case as when
 
+from reporting.adapters.tables import cases, class_grades, home_visits, roll_call_sessions, student_statuses
+from reporting.domain.monthly import (
+    COUNTS,
+    NO_ROLL_CALL_EVENTS,
+    ROLL_CALL_EVENTS,
+    ClassCounts,
+    RollCalls,
+    rank_within_schools,
+    total,
+)
+from reporting.domain.months import Month
+from reporting.domain.rates import OFF_ROLL
+from reporting.queries.read_model import Org, as_of, org_in_scope, orgs_under, statuses_as_of, unit_of
 from shared.auth import Principal
 from shared.paths import within as at_or_under
 from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
-
-from reporting.adapters.tables import cases, class_grades, home_visits, roll_call_sessions, student_statuses
-from reporting.domain.monthly import (COUNTS, NO_ROLL_CALL_EVENTS, ROLL_CALL_EVENTS, ClassCounts, RollCalls,
-                                      rank_within_schools, total)
-from reporting.domain.months import Month
-from reporting.domain.rates import OFF_ROLL
-from reporting.queries.read_model import Org, as_of, org_in_scope, orgs_under, statuses_as_of, unit_of
 
 # Figures every row leaves null, and why: said once per report rather than once per class.
 UNKNOWN = {name: {"value": None, "reason": NO_ROLL_CALL_EVENTS, "awaiting": list(ROLL_CALL_EVENTS)}

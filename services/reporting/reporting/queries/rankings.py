@@ -10,10 +10,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from shared.auth import Principal
-from shared.paths import within as at_or_under
-from shared.uow import UnitOfWork
-
 from reporting.adapters.tables import cases
 from reporting.domain.cases import mean_hours, ranked
 from reporting.domain.rates import LEVELS, STATUS_ORDER, Targets, add, figures, target_status, worst
@@ -22,6 +18,9 @@ from reporting.domain.weeks import end_of_day
 from reporting.queries.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, tallies, unit_of
 from reporting.queries.school_year import year_records
 from reporting.queries.targets import book
+from shared.auth import Principal
+from shared.paths import within as at_or_under
+from shared.uow import UnitOfWork
 
 RankBy = Literal["dropout_rate", "time_to_first_visit", "time_to_return"]
 # Units are orgs of that kind under the ranked org, wherever they sit: 济源 ranks among the

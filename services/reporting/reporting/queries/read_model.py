@@ -11,6 +11,16 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy import case as when
 
+from reporting.adapters.tables import (
+    case_work,
+    cases,
+    class_grades,
+    orgs,
+    standing_assignments,
+    student_statuses,
+    watermarks,
+)
+from reporting.domain.rates import RETURNED
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
@@ -18,10 +28,6 @@ from shared.orgs import DEFAULT_SYSTEM, SchoolSystem, last_primary_grade
 from shared.paths import within as at_or_under
 from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
-
-from reporting.adapters.tables import (case_work, cases, class_grades, orgs, standing_assignments, student_statuses,
-                                       watermarks)
-from reporting.domain.rates import RETURNED
 
 
 @dataclass(frozen=True)

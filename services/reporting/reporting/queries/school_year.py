@@ -11,21 +11,21 @@ their whole history (``year_query``). The two sets are disjoint and together are
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy import case as when
 
+from reporting.adapters.tables import class_grades, orgs, student_statuses
+from reporting.domain.statutory import IN_SCHOOL, LAST_COMPULSORY_GRADE, SchoolYear, YearRecord
+from reporting.queries.read_model import Org, statuses_as_of
 from shared.orgs import DEFAULT_SYSTEM, level_of
 from shared.paths import within as at_or_under
 from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
-
-from reporting.adapters.tables import class_grades, orgs, student_statuses
-from reporting.domain.statutory import IN_SCHOOL, LAST_COMPULSORY_GRADE, SchoolYear, YearRecord
-from reporting.queries.read_model import Org, statuses_as_of
 
 
 def _ever_here(org: Org) -> Any:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
-
-from shared.auth import Principal
-from shared.uow import UnitOfWork
 
 from reporting.domain.rates import LEVELS, Targets, add, figures, target_status, worst
 from reporting.domain.statutory import SchoolYear, YearFlows, flows, nine_year, total
@@ -16,6 +14,8 @@ from reporting.domain.weeks import end_of_day
 from reporting.queries.read_model import Org, as_of, group, open_cases, org_in_scope
 from reporting.queries.school_year import nine_year_counts, records_from, year_records
 from reporting.queries.targets import book
+from shared.auth import Principal
+from shared.uow import UnitOfWork
 
 
 def level_block(by_level: dict[str, Counter], open_by_level: Counter, targets: Targets,

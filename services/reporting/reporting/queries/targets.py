@@ -4,18 +4,18 @@ Setting them is ``reporting.usecases.targets``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import or_, select
-
-from shared.auth import Principal, path_codes
-from shared.paths import within as at_or_under
-from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import targets as targets_table
 from reporting.domain.rates import TARGET_FIELDS, Targets, resolve
 from reporting.queries.read_model import Org, org_in_scope
+from shared.auth import Principal, path_codes
+from shared.paths import within as at_or_under
+from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -5,29 +5,44 @@ org's rows, grouped in memory by the units on each school's path."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 
-from shared.auth import Principal
-from shared.paths import within as at_or_under
-from shared.uow import UnitOfWork
-
-from reporting.adapters.tables import (absence_episodes, cases, dual_reports, home_visits, overdue_transfers,
-                                       student_statuses)
-from reporting.queries.completeness import LAGGING_BELOW, week_by_school
+from reporting.adapters.tables import (
+    absence_episodes,
+    cases,
+    dual_reports,
+    home_visits,
+    overdue_transfers,
+    student_statuses,
+)
 from reporting.domain.cases import ages, open_at
 from reporting.domain.indicators import Indicator, case_standing, chain_set, monitoring, responsibility
 from reporting.domain.rates import STATUS_ORDER, Targets
 from reporting.domain.statutory import SchoolYear, flows_by_unit
 from reporting.domain.weeks import Week
-from reporting.queries.read_model import (Org, add_row, as_of, open_cases, org_in_scope, orgs_under, standing_at,
-                                  statuses_as_of, unit_of)
+from reporting.queries.completeness import LAGGING_BELOW, week_by_school
+from reporting.queries.read_model import (
+    Org,
+    add_row,
+    as_of,
+    open_cases,
+    org_in_scope,
+    orgs_under,
+    standing_at,
+    statuses_as_of,
+    unit_of,
+)
 from reporting.queries.school_year import Day, year_records
 from reporting.queries.summary import level_block, year_info
 from reporting.queries.targets import TargetBook, book
+from shared.auth import Principal
+from shared.paths import within as at_or_under
+from shared.uow import UnitOfWork
 
 # Counts of the week's activity and of what stands open at the cut-off, in report order.
 ACTIVITY = ("new_absence_episodes", "cases_opened", "cases_returned", "cases_closed", "home_visits",

@@ -9,23 +9,47 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, select, update
 from sqlalchemy import case as when
 
+from reporting.adapters.tables import (
+    absence_episodes,
+    case_work,
+    cases,
+    class_grades,
+    dual_reports,
+    home_visits,
+    orgs,
+    overdue_transfers,
+    roll_call_sessions,
+    standing_assignments,
+    student_statuses,
+    students,
+    watermarks,
+)
+from reporting.queries.read_model import level_sql, school_system
 from shared.auth import path_key
 from shared.events.attendance import AbsenceThresholdReached, RollCallMissing, RollCallRecorded, StudentReturned
 from shared.events.base import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
-from shared.events.cases import CaseClosed, CaseOpened, CaseStatusChanged, HomeVisitRecorded, PlanItemAdded, ResponsibilityAssigned
-from shared.events.registry import (ClassPromoted, OrgRegistered, StudentEnrolled, StudentFlagsChanged, StudentMerged,
-                                    StudentStatusChanged, TransferOverdue)
+from shared.events.cases import (
+    CaseClosed,
+    CaseOpened,
+    CaseStatusChanged,
+    HomeVisitRecorded,
+    PlanItemAdded,
+    ResponsibilityAssigned,
+)
+from shared.events.registry import (
+    ClassPromoted,
+    OrgRegistered,
+    StudentEnrolled,
+    StudentFlagsChanged,
+    StudentMerged,
+    StudentStatusChanged,
+    TransferOverdue,
+)
 from shared.events.reports import DualReportAcknowledged, DualReportIssued, DualReportWithdrawn
-from shared.routes import Received, Routes
 from shared.orgs import DEFAULT_SYSTEM, OrgKind, level_of
+from shared.routes import Received, Routes
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
-
-from reporting.adapters.tables import (absence_episodes, case_work, cases, class_grades, dual_reports, home_visits, orgs,
-                                       overdue_transfers, roll_call_sessions, standing_assignments, student_statuses,
-                                       students,
-                                       watermarks)
-from reporting.queries.read_model import level_sql, school_system
 
 
 def _date(value: Any, default: date) -> date:

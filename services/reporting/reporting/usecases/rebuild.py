@@ -17,6 +17,9 @@ import structlog
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import delete
 
+from reporting.adapters.tables import PROJECTIONS
+from reporting.settings import ReportingSettings
+from reporting.usecases.projections import HANDLERS, TOPICS
 from shared.clock import SystemClock
 from shared.consumer import EventConsumer
 from shared.db import make_engine, make_sessionmaker
@@ -24,10 +27,6 @@ from shared.kafka import ensure_topics
 from shared.messaging import inbox
 from shared.service import units_of_work
 from shared.topic_reader import read_to_end
-
-from reporting.adapters.tables import PROJECTIONS
-from reporting.usecases.projections import HANDLERS, TOPICS
-from reporting.settings import ReportingSettings
 
 log = structlog.get_logger("baoxue.reporting.rebuild")
 

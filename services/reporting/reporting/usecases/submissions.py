@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
-
-from shared.auth import Principal
-from shared.errors import Invalid, NotFound
-from shared.paths import within as at_or_under
-from shared.uow import UnitOfWork
 
 from reporting.adapters.tables import submissions
 from reporting.domain.submissions import Deadline, canonical, changes, digest, standing
 from reporting.domain.weeks import Week
 from reporting.queries.read_model import org_in_scope, orgs_under
+from shared.auth import Principal
+from shared.errors import Invalid, NotFound
+from shared.paths import within as at_or_under
+from shared.uow import UnitOfWork
 
 Kind = Literal["weekly", "monthly"]
 # The report as the API answers it (JSON-ready), computed now.

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
-
-from shared.auth import Principal
-from shared.sql import upsert
-from shared.uow import UnitOfWork
+from typing import Any
 
 from reporting.adapters.tables import targets as targets_table
 from reporting.domain.rates import TARGET_FIELDS, Targets
 from reporting.queries.read_model import org_in_scope
 from reporting.queries.targets import book, own_row, view
+from shared.auth import Principal
+from shared.sql import upsert
+from shared.uow import UnitOfWork
 
 
 async def put(uow: UnitOfWork, org_code: str, caller: Principal, values: Mapping[str, float | None],

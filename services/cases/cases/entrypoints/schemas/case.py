@@ -7,14 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.open_json import check_open
-from shared.types import SchoolDay
-from shared.text import FreeText, LineText
-
 from cases.domain.lifecycle import CaseStatus, DropoutCause, FalseAlarmReason
 from cases.entrypoints.schemas.common import StoredJson, Text
 from cases.entrypoints.schemas.ladder import LegalStepOut
 from cases.entrypoints.schemas.work import HomeVisitOut, PlanItemOut
+from shared.open_json import check_open
+from shared.text import FreeText, LineText
+from shared.types import SchoolDay
 
 
 class DualReportOut(BaseModel):
@@ -128,7 +127,7 @@ class TransitionIn(BaseModel):
     note: FreeText(2000) | None = None
 
     @model_validator(mode="after")
-    def _reason_only_for_a_false_alarm(self) -> "TransitionIn":
+    def _reason_only_for_a_false_alarm(self) -> TransitionIn:
         if self.reason is not None and self.to is not CaseStatus.false_alarm:
             raise ValueError("reason applies to a false_alarm only")
         if (self.causes is not None or self.cause_note is not None) and self.to is not CaseStatus.confirmed:

@@ -7,10 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.types import Day, SchoolDay
-from shared.text import FreeText, LineText, Name, OrgName
-
 from cases.domain.ladder import Response, Step
+from shared.text import FreeText, LineText, Name, OrgName
+from shared.types import Day, SchoolDay
 
 
 class LegalEvidence(BaseModel):
@@ -36,7 +35,7 @@ class LegalStepIn(BaseModel):
     evidence: LegalEvidence | None = None
 
     @model_validator(mode="after")
-    def _deadline_after_service(self) -> "LegalStepIn":
+    def _deadline_after_service(self) -> LegalStepIn:
         if self.deadline <= self.served_on:
             raise ValueError("deadline must be after served_on")
         return self

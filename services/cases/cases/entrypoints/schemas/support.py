@@ -8,10 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.types import Day, SchoolDay
-from shared.text import OrgName
-
 from cases.domain.lifecycle import CaseStatus
+from shared.text import OrgName
+from shared.types import Day, SchoolDay
 
 
 class LessonPlanOut(BaseModel):
@@ -62,7 +61,7 @@ class AssistanceIn(BaseModel):
     source: OrgName
 
     @model_validator(mode="after")
-    def _period(self) -> "AssistanceIn":
+    def _period(self) -> AssistanceIn:
         if self.period_end < self.period_start:
             raise ValueError("period_end is before period_start")
         return self

@@ -7,10 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.types import SchoolDay
-from shared.text import FreeText, LineText, Name, OrgName
-
 from cases.entrypoints.schemas.common import Text
+from shared.text import FreeText, LineText, Name, OrgName
+from shared.types import SchoolDay
 
 
 class PlanItemIn(BaseModel):

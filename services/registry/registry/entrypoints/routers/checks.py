@@ -8,15 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
+from registry.adapters.spreadsheet import read_upload
+from registry.entrypoints.schemas.checks import PopulationCheckPublic, PopulationFinding, PovertyListReport
+from registry.usecases import population, poverty
 from shared.auth import OFFICIALS, PrincipalDep, access
 from shared.envelope import dumps
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
 from shared.types import Day
-
-from registry.usecases import population, poverty
-from registry.adapters.spreadsheet import read_upload
-from registry.entrypoints.schemas.checks import PopulationCheckPublic, PopulationFinding, PovertyListReport
 
 router = APIRouter(prefix="/v1")
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, status
 
-from shared.auth import EVERYONE, OFFICIALS, PEOPLE, Role, PrincipalDep, access
-from shared.service import UoWDep
-
+from registry.entrypoints.deps import STAFF
+from registry.entrypoints.schemas.orgs import (
+    ClassCreate,
+    ClassPublic,
+    OrgCreate,
+    OrgPublic,
+    OrgUpdate,
+    PromotionIn,
+    PromotionPublic,
+)
 from registry.queries import orgs as org_reads
 from registry.usecases import promotion, registration
-from registry.entrypoints.deps import STAFF
-from registry.entrypoints.schemas.orgs import (ClassCreate, ClassPublic, OrgCreate, OrgPublic, OrgUpdate, PromotionIn,
-                                               PromotionPublic)
+from shared.auth import EVERYONE, OFFICIALS, PEOPLE, PrincipalDep, Role, access
+from shared.service import UoWDep
 
 router = APIRouter(prefix="/v1")
 

@@ -6,14 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from registry.domain.problems import ProblemKind
+from registry.entrypoints.schemas.problems import (
+    DismissalPublic,
+    DismissIn,
+    ProblemMergedPublic,
+    ProblemMergeIn,
+    ProblemRecordPublic,
+)
+from registry.usecases import problems
 from shared.auth import OFFICIALS, PrincipalDep, access
 from shared.pagination import Page, PageDep
 from shared.service import UoWDep
-
-from registry.usecases import problems
-from registry.domain.problems import ProblemKind
-from registry.entrypoints.schemas.problems import (DismissalPublic, DismissIn, ProblemMergedPublic, ProblemMergeIn,
-                                                   ProblemRecordPublic)
 
 router = APIRouter(prefix="/v1")
 

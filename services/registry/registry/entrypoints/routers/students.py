@@ -10,22 +10,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from registry.adapters.spreadsheet import read_upload
+from registry.domain import roster_import
+from registry.entrypoints.deps import STAFF, VisibleStudent
+from registry.entrypoints.schemas.students import (
+    FlagChangePublic,
+    FlagsPatch,
+    IdentifiedPublic,
+    ImportReport,
+    NationalIdIn,
+    StatusChangeIn,
+    StatusChangePublic,
+    StudentCreate,
+    StudentPublic,
+    StudentSearch,
+)
+from registry.entrypoints.schemas.transfers import TransferIn, TransferPublic
+from registry.queries import students as student_reads
+from registry.usecases import bulk_import, flags, merges, records, registration, transfers
 from shared import audit
-from shared.auth import OFFICIALS, PEOPLE, Role, PrincipalDep, access
+from shared.auth import OFFICIALS, PEOPLE, PrincipalDep, Role, access
 from shared.envelope import dumps
 from shared.errors import Problem
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
-
-from registry.queries import students as student_reads
-from registry.usecases import bulk_import, flags, merges, records, registration, transfers
-from registry.adapters.spreadsheet import read_upload
-from registry.entrypoints.deps import STAFF, VisibleStudent
-from registry.domain import roster_import
-from registry.entrypoints.schemas.students import (FlagChangePublic, FlagsPatch, IdentifiedPublic, ImportReport,
-                                                   NationalIdIn, StatusChangeIn, StatusChangePublic, StudentCreate,
-                                                   StudentPublic, StudentSearch)
-from registry.entrypoints.schemas.transfers import TransferIn, TransferPublic
 
 NDJSON = "application/x-ndjson"
 

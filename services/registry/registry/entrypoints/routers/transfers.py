@@ -7,14 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 
+from registry.entrypoints.deps import STAFF
+from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferPublic, TransferRequestIn
+from registry.queries import transfers as transfer_reads
+from registry.usecases import transfers
 from shared.auth import PrincipalDep, access
 from shared.pagination import Page, PageDep
 from shared.service import UoWDep
-
-from registry.queries import transfers as transfer_reads
-from registry.usecases import transfers
-from registry.entrypoints.deps import STAFF
-from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferPublic, TransferRequestIn
 
 router = APIRouter(prefix="/v1")
 

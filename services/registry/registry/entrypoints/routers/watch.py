@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from registry.entrypoints.deps import STAFF
+from registry.entrypoints.schemas.watch import OffRollPublic, OffRollUpdate, ReceiptIn, WatchItem
+from registry.queries import watch
+from registry.usecases import off_roll
 from shared.auth import PEOPLE, PrincipalDep, access
 from shared.pagination import Page, PageDep
 from shared.service import RuntimeDep, UoWDep
-
-from registry.usecases import off_roll
-from registry.queries import watch
-from registry.entrypoints.deps import STAFF
-from registry.entrypoints.schemas.watch import OffRollPublic, OffRollUpdate, ReceiptIn, WatchItem
 
 router = APIRouter(prefix="/v1")
 

@@ -8,7 +8,6 @@ from pydantic import Field, StringConstraints
 
 from shared.text import NameText
 
-
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,19}$")]
 Flag = Literal["poor_household", "left_behind", "single_parent", "disabled", "learning_difficulty"]

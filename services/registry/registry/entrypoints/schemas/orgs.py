@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.text import Name, OrgName
-from shared.types import Day
-
 from registry.domain.model import OfficeLine, OrgKind, SchoolSystem
 from registry.entrypoints.schemas.common import Code, SchoolYear
-
+from shared.text import Name, OrgName
+from shared.types import Day
 
 SYSTEM_DOC = ("schools only: 6+3 (primary 1-6), 5+4 (primary 1-5, grade 6 is junior middle), nine_year "
               "(九年一贯制) or twelve_year; 6+3 when not given")

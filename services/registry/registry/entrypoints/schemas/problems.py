@@ -7,10 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.text import FreeText
-
 from registry.domain.model import StudentStatus
 from registry.entrypoints.schemas.students import MergePublic
+from shared.text import FreeText
 
 
 class ProblemRecordItem(BaseModel):

@@ -7,12 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.text import FreeText, LineText, Name
-from shared.types import Day
-
 from registry.domain.model import StudentStatus
 from registry.domain.off_roll import Missing, Terms
 from registry.entrypoints.schemas.common import Code, Flag, HostName, Phone, Region
+from shared.text import FreeText, LineText, Name
+from shared.types import Day
 
 
 class Guardian(BaseModel):
@@ -43,7 +42,7 @@ class StudentCreate(BaseModel):
     household_region: Region | None = Field(default=None, description="户籍: 6-digit division code")
 
     @model_validator(mode="after")
-    def _an_id_or_why_not(self) -> "StudentCreate":
+    def _an_id_or_why_not(self) -> StudentCreate:
         if (self.national_id is None) == (self.no_id_reason is None):
             raise ValueError("give the national_id, or, for a child without one, the no_id_reason (not both)")
         return self

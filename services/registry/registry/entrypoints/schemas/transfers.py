@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.text import FreeText, LineText, Name
-from shared.types import Day
-
 from registry.domain.lifecycle import Side
 from registry.entrypoints.schemas.common import Code
+from shared.text import FreeText, LineText, Name
+from shared.types import Day
 
 
 class TransferIn(BaseModel):
@@ -24,7 +23,7 @@ class TransferIn(BaseModel):
     reason: FreeText(500) | None = None
 
     @model_validator(mode="after")
-    def _somewhere(self) -> "TransferIn":
+    def _somewhere(self) -> TransferIn:
         if self.to_school_code is None and self.destination is None:
             raise ValueError("name the receiving school (to_school_code) or describe the destination")
         return self

@@ -6,12 +6,11 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.text import FreeText
-from shared.types import Day
-
 from registry.domain.model import StudentStatus
 from registry.domain.off_roll import Missing, OverdueReason
 from registry.entrypoints.schemas.common import Code, HostName, Region
+from shared.text import FreeText
+from shared.types import Day
 
 
 class ReceiptIn(BaseModel):
