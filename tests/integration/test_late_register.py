@@ -197,3 +197,33 @@ async def test_late_data_is_checked_against_the_class_and_status_on_its_own_date
         r = await school.client.post("/v1/leaves", headers=bearer("school_staff", SCHOOL), json={
             "student_id": suspended, "start": local(19).isoformat(), "end": local(20).isoformat(), "reason": "病假"})
         assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/start"
+
+
+async def test_a_dropout_and_a_return_dated_the_day_of_enrolment_do_not_fire_the_old_absences_again(databases):
+    """A child registered today, with last week's register typed in, is confirmed out and then
+    persuaded back, all dated today (the registry dates a confirmation no earlier than the record's
+    last change). Each change replaces the placement of that date; the absences before it were the
+    child's while on the roll all the same: the episode that fired ends on leaving the roll, comes
+    back with the child, and never fires a second time (it did, and opened a second case)."""
+    clock = FixedClock(local(26, 18))
+    async with a_school(databases, clock) as school:
+        child = "7b0c5b36-6d0e-4a4c-9a55-0f3b3c1f0a26"
+        registered = {"student_id": child, "school_code": SCHOOL, "class_id": CLASS, "grade": 7, "org_path": PATH,
+                      "org_chain": CHAIN, "status": "enrolled", "enrolled_on": "2026-11-26"}
+        async with school.uow() as uow:
+            await school.deliver(uow, Event(type="baoxue.registry.student.enrolled", source="/baoxue/registry",
+                                            subject=child, data=registered))
+            await uow.commit()
+        for day in (16, 17, 18):
+            for session in ("am", "pm"):
+                await school.roll_call(day, session, {child: "absent"})
+        assert await school.detect() == 1
+        for status in ("dropped_out", "enrolled"):
+            async with school.uow() as uow:
+                await school.deliver(uow, Event(
+                    type="baoxue.registry.student.status_changed", source="/baoxue/registry", subject=child,
+                    data={"student_id": child, "status": status, "effective_on": "2026-11-26", "reason": "劝返"}))
+                await uow.commit()
+            assert await school.detect() == 0
+        assert len(await school.emitted(THRESHOLD)) == 1
+        assert [e["reason"] for e in await school.emitted(RETURNED)] == ["not_attending"]

@@ -54,7 +54,13 @@ def placement_on(rows: list[Any], day: date) -> Any:
 
 def attending_spans(rows: list[Any], calendar: Calendar) -> tuple[rule.Attending, ...]:
     """The spans a child was on the roll, from the placements' dates (local midnight); a change
-    that keeps the child attending (a new class) does not cut a span."""
+    that keeps the child attending (a new class) does not cut a span.
+
+    The first placement reaches back without limit: marks from before the record's first date
+    are the child's. When it is a leaving one the child was on the roll until it, for only a
+    child on the roll can leave it: a dropout dated the day of enrolment replaces the enrolment's
+    placement (one per date), and the absences before it must not vanish with it (the episode
+    that fired on them was withdrawn, then fired again when the child came back)."""
     if not rows:
         return rule.ALWAYS  # loaded without placements (a bulk load): attending all along
     spans: list[rule.Attending] = []
@@ -62,6 +68,8 @@ def attending_spans(rows: list[Any], calendar: Calendar) -> tuple[rule.Attending
         start = None if i == 0 else calendar.local_midnight(row.effective_on)
         end = calendar.local_midnight(rows[i + 1].effective_on) if i + 1 < len(rows) else None
         if not row.active:
+            if i == 0:
+                spans.append(rule.Attending(None, calendar.local_midnight(row.effective_on)))
             continue
         if spans and spans[-1].end == start:
             spans[-1] = rule.Attending(spans[-1].start, end)
