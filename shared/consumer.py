@@ -263,9 +263,7 @@ class EventConsumer:
             await wait_or_stop(stop, backoff)
 
     def _batch_uow(self) -> _BatchUnitOfWork:
-        units = self._uow
-        return _BatchUnitOfWork(units.sessionmaker, source=units.source, clock=units.clock,
-                                before_commit=units.before_commit, on_commit=units.on_commit)
+        return self._uow.of(_BatchUnitOfWork)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         """Set the record aside, retrying while the database is away: skipping it unrecorded

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Self
+from typing import Self, TypeVar
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -163,6 +163,9 @@ class UnitOfWork:
         await self.session.rollback()
 
 
+U = TypeVar("U", bound=UnitOfWork)
+
+
 class UnitsOfWork:
     """The one construction of a unit of work: a process builds one of these (shared/service.py,
     ``units_of_work``) and every request, consumer, job and tool asks it for its units of work,
@@ -186,5 +189,9 @@ class UnitsOfWork:
     def __call__(self, *, clock: Clock | None = None) -> UnitOfWork:
         """A new unit of work; ``clock`` replaces the process's clock for this one (tests that
         act at a given moment)."""
-        return UnitOfWork(self.sessionmaker, source=self.source, clock=clock or self.clock,
-                          on_commit=self.on_commit, before_commit=self.before_commit)
+        return self.of(UnitOfWork, clock=clock)
+
+    def of(self, kind: type[U], *, clock: Clock | None = None) -> U:
+        """A new unit of work of a subclass (the consumer's batch, whose handlers share one)."""
+        return kind(self.sessionmaker, source=self.source, clock=clock or self.clock,
+                    on_commit=self.on_commit, before_commit=self.before_commit)
