@@ -15,7 +15,9 @@ from tests.contract.openapi_contract import Contract
 from tests.factories import PREFERRED_ROLES, app_for, problems_checker
 
 pytestmark = pytest.mark.timeout(180)
-EXAMPLES = 60
+# 30 per operation (was 60): the fuzz was the largest part of CI's 20 minutes; derandomised, so
+# every run tries the same inputs and a failure reproduces.
+EXAMPLES = 30
 # A valid token for each route: the widest role the route allows (its x-baoxue-access rule).
 
 
