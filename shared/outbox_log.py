@@ -144,12 +144,14 @@ async def find_losses(session: AsyncSession, reader: Reader) -> list[Loss]:
             # A prefix, or everything: from the partition's oldest row (not always a probed one:
             # rows published again earlier sit further along the log than their ids say).
             first = (await session.execute(_acknowledged(select(func.min(outbox.c.id))).where(_in(tp)))).scalar_one()
-            losses.append(Loss(tp, first, from_the_start=True))
+            if first is not None:  # None: another replica's check marked them unsent meanwhile
+                losses.append(Loss(tp, first, from_the_start=True))
             continue
         start = await _suffix_start(session, reader, tp, good=lowest.offset, bad=min(r.offset for r in lost))
         first = (await session.execute(_acknowledged(select(func.min(outbox.c.id)))
                                        .where(_in(tp), outbox.c.kafka_offset >= start))).scalar_one()
-        losses.append(Loss(tp, first, from_the_start=False))
+        if first is not None:
+            losses.append(Loss(tp, first, from_the_start=False))
     return losses
 
 

@@ -4,7 +4,7 @@ And the relay keeps publishing while a large import is being checked: nothing bl
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -65,8 +65,10 @@ async def _is_zero(check) -> bool:
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL is not reachable")
 async def test_the_relay_publishes_another_writes_event_while_a_large_import_is_checked(broker, tmp_path):
     """The import's parse and its row checks run off the event loop: while a county's file is
-    checked, another write commits and the relay publishes its event, which is on the topic (read
-    to its high watermark) before the import answers. (PostgreSQL: SQLite begins every transaction
+    checked, another write commits and the relay publishes its event: the broker acknowledged it
+    (the outbox row's sent_at) before the import answered, and it is on the topic (read to its
+    high watermark). The acknowledgement's time is compared, not when the test's reader got to
+    the topic, so a slow reader cannot make the import look first. (PostgreSQL: SQLite begins every transaction
     IMMEDIATE, so there the import's own transaction holds the others back, by design.)"""
     databases = Databases("postgresql", tmp_path)
     try:
@@ -84,6 +86,8 @@ async def _relay_during_import(url: str, broker) -> None:
         importing = asyncio.create_task(registry.post(
             "/v1/students/imports", params={"dry_run": "true"}, data={"school_code": klass["school_code"]},
             files={"file": ("roster.csv", ("\n".join(lines) + "\n").encode())}))
+        answered: list[datetime] = []
+        importing.add_done_callback(lambda _task: answered.append(datetime.now(UTC)))
         sm = registry.app.state.runtime.sessionmaker
 
         async def counted() -> bool:
@@ -96,11 +100,13 @@ async def _relay_during_import(url: str, broker) -> None:
         assert r.status_code == 201, r.text
         student = r.json()["id"]
 
-        async def published() -> bool:
-            return any(e.subject == student for e in await read_all(broker.bootstrap, TOPIC_REGISTRY))
+        async def acknowledged() -> datetime | None:
+            async with sm() as s:
+                return (await s.execute(select(outbox.c.sent_at).where(outbox.c.subject == student))).scalar()
 
-        await eventually(published, timeout=30, interval=0.01)
-        assert not importing.done(), "the import answered before the other write's event was published"
+        sent_at = await eventually(acknowledged, timeout=30, interval=0.01)
         report = await importing
+        assert sent_at < answered[0], "the import answered before the other write's event was published"
+        assert any(e.subject == student for e in await read_all(broker.bootstrap, TOPIC_REGISTRY))
     assert report.status_code == 200, report.text
     assert (report.json()["rows"], report.json()["valid"]) == (IMPORT_ROWS, IMPORT_ROWS)
