@@ -80,6 +80,14 @@ async def test_the_relay_publishes_another_writes_event_while_a_large_import_is_
 async def _relay_during_import(url: str, broker) -> None:
     async with running("registry", url, broker.bootstrap) as registry:
         klass = await school_with_class(registry)
+        sm = registry.app.state.runtime.sessionmaker
+
+        async def relay_caught_up() -> bool:  # connected, its log checked, the school's events sent
+            async with sm() as s:
+                return not (await s.execute(select(func.count()).select_from(outbox)
+                                            .where(outbox.c.sent_at.is_(None)))).scalar()
+
+        await eventually(relay_caught_up, timeout=30, interval=0.05)
         lines = ["身份证号,姓名,班级"] + [
             f"{compose('410122', date(2012, 9, 1) + timedelta(days=i // 1000), i % 1000)},学生{i},{klass['name']}"
             for i in range(IMPORT_ROWS)]
@@ -88,7 +96,6 @@ async def _relay_during_import(url: str, broker) -> None:
             files={"file": ("roster.csv", ("\n".join(lines) + "\n").encode())}))
         answered: list[datetime] = []
         importing.add_done_callback(lambda _task: answered.append(datetime.now(UTC)))
-        sm = registry.app.state.runtime.sessionmaker
 
         async def counted() -> bool:
             async with sm() as s:
