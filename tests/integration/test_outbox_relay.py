@@ -19,7 +19,7 @@ from tests.factories import school_with_class, student_body
 from tests.kafka_helpers import eventually, read_all
 
 # A large school's roster: some two seconds of parsing and checking here, mostly off the event loop.
-IMPORT_ROWS = 12_000
+IMPORT_ROWS = 30_000  # ~7 s of row checks: the relay has many poll intervals to publish in
 
 
 async def test_writes_go_on_while_the_broker_is_down_and_rows_are_published_once_it_is_back(databases, tmp_path):
