@@ -104,3 +104,22 @@ def test_no_module_imports_another_that_imports_it_back():
 
 def test_the_check_sees_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _layer_breaches(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(reader, writer) for every import of a use case by a query, in any service."""
+    return sorted((name, target) for name, targets in graph.items() if ".queries" in name
+                  for target in targets if ".usecases" in target)
+
+
+def test_reads_never_import_the_writes():
+    """A service's reads (``queries/``) stand on the domain and the adapters, never on its use cases:
+    a helper both need (a scope look-up) lives in ``queries/`` and the use cases import it."""
+    modules = _modules()
+    graph = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+    assert _layer_breaches(graph) == []
+
+
+def test_the_layer_check_sees_a_read_importing_a_write():
+    assert _layer_breaches({"cases.queries.a": {"cases.usecases.b", "cases.domain.c"},
+                            "cases.usecases.b": {"cases.queries.a"}}) == [("cases.queries.a", "cases.usecases.b")]
