@@ -1,7 +1,9 @@
 """A service's domain, use cases and queries never import its entrypoints: the routes turn a
 request body into a plain command (``<svc>/entrypoints/commands.py``) and the layers below take
 that, so a use case can be called by a job, a consumer or a test without an HTTP schema. Lazy
-imports in a function body and imports for annotations only count too."""
+imports in a function body and imports for annotations only count too. And a service's reads
+(``queries/``) never import its writes (``usecases/``): a helper both need, a scope look-up, is a
+query the use cases import."""
 
 from __future__ import annotations
 
@@ -47,3 +49,31 @@ def test_the_check_sees_lazy_and_annotation_only_imports(tmp_path: Path):
     assert "registry.entrypoints.schemas.students" in found["registry.usecases.lazy"]
     assert "registry.entrypoints.schemas.orgs" in found["registry.queries.typed"]
     assert "registry.domain.fine" not in found
+
+
+def _reads_importing_writes(modules: dict[str, Path]) -> dict[str, list[str]]:
+    """Each query module -> the use-case modules of its service it imports."""
+    known = set(modules)
+    found: dict[str, list[str]] = {}
+    for name, path in modules.items():
+        service, _, rest = name.partition(".")
+        if service not in SERVICES or rest.partition(".")[0] != "queries":
+            continue
+        usecases = f"{service}.usecases"
+        reached = sorted(t for t in _imports(name, path, known, type_only_too=True)
+                         if t == usecases or t.startswith(usecases + "."))
+        if reached:
+            found[name] = reached
+    return found
+
+
+def test_no_query_module_imports_a_use_case():
+    assert _reads_importing_writes(_modules()) == {}
+
+
+def test_the_check_sees_a_read_importing_a_write(tmp_path: Path):
+    read, write = tmp_path / "read.py", tmp_path / "write.py"
+    read.write_text("def f():\n    from cases.usecases.standing import set_standing\n", encoding="utf-8")
+    write.write_text("from cases.queries.read import f\n", encoding="utf-8")
+    modules = {"cases.queries.read": read, "cases.usecases.standing": write}
+    assert _reads_importing_writes(modules) == {"cases.queries.read": ["cases.usecases.standing"]}
