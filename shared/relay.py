@@ -171,16 +171,19 @@ class OutboxRelay:
             key = row.key.encode() if row.key else None
             futures.append(await producer.send(row.topic, value=row.payload, key=key, headers=headers))
         # Marking an acknowledged row unsent because an unrelated one failed would put it on the
-        # wire twice; every acknowledged row counts.
-        results = await asyncio.gather(
-            *(asyncio.wait_for(fut, self._settings.kafka_send_timeout_s) for fut in futures), return_exceptions=True
-        )
+        # wire twice; every acknowledged row counts. One wait for the batch (not a task per row:
+        # a burst's batches are hundreds of rows); what is not acknowledged in time is given up.
+        _, late = await asyncio.wait(futures, timeout=self._settings.kafka_send_timeout_s)
+        for fut in late:
+            fut.cancel()
         sent: list[Acked] = []
-        for row, result in zip(rows, results):
-            if isinstance(result, BaseException):
-                log.warning("relay.send_failed", outbox_id=row.id, topic=row.topic, error=repr(result))
+        for row, fut in zip(rows, futures):
+            error = (TimeoutError("not acknowledged in time") if fut in late or fut.cancelled()
+                     else fut.exception())
+            if error is not None:
+                log.warning("relay.send_failed", outbox_id=row.id, topic=row.topic, error=repr(error))
             else:
-                meta: RecordMetadata = result
+                meta: RecordMetadata = fut.result()
                 sent.append(Acked(row.id, meta.partition, meta.offset))
         return sent
 
