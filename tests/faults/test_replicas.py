@@ -43,7 +43,7 @@ from tests.kafka_helpers import eventually, group_has_consumed_everything, publi
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
 PARTITIONS = 6
-ABSENT, DROPOUTS = 300, 300  # children in each cohort
+ABSENT, DROPOUTS = 300, 150  # children in each cohort (the dropouts feed all four services)
 SERVICES = ("registry", "attendance", "cases", "reporting")
 ABSENT_SINCE = "2026-11-14T00:00:00+00:00"  # the absent children's episodes
 DROPPED_SINCE = "2026-11-10T00:00:00+00:00"  # the dropouts' confirmed absence
