@@ -15,8 +15,19 @@ from attendance.domain import national
 from attendance.domain.calendar import Calendar, layered
 from attendance.domain.leave import LeaveStatus
 from attendance.settings import AttendanceSettings
-from shared.sql import among
+from shared.sql import among, any_of, built_once
 from shared.uow import UnitOfWork
+
+# Run for every roll call: built once (see `built_once`).
+_CALENDARS = built_once(lambda d: select(calendars.c.org_code, calendars.c.body)
+                        .where(any_of(d, calendars.c.org_code, "codes")))
+_PLACEMENTS = built_once(lambda d: select(placements).where(any_of(d, placements.c.student_id, "ids"))
+                         .order_by(placements.c.student_id, placements.c.effective_on))
+_MARKS = built_once(lambda d: select(marks.c.student_id, marks.c.at, marks.c.status)
+                    .where(any_of(d, marks.c.student_id, "ids")))
+_APPROVED_LEAVE = built_once(lambda d: select(leaves.c.student_id, leaves.c.start, leaves.c.end)
+                             .where(any_of(d, leaves.c.student_id, "ids"),
+                                    leaves.c.status == LeaveStatus.approved.value))
 
 
 async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
@@ -25,8 +36,7 @@ async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
     one query for all of them."""
     paths = {tuple(p) for p in org_paths}
     codes = {c for p in paths for c in p}
-    docs = dict((await uow.session.execute(
-        select(calendars.c.org_code, calendars.c.body).where(calendars.c.org_code.in_(codes)))).all()) \
+    docs = dict((await uow.session.execute(_CALENDARS(uow.session), {"codes": sorted(codes)})).all()) \
         if codes else {}
     base = national.DAYS if settings.national_calendar == "cn" else national.NONE
     return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,
@@ -40,9 +50,7 @@ async def calendar_of(uow: UnitOfWork, settings: AttendanceSettings, org_path: l
 async def placements_of(uow: UnitOfWork, student_ids: list[str]) -> dict[str, list[Any]]:
     """Each child's dated placements, oldest first, in one query."""
     found: dict[str, list[Any]] = {}
-    for row in (await uow.session.execute(
-            select(placements).where(among(uow.session, placements.c.student_id, student_ids))
-            .order_by(placements.c.student_id, placements.c.effective_on))).all():
+    for row in (await uow.session.execute(_PLACEMENTS(uow.session), {"ids": list(student_ids)})).all():
         found.setdefault(row.student_id, []).append(row)
     return found
 
@@ -110,14 +118,9 @@ async def load_inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids
     attending = {sid: attending_spans(dated.get(sid, []), cal_by[sid]) for sid in places}
     marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
     if with_marks:
-        for sid, at, status in (await uow.session.execute(
-            select(marks.c.student_id, marks.c.at, marks.c.status)
-            .where(among(uow.session, marks.c.student_id, student_ids)))).all():
+        for sid, at, status in (await uow.session.execute(_MARKS(uow.session), {"ids": list(student_ids)})).all():
             marks_by[sid].append(rule.Mark(at, status))
     leave_by: dict[str, list[rule.LeaveSpan]] = {s: [] for s in student_ids}
-    for sid, start, end in (await uow.session.execute(
-        select(leaves.c.student_id, leaves.c.start, leaves.c.end)
-        .where(among(uow.session, leaves.c.student_id, student_ids), leaves.c.status == LeaveStatus.approved.value)
-    )).all():
+    for sid, start, end in (await uow.session.execute(_APPROVED_LEAVE(uow.session), {"ids": list(student_ids)})).all():
         leave_by[sid].append(rule.LeaveSpan(start, end))
     return Inputs(places, cal_by, marks_by, leave_by, attending)

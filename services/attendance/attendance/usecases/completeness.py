@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from attendance.adapters.inputs import calendars_for
 from attendance.adapters.tables import (
@@ -33,6 +33,15 @@ from shared.sql import insert_ignoring_conflicts
 from shared.uow import UnitOfWork
 
 MARK_STATUSES = ("present", "late", "absent", "leave")
+
+
+# Run for every stored roll call: built once (the same on every dialect). Its parameters are
+# named apart from the columns, which an UPDATE reserves for the SET clause.
+_FILL_GAP = (update(roll_call_gaps)
+             .where(roll_call_gaps.c.class_id == bindparam("gap_class"), roll_call_gaps.c.date == bindparam("gap_day"),
+                    roll_call_gaps.c.session == bindparam("gap_session"), roll_call_gaps.c.filled_at.is_(None))
+             .values(filled_at=bindparam("gap_filled_at"))
+             .returning(roll_call_gaps.c.missing_since, roll_call_gaps.c.org_path))
 
 
 def _due(settings: AttendanceSettings) -> timedelta:
@@ -68,11 +77,8 @@ async def roll_call_stored(uow: UnitOfWork, settings: AttendanceSettings, calend
                               on_time=now <= deadline, replaced=replaced, expected=gaps.expects(calendar, day),
                               counts=counts, marks=len(statuses)),
              subject=class_id)
-    filled = (await uow.session.execute(
-        update(roll_call_gaps)
-        .where(roll_call_gaps.c.class_id == class_id, roll_call_gaps.c.date == day,
-               roll_call_gaps.c.session == session, roll_call_gaps.c.filled_at.is_(None))
-        .values(filled_at=now).returning(roll_call_gaps.c.missing_since, roll_call_gaps.c.org_path))).first()
+    filled = (await uow.session.execute(_FILL_GAP, {"gap_class": class_id, "gap_day": day, "gap_session": session,
+                                                     "gap_filled_at": now})).first()
     if filled is not None:
         uow.emit(RollCallFilledLate(class_id=class_id, school_code=school_code, org_path=filled.org_path,
                                     date=day, session=session, session_at=at,

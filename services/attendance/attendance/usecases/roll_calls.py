@@ -23,8 +23,15 @@ from attendance.usecases.episodes import sync_episodes
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Invalid
-from shared.sql import among, insert_ignoring_conflicts, insert_many
+from shared.sql import any_of, built_once, ignoring_conflicts, insert_many
 from shared.uow import UnitOfWork
+
+# A roll call's statements are built once (see `built_once`): every roll call runs them.
+_ROSTER_ROWS = built_once(lambda d: select(
+    roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
+    roster.c.attending_since).where(any_of(d, roster.c.student_id, "ids")))
+_LIVE_EPISODES = built_once(lambda d: select(episodes).where(any_of(d, episodes.c.student_id, "ids"), LIVE))
+_NEW_ROLL_CALL = built_once(lambda d: ignoring_conflicts(d, roll_calls).returning(roll_calls.c.id))
 
 
 async def record_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: RollCall,
@@ -41,11 +48,7 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     ids = [m.student_id for m in cmd.marks]
     known = {
         r.student_id: r
-        for r in (await uow.session.execute(
-            select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
-                   roster.c.attending_since)
-            .where(among(uow.session, roster.c.student_id, ids))
-        )).all()
+        for r in (await uow.session.execute(_ROSTER_ROWS(uow.session), {"ids": ids})).all()
     }
     # A student of the class named in it tells where the class is, saving a query; when none is
     # (a wrong list), the class is looked up on its own.
@@ -70,9 +73,7 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
                  "sender": caller.subject, "client_id": client_id, "fingerprint": fingerprint}
     # Most roll calls are new: try the insert first, and look for the one to replace only when the
     # (class, date, session) is taken.
-    roll_call_id = (await uow.session.execute(
-        insert_ignoring_conflicts(uow.session, roll_calls).values(**roll_call).returning(roll_calls.c.id)
-    )).scalar_one_or_none()
+    roll_call_id = (await uow.session.execute(_NEW_ROLL_CALL(uow.session), roll_call)).scalar_one_or_none()
     replaced = roll_call_id is None
     live: dict[str, list[Any]] | None = None
     if replaced:
@@ -117,8 +118,7 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
 async def _live_episodes(uow: UnitOfWork, ids: list[str]) -> dict[str, list[Any]]:
     """The live episodes of the students named, in one query (most have none)."""
     found: dict[str, list[Any]] = {sid: [] for sid in ids}
-    for row in (await uow.session.execute(
-            select(episodes).where(among(uow.session, episodes.c.student_id, ids), LIVE))).all():
+    for row in (await uow.session.execute(_LIVE_EPISODES(uow.session), {"ids": ids})).all():
         found[row.student_id].append(row)
     return found
 
