@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, select
 
-from attendance.adapters.inputs import calendar_of, placement_on, placements_of
-from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls, roster
+from attendance.adapters.inputs import calendar_of, placement_on, roster_and_placements
+from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls
 from attendance.domain import episodes as rule
 from attendance.domain.roll_calls import Placed, RollCall, rejection
 from attendance.queries.scope import class_in_scope
@@ -27,9 +27,6 @@ from shared.sql import any_of, built_once, ignoring_conflicts, insert_many
 from shared.uow import UnitOfWork
 
 # A roll call's statements are built once (see `built_once`): every roll call runs them.
-_ROSTER_ROWS = built_once(lambda d: select(
-    roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
-    roster.c.attending_since).where(any_of(d, roster.c.student_id, "ids")))
 _LIVE_EPISODES = built_once(lambda d: select(episodes).where(any_of(d, episodes.c.student_id, "ids"), LIVE))
 _NEW_ROLL_CALL = built_once(lambda d: ignoring_conflicts(d, roll_calls).returning(roll_calls.c.id))
 
@@ -46,10 +43,8 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     """A roll call for a class-session, replacing the one received before (the last received
     wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
     ids = [m.student_id for m in cmd.marks]
-    known = {
-        r.student_id: r
-        for r in (await uow.session.execute(_ROSTER_ROWS(uow.session), {"ids": ids})).all()
-    }
+    # The roster rows and dated placements of the students named, in one round trip.
+    known, dated = await roster_and_placements(uow, ids)
     # A student of the class named in it tells where the class is, saving a query; when none is
     # (a wrong list), the class is looked up on its own.
     place = next((r for r in known.values() if r.class_id == cmd.class_id), None)
@@ -58,7 +53,6 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     else:
         audit.note_place(place.org_path)
     # Checked against the class and status on the roll call's own date (the placement then).
-    dated = await placements_of(uow, ids)
     placed = {}
     for sid, r in known.items():
         then = placement_on(dated[sid], cmd.date) if sid in dated else r
