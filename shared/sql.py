@@ -68,7 +68,8 @@ def any_of(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement
     return column.in_(bindparam(name, expanding=True))
 
 
-_insert_many: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
+# By the Table object, not its name: services in one process (the tests) have tables of one name.
+_insert_many: dict[tuple[Table, tuple[str, ...]], Executable] = {}
 
 
 async def insert_many(session: AsyncSession, table: Table, rows: list[Mapping[str, Any]]) -> None:
@@ -83,12 +84,12 @@ async def insert_many(session: AsyncSession, table: Table, rows: list[Mapping[st
         await session.execute(insert(table), list(rows))
         return
     names = tuple(rows[0])
-    stmt = _insert_many.get((table.name, table.schema or "", names))
+    stmt = _insert_many.get((table, names))
     if stmt is None:
         # The parameters are named apart from the columns: an INSERT reads parameters named
         # after its columns as their values.
         columns = [func.unnest(bindparam(f"many_{n}", type_=postgresql.ARRAY(table.c[n].type))) for n in names]
-        stmt = _insert_many[(table.name, table.schema or "", names)] = insert(table).from_select(
+        stmt = _insert_many[(table, names)] = insert(table).from_select(
             list(names), select(*columns))
     await session.execute(stmt, {f"many_{n}": [r[n] for r in rows] for n in names})
 
