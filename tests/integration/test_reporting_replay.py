@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import case, func, select
 
@@ -49,6 +50,7 @@ async def publish_all(bootstrap: str, evs) -> None:
         await producer.stop()
 
 
+@pytest.mark.timing  # a five-second bound
 async def test_a_summary_reflects_an_event_within_five_seconds(databases, broker):
     evs = events()
     await publish_all(broker.bootstrap, evs)
