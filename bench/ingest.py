@@ -31,6 +31,7 @@ from sqlalchemy import delete, insert, text
 from attendance.adapters.tables import marks, roll_calls
 from bench.harness import (
     DAY,
+    CpuLedger,
     cpu_seconds,
     layout,
     load_roster,
@@ -119,8 +120,9 @@ async def main() -> None:
         raise SystemExit("--replicas: one or two counts of at least 1 (a burst per school session)")
     classes = layout(args.students)
     total = sum(len(s) for _, _, s in classes)
-    bursts: list[tuple[int, float, float]] = []
-    loads: list[float] = []  # the machine's 1-minute load average as each burst starts (shared cores)  # (processes, seconds, attendance CPU ms per roll call)
+    bursts: list[tuple[int, float, float]] = []  # (processes, seconds, attendance CPU ms per roll call)
+    loads: list[float] = []  # the machine's 1-minute load average as each burst starts (shared cores)
+    spent: list[dict[str, float]] = []  # each burst's CPU seconds by process (CpuLedger)
     # All four services run, as in production: the others consume what attendance publishes,
     # and each one's peak memory during the burst is a figure.
     async with service_stack(args.backend, SERVICES, BAOXUE_REQUEST_TIMEOUT_S="120") as stack:
@@ -130,11 +132,17 @@ async def main() -> None:
         replicas = ["attendance", *(stack.start_replica("attendance") for _ in range(max(counts) - 1))]
         stack.wait_ready([*SERVICES, *replicas[1:]])
         pids = {svc: proc.pid for svc, proc in stack.procs.items()}
+        # Where the burst's CPU goes: is the machine the limit, or attendance?
+        assert stack.broker is not None and stack.broker.proc is not None
+        ledger = CpuLedger({**pids, "broker": stack.broker.proc.pid, "bench (its HTTP clients)": os.getpid()},
+                           stack.databases)
         for count, session in zip(counts, ("am", "pm")):
             serving = replicas[:count]
             loads.append(os.getloadavg()[0])
             cpu_before = sum(cpu_seconds(pids[r]) for r in serving)
+            ledger.start()
             http_s = await post_all([stack.url(r) for r in serving], classes, args.clients, session)
+            spent.append(ledger.stop())
             bursts.append((count, http_s, (sum(cpu_seconds(pids[r]) for r in serving) - cpu_before) * 1000 / len(classes)))
         rss = {svc: peak_rss_mib(pid) for svc, pid in pids.items()}
         stack.stop()
@@ -144,12 +152,15 @@ async def main() -> None:
     direct_rate = total / direct_s
     figures: dict[str, object] = {"roll calls per burst": len(classes), "concurrent clients": args.clients,
                                   "load average at each burst": ", ".join(f"{x:.1f}" for x in loads)}
-    for count, http_s, cpu_ms in bursts:
+    for (count, http_s, cpu_ms), cpu in zip(bursts, spent):
         n = f"{count} attendance process{'es' if count > 1 else ''}"
         figures.update({
             f"{n}: over HTTP, stored + outbox (s)": http_s, f"{n}: over HTTP (marks/s)": total / http_s,
             f"{n}: attendance CPU per roll call (ms)": cpu_ms,
             f"{n}: ratio to the ceiling": f"{total / http_s / direct_rate:.0%}",
+            # CPU seconds in the burst's wall time, and the share of the machine's cores it had.
+            f"{n}: burst CPU (s) by process": ", ".join(f"{name} {s:.2f}" for name, s in cpu.items()),
+            f"{n}: burst CPU, machine's capacity (core-s)": (os.cpu_count() or 1) * http_s,
         })
     report(f"Attendance ingest: {total:,} students, roll calls of 50 over HTTP ({args.backend})", {
         **figures,
