@@ -25,7 +25,6 @@ import time
 from datetime import UTC, datetime
 from datetime import time as dtime
 
-import httpx
 from sqlalchemy import delete, insert, text
 
 from attendance.adapters.tables import marks, roll_calls
@@ -40,6 +39,7 @@ from bench.harness import (
     service_stack,
     token,
 )
+from bench.keepalive import KeepAlive
 from devtools.stack import SERVICES
 from shared.db import make_engine, make_sessionmaker
 from shared.sql import insert_many
@@ -61,14 +61,14 @@ async def post_all(bases: list[str], classes, clients: int, session: str = "am")
     failures: list[str] = []
 
     async def client(base: str) -> None:
-        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token()}",
-                                                             "Content-Type": "application/json"},
-                                     timeout=120) as http:
+        # A bare keep-alive client (bench/keepalive.py): httpx's own CPU was the services'.
+        async with KeepAlive(base, {"Authorization": f"Bearer {token()}",
+                                    "Content-Type": "application/json"}) as http:
             while not queue.empty():
                 body = queue.get_nowait()
-                r = await http.post("/v1/roll-calls", content=body)
-                if r.status_code >= 300:
-                    failures.append(f"{r.status_code} {r.text[:200]}")
+                status, answer = await asyncio.wait_for(http.post("/v1/roll-calls", body), 120)
+                if status >= 300:
+                    failures.append(f"{status} {answer[:200].decode(errors='replace')}")
 
     started = time.perf_counter()
     await asyncio.gather(*(client(bases[i % len(bases)]) for i in range(clients)))
