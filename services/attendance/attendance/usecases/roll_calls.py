@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, delete, func, insert, null, select, union_all
 from sqlalchemy.dialects import postgresql
 
-from attendance.adapters.inputs import calendar_of, placement_on, roster_and_placements
+from attendance.adapters.inputs import calendar_of, calendar_on_path, placement_on, roster_and_placements
 from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls
 from attendance.domain import episodes as rule
 from attendance.domain.roll_calls import Placed, RollCall, rejection
@@ -82,12 +82,14 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     """A roll call for a class-session, replacing the one received before (the last received
     wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
     ids = [m.student_id for m in cmd.marks]
-    # The roster rows and dated placements of the students named, in one round trip.
-    known, dated = await roster_and_placements(uow, ids)
+    # The roster rows and dated placements of the students named, and the calendar layers on
+    # their org paths, in one round trip.
+    known, dated, layers = await roster_and_placements(uow, ids)
     # A student of the class named in it tells where the class is, saving a query; when none is
     # (a wrong list), the class is looked up on its own.
     place = next((r for r in known.values() if r.class_id == cmd.class_id), None)
-    if place is None or not caller.sees(place.org_path, cmd.class_id):
+    on_roster = place is not None and caller.sees(place.org_path, cmd.class_id)
+    if place is None or not on_roster:
         place = await class_in_scope(uow, cmd.class_id, caller)  # answers 404, or notes its place
     else:
         audit.note_place(place.org_path)
@@ -99,7 +101,9 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     today_local = uow.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
     if refused := rejection(cmd, class_school=place.school_code, placed=placed, today=today_local):
         raise Invalid(refused.detail, errors=refused.errors)
-    calendar = await calendar_of(uow, settings, place.org_path)
+    # A named student's path was read with its calendar layers; a class looked up on its own was not.
+    calendar = calendar_on_path(settings, layers, place.org_path) if on_roster \
+        else await calendar_of(uow, settings, place.org_path)
     at = calendar.session_at(cmd.date, cmd.session)
     roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
                  "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at,
