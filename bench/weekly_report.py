@@ -42,6 +42,7 @@ from reporting.adapters.tables import (
 from reporting.bootstrap import create_app
 from reporting.settings import ReportingSettings
 from reporting.usecases.projections import link_history
+from reporting.usecases.rolls import recount_all
 from shared.auth import mint
 from shared.db import make_engine
 from shared.migrations import upgrade
@@ -159,6 +160,8 @@ async def load(url: str, rows: dict) -> float:
         # The links the projection keeps on each status row as it writes it (one child at a
         # time), for the whole history at once, as the migration that added them does.
         await conn.execute(link_history())
+        for statement in recount_all():  # and the roll counts it keeps per class
+            await conn.execute(statement)
     if engine.dialect.name == "postgresql":
         # What autovacuum does within a minute of a bulk load: without statistics the planner
         # takes 100,000 rows for a handful and joins them by index lookups, one child at a time.

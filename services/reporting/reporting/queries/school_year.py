@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy import case as when
 
-from reporting.adapters.tables import class_grades, orgs, student_statuses
+from reporting.adapters.tables import class_grades, orgs, roll_counts, student_statuses
 from reporting.domain.statutory import IN_SCHOOL, LAST_COMPULSORY_GRADE, SchoolYear, YearRecord
 from reporting.queries.read_model import Org, statuses_as_of
 from shared.orgs import DEFAULT_SYSTEM, level_of
@@ -53,11 +53,16 @@ def _changing_here(org: Org, year: SchoolYear, last: date) -> Any:
 
 def _promoted_by(day: date) -> Any:
     """Each class's newest promotion effective by ``day`` (a child's grade follows it when it came
-    after the child's own row)."""
+    after the child's own row), with its ``at_rank``: how many of the class's promotions have an
+    event time at or before its own, so that "after the row" is also ``at_rank > epoch`` for a
+    roll count (``tables.roll_counts``)."""
     g = class_grades
-    return (select(g.c.class_id, g.c.grade, g.c.at, func.row_number().over(
-        partition_by=g.c.class_id, order_by=(g.c.effective_on.desc(), g.c.at.desc())).label("rn"))
-        .where(g.c.effective_on <= day).subquery())
+    ranked = select(g.c.id, g.c.class_id, g.c.grade, g.c.at, g.c.effective_on, func.count().over(
+        partition_by=g.c.class_id, order_by=g.c.at).label("at_rank")).subquery()
+    return (select(ranked.c.class_id, ranked.c.grade, ranked.c.at, ranked.c.at_rank, func.row_number().over(
+        partition_by=ranked.c.class_id,
+        order_by=(ranked.c.effective_on.desc(), ranked.c.at.desc(), ranked.c.id.desc())).label("rn"))
+        .where(ranked.c.effective_on <= day).subquery())
 
 
 def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
@@ -145,47 +150,70 @@ def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
     return select(*keys, func.count().label("n")).group_by(*keys)
 
 
+def _promotions(days: Sequence[date], last: date) -> Any:
+    """Each promoted class's newest promotion by each of ``days``, on one row (grade_i, at_i,
+    rank_i): the children's rows or counts are joined to it once."""
+    g = class_grades
+    promoted: Any = select(g.c.class_id).where(g.c.effective_on <= last).distinct().subquery("promoted")
+    joined: Any = promoted
+    cols = [promoted.c.class_id]
+    for i, d in enumerate(days):
+        p = _promoted_by(d).alias(f"p_{i}")
+        joined = joined.outerjoin(p, and_(p.c.class_id == promoted.c.class_id, p.c.rn == 1))
+        cols += [p.c.grade.label(f"grade_{i}"), p.c.at.label(f"at_{i}"), p.c.at_rank.label(f"rank_{i}")]
+    return select(*cols).select_from(joined).subquery("promotions")
+
+
+def _steady(source: Any, org: Org, year: SchoolYear, days: Sequence[date], after: Any, n: Any) -> Any:
+    """The counts per kind of steady child from ``source`` (status rows, or roll counts) whose
+    rows are in force from the census (``source`` already holds only such rows as far as their
+    end goes): ``after(promotions, i)`` says whether the class's newest promotion by day i came
+    after the row, ``n`` how many children a row stands for."""
+    census = year.first
+    r = (select(source).where(source.c.effective_on <= census,
+                              (source.c.effective_on < census) | source.c.prev_status.is_(None),
+                              source.c.path.contains(org.under, autoescape=True))
+         .subquery("steady"))
+    promotions = _promotions([census, *days], max(days))
+    grades = [when((after(promotions, r, i), promotions.c[f"grade_{i}"]), else_=r.c.grade)
+              for i in range(len(days) + 1)]
+    is_drop = and_(r.c.status == "dropped_out", func.coalesce(r.c.prev_status, "") != "dropped_out",
+                   r.c.effective_on >= census)
+    per_row = (select(r.c.path, r.c.status, is_drop.label("is_drop"), r.c.was_out, r.c.grade,
+                      grades[0].label("start_grade"), *(g.label(f"now_grade_{i}") for i, g in enumerate(grades[1:])),
+                      n(r).label("n"))
+               .select_from(r.outerjoin(promotions, promotions.c.class_id == r.c.class_id)).subquery())
+    keys = [c for c in per_row.c if c.name != "n"]
+    return select(*keys, func.sum(per_row.c.n).label("n")).group_by(*keys)
+
+
 def steady_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
     """Per kind of child under the org with no row taking effect in the year by the last of
-    ``days`` (the children ``year_query`` leaves out): path, status, is_drop, was_out, grade
-    (the row's own), start_grade (at the census), now_grade_i for each day, and n.
+    ``days`` and a newer row after it (the rest of such children are ``kept_query``'s): path,
+    status, is_drop, was_out, grade (the row's own), start_grade (at the census), now_grade_i
+    for each day, and n.
 
     Such a child's row in force at the census (its ``next_on`` is after the last day) is in
     force on every day: it gives where they are, and where they were at the start if they were
     in school. It is a dropout of the year (``is_drop``) only if it took effect on the census
     day as the child's first row. A child whose row lies outside the org counts in none of its
     figures, so only rows under it are read. Grouped on these few columns only (the places are
-    made from them in Python): grouping a city's million rows is most of the query.
+    made from them in Python).
 
     No other row is looked at: a child with a row in the year after the census has no row in
     force from the census to the last day, and one with a second row on the census day has it
     as this row (the newest by then), with a previous status: ``_changes_in`` takes both."""
     h = student_statuses
-    census, last = year.first, max(days)
-    r = (select(h).where(h.c.effective_on <= census, h.c.next_on.is_(None) | (h.c.next_on > last),
-                         (h.c.effective_on < census) | h.c.prev_status.is_(None),
-                         h.c.path.contains(org.under, autoescape=True))
-         .subquery("steady"))
-    # Each promoted class's newest promotion by the census and by each day, on one row: the
-    # children's rows are joined to it once.
-    g = class_grades
-    promoted: Any = select(g.c.class_id).where(g.c.effective_on <= last).distinct().subquery("promoted")
-    joined_p: Any = promoted
-    cols = [promoted.c.class_id]
-    for i, d in enumerate([census, *days]):
-        p = _promoted_by(d).alias(f"p_{i}")
-        joined_p = joined_p.outerjoin(p, and_(p.c.class_id == promoted.c.class_id, p.c.rn == 1))
-        cols += [p.c.grade.label(f"grade_{i}"), p.c.at.label(f"at_{i}")]
-    promotions = select(*cols).select_from(joined_p).subquery("promotions")
-    grades = [when((promotions.c[f"at_{i}"] > r.c.at, promotions.c[f"grade_{i}"]), else_=r.c.grade)
-              for i in range(len(days) + 1)]
-    is_drop = and_(r.c.status == "dropped_out", func.coalesce(r.c.prev_status, "") != "dropped_out",
-                   r.c.effective_on >= census)
-    per_row = (select(r.c.path, r.c.status, is_drop.label("is_drop"), r.c.was_out, r.c.grade,
-                      grades[0].label("start_grade"), *(g.label(f"now_grade_{i}") for i, g in enumerate(grades[1:])))
-               .select_from(r.outerjoin(promotions, promotions.c.class_id == r.c.class_id)).subquery())
-    keys = list(per_row.c)
-    return select(*keys, func.count().label("n")).group_by(*keys)
+    rows = select(h).where(h.c.next_on > max(days)).subquery("later")
+    return _steady(rows, org, year, days, lambda p, r, i: p.c[f"at_{i}"] > r.c.at, lambda r: literal(1))
+
+
+def kept_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
+    """``steady_query``'s figures for the children whose row in force at the census is still
+    their newest: from the roll counts the projection keeps (``tables.roll_counts``, a few rows
+    per class) instead of a city's million status rows. A count's ``epoch`` stands for its
+    rows' event time against the class's promotions (``_promoted_by``)."""
+    return _steady(roll_counts, org, year, days, lambda p, r, i: p.c[f"rank_{i}"] > r.c.epoch, lambda r: r.c.n)
 
 
 async def _systems(uow: UnitOfWork) -> dict[str, str]:
@@ -250,12 +278,13 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
             count(i, start, place(r[dp], r[dg]), r[np_], r[ng], r[ns], r[wo], r[mv], n)
     # The children with no change in the year: the same row on every day, only the grade may
     # differ (a class promoted between the days).
-    for path, status, is_drop, was_out, grade, start_grade, *grades, n in (
-            await uow.session.execute(steady_query(org, year, days))).all():
-        start = place(path, start_grade) if status in IN_SCHOOL else None
-        dropped = place(path, grade) if is_drop else None
-        for i, now_grade in enumerate(grades):
-            count(i, start, dropped, path, now_grade, status, was_out, 0, int(n))
+    for query in (kept_query, steady_query):
+        for path, status, is_drop, was_out, grade, start_grade, *grades, n in (
+                await uow.session.execute(query(org, year, days))).all():
+            start = place(path, start_grade) if status in IN_SCHOOL else None
+            dropped = place(path, grade) if is_drop else None
+            for i, now_grade in enumerate(grades):
+                count(i, start, dropped, path, now_grade, status, bool(was_out), 0, int(n))
     return [Day(records=[YearRecord(start=st, dropped=dr, now=nw, arrived=ar, n=n)
                          for (st, dr, nw, ar), n in rec.items()],
                 tallies=[{"path": path, "level": lv, "system": systems.get(path, DEFAULT_SYSTEM.value),
