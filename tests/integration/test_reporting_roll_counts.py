@@ -27,7 +27,7 @@ from tests.reporting_fixture import COUNTY, PROVINCE, T1, _event, _org, chain
 
 REGISTRY = "baoxue.registry.v1"
 YEAR = SchoolYear(2026)
-# The census, a day in the term, the day after the July promotion: the grade differs.
+# A day in the term and the day after the July promotion: the grade differs.
 DAYS = [date(2026, 11, 20), date(2027, 7, 11)]
 EXAMPLES = 12
 # Junior middle in a five-four school, primary once the system is corrected to six-three.

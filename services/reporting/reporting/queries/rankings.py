@@ -64,8 +64,10 @@ async def rankings(uow: UnitOfWork, org_code: str, caller: Principal, *, by: Ran
     codes = sorted(c for c, o in kinds.items() if o["kind"] == unit)
     rows: list[dict[str, Any]]
     if by == "dropout_rate":
-        per_unit = group(await tallies(uow, org, day), lambda r: unit_of(r["path"], unit, kinds))
-        per_year = _year_by((await year_records(uow, org, year, [day]))[0].records, org, unit, kinds)
+        # One pass for the day's counts and the year's flows, as the summary's.
+        (counted,) = await year_records(uow, org, year, [day])
+        per_unit = group(counted.tallies, lambda r: unit_of(r["path"], unit, kinds))
+        per_year = _year_by(counted.records, org, unit, kinds)
         tb = await book(uow, org, targets)
         rows = []
         for code in codes:
