@@ -65,11 +65,12 @@ def _promoted_by(day: date) -> Any:
         .where(ranked.c.effective_on <= day).subquery())
 
 
-def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
+def year_query(org: Org, year: SchoolYear, days: Sequence[date], by_class: bool = False) -> Any:
     """Per kind of child (every child ever under the org with a row taking effect in the year by
     the last of ``days``), for each day ``i`` of ``days`` (all in ``year``): start_path,
     start_grade, drop_path_i, drop_grade_i, now_path_i, now_grade_i, now_status_i, moved_i (a
-    transfer received in the year by then), was_out_i (dropped out at some time by then), and n.
+    transfer received in the year by then), was_out_i (dropped out at some time by then),
+    now_class_i ``by_class`` only, and n.
 
     One window pass (lag for the status before each row, lead for the date of the next) marks on
     every row whether it was in force at the end of the census day (the year's first day) or of
@@ -136,7 +137,8 @@ def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
         joined = joined.outerjoin(p_now, and_(p_now.c.class_id == ch.c[f"now_class_{i}"], p_now.c.rn == 1))
         graded.append(when((p_now.c.at > ch.c[f"now_at_{i}"], p_now.c.grade),
                            else_=ch.c[f"row_grade_{i}"]).label(f"now_grade_{i}"))
-    passed = [col for col in ch.c if not col.name.startswith(("row_grade_", "now_class_", "now_at_", "start_"))]
+    dropped_cols = ("row_grade_", "now_at_", "start_") if by_class else ("row_grade_", "now_class_", "now_at_", "start_")
+    passed = [col for col in ch.c if not col.name.startswith(dropped_cols)]
     per_child = select(*passed, ch.c.start_path, *graded).select_from(joined).subquery("per_child")
     c = per_child
     # Kinds of child first (a few per school), then the level of each from its school's system.
@@ -144,6 +146,7 @@ def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
     for i in range(len(days)):
         keys += [c.c[f"drop_path_{i}"], c.c[f"drop_grade_{i}"], c.c[f"now_path_{i}"], c.c[f"now_grade_{i}"],
                  c.c[f"now_status_{i}"], c.c[f"moved_{i}"], c.c[f"was_out_{i}"]]
+        keys += [c.c[f"now_class_{i}"]] if by_class else []
     # Every child, not only those in the year's flows: the same pass gives the day's counts. The
     # level of each kind is read in Python from its school's system (one small read of the
     # schools): a subquery per kind and column costs more than the whole pass on a county.
@@ -164,11 +167,12 @@ def _promotions(days: Sequence[date], last: date) -> Any:
     return select(*cols).select_from(joined).subquery("promotions")
 
 
-def _steady(source: Any, org: Org, year: SchoolYear, days: Sequence[date], after: Any, n: Any) -> Any:
+def _steady(source: Any, org: Org, year: SchoolYear, days: Sequence[date], after: Any, n: Any,
+            by_class: bool = False) -> Any:
     """The counts per kind of steady child from ``source`` (status rows, or roll counts) whose
     rows are in force from the census (``source`` already holds only such rows as far as their
     end goes): ``after(promotions, i)`` says whether the class's newest promotion by day i came
-    after the row, ``n`` how many children a row stands for."""
+    after the row, ``n`` how many children a row stands for; ``by_class``: the class first."""
     census = year.first
     r = (select(source).where(source.c.effective_on <= census,
                               (source.c.effective_on < census) | source.c.prev_status.is_(None),
@@ -179,7 +183,7 @@ def _steady(source: Any, org: Org, year: SchoolYear, days: Sequence[date], after
               for i in range(len(days) + 1)]
     is_drop = and_(r.c.status == "dropped_out", func.coalesce(r.c.prev_status, "") != "dropped_out",
                    r.c.effective_on >= census)
-    per_row = (select(r.c.path, r.c.status, is_drop.label("is_drop"), r.c.was_out, r.c.grade,
+    per_row = (select(*([r.c.class_id] if by_class else []), r.c.path, r.c.status, is_drop.label("is_drop"), r.c.was_out, r.c.grade,
                       grades[0].label("start_grade"), *(g.label(f"now_grade_{i}") for i, g in enumerate(grades[1:])),
                       n(r).label("n"))
                .select_from(r.outerjoin(promotions, promotions.c.class_id == r.c.class_id)).subquery())
@@ -187,7 +191,7 @@ def _steady(source: Any, org: Org, year: SchoolYear, days: Sequence[date], after
     return select(*keys, func.sum(per_row.c.n).label("n")).group_by(*keys)
 
 
-def steady_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
+def steady_query(org: Org, year: SchoolYear, days: Sequence[date], by_class: bool = False) -> Any:
     """Per kind of child under the org with no row taking effect in the year by the last of
     ``days`` and a newer row after it (the rest of such children are ``kept_query``'s): path,
     status, is_drop, was_out, grade (the row's own), start_grade (at the census), now_grade_i
@@ -205,15 +209,16 @@ def steady_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
     as this row (the newest by then), with a previous status: ``_changes_in`` takes both."""
     h = student_statuses
     rows = select(h).where(h.c.next_on > max(days)).subquery("later")
-    return _steady(rows, org, year, days, lambda p, r, i: p.c[f"at_{i}"] > r.c.at, lambda r: literal(1))
+    return _steady(rows, org, year, days, lambda p, r, i: p.c[f"at_{i}"] > r.c.at, lambda r: literal(1), by_class)
 
 
-def kept_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
+def kept_query(org: Org, year: SchoolYear, days: Sequence[date], by_class: bool = False) -> Any:
     """``steady_query``'s figures for the children whose row in force at the census is still
     their newest: from the roll counts the projection keeps (``tables.roll_counts``, a few rows
     per class) instead of a city's million status rows. A count's ``epoch`` stands for its
     rows' event time against the class's promotions (``_promoted_by``)."""
-    return _steady(roll_counts, org, year, days, lambda p, r, i: p.c[f"rank_{i}"] > r.c.epoch, lambda r: r.c.n)
+    return _steady(roll_counts, org, year, days, lambda p, r, i: p.c[f"rank_{i}"] > r.c.epoch, lambda r: r.c.n,
+                   by_class)
 
 
 async def _systems(uow: UnitOfWork) -> dict[str, str]:
@@ -232,10 +237,13 @@ class Day:
     tallies: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequence[date]) -> list[Day]:
-    """For each day (all in ``year``), its records and tallies: two queries for all of them (the
-    children with changes in the year, the others). Kinds of child that differ only where no
-    figure looks (a grade within a level) are added up into one record and one tally."""
+async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequence[date],
+                       by_class: bool = False) -> list[Day]:
+    """For each day (all in ``year``), its records and tallies: three queries for all of them
+    (the children with changes in the year, the others from the roll counts, and from the rows
+    whose successor came after the last day). Kinds of child that differ only where no figure
+    looks (a grade within a level) are added up into one record and one tally; ``by_class``:
+    the tallies are per class (with its grade on the day), as ``read_model.tallies``."""
     if uow.session.bind is not None and uow.session.bind.dialect.name == "postgresql":
         # The history of a county (100,000 children) sorts in some 15 MB: at the default 4 MB
         # work_mem the sort and the grouping spill to disk. Compiling the passes to machine code
@@ -254,10 +262,10 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
     records: list[Counter] = [Counter() for _ in days]
 
     def count(i: int, start: Any, dropped: Any, path: str | None, grade: int | None, status: str | None,
-              was_out: Any, moved: Any, n: int) -> None:
+              was_out: Any, moved: Any, n: int, cls: str | None = None) -> None:
         now_level = level(path, grade) if path is not None else None
         if path is not None and org.under in path:
-            tally = tallies[i][path, now_level, status]
+            tally = tallies[i][(path, now_level, status, cls, grade) if by_class else (path, now_level, status)]
             tally[0] += n if status in ATTENDING and was_out else 0
             tally[1] += n
         if start is None and dropped is None and not moved:
@@ -271,25 +279,27 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
         return (path, level(path, grade)) if path else None
 
     names = [(f"drop_path_{i}", f"drop_grade_{i}", f"now_path_{i}", f"now_grade_{i}", f"now_status_{i}",
-              f"was_out_{i}", f"moved_{i}") for i in range(len(days))]
-    for r in (await uow.session.execute(year_query(org, year, days))).mappings():
+              f"was_out_{i}", f"moved_{i}", f"now_class_{i}") for i in range(len(days))]
+    for r in (await uow.session.execute(year_query(org, year, days, by_class))).mappings():
         start, n = place(r["start_path"], r["start_grade"]), int(r["n"])
-        for i, (dp, dg, np_, ng, ns, wo, mv) in enumerate(names):
-            count(i, start, place(r[dp], r[dg]), r[np_], r[ng], r[ns], r[wo], r[mv], n)
+        for i, (dp, dg, np_, ng, ns, wo, mv, nc) in enumerate(names):
+            count(i, start, place(r[dp], r[dg]), r[np_], r[ng], r[ns], r[wo], r[mv], n, r.get(nc))
     # The children with no change in the year: the same row on every day, only the grade may
     # differ (a class promoted between the days).
     for query in (kept_query, steady_query):
-        for path, status, is_drop, was_out, grade, start_grade, *grades, n in (
-                await uow.session.execute(query(org, year, days))).all():
+        for row in (await uow.session.execute(query(org, year, days, by_class))).all():
+            cls, (path, status, is_drop, was_out, grade, start_grade, *grades, n) = (
+                (row[0], row[1:]) if by_class else (None, row))
             start = place(path, start_grade) if status in IN_SCHOOL else None
             dropped = place(path, grade) if is_drop else None
             for i, now_grade in enumerate(grades):
-                count(i, start, dropped, path, now_grade, status, bool(was_out), 0, int(n))
+                count(i, start, dropped, path, now_grade, status, bool(was_out), 0, int(n), cls)
     return [Day(records=[YearRecord(start=st, dropped=dr, now=nw, arrived=ar, n=n)
                          for (st, dr, nw, ar), n in rec.items()],
-                tallies=[{"path": path, "level": lv, "system": systems.get(path, DEFAULT_SYSTEM.value),
-                          "status": status, "returned": returned, "n": n}
-                         for (path, lv, status), (returned, n) in tal.items()])
+                tallies=[{"path": key[0], "level": key[1], "system": systems.get(key[0], DEFAULT_SYSTEM.value),
+                          "status": key[2], "returned": returned, "n": n,
+                          **({"class_id": key[3], "grade": key[4]} if by_class else {})}
+                         for key, (returned, n) in tal.items()])
             for rec, tal in zip(records, tallies)]
 
 
