@@ -283,7 +283,7 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
     for r in (await uow.session.execute(year_query(org, year, days, by_class))).mappings():
         start, n = place(r["start_path"], r["start_grade"]), int(r["n"])
         for i, (dp, dg, np_, ng, ns, wo, mv, nc) in enumerate(names):
-            count(i, start, place(r[dp], r[dg]), r[np_], r[ng], r[ns], r[wo], r[mv], n, r.get(nc))
+            count(i, start, place(r[dp], r[dg]), r[np_], r[ng], r[ns], r[wo], r[mv], n, r[nc] if by_class else None)
     # The children with no change in the year: the same row on every day, only the grade may
     # differ (a class promoted between the days).
     for query in (kept_query, steady_query):
