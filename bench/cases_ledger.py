@@ -27,15 +27,17 @@ T0 = datetime(2026, 11, 16, tzinfo=UTC)
 
 
 async def _seed(client, n: int) -> None:
-    from cases.usecases import directory, opening
+    from cases.bootstrap import handlers_for
+    from shared.routes import Routes
 
     runtime = client.app.state.runtime
+    routes = Routes(handlers_for(runtime.settings))  # validated into the models, as the consumer does
     for start in range(0, n, 200):
         async with runtime.uow() as uow:
             for _ in range(start, min(start + 200, n)):
                 student = str(uuid.uuid4())
-                await directory.on_student_enrolled(uow, enrolled(student))
-                await opening.on_threshold_reached(uow, threshold(student, T0.isoformat()))
+                await routes.deliver(uow, enrolled(student))
+                await routes.deliver(uow, threshold(student, T0.isoformat()))
             await uow.commit()
     page = (await client.get("/v1/cases", params={"limit": 500})).json()
     for case in page["items"][::3]:

@@ -5,11 +5,20 @@ gets a ``Received[StudentEnrolled]``: the model validated from ``data`` plus the
 attributes it may need. The topics a service subscribes to, and the types it handles, are those
 of the models it registers. A payload that does not validate is an ``InvalidPayload``, which the
 consumer sets aside as a dead letter at once, naming the field: retrying cannot fix it.
+
+A handler takes one event, or, registered as ``Batched(handler)``, a run of events of its type
+at once (``handler(uow, [received, ...])``), to apply them set-based: a bulk opening costs a few
+statements per batch rather than a few per event. The consumer hands it each run of consecutive
+records of that type in a fetched batch (the records of other types between them keep their
+place), in one transaction; a run that fails is split like any batch (shared/consumer.py), down
+to a one-event list, so a poison record is set aside alone. A batch handler must therefore give
+the outcome applying its events one at a time, in order, would give (a later event sees what an
+earlier one did). Replays, tests and tools call it with one event (``prepare``, ``deliver``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -39,6 +48,17 @@ class Received(Generic[M]):
 
 
 Handler = Callable[["UnitOfWork", Any], Awaitable[None]]
+BatchHandler = Callable[["UnitOfWork", Sequence[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """Registers a handler that takes a run of events of its type at once (see the module's doc)."""
+
+    handler: BatchHandler
+
+
+Registered = Handler | Batched
 
 
 class InvalidPayload(ValueError):
@@ -53,8 +73,8 @@ def describe(error: ValidationError) -> str:
 
 
 class Routes:
-    def __init__(self, handlers: Mapping[type[EventModel], Handler]) -> None:
-        self._routes: dict[str, tuple[type[EventModel], Handler]] = {
+    def __init__(self, handlers: Mapping[type[EventModel], Registered]) -> None:
+        self._routes: dict[str, tuple[type[EventModel], Registered]] = {
             model.TYPE: (model, handler) for model, handler in handlers.items()}
 
     @property
@@ -71,16 +91,34 @@ class Routes:
     def handles(self, event_type: str) -> bool:
         return event_type in self._routes
 
-    def prepare(self, event: Event) -> Callable[[UnitOfWork], Awaitable[None]]:
-        """The call that applies the event in a unit of work; validates first (InvalidPayload)."""
-        model, handler = self._routes[event.type]
+    def batches(self, event_type: str) -> bool:
+        """Whether the type's handler takes a run of events at once (``Batched``)."""
+        return isinstance(self._routes[event_type][1], Batched)
+
+    def validate(self, event: Event) -> Received[Any]:
+        """The event as its handler receives it; ``InvalidPayload`` if its data does not fit."""
+        model, _ = self._routes[event.type]
         try:
             data = model.model_validate(event.data)
         except ValidationError as exc:
             raise InvalidPayload(f"invalid {event.type} data: {describe(exc)}") from exc
-        received = Received(data, id=event.id, source=event.source, type=event.type, subject=event.subject,
-                            time=event.time, extensions=event.extensions)
-        return lambda uow: handler(uow, received)
+        return Received(data, id=event.id, source=event.source, type=event.type, subject=event.subject,
+                        time=event.time, extensions=event.extensions)
+
+    async def apply_run(self, uow: UnitOfWork, event_type: str, run: Sequence[Received[Any]]) -> None:
+        """Apply validated events of one type, in order: in one call to a batch handler, else one
+        by one."""
+        _, handler = self._routes[event_type]
+        if isinstance(handler, Batched):
+            await handler.handler(uow, run)
+        else:
+            for received in run:
+                await handler(uow, received)
+
+    def prepare(self, event: Event) -> Callable[[UnitOfWork], Awaitable[None]]:
+        """The call that applies the event in a unit of work; validates first (InvalidPayload)."""
+        received = self.validate(event)
+        return lambda uow: self.apply_run(uow, event.type, [received])
 
     async def deliver(self, uow: UnitOfWork, event: Event) -> None:
         """Validate and apply one event (tests and tools that hold an Event)."""

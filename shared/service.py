@@ -31,7 +31,7 @@ from shared.pagination import Page, PageDep
 from shared.places import Lookup, Places
 from shared.problem_types import TYPES, ProblemTypeDoc, doc
 from shared.relay import OutboxRelay
-from shared.routes import Handler, Routes
+from shared.routes import Registered, Routes
 from shared.settings import ServiceSettings
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork, UnitsOfWork
@@ -98,7 +98,7 @@ def create_app(
     title: str,
     description: str,
     routers: Iterable[APIRouter],
-    handlers: Mapping[type[EventModel], Handler] | None = None,
+    handlers: Mapping[type[EventModel], Registered] | None = None,
     jobs: Iterable[Job] = (),
     clock: Clock | None = None,
     body_limits: Mapping[str, int] | None = None,

@@ -208,6 +208,16 @@ async def add_plan_item(client, case_id: str, due_on: str = "2026-11-30", owner:
     return r.json()
 
 
+async def start_persuading(client, case_id: str, responsible: str = "李明") -> None:
+    """A confirmed case into persuasion, with what that move asks first: a responsible person
+    (劝返责任人) and an item of the plan."""
+    r = await client.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": responsible}})
+    assert r.status_code == 200, r.text
+    await add_plan_item(client, case_id)
+    r = await move_case(client, case_id, "persuading")
+    assert r.status_code == 200, r.text
+
+
 # --- reporting: its projection handlers and figures in-process -------------------------------
 
 async def feed_reporting(client, evs) -> None:

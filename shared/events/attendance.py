@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from shared.events.base import TOPIC_ATTENDANCE, EventModel, Uuid
+from shared.events.base import TOPIC_ATTENDANCE, EventModel, Placed, Uuid
 
 
 class AbsenceThresholdReached(EventModel):
@@ -27,6 +27,7 @@ class AbsenceThresholdReached(EventModel):
     detected_late: bool | None = None  # added after the first version
     ended_at: dt.datetime | None = None  # added after the first version
     end_reason: str | None = None  # added after the first version
+    # PlacedInChain's fields, but grade has a default here (events without it still read).
     school_code: str
     class_id: Uuid
     grade: int | None = None
@@ -47,7 +48,7 @@ class StudentReturned(EventModel):
     reason: str | None = None  # added after the first version
 
 
-class ChronicAbsenceFlagged(EventModel):
+class ChronicAbsenceFlagged(Placed):
     """A student missed at least the threshold share of the term's sessions; once per student per term"""
 
     TOPIC: ClassVar[str] = TOPIC_ATTENDANCE
@@ -61,10 +62,6 @@ class ChronicAbsenceFlagged(EventModel):
     missed: int
     rate: float
     threshold: float
-    school_code: str
-    class_id: Uuid
-    grade: int
-    org_path: list[str]
 
 
 class RollCallRecorded(EventModel):

@@ -36,3 +36,24 @@ class EventModel(BaseModel):
 
     def payload(self) -> dict[str, Any]:
         return self.model_dump(mode="python", exclude_unset=True)
+
+
+class Placed(EventModel):
+    """An event about one student that carries where they sat, every part of it required: the
+    school, the class, the grade and the org path (province first).
+
+    These fields come first in ``data``; consumers read it by name, never by position. An event
+    whose placement differs in a part (a default, or null allowed) declares its own fields
+    rather than bending these.
+    """
+
+    school_code: str
+    class_id: Uuid
+    grade: int
+    org_path: list[str]
+
+
+class PlacedInChain(Placed):
+    """A placement with its org chain: the code, kind and name of each level of ``org_path``."""
+
+    org_chain: list[dict[str, Any]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from shared.events.base import TOPIC_REGISTRY, EventModel, Uuid
+from shared.events.base import TOPIC_REGISTRY, EventModel, Placed, PlacedInChain, Uuid
 
 
 class OrgRegistered(EventModel):
@@ -65,7 +65,7 @@ class StudentStatusChanged(EventModel):
     org_chain: list[dict[str, Any]] | None = None
 
 
-class StudentFlagsChanged(EventModel):
+class StudentFlagsChanged(Placed):
     """A record's risk flags changed (关爱类别)"""
 
     TOPIC: ClassVar[str] = TOPIC_REGISTRY
@@ -81,13 +81,9 @@ class StudentFlagsChanged(EventModel):
     source: str
     source_ref: str | None
     actor: str
-    school_code: str
-    class_id: Uuid
-    grade: int
-    org_path: list[str]
 
 
-class StudentMerged(EventModel):
+class StudentMerged(Placed):
     """Two records of one child were made one (学籍合并)"""
 
     TOPIC: ClassVar[str] = TOPIC_REGISTRY
@@ -100,10 +96,6 @@ class StudentMerged(EventModel):
     merged_school_code: str
     merged_status: str
     status: str
-    school_code: str
-    class_id: Uuid
-    grade: int
-    org_path: list[str]
 
 
 class ClassPromoted(EventModel):
@@ -134,6 +126,7 @@ class TransferOverdue(EventModel):
     days_pending: int
     overdue_after_days: int
     started_by: str | None = None  # added after the first version
+    # PlacedInChain's fields, but grade has a default here (events without it still read).
     school_code: str
     class_id: Uuid
     grade: int | None = None
@@ -141,7 +134,7 @@ class TransferOverdue(EventModel):
     org_chain: list[dict[str, Any]]
 
 
-class BoardingOverdue(EventModel):
+class BoardingOverdue(PlacedInChain):
     """A child boarding elsewhere (寄读) has no host's receipt (回执), or is past the expected end"""
 
     TOPIC: ClassVar[str] = TOPIC_REGISTRY
@@ -157,14 +150,9 @@ class BoardingOverdue(EventModel):
     host_region: str | None
     days_off: int
     overdue_after_days: int
-    school_code: str
-    class_id: Uuid
-    grade: int
-    org_path: list[str]
-    org_chain: list[dict[str, Any]]
 
 
-class SuspensionOverdue(EventModel):
+class SuspensionOverdue(PlacedInChain):
     """A suspension (休学) is past its end date and the child is not back"""
 
     TOPIC: ClassVar[str] = TOPIC_REGISTRY
@@ -177,11 +165,6 @@ class SuspensionOverdue(EventModel):
     reason: str | None
     days_off: int
     overdue_after_days: int
-    school_code: str
-    class_id: Uuid
-    grade: int
-    org_path: list[str]
-    org_chain: list[dict[str, Any]]
 
 
 class SuspectedOutOfSchool(EventModel):

@@ -16,8 +16,9 @@ from shared.consumer import EventConsumer
 from shared.db import make_engine, make_sessionmaker
 from shared.deadletters import set_aside
 from shared.envelope import DEAD_LETTER_RECORDED, TOPIC_ATTENDANCE, TOPIC_DEADLETTER, TOPIC_REGISTRY, Event
-from shared.events.registry import OrgRegistered
+from shared.events.registry import OrgRegistered, StudentStatusChanged
 from shared.messaging import dead_letters, inbox, outbox
+from shared.routes import Batched
 from shared.uow import UnitsOfWork
 from tests.conftest import TEST_JWT_SECRET, bearer, migrate, running, settings_for
 from tests.factories import threshold
@@ -131,11 +132,13 @@ async def test_a_payload_that_does_not_fit_its_model_is_set_aside_at_first_deliv
             assert (await uow.session.execute(select(orgs.c.code))).scalars().all() == ["410000"]
 
 
-async def test_a_batch_applies_around_a_failing_handler_once_each_and_sets_the_poison_aside(databases, broker):
-    # One partition's burst, fetched together: good events, a repeat, a payload that does not
-    # fit its model and one whose handler fails. The batch's transaction is rolled back and split;
-    # every good event's effect (an outbox row with a fresh id: applying twice would leave two)
-    # is there once, and the failing one and the invalid one are set aside, once each.
+async def test_a_batch_applies_around_failing_handlers_once_each_in_order_and_sets_the_poison_aside(databases, broker):
+    # One partition's burst, fetched together: good events of two types, one type with a handler
+    # per record and one with a batch handler (``Batched``: runs of consecutive events in one call),
+    # a repeat, a payload that does not fit its model and, of each type, one whose handler fails.
+    # The batch's transaction is rolled back and split; every good event's effect (an outbox row
+    # with a fresh id: applying twice would leave two) is there once, in the burst's order, and the
+    # failing ones and the invalid one are set aside, once each.
     url = databases.url("reporting")
     await asyncio.to_thread(migrate, "reporting", url)
     group = f"batch-{uuid.uuid4().hex[:8]}"
@@ -143,23 +146,38 @@ async def test_a_batch_applies_around_a_failing_handler_once_each_and_sets_the_p
                             jwt_secret=TEST_JWT_SECRET, consumer_group=group)
     engine = make_engine(url)
     sm = make_sessionmaker(engine)
+    runs: list[int] = []
 
     async def echo(uow, received) -> None:
         if received.data.name == "poison":
             raise RuntimeError("a handler bug")
         uow.emit(received.data, subject=received.data.code)
 
+    async def echo_many(uow, run) -> None:
+        runs.append(len(run))
+        if any(received.data.status == "poison" for received in run):
+            raise RuntimeError("a batch handler bug")
+        for received in run:
+            uow.emit(received.data, subject=str(received.data.student_id))
+
     def org(code: str, name: str = "乡镇") -> Event:
         return Event(type=OrgRegistered.TYPE, source="/baoxue/registry", subject="batch", data=OrgRegistered(
             code=code, name=name, kind="township", parent_code="410122", path=["410000", code]).payload())
 
-    good = [org(f"41012210{i}") for i in range(8)]
-    poison = org("410122199", name="poison")
+    def status(student_id: str, to: str = "suspended") -> Event:
+        return Event(type=StudentStatusChanged.TYPE, source="/baoxue/registry", subject="batch",
+                     data=StudentStatusChanged(student_id=student_id, status=to).payload())
+
+    orgs_ = [org(f"41012210{i}") for i in range(6)]
+    students = [status(str(uuid.UUID(int=i + 1))) for i in range(6)]
+    poison, poison_status = org("410122199", name="poison"), status(str(uuid.UUID(int=99)), to="poison")
     invalid = Event(type=OrgRegistered.TYPE, source="/baoxue/registry", subject="batch", data={"code": "x"})
-    await publish_many(broker.bootstrap, TOPIC_REGISTRY, [*good[:3], poison, good[3], invalid, *good[4:], good[0]])
+    good = [orgs_[0], *students[:3], orgs_[1], orgs_[2], *students[3:5], orgs_[3], orgs_[4], students[5], orgs_[5]]
+    burst = [*good[:2], poison, *good[2:4], poison_status, *good[4:7], invalid, *good[7:], good[0], students[1]]
+    await publish_many(broker.bootstrap, TOPIC_REGISTRY, burst)
 
     units = UnitsOfWork(sm, source="/baoxue/reporting", clock=SystemClock())
-    consumer = EventConsumer(settings, units, handlers={OrgRegistered: echo})
+    consumer = EventConsumer(settings, units, handlers={OrgRegistered: echo, StudentStatusChanged: Batched(echo_many)})
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
@@ -169,11 +187,14 @@ async def test_a_batch_applies_around_a_failing_handler_once_each_and_sets_the_p
         await task
         await consumer.close()
     async with sm() as s:
-        echoed = (await s.execute(select(outbox.c.subject).where(outbox.c.event_type == OrgRegistered.TYPE))).scalars()
+        echoed = (await s.execute(select(outbox.c.subject).where(
+            outbox.c.event_type.in_([OrgRegistered.TYPE, StudentStatusChanged.TYPE])).order_by(outbox.c.id))).scalars()
         claimed = (await s.execute(select(inbox.c.event_id))).scalars().all()
         set_aside_ids = (await s.execute(select(dead_letters.c.reason, dead_letters.c.value))).all()
     await engine.dispose()
-    assert sorted(echoed) == sorted(e.data["code"] for e in good)
+    subject = {OrgRegistered.TYPE: "code", StudentStatusChanged.TYPE: "student_id"}
+    assert list(echoed) == [e.data[subject[e.type]] for e in good]  # once each, in the burst's order
     assert sorted(claimed) == sorted(e.id for e in good)
+    assert max(runs) > 1  # the batch handler was given runs of events, not one at a time
     reasons = sorted(reason.split(":")[0] for reason, _ in set_aside_ids)
-    assert reasons == ["handler failed 3 times", f"invalid {OrgRegistered.TYPE} data"]
+    assert reasons == ["handler failed 3 times"] * 2 + [f"invalid {OrgRegistered.TYPE} data"]

@@ -14,10 +14,14 @@ from datetime import datetime, timedelta
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from cases.adapters.tables import cases as cases_table
+from cases.adapters.tables import timeline
+from cases.bootstrap import handlers_for
 from shared.audit import audit_log
 from shared.clock import FixedClock
 from shared.envelope import TOPIC_ATTENDANCE, TOPIC_REGISTRY, Event
 from shared.messaging import outbox
+from shared.routes import Routes
 from tests.conftest import bearer, running
 from tests.factories import (
     CHAIN,
@@ -187,6 +191,50 @@ async def test_a_false_alarm_needs_its_reason_and_closes_with_evidence(databases
         assert [e["detail"]["reason"] for e in r.json()["timeline"] if e["kind"] == "dual_reports_not_issued"] == [
             "sick"]
         assert (await cases.post("/v1/cases/nope/transitions", json={"to": "verifying"})).status_code == 404
+
+
+async def test_a_burst_of_alarms_applied_together_goes_where_one_at_a_time_would(databases):
+    """The consumer hands a detector pass's burst to the threshold handler as one run (``Batched``):
+    a second episode of a child joins the case the first opened, a child with an open case joins
+    it, a late-detected alarm brings its end along. The same burst fed one event at a time, each
+    in its own transaction, leaves the same cases, timelines and case.opened events."""
+    async with running("cases", databases.url("cases"), NO_BROKER, clock=FixedClock(T0)) as cases:
+        runtime = cases.app.state.runtime
+        routes = Routes(handlers_for(runtime.settings))
+
+        async def burst() -> tuple[list[str], list[Event]]:
+            a, b, c = (str(uuid.uuid4()) for _ in range(3))
+            await feed_cases(cases, threshold(b, "2026-11-01T00:00:00+00:00"))  # b's case is open already
+            late = threshold(c, "2026-11-10T00:00:00+00:00")
+            late.data.update(detected_late=True, ended_at="2026-11-13T08:00:00+00:00", end_reason="returned")
+            return [a, b, c], [threshold(a, "2026-11-12T00:00:00+00:00"), threshold(b, "2026-11-12T00:00:00+00:00"),
+                               late, threshold(a, "2026-11-14T00:00:00+00:00"),
+                               threshold(c, "2026-11-14T00:00:00+00:00")]
+
+        async def outcome(children: list[str]) -> list[tuple]:
+            async with runtime.uow() as uow:
+                rows = (await uow.session.execute(select(cases_table.c.id, cases_table.c.child_id,
+                                                         cases_table.c.back_at).where(
+                    cases_table.c.child_id.in_(children)))).all()
+                kinds = {r.id: (await uow.session.execute(select(timeline.c.kind).where(
+                    timeline.c.case_id == r.id).order_by(timeline.c.id))).scalars().all() for r in rows}
+                opened = (await uow.session.execute(select(outbox.c.subject).where(
+                    outbox.c.event_type == "baoxue.cases.case.opened", outbox.c.subject.in_(children)))).scalars()
+                opened_for = sorted(children.index(s) for s in opened)
+            return [(children.index(r.child_id), kinds[r.id], r.back_at is not None)
+                    for r in sorted(rows, key=lambda r: children.index(r.child_id))] + [tuple(opened_for)]
+
+        alone, events = await burst()
+        await feed_cases(cases, *events)
+        together, events = await burst()
+        async with runtime.uow() as uow:
+            await routes.apply_run(uow, events[0].type, [routes.validate(e) for e in events])
+            await uow.commit()
+        expected = [(0, ["opened", "absence_episode_added"], False),
+                    (1, ["opened", "absence_episode_added"], False),
+                    (2, ["opened", "student_returned", "absence_episode_added"], True), (0, 1, 2)]
+        assert await outcome(alone) == expected
+        assert await outcome(together) == expected
 
 
 async def test_a_teacher_reports_a_child_and_a_second_report_joins_the_open_case(databases):

@@ -20,18 +20,16 @@ from cases.usecases.ladder import escalate_overdue_steps
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
 from tests.factories import (
+    COUNTY,
     NO_BROKER,
-    PATH,
-    T0,
-    add_plan_item,
-    enrolled,
-    feed_cases,
-    move_case,
+    SCHOOL,
+    TOWNSHIP,
+    confirm_case,
+    open_case,
     outbox_payloads,
-    threshold,
+    start_persuading,
 )
 
-COUNTY, TOWNSHIP, SCHOOL = PATH[2], PATH[3], PATH[4]
 SCHOOL_STAFF = bearer("school_staff", SCHOOL)
 TOWNSHIP_OFFICIAL = bearer("township_official", TOWNSHIP)
 COUNTY_OFFICIAL = bearer("county_official", COUNTY)
@@ -55,28 +53,16 @@ async def _count(client, table) -> int:
         return (await s.execute(select(func.count()).select_from(table))).scalar_one()
 
 
-async def _confirmed_case(client) -> str:
-    student = str(uuid.uuid4())
-    await feed_cases(client, enrolled(student), threshold(student, T0.isoformat()))
-    case_id = (await client.get("/v1/cases", params={"student_id": student})).json()["items"][0]["id"]
-    for to in ("verifying", "confirmed"):
-        assert (await move_case(client, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
-    return case_id
-
-
 async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_after_its_deadline(databases):
     clock = FixedClock(datetime(2026, 11, 18, 2, 0, tzinfo=UTC))
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
-        student = str(uuid.uuid4())
-        await feed_cases(cases, enrolled(student), threshold(student, T0.isoformat()))
-        case_id = (await cases.get("/v1/cases", params={"student_id": student})).json()["items"][0]["id"]
+        _, case_id = await open_case(cases)
         steps = f"/v1/cases/{case_id}/legal-steps"
 
         # Never on an unchecked alarm: the case must be a confirmed dropout first.
         early = await cases.post(steps, json=NOTICE, headers=SCHOOL_STAFF)
         assert early.status_code == 409 and "confirmed" in early.json()["detail"]
-        for to in ("verifying", "confirmed"):
-            assert (await move_case(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
+        await confirm_case(cases, case_id)
         # The school serves its notice; a county official does not record it for them.
         assert (await cases.post(steps, json=NOTICE, headers=COUNTY_OFFICIAL)).status_code == 403
         bad = await cases.post(steps, json={**NOTICE, "deadline": "2026-11-18"}, headers=SCHOOL_STAFF)
@@ -110,9 +96,7 @@ async def test_each_step_is_served_as_a_docx_and_a_pdf_and_the_next_opens_only_a
         assert {d["format"]: d["sha256"] for d in entry["detail"]["documents"]} == digests
 
         # Persuasion goes on; the order may not be served before the notice's deadline has passed.
-        await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李明"}})
-        await add_plan_item(cases, case_id)
-        assert (await move_case(cases, case_id, "persuading")).status_code == 200
+        await start_persuading(cases, case_id)
         clock.set(datetime(2026, 11, 25, 15, 59, tzinfo=UTC))  # 11-25 23:59 in China: the last day
         assert (await cases.post(steps, json={**ORDER, "served_on": "2026-11-25"},
                                  headers=TOWNSHIP_OFFICIAL)).status_code == 409
@@ -162,7 +146,7 @@ async def test_without_a_cjk_font_no_step_is_recorded_and_the_problem_says_why(d
     clock = FixedClock(datetime(2026, 11, 18, 2, 0, tzinfo=UTC))
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock,
                        cjk_font="/nonexistent/NotoSansCJK.ttc") as cases:
-        case_id = await _confirmed_case(cases)
+        _, case_id = await open_case(cases, confirm=True)
         r = await cases.post(f"/v1/cases/{case_id}/legal-steps", json=NOTICE, headers=SCHOOL_STAFF)
         assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
         assert "fonts-noto-cjk" in r.json()["detail"]

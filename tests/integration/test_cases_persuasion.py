@@ -17,18 +17,23 @@ from shared.audit import audit_log
 from shared.clock import FixedClock
 from tests.conftest import bearer, running
 from tests.factories import (
+    COUNTY,
     NO_BROKER,
     PATH,
+    SCHOOL,
     T0,
+    TOWNSHIP,
     add_plan_item,
+    confirm_case,
     enrolled,
     feed_cases,
     move_case,
+    open_case,
     outbox_payloads,
+    start_persuading,
     threshold,
 )
 
-COUNTY, TOWNSHIP, SCHOOL = PATH[2], PATH[3], PATH[4]
 HEAD_TEACHER = bearer("head_teacher", SCHOOL, classes=["c1"])
 SCHOOL_STAFF = bearer("school_staff", SCHOOL)
 
@@ -120,11 +125,7 @@ async def test_standing_assignments_fill_a_new_cases_chain_and_a_case_may_overri
 async def test_a_confirmed_case_with_no_responsible_person_after_24_hours_is_flagged(databases):
     clock = FixedClock(T0)
     async with running("cases", databases.url("cases"), NO_BROKER, clock=clock) as cases:
-        student = str(uuid.uuid4())
-        await feed_cases(cases, enrolled(student), threshold(student, T0.isoformat()))
-        case_id = (await _case_of(cases, student))["id"]
-        assert (await move_case(cases, case_id, "verifying")).status_code == 200
-        assert (await move_case(cases, case_id, "confirmed", causes=["weariness_of_study"])).status_code == 200
+        _, case_id = await open_case(cases, confirm=True)
 
         async def row() -> dict:
             return next(r for r in (await cases.get("/v1/cases/ledger")).json()["items"] if r["id"] == case_id)
@@ -166,12 +167,9 @@ async def test_home_visits_to_any_child_make_the_register_per_recorder_and_list_
         # A child who came back: returned within the year, so 2 visits a term are due.
         await feed_cases(cases, _absent(relapsed))
         case_id = (await _case_of(cases, relapsed))["id"]
-        for to in ("verifying", "confirmed"):
-            assert (await move_case(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
-        await cases.put(f"/v1/cases/{case_id}/responsibility", json={"responsible_person": {"name": "李老师"}})
-        await add_plan_item(cases, case_id)
-        for to in ("persuading", "returned"):
-            assert (await move_case(cases, case_id, to, **({"causes": ["weariness_of_study"]} if to == "confirmed" else {}))).status_code == 200
+        await confirm_case(cases, case_id)
+        await start_persuading(cases, case_id, responsible="李老师")
+        assert (await move_case(cases, case_id, "returned")).status_code == 200
         clock.advance(hours=240)  # visits are recorded after they happen (never after today)
         on_case = await cases.post(f"/v1/students/{relapsed}/home-visits", json={**visit, "visited_on": "2026-11-18"},
                                    headers=HEAD_TEACHER)

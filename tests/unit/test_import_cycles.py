@@ -30,7 +30,9 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+def _imports(name: str, path: Path, known: set[str], *, type_only_too: bool = False) -> set[str]:
+    """The modules of ours that ``name`` imports anywhere in its file; imports under ``if
+    TYPE_CHECKING`` only with ``type_only_too`` (they make no cycle, but they are a dependency)."""
     edges: set[str] = set()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -41,7 +43,7 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
         for inner in ast.walk(block)
     }
     for node in ast.walk(tree):
-        if id(node) in type_only:  # names for annotations only: never imported at run time
+        if id(node) in type_only and not type_only_too:  # for annotations only: never imported at run time
             continue
         targets: list[str] = []
         if isinstance(node, ast.Import):

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cases.domain.responsibility import (
+    Assignments,
     Level,
+    Person,
     Standing,
+    VillageHead,
     WrongLevel,
     check_roles,
     fill_chain,
@@ -30,6 +33,19 @@ def test_each_level_holds_its_own_roles():
                                    "village_heads": [{}]})
     assert [e["pointer"] for e in exc.value.errors] == ["/head_teacher", "/village_heads"]
     assert "class" in exc.value.errors[0]["message"]
+
+
+def test_assignments_are_kept_in_one_order_without_empty_roles():
+    """The stored document is what a GET answers and what a new case's chain is filled from:
+    the same put gives the same document, whatever order the roles were named in."""
+    given = Assignments(people={"head_teacher": Person("李老师"), "township_head": Person("张镇长", phone="123")},
+                        village_heads=(VillageHead("李庄村", Person("李村长")),))
+    stored = given.stored()
+    assert list(stored) == ["township_head", "village_heads", "head_teacher"]
+    assert stored["township_head"] == {"name": "张镇长", "title": None, "phone": "123", "org_code": None}
+    assert stored["village_heads"] == [{"village": "李庄村", "person": {"name": "李村长", "title": None, "phone": None,
+                                                                     "org_code": None}}]
+    assert "village_heads" not in Assignments(people={}).stored()
 
 
 def test_the_level_follows_the_kind_not_the_depth():

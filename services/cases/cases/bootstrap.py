@@ -28,10 +28,10 @@ from shared.events.registry import (
     TransferOverdue,
 )
 from shared.places import by_code, by_member
-from shared.routes import Handler
+from shared.routes import Batched, Registered
 from shared.service import create_app as create_service_app
 
-HANDLERS: dict[type[EventModel], Handler] = {
+HANDLERS: dict[type[EventModel], Registered] = {
     OrgRegistered: directory.on_org_registered,
     StudentEnrolled: directory.on_student_enrolled,
     StudentStatusChanged: directory.on_student_status_changed,
@@ -42,7 +42,7 @@ HANDLERS: dict[type[EventModel], Handler] = {
     BoardingOverdue: opening.on_boarding_overdue,
     SuspensionOverdue: opening.on_suspension_overdue,
     SuspectedOutOfSchool: opening.on_suspected_out_of_school,
-    AbsenceThresholdReached: opening.on_threshold_reached,
+    AbsenceThresholdReached: Batched(opening.on_thresholds_reached),
     StudentReturned: returns.on_student_returned,
 }
 
@@ -52,9 +52,15 @@ OPENING: tuple[type[EventModel], ...] = (TransferOverdue, BoardingOverdue, Suspe
                                          AbsenceThresholdReached)
 
 
-def handlers_for(settings: CasesSettings) -> dict[type[EventModel], Handler]:
+def handlers_for(settings: CasesSettings) -> dict[type[EventModel], Registered]:
     deadline = timedelta(hours=settings.verify_deadline_hours)
-    return {m: partial(h, verify_deadline=deadline) if m in OPENING else h for m, h in HANDLERS.items()}
+
+    def bound(handler: Registered) -> Registered:
+        if isinstance(handler, Batched):
+            return Batched(partial(handler.handler, verify_deadline=deadline))
+        return partial(handler, verify_deadline=deadline)
+
+    return {m: bound(h) if m in OPENING else h for m, h in HANDLERS.items()}
 
 
 def create_app(settings: CasesSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

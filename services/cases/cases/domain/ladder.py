@@ -13,7 +13,7 @@ dropout), never on an unchecked alarm.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -63,6 +63,28 @@ class StepRecord:
     step: Step
     deadline: date
     response: Response | None
+
+
+@dataclass(frozen=True)
+class Service:
+    """A step as the issuer served it on the guardian: what the documents print and the record keeps."""
+
+    step: Step
+    issuing_org_code: str | None  # None: the recording caller's org
+    issuing_org_name: str
+    guardian: str | None  # None: the child's first guardian
+    served_on: date
+    served_how: str
+    deadline: date
+    document_number: str | None = None
+    evidence: Mapping[str, object] | None = None  # stored as given (JSON)
+
+
+@dataclass(frozen=True)
+class GuardianResponse:
+    response: Response
+    responded_on: date
+    note: str | None = None
 
 
 class LadderRefused(Exception):

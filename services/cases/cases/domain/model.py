@@ -30,6 +30,14 @@ AREA_KINDS = ("province", "city", "county", "township")
 
 
 @dataclass(frozen=True)
+class NamedOffice:
+    """The office an area names for one line; without a name, the registry's or the code."""
+
+    code: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class RecipientOrg:
     recipient: Recipient
     org_code: str

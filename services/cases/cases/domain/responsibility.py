@@ -55,6 +55,52 @@ class WrongLevel(Exception):
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone named in a chain: a name, and how to reach them."""
+
+    name: str
+    title: str | None = None
+    phone: str | None = None
+    org_code: str | None = None
+
+    def stored(self) -> dict[str, str | None]:
+        """As a chain or an assignment keeps it (JSON)."""
+        return {"name": self.name, "title": self.title, "phone": self.phone, "org_code": self.org_code}
+
+
+@dataclass(frozen=True)
+class VillageHead:
+    village: str  # the village (村) as addresses name it
+    person: Person
+
+
+# The fields of a place's assignments, in the order they are kept; village heads are a township's.
+ASSIGNMENT_FIELDS: tuple[str, ...] = (
+    "county_head", "bureau_chief", "township_head", "village_heads", "principal", "bureau_leader",
+    "section_chief", "grade_head", "head_teacher")
+
+
+@dataclass(frozen=True)
+class Assignments:
+    """A PUT of one place's standing assignments: the roles named (any left out are cleared),
+    and a township's village heads. Which roles the place holds is ``check_roles``'s to say."""
+
+    people: Mapping[str, Person]
+    village_heads: tuple[VillageHead, ...] = ()
+
+    def stored(self) -> dict[str, object]:
+        """The roles given, as kept, in ``ASSIGNMENT_FIELDS`` order (no empty role)."""
+        out: dict[str, object] = {}
+        for role in ASSIGNMENT_FIELDS:
+            if role == "village_heads":
+                if self.village_heads:
+                    out[role] = [{"village": v.village, "person": v.person.stored()} for v in self.village_heads]
+            elif role in self.people:
+                out[role] = self.people[role].stored()
+        return out
+
+
+@dataclass(frozen=True)
 class Standing:
     """One place's assignments as stored: role → person (a dict with at least ``name``)."""
 

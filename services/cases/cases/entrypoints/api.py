@@ -12,6 +12,7 @@ from cases.adapters.files import ACCEPTED
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import Recipient
 from cases.domain.moves import MoveRequest
+from cases.entrypoints import commands
 from cases.entrypoints.deps import VisibleCase, VisibleLadderCase
 from cases.entrypoints.schemas.case import CaseDetail, CaseOut, CaseReport, DualReportOut, LedgerRow, TransitionIn
 from cases.entrypoints.schemas.ladder import LegalResponseIn, LegalStepIn, LegalStepOut
@@ -36,7 +37,11 @@ from cases.entrypoints.schemas.work import (
     StandingOut,
 )
 from cases.queries import case as case_queries
+from cases.queries import ladder as ladder_queries
+from cases.queries import recipients as recipient_queries
 from cases.queries import registers
+from cases.queries import standing as standing_queries
+from cases.queries import support as support_queries
 from cases.usecases import (
     dual_reports,
     home_visits,
@@ -157,14 +162,14 @@ async def move_case(case: VisibleCase, body: TransitionIn, uow: UoWDep, caller: 
             **access(Role.school_staff, OFFICIALS, scope="object"))
 async def assign_responsibility(case: VisibleCase, body: ResponsibilityIn, uow: UoWDep, caller: PrincipalDep):
     """Name the person responsible for bringing the child back (劝返责任人) and the chain above."""
-    return await responsibility.assign_responsibility(uow, case, caller, body.model_dump(mode="json"))
+    return await responsibility.assign_responsibility(uow, case, caller, commands.chain(body))
 
 
 @router.post("/cases/{case_id}/plan-items", response_model=PlanItemOut, status_code=201,
              **access(WORKERS, scope="object"))
 async def add_plan_item(case: VisibleCase, body: PlanItemIn, uow: UoWDep, caller: PrincipalDep):
     """An item of the plan of persuasion, care and assistance, with its owner and due date."""
-    return await plans.add_plan_item(uow, case, caller, body.model_dump())
+    return await plans.add_plan_item(uow, case, caller, commands.plan_item(body))
 
 
 @router.patch("/cases/{case_id}/plan-items/{item_id}", response_model=PlanItemOut, **access(WORKERS, scope="object"))
@@ -176,7 +181,7 @@ async def update_plan_item(case: VisibleCase, item_id: str, body: PlanItemUpdate
              **access(WORKERS, scope="object"))
 async def add_home_visit(case: VisibleCase, body: HomeVisitIn, uow: UoWDep, caller: PrincipalDep):
     """A home visit (家访登记): who went, whom they met, what came of it, the next step."""
-    return await home_visits.add_home_visit(uow, case, caller, body.model_dump())
+    return await home_visits.add_home_visit(uow, case, caller, commands.home_visit(body))
 
 
 @router.get("/home-visits/summary", response_model=HomeVisitSummary,
@@ -207,7 +212,7 @@ async def acknowledge_report(case_id: str, recipient: Recipient, uow: UoWDep, ca
 @router.get("/recipients/{area_code}", response_model=RecipientsOut, **access(OFFICIALS, scope="object"))
 async def get_recipients(area_code: str, uow: UoWDep, caller: PrincipalDep):
     """The area's two dual-report offices (government line, education line)."""
-    return await recipients.get_recipients(uow, area_code, caller)
+    return await recipient_queries.get_recipients(uow, area_code, caller)
 
 
 @router.put("/recipients/{area_code}", response_model=RecipientsOut, **rule(
@@ -217,7 +222,7 @@ async def put_recipients(area_code: str, body: RecipientsIn, uow: UoWDep, caller
     """Officials of the area or above name its two offices: the people's government (乡镇/县/市
     人民政府) and the education office (乡镇教育办或中心校 / 县教育局 / 市教育局). Until then reports go to
     `<area>-GOV` and `<area>-EDU`."""
-    return await recipients.put_recipients(uow, area_code, caller, body.model_dump())
+    return await recipients.put_recipients(uow, area_code, caller, commands.named_offices(body))
 
 
 PlaceCode = Annotated[str, Path(min_length=1, max_length=36, description="an org code (county, township, school) "
@@ -231,12 +236,12 @@ async def set_standing_responsibility(org_code: PlaceCode, body: StandingIn, uow
     replaces them). Every case opened afterwards under the place starts with these people in
     its chain; a case may override its own (`PUT /v1/cases/{id}/responsibility`). A role the
     place does not hold (a principal on a county) is a 422 naming it."""
-    return await standing.set_standing(uow, org_code, caller, body.model_dump(mode="json"))
+    return await standing.set_standing(uow, org_code, caller, commands.assignments(body))
 
 
 @router.get("/responsibility/{org_code}", response_model=StandingOut, **access(PEOPLE, scope="object"))
 async def get_standing_responsibility(org_code: PlaceCode, uow: UoWDep, caller: PrincipalDep):
-    return await standing.get_standing(uow, org_code, caller)
+    return await standing_queries.get_standing(uow, org_code, caller)
 
 
 @router.post("/students/{student_id}/home-visits", response_model=HomeVisitOut, status_code=201,
@@ -245,7 +250,7 @@ async def add_student_home_visit(student_id: Annotated[str, Path(max_length=36)]
                                  uow: UoWDep, caller: PrincipalDep):
     """A home visit to any child, with or without a case: the register (家访登记表) counts the
     recorder (the token's subject). When the child has an open case the visit is on it as well."""
-    return await home_visits.add_student_home_visit(uow, student_id, caller, body.model_dump())
+    return await home_visits.add_student_home_visit(uow, student_id, caller, commands.home_visit(body))
 
 
 @router.get("/home-visits/register", response_model=HomeVisitRegister,
@@ -289,7 +294,7 @@ async def serve_legal_step(case: VisibleLadderCase, body: LegalStepIn, uow: UoWD
     their SHA-256. The school records the parent notice, the township or county the order, the
     county the rest (403 otherwise). The next step opens only once the previous deadline has
     passed without compliance (409)."""
-    return await ladder.serve_step(uow, case, caller, body.model_dump(mode="python"),
+    return await ladder.serve_step(uow, case, caller, commands.service(body),
                                    tz=runtime.settings.timezone, font=runtime.settings.cjk_font)
 
 
@@ -298,18 +303,18 @@ async def serve_legal_step(case: VisibleLadderCase, body: LegalStepIn, uow: UoWD
 async def record_legal_response(case: VisibleLadderCase, step_id: CaseId, body: LegalResponseIn, uow: UoWDep,
                                 caller: PrincipalDep, runtime: RuntimeDep):
     """The guardian's response to a step: complied (the ladder stops), refused or no response."""
-    return await ladder.record_response(uow, case, step_id, caller, body.model_dump(mode="python"),
+    return await ladder.record_response(uow, case, step_id, caller, commands.guardian_response(body),
                                         tz=runtime.settings.timezone)
 
 
 @router.get("/cases/{case_id}/legal-steps/{step_id}/documents/{fmt}", **rule(
     PEOPLE, scope="object", audit=True, responses={200: {"content": {
-        case_queries.DOCUMENT_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}},
-        case_queries.DOCUMENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}},
+        ladder_queries.DOCUMENT_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}},
+        ladder_queries.DOCUMENT_TYPES["pdf"]: {"schema": {"type": "string", "format": "binary"}}},
         "description": "The document as generated; X-Content-SHA256 is the digest on the timeline"}}))
 async def legal_document(case: VisibleLadderCase, step_id: CaseId, fmt: Literal["docx", "pdf"], uow: UoWDep):
-    content, digest = await ladder.document(uow, case, step_id, fmt)
-    return Response(content, media_type=case_queries.DOCUMENT_TYPES[fmt], headers={
+    content, digest = await ladder_queries.legal_document(uow, case, step_id, fmt)
+    return Response(content, media_type=ladder_queries.DOCUMENT_TYPES[fmt], headers={
         "X-Content-SHA256": digest, "Content-Disposition": f'attachment; filename="{step_id}.{fmt}"'})
 
 
@@ -344,14 +349,14 @@ async def record_home_teaching(
     limit = runtime.settings.lesson_plan_max_bytes
     data = await lesson_plan.read(limit + 1)
     return await support.record_session(
-        uow, student_id, caller, {"taught_on": taught_on, "hours": hours, "teachers": teachers, "content": content},
+        uow, student_id, caller, commands.home_teaching_session(taught_on, hours, teachers, content),
         filename=lesson_plan.filename or "", content=data, max_bytes=limit)
 
 
 @router.get("/students/{student_id}/home-teaching", response_model=list[HomeTeachingOut],
             **access(PEOPLE, scope="object"))
 async def list_home_teaching(student_id: StudentId, uow: UoWDep, caller: PrincipalDep):
-    return await support.list_sessions(uow, student_id, caller)
+    return await support_queries.list_sessions(uow, student_id, caller)
 
 
 @router.get("/students/{student_id}/home-teaching/{session_id}/lesson-plan", **rule(
@@ -359,7 +364,7 @@ async def list_home_teaching(student_id: StudentId, uow: UoWDep, caller: Princip
         "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ACCEPTED},
         "description": "the file as uploaded (PDF, DOCX, PNG or JPEG)"}}))
 async def get_lesson_plan(student_id: StudentId, session_id: StudentId, uow: UoWDep, caller: PrincipalDep):
-    content, media_type, digest = await support.lesson_plan(uow, student_id, session_id, caller)
+    content, media_type, digest = await support_queries.lesson_plan(uow, student_id, session_id, caller)
     return Response(content, media_type=media_type, headers={"X-Content-SHA256": digest})
 
 
@@ -374,7 +379,7 @@ async def home_teaching_counts(
     if since > until:
         raise Invalid("since is after until", errors=[
             {"field": "since", "pointer": "/since", "message": "must not be after until"}])
-    counties = await support.home_teaching_counts(uow, caller, org_code=org_code, since=since, until=until)
+    counties = await support_queries.home_teaching_counts(uow, caller, org_code=org_code, since=since, until=until)
     return {"org_code": org_code, "since": since, "until": until, "counties": counties}
 
 
@@ -383,12 +388,12 @@ async def home_teaching_counts(
 async def record_assistance(student_id: StudentId, body: AssistanceIn, uow: UoWDep, caller: PrincipalDep):
     """Targeted aid a child received (精准资助): amount, period and source. 两免 is universal and is
     not recorded here: it proves nothing about a poor child."""
-    return await support.record_assistance(uow, student_id, caller, body.model_dump())
+    return await support.record_assistance(uow, student_id, caller, commands.aid(body))
 
 
 @router.get("/students/{student_id}/assistance", response_model=list[AssistanceOut], **access(PEOPLE, scope="object"))
 async def list_assistance(student_id: StudentId, uow: UoWDep, caller: PrincipalDep):
-    return await support.list_assistance(uow, student_id, caller)
+    return await support_queries.list_assistance(uow, student_id, caller)
 
 
 @router.get("/reports/no-poverty-dropout", response_model=PovertyReport,
@@ -401,4 +406,4 @@ async def no_poverty_dropout(
     """无因贫辍学 (seed 000: 无一例因贫辍学): the registered-poor children on the roll with and without
     targeted aid covering the day, and the confirmed dropouts from registered-poor households."""
     day = on or uow.clock.now().astimezone(ZoneInfo(runtime.settings.timezone)).date()
-    return await support.poverty_report(uow, caller, org_code=org_code, on=day)
+    return await support_queries.poverty_report(uow, caller, org_code=org_code, on=day)

@@ -1,5 +1,6 @@
-"""Reads: a case with its timeline, case lists, the dropout persuasion ledger (台账), and
-home visits per teacher. Every query is filtered to the caller's scope first."""
+"""Reads: a case with its timeline (its legal steps are ``cases.queries.ladder``), case lists,
+the dropout persuasion ledger (台账), and home visits per teacher. Every query is filtered to the
+caller's scope first."""
 
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ from cases.adapters.tables import (
     dual_reports,
     home_visit_visitors,
     home_visits,
-    legal_documents,
     legal_steps,
     plan_items,
     timeline,
 )
-from cases.domain.ladder import Response, overdue
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.responsibility import UNASSIGNED_AFTER
+from cases.queries.ladder import legal_steps_of
 from shared import audit
 from shared.auth import Principal, path_codes
 from shared.errors import NotFound
@@ -31,9 +31,6 @@ from shared.pagination import PageParams
 from shared.paths import naming
 from shared.sql import fetch_page
 from shared.uow import UnitOfWork
-
-DOCUMENT_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                  "pdf": "application/pdf"}
 
 
 def _case_out(row: Any) -> dict[str, Any]:
@@ -66,23 +63,8 @@ async def get_case(uow: UnitOfWork, case_id: str, caller: Principal, *, tz: str 
     return {**_case_out(row), "reports": await rows(dual_reports, dual_reports.c.recipient),
             "plan_items": await rows(plan_items, plan_items.c.due_on, plan_items.c.created_at),
             "home_visits": await rows(home_visits, home_visits.c.visited_on, home_visits.c.recorded_at),
-            "legal_steps": await _legal_steps(uow, case_id, tz),
+            "legal_steps": await legal_steps_of(uow, case_id, tz),
             "timeline": await rows(timeline, timeline.c.id)}
-
-
-async def _legal_steps(uow: UnitOfWork, case_id: str, tz: str) -> list[dict[str, Any]]:
-    steps = [dict(r) for r in (await uow.session.execute(select(legal_steps).where(
-        legal_steps.c.case_id == case_id).order_by(legal_steps.c.served_on, legal_steps.c.recorded_at))).mappings()]
-    docs = (await uow.session.execute(
-        select(legal_documents.c.step_id, legal_documents.c.format, legal_documents.c.sha256, legal_documents.c.size)
-        .where(legal_documents.c.step_id.in_([s["id"] for s in steps])).order_by(legal_documents.c.format)
-    )).mappings().all()
-    today = uow.clock.now().astimezone(ZoneInfo(tz)).date()
-    for s in steps:
-        s["documents"] = [{"format": d["format"], "sha256": d["sha256"], "size": d["size"],
-                           "media_type": DOCUMENT_TYPES[d["format"]]} for d in docs if d["step_id"] == s["id"]]
-        s["overdue"] = overdue(s["deadline"], Response(s["response"]) if s["response"] else None, today)
-    return steps
 
 
 async def list_cases(uow: UnitOfWork, page: PageParams, caller: Principal, *, student_id: str | None,

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 
 from cases.adapters.tables import cases, home_visits
 from cases.domain.responsibility import RELAPSE_WINDOW, relapsed, visits_short
-from cases.usecases.standing import locate_org
+from cases.queries.scope import locate_org
 from shared.auth import Principal
 from shared.export import Column
 from shared.uow import UnitOfWork

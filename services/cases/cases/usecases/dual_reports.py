@@ -4,6 +4,7 @@ a false alarm, acknowledged by their office, escalated up their line when left u
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,15 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from cases.adapters.tables import cases, dual_reports, recipient_offices, timeline
 from cases.domain.lifecycle import UNCHECKED, CaseStatus
 from cases.domain.model import Recipient, dual_report_recipients, escalation_area, office_for
-from cases.usecases.common import SYSTEM, add_timeline, find_student, log, opening_of
+from cases.usecases.common import (
+    SYSTEM,
+    add_timeline,
+    add_timelines,
+    find_students,
+    log,
+    openings_of,
+    timeline_entry,
+)
 from shared import audit
 from shared.auth import OFFICIALS, Principal, Role, path_codes
 from shared.envelope import stable_id
@@ -21,8 +30,9 @@ from shared.events.reports import DualReportAcknowledged, DualReportEscalated, D
 from shared.privacy import guardians_for
 from shared.uow import UnitOfWork
 
-# The deadline sweep commits after this many cases (each is claimed on its own, so a pass cut
-# short leaves the rest to the next).
+# The deadline sweep issues this many cases' reports at a time, set-based, and commits them (each
+# group is claimed in its own transaction, so a pass cut short leaves the rest to the next, and a
+# burst's reports leave as they are decided rather than after the last).
 SWEEP_COMMIT_EVERY = 20
 
 # What a dual report says about the child when the student directory knows them.
@@ -69,38 +79,53 @@ async def _offices(uow: UnitOfWork, area_codes: set[str]) -> dict[tuple[str, str
 
 
 async def issue_reports(uow: UnitOfWork, case_id: str, *, unverified: bool) -> bool:
-    """Issue the case's two reports, once: the claim (``reports_issued_at IS NULL``) makes a
+    """Issue the case's two reports, once (``issue_reports_of``). Returns whether this call issued them."""
+    return bool(await issue_reports_of(uow, [case_id], unverified=unverified))
+
+
+async def issue_reports_of(uow: UnitOfWork, case_ids: Sequence[str], *, unverified: bool) -> list[str]:
+    """Issue each case's two reports, once: the claim (``reports_issued_at IS NULL``) makes a
     confirmation racing the deadline sweep, a redelivery or a second replica issue nothing more.
-    Each goes to its line's office of the reporting area. Returns whether this call issued them."""
+    Each goes to its line's office of the reporting area. Set-based: a handful of statements for
+    any number of cases. Returns the cases this call issued, in the order given."""
     now = uow.clock.now()
-    claimed = (await uow.session.execute(
-        update(cases).where(cases.c.id == case_id, cases.c.reports_issued_at.is_(None))
-        .values(reports_issued_at=now).returning(cases.c.id))).first()
-    if claimed is None:
-        return False
-    case = (await uow.session.execute(select(cases).where(cases.c.id == case_id))).mappings().one()
-    path, chain = path_codes(case["org_path"]), case["org_chain"] or []
-    area_codes = set(path)
-    targets = dual_report_recipients(chain, path, await _offices(uow, area_codes))
-    facts = _report_facts(await find_student(uow, case["child_id"]), case, await opening_of(uow, case_id))
-    for target in targets:
-        report_id = str(uuid.uuid4())
-        await uow.session.execute(insert(dual_reports).values(
-            id=report_id, case_id=case_id, recipient=target.recipient.value, recipient_org_code=target.org_code,
-            recipient_org_name=target.org_name, issued_at=now, area_code=target.area_code, unverified=unverified,
-        ))
-        await add_timeline(uow, case_id, "dual_report_issued", {
-            "recipient": target.recipient.value, "org_code": target.org_code, "area_code": target.area_code,
-            "unverified": unverified}, at=now)
-        uow.emit(
-            DualReportIssued(
-                report_id=report_id, case_id=case_id, recipient=target.recipient.value,
-                recipient_org_code=target.org_code, recipient_org_name=target.org_name, area_code=target.area_code,
-                issued_at=now, unverified=unverified, opened_at=case["opened_at"], **facts,
-                acknowledge=f"/v1/cases/{case_id}/reports/{target.recipient.value}/ack"),
-            subject=case["child_id"], key=target.org_code,
-            event_id=stable_id("dual_report.issued", case_id, target.recipient.value))
-    return True
+    claimed = set((await uow.session.execute(
+        update(cases).where(cases.c.id.in_(sorted(set(case_ids))), cases.c.reports_issued_at.is_(None))
+        .values(reports_issued_at=now).returning(cases.c.id))).scalars())
+    if not claimed:
+        return []
+    issued = [case_id for case_id in dict.fromkeys(case_ids) if case_id in claimed]
+    rows = {row["id"]: row for row in (await uow.session.execute(
+        select(cases).where(cases.c.id.in_(sorted(claimed))))).mappings()}
+    offices = await _offices(uow, {code for row in rows.values() for code in path_codes(row["org_path"])})
+    directory = await find_students(uow, {row["child_id"] for row in rows.values()})
+    openings = await openings_of(uow, claimed)
+    reports, entries = [], []
+    for case_id in issued:
+        case = rows[case_id]
+        targets = dual_report_recipients(case["org_chain"] or [], path_codes(case["org_path"]), offices)
+        facts = _report_facts(directory.get(case["child_id"]), case, openings.get(case_id, {}))
+        for target in targets:
+            report_id = str(uuid.uuid4())
+            reports.append({
+                "id": report_id, "case_id": case_id, "recipient": target.recipient.value,
+                "recipient_org_code": target.org_code, "recipient_org_name": target.org_name, "issued_at": now,
+                "area_code": target.area_code, "unverified": unverified})
+            entries.append(timeline_entry(uow, case_id, "dual_report_issued", {
+                "recipient": target.recipient.value, "org_code": target.org_code, "area_code": target.area_code,
+                "unverified": unverified}, at=now))
+            uow.emit(
+                DualReportIssued(
+                    report_id=report_id, case_id=case_id, recipient=target.recipient.value,
+                    recipient_org_code=target.org_code, recipient_org_name=target.org_name,
+                    area_code=target.area_code, issued_at=now, unverified=unverified, opened_at=case["opened_at"],
+                    **facts, acknowledge=f"/v1/cases/{case_id}/reports/{target.recipient.value}/ack"),
+                subject=case["child_id"], key=target.org_code,
+                event_id=stable_id("dual_report.issued", case_id, target.recipient.value))
+    if reports:
+        await uow.session.execute(insert(dual_reports), reports)
+    await add_timelines(uow, entries)
+    return issued
 
 
 async def withdraw_reports(uow: UnitOfWork, case: Any, *, reason: str | None) -> None:
@@ -137,10 +162,9 @@ async def issue_unverified_reports(uow: UnitOfWork) -> int:
             or_(cases.c.back_at.is_(None), cases.c.back_at > cases.c.verify_due_at))
         .order_by(cases.c.verify_due_at))).scalars().all()
     issued = 0
-    for n, case_id in enumerate(due, 1):
-        issued += await issue_reports(uow, case_id, unverified=True)
-        if n % SWEEP_COMMIT_EVERY == 0:
-            await uow.commit()  # a burst's reports leave as they are decided, not after the last
+    for start in range(0, len(due), SWEEP_COMMIT_EVERY):
+        issued += len(await issue_reports_of(uow, due[start:start + SWEEP_COMMIT_EVERY], unverified=True))
+        await uow.commit()  # a burst's reports leave as they are decided, not after the last
     await uow.commit()
     if issued:
         log.info("dual_reports.issued_unverified", cases=issued)

@@ -1,6 +1,7 @@
 """The legal ladder's use cases: serve a step (its DOCX and PDF generated from the case and
-stored with their SHA-256), record the guardian's response, read a document, and escalate, once,
-a step past its deadline with nothing recorded. The rules are ``cases.domain.ladder``."""
+stored with their SHA-256), record the guardian's response, and escalate, once, a step past its
+deadline with nothing recorded. The rules are ``cases.domain.ladder``; reading the steps and their
+documents is ``cases.queries.ladder``."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cases.adapters.documents import DocumentFacts, NoCjkFont, find_font, to_docx, to_pdf
-from cases.adapters.tables import cases, legal_documents, legal_steps, students, timeline
+from cases.adapters.tables import cases, legal_documents, legal_steps, students
 from cases.domain.ladder import (
     LEGAL_STEPS,
     RECORDERS,
     RESPONDERS,
+    GuardianResponse,
     LadderRefused,
     Response,
+    Service,
     Step,
     StepRecord,
     check_next,
@@ -29,8 +32,8 @@ from cases.domain.ladder import (
 from cases.domain.lifecycle import CaseStatus
 from cases.domain.model import escalation_target
 from cases.domain.moves import MoveRequest
-from cases.queries.case import DOCUMENT_TYPES, _legal_steps
-from cases.usecases.common import SYSTEM, add_timeline
+from cases.queries.ladder import DOCUMENT_TYPES, legal_steps_of
+from cases.usecases.common import SYSTEM, add_timeline, opening_of
 from cases.usecases.moves import move_case
 from shared import audit
 from shared.auth import Forbidden, Principal, path_codes
@@ -55,7 +58,7 @@ async def _steps_of(uow: UnitOfWork, case_id: str) -> list[dict[str, Any]]:
     return sorted((dict(r) for r in rows), key=lambda r: order.index(Step(r["step"])))
 
 
-def _facts(case: Any, guardian: str | None, student: Any, body: dict[str, Any], tz: str,
+def _facts(case: Any, guardian: str | None, student: Any, body: Service, tz: str,
            absent_since: datetime) -> DocumentFacts:
     child = case["child"] or {}
     school = next((o for o in case["org_chain"] or [] if o.get("kind") == "school"), {})
@@ -63,25 +66,23 @@ def _facts(case: Any, guardian: str | None, student: Any, body: dict[str, Any], 
         guardians = (student["guardians"] if student else None) or []
         guardian = next((g["name"] for g in guardians if isinstance(g, dict) and g.get("name")), None)
     return DocumentFacts(
-        step=Step(body["step"]), document_number=body.get("document_number"),
+        step=body.step, document_number=body.document_number,
         child_name=child.get("name") or "（姓名不详）", child_gender=child.get("gender"),
         child_birth_date=child.get("birth_date"), national_id_masked=child.get("national_id_masked"),
         grade=child.get("grade"), school_name=school.get("name") or case["school_code"],
         guardian=guardian or "学生家长", absent_since=absent_since.astimezone(ZoneInfo(tz)).date(),
-        issuer=body["issuing_org_name"], served_on=body["served_on"], deadline=body["deadline"])
+        issuer=body.issuing_org_name, served_on=body.served_on, deadline=body.deadline)
 
 
-def _same_service(row: Any, body: dict[str, Any], issuer: str) -> bool:
+def _same_service(row: Any, body: Service, issuer: str) -> bool:
     keys = ("issuing_org_name", "served_on", "served_how", "deadline", "document_number")
-    return row["issuing_org_code"] == issuer and all(row[k] == body.get(k) for k in keys) and \
-        body.get("guardian") in (None, row["guardian"])
+    return row["issuing_org_code"] == issuer and all(row[k] == getattr(body, k) for k in keys) and \
+        body.guardian in (None, row["guardian"])
 
 
 async def _absent_since(uow: UnitOfWork, case: Any) -> datetime:
     """When the child was first missed: the opening absence episode's start, else the opening."""
-    opened = (await uow.session.execute(select(timeline.c.detail).where(
-        timeline.c.case_id == case["id"], timeline.c.kind == "opened").order_by(timeline.c.id).limit(1))
-    ).scalar_one_or_none() or {}
+    opened = await opening_of(uow, case["id"])
     try:
         started = datetime.fromisoformat(str(opened.get("episode_started_at")))
     except ValueError:
@@ -89,25 +90,25 @@ async def _absent_since(uow: UnitOfWork, case: Any) -> datetime:
     return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
-async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal, body: dict[str, Any], *, tz: str,
+async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal, body: Service, *, tz: str,
                      font: str | None) -> dict[str, Any]:
     """Record a step served on the guardian; its documents are written in the same transaction,
     so a step never exists without them and a failed document leaves nothing behind."""
     case_id = case["id"]
-    step = Step(body["step"])
+    step = body.step
     if caller.role not in RECORDERS[step]:
         raise Forbidden(f"the {step.value} is recorded by its issuer: "
                         + ", ".join(sorted(r.value for r in RECORDERS[step])))
     today = _today(uow, tz)
-    if body["served_on"] > today:
+    if body.served_on > today:
         raise Invalid("served_on is in the future", errors=[
             {"field": "served_on", "pointer": "/served_on", "message": "a step is recorded once served"}])
     served = await _steps_of(uow, case_id)
-    issuer = body.get("issuing_org_code") or caller.org
+    issuer = body.issuing_org_code or caller.org
     same = next((s for s in served if s["step"] == step.value), None)
     if same is not None and _same_service(same, body, issuer):
         audit.answering(200)  # a retried request: the step as first recorded, nothing written
-        return next(s for s in await _legal_steps(uow, case_id, tz) if s["id"] == same["id"])
+        return next(s for s in await legal_steps_of(uow, case_id, tz) if s["id"] == same["id"])
     previous = [StepRecord(Step(s["step"]), s["deadline"], Response(s["response"]) if s["response"] else None)
                 for s in served]
     try:
@@ -120,12 +121,13 @@ async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal
         raise DocumentsUnavailable(str(exc)) from None
     student = (await uow.session.execute(select(students.c.guardians).where(
         students.c.student_id == case["child_id"]))).mappings().first()
-    facts = _facts(case, body.get("guardian"), student, body, tz, await _absent_since(uow, case))
+    facts = _facts(case, body.guardian, student, body, tz, await _absent_since(uow, case))
     now, step_id = uow.clock.now(), str(uuid.uuid4())
-    row = {"id": step_id, "case_id": case_id, "step": step.value, "issuing_org_code": body.get("issuing_org_code")
-           or issuer, "issuing_org_name": body["issuing_org_name"], "guardian": facts.guardian,
-           "served_on": body["served_on"], "served_how": body["served_how"], "deadline": body["deadline"],
-           "document_number": body.get("document_number"), "evidence": body.get("evidence"), "response": None,
+    row = {"id": step_id, "case_id": case_id, "step": step.value, "issuing_org_code": issuer,
+           "issuing_org_name": body.issuing_org_name, "guardian": facts.guardian,
+           "served_on": body.served_on, "served_how": body.served_how, "deadline": body.deadline,
+           "document_number": body.document_number,
+           "evidence": dict(body.evidence) if body.evidence is not None else None, "response": None,
            "responded_on": None, "response_note": None, "recorded_by": caller.subject, "recorded_at": now,
            "escalated_at": None}
     try:
@@ -154,7 +156,7 @@ async def serve_step(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal
 
 
 async def record_response(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, caller: Principal,
-                          body: dict[str, Any], *, tz: str) -> dict[str, Any]:
+                          body: GuardianResponse, *, tz: str) -> dict[str, Any]:
     case_id = case["id"]
     step = (await uow.session.execute(select(legal_steps).where(
         legal_steps.c.id == step_id, legal_steps.c.case_id == case_id))).mappings().first()
@@ -162,27 +164,15 @@ async def record_response(uow: UnitOfWork, case: Mapping[str, Any], step_id: str
         raise NotFound(f"case {case_id} has no legal step {step_id}")
     if caller.role not in RESPONDERS:
         raise Forbidden("a guardian's response is recorded by the school, the township or the county")
-    if body["responded_on"] < step["served_on"]:
+    if body.responded_on < step["served_on"]:
         raise Invalid("responded_on is before served_on", errors=[
             {"field": "responded_on", "pointer": "/responded_on", "message": "must not be before the step was served"}])
-    values = {"response": body["response"], "responded_on": body["responded_on"], "response_note": body.get("note")}
+    values = {"response": body.response.value, "responded_on": body.responded_on, "response_note": body.note}
     await uow.session.execute(update(legal_steps).where(legal_steps.c.id == step_id).values(**values))
     await add_timeline(uow, case_id, "legal_step_response", {"step_id": step_id, "step": step["step"], **values},
                         actor=caller.subject)
     await uow.commit()
-    return next(s for s in await _legal_steps(uow, case_id, tz) if s["id"] == step_id)
-
-
-async def document(uow: UnitOfWork, case: Mapping[str, Any], step_id: str, fmt: str) -> tuple[bytes, str]:
-    case_id = case["id"]
-    row = (await uow.session.execute(
-        select(legal_documents.c.content, legal_documents.c.sha256).join(
-            legal_steps, legal_steps.c.id == legal_documents.c.step_id)
-        .where(legal_steps.c.case_id == case_id, legal_documents.c.step_id == step_id,
-               legal_documents.c.format == fmt))).first()
-    if row is None:
-        raise NotFound(f"case {case_id} has no {fmt} document for step {step_id}")
-    return row.content, row.sha256
+    return next(s for s in await legal_steps_of(uow, case_id, tz) if s["id"] == step_id)
 
 
 async def escalate_overdue_steps(uow: UnitOfWork, *, tz: str) -> int:

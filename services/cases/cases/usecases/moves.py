@@ -50,7 +50,7 @@ async def transition(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal
     return await get_case(uow, case["id"], caller)
 
 
-async def case_state(uow: UnitOfWork, case: Mapping[str, Any], to: CaseStatus) -> CaseState:
+async def _case_state(uow: UnitOfWork, case: Mapping[str, Any], to: CaseStatus) -> CaseState:
     """What a move is decided on: the stored case, the size of its plan and, for a confirmation,
     when the absence that opened it began."""
     plans = (await uow.session.execute(
@@ -72,7 +72,7 @@ async def move_case(uow: UnitOfWork, case: Mapping[str, Any], request: MoveReque
     UPDATE is conditional on the state read, so two officials moving the same case at once
     cannot both win."""
     now = uow.clock.now()
-    move = decide_move(await case_state(uow, case, request.to), request, now=now, reopen_window=reopen_window,
+    move = decide_move(await _case_state(uow, case, request.to), request, now=now, reopen_window=reopen_window,
                        verify_deadline=verify_deadline)
     try:
         moved = (await uow.session.execute(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from cases.adapters.tables import plan_items
+from cases.domain.work import PlanItem
 from cases.usecases.common import add_timeline
 from shared.auth import Principal
 from shared.errors import NotFound
@@ -17,16 +18,17 @@ from shared.uow import UnitOfWork
 
 
 async def add_plan_item(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
-                        item: dict[str, Any]) -> dict[str, Any]:
+                        item: PlanItem) -> dict[str, Any]:
     case_id = case["id"]
     now, item_id = uow.clock.now(), str(uuid.uuid4())
-    row = {"id": item_id, "case_id": case_id, **item, "done_at": None, "created_by": caller.subject, "created_at": now}
+    row = {"id": item_id, "case_id": case_id, "kind": item.kind, "description": item.description,
+           "owner": item.owner, "due_on": item.due_on, "done_at": None, "created_by": caller.subject, "created_at": now}
     await uow.session.execute(insert(plan_items).values(**row))
     await add_timeline(uow, case_id, "plan_item_added",
-                        {"item_id": item_id, "kind": item["kind"], "owner": item["owner"], "due_on": item["due_on"]},
+                        {"item_id": item_id, "kind": item.kind, "owner": item.owner, "due_on": item.due_on},
                         actor=caller.subject)
-    uow.emit(PlanItemAdded(case_id=case_id, student_id=case["child_id"], item_id=item_id, kind=item["kind"],
-                           owner=item["owner"], due_on=item["due_on"], added_at=now, actor=caller.subject),
+    uow.emit(PlanItemAdded(case_id=case_id, student_id=case["child_id"], item_id=item_id, kind=item.kind,
+                           owner=item.owner, due_on=item.due_on, added_at=now, actor=caller.subject),
              subject=case["child_id"])
     await uow.commit()
     return row

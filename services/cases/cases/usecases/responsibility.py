@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import update
 
 from cases.adapters.tables import cases
-from cases.domain.responsibility import named_roles
+from cases.domain.responsibility import Person, named_roles
 from cases.queries.case import get_case
 from cases.usecases.common import add_timeline
 from shared.auth import Principal, path_codes
@@ -17,17 +17,17 @@ from shared.uow import UnitOfWork
 
 
 async def assign_responsibility(uow: UnitOfWork, case: Mapping[str, Any], caller: Principal,
-                                chain: dict[str, Any]) -> dict[str, Any]:
-    """Replace the named people of the chain; levels not given keep what they had."""
+                                chain: Mapping[str, Person]) -> dict[str, Any]:
+    """Replace the named people of the chain (role → person); levels not given keep what they had."""
     case_id = case["id"]
     now = uow.clock.now()
-    merged = {**(case["responsibility"] or {}), **{k: v for k, v in chain.items() if v is not None}}
+    merged = {**(case["responsibility"] or {}), **{role: person.stored() for role, person in chain.items()}}
     values: dict[str, Any] = {"responsibility": merged, "updated_at": now}
     responsible = (merged.get("responsible_person") or {}).get("name")
     if responsible and case["responsible_assigned_at"] is None:
         values["responsible_assigned_at"] = now
     await uow.session.execute(update(cases).where(cases.c.id == case_id).values(**values))
-    named = {k: v.get("name") for k, v in chain.items() if isinstance(v, dict) and v.get("name")}
+    named = {role: person.name for role, person in chain.items() if person.name}
     await add_timeline(uow, case_id, "responsibility_assigned", named, actor=caller.subject)
     # Reporting's weekly 责任落实 counts cases with a 劝返责任人 and a plan from this and plan_item.added.
     # Keyed by the place (the school), as a standing assignment is: one place's chain stays ordered.

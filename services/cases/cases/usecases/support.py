@@ -1,39 +1,27 @@
-"""Work that belongs to the child rather than a case: home teaching (送教上门; seed 003:
-派老师送教上门，做到有教案，有记录) with its lesson plans, and targeted assistance, with the county
-report that shows no child dropped out for poverty (seed 000: 无一例因贫辍学)."""
+"""Recording the work that belongs to the child rather than a case: home teaching (送教上门;
+seed 003: 派老师送教上门，做到有教案，有记录) with its lesson plan, and targeted assistance. Reading
+them, and the county report that shows no child dropped out for poverty, is
+``cases.queries.support``."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import insert
 
 from cases.adapters.files import DEFAULT_STORE, BadFile, FileStore, sniff
-from cases.adapters.tables import assistance, cases, home_teaching_sessions, students
-from cases.usecases.standing import locate_org
-from shared import audit
+from cases.adapters.tables import assistance, home_teaching_sessions
+from cases.domain.support import Aid, HomeTeachingSession
+from cases.queries.scope import student_in_scope
+from cases.queries.support import session_out
 from shared.auth import Principal, path_key
-from shared.errors import Invalid, NotFound, Problem
-from shared.paths import naming, within
+from shared.errors import Invalid, Problem
 from shared.uow import UnitOfWork
-
-# A child on the roll for the poverty proof: attending, or taught or placed by the school.
-ON_ROLL = ("enrolled", "transferred_in", "boarding_elsewhere", "suspended", "home_teaching")
 
 
 class TooLarge(Problem):
     status, slug, title = 413, "too-large", "Request body too large"
-
-
-async def _student_in_scope(uow: UnitOfWork, student_id: str, caller: Principal) -> Any:
-    student = (await uow.session.execute(select(students).where(students.c.student_id == student_id))).mappings().first()
-    if student is None or not caller.sees(student["org_path"], student["class_id"]):
-        raise NotFound(f"no student with id {student_id} in the cases directory")
-    audit.note_place(student["org_path"])
-    return student
 
 
 def _county_of(student: Any) -> str | None:
@@ -44,12 +32,12 @@ def _bad_plan(message: str) -> Invalid:
     return Invalid(message, errors=[{"field": "lesson_plan", "pointer": "/lesson_plan", "message": message}])
 
 
-async def record_session(uow: UnitOfWork, student_id: str, caller: Principal, session: dict[str, Any], *,
+async def record_session(uow: UnitOfWork, student_id: str, caller: Principal, session: HomeTeachingSession, *,
                          filename: str, content: bytes, max_bytes: int,
                          store: FileStore = DEFAULT_STORE) -> dict[str, Any]:
     """One session with its lesson plan. The file is checked before anything is written, and
     stored in the same transaction as the session: a refused file leaves nothing behind."""
-    student = await _student_in_scope(uow, student_id, caller)
+    student = await student_in_scope(uow, student_id, caller)
     if len(content) > max_bytes:
         raise TooLarge(f"the lesson plan is over {max_bytes} bytes", errors=[
             {"field": "lesson_plan", "pointer": "/lesson_plan", "message": f"at most {max_bytes} bytes"}])
@@ -61,138 +49,20 @@ async def record_session(uow: UnitOfWork, student_id: str, caller: Principal, se
     stored = await store.put(uow.session, content, filename=filename[:200] or "lesson-plan", media_type=media_type,
                              at=now)
     row = {"id": str(uuid.uuid4()), "student_id": student_id, "org_path": path_key(student["org_path"]),
-           "class_id": student["class_id"], "county_code": _county_of(student), **session,
+           "class_id": student["class_id"], "county_code": _county_of(student), "taught_on": session.taught_on,
+           "hours": session.hours, "teachers": list(session.teachers), "content": session.content,
            "lesson_plan_id": stored.id, "recorded_by": caller.subject, "recorded_at": now}
     await uow.session.execute(insert(home_teaching_sessions).values(**row))
     await uow.commit()
-    return _session_out(row, stored.filename, stored.media_type, stored.sha256, stored.size)
+    return session_out(row, stored.filename, stored.media_type, stored.sha256, stored.size)
 
 
-def _session_out(row: Any, filename: str, media_type: str, sha256: str, size: int) -> dict[str, Any]:
-    return {**{k: row[k] for k in ("id", "student_id", "taught_on", "hours", "teachers", "content", "recorded_by",
-                                   "recorded_at")},
-            "lesson_plan": {"id": row["lesson_plan_id"], "filename": filename, "media_type": media_type,
-                            "sha256": sha256, "size": size}}
-
-
-async def list_sessions(uow: UnitOfWork, student_id: str, caller: Principal, *,
-                        store: FileStore = DEFAULT_STORE) -> list[dict[str, Any]]:
-    await _student_in_scope(uow, student_id, caller)
-    rows = (await uow.session.execute(select(home_teaching_sessions).where(
-        home_teaching_sessions.c.student_id == student_id).order_by(home_teaching_sessions.c.taught_on))).mappings()
-    out = []
-    for r in rows:
-        found = await store.get(uow.session, r["lesson_plan_id"])
-        plan = found[0] if found else None
-        out.append(_session_out(r, plan.filename if plan else "", plan.media_type if plan else "",
-                                plan.sha256 if plan else "", plan.size if plan else 0))
-    return out
-
-
-async def lesson_plan(uow: UnitOfWork, student_id: str, session_id: str, caller: Principal, *,
-                      store: FileStore = DEFAULT_STORE) -> tuple[bytes, str, str]:
-    await _student_in_scope(uow, student_id, caller)
-    plan_id = (await uow.session.execute(select(home_teaching_sessions.c.lesson_plan_id).where(
-        home_teaching_sessions.c.id == session_id, home_teaching_sessions.c.student_id == student_id))
-    ).scalar_one_or_none()
-    found = await store.get(uow.session, plan_id) if plan_id else None
-    if found is None:
-        raise NotFound(f"student {student_id} has no home-teaching session {session_id}")
-    stored, content = found
-    return content, stored.media_type, stored.sha256
-
-
-async def home_teaching_counts(uow: UnitOfWork, caller: Principal, *, org_code: str, since: date,
-                               until: date) -> list[dict[str, Any]]:
-    """Per county: children taught at home, distinct teachers and sessions in [since, until]
-    (seed 000: 组织xx名教师为x名学生提供送教上门服务). Teachers are counted in Python from one query:
-    they are a JSON list per session, which SQLite and PostgreSQL unnest differently."""
-    await locate_org(uow, org_code, caller)
-    s = home_teaching_sessions
-    rows = (await uow.session.execute(
-        select(s.c.county_code, s.c.student_id, s.c.teachers, s.c.hours)
-        .where(*caller.scope_filter(s.c.org_path, s.c.class_id), naming(s.c.org_path, org_code),
-               s.c.taught_on >= since, s.c.taught_on <= until))).all()
-    counties: dict[str, dict[str, Any]] = {}
-    for county, student, teachers, hours in rows:
-        c = counties.setdefault(county or "", {"children": set(), "teachers": set(), "sessions": 0,
-                                               "hours": Decimal(0)})
-        c["children"].add(student)
-        c["teachers"].update(teachers or [])
-        c["sessions"] += 1
-        c["hours"] += Decimal(hours)
-    return [{"county_code": code or None, "children": len(c["children"]), "teachers": len(c["teachers"]),
-             "sessions": c["sessions"], "hours": float(c["hours"]),
-             "summary": f"组织{len(c['teachers'])}名教师为{len(c['children'])}名学生提供送教上门服务"}
-            for code, c in sorted(counties.items())]
-
-
-# --- targeted assistance ---------------------------------------------------------------------
-
-async def record_assistance(uow: UnitOfWork, student_id: str, caller: Principal, aid: dict[str, Any]) -> dict[str, Any]:
-    student = await _student_in_scope(uow, student_id, caller)
+async def record_assistance(uow: UnitOfWork, student_id: str, caller: Principal, aid: Aid) -> dict[str, Any]:
+    student = await student_in_scope(uow, student_id, caller)
     row = {"id": str(uuid.uuid4()), "student_id": student_id, "org_path": path_key(student["org_path"]),
-           "class_id": student["class_id"], **aid, "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
+           "class_id": student["class_id"], "kind": aid.kind, "amount": aid.amount,
+           "period_start": aid.period_start, "period_end": aid.period_end, "source": aid.source,
+           "recorded_by": caller.subject, "recorded_at": uow.clock.now()}
     await uow.session.execute(insert(assistance).values(**row))
     await uow.commit()
     return row
-
-
-async def list_assistance(uow: UnitOfWork, student_id: str, caller: Principal) -> list[dict[str, Any]]:
-    await _student_in_scope(uow, student_id, caller)
-    return [dict(r) for r in (await uow.session.execute(select(assistance).where(
-        assistance.c.student_id == student_id).order_by(assistance.c.period_start))).mappings()]
-
-
-async def poverty_report(uow: UnitOfWork, caller: Principal, *, org_code: str, on: date) -> dict[str, Any]:
-    """无因贫辍学: the registered-poor children on the roll, with and without targeted aid covering
-    ``on``; the confirmed dropouts whose cause is poverty (the proof is that there are none); and,
-    beside them, every confirmed dropout from a registered-poor household, whatever its cause."""
-    path, _ = await locate_org(uow, org_code, caller)
-    under = f"/{org_code}/"
-    aid = assistance.alias("aid")
-    covered = exists().where(aid.c.student_id == students.c.student_id, aid.c.period_start <= on,
-                             aid.c.period_end >= on)
-    total = select(func.coalesce(func.sum(aid.c.amount), 0)).where(
-        aid.c.student_id == students.c.student_id, aid.c.period_start <= on, aid.c.period_end >= on).scalar_subquery()
-    poor = (await uow.session.execute(
-        select(students.c.student_id, students.c.name, students.c.school_code, students.c.class_id,
-               students.c.org_path, students.c.flags, students.c.status, covered.label("aided"), total.label("amount"))
-        .where(students.c.status.in_(ON_ROLL),
-               within(students.c.org_path, path), naming(students.c.flags, "poor_household"))
-        .order_by(students.c.school_code, students.c.name))).mappings().all()
-    poor = [r for r in poor if org_code in r["org_path"] and "poor_household" in (r["flags"] or [])
-            and caller.sees(r["org_path"], r["class_id"])]
-    children = [{"student_id": r["student_id"], "name": r["name"], "school_code": r["school_code"],
-                 "class_id": r["class_id"], "aided": bool(r["aided"]), "amount": float(r["amount"] or 0)}
-                for r in poor]
-    dropouts = (await uow.session.execute(
-        select(cases.c.id, cases.c.child_id.label("student_id"), cases.c.child, cases.c.school_code,
-               cases.c.status, cases.c.confirmed_at)
-        .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
-               cases.c.confirmed_at.is_not(None), cases.c.flags.contains("/poor_household/", autoescape=True))
-        .order_by(cases.c.confirmed_at))).mappings().all()
-    # The dropouts whose confirmation names poverty (因贫) as a cause, whatever the household's
-    # flag says: these are what "no child dropped out for poverty" must show to be none. Few rows
-    # (a county's confirmed dropouts), so the JSON list is read here rather than in SQL.
-    confirmed = (await uow.session.execute(
-        select(cases.c.id, cases.c.child_id.label("student_id"), cases.c.child, cases.c.school_code,
-               cases.c.status, cases.c.confirmed_at, cases.c.causes)
-        .where(*caller.scope_filter(cases.c.org_path, cases.c.class_id), cases.c.org_path.contains(under, autoescape=True),
-               cases.c.confirmed_at.is_not(None), cases.c.causes.is_not(None))
-        .order_by(cases.c.confirmed_at))).mappings().all()
-    for_poverty = [d for d in confirmed if "poverty" in (d["causes"] or [])]
-    return {
-        "org_code": org_code, "org_path": path, "on": on,
-        "poor_on_roll": len(children), "with_aid": sum(c["aided"] for c in children),
-        "without_aid": sum(not c["aided"] for c in children),
-        "children": children,
-        "poor_household_dropouts": [{"case_id": d["id"], "student_id": d["student_id"],
-                                     "name": (d["child"] or {}).get("name"), "school_code": d["school_code"],
-                                     "status": d["status"], "confirmed_at": d["confirmed_at"]} for d in dropouts],
-        "poverty_dropouts": [{"case_id": d["id"], "student_id": d["student_id"],
-                              "name": (d["child"] or {}).get("name"), "school_code": d["school_code"],
-                              "status": d["status"], "confirmed_at": d["confirmed_at"]} for d in for_poverty],
-        "no_poverty_dropout": not for_poverty,
-    }
-

@@ -17,6 +17,16 @@ FLAGS = ("poor_household", "left_behind", "single_parent", "disabled", "learning
 
 
 @dataclass(frozen=True)
+class FlagChangeRequest:
+    """Flags added and removed by hand, with why and from when."""
+
+    reason: str
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    effective_on: date | None = None  # today when not given
+
+
+@dataclass(frozen=True)
 class FlagChange:
     flags: tuple[str, ...]   # the flags after the change, sorted
     added: tuple[str, ...]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from registry.domain.model import StudentStatus as S
+from registry.domain.off_roll import Terms
 from shared import statuses
 from shared.errors import Conflict, Invalid
 
@@ -64,6 +65,16 @@ def confirming_side(started_by: Side) -> Side:
 
 def cancelling_side(started_by: Side) -> Side:
     return started_by
+
+
+@dataclass(frozen=True)
+class StatusChangeRequest:
+    """A status change as a school files it; boarding elsewhere and suspension say their terms."""
+
+    status: S
+    effective_on: date | None = None  # today when not given
+    reason: str | None = None
+    terms: Terms = Terms()
 
 
 @dataclass(frozen=True)

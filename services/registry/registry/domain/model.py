@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, fields
 from datetime import date
+from typing import Any, Final
 
 from registry.domain.national_id import EARLIEST_BIRTH, InvalidNationalId, NationalId, parse
 from shared.errors import Conflict, Invalid
 
 # OrgKind and SchoolSystem are shared (cases and reporting read the same kinds); re-exported here.
 from shared.orgs import OrgKind, SchoolSystem, level_of
+
+
+class Unchanged(enum.Enum):
+    """A field a change leaves out: kept as it is, where None would clear it (or be refused)."""
+
+    unchanged = "unchanged"
+
+
+UNCHANGED: Final = Unchanged.unchanged
+
+
+def named(change: Any) -> dict[str, Any]:
+    """The fields a change (a dataclass with UNCHANGED defaults) names, None included."""
+    return {f.name: value for f in fields(change) if (value := getattr(change, f.name)) is not UNCHANGED}
 
 
 class OfficeLine(str, enum.Enum):
@@ -32,6 +48,35 @@ PARENT_KINDS: dict[OrgKind, frozenset[OrgKind]] = {
     # An office belongs to an area; nothing sits under an office.
     OrgKind.office: frozenset({OrgKind.township, OrgKind.county, OrgKind.city, OrgKind.province}),
 }
+
+
+@dataclass(frozen=True)
+class OrgRegistration:
+    """An area, an office or a school registered under its parent (a province has none)."""
+
+    code: str
+    name: str
+    kind: OrgKind
+    parent_code: str | None = None
+    system: SchoolSystem | None = None  # schools only; six-three when not given
+    line: OfficeLine | None = None      # offices only, and required there
+
+
+@dataclass(frozen=True)
+class OrgChange:
+    """A rename or a school's system corrected. ``parent_code`` is accepted only unchanged (see
+    ``registry.usecases.registration.reorganisation_refused``); a system cannot be removed."""
+
+    name: str | None | Unchanged = UNCHANGED  # None: kept, as left out
+    system: SchoolSystem | None | Unchanged = UNCHANGED
+    parent_code: str | None | Unchanged = UNCHANGED
+
+
+@dataclass(frozen=True)
+class NewClass:
+    grade: int
+    name: str
+    school_year: int | None = None  # the current school year when not given
 
 
 def check_line(kind: OrgKind, line: OfficeLine | None) -> None:
@@ -72,6 +117,31 @@ class StudentStatus(str, enum.Enum):
 # deceased child's record is history). Mirrored by the partial unique index on students.
 FINAL_STATUSES = frozenset({StudentStatus.graduated, StudentStatus.deceased})
 ACTIVE_STATUSES = frozenset(StudentStatus) - FINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class Guardian:
+    name: str
+    relation: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """A child enrolled at a school's class: with the ID number, or without one and why not (the
+    birth date and gender are then taken as given)."""
+
+    name: str
+    gender: str  # male or female
+    birth_date: date
+    school_code: str
+    class_id: str
+    national_id: str | None = None
+    no_id_reason: str | None = None
+    enrolled_on: date | None = None  # today when not given
+    flags: tuple[str, ...] = ()
+    guardians: tuple[Guardian, ...] = ()
+    household_region: str | None = None
 
 
 def region_prefix(division_code: str) -> str:

@@ -17,6 +17,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from registry.domain.model import UNCHANGED, Unchanged
 from registry.domain.model import StudentStatus as S
 from shared.errors import Invalid
 
@@ -47,6 +48,25 @@ class Terms:
     @property
     def names_host(self) -> bool:
         return self.host_school_code is not None or self.host_school_name is not None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The host's receipt (回执) for a child boarding elsewhere."""
+
+    received_on: date | None = None  # today when not given
+    evidence: str | None = None      # what it is: required unless the host school itself confirms
+
+
+@dataclass(frozen=True)
+class OffRollChange:
+    """What the status change left out, supplied later, or a moved end (a suspension extended).
+    A host named replaces the host there was."""
+
+    host_school_code: str | None | Unchanged = UNCHANGED
+    host_school_name: str | None | Unchanged = UNCHANGED
+    host_region: str | None | Unchanged = UNCHANGED
+    expected_end: date | None | Unchanged = UNCHANGED
 
 
 def _field(name: str, message: str) -> dict[str, str]:

@@ -24,6 +24,14 @@ class ProblemKind(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class ProblemMerge:
+    """One child after all: the problem's other records merge into ``kept_id``."""
+
+    kept_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Candidate:
     student_id: str
     national_id: str | None

@@ -4,10 +4,22 @@ Which grade is the top one follows the school's system: ``shared.orgs.graduating
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 GRADE_WORDS = {1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5: "五年级", 6: "六年级",
                7: "七年级", 8: "八年级", 9: "九年级"}
 # Junior middle schools often say 初一/初二/初三 for grades 7-9.
 JUNIOR_WORDS = {7: "初一", 8: "初二", 9: "初三"}
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The school year that is ending, moved up at once."""
+
+    school_year: int
+    effective_on: date | None = None       # the graduation date; today when not given
+    graduating_grade: int | None = None    # the school system's top grade when not given
 
 
 def promoted_name(name: str, grade: int) -> str:

@@ -3,13 +3,13 @@ school's classes, a record's status and flag history; and how a record is shown 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
 from registry.adapters.tables import classes, flag_history, orgs, status_history, student_flags, students
-from registry.domain.model import region_prefix
-from registry.entrypoints.schemas.students import StudentSearch
+from registry.domain.model import StudentStatus, region_prefix
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
@@ -18,6 +18,20 @@ from shared.paths import naming
 from shared.privacy import FULL_NATIONAL_ID, guardians_for, mask_national_id
 from shared.text import name_key
 from shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class StudentQuery:
+    """Filters of the student list, combined with AND, always within the caller's scope."""
+
+    org_code: str | None = None  # any level: a school, township, county, city or province
+    school_code: str | None = None
+    class_id: str | None = None
+    grade: int | None = None
+    status: StudentStatus | None = None
+    flag: str | None = None
+    household_region: str | None = None  # a city or province code matches every county in it
+    name: str | None = None  # part of the name
 
 
 async def visible_student(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
@@ -83,7 +97,7 @@ async def get_student(uow: UnitOfWork, student_id: str, caller: Principal) -> di
     return present_student((await _with_flags(uow, [row]))[0], caller)
 
 
-async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, search: StudentSearch,
+async def list_students(uow: UnitOfWork, page: PageParams, caller: Principal, search: StudentQuery,
                         ) -> tuple[list[dict[str, Any]], int]:
     # Scope first: the caller's region (and a head teacher's classes), whatever the filters say.
     conditions = caller.scope_filter(orgs.c.path, students.c.class_id)

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from registry.adapters.tables import flag_history, student_flags
-from registry.domain.flags import FlagChange, change_flags
-from registry.entrypoints.schemas.students import FlagsPatch
+from registry.domain.flags import FlagChange, FlagChangeRequest, change_flags
 from registry.queries.students import get_student, visible_student, with_derived_flags
 from registry.usecases.records import placement
 from shared.auth import Principal
@@ -82,7 +81,7 @@ async def write_flag_change(uow: UnitOfWork, student: dict[str, Any], change: Fl
     ), subject=sid)
 
 
-async def patch_flags(uow: UnitOfWork, student_id: str, cmd: FlagsPatch, caller: Principal) -> dict[str, Any]:
+async def patch_flags(uow: UnitOfWork, student_id: str, cmd: FlagChangeRequest, caller: Principal) -> dict[str, Any]:
     student = await visible_student(uow, student_id, caller)
     today = uow.clock.now().date()
     effective_on = cmd.effective_on or today

@@ -26,7 +26,6 @@ from registry.adapters.tables import (
     transfers,
 )
 from registry.domain.model import ACTIVE_STATUSES, validate_enrollment
-from registry.entrypoints.schemas.students import NationalIdIn
 from registry.queries.orgs import get_org
 from registry.queries.students import get_student, visible_student
 from registry.usecases.records import placement
@@ -39,12 +38,12 @@ from shared.privacy import mask_national_id
 from shared.uow import UnitOfWork
 
 
-async def add_national_id(uow: UnitOfWork, student_id: str, cmd: NationalIdIn, caller: Principal) -> dict[str, Any]:
+async def add_national_id(uow: UnitOfWork, student_id: str, national_id: str, caller: Principal) -> dict[str, Any]:
     student = await visible_student(uow, student_id, caller)
     if student["national_id"] is not None:
         raise Conflict("this record has its national ID already", student_id=student_id)
     today = uow.clock.now().date()
-    nid = validate_enrollment(national_id=cmd.national_id, birth_date=student["birth_date"],
+    nid = validate_enrollment(national_id=national_id, birth_date=student["birth_date"],
                               gender=student["gender"], today=today)
     other = (await uow.session.execute(
         select(students).where(students.c.national_id == nid.number,

@@ -14,10 +14,18 @@ from typing import Any
 from sqlalchemy import select, update
 
 from registry.adapters.tables import off_roll_periods, orgs, students
-from registry.domain.model import OrgKind
+from registry.domain.model import OrgKind, named
 from registry.domain.model import StudentStatus as S
-from registry.domain.off_roll import WATCHED, Period, Terms, check_terms, missing, overdue
-from registry.entrypoints.schemas.watch import OffRollUpdate, ReceiptIn
+from registry.domain.off_roll import (
+    WATCHED,
+    OffRollChange,
+    Period,
+    Receipt,
+    Terms,
+    check_terms,
+    missing,
+    overdue,
+)
 from registry.queries.orgs import get_org
 from shared import audit
 from shared.auth import Principal, Role
@@ -118,7 +126,7 @@ def _still_open(row: dict[str, Any]) -> None:
                        closed_on=str(row["closed_on"]))
 
 
-async def record_receipt(uow: UnitOfWork, period_id: str, cmd: ReceiptIn, caller: Principal, *,
+async def record_receipt(uow: UnitOfWork, period_id: str, cmd: Receipt, caller: Principal, *,
                          overdue_days: int) -> dict[str, Any]:
     """The host's receipt (回执). The host school, when it is in this system, confirms it itself;
     otherwise the home school records the paper receipt (from the host, or the family, as seed
@@ -146,14 +154,14 @@ async def record_receipt(uow: UnitOfWork, period_id: str, cmd: ReceiptIn, caller
     return await get_period(uow, period_id, caller, overdue_days=overdue_days)
 
 
-async def update_period(uow: UnitOfWork, period_id: str, cmd: OffRollUpdate, caller: Principal, *,
+async def update_period(uow: UnitOfWork, period_id: str, cmd: OffRollChange, caller: Principal, *,
                         overdue_days: int) -> dict[str, Any]:
     """The home school supplies a host or an end date the status change left out, or moves the
     end (a suspension extended). A new end is a new promise: if it passes too, it is announced
     again."""
     row = await _period(uow, period_id, caller, sides=("home",))
     _still_open(row)
-    given = cmd.model_dump(exclude_unset=True)
+    given = named(cmd)
     merged = {k: row[k] for k in ("host_school_code", "host_school_name", "host_region", "expected_end")}
     if {"host_school_code", "host_school_name", "host_region"} & set(given):
         merged.update(host_school_code=None, host_school_name=None, host_region=None)  # a host replaces a host

@@ -12,8 +12,15 @@ from typing import Any
 from sqlalchemy import case, func, insert, literal, select, tuple_, update
 
 from registry.adapters.tables import orgs, problem_dismissals, students
-from registry.domain.problems import Candidate, Problem, ProblemKind, county_of, same_id_problems, same_person_problems
-from registry.entrypoints.schemas.problems import DismissIn, ProblemMergeIn
+from registry.domain.problems import (
+    Candidate,
+    Problem,
+    ProblemKind,
+    ProblemMerge,
+    county_of,
+    same_id_problems,
+    same_person_problems,
+)
 from registry.usecases.merges import merge_records
 from registry.usecases.registration import student_number
 from shared.auth import Principal
@@ -89,16 +96,16 @@ async def _problem(uow: UnitOfWork, problem_id: str, caller: Principal) -> tuple
     raise NotFound(f"no open problem record {problem_id} in your region (merged, dismissed, or changed since)")
 
 
-async def dismiss(uow: UnitOfWork, problem_id: str, cmd: DismissIn, caller: Principal) -> dict[str, Any]:
+async def dismiss(uow: UnitOfWork, problem_id: str, reason: str, caller: Principal) -> dict[str, Any]:
     problem, _ = await _problem(uow, problem_id, caller)
     row = {"problem_id": problem.id, "kind": problem.kind.value, "student_ids": list(problem.student_ids),
-           "reason": cmd.reason, "actor": caller.subject, "dismissed_at": uow.clock.now()}
+           "reason": reason, "actor": caller.subject, "dismissed_at": uow.clock.now()}
     await uow.session.execute(insert(problem_dismissals).values(**row))
     await uow.commit()
     return row
 
 
-async def merge(uow: UnitOfWork, problem_id: str, cmd: ProblemMergeIn, caller: Principal) -> dict[str, Any]:
+async def merge(uow: UnitOfWork, problem_id: str, cmd: ProblemMerge, caller: Principal) -> dict[str, Any]:
     problem, records = await _problem(uow, problem_id, caller)
     if cmd.kept_id not in problem.student_ids:
         raise Invalid("kept_id is not one of this problem's records",

@@ -9,8 +9,7 @@ from sqlalchemy import select, update
 from registry.adapters.tables import classes, students
 from registry.domain.lifecycle import TRANSITIONS
 from registry.domain.model import OrgKind, StudentStatus
-from registry.domain.promotion import graduated_name, promoted_name
-from registry.entrypoints.schemas.orgs import PromotionIn
+from registry.domain.promotion import Promotion, graduated_name, promoted_name
 from registry.queries.orgs import get_org
 from registry.usecases.records import write_change
 from shared.auth import Principal
@@ -23,7 +22,7 @@ from shared.uow import UnitOfWork
 GRADUATES = frozenset(s.value for s, targets in TRANSITIONS.items() if StudentStatus.graduated in targets)
 
 
-async def promote_school(uow: UnitOfWork, school_code: str, cmd: PromotionIn, caller: Principal) -> dict[str, Any]:
+async def promote_school(uow: UnitOfWork, school_code: str, cmd: Promotion, caller: Principal) -> dict[str, Any]:
     school = await get_org(uow, school_code, within=caller)
     if school["kind"] != OrgKind.school.value:
         raise Invalid(f"{school_code} is a {school['kind']}, not a school")

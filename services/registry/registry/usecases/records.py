@@ -15,10 +15,9 @@ import structlog
 from sqlalchemy import select, update
 
 from registry.adapters.tables import classes, status_history, students
-from registry.domain.lifecycle import can_change, change_status
+from registry.domain.lifecycle import StatusChangeRequest, can_change, change_status
 from registry.domain.model import StudentStatus
 from registry.domain.off_roll import Period, Terms, check_terms, missing
-from registry.entrypoints.schemas.students import StatusChangeIn
 from registry.queries.orgs import get_org, org_chain
 from registry.queries.students import visible_student
 from registry.usecases import off_roll
@@ -77,14 +76,14 @@ async def write_change(uow: UnitOfWork, student: dict[str, Any], *, status: str,
     return {**change, "period_id": period_id}
 
 
-async def change_student_status(uow: UnitOfWork, student_id: str, cmd: StatusChangeIn,
+async def change_student_status(uow: UnitOfWork, student_id: str, cmd: StatusChangeRequest,
                                 caller: Principal) -> dict[str, Any]:
     student = await visible_student(uow, student_id, caller)
     today = uow.clock.now().date()
     effective_on = cmd.effective_on or today
     change_status(StudentStatus(student["status"]), cmd.status, effective_on=effective_on,
                   reason=cmd.reason, today=today, last_effective_on=await last_effective_on(uow, student))
-    terms = cmd.terms()
+    terms = cmd.terms
     check_terms(cmd.status, terms, effective_on=effective_on)
     await off_roll.check_host(uow, terms.host_school_code, own_school=student["school_code"])
     change = await write_change(uow, student, status=cmd.status.value, effective_on=effective_on,

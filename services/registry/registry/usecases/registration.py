@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -13,7 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from registry.adapters.tables import classes, orgs, student_flags, students
 from registry.domain.model import (
     ACTIVE_STATUSES,
+    UNCHANGED,
+    Enrollment,
+    NewClass,
+    OrgChange,
     OrgKind,
+    OrgRegistration,
     already_active,
     check_line,
     check_parent,
@@ -22,8 +27,6 @@ from registry.domain.model import (
     validate_enrollment,
 )
 from registry.domain.school_age import school_year_start
-from registry.entrypoints.schemas.orgs import ClassCreate, OrgCreate, OrgUpdate
-from registry.entrypoints.schemas.students import StudentCreate
 from registry.queries.orgs import get_org, org_chain
 from registry.queries.students import present_student, with_derived_flags
 from shared.auth import Principal, Role
@@ -34,7 +37,7 @@ from shared.text import name_key
 from shared.uow import UnitOfWork
 
 
-async def create_org(uow: UnitOfWork, cmd: OrgCreate, caller: Principal) -> dict[str, Any]:
+async def create_org(uow: UnitOfWork, cmd: OrgRegistration, caller: Principal) -> dict[str, Any]:
     if cmd.parent_code:
         parent = await get_org(uow, cmd.parent_code, within=caller)
     elif caller.role is Role.province_official and caller.org == cmd.code:
@@ -82,20 +85,19 @@ def reorganisation_refused(code: str) -> ReorganisationRefused:
         errors=[{"field": "parent_code", "pointer": "/parent_code", "message": "an org cannot change its parent"}])
 
 
-async def update_org(uow: UnitOfWork, code: str, cmd: OrgUpdate, caller: Principal) -> dict[str, Any]:
+async def update_org(uow: UnitOfWork, code: str, cmd: OrgChange, caller: Principal) -> dict[str, Any]:
     """Rename an org or correct a school's system; announced again as org.registered (consumers
     upsert it). The parent never changes: see ``reorganisation_refused``."""
     org = await get_org(uow, code, within=caller)
     if code == caller.org and caller.role is not Role.province_official:
         raise NotFound(f"no organisation with code {code}")  # an org is changed from above it
-    fields = cmd.model_fields_set
-    if "parent_code" in fields and cmd.parent_code != org["parent_code"]:
+    if cmd.parent_code is not UNCHANGED and cmd.parent_code != org["parent_code"]:
         raise reorganisation_refused(code)
     kind = OrgKind(org["kind"])
     values: dict[str, Any] = {}
-    if "name" in fields and cmd.name is not None:
+    if cmd.name is not UNCHANGED and cmd.name is not None:
         values["name"] = cmd.name
-    if "system" in fields:
+    if cmd.system is not UNCHANGED:
         if cmd.system is None:
             raise Invalid("system cannot be removed", errors=[
                 {"field": "system", "pointer": "/system", "message": "give one of 6+3, 5+4, nine_year, twelve_year"}])
@@ -121,7 +123,7 @@ async def update_org(uow: UnitOfWork, code: str, cmd: OrgUpdate, caller: Princip
 OUTSIDE_REGION = "a school outside your region (the county bureau can trace it)"
 
 
-async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, caller: Principal) -> dict[str, Any]:
+async def create_class(uow: UnitOfWork, school_code: str, cmd: NewClass, caller: Principal) -> dict[str, Any]:
     school = await get_org(uow, school_code, within=caller)
     if school["kind"] != OrgKind.school.value:
         raise Invalid(f"{school_code} is a {school['kind']}, not a school")
@@ -138,7 +140,7 @@ async def create_class(uow: UnitOfWork, school_code: str, cmd: ClassCreate, call
     return row
 
 
-async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal) -> dict[str, Any]:
+async def enroll_student(uow: UnitOfWork, cmd: Enrollment, caller: Principal) -> dict[str, Any]:
     today = uow.clock.now().date()
     # A child without an ID is enrolled on what the school was told (birth date, gender): the
     # record exists so the child is counted and watched; the ID is added when it arrives.
@@ -162,7 +164,7 @@ async def enroll_student(uow: UnitOfWork, cmd: StudentCreate, caller: Principal)
     row = new_student_row(national_id=nid and nid.number, no_id_reason=cmd.no_id_reason, name=cmd.name,
                           gender=cmd.gender, birth_date=cmd.birth_date,
                           school_code=cmd.school_code, class_id=cmd.class_id, enrolled_on=cmd.enrolled_on or today,
-                          guardians=[g.model_dump() for g in cmd.guardians], household_region=cmd.household_region)
+                          guardians=[asdict(g) for g in cmd.guardians], household_region=cmd.household_region)
     await uow.session.execute(insert(students).values(**row))
     if flags:
         await uow.session.execute(insert(student_flags), [{"student_id": row["id"], "flag": f} for f in flags])

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from registry.adapters.tables import classes, status_history, students, transfers
 from registry.domain.lifecycle import Side, cancelling_side, check_transfer_out, confirming_side
 from registry.domain.model import ACTIVE_STATUSES, OrgKind, StudentStatus
-from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferIn, TransferRequestIn
+from registry.domain.transfers import TransferConfirmation, TransferInRequest, TransferRequest
 from registry.queries.orgs import get_org
 from registry.queries.students import visible_student
 from registry.queries.transfers import get_transfer
@@ -30,7 +30,7 @@ from shared.text import name_key
 from shared.uow import UnitOfWork
 
 
-async def request_transfer(uow: UnitOfWork, student_id: str, cmd: TransferIn, caller: Principal) -> dict[str, Any]:
+async def request_transfer(uow: UnitOfWork, student_id: str, cmd: TransferRequest, caller: Principal) -> dict[str, Any]:
     student = await visible_student(uow, student_id, caller)
     today = uow.clock.now().date()
     effective_on = cmd.effective_on or today
@@ -64,7 +64,7 @@ async def request_transfer(uow: UnitOfWork, student_id: str, cmd: TransferIn, ca
     return await get_transfer(uow, transfer["id"])
 
 
-async def request_transfer_in(uow: UnitOfWork, cmd: TransferRequestIn, caller: Principal) -> dict[str, Any]:
+async def request_transfer_in(uow: UnitOfWork, cmd: TransferInRequest, caller: Principal) -> dict[str, Any]:
     """The receiving school asks for a child's record (转入申请), the way the national system works:
     the record stays where it is until the sending school confirms (or the receiver withdraws).
     The child is named by ID number and name together, so a school cannot learn where a child is
@@ -129,7 +129,7 @@ async def _pending_by_side(uow: UnitOfWork, transfer_id: str, caller: Principal,
     return await _pending_in_scope(uow, transfer_id, caller, side=SIDE_COLUMN[side])
 
 
-async def confirm_transfer(uow: UnitOfWork, transfer_id: str, cmd: TransferConfirmIn,
+async def confirm_transfer(uow: UnitOfWork, transfer_id: str, cmd: TransferConfirmation,
                            caller: Principal) -> dict[str, Any]:
     """The other side's receipt: the record moves to the receiving school, transferred in. A
     transfer the sending school filed is confirmed by the receiving one, into a class it names;

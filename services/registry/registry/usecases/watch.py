@@ -5,6 +5,7 @@ receipt or return once (``boarding.overdue``, ``suspension.overdue``). The watch
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -50,38 +51,25 @@ async def flag_overdue_off_roll(uow: UnitOfWork, *, overdue_after_days: int) -> 
         student = (await uow.session.execute(select(students.c.school_code, students.c.class_id)
                                              .where(students.c.id == p.student_id))).one()
         where = await placement(uow, student.school_code, student.class_id)
-        days_off = (now.date() - p.started_on).days
-        if p.kind == S.boarding_elsewhere.value:
-            # The id names the period, what is missing and the end promised: a new end date
-            # (PATCH) that passes too is a new fact; a replay or a racing replica is not.
-            uow.emit(BoardingOverdue(
-                         period_id=p.id,
-                         student_id=p.student_id,
-                         missing=what.value,
-                         started_on=p.started_on,
-                         expected_end=p.expected_end,
-                         host_school_code=p.host_school_code,
-                         host_school_name=p.host_school_name,
-                         host_region=p.host_region,
-                         days_off=days_off,
-                         overdue_after_days=overdue_after_days,
-                         **_placed(where),
-                     ), subject=p.student_id, key=p.student_id,
-                     event_id=stable_id("boarding-overdue", p.id, what.value, str(p.expected_end)))
-        else:
-            uow.emit(SuspensionOverdue(
-                         period_id=p.id,
-                         student_id=p.student_id,
-                         started_on=p.started_on,
-                         expected_end=p.expected_end,
-                         reason=p.reason,
-                         days_off=days_off,
-                         overdue_after_days=overdue_after_days,
-                         **_placed(where),
-                     ), subject=p.student_id, key=p.student_id,
-                     event_id=stable_id("suspension-overdue", p.id, str(p.expected_end)))
+        event, event_id = _overdue(p, what, where, today=now.date(), overdue_after_days=overdue_after_days)
+        uow.emit(event, subject=p.student_id, key=p.student_id, event_id=event_id)
     await uow.commit()
     return len(claims)
+
+
+def _overdue(p: Any, what: Missing, where: dict[str, Any], *, today: date,
+             overdue_after_days: int) -> tuple[BoardingOverdue | SuspensionOverdue, str]:
+    """The event a claimed period announces, and its id. The id names the period, what is missing
+    and the end promised: a new end date (PATCH) that passes too is a new fact; a replay or a
+    racing replica is not. A suspension is only ever missing its return."""
+    common: dict[str, Any] = {
+        "period_id": p.id, "student_id": p.student_id, "started_on": p.started_on, "expected_end": p.expected_end,
+        "days_off": (today - p.started_on).days, "overdue_after_days": overdue_after_days, **_placed(where)}
+    if p.kind == S.boarding_elsewhere.value:
+        return (BoardingOverdue(missing=what.value, host_school_code=p.host_school_code,
+                                host_school_name=p.host_school_name, host_region=p.host_region, **common),
+                stable_id("boarding-overdue", p.id, what.value, str(p.expected_end)))
+    return SuspensionOverdue(reason=p.reason, **common), stable_id("suspension-overdue", p.id, str(p.expected_end))
 
 
 def _placed(where: dict[str, Any]) -> dict[str, Any]:

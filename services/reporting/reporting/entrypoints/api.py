@@ -26,6 +26,7 @@ from reporting.entrypoints.schemas.submissions import Submission, Submissions, S
 from reporting.entrypoints.schemas.summary import Summary, TargetsIn, TargetsView
 from reporting.entrypoints.schemas.weekly import WeeklyReport, WeeklyStandings
 from reporting.entrypoints.sheets import LEDGER_COLUMNS, LEDGER_TITLES, monthly_sheets, weekly_sheets
+from reporting.queries import submissions as submitted
 from reporting.queries import summary as summaries
 from reporting.queries import targets as target_reads
 from reporting.queries.completeness import Period as CompletenessPeriod
@@ -190,7 +191,7 @@ Period = Annotated[str, Path(max_length=8, description="YYYY-Www for weekly, YYY
 SubmissionId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an INTEGER column on PostgreSQL
 
 
-def _report_now(uow, caller, runtime, tz, kind: Kind, org_code: str, period: str) -> tuple[str, frozen.Compute]:
+def _report_now(uow, caller, runtime, tz, kind: Kind, org_code: str, period: str) -> tuple[str, submitted.Compute]:
     """The period (a week YYYY-Www or a month YYYY-MM, checked) and how to compute the report
     as GET answers it, as JSON."""
     if kind == "weekly":
@@ -215,8 +216,8 @@ async def get_weekly_standings(uow: UoWDep, caller: PrincipalDep, runtime: Runti
     report by the deadline (`BAOXUE_WEEKLY_DEADLINE`, Friday 18:00 local by default), late, or
     not at all (`pending` while the deadline has not passed, `missing` after it). A county's
     first submission decides; later ones are corrections."""
-    return await frozen.standings(uow, org_code, week, caller, deadline=runtime.settings.deadline, tz=tz,
-                                  now=runtime.clock.now())
+    return await submitted.standings(uow, org_code, week, caller, deadline=runtime.settings.deadline, tz=tz,
+                                     now=runtime.clock.now())
 
 
 @router.post("/reports/{kind}/{org_code}/{period}/submissions", status_code=201, response_model=SubmissionSummary,
@@ -237,7 +238,7 @@ async def list_submissions(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDe
                            period: Period, tz: ZoneDep):
     """The county's submissions of the week's (or month's) report, newest first."""
     period, _ = _report_now(uow, caller, runtime, tz, kind, org_code, period)
-    return await frozen.listed(uow, kind, org_code, period, caller)
+    return await submitted.listed(uow, kind, org_code, period, caller)
 
 
 # Registered before the JSON route: "{submission_id}" would otherwise take "7.html" and refuse it.
@@ -248,7 +249,7 @@ async def get_submission_page(uow: UoWDep, caller: PrincipalDep, runtime: Runtim
     """The submission as a page for the city: who sent it and when, its digest, and whether the
     figures have changed since, with a row per changed figure (submitted, now)."""
     period, compute = _report_now(uow, caller, runtime, tz, kind, org_code, period)
-    sub = await frozen.shown(uow, kind, org_code, period, submission_id, caller, compute)
+    sub = await submitted.shown(uow, kind, org_code, period, submission_id, caller, compute)
     return HTMLResponse(submission_page(Submission.model_validate(sub).model_dump(), tz),
                         headers={"Content-Security-Policy": CSP})
 
@@ -260,4 +261,4 @@ async def get_submission(uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep,
     """One submission: the figures as submitted and, if later data changed them, every figure
     that differs now (`changes`: path, submitted, now)."""
     period, compute = _report_now(uow, caller, runtime, tz, kind, org_code, period)
-    return await frozen.shown(uow, kind, org_code, period, submission_id, caller, compute)
+    return await submitted.shown(uow, kind, org_code, period, submission_id, caller, compute)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from registry.domain.problems import ProblemKind
+from registry.entrypoints import commands
 from registry.entrypoints.schemas.problems import (
     DismissalPublic,
     DismissIn,
@@ -41,7 +42,7 @@ async def list_problem_records(
 async def merge_problem_record(problem_id: str, body: ProblemMergeIn, uow: UoWDep, caller: PrincipalDep):
     """One child: the other records merge into `kept_id` (history moved, `student.merged` each).
     Records with two different ID numbers are a 409: correct the number, or dismiss."""
-    return await problems.merge(uow, problem_id, body, caller)
+    return await problems.merge(uow, problem_id, commands.problem_merge(body), caller)
 
 
 @router.post("/problem-records/{problem_id}/dismiss", status_code=status.HTTP_201_CREATED,
@@ -49,4 +50,4 @@ async def merge_problem_record(problem_id: str, body: ProblemMergeIn, uow: UoWDe
 async def dismiss_problem_record(problem_id: str, body: DismissIn, uow: UoWDep, caller: PrincipalDep):
     """Two children after all: the group leaves the queue, with who and why. A record joining the
     group later makes it a new problem."""
-    return await problems.dismiss(uow, problem_id, body, caller)
+    return await problems.dismiss(uow, problem_id, body.reason, caller)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from registry.adapters.spreadsheet import read_upload
 from registry.domain import roster_import
+from registry.entrypoints import commands
 from registry.entrypoints.deps import STAFF, VisibleStudent
 from registry.entrypoints.schemas.students import (
     FlagChangePublic,
@@ -45,7 +46,7 @@ router = APIRouter(prefix="/v1")
 async def enroll_student(body: StudentCreate, uow: UoWDep, caller: PrincipalDep):
     """Enroll a child. Refused (nothing written) if the ID is invalid, disagrees with the birth
     date or gender, or the child already has an active record anywhere."""
-    return await registration.enroll_student(uow, body, caller)
+    return await registration.enroll_student(uow, commands.enrollment(body), caller)
 
 
 @router.post("/students/imports", response_model=ImportReport, tags=["students"], **access(*STAFF, scope="create", responses={
@@ -127,7 +128,7 @@ async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
 async def list_students(uow: UoWDep, page: PageDep, caller: PrincipalDep, search: Annotated[StudentSearch, Query()]):
     """Search the records in the caller's scope: by org at any level, school, class, grade,
     status, risk flag, household region, or part of the name."""
-    items, total = await student_reads.list_students(uow, page, caller, search)
+    items, total = await student_reads.list_students(uow, page, caller, commands.student_query(search))
     return Page.of(items, total, page)
 
 
@@ -138,7 +139,7 @@ async def change_status(student_id: str, body: StatusChangeIn, uow: UoWDep, call
     change is a 409 naming the allowed ones; transfers have their own routes. Boarding elsewhere
     names its host and `expected_end`, a suspension its `expected_end`; left out, the change is
     still accepted and the answer's `missing` lists what the watchdog will ask for."""
-    return await records.change_student_status(uow, student_id, body, caller)
+    return await records.change_student_status(uow, student_id, commands.status_change(body), caller)
 
 
 @router.get("/students/{student_id}/status-changes", response_model=list[StatusChangePublic], tags=["students"],
@@ -155,7 +156,7 @@ async def add_national_id(student_id: str, body: NationalIdIn, uow: UoWDep, call
     record, and the temporary student number becomes the G number. If the child has another
     active record under this ID, it is merged into this one (`merged`; `student.merged` event);
     one at a school outside the caller's region is a 409 for the county to merge."""
-    return await merges.add_national_id(uow, student_id, body, caller)
+    return await merges.add_national_id(uow, student_id, body.national_id, caller)
 
 
 @router.patch("/students/{student_id}/flags", response_model=StudentPublic, tags=["students"],
@@ -164,7 +165,7 @@ async def patch_flags(student_id: str, body: FlagsPatch, uow: UoWDep, caller: Pr
     """Add or remove risk flags (留守儿童, 建档立卡...) with the reason and the day it took effect:
     a history row per flag and a `student.flags_changed` event. Asking for what is already so
     changes nothing."""
-    return await flags.patch_flags(uow, student_id, body, caller)
+    return await flags.patch_flags(uow, student_id, commands.flag_change(body), caller)
 
 
 @router.get("/students/{student_id}/flag-changes", response_model=list[FlagChangePublic], tags=["students"],
@@ -179,7 +180,7 @@ async def flag_history(student: VisibleStudent, uow: UoWDep):
 async def request_transfer(student_id: str, body: TransferIn, uow: UoWDep, caller: PrincipalDep):
     """Transfer out (转出): the record waits in transferred_out until the receiving school
     confirms (回执). Unconfirmed past BAOXUE_TRANSFER_OVERDUE_DAYS it is announced as overdue."""
-    return await transfers.request_transfer(uow, student_id, body, caller)
+    return await transfers.request_transfer(uow, student_id, commands.transfer_request(body), caller)
 
 
 # --- population cross-check -------------------------------------------------------------------

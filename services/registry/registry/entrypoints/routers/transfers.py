@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 
+from registry.entrypoints import commands
 from registry.entrypoints.deps import STAFF
 from registry.entrypoints.schemas.transfers import TransferConfirmIn, TransferPublic, TransferRequestIn
 from registry.queries import transfers as transfer_reads
@@ -41,7 +42,7 @@ async def request_transfer_in(body: TransferRequestIn, uow: UoWDep, caller: Prin
     the child (ID number and name) and the class they join. The record stays at the sending
     school until that school confirms (POST .../confirm); the receiving school may withdraw it
     (.../cancel). Both see it pending, and it is overdue like any transfer."""
-    return await transfers.request_transfer_in(uow, body, caller)
+    return await transfers.request_transfer_in(uow, commands.transfer_in_request(body), caller)
 
 
 @router.get("/students/transfers/{transfer_id}", response_model=TransferPublic, tags=["transfers"],
@@ -57,7 +58,7 @@ async def confirm_transfer(transfer_id: str, body: TransferConfirmIn, uow: UoWDe
     transferred_in. A transfer the sending school filed is confirmed by the receiving one, into
     the class it names (`class_id` required); one the receiving school asked for is confirmed by
     the sending one. Only that side may confirm; a settled transfer is a 409."""
-    return await transfers.confirm_transfer(uow, transfer_id, body, caller)
+    return await transfers.confirm_transfer(uow, transfer_id, commands.transfer_confirmation(body), caller)
 
 
 @router.post("/students/transfers/{transfer_id}/cancel", response_model=TransferPublic, tags=["transfers"],

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from registry.entrypoints import commands
 from registry.entrypoints.deps import STAFF
 from registry.entrypoints.schemas.watch import OffRollPublic, OffRollUpdate, ReceiptIn, WatchItem
 from registry.queries import watch
@@ -44,7 +45,7 @@ async def update_off_roll(period_id: str, body: OffRollUpdate, uow: UoWDep, call
                           runtime: RuntimeDep):
     """The home school supplies what the status change left out (the host, the end date) or moves
     the end. A new end that passes too is announced again."""
-    return await off_roll.update_period(uow, period_id, body, caller,
+    return await off_roll.update_period(uow, period_id, commands.off_roll_change(body), caller,
                                         overdue_days=runtime.settings.transfer_overdue_days)
 
 
@@ -54,7 +55,7 @@ async def record_receipt(period_id: str, body: ReceiptIn, uow: UoWDep, caller: P
     """The host's receipt (回执) for a child boarding elsewhere: confirmed by the host school when it
     is in this system, or recorded by the home school with its `evidence` (a receipt from the host
     or the family). Recorded once; a second is a 409."""
-    return await off_roll.record_receipt(uow, period_id, body, caller,
+    return await off_roll.record_receipt(uow, period_id, commands.receipt(body), caller,
                                          overdue_days=runtime.settings.transfer_overdue_days)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from registry.domain.model import StudentStatus
-from registry.domain.off_roll import Missing, Terms
+from registry.domain.off_roll import Missing
 from registry.entrypoints.schemas.common import Code, Flag, HostName, Phone, Region
 from shared.text import FreeText, LineText, Name
 from shared.types import Day
@@ -136,10 +136,6 @@ class StatusChangeIn(BaseModel):
     host_region: Region | None = Field(default=None, description="the host's 6-digit division code")
     expected_end: Day | None = Field(default=None, description="boarding_elsewhere, suspended: the day the child "
                                                                 "is expected back (after effective_on)")
-
-    def terms(self) -> Terms:
-        return Terms(host_school_code=self.host_school_code, host_school_name=self.host_school_name,
-                     host_region=self.host_region, expected_end=self.expected_end)
 
 
 class StatusChangePublic(BaseModel):
