@@ -24,10 +24,23 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m devtools.stack $(if $(DEMO),--demo,)
 
+# The suite on PYTEST_WORKERS processes (each test has its own broker, ports and databases), then
+# the tests that race against time or break processes on purpose (markers in pyproject.toml)
+# alone, so no other test takes their cores. Both parts run; either failing, or selecting no test
+# (pytest's 5), fails. PYTEST_ARGS replaces both with one plain run of pytest.
+PYTEST_WORKERS ?= 2
+ALONE := e2e or faults or timing
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+ifeq ($(strip $(PYTEST_ARGS)),)
+	rc=0; \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not ($(ALONE))" || rc=$$?; \
+	$(BIN)/python -m pytest -m "$(ALONE)" || rc=$$?; \
+	exit $$rc
+else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+endif
 
 openapi: $(STAMP)
 	@$(BIN)/python -m devtools.openapi

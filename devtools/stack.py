@@ -43,6 +43,11 @@ def free_port() -> int:
     the range only listeners live, and the bind below checks none holds this one."""
     low, _ = _ephemeral_range()
     floor = max(1024, low - 12_000)
+    # Processes picking at once (pytest-xdist's workers) each draw from a slice of their own: the
+    # set below is one process's, and a port one probed and released could be bound by another.
+    index, count = _slice
+    width = (low - floor) // count
+    floor, low = floor + index * width, floor + (index + 1) * width
     for _ in range(200):
         port = random.randrange(floor, low)
         if port in _handed_out:  # not yet bound by whoever asked first
@@ -58,6 +63,16 @@ def free_port() -> int:
 
 
 _handed_out: set[int] = set()
+_slice = (0, 1)
+
+
+def share_ports(index: int, count: int) -> None:
+    """This process picks ports from slice ``index`` of ``count`` (free_port), apart from the
+    other processes that pick at the same time."""
+    global _slice
+    if not 0 <= index < count:
+        raise ValueError(f"slice {index} of {count}")
+    _slice = (index, count)
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

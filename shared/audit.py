@@ -56,6 +56,9 @@ audit_log = Table(
 )
 Index("ix_audit_log_scope_at", audit_log.c.scope_path, audit_log.c.at)
 
+# Every write request runs it: built once (shared/sql.py, `built_once`).
+_AUDIT_ROW = insert(audit_log)
+
 # Set per request by the middleware; a use case notes where the record it touches lies.
 _current: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("baoxue_audit", default=None)
 
@@ -110,7 +113,7 @@ async def record_in(uow: UnitOfWork) -> None:
     status = holder.get("answer") or getattr(scope.get("route"), "status_code", None) or 200
     row = _row(scope, holder, status)
     if row is not None:
-        await uow.session.execute(insert(audit_log).values(**row))
+        await uow.session.execute(_AUDIT_ROW, row)
         holder["recorded"] = status
 
 

@@ -111,9 +111,9 @@ def make_consumer(settings: ServiceSettings, topics: list[str]) -> AIOKafkaConsu
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         # Short session timeouts: a restarted replica rejoins in seconds, not half a minute.
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_000,
-        rebalance_timeout_ms=6_000,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_session_timeout_ms // 6,  # Kafka asks for under a third
+        rebalance_timeout_ms=settings.kafka_session_timeout_ms,
         metadata_max_age_ms=5_000,
         max_poll_records=100,
     )

@@ -38,6 +38,11 @@ class ServiceSettings(BaseSettings):
     # county system) finds the whole term; Kafka's own default would drop them after 7 days.
     kafka_topic_retention_ms: int = Field(default=-1, ge=-1)
     kafka_send_timeout_s: float = Field(default=10.0, gt=0)
+    # How long the group waits for a silent consumer before giving its partitions to the others:
+    # a crashed replica's partitions move after about this long. The embedded Tansu broker also
+    # holds every join for about half of it, and a member of its first generation cannot leave
+    # (aiokafka sends no LeaveGroup for generation 0), so the next start waits out about twice it.
+    kafka_session_timeout_ms: int = Field(default=6_000, ge=1_000, le=300_000)
     outbox_poll_interval_s: float = Field(default=0.2, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     # The outbox is the durable log (shared/outbox_log.py): sent rows are kept this long (a school

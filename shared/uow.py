@@ -26,6 +26,10 @@ from shared.events import EventModel
 from shared.messaging import inbox, outbox
 from shared.sql import insert_ignoring_conflicts
 
+# Every commit that emits runs it: built once, its cache key computed once (shared/sql.py,
+# `built_once`).
+_OUTBOX_ROWS = insert(outbox)
+
 # Run by ``commit()`` inside the transaction, after the outbox rows are written: what it writes
 # commits with the state, or not at all.
 BeforeCommit = Callable[["UnitOfWork"], Awaitable[None]]
@@ -104,7 +108,7 @@ class UnitOfWork:
         emitted = bool(self._staged)
         if emitted:
             await self.session.execute(
-                insert(outbox),
+                _OUTBOX_ROWS,
                 [
                     {
                         "topic": topic,

@@ -21,10 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.stack import Broker, free_port
+from devtools.stack import Broker, free_port, share_ports
 from tests.contract.openapi_contract import contract_for, response_hook
 
 ROOT = Path(__file__).resolve().parents[1]
+# Under pytest-xdist (`make test`) each worker picks ports from a range of its own.
+if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    share_ports(int(os.environ["PYTEST_XDIST_WORKER"][2:]), int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
 TEST_JWT_SECRET = "test-only-signing-key-" + "x" * 32
 PROVINCE = "410000"
 PG_ADMIN_DSN = os.environ.get("BAOXUE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -270,6 +273,10 @@ async def running(service: str, database_url: str, kafka_bootstrap: str, *, cloc
     # Every test's calls as one role sign as one subject ("test-<role>"), and the write budget
     # is per subject: tests of the limit itself set their own.
     overrides.setdefault("writes_per_minute", 100_000)
+    # Tansu holds every consumer's join for about half the session timeout, and a restarted
+    # service waits out about twice it (README, BAOXUE_KAFKA_SESSION_TIMEOUT_MS): 6 s cost each
+    # test ~3 s per start. The process tests (tests/e2e, tests/faults) keep the default.
+    overrides.setdefault("kafka_session_timeout_ms", 2_000)
     settings = settings_for(service, database_url=database_url, kafka_bootstrap=kafka_bootstrap,
                             environment="test", outbox_poll_interval_s=0.05, jwt_secret=TEST_JWT_SECRET, **overrides)
     app = importlib.import_module(f"{service}.bootstrap").create_app(settings, clock=clock)

@@ -19,6 +19,7 @@ from devtools.stack import Broker, free_port
 from shared.envelope import TOPIC_REGISTRY
 from shared.kafka import ensure_topics
 from shared.messaging import outbox
+from shared.outbox_log import BrokerChanging
 from shared.topic_reader import collect, header
 from tests.conftest import running
 from tests.factories import school_with_class, student_body
@@ -113,13 +114,23 @@ async def test_two_replicas_checking_at_once_publish_the_lost_history_once(backe
         async with running("registry", url, broker.bootstrap, migrated=True, **ONE_CHECK) as two:
             relays = [one.app.state.runtime.relay, two.app.state.runtime.relay]
             restart_empty(broker)
-            marked = await asyncio.gather(*(relay.check_log() for relay in relays))
+            marked = await asyncio.gather(*(check(relay) for relay in relays))
             assert sum(marked) == len(before), marked  # each row marked by one replica only
             await eventually(lambda: holds(broker, len(before)), timeout=60)
             await all_sent(one, len(before))
             assert await asyncio.gather(*(relay.check_log() for relay in relays)) == [0, 0]
     copies = Counter(header(r, "ce_id") for r in await collect(broker.bootstrap, [TOPIC_REGISTRY]))
     assert copies == Counter(row.event_id for row in before)
+
+
+async def check(relay) -> int:
+    """One replica's log check, as its maintenance loop sees it: when the other replica's
+    republishing lands between this one's two reads of the broker, this one marks nothing and
+    checks again at its next pass (``BrokerChanging``), which is the outcome wanted here."""
+    try:
+        return await relay.check_log()
+    except BrokerChanging:
+        return 0
 
 
 async def holds(broker: Broker, n: int):

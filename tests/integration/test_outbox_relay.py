@@ -62,6 +62,7 @@ async def _is_zero(check) -> bool:
     return await check() == 0
 
 
+@pytest.mark.timing  # a race between the relay and an import: not against another test for the cores
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL is not reachable")
 async def test_the_relay_publishes_another_writes_event_while_a_large_import_is_checked(broker, tmp_path):
     """The import's parse and its row checks run off the event loop: while a county's file is

@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import case, func, select
 
@@ -59,6 +60,7 @@ async def publish_all(bootstrap: str, evs) -> None:
         await producer.stop()
 
 
+@pytest.mark.timing  # a five-second bound
 async def test_a_summary_reflects_an_event_within_five_seconds(databases, broker):
     evs = events()
     await publish_all(broker.bootstrap, evs)

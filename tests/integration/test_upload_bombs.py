@@ -16,7 +16,8 @@ from tests import hostile_files as hostile
 from tests.conftest import bearer, running
 from tests.factories import school_with_class
 
-pytestmark = pytest.mark.timeout(120)
+# timing: measures /healthz latencies, so `make test` runs it after the parallel part, alone.
+pytestmark = [pytest.mark.timeout(120), pytest.mark.timing]
 NO_BROKER = "127.0.0.1:1"
 HEAD = ["身份证号", "姓名", "班级"]
 # Generous on purpose: the machine is shared. A parse on the event loop misses this by minutes.

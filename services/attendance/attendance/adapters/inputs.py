@@ -3,11 +3,12 @@ effective calendars, dated placements, roster rows, marks and approved leave."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, null, select, union_all
 
 from attendance.adapters.tables import calendars, leaves, marks, placements, roster
 from attendance.domain import episodes as rule
@@ -15,8 +16,26 @@ from attendance.domain import national
 from attendance.domain.calendar import Calendar, layered
 from attendance.domain.leave import LeaveStatus
 from attendance.settings import AttendanceSettings
-from shared.sql import among
+from shared.sql import among, any_of, built_once
+from shared.types import UtcDateTime
 from shared.uow import UnitOfWork
+
+# Run for every roll call: built once (see `built_once`).
+_CALENDARS = built_once(lambda d: select(calendars.c.org_code, calendars.c.body)
+                        .where(any_of(d, calendars.c.org_code, "codes")))
+_PLACEMENTS = built_once(lambda d: select(placements).where(any_of(d, placements.c.student_id, "ids"))
+                         .order_by(placements.c.student_id, placements.c.effective_on))
+def _approved_leave(dialect: str) -> Select[Any]:
+    return (select(leaves.c.student_id, leaves.c.start, leaves.c.end, null().cast(marks.c.status.type))
+            .where(any_of(dialect, leaves.c.student_id, "ids"), leaves.c.status == LeaveStatus.approved.value))
+
+
+_APPROVED_LEAVE = built_once(_approved_leave)
+# (student, at, None, status) for a mark, (student, start, end, None) for approved leave.
+_MARKS_AND_LEAVE = built_once(lambda d: union_all(
+    select(marks.c.student_id, marks.c.at, null().cast(UtcDateTime()), marks.c.status)
+    .where(any_of(d, marks.c.student_id, "ids")),
+    _approved_leave(d)))
 
 
 async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
@@ -25,8 +44,7 @@ async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
     one query for all of them."""
     paths = {tuple(p) for p in org_paths}
     codes = {c for p in paths for c in p}
-    docs = dict((await uow.session.execute(
-        select(calendars.c.org_code, calendars.c.body).where(calendars.c.org_code.in_(codes)))).all()) \
+    docs = dict((await uow.session.execute(_CALENDARS(uow.session), {"codes": sorted(codes)})).all()) \
         if codes else {}
     base = national.DAYS if settings.national_calendar == "cn" else national.NONE
     return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,
@@ -40,11 +58,31 @@ async def calendar_of(uow: UnitOfWork, settings: AttendanceSettings, org_path: l
 async def placements_of(uow: UnitOfWork, student_ids: list[str]) -> dict[str, list[Any]]:
     """Each child's dated placements, oldest first, in one query."""
     found: dict[str, list[Any]] = {}
-    for row in (await uow.session.execute(
-            select(placements).where(among(uow.session, placements.c.student_id, student_ids))
-            .order_by(placements.c.student_id, placements.c.effective_on))).all():
+    for row in (await uow.session.execute(_PLACEMENTS(uow.session), {"ids": list(student_ids)})).all():
         found.setdefault(row.student_id, []).append(row)
     return found
+
+
+# A placement read with its student's roster row (`roster_and_placements`), like a row of placements.
+Placement = namedtuple("Placement", [c.name for c in placements.c])  # type: ignore[misc]
+_ROSTER_AND_PLACEMENTS = built_once(lambda d: (
+    select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
+           roster.c.attending_since, *(c.label(f"placed_{c.name}") for c in placements.c))
+    .select_from(roster.outerjoin(placements, placements.c.student_id == roster.c.student_id))
+    .where(any_of(d, roster.c.student_id, "ids"))
+    .order_by(roster.c.student_id, placements.c.effective_on)))
+
+
+async def roster_and_placements(uow: UnitOfWork, student_ids: list[str]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The students' roster rows and, for those on the roster, their dated placements oldest
+    first (as `placements_of`), in one round trip: a roll call reads both for every student."""
+    rows: dict[str, Any] = {}
+    dated: dict[str, list[Any]] = {}
+    for r in (await uow.session.execute(_ROSTER_AND_PLACEMENTS(uow.session), {"ids": list(student_ids)})).all():
+        rows.setdefault(r.student_id, r)
+        if r.placed_effective_on is not None:
+            dated.setdefault(r.student_id, []).append(Placement(*(getattr(r, f"placed_{c.name}") for c in placements.c)))
+    return rows, dated
 
 
 def placement_on(rows: list[Any], day: date) -> Any:
@@ -109,15 +147,12 @@ async def load_inputs(uow: UnitOfWork, settings: AttendanceSettings, student_ids
         dated = await placements_of(uow, student_ids)
     attending = {sid: attending_spans(dated.get(sid, []), cal_by[sid]) for sid in places}
     marks_by: dict[str, list[rule.Mark]] = {s: [] for s in student_ids}
-    if with_marks:
-        for sid, at, status in (await uow.session.execute(
-            select(marks.c.student_id, marks.c.at, marks.c.status)
-            .where(among(uow.session, marks.c.student_id, student_ids)))).all():
-            marks_by[sid].append(rule.Mark(at, status))
     leave_by: dict[str, list[rule.LeaveSpan]] = {s: [] for s in student_ids}
-    for sid, start, end in (await uow.session.execute(
-        select(leaves.c.student_id, leaves.c.start, leaves.c.end)
-        .where(among(uow.session, leaves.c.student_id, student_ids), leaves.c.status == LeaveStatus.approved.value)
-    )).all():
-        leave_by[sid].append(rule.LeaveSpan(start, end))
+    # Marks and approved leave in one round trip: a leave row is the one without a status.
+    for sid, start, end, status in (await uow.session.execute(
+            (_MARKS_AND_LEAVE if with_marks else _APPROVED_LEAVE)(uow.session), {"ids": list(student_ids)})).all():
+        if status is None:
+            leave_by[sid].append(rule.LeaveSpan(start, end))
+        else:
+            marks_by[sid].append(rule.Mark(start, status))
     return Inputs(places, cal_by, marks_by, leave_by, attending)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from attendance.adapters.inputs import calendar_of, load_inputs
 from attendance.adapters.tables import chronic_flags, episodes, leaves, marks, roll_call_revisions, roll_calls, roster
@@ -21,7 +21,7 @@ from attendance.settings import AttendanceSettings
 from shared.auth import Principal, Role
 from shared.errors import Invalid
 from shared.pagination import Page, PageParams
-from shared.sql import among, fetch_page
+from shared.sql import any_of, built_once, fetch_page
 from shared.uow import UnitOfWork
 
 STATUSES = ("present", "late", "absent", "leave")
@@ -105,7 +105,7 @@ async def term_attendance(uow: UnitOfWork, settings: AttendanceSettings, student
     place = await student_in_scope(uow, student_id, caller)
     calendar = await calendar_of(uow, settings, place.org_path)
     term = calendar.term_for_counting(on or _today(uow, settings))
-    counted = (await uow.session.execute(term_counts(uow.session, [student_id], calendar, term))).first()
+    counted = (await uow.session.execute(*term_counts(uow.session, [student_id], calendar, term))).first()
     share = chronic.Share(counted.sessions, int(counted.missed or 0)) if counted else chronic.Share(0, 0)
     flag = (await uow.session.execute(
         select(chronic_flags.c.flagged_at).where(chronic_flags.c.student_id == student_id,
@@ -168,15 +168,20 @@ async def absence_of(uow: UnitOfWork, settings: AttendanceSettings, student_id: 
     }
 
 
-def term_counts(session, student_ids: list[str], calendar: Calendar, term):
-    """Sessions and missed sessions per student in a term: one grouped query. It walks the
-    (student, instant) index from the term's first local midnight to the one after its last day;
-    a join on the roll calls' dates would make the planner choose between them, and a fresh or
-    unanalysed table made PostgreSQL scan every mark of the term for each roll call."""
-    return (
-        select(marks.c.student_id, func.count().label("sessions"),
-               func.sum(case((marks.c.status.in_(chronic.MISSED), 1), else_=0)).label("missed"))
-        .where(among(session, marks.c.student_id, student_ids), marks.c.at >= calendar.local_midnight(term.start),
-               marks.c.at < calendar.local_midnight(term.end + timedelta(days=1)))
-        .group_by(marks.c.student_id)
-    )
+_TERM_COUNTS = built_once(lambda d: (
+    select(marks.c.student_id, func.count().label("sessions"),
+           func.sum(case((marks.c.status.in_(chronic.MISSED), 1), else_=0)).label("missed"))
+    .where(any_of(d, marks.c.student_id, "ids"), marks.c.at >= bindparam("term_from"),
+           marks.c.at < bindparam("term_to"))
+    .group_by(marks.c.student_id)
+))
+
+
+def term_counts(session, student_ids: list[str], calendar: Calendar, term) -> tuple[Any, dict[str, Any]]:
+    """Sessions and missed sessions per student in a term: one grouped query (the statement, built
+    once, and its parameters). It walks the (student, instant) index from the term's first local
+    midnight to the one after its last day; a join on the roll calls' dates would make the planner
+    choose between them, and a fresh or unanalysed table made PostgreSQL scan every mark of the
+    term for each roll call."""
+    return _TERM_COUNTS(session), {"ids": list(student_ids), "term_from": calendar.local_midnight(term.start),
+                                   "term_to": calendar.local_midnight(term.end + timedelta(days=1))}

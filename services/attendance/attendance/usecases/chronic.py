@@ -26,7 +26,7 @@ async def flag_chronic(uow: UnitOfWork, settings: AttendanceSettings, student_id
     if not student_ids:
         return
     term = calendar.term_for_counting(day)
-    counts = (await uow.session.execute(term_counts(uow.session, student_ids, calendar, term))).all()
+    counts = (await uow.session.execute(*term_counts(uow.session, student_ids, calendar, term))).all()
     crossed = {c.student_id: chronic.Share(c.sessions, int(c.missed or 0)) for c in counts
                if chronic.Share(c.sessions, int(c.missed or 0)).flagged(settings.chronic_absence_threshold,
                                                                          settings.chronic_absence_min_sessions)}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from attendance.adapters.inputs import calendars_for
 from attendance.adapters.tables import (
@@ -35,6 +35,30 @@ from shared.uow import UnitOfWork
 MARK_STATUSES = ("present", "late", "absent", "leave")
 
 
+def fill_gap(class_id: str, day: str, session: str, filled_at: str) -> Any:
+    """``UPDATE`` of a class-session's gap not yet filled, returning it, with the parameters named
+    (apart from the columns, which an UPDATE reserves for its SET clause)."""
+    return (update(roll_call_gaps)
+            .where(roll_call_gaps.c.class_id == bindparam(class_id), roll_call_gaps.c.date == bindparam(day),
+                   roll_call_gaps.c.session == bindparam(session), roll_call_gaps.c.filled_at.is_(None))
+            .values(filled_at=bindparam(filled_at))
+            .returning(roll_call_gaps.c.missing_since, roll_call_gaps.c.org_path))
+
+
+# Run for every stored roll call: built once (the same on every dialect).
+_FILL_GAP = fill_gap("gap_class", "gap_day", "gap_session", "gap_filled_at")
+
+
+class FilledGap(NamedTuple):
+    """A gap the roll call's own statement filled (roll_calls.py on PostgreSQL), and when."""
+    missing_since: datetime
+    org_path: list[str]
+    filled_at: datetime
+
+
+NOT_CHECKED: Any = object()  # `roll_call_stored` fills the gap itself
+
+
 def _due(settings: AttendanceSettings) -> timedelta:
     return timedelta(minutes=settings.roll_call_due_minutes)
 
@@ -54,10 +78,12 @@ async def school_heard_of(uow: UnitOfWork, timezone_name: str, school_code: str,
 
 async def roll_call_stored(uow: UnitOfWork, settings: AttendanceSettings, calendar: Calendar, *, roll_call_id: int,
                            school_code: str, org_path: list[str], class_id: str, day: date, session: str, at: datetime,
-                           statuses: list[str], replaced: bool) -> None:
+                           statuses: list[str], replaced: bool, filled: Any = NOT_CHECKED) -> None:
     """Announce a stored roll call (`roll_call.recorded`, reporting counts from it), and, when it
     fills a class-session the sweep had found missing, `roll_call.filled_late` once: the UPDATE
-    matches only a gap not yet filled, so a re-post or a second replica announces nothing."""
+    matches only a gap not yet filled, so a re-post or a second replica announces nothing. A
+    caller whose own statement ran that UPDATE passes what it returned (``filled``: the gap, or
+    None)."""
     now = uow.clock.now()
     deadline = gaps.missing_since(calendar, at, _due(settings))
     counts = {s: statuses.count(s) for s in MARK_STATUSES}
@@ -68,15 +94,14 @@ async def roll_call_stored(uow: UnitOfWork, settings: AttendanceSettings, calend
                               on_time=now <= deadline, replaced=replaced, expected=gaps.expects(calendar, day),
                               counts=counts, marks=len(statuses)),
              subject=class_id)
-    filled = (await uow.session.execute(
-        update(roll_call_gaps)
-        .where(roll_call_gaps.c.class_id == class_id, roll_call_gaps.c.date == day,
-               roll_call_gaps.c.session == session, roll_call_gaps.c.filled_at.is_(None))
-        .values(filled_at=now).returning(roll_call_gaps.c.missing_since, roll_call_gaps.c.org_path))).first()
+    if filled is NOT_CHECKED:
+        row = (await uow.session.execute(_FILL_GAP, {"gap_class": class_id, "gap_day": day, "gap_session": session,
+                                                      "gap_filled_at": now})).first()
+        filled = FilledGap(row.missing_since, row.org_path, now) if row is not None else None
     if filled is not None:
         uow.emit(RollCallFilledLate(class_id=class_id, school_code=school_code, org_path=filled.org_path,
                                     date=day, session=session, session_at=at,
-                                    missing_since=filled.missing_since, filled_at=now),
+                                    missing_since=filled.missing_since, filled_at=filled.filled_at),
                  subject=class_id, event_id=stable_id("roll_call_filled_late", class_id, day.isoformat(), session))
 
 

@@ -32,7 +32,7 @@ from registry.usecases.records import placement
 from registry.usecases.registration import OUTSIDE_REGION, student_number
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 from shared.events.registry import StudentMerged
 from shared.privacy import mask_national_id
 from shared.uow import UnitOfWork
@@ -115,25 +115,4 @@ async def merge_records(uow: UnitOfWork, *, kept: dict[str, Any], merged: dict[s
         org_path=where["org_path"],
     ), subject=kid, key=kid)
     return {k: row[k] for k in ("kept_id", "merged_id", "source", "reason", "actor", "merged_at")}
-
-
-async def merged_into(uow: UnitOfWork, student_id: str) -> str | None:
-    return (await uow.session.execute(select(student_merges.c.kept_id).where(
-        student_merges.c.merged_id == student_id))).scalar_one_or_none()
-
-
-async def get_student_or_merged(uow: UnitOfWork, student_id: str, caller: Principal) -> dict[str, Any]:
-    """The record; for a merged one, a 404 that says which record it became."""
-    try:
-        return await get_student(uow, student_id, caller)
-    except NotFound as missing:
-        kept = await merged_into(uow, student_id)
-        if kept is None:
-            raise
-        try:
-            await get_student(uow, kept, caller)
-        except NotFound:
-            raise missing from None  # the kept record is outside the caller's scope: the plain 404
-        raise NotFound(f"student {student_id} was merged into {kept}", merged_into=kept) from None
-
 

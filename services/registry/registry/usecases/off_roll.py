@@ -1,8 +1,9 @@
 """Periods off the roll (寄读 boarding elsewhere, 休学 suspended): opened and closed with the status,
 the host's receipt (回执), and the facts supplied later (a host, an end date, an extension).
 
-The rules (what is required, missing, overdue) are ``registry.domain.off_roll``; the sweep and the
-watch list are ``registry.usecases.watch`` and ``registry.queries.watch``.
+The rules (what is required, missing, overdue) are ``registry.domain.off_roll``; reading a period
+(and finding one the caller may change) is ``registry.queries.off_roll``; the sweep and the watch
+list are ``registry.usecases.watch`` and ``registry.queries.watch``.
 """
 
 from __future__ import annotations
@@ -13,23 +14,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from registry.adapters.tables import off_roll_periods, orgs, students
+from registry.adapters.tables import off_roll_periods, orgs
 from registry.domain.model import OrgKind, named
 from registry.domain.model import StudentStatus as S
-from registry.domain.off_roll import (
-    WATCHED,
-    OffRollChange,
-    Period,
-    Receipt,
-    Terms,
-    check_terms,
-    missing,
-    overdue,
-)
-from registry.queries.orgs import get_org
-from shared import audit
-from shared.auth import Principal, Role
-from shared.errors import Conflict, Invalid, NotFound
+from registry.domain.off_roll import WATCHED, OffRollChange, Receipt, Terms, check_terms
+from registry.queries.off_roll import get_period, period_paths, visible_period
+from shared.auth import Principal
+from shared.errors import Conflict, Invalid
 from shared.uow import UnitOfWork
 
 
@@ -76,50 +67,6 @@ async def follow_status(uow: UnitOfWork, student: dict[str, Any], *, status: str
     return period_id
 
 
-def as_period(row: dict[str, Any]) -> Period:
-    return Period(kind=S(row["kind"]), started_on=row["started_on"], expected_end=row["expected_end"],
-                  names_host=row["host_school_code"] is not None or row["host_school_name"] is not None,
-                  received_on=row["received_on"])
-
-
-def present(row: dict[str, Any], today: date, overdue_days: int) -> dict[str, Any]:
-    period = as_period(row)
-    open_ = row["closed_at"] is None
-    return {**row, "missing": missing(period, today) if open_ else [],
-            "overdue": overdue(period, today, overdue_days) if open_ else []}
-
-
-async def _paths(uow: UnitOfWork, row: dict[str, Any]) -> dict[str, list[str]]:
-    out = {"home": (await get_org(uow, row["school_code"]))["path"]}
-    if row["host_school_code"]:
-        out["host"] = (await get_org(uow, row["host_school_code"]))["path"]
-    return out
-
-
-async def _period(uow: UnitOfWork, period_id: str, caller: Principal, *, sides: tuple[str, ...]) -> dict[str, Any]:
-    """The period if the caller sees one of the given sides of it: the child at the home school
-    (a head teacher: in their classes), or the host school."""
-    row = (await uow.session.execute(
-        select(off_roll_periods, students.c.class_id).join(students, students.c.id == off_roll_periods.c.student_id)
-        .where(off_roll_periods.c.id == period_id))).mappings().first()
-    if row is not None:
-        row = dict(row)
-        class_id = row.pop("class_id")
-        paths = await _paths(uow, row)
-        home = "home" in sides and caller.sees(paths["home"], class_id)
-        host = "host" in sides and "host" in paths and caller.role is not Role.head_teacher \
-            and caller.sees_org(paths["host"])
-        if home or host:
-            audit.note_place(paths["host"] if host else paths["home"])
-            return row
-    raise NotFound(f"no period off the roll with id {period_id}")
-
-
-async def get_period(uow: UnitOfWork, period_id: str, caller: Principal, *, overdue_days: int) -> dict[str, Any]:
-    row = await _period(uow, period_id, caller, sides=("home", "host"))
-    return present(row, uow.clock.now().date(), overdue_days)
-
-
 def _still_open(row: dict[str, Any]) -> None:
     if row["closed_at"] is not None:
         raise Conflict(f"the {row['kind']} period {row['id']} ended on {row['closed_on']}",
@@ -131,13 +78,13 @@ async def record_receipt(uow: UnitOfWork, period_id: str, cmd: Receipt, caller: 
     """The host's receipt (回执). The host school, when it is in this system, confirms it itself;
     otherwise the home school records the paper receipt (from the host, or the family, as seed
     002 asks: 外寄的学生及家长或所在学校必须开回回执证明) and must say what it is."""
-    row = await _period(uow, period_id, caller, sides=("home", "host"))
+    row = await visible_period(uow, period_id, caller, sides=("home", "host"))
     _still_open(row)
     if row["kind"] != S.boarding_elsewhere.value:
         raise Conflict("only boarding elsewhere waits for a host's receipt", kind=row["kind"])
     if row["received_on"] is not None:
         raise Conflict(f"the receipt was recorded on {row['received_on']}", received_on=str(row["received_on"]))
-    paths = await _paths(uow, row)
+    paths = await period_paths(uow, row)
     by_host = "host" in paths and caller.sees_org(paths["host"])
     if not by_host and cmd.evidence is None:
         raise Invalid("a receipt recorded by the home school needs its evidence (the host school in this "
@@ -159,7 +106,7 @@ async def update_period(uow: UnitOfWork, period_id: str, cmd: OffRollChange, cal
     """The home school supplies a host or an end date the status change left out, or moves the
     end (a suspension extended). A new end is a new promise: if it passes too, it is announced
     again."""
-    row = await _period(uow, period_id, caller, sides=("home",))
+    row = await visible_period(uow, period_id, caller, sides=("home",))
     _still_open(row)
     given = named(cmd)
     merged = {k: row[k] for k in ("host_school_code", "host_school_name", "host_region", "expected_end")}

@@ -24,15 +24,12 @@ from registry.domain.roster_import import RowResult, parse_date
 from registry.domain.school_age import OLDEST, YOUNGEST, age_at_cutoff, is_compulsory_age, school_year_start
 from registry.queries.orgs import get_org, org_chain
 from registry.usecases.bulk_import import CHUNK, mark_duplicates
-from shared import audit
 from shared.auth import Principal
 from shared.envelope import stable_id
-from shared.errors import Invalid, NotFound
+from shared.errors import Invalid
 from shared.events.registry import OutsideCompulsoryAge, SuspectedOutOfSchool
-from shared.pagination import PageParams
 from shared.paths import within
-from shared.privacy import FULL_NATIONAL_ID, mask_national_id
-from shared.sql import fetch_page
+from shared.privacy import mask_national_id
 from shared.uow import UnitOfWork
 
 HEADINGS: dict[str, tuple[str, ...]] = {
@@ -212,27 +209,3 @@ async def _outside_age(uow: UnitOfWork, region_path: list[str], as_of: date) -> 
                students.c.status.in_([s.value for s in ATTENDING]),
                or_(students.c.birth_date > youngest_born_after, students.c.birth_date <= oldest_born_on_or_before))
         .order_by(students.c.school_code, students.c.id))).all())
-
-
-async def get_check(uow: UnitOfWork, check_id: str, caller: Principal) -> dict[str, Any]:
-    row = (await uow.session.execute(
-        select(population_checks, orgs.c.path).join(orgs, orgs.c.code == population_checks.c.region_code)
-        .where(population_checks.c.id == check_id))).mappings().first()
-    if row is None or not caller.sees_org(row["path"]):
-        raise NotFound(f"no population check with id {check_id}")
-    audit.note_place(row["path"])
-    return {k: v for k, v in row.items() if k != "path"}
-
-
-async def list_findings(uow: UnitOfWork, check_id: str, page: PageParams, caller: Principal, *,
-                        kind: str | None) -> tuple[list[dict[str, Any]], int]:
-    await get_check(uow, check_id, caller)
-    conditions = [population_findings.c.check_id == check_id]
-    if kind:
-        conditions.append(population_findings.c.kind == kind)
-    stmt = (select(population_findings).where(*conditions)
-            .order_by(population_findings.c.kind, population_findings.c.birth_date, population_findings.c.person_id))
-    rows, total = await fetch_page(uow.session, stmt, limit=page.limit, offset=page.offset)
-    full = caller.role in FULL_NATIONAL_ID
-    return [{**r, "national_id": r["national_id"] if full or r["national_id"] is None
-             else mask_national_id(r["national_id"])} for r in rows], total

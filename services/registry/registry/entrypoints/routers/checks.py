@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from registry.adapters.spreadsheet import read_upload
 from registry.entrypoints.schemas.checks import PopulationCheckPublic, PopulationFinding, PovertyListReport
+from registry.queries import population as population_reads
 from registry.usecases import population, poverty
 from shared.auth import OFFICIALS, PrincipalDep, access
 from shared.envelope import dumps
@@ -75,7 +76,7 @@ async def import_poverty_list(
 @router.get("/population-checks/{check_id}", response_model=PopulationCheckPublic, tags=["population checks"],
             **access(OFFICIALS, scope="object"))
 async def get_population_check(check_id: str, uow: UoWDep, caller: PrincipalDep):
-    return await population.get_check(uow, check_id, caller)
+    return await population_reads.get_check(uow, check_id, caller)
 
 
 @router.get("/population-checks/{check_id}/findings", response_model=Page[PopulationFinding],
@@ -85,7 +86,7 @@ async def population_findings(
     kind: Literal["suspected_out_of_school", "outside_compulsory_age"] | None = None,
 ):
     """The children the check found, oldest first within each kind."""
-    items, total = await population.list_findings(uow, check_id, page, caller, kind=kind)
+    items, total = await population_reads.list_findings(uow, check_id, page, caller, kind=kind)
     return Page.of(items, total, page)
 
 

@@ -15,6 +15,7 @@ from registry.entrypoints.schemas.problems import (
     ProblemMergeIn,
     ProblemRecordPublic,
 )
+from registry.queries import problems as problem_reads
 from registry.usecases import problems
 from shared.auth import OFFICIALS, PrincipalDep, access
 from shared.pagination import Page, PageDep
@@ -33,7 +34,7 @@ async def list_problem_records(
     """Suspected duplicates whose records all lie in the caller's region: the same name, gender
     and birth date within a county, or one ID on records that are not the child's successive
     stages. Merge them (one child) or dismiss them (two children)."""
-    items, total = await problems.list_problems(uow, page, caller, org_code=org_code, kind=kind)
+    items, total = await problem_reads.list_problems(uow, page, caller, org_code=org_code, kind=kind)
     return Page.of(items, total, page)
 
 

@@ -27,6 +27,7 @@ from registry.entrypoints.schemas.students import (
     StudentSearch,
 )
 from registry.entrypoints.schemas.transfers import TransferIn, TransferPublic
+from registry.queries import merges as merge_reads
 from registry.queries import students as student_reads
 from registry.usecases import bulk_import, flags, merges, records, registration, transfers
 from shared import audit
@@ -121,7 +122,7 @@ async def _with_progress(run):
             **access(PEOPLE, scope="object", audit=True))
 async def get_student(student_id: str, uow: UoWDep, caller: PrincipalDep):
     """The record. A record merged into another is a 404 whose `merged_into` names the kept one."""
-    return await merges.get_student_or_merged(uow, student_id, caller)
+    return await merge_reads.get_student_or_merged(uow, student_id, caller)
 
 
 @router.get("/students", response_model=Page[StudentPublic], tags=["students"], **access(PEOPLE, scope="list"))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from registry.entrypoints import commands
 from registry.entrypoints.deps import STAFF
 from registry.entrypoints.schemas.watch import OffRollPublic, OffRollUpdate, ReceiptIn, WatchItem
+from registry.queries import off_roll as off_roll_reads
 from registry.queries import watch
 from registry.usecases import off_roll
 from shared.auth import PEOPLE, PrincipalDep, access
@@ -36,7 +37,7 @@ async def watch_list(
             **access(PEOPLE, scope="object"))
 async def get_off_roll(period_id: str, uow: UoWDep, caller: PrincipalDep, runtime: RuntimeDep):
     """One period of boarding elsewhere or suspension (the home school and the host see it)."""
-    return await off_roll.get_period(uow, period_id, caller, overdue_days=runtime.settings.transfer_overdue_days)
+    return await off_roll_reads.get_period(uow, period_id, caller, overdue_days=runtime.settings.transfer_overdue_days)
 
 
 @router.patch("/students/off-roll/{period_id}", response_model=OffRollPublic, tags=["watch"],
