@@ -149,7 +149,11 @@ def sheets_response(fmt: Format, sheets: Sequence[Sheet], *, filename: str, body
     if fmt == "xlsx":
         return Response(sheets_xlsx(sheets), media_type=XLSX_TYPE,
                         headers={"Content-Disposition": _disposition(f"{filename}.xlsx")})
-    return JSONResponse(model.model_validate(body).model_dump(mode="json") if model else jsonable_encoder(body))
+    if model:
+        # Serialised by pydantic itself: a city's weekly report (2,000 schools, two weeks) spent
+        # more in model_dump(mode="json") and json.dumps than in all its SQL.
+        return Response(model.model_validate(body).model_dump_json(), media_type="application/json")
+    return JSONResponse(jsonable_encoder(body))
 
 
 def tabular_response(fmt: Format, columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]], *,

@@ -8,13 +8,16 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import case, func, select
 
-from reporting.adapters.tables import student_statuses
+from reporting.adapters.tables import roll_counts, student_statuses
 from reporting.usecases.rebuild import TOPICS
+from reporting.usecases.rolls import KEYS
+from reporting.usecases.rolls import counted as rolls_recounted
 from tests.conftest import ROOT, TEST_JWT_SECRET, bearer, running
 from tests.factories import caught_up, inbox_rows, reporting_snapshot
 from tests.kafka_helpers import eventually, group_has_consumed_everything
@@ -38,6 +41,13 @@ async def links_are_a_recount(client) -> None:
         counted = (await s.execute(recount)).all()
     assert [tuple(r) for r in kept] == [(i, n, p, bool(o)) for i, n, p, o in counted]
     assert any(r.next_on for r in kept) and any(r.was_out for r in kept)  # the fixture has both
+    # And the roll counts per class (reporting.usecases.rolls) are those of a recount.
+    r = roll_counts
+    async with client.app.state.runtime.sessionmaker() as s:
+        rolls = Counter({tuple(row[:-1]): row[-1] for row in (await s.execute(
+            select(*(r.c[k] for k in KEYS), r.c.epoch, r.c.n))).all()})
+        recounted = Counter({tuple(row[:-1]): row[-1] for row in (await s.execute(rolls_recounted())).all()})
+    assert rolls == recounted and sum(rolls.values()) == len({i for i, n, *_ in kept if n is None})
 
 
 async def publish_all(bootstrap: str, evs) -> None:

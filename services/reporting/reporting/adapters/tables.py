@@ -82,6 +82,36 @@ Index("ix_reporting_student_statuses_path", student_statuses.c.path)
 # The rows that take effect in a school year (its census day only for a child's second row on):
 # the few children whose figures need the window pass.
 Index("ix_reporting_student_statuses_changes", student_statuses.c.effective_on, student_statuses.c.prev_status)
+# A class's newest rows, recounted into roll_counts whenever one of them or a promotion moves.
+Index("ix_reporting_student_statuses_class", student_statuses.c.class_id, student_statuses.c.next_on)
+# The rows still in force on a day whose successor came later (a report of a past week).
+Index("ix_reporting_student_statuses_next_on", student_statuses.c.next_on)
+
+# The children's newest status rows (next_on NULL), counted per class and per kind of row: what
+# the school year's figures read for the children with no change in the year instead of a
+# city's million rows (queries/school_year.py). Kept by the projection in the same transaction
+# as the rows and promotions it counts (usecases/rolls.py: a class is recounted from its rows
+# whenever one of its children's history or its promotions change), so it is always a recount
+# of student_statuses and class_grades, and rebuilt with them. ``epoch`` is how many of the
+# class's promotions have an event time at or before the row's: the grade on a day follows the
+# class's newest promotion by then only if that came after the row (see ``_promoted_by``), so
+# children's rows differing in event time but not in epoch count alike. The level is not kept:
+# it is read from the school's system at read time, so a corrected system needs no recount.
+roll_counts = Table(
+    "roll_counts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("class_id", String(36), nullable=True),
+    Column("path", OrgPathKey(), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("prev_status", String(32), nullable=True),
+    Column("was_out", Boolean, nullable=False),
+    Column("grade", Integer, nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+)
+Index("ix_reporting_roll_counts_class", roll_counts.c.class_id, roll_counts.c.path)
 
 # Every promotion of a class (the grade from a day on). Kept apart from the status history, so
 # that a promotion and a child's placement, keyed differently and so on different partitions,
@@ -240,7 +270,7 @@ targets = Table(
 )
 
 # Every table the events build, emptied by a rebuild (watermarks included).
-PROJECTIONS = (orgs, students, student_statuses, class_grades, cases, home_visits, absence_episodes, overdue_transfers,
+PROJECTIONS = (orgs, students, student_statuses, class_grades, roll_counts, cases, home_visits, absence_episodes, overdue_transfers,
                dual_reports, watermarks)
 
 # One row per class-session attendance expected or took a roll call for (动态监测): from

@@ -15,7 +15,7 @@ from reporting.domain.cases import mean_hours, ranked
 from reporting.domain.rates import LEVELS, STATUS_ORDER, Targets, add, figures, target_status, worst
 from reporting.domain.statutory import SchoolYear, YearFlows, YearRecord, flows_by_unit, total
 from reporting.domain.weeks import end_of_day
-from reporting.queries.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, tallies, unit_of
+from reporting.queries.read_model import Org, as_of, case_level, group, org_in_scope, orgs_under, unit_of
 from reporting.queries.school_year import year_records
 from reporting.queries.targets import book
 from shared.auth import Principal
@@ -64,8 +64,10 @@ async def rankings(uow: UnitOfWork, org_code: str, caller: Principal, *, by: Ran
     codes = sorted(c for c, o in kinds.items() if o["kind"] == unit)
     rows: list[dict[str, Any]]
     if by == "dropout_rate":
-        per_unit = group(await tallies(uow, org, day), lambda r: unit_of(r["path"], unit, kinds))
-        per_year = _year_by((await year_records(uow, org, year, [day]))[0].records, org, unit, kinds)
+        # One pass for the day's counts and the year's flows, as the summary's.
+        (counted,) = await year_records(uow, org, year, [day])
+        per_unit = group(counted.tallies, lambda r: unit_of(r["path"], unit, kinds))
+        per_year = _year_by(counted.records, org, unit, kinds)
         tb = await book(uow, org, targets)
         rows = []
         for code in codes:
@@ -106,8 +108,9 @@ async def circular(uow: UnitOfWork, org_code: str, caller: Principal, *, day: da
     school year are at risk or off target, the worst first."""
     org = await org_in_scope(uow, org_code, caller)
     kinds = await orgs_under(uow, org)
-    rows = await tallies(uow, org, day)
-    records = (await year_records(uow, org, year, [day]))[0].records
+    # One pass for the day's counts per class and the year's flows.
+    (counted,) = await year_records(uow, org, year, [day], by_class=True)
+    rows, records = counted.tallies, counted.records
     tb = await book(uow, org, targets)
     classes = group([r for r in rows if r["class_id"]], lambda r: f"{r['path']}|{r['class_id']}")
     grades = {f"{r['path']}|{r['class_id']}": r["grade"] for r in rows}

@@ -26,7 +26,6 @@ from shared.auth import Principal
 from shared.errors import NotFound
 from shared.orgs import DEFAULT_SYSTEM, SchoolSystem, last_primary_grade
 from shared.paths import within as at_or_under
-from shared.statuses import ATTENDING
 from shared.uow import UnitOfWork
 
 
@@ -109,21 +108,6 @@ def statuses_as_of(day: date, *, only=None):
             .select_from(rows.outerjoin(promoted, and_(promoted.c.class_id == rows.c.class_id, promoted.c.rn == 1))
                          .outerjoin(school, school.c.path == rows.c.path))
             .where(rows.c.rn == 1).subquery("as_of"))
-
-
-async def tallies(uow: UnitOfWork, org: Org, day: date) -> list[dict[str, Any]]:
-    """(path, class_id, grade, level, system, status, returned, n) for every class under the org as of a
-    day: one query; a returned child is an attending one with a dropped-out row before. Only
-    children who were ever under the org are read (their newest row may lie elsewhere)."""
-    h = student_statuses
-    ever_here = h.c.student_id.in_(select(h.c.student_id).where(at_or_under(h.c.path, org.path)))
-    s = statuses_as_of(day, only=ever_here)
-    returned = func.sum(when((and_(s.c.status.in_(sorted(ATTENDING)), s.c.dropped_before == 1), 1), else_=0))
-    stmt = (select(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.system, s.c.status,
-                   returned.label("returned"), func.count().label("n"))
-            .where(at_or_under(s.c.path, org.path))
-            .group_by(s.c.path, s.c.class_id, s.c.grade, s.c.level, s.c.system, s.c.status))
-    return [dict(r) for r in (await uow.session.execute(stmt)).mappings().all()]
 
 
 def group(rows: list[dict[str, Any]], key) -> dict[str, dict[str, Counter]]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy import case as when
 
-from reporting.adapters.tables import class_grades, orgs, student_statuses
+from reporting.adapters.tables import class_grades, orgs, roll_counts, student_statuses
 from reporting.domain.statutory import IN_SCHOOL, LAST_COMPULSORY_GRADE, SchoolYear, YearRecord
 from reporting.queries.read_model import Org, statuses_as_of
 from shared.orgs import DEFAULT_SYSTEM, level_of
@@ -53,18 +53,24 @@ def _changing_here(org: Org, year: SchoolYear, last: date) -> Any:
 
 def _promoted_by(day: date) -> Any:
     """Each class's newest promotion effective by ``day`` (a child's grade follows it when it came
-    after the child's own row)."""
+    after the child's own row), with its ``at_rank``: how many of the class's promotions have an
+    event time at or before its own, so that "after the row" is also ``at_rank > epoch`` for a
+    roll count (``tables.roll_counts``)."""
     g = class_grades
-    return (select(g.c.class_id, g.c.grade, g.c.at, func.row_number().over(
-        partition_by=g.c.class_id, order_by=(g.c.effective_on.desc(), g.c.at.desc())).label("rn"))
-        .where(g.c.effective_on <= day).subquery())
+    ranked = select(g.c.id, g.c.class_id, g.c.grade, g.c.at, g.c.effective_on, func.count().over(
+        partition_by=g.c.class_id, order_by=g.c.at).label("at_rank")).subquery()
+    return (select(ranked.c.class_id, ranked.c.grade, ranked.c.at, ranked.c.at_rank, func.row_number().over(
+        partition_by=ranked.c.class_id,
+        order_by=(ranked.c.effective_on.desc(), ranked.c.at.desc(), ranked.c.id.desc())).label("rn"))
+        .where(ranked.c.effective_on <= day).subquery())
 
 
-def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
+def year_query(org: Org, year: SchoolYear, days: Sequence[date], by_class: bool = False) -> Any:
     """Per kind of child (every child ever under the org with a row taking effect in the year by
     the last of ``days``), for each day ``i`` of ``days`` (all in ``year``): start_path,
     start_grade, drop_path_i, drop_grade_i, now_path_i, now_grade_i, now_status_i, moved_i (a
-    transfer received in the year by then), was_out_i (dropped out at some time by then), and n.
+    transfer received in the year by then), was_out_i (dropped out at some time by then),
+    now_class_i ``by_class`` only, and n.
 
     One window pass (lag for the status before each row, lead for the date of the next) marks on
     every row whether it was in force at the end of the census day (the year's first day) or of
@@ -131,7 +137,8 @@ def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
         joined = joined.outerjoin(p_now, and_(p_now.c.class_id == ch.c[f"now_class_{i}"], p_now.c.rn == 1))
         graded.append(when((p_now.c.at > ch.c[f"now_at_{i}"], p_now.c.grade),
                            else_=ch.c[f"row_grade_{i}"]).label(f"now_grade_{i}"))
-    passed = [col for col in ch.c if not col.name.startswith(("row_grade_", "now_class_", "now_at_", "start_"))]
+    dropped_cols = ("row_grade_", "now_at_", "start_") if by_class else ("row_grade_", "now_class_", "now_at_", "start_")
+    passed = [col for col in ch.c if not col.name.startswith(dropped_cols)]
     per_child = select(*passed, ch.c.start_path, *graded).select_from(joined).subquery("per_child")
     c = per_child
     # Kinds of child first (a few per school), then the level of each from its school's system.
@@ -139,53 +146,79 @@ def year_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
     for i in range(len(days)):
         keys += [c.c[f"drop_path_{i}"], c.c[f"drop_grade_{i}"], c.c[f"now_path_{i}"], c.c[f"now_grade_{i}"],
                  c.c[f"now_status_{i}"], c.c[f"moved_{i}"], c.c[f"was_out_{i}"]]
+        keys += [c.c[f"now_class_{i}"]] if by_class else []
     # Every child, not only those in the year's flows: the same pass gives the day's counts. The
     # level of each kind is read in Python from its school's system (one small read of the
     # schools): a subquery per kind and column costs more than the whole pass on a county.
     return select(*keys, func.count().label("n")).group_by(*keys)
 
 
-def steady_query(org: Org, year: SchoolYear, days: Sequence[date]) -> Any:
+def _promotions(days: Sequence[date], last: date) -> Any:
+    """Each promoted class's newest promotion by each of ``days``, on one row (grade_i, at_i,
+    rank_i): the children's rows or counts are joined to it once."""
+    g = class_grades
+    promoted: Any = select(g.c.class_id).where(g.c.effective_on <= last).distinct().subquery("promoted")
+    joined: Any = promoted
+    cols = [promoted.c.class_id]
+    for i, d in enumerate(days):
+        p = _promoted_by(d).alias(f"p_{i}")
+        joined = joined.outerjoin(p, and_(p.c.class_id == promoted.c.class_id, p.c.rn == 1))
+        cols += [p.c.grade.label(f"grade_{i}"), p.c.at.label(f"at_{i}"), p.c.at_rank.label(f"rank_{i}")]
+    return select(*cols).select_from(joined).subquery("promotions")
+
+
+def _steady(source: Any, org: Org, year: SchoolYear, days: Sequence[date], after: Any, n: Any,
+            by_class: bool = False) -> Any:
+    """The counts per kind of steady child from ``source`` (status rows, or roll counts) whose
+    rows are in force from the census (``source`` already holds only such rows as far as their
+    end goes): ``after(promotions, i)`` says whether the class's newest promotion by day i came
+    after the row, ``n`` how many children a row stands for; ``by_class``: the class first."""
+    census = year.first
+    r = (select(source).where(source.c.effective_on <= census,
+                              (source.c.effective_on < census) | source.c.prev_status.is_(None),
+                              source.c.path.contains(org.under, autoescape=True))
+         .subquery("steady"))
+    promotions = _promotions([census, *days], max(days))
+    grades = [when((after(promotions, r, i), promotions.c[f"grade_{i}"]), else_=r.c.grade)
+              for i in range(len(days) + 1)]
+    is_drop = and_(r.c.status == "dropped_out", func.coalesce(r.c.prev_status, "") != "dropped_out",
+                   r.c.effective_on >= census)
+    per_row = (select(*([r.c.class_id] if by_class else []), r.c.path, r.c.status, is_drop.label("is_drop"), r.c.was_out, r.c.grade,
+                      grades[0].label("start_grade"), *(g.label(f"now_grade_{i}") for i, g in enumerate(grades[1:])),
+                      n(r).label("n"))
+               .select_from(r.outerjoin(promotions, promotions.c.class_id == r.c.class_id)).subquery())
+    keys = [c for c in per_row.c if c.name != "n"]
+    return select(*keys, func.sum(per_row.c.n).label("n")).group_by(*keys)
+
+
+def steady_query(org: Org, year: SchoolYear, days: Sequence[date], by_class: bool = False) -> Any:
     """Per kind of child under the org with no row taking effect in the year by the last of
-    ``days`` (the children ``year_query`` leaves out): path, status, is_drop, was_out, grade
-    (the row's own), start_grade (at the census), now_grade_i for each day, and n.
+    ``days`` and a newer row after it (the rest of such children are ``kept_query``'s): path,
+    status, is_drop, was_out, grade (the row's own), start_grade (at the census), now_grade_i
+    for each day, and n.
 
     Such a child's row in force at the census (its ``next_on`` is after the last day) is in
     force on every day: it gives where they are, and where they were at the start if they were
     in school. It is a dropout of the year (``is_drop``) only if it took effect on the census
     day as the child's first row. A child whose row lies outside the org counts in none of its
     figures, so only rows under it are read. Grouped on these few columns only (the places are
-    made from them in Python): grouping a city's million rows is most of the query.
+    made from them in Python).
 
     No other row is looked at: a child with a row in the year after the census has no row in
     force from the census to the last day, and one with a second row on the census day has it
     as this row (the newest by then), with a previous status: ``_changes_in`` takes both."""
     h = student_statuses
-    census, last = year.first, max(days)
-    r = (select(h).where(h.c.effective_on <= census, h.c.next_on.is_(None) | (h.c.next_on > last),
-                         (h.c.effective_on < census) | h.c.prev_status.is_(None),
-                         h.c.path.contains(org.under, autoescape=True))
-         .subquery("steady"))
-    # Each promoted class's newest promotion by the census and by each day, on one row: the
-    # children's rows are joined to it once.
-    g = class_grades
-    promoted: Any = select(g.c.class_id).where(g.c.effective_on <= last).distinct().subquery("promoted")
-    joined_p: Any = promoted
-    cols = [promoted.c.class_id]
-    for i, d in enumerate([census, *days]):
-        p = _promoted_by(d).alias(f"p_{i}")
-        joined_p = joined_p.outerjoin(p, and_(p.c.class_id == promoted.c.class_id, p.c.rn == 1))
-        cols += [p.c.grade.label(f"grade_{i}"), p.c.at.label(f"at_{i}")]
-    promotions = select(*cols).select_from(joined_p).subquery("promotions")
-    grades = [when((promotions.c[f"at_{i}"] > r.c.at, promotions.c[f"grade_{i}"]), else_=r.c.grade)
-              for i in range(len(days) + 1)]
-    is_drop = and_(r.c.status == "dropped_out", func.coalesce(r.c.prev_status, "") != "dropped_out",
-                   r.c.effective_on >= census)
-    per_row = (select(r.c.path, r.c.status, is_drop.label("is_drop"), r.c.was_out, r.c.grade,
-                      grades[0].label("start_grade"), *(g.label(f"now_grade_{i}") for i, g in enumerate(grades[1:])))
-               .select_from(r.outerjoin(promotions, promotions.c.class_id == r.c.class_id)).subquery())
-    keys = list(per_row.c)
-    return select(*keys, func.count().label("n")).group_by(*keys)
+    rows = select(h).where(h.c.next_on > max(days)).subquery("later")
+    return _steady(rows, org, year, days, lambda p, r, i: p.c[f"at_{i}"] > r.c.at, lambda r: literal(1), by_class)
+
+
+def kept_query(org: Org, year: SchoolYear, days: Sequence[date], by_class: bool = False) -> Any:
+    """``steady_query``'s figures for the children whose row in force at the census is still
+    their newest: from the roll counts the projection keeps (``tables.roll_counts``, a few rows
+    per class) instead of a city's million status rows. A count's ``epoch`` stands for its
+    rows' event time against the class's promotions (``_promoted_by``)."""
+    return _steady(roll_counts, org, year, days, lambda p, r, i: p.c[f"rank_{i}"] > r.c.epoch, lambda r: r.c.n,
+                   by_class)
 
 
 async def _systems(uow: UnitOfWork) -> dict[str, str]:
@@ -204,10 +237,13 @@ class Day:
     tallies: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequence[date]) -> list[Day]:
-    """For each day (all in ``year``), its records and tallies: two queries for all of them (the
-    children with changes in the year, the others). Kinds of child that differ only where no
-    figure looks (a grade within a level) are added up into one record and one tally."""
+async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequence[date],
+                       by_class: bool = False) -> list[Day]:
+    """For each day (all in ``year``), its records and tallies: three queries for all of them
+    (the children with changes in the year, the others from the roll counts, and from the rows
+    whose successor came after the last day). Kinds of child that differ only where no figure
+    looks (a grade within a level) are added up into one record and one tally; ``by_class``:
+    the tallies are per class (with its grade on the day), as ``read_model.tallies``."""
     if uow.session.bind is not None and uow.session.bind.dialect.name == "postgresql":
         # The history of a county (100,000 children) sorts in some 15 MB: at the default 4 MB
         # work_mem the sort and the grouping spill to disk. Compiling the passes to machine code
@@ -226,10 +262,10 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
     records: list[Counter] = [Counter() for _ in days]
 
     def count(i: int, start: Any, dropped: Any, path: str | None, grade: int | None, status: str | None,
-              was_out: Any, moved: Any, n: int) -> None:
+              was_out: Any, moved: Any, n: int, cls: str | None = None) -> None:
         now_level = level(path, grade) if path is not None else None
         if path is not None and org.under in path:
-            tally = tallies[i][path, now_level, status]
+            tally = tallies[i][(path, now_level, status, cls, grade) if by_class else (path, now_level, status)]
             tally[0] += n if status in ATTENDING and was_out else 0
             tally[1] += n
         if start is None and dropped is None and not moved:
@@ -243,24 +279,27 @@ async def year_records(uow: UnitOfWork, org: Org, year: SchoolYear, days: Sequen
         return (path, level(path, grade)) if path else None
 
     names = [(f"drop_path_{i}", f"drop_grade_{i}", f"now_path_{i}", f"now_grade_{i}", f"now_status_{i}",
-              f"was_out_{i}", f"moved_{i}") for i in range(len(days))]
-    for r in (await uow.session.execute(year_query(org, year, days))).mappings():
+              f"was_out_{i}", f"moved_{i}", f"now_class_{i}") for i in range(len(days))]
+    for r in (await uow.session.execute(year_query(org, year, days, by_class))).mappings():
         start, n = place(r["start_path"], r["start_grade"]), int(r["n"])
-        for i, (dp, dg, np_, ng, ns, wo, mv) in enumerate(names):
-            count(i, start, place(r[dp], r[dg]), r[np_], r[ng], r[ns], r[wo], r[mv], n)
+        for i, (dp, dg, np_, ng, ns, wo, mv, nc) in enumerate(names):
+            count(i, start, place(r[dp], r[dg]), r[np_], r[ng], r[ns], r[wo], r[mv], n, r[nc] if by_class else None)
     # The children with no change in the year: the same row on every day, only the grade may
     # differ (a class promoted between the days).
-    for path, status, is_drop, was_out, grade, start_grade, *grades, n in (
-            await uow.session.execute(steady_query(org, year, days))).all():
-        start = place(path, start_grade) if status in IN_SCHOOL else None
-        dropped = place(path, grade) if is_drop else None
-        for i, now_grade in enumerate(grades):
-            count(i, start, dropped, path, now_grade, status, was_out, 0, int(n))
+    for query in (kept_query, steady_query):
+        for row in (await uow.session.execute(query(org, year, days, by_class))).all():
+            cls, (path, status, is_drop, was_out, grade, start_grade, *grades, n) = (
+                (row[0], row[1:]) if by_class else (None, row))
+            start = place(path, start_grade) if status in IN_SCHOOL else None
+            dropped = place(path, grade) if is_drop else None
+            for i, now_grade in enumerate(grades):
+                count(i, start, dropped, path, now_grade, status, bool(was_out), 0, int(n), cls)
     return [Day(records=[YearRecord(start=st, dropped=dr, now=nw, arrived=ar, n=n)
                          for (st, dr, nw, ar), n in rec.items()],
-                tallies=[{"path": path, "level": lv, "system": systems.get(path, DEFAULT_SYSTEM.value),
-                          "status": status, "returned": returned, "n": n}
-                         for (path, lv, status), (returned, n) in tal.items()])
+                tallies=[{"path": key[0], "level": key[1], "system": systems.get(key[0], DEFAULT_SYSTEM.value),
+                          "status": key[2], "returned": returned, "n": n,
+                          **({"class_id": key[3], "grade": key[4]} if by_class else {})}
+                         for key, (returned, n) in tal.items()])
             for rec, tal in zip(records, tallies)]
 
 

@@ -25,6 +25,7 @@ from reporting.adapters.tables import (
     watermarks,
 )
 from reporting.queries.read_model import level_sql, school_system
+from reporting.usecases.rolls import recount, recount_child
 from shared.auth import path_key
 from shared.events.attendance import AbsenceThresholdReached, RollCallMissing, RollCallRecorded, StudentReturned
 from shared.events.base import TOPIC_ATTENDANCE, TOPIC_CASES, TOPIC_REGISTRY, TOPIC_REPORTS
@@ -108,6 +109,7 @@ async def on_student_enrolled(uow: UnitOfWork, event: Received[StudentEnrolled])
     await uow.session.execute(student_statuses.insert().values(
         student_id=d.student_id, effective_on=enrolled_on, at=event.time, status=status, **placement))
     await uow.session.execute(link_history(d.student_id))
+    await recount_child(uow, d.student_id)
     await _catch_up_promotions(uow, d.student_id)
     await _advance(uow, TOPIC_REGISTRY, event)
 
@@ -137,6 +139,7 @@ async def on_student_status_changed(uow: UnitOfWork, event: Received[StudentStat
                literal(effective_on, student_statuses.c.effective_on.type),
                literal(event.time, student_statuses.c.at.type)).where(students.c.student_id == d.student_id)))
     await uow.session.execute(link_history(d.student_id))
+    await recount_child(uow, d.student_id)
     await _catch_up_promotions(uow, d.student_id)
     await _advance(uow, TOPIC_REGISTRY, event)
 
@@ -161,6 +164,7 @@ async def on_student_merged(uow: UnitOfWork, event: Received[StudentMerged]) -> 
     for table in (student_statuses, cases, absence_episodes, overdue_transfers):
         await uow.session.execute(update(table).where(table.c.student_id == merged).values(student_id=kept))
     await uow.session.execute(link_history(kept))
+    await recount_child(uow, kept)
     await uow.session.execute(delete(students).where(students.c.student_id == merged))
     await _advance(uow, TOPIC_REGISTRY, event)
 
@@ -171,6 +175,7 @@ async def on_class_promoted(uow: UnitOfWork, event: Received[ClassPromoted]) -> 
     d = event.data
     await uow.session.execute(class_grades.insert().values(
         class_id=d.class_id, effective_on=event.time.date(), at=event.time, grade=d.grade))
+    await recount(uow, [d.class_id])  # the epochs of its rows placed before the promotion move
     await uow.session.execute(update(students).where(
         students.c.class_id == d.class_id, students.c.placed_at < event.time).values(
         grade=d.grade, level=level_sql(literal(d.grade), school_system(students.c.path))))
