@@ -8,7 +8,10 @@ bulk-loaded, as the registry's events would have built it. Concurrent clients th
 call per class (50 marks each) for one school day: a 2xx means the marks and their outbox rows are
 committed. The ceiling is measured in the same run on the same machine: the same roll-call and mark
 rows inserted straight into the database in batches of 50. Printed: marks per second both ways,
-the ratio, and each service's peak RSS (VmHWM). ``--replicas 1,2`` runs the burst once per count
+the ratio, each service's peak RSS (VmHWM), and where each burst's CPU went (each service, the
+broker, the bench's own clients, PostgreSQL's backends of the bench's databases, the rest of the
+server and the machine's other load, against the cores' capacity in the burst's wall time): is
+the machine the limit, or attendance? ``--replicas 1,2`` runs the burst once per count
 in the same run, side by side: first with one attendance process (the morning session), then with
 that many on the same database (the afternoon session, as a deployment scales out), the clients
 taking turns between them. The second burst finds the first's rows in the tables.
