@@ -71,8 +71,15 @@ async def database(backend: str, tmp: Path, service: str = "attendance") -> tupl
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", name
 
 
+@dataclass
+class BenchStack(Stack):
+    """A stack with its broker and its PostgreSQL databases at hand (a bench counts their CPU)."""
+    broker: Broker | None = None
+    databases: list[str] = field(default_factory=list)
+
+
 @asynccontextmanager
-async def service_stack(backend: str, services: Sequence[str], **env: str) -> AsyncIterator[Stack]:
+async def service_stack(backend: str, services: Sequence[str], **env: str) -> AsyncIterator[BenchStack]:
     """The embedded broker and the services as processes (as `make run` starts them), each on a
     fresh migrated database; not started yet, so a bench can bulk-load first. Torn down after."""
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -80,10 +87,11 @@ async def service_stack(backend: str, services: Sequence[str], **env: str) -> As
         dbs = {svc: await database(backend, tmp, svc) for svc in services}
         broker = Broker(free_port(), tmp / "broker.log")
         broker.start()
-        stack = Stack(tmp, broker.bootstrap, ports={svc: free_port() for svc in services},
+        stack = BenchStack(tmp, broker.bootstrap, ports={svc: free_port() for svc in services},
                       database_urls={svc: url for svc, (url, _) in dbs.items()},
                       env={"BAOXUE_JWT_SECRET": SECRET, "BAOXUE_WRITES_PER_MINUTE": "10000000",
-                           "BAOXUE_LOG_LEVEL": "WARNING", **env})
+                           "BAOXUE_LOG_LEVEL": "WARNING", **env},
+                           broker=broker, databases=[name for _, name in dbs.values() if name])
         try:
             for svc in services:
                 stack.migrate(svc)
@@ -135,6 +143,64 @@ def cpu_seconds(pid: int) -> float:
     machine is shared: other load stretches the wall clock, not the work done per request."""
     fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if len(fields) > 12 else 0.0
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every process on the machine has used since boot (all cores; /proc/stat's busy
+    columns, idle and iowait left out)."""
+    line = next((ln for ln in _read("/proc/stat").splitlines() if ln.startswith("cpu ")), "")
+    cols = [int(x) for x in line.split()[1:]]
+    busy = sum(cols[:8]) - sum(cols[3:5]) if len(cols) >= 8 else 0  # user nice system [idle iowait] irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(databases: Sequence[str]) -> dict[int, tuple[bool, float]]:
+    """Each PostgreSQL process's CPU time so far, by pid: (is it a backend of one of these
+    databases, seconds). A backend's title names its database (``postgres: 15/main: user db
+    127.0.0.1(port) idle``), so no query is needed; the rest are the server's own processes
+    (WAL writer, checkpointer) and other databases' backends."""
+    found: dict[int, tuple[bool, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or _read(f"/proc/{entry.name}/comm").strip() != "postgres":
+            continue
+        title = _read(f"/proc/{entry.name}/cmdline").replace("\0", " ").split()
+        found[int(entry.name)] = (any(db in title for db in databases), cpu_seconds(int(entry.name)))
+    return found
+
+
+@dataclass
+class CpuLedger:
+    """Where a window's CPU went: the named processes, PostgreSQL (the bench's databases' backends
+    and the rest of the server), and the whole machine, whose remainder is other load. A
+    PostgreSQL process that ends inside the window takes its time with it (the services' pooled
+    connections stay open); one that starts inside it counts from zero."""
+    processes: Mapping[str, int]
+    databases: Sequence[str]
+    _before: dict[str, float] = field(default_factory=dict)
+    _pg_before: dict[int, tuple[bool, float]] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self._before = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        self._before["machine"] = machine_cpu_seconds()
+        self._pg_before = postgres_cpu_seconds(self.databases)
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds since ``start`` by process, then ``PostgreSQL: bench databases``,
+        ``PostgreSQL: rest of the server``, ``other load on the machine`` and ``machine``."""
+        spent = {name: cpu_seconds(pid) - self._before[name] for name, pid in self.processes.items()}
+        ours = rest = 0.0
+        for pid, (bench_db, seconds) in postgres_cpu_seconds(self.databases).items():
+            before = self._pg_before.get(pid, (bench_db, 0.0))[1]
+            if bench_db:
+                ours += seconds - before
+            else:
+                rest += seconds - before
+        machine_s = machine_cpu_seconds() - self._before["machine"]
+        spent["PostgreSQL: the bench's databases"] = ours
+        spent["PostgreSQL: rest of the server"] = rest
+        spent["other load on the machine"] = max(0.0, machine_s - sum(spent.values()))
+        spent["machine (all cores)"] = machine_s
+        return spent
 
 
 @dataclass

@@ -8,7 +8,10 @@ bulk-loaded, as the registry's events would have built it. Concurrent clients th
 call per class (50 marks each) for one school day: a 2xx means the marks and their outbox rows are
 committed. The ceiling is measured in the same run on the same machine: the same roll-call and mark
 rows inserted straight into the database in batches of 50. Printed: marks per second both ways,
-the ratio, and each service's peak RSS (VmHWM). ``--replicas 1,2`` runs the burst once per count
+the ratio, each service's peak RSS (VmHWM), and where each burst's CPU went (each service, the
+broker, the bench's own clients, PostgreSQL's backends of the bench's databases, the rest of the
+server and the machine's other load, against the cores' capacity in the burst's wall time): is
+the machine the limit, or attendance? ``--replicas 1,2`` runs the burst once per count
 in the same run, side by side: first with one attendance process (the morning session), then with
 that many on the same database (the afternoon session, as a deployment scales out), the clients
 taking turns between them. The second burst finds the first's rows in the tables.
@@ -25,12 +28,12 @@ import time
 from datetime import UTC, datetime
 from datetime import time as dtime
 
-import httpx
 from sqlalchemy import delete, insert, text
 
 from attendance.adapters.tables import marks, roll_calls
 from bench.harness import (
     DAY,
+    CpuLedger,
     cpu_seconds,
     layout,
     load_roster,
@@ -39,6 +42,7 @@ from bench.harness import (
     service_stack,
     token,
 )
+from bench.keepalive import KeepAlive
 from devtools.stack import SERVICES
 from shared.db import make_engine, make_sessionmaker
 from shared.sql import insert_many
@@ -60,14 +64,14 @@ async def post_all(bases: list[str], classes, clients: int, session: str = "am")
     failures: list[str] = []
 
     async def client(base: str) -> None:
-        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token()}",
-                                                             "Content-Type": "application/json"},
-                                     timeout=120) as http:
+        # A bare keep-alive client (bench/keepalive.py): httpx's own CPU was the services'.
+        async with KeepAlive(base, {"Authorization": f"Bearer {token()}",
+                                    "Content-Type": "application/json"}) as http:
             while not queue.empty():
                 body = queue.get_nowait()
-                r = await http.post("/v1/roll-calls", content=body)
-                if r.status_code >= 300:
-                    failures.append(f"{r.status_code} {r.text[:200]}")
+                status, answer = await asyncio.wait_for(http.post("/v1/roll-calls", body), 120)
+                if status >= 300:
+                    failures.append(f"{status} {answer[:200].decode(errors='replace')}")
 
     started = time.perf_counter()
     await asyncio.gather(*(client(bases[i % len(bases)]) for i in range(clients)))
@@ -119,8 +123,9 @@ async def main() -> None:
         raise SystemExit("--replicas: one or two counts of at least 1 (a burst per school session)")
     classes = layout(args.students)
     total = sum(len(s) for _, _, s in classes)
-    bursts: list[tuple[int, float, float]] = []
-    loads: list[float] = []  # the machine's 1-minute load average as each burst starts (shared cores)  # (processes, seconds, attendance CPU ms per roll call)
+    bursts: list[tuple[int, float, float]] = []  # (processes, seconds, attendance CPU ms per roll call)
+    loads: list[float] = []  # the machine's 1-minute load average as each burst starts (shared cores)
+    spent: list[dict[str, float]] = []  # each burst's CPU seconds by process (CpuLedger)
     # All four services run, as in production: the others consume what attendance publishes,
     # and each one's peak memory during the burst is a figure.
     async with service_stack(args.backend, SERVICES, BAOXUE_REQUEST_TIMEOUT_S="120") as stack:
@@ -130,11 +135,17 @@ async def main() -> None:
         replicas = ["attendance", *(stack.start_replica("attendance") for _ in range(max(counts) - 1))]
         stack.wait_ready([*SERVICES, *replicas[1:]])
         pids = {svc: proc.pid for svc, proc in stack.procs.items()}
+        # Where the burst's CPU goes: is the machine the limit, or attendance?
+        assert stack.broker is not None and stack.broker.proc is not None
+        ledger = CpuLedger({**pids, "broker": stack.broker.proc.pid, "bench (its HTTP clients)": os.getpid()},
+                           stack.databases)
         for count, session in zip(counts, ("am", "pm")):
             serving = replicas[:count]
             loads.append(os.getloadavg()[0])
             cpu_before = sum(cpu_seconds(pids[r]) for r in serving)
+            ledger.start()
             http_s = await post_all([stack.url(r) for r in serving], classes, args.clients, session)
+            spent.append(ledger.stop())
             bursts.append((count, http_s, (sum(cpu_seconds(pids[r]) for r in serving) - cpu_before) * 1000 / len(classes)))
         rss = {svc: peak_rss_mib(pid) for svc, pid in pids.items()}
         stack.stop()
@@ -144,12 +155,15 @@ async def main() -> None:
     direct_rate = total / direct_s
     figures: dict[str, object] = {"roll calls per burst": len(classes), "concurrent clients": args.clients,
                                   "load average at each burst": ", ".join(f"{x:.1f}" for x in loads)}
-    for count, http_s, cpu_ms in bursts:
+    for (count, http_s, cpu_ms), cpu in zip(bursts, spent):
         n = f"{count} attendance process{'es' if count > 1 else ''}"
         figures.update({
             f"{n}: over HTTP, stored + outbox (s)": http_s, f"{n}: over HTTP (marks/s)": total / http_s,
             f"{n}: attendance CPU per roll call (ms)": cpu_ms,
             f"{n}: ratio to the ceiling": f"{total / http_s / direct_rate:.0%}",
+            # CPU seconds in the burst's wall time, and the share of the machine's cores it had.
+            f"{n}: burst CPU (s) by process": ", ".join(f"{name} {s:.2f}" for name, s in cpu.items()),
+            f"{n}: burst CPU, machine's capacity (core-s)": (os.cpu_count() or 1) * http_s,
         })
     report(f"Attendance ingest: {total:,} students, roll calls of 50 over HTTP ({args.backend})", {
         **figures,

@@ -110,10 +110,22 @@ class Principal:
         return encode(self.path or (self.org,))
 
 
+# A verified token is remembered by its exact string for a short while: a device posts many
+# requests with one token, and each write checked it twice (the rate limiter, then the route),
+# about a twentieth of a roll call's CPU. Only a token that passed is remembered, and never past
+# the moment the check itself would start refusing it (its exp plus the leeway); a token's
+# other checks (signature, issuer, audience, nbf, iat, the claims' shape) cannot turn false later
+# for the same string and the keys loaded at start.
+_REMEMBERED_S = 60.0
+_REMEMBERED_MAX = 4096
+_LEEWAY_S = 30
+
+
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
+        self._verified_until: dict[str, tuple[float, Principal]] = {}
         self._keys: dict[str | None, Any] = {}
         if settings.jwt_jwks_file is not None:
             jwks = jwt.PyJWKSet.from_dict(json.loads(settings.jwt_jwks_file.read_text()))
@@ -148,6 +160,20 @@ class TokenVerifier:
             return None
 
     def _verified(self, token: str) -> Principal:
+        now = time.time()  # PyJWT's own clock for exp
+        remembered = self._verified_until.get(token)
+        if remembered is not None:
+            if now < remembered[0]:
+                return remembered[1]
+            del self._verified_until[token]
+        principal, exp = self._checked(token)
+        if len(self._verified_until) >= _REMEMBERED_MAX:
+            del self._verified_until[next(iter(self._verified_until))]  # the oldest
+        self._verified_until[token] = (min(now + _REMEMBERED_S, exp + _LEEWAY_S), principal)
+        return principal
+
+    def _checked(self, token: str) -> tuple[Principal, float]:
+        """The caller the token names and its exp, or an exception: the full check."""
         kid = jwt.get_unverified_header(token).get("kid")
         key = self._keys.get(kid) if kid in self._keys else self._keys.get(None)
         if key is None:
@@ -155,9 +181,9 @@ class TokenVerifier:
         claims = jwt.decode(
             token, key.key if isinstance(key, jwt.PyJWK) else key, algorithms=self.algorithms,
             audience=self.audience, issuer=self.issuer, options={"require": ["exp", "iss", "aud", "sub"]},
-            leeway=30,
+            leeway=_LEEWAY_S,
         )
-        return principal_from(claims)
+        return principal_from(claims), float(claims["exp"])
 
 
 _SUBJECT = re.compile(r"^[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]{0,199}$")

@@ -130,3 +130,33 @@ def test_the_rate_limit_key_is_the_verified_subject():
     token = jwt.encode(claims(), SECRET, algorithm="HS256")
     assert v.subject_of(token) == "u1"
     assert v.subject_of(token.upper()) is None and v.subject_of("junk") is None
+
+
+def test_a_remembered_token_is_refused_from_the_moment_the_check_would_refuse_it(monkeypatch):
+    """A verified token is remembered by its string (each write checked it twice), never past its
+    exp plus the leeway: there, remembered or not, it is refused as the full check refuses it."""
+    import datetime as dt
+    import types
+
+    import jwt.api_jwt
+
+    import shared.auth
+
+    v = verifier()
+    exp = int(time.time()) + 5
+    token = jwt.encode(claims(exp=exp), SECRET, algorithm="HS256")
+    assert v.verify(token) == v.verify(token) == Principal(subject="u1", role=Role.county_official, org="410122")
+    at = {"t": exp + 30 - 0.5}  # inside the leeway: still accepted, by either path
+
+    class Later(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime.fromtimestamp(at["t"], tz)
+
+    monkeypatch.setattr(shared.auth, "time", types.SimpleNamespace(time=lambda: at["t"]))
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)
+    assert v.verify(token).subject == "u1"
+    at["t"] = exp + 30 + 0.5
+    with pytest.raises(Unauthenticated):
+        v.verify(token)
+    assert v.subject_of(token) is None

@@ -4,11 +4,11 @@ effective calendars, dated placements, roster rows, marks and approved leave."""
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, null, select, union_all
+from sqlalchemy import Select, exists, func, literal, literal_column, null, select, type_coerce, union_all
 
 from attendance.adapters.tables import calendars, leaves, marks, placements, roster
 from attendance.domain import episodes as rule
@@ -46,9 +46,15 @@ async def calendars_for(uow: UnitOfWork, settings: AttendanceSettings,
     codes = {c for p in paths for c in p}
     docs = dict((await uow.session.execute(_CALENDARS(uow.session), {"codes": sorted(codes)})).all()) \
         if codes else {}
+    return {p: calendar_on_path(settings, docs, p) for p in paths}
+
+
+def calendar_on_path(settings: AttendanceSettings, docs: Mapping[str, Any], org_path: Iterable[str]) -> Calendar:
+    """The effective calendar of an org path from the stored layers by org code (``docs`` holds
+    every layer on the path: those it lacks have none)."""
     base = national.DAYS if settings.national_calendar == "cn" else national.NONE
-    return {p: layered([docs[c] for c in p if c in docs], timezone_name=settings.timezone,
-                       am=settings.session_am_starts, pm=settings.session_pm_starts, national=base) for p in paths}
+    return layered([docs[c] for c in org_path if c in docs], timezone_name=settings.timezone,
+                   am=settings.session_am_starts, pm=settings.session_pm_starts, national=base)
 
 
 async def calendar_of(uow: UnitOfWork, settings: AttendanceSettings, org_path: list[str]) -> Calendar:
@@ -65,24 +71,53 @@ async def placements_of(uow: UnitOfWork, student_ids: list[str]) -> dict[str, li
 
 # A placement read with its student's roster row (`roster_and_placements`), like a row of placements.
 Placement = namedtuple("Placement", [c.name for c in placements.c])  # type: ignore[misc]
-_ROSTER_AND_PLACEMENTS = built_once(lambda d: (
-    select(roster.c.student_id, roster.c.class_id, roster.c.active, roster.c.school_code, roster.c.org_path,
-           roster.c.attending_since, *(c.label(f"placed_{c.name}") for c in placements.c))
-    .select_from(roster.outerjoin(placements, placements.c.student_id == roster.c.student_id))
-    .where(any_of(d, roster.c.student_id, "ids"))
-    .order_by(roster.c.student_id, placements.c.effective_on)))
 
 
-async def roster_and_placements(uow: UnitOfWork, student_ids: list[str]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+def _roster_placements_and_calendars(dialect: str) -> Any:
+    """The students' roster rows joined to their placements, then (``cal_*``, the other columns
+    NULL) every calendar layer whose org is on one of their org paths: a roll call needs its
+    class's calendar, and its class is where its students are."""
+    # Labelled, so SQLite finds the compound's ORDER BY terms among them.
+    student = [*(c.label(c.name) for c in (roster.c.student_id, roster.c.class_id, roster.c.active,
+                                              roster.c.school_code, roster.c.org_path, roster.c.attending_since)),
+               *(c.label(f"placed_{c.name}") for c in placements.c)]
+    if dialect == "postgresql":
+        # The codes on the named students' paths, looked up by the calendars' primary key.
+        on_path: Any = calendars.c.org_code.in_(
+            select(func.unnest(func.string_to_array(roster.c.org_path, "/")))
+            .where(any_of(dialect, roster.c.student_id, "ids")).scalar_subquery())
+    else:  # SQLite has no arrays: each layer is matched against the paths (few on an SQLite deployment)
+        on_path = exists().where(any_of(dialect, roster.c.student_id, "ids"),
+                                 func.instr(roster.c.org_path, literal("/") + calendars.c.org_code + literal("/")) > 0)
+    return union_all(
+        select(*student, type_coerce(null(), calendars.c.org_code.type).label("cal_org_code"),
+               type_coerce(null(), calendars.c.body.type).label("cal_body"))
+        .select_from(roster.outerjoin(placements, placements.c.student_id == roster.c.student_id))
+        .where(any_of(dialect, roster.c.student_id, "ids")),
+        select(*(null().label(c.name) for c in student), calendars.c.org_code, calendars.c.body).where(on_path),
+    ).order_by(literal_column("student_id"), literal_column("placed_effective_on"))
+
+
+_ROSTER_PLACEMENTS_AND_CALENDARS = built_once(_roster_placements_and_calendars)
+
+
+async def roster_and_placements(uow: UnitOfWork, student_ids: list[str]) -> tuple[
+        dict[str, Any], dict[str, list[Any]], dict[str, Any]]:
     """The students' roster rows and, for those on the roster, their dated placements oldest
-    first (as `placements_of`), in one round trip: a roll call reads both for every student."""
+    first (as `placements_of`), and the calendar layers on their org paths by org code, in one
+    round trip: a roll call reads all three (`calendar_on_path` makes a roster row's calendar)."""
     rows: dict[str, Any] = {}
     dated: dict[str, list[Any]] = {}
-    for r in (await uow.session.execute(_ROSTER_AND_PLACEMENTS(uow.session), {"ids": list(student_ids)})).all():
+    docs: dict[str, Any] = {}
+    for r in (await uow.session.execute(_ROSTER_PLACEMENTS_AND_CALENDARS(uow.session),
+                                        {"ids": list(student_ids)})).all():
+        if r.cal_org_code is not None:
+            docs[r.cal_org_code] = r.cal_body
+            continue
         rows.setdefault(r.student_id, r)
         if r.placed_effective_on is not None:
             dated.setdefault(r.student_id, []).append(Placement(*(getattr(r, f"placed_{c.name}") for c in placements.c)))
-    return rows, dated
+    return rows, dated, docs
 
 
 def placement_on(rows: list[Any], day: date) -> Any:

@@ -5,6 +5,7 @@ episodes and chronic-absence flags recomputed."""
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, delete, func, insert, null, select, union_all
 from sqlalchemy.dialects import postgresql
 
-from attendance.adapters.inputs import calendar_of, placement_on, roster_and_placements
+from attendance.adapters.inputs import calendar_of, calendar_on_path, placement_on, roster_and_placements
 from attendance.adapters.tables import LIVE, episodes, marks, roll_call_revisions, roll_calls
 from attendance.domain import episodes as rule
 from attendance.domain.roll_calls import Placed, RollCall, rejection
@@ -34,26 +35,38 @@ _NEW_ROLL_CALL = built_once(lambda d: ignoring_conflicts(d, roll_calls).returnin
 
 def _stored_at_once() -> Any:
     """PostgreSQL: a new roll call, its marks and the filling of its class-session's gap, in one
-    statement (three round trips were a fifth of a roll call's). Data-modifying CTEs all run once:
-    the marks are inserted only when the roll call was (a taken class-session inserts neither,
-    and is replaced as before), the gap is filled either way. Rows: the new roll call's id (none
-    when taken), then the gap it filled, if any (id NULL)."""
+    statement (three round trips were a fifth of a roll call's), which also reads the live
+    episodes of the students named (another round trip). Data-modifying CTEs all run once: the
+    marks are inserted only when the roll call was (a taken class-session inserts neither, and is
+    replaced as before), the gap is filled either way; the episodes are read from the snapshot
+    the statement started on, so as before the roll call (none of it writes episodes). Rows: the
+    new roll call's id (none when taken), the gap it filled, if any, and each live episode
+    (``ep_*``, its columns), the other columns NULL."""
     names = [c.name for c in roll_calls.c if c.name != "id"]
     new = (ignoring_conflicts("postgresql", roll_calls)
            .values({n: bindparam(f"rc_{n}", type_=roll_calls.c[n].type) for n in names})
            .returning(roll_calls.c.id).cte("new_roll_call"))
+    students = bindparam("mark_students", type_=postgresql.ARRAY(marks.c.student_id.type))
     stored = insert(marks).from_select(["roll_call_id", "student_id", "at", "status"], select(
-        new.c.id, func.unnest(bindparam("mark_students", type_=postgresql.ARRAY(marks.c.student_id.type))),
-        bindparam("mark_at", type_=marks.c.at.type),
+        new.c.id, func.unnest(students), bindparam("mark_at", type_=marks.c.at.type),
         func.unnest(bindparam("mark_statuses", type_=postgresql.ARRAY(marks.c.status.type))))).cte("new_marks")
     filled = completeness.fill_gap("rc_class_id", "rc_date", "rc_session", "rc_received_at").cte("filled_gap")
+
+    def nulls(*columns: Any) -> list[Any]:
+        return [null().cast(c.type).label(c.name) for c in columns]
+
+    no_episode = [null().cast(c.type).label(f"ep_{c.name}") for c in episodes.c]
     return union_all(
-        select(new.c.id, null().cast(filled.c.missing_since.type).label("missing_since"),
-               null().cast(filled.c.org_path.type).label("org_path")),
-        select(null().cast(roll_calls.c.id.type), filled.c.missing_since, filled.c.org_path),
+        select(new.c.id, *nulls(filled.c.missing_since, filled.c.org_path), *no_episode),
+        select(null().cast(roll_calls.c.id.type), filled.c.missing_since, filled.c.org_path, *no_episode),
+        select(*nulls(roll_calls.c.id, filled.c.missing_since, filled.c.org_path),
+               *(c.label(f"ep_{c.name}") for c in episodes.c))
+        .where(episodes.c.student_id == func.any(students), LIVE),
     ).add_cte(stored)
 
 
+# A live episode read by _STORED_AT_ONCE, like a row of episodes.
+_Episode = namedtuple("_Episode", [c.name for c in episodes.c])  # type: ignore[misc]
 _STORED_AT_ONCE = _stored_at_once()
 
 
@@ -69,12 +82,14 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     """A roll call for a class-session, replacing the one received before (the last received
     wins, whatever the devices' clocks say); the send it replaces is kept as a revision. Not committed."""
     ids = [m.student_id for m in cmd.marks]
-    # The roster rows and dated placements of the students named, in one round trip.
-    known, dated = await roster_and_placements(uow, ids)
+    # The roster rows and dated placements of the students named, and the calendar layers on
+    # their org paths, in one round trip.
+    known, dated, layers = await roster_and_placements(uow, ids)
     # A student of the class named in it tells where the class is, saving a query; when none is
     # (a wrong list), the class is looked up on its own.
     place = next((r for r in known.values() if r.class_id == cmd.class_id), None)
-    if place is None or not caller.sees(place.org_path, cmd.class_id):
+    on_roster = place is not None and caller.sees(place.org_path, cmd.class_id)
+    if place is None or not on_roster:
         place = await class_in_scope(uow, cmd.class_id, caller)  # answers 404, or notes its place
     else:
         audit.note_place(place.org_path)
@@ -86,7 +101,9 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     today_local = uow.clock.now().astimezone(ZoneInfo(settings.timezone)).date()
     if refused := rejection(cmd, class_school=place.school_code, placed=placed, today=today_local):
         raise Invalid(refused.detail, errors=refused.errors)
-    calendar = await calendar_of(uow, settings, place.org_path)
+    # A named student's path was read with its calendar layers; a class looked up on its own was not.
+    calendar = calendar_on_path(settings, layers, place.org_path) if on_roster \
+        else await calendar_of(uow, settings, place.org_path)
     at = calendar.session_at(cmd.date, cmd.session)
     roll_call = {"school_code": cmd.school_code, "class_id": cmd.class_id, "date": cmd.date, "session": cmd.session,
                  "session_at": at, "received_at": uow.clock.now(), "device_recorded_at": cmd.recorded_at,
@@ -95,15 +112,18 @@ async def store_roll_call(uow: UnitOfWork, settings: AttendanceSettings, cmd: Ro
     # (class, date, session) is taken.
     gap: Any = completeness.NOT_CHECKED
     if dialect_of(uow.session) == "postgresql":
-        # One round trip stores a new roll call, its marks and fills its gap (see _STORED_AT_ONCE);
-        # the live episodes are read first, as it stores the marks.
-        live: dict[str, list[Any]] | None = await _live_episodes(uow, ids)
+        # One round trip stores a new roll call, its marks, fills its gap and reads the live
+        # episodes of the students named (see _STORED_AT_ONCE).
         rows = (await uow.session.execute(_STORED_AT_ONCE, {
             **{f"rc_{k}": v for k, v in roll_call.items()}, "mark_students": ids, "mark_at": at,
             "mark_statuses": [m.status for m in cmd.marks]})).all()
         roll_call_id = next((r.id for r in rows if r.id is not None), None)
+        live: dict[str, list[Any]] | None = {sid: [] for sid in ids}
+        for r in rows:
+            if r.ep_id is not None:
+                live[r.ep_student_id].append(_Episode(*(getattr(r, f"ep_{c.name}") for c in episodes.c)))
         gap = next((completeness.FilledGap(r.missing_since, r.org_path, roll_call["received_at"])
-                    for r in rows if r.id is None), None)
+                    for r in rows if r.id is None and r.ep_id is None), None)
         marks_stored = roll_call_id is not None
     else:
         roll_call_id = (await uow.session.execute(_NEW_ROLL_CALL(uow.session), roll_call)).scalar_one_or_none()
