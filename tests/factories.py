@@ -220,16 +220,32 @@ async def start_persuading(client, case_id: str, responsible: str = "李明") ->
 
 # --- reporting: its projection handlers and figures in-process -------------------------------
 
-async def feed_reporting(client, evs) -> None:
+async def feed_reporting(client, evs, *, in_runs: bool = False) -> None:
+    """Apply events through reporting's real handlers: one transaction each, or (``in_runs``)
+    each run of consecutive events of one type in one call and one transaction, as the consumer
+    hands a fetched batch to a ``Batched`` handler."""
     from reporting.usecases.projections import HANDLERS
 
     routes = Routes(HANDLERS)
     runtime = client.app.state.runtime
+    if not in_runs:
+        for _topic, event in evs:
+            async with runtime.uow() as uow:
+                if await uow.claim(event):
+                    await routes.deliver(uow, event)
+                    await uow.commit()
+        return
+    runs: list[list[Event]] = []
     for _topic, event in evs:
+        if runs and runs[-1][0].type == event.type:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    for run in runs:
         async with runtime.uow() as uow:
-            if await uow.claim(event):
-                await routes.deliver(uow, event)
-                await uow.commit()
+            claimed = [routes.validate(e) for e in run if await uow.claim(e)]
+            await routes.apply_run(uow, run[0].type, claimed)
+            await uow.commit()
 
 
 async def summary_of(client, org: str, day: str) -> dict:

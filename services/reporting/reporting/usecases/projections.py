@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, select, update
+from sqlalchemy import and_, bindparam, delete, func, literal, select, update
 from sqlalchemy import case as when
 
 from reporting.adapters.tables import (
@@ -48,7 +49,7 @@ from shared.events.registry import (
 )
 from shared.events.reports import DualReportAcknowledged, DualReportIssued, DualReportWithdrawn
 from shared.orgs import DEFAULT_SYSTEM, OrgKind, level_of
-from shared.routes import Received, Routes
+from shared.routes import Batched, Received, Routes
 from shared.sql import insert_ignoring_conflicts, upsert
 from shared.uow import UnitOfWork
 
@@ -67,7 +68,10 @@ def _instant(value: Any, default: datetime) -> datetime:
 
 async def _advance(uow: UnitOfWork, topic: str, event: Received[Any]) -> None:
     """Move the topic's watermark forward, never back (a redelivered old event leaves it)."""
-    at = event.time
+    await _advance_to(uow, topic, event.time)
+
+
+async def _advance_to(uow: UnitOfWork, topic: str, at: datetime) -> None:
     await uow.session.execute(insert_ignoring_conflicts(uow.session, watermarks).values(topic=topic, event_time=at))
     await uow.session.execute(
         update(watermarks).where(watermarks.c.topic == topic, watermarks.c.event_time < at).values(event_time=at))
@@ -345,20 +349,39 @@ def _roll_call_day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-async def on_roll_call_recorded(uow: UnitOfWork, event: Received[RollCallRecorded]) -> None:
-    """Taken; on time if any recording of the session was (a later correction is not lateness)."""
-    d = event.data
-    key = {"class_id": d.class_id, "date": _roll_call_day(d.date), "session": d.session}
-    counts = d.counts or {}
-    seen, marked = int(counts.get("present", 0)) + int(counts.get("late", 0)), int(d.marks or 0)
-    await uow.session.execute(insert_ignoring_conflicts(uow.session, roll_call_sessions).values(
-        **key, path=path_key(d.org_path), expected=bool(d.expected), taken=True, seen=seen, marked=marked,
-        on_time=bool(d.on_time)))
-    await uow.session.execute(update(roll_call_sessions).where(
-        *(roll_call_sessions.c[k] == v for k, v in key.items())).values(
-        taken=True, seen=seen, marked=marked, on_time=roll_call_sessions.c.on_time | bool(d.on_time),
-        expected=roll_call_sessions.c.expected | bool(d.expected)))
-    await _advance(uow, TOPIC_ATTENDANCE, event)
+# One statement each for a whole run of roll calls (executemany, built once): the morning peak's
+# burst is one run per fetched batch, and three statements per roll call cost reporting more CPU
+# than the attendance service's own work on the same cores (bench.ingest's burst ledger).
+_KEY = ("class_id", "date", "session")
+_TAKEN = (update(roll_call_sessions)
+          .where(*(roll_call_sessions.c[k] == bindparam(f"k_{k}") for k in _KEY))
+          .values(taken=True, seen=bindparam("v_seen"), marked=bindparam("v_marked"),
+                  on_time=roll_call_sessions.c.on_time | bindparam("v_on_time"),
+                  expected=roll_call_sessions.c.expected | bindparam("v_expected")))
+
+
+async def on_roll_calls_recorded(uow: UnitOfWork, events: Sequence[Received[RollCallRecorded]]) -> None:
+    """Taken; on time if any recording of the session was (a later correction is not lateness).
+
+    A batch handler (``shared.routes.Batched``): the rows come out as applying the events one at a
+    time would. Every insert of the run before its updates changes nothing: an insert only creates
+    a session's row with the values its own update then sets (the first event of a session, whose
+    update follows in order), and a later one is ignored either way."""
+    if not events:
+        return
+    inserts, updates = [], []
+    for event in events:
+        d = event.data
+        key = {"class_id": d.class_id, "date": _roll_call_day(d.date), "session": d.session}
+        counts = d.counts or {}
+        seen, marked = int(counts.get("present", 0)) + int(counts.get("late", 0)), int(d.marks or 0)
+        inserts.append({**key, "path": path_key(d.org_path), "expected": bool(d.expected), "taken": True,
+                        "seen": seen, "marked": marked, "on_time": bool(d.on_time)})
+        updates.append({**{f"k_{k}": v for k, v in key.items()}, "v_seen": seen, "v_marked": marked,
+                        "v_on_time": bool(d.on_time), "v_expected": bool(d.expected)})
+    await uow.session.execute(insert_ignoring_conflicts(uow.session, roll_call_sessions), inserts)
+    await uow.session.execute(_TAKEN, updates)
+    await _advance_to(uow, TOPIC_ATTENDANCE, max(event.time for event in events))
 
 
 async def on_roll_call_missing(uow: UnitOfWork, event: Received[RollCallMissing]) -> None:
@@ -382,7 +405,7 @@ HANDLERS = {
     TransferOverdue: on_transfer_overdue,
     AbsenceThresholdReached: on_threshold_reached,
     StudentReturned: on_student_returned,
-    RollCallRecorded: on_roll_call_recorded,
+    RollCallRecorded: Batched(on_roll_calls_recorded),
     RollCallMissing: on_roll_call_missing,
     CaseOpened: on_case_opened,
     CaseStatusChanged: on_case_status_changed,
