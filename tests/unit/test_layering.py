@@ -15,20 +15,26 @@ SERVICES = {package for package, folder in PACKAGES.items() if folder.is_relativ
 LAYERS = ("domain", "usecases", "queries")
 
 
-def _entrypoint_imports(modules: dict[str, Path]) -> dict[str, list[str]]:
-    """Each domain, use-case or query module -> the modules of its service's entrypoints it imports."""
+def _imports_across(modules: dict[str, Path], layers: tuple[str, ...], forbidden: str) -> dict[str, list[str]]:
+    """Each module of a service's ``layers`` -> the modules of that service's ``forbidden``
+    package it imports (lazy and annotation-only imports included)."""
     known = set(modules)
     found: dict[str, list[str]] = {}
     for name, path in modules.items():
         service, _, rest = name.partition(".")
-        if service not in SERVICES or rest.partition(".")[0] not in LAYERS:
+        if service not in SERVICES or rest.partition(".")[0] not in layers:
             continue
-        entrypoints = f"{service}.entrypoints"
+        package = f"{service}.{forbidden}"
         reached = sorted(t for t in _imports(name, path, known, type_only_too=True)
-                         if t == entrypoints or t.startswith(entrypoints + "."))
+                         if t == package or t.startswith(package + "."))
         if reached:
             found[name] = reached
     return found
+
+
+def _entrypoint_imports(modules: dict[str, Path]) -> dict[str, list[str]]:
+    """Each domain, use-case or query module -> the modules of its service's entrypoints it imports."""
+    return _imports_across(modules, LAYERS, "entrypoints")
 
 
 def test_no_domain_usecase_or_query_module_imports_its_entrypoints():
@@ -53,18 +59,7 @@ def test_the_check_sees_lazy_and_annotation_only_imports(tmp_path: Path):
 
 def _reads_importing_writes(modules: dict[str, Path]) -> dict[str, list[str]]:
     """Each query module -> the use-case modules of its service it imports."""
-    known = set(modules)
-    found: dict[str, list[str]] = {}
-    for name, path in modules.items():
-        service, _, rest = name.partition(".")
-        if service not in SERVICES or rest.partition(".")[0] != "queries":
-            continue
-        usecases = f"{service}.usecases"
-        reached = sorted(t for t in _imports(name, path, known, type_only_too=True)
-                         if t == usecases or t.startswith(usecases + "."))
-        if reached:
-            found[name] = reached
-    return found
+    return _imports_across(modules, ("queries",), "usecases")
 
 
 def test_no_query_module_imports_a_use_case():
