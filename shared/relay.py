@@ -244,6 +244,11 @@ class OutboxRelay:
                 log.info("relay.log_checked", republishing=marked)
             except asyncio.CancelledError:
                 raise
+            except outbox_log.BrokerChanging:
+                # Expected, not a failure: the broker's records moved between two reads (another
+                # replica republishing, or the broker restarting). The check is taken again soon.
+                self._check_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_check_interval_s)
+                log.info("relay.log_check_deferred", reason="broker records changed while read")
             except Exception as exc:
                 self._check_due = time.monotonic() + min(CHECK_RETRY_S, self._settings.outbox_check_interval_s)
                 log.warning("relay.log_check_failed", error=repr(exc))
